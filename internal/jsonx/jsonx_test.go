@@ -1,0 +1,109 @@
+package jsonx
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/errs"
+)
+
+func TestCheck(t *testing.T) {
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	cases := []struct {
+		name string
+		in   string
+		code string // "" means accepted
+	}{
+		{"object", `{"a":1,"b":[true,null,"x"]}`, ""},
+		{"scalar", `42`, ""},
+		{"surrounding whitespace", " \n{}\t ", ""},
+		{"depth at the limit", deep(32), ""},
+		{"depth over the limit", deep(33), "json_too_deep"},
+		{"deep objects", strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40), "json_too_deep"},
+		{"duplicate at top", `{"a":1,"a":2}`, "malformed_json"},
+		{"duplicate nested", `{"x":{"a":1,"a":2}}`, "malformed_json"},
+		{"duplicate by escape", `{"a":1,"\u0061":2}`, "malformed_json"},
+		{"same name in sibling objects is fine", `[{"a":1},{"a":2}]`, ""},
+		{"case variants are distinct", `{"iss":1,"ISS":2}`, ""},
+		{"invalid utf8 in string", "{\"a\":\"\xff\"}", "invalid_utf8"},
+		{"invalid utf8 in name", "{\"\xc3\x28\":1}", "invalid_utf8"},
+		{"trailing value", `{} {}`, "malformed_json"},
+		{"trailing garbage", `{}x`, "malformed_json"},
+		{"truncated", `{"a":`, "malformed_json"},
+		{"empty", ``, "malformed_json"},
+		{"single quotes", `{'a':1}`, "malformed_json"},
+		{"trailing comma", `[1,]`, "malformed_json"},
+		{"NaN", `NaN`, "malformed_json"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Check([]byte(tc.in), MaxDepth)
+			if tc.code == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Equal(t, errs.Invalid, errs.KindOf(err))
+			assert.Equal(t, tc.code, errs.CodeOf(err))
+		})
+	}
+}
+
+func TestUnmarshal(t *testing.T) {
+	type body struct {
+		Iss  string `json:"iss"`
+		Size int    `json:"size"`
+	}
+	var b body
+	require.NoError(t, Unmarshal([]byte(`{"iss":"x","size":3}`), &b, true))
+	assert.Equal(t, body{"x", 3}, b)
+
+	for name, tc := range map[string]struct{ in, code string }{
+		"case variant is unknown, not iss": {`{"ISS":"x"}`, "unknown_field"},
+		"unknown member":                   {`{"iss":"x","admin":true}`, "unknown_field"},
+		"wrong type":                       {`{"size":"3"}`, "invalid_type"},
+		"duplicate":                        {`{"iss":"a","iss":"b"}`, "malformed_json"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var b body
+			err := Unmarshal([]byte(tc.in), &b, true)
+			assert.Equal(t, tc.code, errs.CodeOf(err))
+		})
+	}
+
+	var lax body
+	require.NoError(t, Unmarshal([]byte(`{"iss":"x","extra":1}`), &lax, false))
+	var lax2 body
+	require.NoError(t, Unmarshal([]byte(`{"ISS":"x"}`), &lax2, false))
+	assert.Empty(t, lax2.Iss, "a case variant must never fill iss")
+}
+
+// FuzzCheck: Check never panics, and whatever it accepts encoding/json
+// accepts too (it is never looser than the decoder behind it).
+func FuzzCheck(f *testing.F) {
+	for _, seed := range []string{
+		`{"a":1}`,                  // plain object
+		`{"a":1,"a":2}`,            // duplicate member
+		`{"a":1,"\u0061":2}`,       // duplicate through an escape
+		"[\"\xff\"]",               // invalid UTF-8
+		strings.Repeat("[", 40),    // unterminated and too deep
+		`{"x":[{"y":{"z":null}}]}`, // nesting within limits
+		`1 2`,                      // two values
+		`"\ud800"`,                 // lone surrogate escape
+		``,                         // empty input
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if Check(data, MaxDepth) != nil {
+			return
+		}
+		var v any
+		if err := Unmarshal(data, &v, false); err != nil {
+			t.Fatalf("Check accepted %q but Unmarshal failed: %v", data, err)
+		}
+	})
+}
