@@ -1,0 +1,96 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func load(t *testing.T, args []string, e map[string]string) (Server, error) {
+	t.Helper()
+	c := DefaultServer()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	_, err := Load(fs, &c, args, env(e))
+	return c, err
+}
+
+func TestPrecedenceFlagsOverEnvOverFileOverDefaults(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ssi.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("addr: 127.0.0.1:1111\nlog_level: warn\nlog_format: json\nread_timeout: 3s\n"), 0o600))
+
+	c, err := load(t, []string{"--config", file, "--addr", "127.0.0.1:3333"},
+		map[string]string{"SSI_ADDR": "127.0.0.1:2222", "SSI_LOG_LEVEL": "debug"})
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:3333", c.Addr, "flag beats env and file")
+	assert.Equal(t, "debug", c.LogLevel, "env beats file")
+	assert.Equal(t, "json", c.LogFormat, "file beats default")
+	assert.Equal(t, 3*time.Second, c.ReadTimeout, "file durations parse")
+	assert.Equal(t, 30*time.Second, c.WriteTimeout, "default kept")
+
+	// SSI_CONFIG names the file when --config is absent.
+	c, err = load(t, nil, map[string]string{"SSI_CONFIG": file})
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:1111", c.Addr)
+}
+
+func TestLoadRejects(t *testing.T) {
+	dir := t.TempDir()
+	unknown := filepath.Join(dir, "unknown.yaml")
+	require.NoError(t, os.WriteFile(unknown, []byte("adr: x\n"), 0o600))
+
+	_, err := load(t, []string{"--config", unknown}, nil)
+	assert.Error(t, err, "an unknown key in the file is an error, not ignored")
+	_, err = load(t, []string{"--read-timeout", "soon"}, nil)
+	assert.Error(t, err, "a bad flag value is an error")
+	_, err = load(t, nil, map[string]string{"SSI_MAX_BODY": "big"})
+	assert.Error(t, err, "a bad env value is an error")
+}
+
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	c := DefaultServer()
+	c.Addr = "nope"
+	c.Store = "mysql://x"
+	c.LogFormat = "xml"
+	c.KEK = "c2hvcnQ=" // 5 bytes
+	c.MaxBody = 1
+	c.ShutdownTimeout = -time.Second
+	err := c.Validate()
+	require.Error(t, err)
+	msg := err.Error()
+	for _, want := range []string{"addr:", "store:", "log-format:", "kek:", "max-body:", "shutdown-timeout:"} {
+		assert.Contains(t, msg, want)
+	}
+	assert.NotContains(t, msg, "c2hvcnQ=", "a secret is never quoted")
+}
+
+func TestResolveReadsSecretFilesAndDefaults(t *testing.T) {
+	dir := t.TempDir()
+	dsnFile := filepath.Join(dir, "dsn")
+	require.NoError(t, os.WriteFile(dsnFile, []byte("postgres://u@127.0.0.1/db\n"), 0o600))
+	c := DefaultServer()
+	c.StoreFile = dsnFile
+	require.NoError(t, c.Resolve())
+	assert.Equal(t, "postgres://u@127.0.0.1/db", c.Store)
+	assert.Equal(t, "http://127.0.0.1:8080", c.PublicURL)
+	require.NoError(t, c.Validate())
+
+	d := DefaultServer()
+	d.DataDir = dir
+	require.NoError(t, d.Resolve())
+	assert.True(t, strings.HasPrefix(d.Store, "sqlite:"))
+
+	e := DefaultServer()
+	e.KEKFile = filepath.Join(dir, "missing")
+	assert.Error(t, e.Resolve())
+}

@@ -1,0 +1,127 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Server is the configuration every ssi server command shares.
+type Server struct {
+	DataDir   string `yaml:"data_dir" flag:"data" usage:"data directory for the embedded store and ledger"`
+	Store     string `yaml:"store" flag:"store" usage:"store DSN: sqlite:PATH or postgres://… (default: SQLite in the data directory)"`
+	StoreFile string `yaml:"store_file" flag:"store-file" usage:"file holding the store DSN (a secret)"`
+	Addr      string `yaml:"addr" flag:"addr" usage:"HTTP listen address"`
+	PublicURL string `yaml:"public_url" flag:"public-url" usage:"the base URL clients use (default: http://ADDR)"`
+	LogFormat string `yaml:"log_format" flag:"log-format" usage:"log format: text or json"`
+	LogLevel  string `yaml:"log_level" flag:"log-level" usage:"log level: debug, info, warn or error"`
+	KEK       string `yaml:"kek" flag:"kek" usage:"key-encryption key for signing keys at rest, base64 of 32 bytes (a secret)"`
+	KEKFile   string `yaml:"kek_file" flag:"kek-file" usage:"file holding the key-encryption key"`
+
+	MaxBody         int64         `yaml:"max_body" flag:"max-body" usage:"request body limit in bytes"`
+	ReadTimeout     time.Duration `yaml:"read_timeout" flag:"read-timeout" usage:"HTTP read timeout"`
+	WriteTimeout    time.Duration `yaml:"write_timeout" flag:"write-timeout" usage:"HTTP write timeout"`
+	IdleTimeout     time.Duration `yaml:"idle_timeout" flag:"idle-timeout" usage:"HTTP idle timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" flag:"shutdown-timeout" usage:"how long to drain requests on shutdown"`
+}
+
+// DefaultServer returns the defaults: everything embedded under ./data.
+func DefaultServer() Server {
+	return Server{
+		DataDir:         "data",
+		Addr:            "127.0.0.1:8080",
+		LogFormat:       "text",
+		LogLevel:        "info",
+		MaxBody:         64 << 10,
+		ReadTimeout:     10 * time.Second,
+		WriteTimeout:    30 * time.Second,
+		IdleTimeout:     120 * time.Second,
+		ShutdownTimeout: 15 * time.Second,
+	}
+}
+
+// Resolve reads secrets given as files and fills derived defaults. Call it
+// before Validate.
+func (c *Server) Resolve() error {
+	var problems []error
+	if c.StoreFile != "" {
+		s, err := ReadSecret(c.StoreFile)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("store-file: %w", err))
+		}
+		c.Store = s
+	}
+	if c.KEKFile != "" {
+		s, err := ReadSecret(c.KEKFile)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("kek-file: %w", err))
+		}
+		c.KEK = s
+	}
+	if c.Store == "" && c.DataDir != "" {
+		c.Store = "sqlite:" + filepath.Join(c.DataDir, "ssi.db")
+	}
+	if c.PublicURL == "" && c.Addr != "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	return errors.Join(problems...)
+}
+
+// Validate reports every problem at once. It never quotes a secret.
+func (c *Server) Validate() error {
+	var p []error
+	add := func(format string, args ...any) { p = append(p, fmt.Errorf(format, args...)) }
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		add("addr: %q is not host:port", c.Addr)
+	}
+	switch {
+	case c.Store == "":
+		add("store: no store configured (set --store or --data)")
+	case strings.HasPrefix(c.Store, "postgres://"), strings.HasPrefix(c.Store, "postgresql://"):
+		if _, err := url.Parse(c.Store); err != nil {
+			add("store: the PostgreSQL DSN does not parse")
+		}
+	case strings.HasPrefix(c.Store, "sqlite:"):
+		if strings.TrimPrefix(c.Store, "sqlite:") == "" {
+			add("store: sqlite: needs a path")
+		}
+	default:
+		add("store: must start with sqlite: or postgres://")
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("public-url: must be an absolute http(s) URL")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		add("log-format: %q is not text or json", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log-level: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.KEK != "" {
+		if b, err := base64.StdEncoding.DecodeString(c.KEK); err != nil || len(b) != 32 {
+			add("kek: must be the base64 encoding of exactly 32 bytes")
+		}
+	}
+	if c.MaxBody < 1024 || c.MaxBody > 16<<20 {
+		add("max-body: %d is outside 1 KiB to 16 MiB", c.MaxBody)
+	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"read-timeout", c.ReadTimeout}, {"write-timeout", c.WriteTimeout},
+		{"idle-timeout", c.IdleTimeout}, {"shutdown-timeout", c.ShutdownTimeout},
+	} {
+		if t.d <= 0 || t.d > 10*time.Minute {
+			add("%s: %s is outside (0, 10m]", t.name, t.d)
+		}
+	}
+	return errors.Join(p...)
+}

@@ -1,0 +1,145 @@
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"net/http"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// IdemStore is what Idempotency needs from the store.
+type IdemStore interface {
+	BeginIdempotent(ctx context.Context, rec store.IdempotencyRecord) (store.IdempotencyRecord, bool, error)
+	CompleteIdempotent(ctx context.Context, tenant, key string, status int, contentType string, body []byte) error
+	AbandonIdempotent(ctx context.Context, tenant, key string) error
+}
+
+// Stable idempotency codes.
+var (
+	ErrIdemKeyInvalid  = errs.E(errs.Invalid, "invalid_idempotency_key", "the Idempotency-Key header must be 1 to 255 printable ASCII characters")
+	ErrIdemKeyReused   = errs.E(errs.Unprocessable, "idempotency_key_reused", "the Idempotency-Key was used before with a different request")
+	ErrIdemInProgress  = errs.E(errs.Conflict, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed")
+	idempotencyHeader  = "Idempotency-Key"
+	idempotentReplayed = "Idempotent-Replayed"
+)
+
+func validIdemKey(k string) bool {
+	if len(k) == 0 || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// bufferedWriter holds a response so that it can be stored before it is sent.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// Idempotency makes POSTs that carry an Idempotency-Key header safe to
+// retry, per tenant: the first request is processed and its response
+// stored; the same request again gets the stored response (with
+// Idempotent-Replayed: true); a different request with the same key gets
+// 422; a retry while the first is still running gets 409. Responses with a
+// 5xx status are not stored, so the client may retry them. It must run after
+// Authenticate. Requests without the header pass through.
+func Idempotency(st IdemStore, now func() time.Time, ttl time.Duration, maxBody int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key := r.Header.Get(idempotencyHeader)
+			if r.Method != http.MethodPost || key == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if !validIdemKey(key) {
+				Render(w, r, ErrIdemKeyInvalid)
+				return
+			}
+			p, ok := PrincipalFrom(r.Context())
+			if !ok {
+				Render(w, r, ErrUnauthenticated)
+				return
+			}
+			body, err := ReadBody(r, maxBody)
+			if err != nil {
+				Render(w, r, err)
+				return
+			}
+			h := sha256.New()
+			h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+			h.Write(body)
+			t := now()
+			prev, fresh, err := st.BeginIdempotent(r.Context(), store.IdempotencyRecord{
+				TenantID: p.TenantID, Key: key, RequestHash: h.Sum(nil),
+				State: store.IdemInProgress, CreatedAt: t, ExpiresAt: t.Add(ttl),
+			})
+			if err != nil {
+				Render(w, r, errs.Wrap(errs.Unavailable, "store_unavailable", "the request could not be recorded, try again later", err))
+				return
+			}
+			if !fresh {
+				switch {
+				case !bytes.Equal(prev.RequestHash, h.Sum(nil)):
+					Render(w, r, ErrIdemKeyReused)
+				case prev.State != store.IdemDone:
+					Render(w, r, ErrIdemInProgress)
+				default:
+					w.Header().Set("Content-Type", prev.ContentType)
+					w.Header().Set(idempotentReplayed, "true")
+					w.WriteHeader(prev.Status)
+					_, _ = w.Write(prev.Body)
+				}
+				return
+			}
+			r.Body = readCloser{bytes.NewReader(body)}
+			bw := &bufferedWriter{header: w.Header()}
+			completed := false
+			defer func() {
+				// A panic or 5xx leaves the key free for a retry.
+				if !completed {
+					_ = st.AbandonIdempotent(context.WithoutCancel(r.Context()), p.TenantID, key)
+				}
+			}()
+			next.ServeHTTP(bw, r)
+			if bw.status == 0 {
+				bw.status = http.StatusOK
+			}
+			if bw.status < 500 {
+				if err := st.CompleteIdempotent(r.Context(), p.TenantID, key, bw.status, w.Header().Get("Content-Type"), bw.body.Bytes()); err != nil {
+					Logger(r.Context()).Error("storing idempotent response", "request_id", RequestID(r.Context()), "error", err.Error())
+				} else {
+					completed = true
+				}
+			}
+			w.WriteHeader(bw.status)
+			_, _ = w.Write(bw.body.Bytes())
+		})
+	}
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
