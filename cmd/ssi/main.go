@@ -23,6 +23,9 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
+		"dev":     {"run everything in one process on embedded defaults", runDev},
+		"migrate": {"apply (up) or list (status) the store migrations", runMigrate},
+		"admin":   {"bootstrap tenants and API keys", runAdmin},
 	}
 }
 

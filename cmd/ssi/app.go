@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ssi-project/ssi"
+	"github.com/ssi-project/ssi/internal/admin"
+	"github.com/ssi-project/ssi/internal/config"
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/httpx"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// app is one running ssi server: its store, router and metrics. Everything
+// is wired here, explicitly.
+type app struct {
+	cfg      config.Server
+	log      *slog.Logger
+	store    *store.Store
+	registry *prometheus.Registry
+	router   chi.Router
+	now      func() time.Time
+	// ready lists the readiness checks; /readyz fails when one fails.
+	ready []readiness
+}
+
+type readiness struct {
+	name  string
+	check func(ctx context.Context) error
+}
+
+func newLogger(cfg config.Server, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore opens the configured store, creating the data directory for an
+// embedded SQLite file.
+func openStore(ctx context.Context, cfg config.Server) (*store.Store, error) {
+	if path, ok := strings.CutPrefix(cfg.Store, "sqlite:"); ok {
+		if dir := dirOf(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("creating data directory: %w", err)
+			}
+		}
+	}
+	return store.Open(ctx, cfg.Store, store.Options{})
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i > 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+// newApp builds the server on an open store.
+func newApp(cfg config.Server, st *store.Store, log *slog.Logger) *app {
+	a := &app{cfg: cfg, log: log, store: st, registry: prometheus.NewRegistry(), now: time.Now}
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.registerStoreMetrics()
+	a.ready = append(a.ready, readiness{"store", st.Ping})
+
+	r := chi.NewRouter()
+	r.Use(httpx.Observe(log, httpx.NewMetrics(a.registry)))
+	r.Use(httpx.LimitBody(cfg.MaxBody))
+	r.NotFound(httpx.H(func(http.ResponseWriter, *http.Request) error {
+		return errs.E(errs.NotFound, "route_not_found", "no such route")
+	}))
+	r.MethodNotAllowed(httpx.H(func(http.ResponseWriter, *http.Request) error {
+		return errs.E(errs.Invalid, "method_not_allowed", "the method is not allowed on this route")
+	}))
+
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	r.Get("/readyz", httpx.H(a.readyz))
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	r.Get("/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(ssi.OpenAPI)
+	})
+
+	adm := &admin.Service{Store: st, Now: a.now}
+	r.Route("/admin/v1", func(r chi.Router) { admin.Routes(r, adm, st, cfg.MaxBody) })
+	a.router = r
+	return a
+}
+
+func (a *app) registerStoreMetrics() {
+	gauge := func(name, help string, f func(store.PoolStats) float64) {
+		a.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return f(a.store.Stats()) }))
+	}
+	gauge("ssi_store_open_connections", "Open store connections.", func(s store.PoolStats) float64 { return float64(s.Open) })
+	gauge("ssi_store_in_use_connections", "Store connections in use.", func(s store.PoolStats) float64 { return float64(s.InUse) })
+	gauge("ssi_store_idle_connections", "Idle store connections.", func(s store.PoolStats) float64 { return float64(s.Idle) })
+	a.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ssi_store_waits_total", Help: "Times a caller waited for a store connection.",
+	}, func() float64 { return float64(a.store.Stats().WaitCount) }))
+}
+
+// readyz answers 200 when every dependency answers, 503 naming the failed
+// ones otherwise (never their errors, which go to the log).
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status := map[string]string{}
+	failed := false
+	for _, c := range a.ready {
+		if err := c.check(ctx); err != nil {
+			failed = true
+			status[c.name] = "unavailable"
+			httpx.Logger(ctx).Warn("readiness check failed", "check", c.name, "error", err.Error())
+			continue
+		}
+		status[c.name] = "ok"
+	}
+	code := http.StatusOK
+	if failed {
+		code = http.StatusServiceUnavailable
+	}
+	return httpx.JSON(w, code, map[string]any{"ready": !failed, "checks": status})
+}
+
+// serve runs the HTTP server on ln until ctx is done, then stops accepting,
+// drains in-flight requests for at most the shutdown timeout, and returns.
+func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.router,
+		ReadTimeout:       a.cfg.ReadTimeout,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      a.cfg.WriteTimeout,
+		IdleTimeout:       a.cfg.IdleTimeout,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "drain", a.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
