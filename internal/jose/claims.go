@@ -1,0 +1,206 @@
+package jose
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ssi-project/ssi/internal/jsonx"
+)
+
+// Claims is a decoded JSON object. Objects are map[string]any, arrays []any,
+// strings string, booleans bool, null nil, and numbers json.Number (the
+// literal as sent, so integers are never rounded through float64). Member
+// names are case-exact: "ISS" is never "iss".
+type Claims map[string]any
+
+// ParseClaims checks data with jsonx.Check and decodes it as a JSON object.
+// A value that is not an object is rejected with code malformed_json.
+func ParseClaims(data []byte) (Claims, error) {
+	if err := jsonx.Check(data, jsonx.MaxDepth); err != nil {
+		return nil, err
+	}
+	return decodeChecked(data)
+}
+
+// decodeChecked decodes data that already passed jsonx.Check.
+func decodeChecked(data []byte) (Claims, error) {
+	v, err := DecodeCheckedValue(data)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, jsonx.ErrMalformed.With("the JSON value is not an object", nil)
+	}
+	return Claims(m), nil
+}
+
+// DecodeCheckedValue decodes one JSON value into the Claims representation.
+// The caller must have run jsonx.Check on data (it is not repeated, so a
+// verified payload is scanned once); it still never panics on bad input.
+func DecodeCheckedValue(data []byte) (any, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(false))
+	v, err := decodeValue(dec)
+	if err != nil {
+		return nil, jsonx.ErrMalformed.With("", err)
+	}
+	return v, nil
+}
+
+func decodeValue(dec *jsontext.Decoder) (any, error) {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case '{':
+		m := make(map[string]any)
+		for dec.PeekKind() != '}' {
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			name := tok.String()
+			v, err := decodeValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			m[name] = v
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		return m, nil
+	case '[':
+		a := []any{}
+		for dec.PeekKind() != ']' {
+			v, err := decodeValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		return a, nil
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return json.Number(tok.String()), nil
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case 'n':
+		return nil, nil
+	}
+	return nil, fmt.Errorf("unexpected JSON token %v", tok.Kind())
+}
+
+// String returns the string claim name. ok is false when it is absent; a
+// present value of another type is an invalid_claim error.
+func (c Claims) String(name string) (s string, ok bool, err error) {
+	v, present := c[name]
+	if !present {
+		return "", false, nil
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		return "", false, ErrInvalidClaim.With(fmt.Sprintf("claim %q must be a string", name), nil)
+	}
+	return s, true, nil
+}
+
+// Bounds of an acceptable NumericDate: 1970-01-01 to 9999-12-31T23:59:59Z.
+const maxNumericDate = 253402300799
+
+// NumericDate reads the NumericDate claim name pedantically: only a JSON
+// integer literal (no sign, fraction or exponent) between 0 and the year 9999
+// is accepted; 1e300, 2^63, -1, "1683000000" and 1.5 are invalid_claim.
+// ok is false when the claim is absent.
+func (c Claims) NumericDate(name string) (t time.Time, ok bool, err error) {
+	v, present := c[name]
+	if !present {
+		return time.Time{}, false, nil
+	}
+	n, isNum := v.(json.Number)
+	if !isNum {
+		return time.Time{}, false, ErrInvalidClaim.With(fmt.Sprintf("claim %q must be a NumericDate", name), nil)
+	}
+	sec, err := ParseNumericDate(string(n))
+	if err != nil {
+		return time.Time{}, false, ErrInvalidClaim.With(fmt.Sprintf("claim %q must be an integer NumericDate in range", name), err)
+	}
+	return time.Unix(sec, 0).UTC(), true, nil
+}
+
+// ParseNumericDate parses a JSON number literal as a NumericDate in seconds,
+// with the rules of Claims.NumericDate.
+func ParseNumericDate(lit string) (int64, error) {
+	if lit == "" || len(lit) > 12 {
+		return 0, ErrInvalidClaim.With("NumericDate out of range", nil)
+	}
+	for i := 0; i < len(lit); i++ {
+		if lit[i] < '0' || lit[i] > '9' {
+			return 0, ErrInvalidClaim.With("NumericDate must be a non-negative integer", nil)
+		}
+	}
+	sec, err := strconv.ParseInt(lit, 10, 64)
+	if err != nil || sec > maxNumericDate {
+		return 0, ErrInvalidClaim.With("NumericDate out of range", err)
+	}
+	return sec, nil
+}
+
+// MaxSkew is the largest clock skew CheckTimes ever allows (SECURITY-CASES A16).
+const MaxSkew = 60 * time.Second
+
+// TimeRules says which time claims CheckTimes requires.
+type TimeRules struct {
+	Now        time.Time
+	Skew       time.Duration // clamped to [0, MaxSkew]
+	RequireExp bool
+	RequireIat bool
+}
+
+// CheckTimes validates exp, nbf and iat of c against r.Now with a bounded
+// skew: exp must be after now-skew (else expired), nbf and iat must not be
+// after now+skew (else not_yet_valid). Malformed values are invalid_claim; a
+// required claim that is absent is invalid_claim.
+func (c Claims) CheckTimes(r TimeRules) error {
+	skew := min(max(r.Skew, 0), MaxSkew)
+	exp, hasExp, err := c.NumericDate("exp")
+	if err != nil {
+		return err
+	}
+	nbf, hasNbf, err := c.NumericDate("nbf")
+	if err != nil {
+		return err
+	}
+	iat, hasIat, err := c.NumericDate("iat")
+	if err != nil {
+		return err
+	}
+	if r.RequireExp && !hasExp {
+		return ErrInvalidClaim.With("claim \"exp\" is required", nil)
+	}
+	if r.RequireIat && !hasIat {
+		return ErrInvalidClaim.With("claim \"iat\" is required", nil)
+	}
+	if hasExp && !r.Now.Add(-skew).Before(exp) {
+		return ErrExpired
+	}
+	if hasNbf && nbf.After(r.Now.Add(skew)) {
+		return ErrNotYetValid
+	}
+	if hasIat && iat.After(r.Now.Add(skew)) {
+		return ErrNotYetValid.With("the token was issued in the future", nil)
+	}
+	return nil
+}
