@@ -1,0 +1,329 @@
+package anchor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/transparency-dev/merkle/compact"
+
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jsonx"
+)
+
+// AppVersion is the ABCI application protocol version.
+const AppVersion = 1
+
+// GenesisState is the app_state of the genesis document: the registry
+// operators, who start the allow-list.
+type GenesisState struct {
+	Operators []WriterKey `json:"operators"`
+}
+
+// App is the ABCI application: the permissioned append-only log.
+//
+// Consensus state (FinalizeBlock) and mempool state (CheckTx) are separate
+// overlays on the committed database; only Commit writes, in one synced
+// batch together with the height and app hash, so a restart resumes from
+// the last commit without replaying the chain.
+type App struct {
+	abci.BaseApplication
+
+	mu      sync.Mutex
+	chainID string
+	db      dbm.DB
+	meta    meta // committed
+
+	deliver  *overlay
+	rng      *compact.Range // the log after the transactions delivered so far
+	next     meta           // what Commit will persist
+	check    *overlay
+	checkOps int // operators in the mempool state
+
+	finalized int64 // blocks finalized by this instance (restart tests)
+}
+
+var _ abci.Application = (*App)(nil)
+
+// NewApp opens the application over db (which it does not close) for the
+// chain chainID, resuming from the last committed state in db.
+func NewApp(db dbm.DB, chainID string) (*App, error) {
+	m, err := loadMeta(db)
+	if err != nil {
+		return nil, err
+	}
+	rng, err := rangeFactory.NewRange(0, m.Size, m.Range)
+	if err != nil {
+		return nil, fmt.Errorf("restoring the log's compact range: %w", err)
+	}
+	return &App{chainID: chainID, db: db, meta: m, next: m, rng: rng,
+		deliver: newOverlay(db), check: newOverlay(db), checkOps: m.Operators}, nil
+}
+
+// Info reports the last committed height and app hash, so CometBFT replays
+// only the blocks the app has not committed.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return &abci.ResponseInfo{
+		Data:             "ssi-anchor",
+		Version:          "1",
+		AppVersion:       AppVersion,
+		LastBlockHeight:  a.meta.Height,
+		LastBlockAppHash: a.meta.AppHash,
+	}, nil
+}
+
+// InitChain loads the genesis operators onto the allow-list.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var gs GenesisState
+	if err := jsonx.Unmarshal(req.AppStateBytes, &gs, true); err != nil {
+		return nil, fmt.Errorf("decoding the genesis app state: %w", err)
+	}
+	if len(gs.Operators) == 0 {
+		return nil, errors.New("the genesis app state lists no operator")
+	}
+	for i := range gs.Operators {
+		k := gs.Operators[i]
+		id, err := k.id()
+		if err != nil {
+			return nil, fmt.Errorf("genesis operator %d: %w", i, err)
+		}
+		if err := putWriter(a.deliver, &writer{ID: id, Key: k, Role: RoleOperator}); err != nil {
+			return nil, err
+		}
+		a.next.Operators++
+	}
+	return &abci.ResponseInitChain{}, nil
+}
+
+// CheckTx validates a transaction against the mempool state: the committed
+// state plus the transactions already accepted into the mempool.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	err := a.apply(a.check, &a.checkOps, req.Tx, nil)
+	if err != nil {
+		code, name := abciCode(err)
+		return &abci.ResponseCheckTx{Code: code, Codespace: Codespace, Log: name, Data: []byte(detailOf(err))}, nil
+	}
+	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
+}
+
+// FinalizeBlock applies the block's transactions in order. A rejected
+// transaction changes nothing and carries its code in its result.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	blockTime := req.Time.UTC()
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, raw := range req.Txs {
+		err := a.apply(a.deliver, &a.next.Operators, raw, func(e Entry) error {
+			return a.appendLeaf(e, req.Height, blockTime)
+		})
+		if err != nil {
+			if errors.Is(err, errStorage) {
+				return nil, err // the node must stop rather than diverge
+			}
+			code, name := abciCode(err)
+			results[i] = &abci.ExecTxResult{Code: code, Codespace: Codespace, Log: name, Info: detailOf(err)}
+			continue
+		}
+		results[i] = &abci.ExecTxResult{Code: abci.CodeTypeOK}
+	}
+	root, err := a.rng.GetRootHash(nil)
+	if err != nil {
+		return nil, fmt.Errorf("computing the log root: %w", err)
+	}
+	a.finalized++
+	a.next.Height = req.Height
+	a.next.AppHash = root
+	a.next.Size = a.rng.End()
+	a.next.Range = a.rng.Hashes()
+	a.deliver.set(heightKey(req.Height), u64(a.next.Size))
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: root}, nil
+}
+
+// Commit persists the block's state, height and app hash atomically, then
+// resets the mempool state to it (CometBFT rechecks the mempool next).
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m, err := json.Marshal(a.next)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the app meta: %w", err)
+	}
+	a.deliver.set([]byte{pMeta}, m)
+	if err := a.deliver.flush(); err != nil {
+		return nil, err
+	}
+	a.meta = a.next
+	a.meta.Range = append([][]byte(nil), a.next.Range...)
+	a.check, a.checkOps = newOverlay(a.db), a.meta.Operators
+	return &abci.ResponseCommit{}, nil
+}
+
+var errStorage = errors.New("app storage failure")
+
+// apply checks raw against st and, when every check passes, applies it:
+// the writer's sequence advances, versions advance, and each entry goes to
+// onEntry (nil in CheckTx). A rejected transaction writes nothing.
+func (a *App) apply(st *overlay, operators *int, raw []byte, onEntry func(Entry) error) error {
+	tx, err := DecodeTx(raw)
+	if err != nil {
+		return err
+	}
+	b := &tx.Body
+	if b.ChainID != a.chainID {
+		return ErrWrongChain
+	}
+	w, err := getWriter(st, b.Writer)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errStorage, err)
+	}
+	if w == nil || w.Removed {
+		return ErrWriterNotAllowed
+	}
+	if !w.Key.verify(tx.signing, tx.sig) {
+		return ErrBadSignature
+	}
+	switch {
+	case b.Seq <= w.Seq:
+		return ErrReplayedTx
+	case b.Seq > w.Seq+1:
+		return ErrSequenceGap
+	}
+	switch b.Type {
+	case TxAnchor:
+		if err := a.applyAnchor(st, b, onEntry); err != nil {
+			return err
+		}
+	case TxAddWriter, TxRemoveWriter:
+		if w.Role != RoleOperator {
+			return ErrNotOperator
+		}
+		if err := applyGovernance(st, operators, b); err != nil {
+			return err
+		}
+	}
+	// Governance may have rewritten this writer's own record: reload it.
+	if w, err = getWriter(st, b.Writer); err != nil {
+		return fmt.Errorf("%w: %v", errStorage, err)
+	}
+	w.Seq = b.Seq
+	if err := putWriter(st, w); err != nil {
+		return fmt.Errorf("%w: %v", errStorage, err)
+	}
+	return nil
+}
+
+func (a *App) applyAnchor(st *overlay, b *Body, onEntry func(Entry) error) error {
+	// First check every entry, tracking versions this batch already extends
+	// (a batch may carry v1 and v2 of one subject). The map is only looked
+	// up, never iterated.
+	inBatch := make(map[string]uint64, len(b.Entries))
+	for i, e := range b.Entries {
+		vk := string(versionKey(e.Kind, e.Subject))
+		latest, ok := inBatch[vk]
+		if !ok {
+			v, _, err := getU64(st, []byte(vk))
+			if err != nil {
+				return fmt.Errorf("%w: %v", errStorage, err)
+			}
+			latest = v
+		}
+		switch {
+		case e.Version <= latest:
+			return entryError(ErrVersionRepeat, i)
+		case e.Version > latest+1:
+			return entryError(ErrVersionSkip, i)
+		}
+		inBatch[vk] = e.Version
+	}
+	for _, e := range b.Entries {
+		st.set(versionKey(e.Kind, e.Subject), u64(e.Version))
+		if onEntry != nil {
+			e.Writer = b.Writer
+			if err := onEntry(e); err != nil {
+				return fmt.Errorf("%w: %v", errStorage, err)
+			}
+		}
+	}
+	return nil
+}
+
+// appendLeaf appends e (stamped with block time) to the log, storing the
+// leaf, its version index and every new perfect-subtree hash.
+func (a *App) appendLeaf(e Entry, height int64, t time.Time) error {
+	e.Time = t
+	idx := a.rng.End()
+	leaf, err := json.Marshal(storedLeaf{Entry: e, Height: height})
+	if err != nil {
+		return fmt.Errorf("encoding a leaf: %w", err)
+	}
+	a.deliver.set(leafKey(idx), leaf)
+	a.deliver.set(entryKey(e.Kind, e.Subject, e.Version), u64(idx))
+	return a.rng.Append(hasher.HashLeaf(e.leafBytes()), func(id compact.NodeID, h []byte) {
+		a.deliver.set(nodeKey(id), h)
+	})
+}
+
+func applyGovernance(st *overlay, operators *int, b *Body) error {
+	if b.Type == TxAddWriter {
+		id, err := b.Key.id()
+		if err != nil {
+			return err
+		}
+		w, err := getWriter(st, id)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errStorage, err)
+		}
+		if w == nil {
+			w = &writer{ID: id, Key: *b.Key, Removed: true}
+		}
+		wasOp := !w.Removed && w.Role == RoleOperator
+		if wasOp && b.Role != RoleOperator && *operators <= 1 {
+			return ErrInvalidGovernance.With("the last operator cannot be demoted", nil)
+		}
+		if wasOp != (b.Role == RoleOperator) {
+			if wasOp {
+				*operators--
+			} else {
+				*operators++
+			}
+		}
+		w.Role, w.Removed = b.Role, false
+		return putWriter(st, w)
+	}
+	w, err := getWriter(st, b.Target)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errStorage, err)
+	}
+	if w == nil || w.Removed {
+		return ErrInvalidGovernance.With("the writer is not on the allow-list", nil)
+	}
+	if w.Role == RoleOperator {
+		if *operators <= 1 {
+			return ErrInvalidGovernance.With("the last operator cannot be removed", nil)
+		}
+		*operators--
+	}
+	w.Removed = true
+	return putWriter(st, w)
+}
+
+// detailOf returns the user-safe detail of err, for the ABCI Info field.
+func detailOf(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e.Detail
+	}
+	return ""
+}

@@ -1,0 +1,24 @@
+// Package anchor is the permissioned ledger of ssi and the client the
+// services use to anchor hashes on it.
+//
+// It holds four things:
+//
+//   - the ABCI application (App): an append-only RFC 6962 Merkle log of
+//     anchor entries {kind, subject, version, sha256, writer, time} whose root
+//     is the CometBFT app hash, written only by writers on an allow-list that
+//     starts in genesis and is changed by operator-signed governance
+//     transactions;
+//   - the node embedding (Init, StartNode): CometBFT v0.38 running that app
+//     in process, with its state persisted in the node home;
+//   - the client (Ledger, Anchorer): a durable outbox drained in order by a
+//     worker that batches entries, retries with back-pressure and stores a
+//     receipt per entry;
+//   - receipts and their offline verification (VerifyReceipt): an inclusion
+//     proof bound to an app hash in a header that more than 2/3 of the pinned
+//     validators' voting power signed.
+//
+// What it must never do: accept personal data (only DIDs, URIs, hashes and
+// versions, each with a size limit), read the wall clock or iterate a map
+// inside the state machine (block time and sorted keys only), panic on bad
+// input, or anchor one (kind, subject, version) twice.
+package anchor

@@ -1,0 +1,92 @@
+package anchor
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// eventually polls fn until it returns nil or the deadline passes.
+func eventually(t testing.TB, timeout time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for {
+		if err = fn(); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v: %v", timeout, err)
+		}
+		<-tick.C
+	}
+}
+
+func newEdSigner(t testing.TB) *TxSigner {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	s, err := NewTxSigner(priv)
+	require.NoError(t, err)
+	return s
+}
+
+func digest(s string) string {
+	d := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(d[:])
+}
+
+func didEntry(i int, v uint64) Entry {
+	return Entry{Kind: KindDIDDocument, Subject: fmt.Sprintf("did:ssi:issuer-%d", i), Version: v,
+		SHA256: digest(fmt.Sprintf("doc %d v%d", i, v))}
+}
+
+// startNodes initialises n validators under t.TempDir and starts them,
+// stopping them at the end of the test.
+func startNodes(t testing.TB, n int, op *TxSigner) (homes []string, nodes []*Node) {
+	t.Helper()
+	homes, err := Init(t.TempDir(), n, InitOptions{ChainID: "test-chain", Operators: []WriterKey{op.Key()}})
+	require.NoError(t, err)
+	nodes = make([]*Node, n)
+	for i, h := range homes {
+		nodes[i], err = StartNode(context.Background(), h, NodeOptions{})
+		require.NoError(t, err)
+	}
+	t.Cleanup(func() {
+		for _, nd := range nodes {
+			if nd != nil {
+				_ = nd.Stop()
+			}
+		}
+	})
+	return homes, nodes
+}
+
+// nextSeq returns the writer's next sequence number on the ledger.
+func nextSeq(t testing.TB, l *Ledger, id string) uint64 {
+	t.Helper()
+	w, err := l.Writer(context.Background(), id)
+	require.NoError(t, err)
+	return w.Seq + 1
+}
+
+// waitReceipt polls until the entry has a receipt.
+func waitReceipt(t testing.TB, l *Ledger, e Entry) *Receipt {
+	t.Helper()
+	var r *Receipt
+	eventually(t, 20*time.Second, func() error {
+		var err error
+		r, err = l.Get(context.Background(), e.Kind, e.Subject, e.Version)
+		return err
+	})
+	return r
+}

@@ -1,0 +1,162 @@
+package anchor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cometbft/cometbft/mempool"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/ssi-project/ssi/internal/jsonx"
+)
+
+// Ledger is a client of one node: it submits signed transactions, reads
+// entries and assembles receipts. It works over the in-process client
+// (Node.Client) or CometBFT's HTTP client alike.
+type Ledger struct {
+	c       rpcclient.Client
+	chainID string
+}
+
+// NewLedger returns a client of the chain chainID through c.
+func NewLedger(c rpcclient.Client, chainID string) *Ledger { return &Ledger{c: c, chainID: chainID} }
+
+// ChainID is the chain this client talks to.
+func (l *Ledger) ChainID() string { return l.chainID }
+
+// Submit hands a signed transaction to the node's mempool (CheckTx). It
+// returns nil once the transaction is accepted (or was already seen), the
+// app's typed rejection (e.g. ErrVersionSkip, with "entry N" as detail),
+// ErrMempoolFull when the node asks for back-pressure, or ErrUnavailable.
+func (l *Ledger) Submit(ctx context.Context, tx []byte) error {
+	res, err := l.c.BroadcastTxSync(ctx, tx)
+	switch {
+	case err == nil:
+	case errors.Is(err, mempool.ErrTxInCache) || strings.Contains(err.Error(), mempool.ErrTxInCache.Error()):
+		return nil
+	case errors.As(err, new(mempool.ErrMempoolIsFull)) || strings.Contains(err.Error(), "mempool is full"):
+		return ErrMempoolFull.With("", err)
+	default:
+		return ErrUnavailable.With("", err)
+	}
+	if res.Code != 0 {
+		return errFromABCI(res.Code, res.Codespace, string(res.Data))
+	}
+	return nil
+}
+
+// Writer returns the allow-list record of a writer.
+func (l *Ledger) Writer(ctx context.Context, id string) (WriterInfo, error) {
+	var w WriterInfo
+	err := l.query(ctx, QueryWriter, writerQuery{ID: id}, &w)
+	return w, err
+}
+
+// Lookup locates entries by reference (version 0: the latest). An entry
+// that is not on the ledger comes back with Found false.
+func (l *Ledger) Lookup(ctx context.Context, refs ...EntryRef) ([]Located, error) {
+	var res entriesResult
+	if err := l.query(ctx, QueryEntries, entriesQuery{Items: refs}, &res); err != nil {
+		return nil, err
+	}
+	if len(res.Items) != len(refs) {
+		return nil, ErrInternal.With("the ledger answered a different number of entries", nil)
+	}
+	return res.Items, nil
+}
+
+// Status reports the node's latest height and block time.
+func (l *Ledger) Status(ctx context.Context) (int64, time.Time, error) {
+	st, err := l.c.Status(ctx)
+	if err != nil {
+		return 0, time.Time{}, ErrUnavailable.With("", err)
+	}
+	return st.SyncInfo.LatestBlockHeight, st.SyncInfo.LatestBlockTime, nil
+}
+
+// ErrNotYet: the entry is on the ledger but the header that signs its app
+// hash (the next block) is not there yet.
+var ErrNotYet = ErrUnavailable.With("the anchoring block is not signed over yet", nil)
+
+// Receipt assembles the receipt of a located entry: the inclusion proof in
+// the tree as of the block that appended it, and the signed header of the
+// next block, whose app hash is that tree's root.
+func (l *Ledger) Receipt(ctx context.Context, loc Located) (*Receipt, error) {
+	if !loc.Found {
+		return nil, ErrNotFound
+	}
+	next := loc.Height + 1
+	res, err := l.c.Commit(ctx, &next)
+	if err != nil {
+		if h, _, serr := l.Status(ctx); serr == nil && h < next {
+			return nil, ErrNotYet
+		}
+		return nil, ErrUnavailable.With("", err)
+	}
+	var p proofResult
+	if err := l.query(ctx, QueryProof, proofQuery{LeafIndex: loc.LeafIndex, Height: loc.Height}, &p); err != nil {
+		return nil, err
+	}
+	sh := res.SignedHeader
+	enc, err := encodeSignedHeader(&sh)
+	if err != nil {
+		return nil, err
+	}
+	return &Receipt{
+		Entry:          loc.Entry,
+		LeafIndex:      loc.LeafIndex,
+		TreeSize:       p.TreeSize,
+		InclusionProof: p.Proof,
+		Height:         loc.Height,
+		SignedHeader:   enc,
+		ValidatorsHash: sh.ValidatorsHash,
+	}, nil
+}
+
+// Latest returns the latest anchored version of (kind, subject) with its
+// receipt, or ErrNotFound.
+func (l *Ledger) Latest(ctx context.Context, kind, subject string) (*Receipt, error) {
+	return l.Get(ctx, kind, subject, 0)
+}
+
+// Get returns one anchored version (0: the latest) with its receipt, or
+// ErrNotFound, or ErrNotYet right after it was anchored.
+func (l *Ledger) Get(ctx context.Context, kind, subject string, version uint64) (*Receipt, error) {
+	locs, err := l.Lookup(ctx, EntryRef{Kind: kind, Subject: subject, Version: version})
+	if err != nil {
+		return nil, err
+	}
+	return l.Receipt(ctx, locs[0])
+}
+
+func (l *Ledger) query(ctx context.Context, path string, req, out any) error {
+	data, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encoding a query: %w", err)
+	}
+	res, err := l.c.ABCIQuery(ctx, path, data)
+	if err != nil {
+		return ErrUnavailable.With("", err)
+	}
+	if res.Response.Code != 0 {
+		return errFromABCI(res.Response.Code, res.Response.Codespace, res.Response.Info)
+	}
+	if err := jsonx.Unmarshal(res.Response.Value, out, false); err != nil {
+		return ErrInternal.With("the ledger answered malformed JSON", err)
+	}
+	return nil
+}
+
+// header returns the signed header at height h (for tests and tools).
+func (l *Ledger) header(ctx context.Context, h int64) (*types.SignedHeader, error) {
+	res, err := l.c.Commit(ctx, &h)
+	if err != nil {
+		return nil, ErrUnavailable.With("", err)
+	}
+	return &res.SignedHeader, nil
+}

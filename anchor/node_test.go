@@ -1,0 +1,70 @@
+package anchor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSingleNodeAnchorQueryReceiptRestart(t *testing.T) {
+	ctx := context.Background()
+	op := newEdSigner(t)
+	homes, nodes := startNodes(t, 1, op)
+	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
+	trust, err := nodes[0].Trust()
+	require.NoError(t, err)
+
+	// The operator is on the allow-list once block 1 is committed.
+	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+
+	entries := []Entry{didEntry(1, 1), didEntry(1, 2), didEntry(2, 1)}
+	tx, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: entries})
+	require.NoError(t, err)
+	require.NoError(t, l.Submit(ctx, tx))
+
+	for _, e := range entries {
+		r := waitReceipt(t, l, e)
+		assert.Equal(t, e.SHA256, r.Entry.SHA256)
+		assert.Equal(t, op.ID(), r.Entry.Writer)
+		assert.False(t, r.Entry.Time.IsZero())
+		require.NoError(t, VerifyReceipt(r, trust), "receipt of %s", e.Key())
+	}
+	latest, err := l.Latest(ctx, KindDIDDocument, "did:ssi:issuer-1")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), latest.Entry.Version)
+	_, err = l.Latest(ctx, KindDIDDocument, "did:ssi:nobody")
+	assert.ErrorIs(t, err, ErrNotFound)
+
+	// Restart in the same process: the state is kept and the chain is not
+	// replayed into the app.
+	h0, _, err := l.Status(ctx)
+	require.NoError(t, err)
+	require.NoError(t, nodes[0].Stop())
+	nodes[0], err = StartNode(ctx, homes[0], NodeOptions{})
+	require.NoError(t, err)
+	l = NewLedger(nodes[0].Client(), nodes[0].ChainID())
+	eventually(t, 10*time.Second, func() error {
+		h, _, err := l.Status(ctx)
+		if err == nil && h < h0+2 {
+			return assert.AnError
+		}
+		return err
+	})
+	h1, _, err := l.Status(ctx)
+	require.NoError(t, err)
+	nodes[0].app.mu.Lock()
+	finalized := nodes[0].app.finalized
+	nodes[0].app.mu.Unlock()
+	assert.LessOrEqual(t, finalized, h1-h0+1, "blocks re-executed after restart (no full replay)")
+	r := waitReceipt(t, l, entries[1])
+	require.NoError(t, VerifyReceipt(r, trust))
+
+	// The sequence and the versions survived the restart too.
+	tx, err = op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: []Entry{didEntry(1, 3)}})
+	require.NoError(t, err)
+	require.NoError(t, l.Submit(ctx, tx))
+	waitReceipt(t, l, didEntry(1, 3))
+}

@@ -1,0 +1,212 @@
+package anchor
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	dbm "github.com/cometbft/cometbft-db"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// Key layout of the application database. All integers are big-endian, so
+// keys sort in numeric order.
+//
+//	m                          meta (committed height, app hash, log size, compact range)
+//	n <level:1> <index:8>      hash of a perfect subtree of the log (level 0: a leaf hash)
+//	l <index:8>                the leaf at index (storedLeaf JSON)
+//	v <kind> 0 <subject>       latest version of (kind, subject)
+//	e <kind> 0 <subject> 0 <version:8>  leaf index of that version
+//	w <writer id>              writer record JSON
+//	h <height:8>               log size after the block at height
+const (
+	pMeta    = 'm'
+	pNode    = 'n'
+	pLeaf    = 'l'
+	pVersion = 'v'
+	pEntry   = 'e'
+	pWriter  = 'w'
+	pHeight  = 'h'
+)
+
+var hasher = rfc6962.DefaultHasher
+
+var rangeFactory = &compact.RangeFactory{Hash: hasher.HashChildren}
+
+// meta is the committed state summary, persisted at every Commit.
+type meta struct {
+	Height    int64    `json:"height"`
+	AppHash   []byte   `json:"app_hash"`
+	Size      uint64   `json:"size"`
+	Range     [][]byte `json:"range"` // compact range [0, Size)
+	Operators int      `json:"operators"`
+}
+
+// writer is an allow-list record. A removed writer keeps its record, and so
+// its sequence number: re-adding it never re-opens old sequence numbers.
+type writer struct {
+	ID      string    `json:"id"`
+	Key     WriterKey `json:"key"`
+	Role    string    `json:"role"`
+	Seq     uint64    `json:"seq"`
+	Removed bool      `json:"removed,omitempty"`
+}
+
+// storedLeaf is a leaf and the height of the block that appended it.
+type storedLeaf struct {
+	Entry  Entry `json:"entry"`
+	Height int64 `json:"height"`
+}
+
+// overlay buffers writes over the committed database. Reads see the
+// buffered writes first. Nothing reaches the database before flush.
+type overlay struct {
+	db      dbm.DB
+	pending map[string][]byte
+}
+
+func newOverlay(db dbm.DB) *overlay { return &overlay{db: db, pending: map[string][]byte{}} }
+
+func (o *overlay) get(k []byte) ([]byte, error) {
+	if v, ok := o.pending[string(k)]; ok {
+		return v, nil
+	}
+	v, err := o.db.Get(k)
+	if err != nil {
+		return nil, fmt.Errorf("reading the app database: %w", err)
+	}
+	return v, nil
+}
+
+func (o *overlay) set(k, v []byte) { o.pending[string(k)] = v }
+
+// flush writes the buffered writes in one synced batch, in sorted key order.
+func (o *overlay) flush() error {
+	keys := make([]string, 0, len(o.pending))
+	for k := range o.pending {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := o.db.NewBatch()
+	defer b.Close()
+	for _, k := range keys {
+		if err := b.Set([]byte(k), o.pending[k]); err != nil {
+			return fmt.Errorf("batching the app state: %w", err)
+		}
+	}
+	if err := b.WriteSync(); err != nil {
+		return fmt.Errorf("writing the app state: %w", err)
+	}
+	clear(o.pending)
+	return nil
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func nodeKey(id compact.NodeID) []byte {
+	return binary.BigEndian.AppendUint64([]byte{pNode, byte(id.Level)}, id.Index)
+}
+
+func leafKey(i uint64) []byte    { return binary.BigEndian.AppendUint64([]byte{pLeaf}, i) }
+func heightKey(h int64) []byte   { return binary.BigEndian.AppendUint64([]byte{pHeight}, uint64(h)) }
+func writerKey(id string) []byte { return append([]byte{pWriter}, id...) }
+func versionKey(kind, subject string) []byte {
+	k := append([]byte{pVersion}, kind...)
+	k = append(k, 0)
+	return append(k, subject...)
+}
+func entryKey(kind, subject string, v uint64) []byte {
+	k := append([]byte{pEntry}, kind...)
+	k = append(k, 0)
+	k = append(k, subject...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, v)
+}
+
+func getU64(o *overlay, k []byte) (uint64, bool, error) {
+	v, err := o.get(k)
+	if err != nil || v == nil {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("corrupt integer under key %q", k[:1])
+	}
+	return binary.BigEndian.Uint64(v), true, nil
+}
+
+func getWriter(o *overlay, id string) (*writer, error) {
+	v, err := o.get(writerKey(id))
+	if err != nil || v == nil {
+		return nil, err
+	}
+	var w writer
+	if err := json.Unmarshal(v, &w); err != nil {
+		return nil, fmt.Errorf("decoding a writer record: %w", err)
+	}
+	return &w, nil
+}
+
+func putWriter(o *overlay, w *writer) error {
+	b, err := json.Marshal(w)
+	if err != nil {
+		return fmt.Errorf("encoding a writer record: %w", err)
+	}
+	o.set(writerKey(w.ID), b)
+	return nil
+}
+
+func loadMeta(db dbm.DB) (meta, error) {
+	var m meta
+	v, err := db.Get([]byte{pMeta})
+	if err != nil {
+		return m, fmt.Errorf("reading the app meta: %w", err)
+	}
+	if v == nil {
+		return m, nil
+	}
+	if err := json.Unmarshal(v, &m); err != nil {
+		return m, fmt.Errorf("decoding the app meta: %w", err)
+	}
+	return m, nil
+}
+
+// getLeaf reads the leaf at index i from the committed database.
+func getLeaf(db dbm.DB, i uint64) (storedLeaf, bool, error) {
+	var l storedLeaf
+	v, err := db.Get(leafKey(i))
+	if err != nil || v == nil {
+		return l, false, err
+	}
+	if err := json.Unmarshal(v, &l); err != nil {
+		return l, false, fmt.Errorf("decoding a leaf: %w", err)
+	}
+	return l, true, nil
+}
+
+// inclusionProof builds the RFC 6962 inclusion proof of leaf index in the
+// committed tree of the given size, from the stored perfect-subtree hashes.
+func inclusionProof(db dbm.DB, index, size uint64) ([][]byte, error) {
+	nodes, err := proof.Inclusion(index, size)
+	if err != nil {
+		return nil, ErrNotFound.With("the leaf is not in a tree of that size", err)
+	}
+	hashes := make([][]byte, len(nodes.IDs))
+	for i, id := range nodes.IDs {
+		h, err := db.Get(nodeKey(id))
+		if err != nil {
+			return nil, fmt.Errorf("reading a tree node: %w", err)
+		}
+		if h == nil {
+			return nil, fmt.Errorf("tree node %d/%d is missing", id.Level, id.Index)
+		}
+		hashes[i] = h
+	}
+	p, err := nodes.Rehash(hashes, hasher.HashChildren)
+	if err != nil {
+		return nil, fmt.Errorf("rehashing the proof: %w", err)
+	}
+	return p, nil
+}
