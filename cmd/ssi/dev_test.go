@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/config"
+)
+
+// runCmd runs the ssi command line in process and returns its stdout.
+func runCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	require.Equal(t, 0, code, "ssi %v: %s", args, errOut.String())
+	return out.String()
+}
+
+// safeBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// startDev runs `ssi dev` on a free port with dir as its data directory and
+// returns its base URL and a function that stops it (as SIGTERM would) and
+// waits for a clean exit.
+func startDev(t *testing.T, dir string) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	stderr := &safeBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--data", dir, "--addr", "127.0.0.1:0", "--shutdown-timeout", "5s"}, pw, stderr)
+		pw.Close()
+	}()
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var url string
+	select {
+	case l, ok := <-lines:
+		require.True(t, ok, "ssi dev exited early: %s", stderr.String())
+		url, ok = strings.CutPrefix(l, "ssi dev listening on ")
+		require.True(t, ok, "unexpected first line %q", l)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("ssi dev did not start: %s", stderr.String())
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	return url, func() {
+		cancel()
+		select {
+		case code := <-done:
+			require.Equal(t, 0, code, "ssi dev exit: %s", stderr.String())
+		case <-time.After(30 * time.Second):
+			t.Fatal("ssi dev did not stop")
+		}
+	}
+}
+
+func get(t *testing.T, url, key string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// TestDevServesAndKeepsDataAcrossRestart is acceptance 1 of the foundation:
+// `ssi dev` starts on a fresh data directory, answers /healthz, and what was
+// written before a restart is there after it.
+func TestDevServesAndKeepsDataAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	runCmd(t, "admin", "create-tenant", "--data", dir, "--id", "health", "--name", "Health Agency", "--kind", "agency")
+	key := strings.TrimSpace(runCmd(t, "admin", "create-key", "--data", dir, "--tenant", "health", "--scopes", "keys:manage,audit:read"))
+	require.True(t, strings.HasPrefix(key, "ssi_"))
+	keyID := strings.SplitN(key, "_", 3)[1]
+
+	url, stop := startDev(t, dir)
+	code, _ := get(t, url+"/healthz", "")
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = get(t, url+"/readyz", "")
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = get(t, url+"/admin/v1/keys/"+keyID, key)
+	assert.Equal(t, http.StatusOK, code, "a key made by the CLI works on the server")
+
+	req, _ := http.NewRequest(http.MethodPost, url+"/admin/v1/keys", strings.NewReader(`{"scopes":["audit:read"]}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var created struct{ ID, Key string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	stop()
+
+	url, stop = startDev(t, dir)
+	defer stop()
+	code, _ = get(t, url+"/admin/v1/keys/"+keyID, key)
+	assert.Equal(t, http.StatusOK, code, "the CLI key survives a restart")
+	code, body := get(t, url+"/admin/v1/audit", created.Key)
+	require.Equal(t, http.StatusOK, code, "the key created over HTTP survives a restart")
+	assert.Contains(t, string(body), `"action":"apikey.create"`)
+	assert.Contains(t, string(body), `"action":"tenant.create"`)
+}
+
+func TestCheckConfig(t *testing.T) {
+	out := runCmd(t, "dev", "--check-config", "--data", t.TempDir())
+	assert.Contains(t, out, "configuration ok")
+
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"dev", "--check-config", "--addr", "nope", "--log-format", "xml"}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "addr:")
+	assert.Contains(t, stderr.String(), "log-format:", "every problem is reported at once")
+
+	code = run(context.Background(), []string{"nosuch"}, &stdout, &stderr)
+	assert.Equal(t, 2, code)
+}
+
+// TestGracefulShutdownDrainsInFlightRequests: when the context ends (as on
+// SIGTERM), the server stops accepting and lets running requests finish.
+func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
+	cfg := config.DefaultServer()
+	cfg.ShutdownTimeout = 10 * time.Second
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	a := &app{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), router: nil}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, _ *http.Request) {
+		close(entered)
+		<-release
+		_, _ = io.WriteString(w, "done")
+	})
+	a.router = chiWrap(mux)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.serve(ctx, ln) }()
+
+	result := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
+		if err != nil {
+			result <- "error: " + err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		result <- string(b)
+	}()
+	<-entered
+	cancel() // SIGTERM
+	// New connections are refused once shutdown has begun.
+	require.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}, 5*time.Second, 10*time.Millisecond)
+	close(release)
+	assert.Equal(t, "done", <-result, "the in-flight request completes")
+	assert.NoError(t, <-served)
+}
+
+// chiWrap mounts h as the whole of a chi router.
+func chiWrap(h http.Handler) chi.Router {
+	r := chi.NewRouter()
+	r.Mount("/", h)
+	return r
+}
