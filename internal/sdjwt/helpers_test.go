@@ -89,7 +89,7 @@ func (e *env) vcClaims(t testing.TB) []byte {
 	c := map[string]any{
 		"iss": testIssuer, "vct": "https://credentials.example/pid", "iat": e.now.Unix() - 60,
 		"exp": e.now.Unix() + 86400, "cnf": map[string]any{"jwk": e.holder.JWK().Map()},
-		"status": map[string]any{"status_list": map[string]any{"idx": 412, "uri": "https://issuer.example/status/1"}},
+		"status":     map[string]any{"status_list": map[string]any{"idx": 412, "uri": "https://issuer.example/status/1"}},
 		"given_name": "Erika", "family_name": "Mustermann", "birthdate": "1963-08-12",
 		"age_over_18": true, "nationality": "DE", "email": "erika@example.org",
 		"phone": "+49 30 1234", "address": map[string]any{"locality": "Köln", "country": "DE"},
@@ -119,7 +119,12 @@ func (e *env) signJWT(t testing.TB, payload string, header map[string]any) strin
 	for k, v := range header {
 		h[k] = v
 	}
-	tok, err := jose.Sign(e.issuer, h, []byte(payload))
+	h["alg"] = e.issuer.Algorithm()
+	hj, err := json.Marshal(h)
+	require.NoError(t, err)
+	// SignEncoded signs the payload bytes as given, so hostile payloads
+	// (duplicate members, bad NumericDates) can be built.
+	tok, err := jose.SignEncoded(e.issuer, hj, []byte(payload))
 	require.NoError(t, err)
 	return tok
 }

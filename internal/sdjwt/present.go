@@ -79,7 +79,7 @@ func Present(sdjwt string, reveal []string, kb *KeyBinding) (string, error) {
 	}
 	keep := make([]bool, len(ds))
 	for _, r := range reveal {
-		if !resolves(full, r) {
+		if !resolves(map[string]any(full), r) {
 			return "", ErrUnknownPath.With("no claim at "+strconv.Quote(r), nil)
 		}
 		for k, d := range ds {

@@ -90,11 +90,11 @@ func (p *processor) object(m map[string]any, path string, depth int, top bool) e
 			if d.IsArrayElement {
 				return ErrDisclosureKind.With("an array-element disclosure is referenced from _sd", nil)
 			}
-			if top && (nonDisclosable[d.Name] || p.extraReserved[d.Name]) {
-				return ErrNonDisclosable.With("claim "+strconv.Quote(d.Name)+" can never be selectively disclosable", nil)
-			}
 			if _, clash := m[d.Name]; clash {
 				return ErrCollision
+			}
+			if top && (nonDisclosable[d.Name] || p.extraReserved[d.Name]) {
+				return ErrNonDisclosable.With("claim "+strconv.Quote(d.Name)+" can never be selectively disclosable", nil)
 			}
 			disclosed = append(disclosed, d)
 			m[d.Name] = nil // reserve the name so a second disclosure of it collides
