@@ -1,0 +1,117 @@
+package anchor
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+var _ Outbox = (*store.Store)(nil)
+
+func openStore(t testing.TB) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "db"), store.Options{})
+	require.NoError(t, err)
+	require.NoError(t, st.Migrate(ctx))
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// runWorker runs the anchorer until the test ends.
+func runWorker(t testing.TB, a *Anchorer) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func depthIs(t testing.TB, st *store.Store, want int64) func() error {
+	return func() error {
+		d, err := st.OutboxDepth(context.Background(), Topic)
+		if err != nil {
+			return err
+		}
+		if d != want {
+			return errors.New("outbox depth not reached yet")
+		}
+		return nil
+	}
+}
+
+func TestAnchorerSingleNode(t *testing.T) {
+	ctx := context.Background()
+	op := newEdSigner(t)
+	_, nodes := startNodes(t, 1, op)
+	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
+	trust, err := nodes[0].Trust()
+	require.NoError(t, err)
+	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+	st := openStore(t)
+	a, err := New(Config{Ledger: l, Signer: op, Outbox: st, PollInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+
+	// Enqueued inside a transaction that rolls back: nothing to anchor.
+	boom := errors.New("caller's change failed")
+	err = st.InTx(ctx, func(tx *store.Store) error {
+		require.NoError(t, a.Enqueue(ctx, tx, didEntry(50, 1)))
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+
+	// Enqueued in a committed transaction, twice (idempotent).
+	var entries []Entry
+	for i := range 30 {
+		entries = append(entries, didEntry(i, 1), didEntry(i, 2))
+	}
+	for range 2 {
+		require.NoError(t, st.InTx(ctx, func(tx *store.Store) error { return a.Enqueue(ctx, tx, entries...) }))
+	}
+	conflicting := entries[0]
+	conflicting.SHA256 = digest("another document")
+	assert.ErrorIs(t, a.Enqueue(ctx, st, conflicting), store.ErrConflict)
+	assert.ErrorIs(t, a.Enqueue(ctx, st, Entry{Kind: KindDIDDocument, Subject: "not a did", Version: 1, SHA256: digest("x")}), ErrInvalidEntry)
+
+	// One version is already on the ledger with the same hash (e.g. the
+	// worker died after submitting), another with a different hash.
+	same, other := didEntry(40, 1), didEntry(41, 1)
+	tx, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: []Entry{same, other}})
+	require.NoError(t, err)
+	require.NoError(t, l.Submit(ctx, tx))
+	waitReceipt(t, l, other)
+	otherLocal := other
+	otherLocal.SHA256 = digest("what we have locally")
+	require.NoError(t, a.Enqueue(ctx, st, same, otherLocal))
+
+	runWorker(t, a)
+	eventually(t, 30*time.Second, depthIs(t, st, 1)) // only the mismatch stays pending
+
+	for _, e := range append(entries, same) {
+		r, err := a.Receipt(ctx, e)
+		require.NoError(t, err, e.Key())
+		assert.Equal(t, e.SHA256, r.Entry.SHA256)
+		require.NoError(t, VerifyReceipt(r, trust), e.Key())
+	}
+	_, err = a.Receipt(ctx, otherLocal)
+	assert.ErrorIs(t, err, ErrHashMismatch)
+	_, err = a.Receipt(ctx, didEntry(50, 1))
+	assert.ErrorIs(t, err, store.ErrNotFound, "the rolled-back enqueue left nothing")
+	stats := a.Stats()
+	assert.Equal(t, int64(1), stats.Mismatches)
+	assert.Equal(t, int64(61), stats.Anchored)
+	assert.LessOrEqual(t, stats.Transactions, int64(2), "60 entries are batched, the pre-anchored one is not resubmitted")
+
+	r, err := a.Latest(ctx, KindDIDDocument, "did:ssi:issuer-3")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), r.Entry.Version)
+	r, err = a.Get(ctx, KindDIDDocument, "did:ssi:issuer-3", 1)
+	require.NoError(t, err)
+	assert.NoError(t, VerifyReceipt(r, trust))
+}
