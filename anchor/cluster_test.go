@@ -1,0 +1,190 @@
+package anchor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cometbft/cometbft/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func statusEntry(list int, v uint64) Entry {
+	return Entry{Kind: KindStatusList, Subject: fmt.Sprintf("https://status.example/lists/%d", list), Version: v,
+		SHA256: digest(fmt.Sprintf("list %d v%d", list, v))}
+}
+
+// heightAdvances waits until the ledger's height grows by n.
+func heightAdvances(t *testing.T, l *Ledger, n int64) {
+	t.Helper()
+	h0, _, err := l.Status(context.Background())
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, func() error {
+		h, _, err := l.Status(context.Background())
+		if err != nil {
+			return err
+		}
+		if h < h0+n {
+			return fmt.Errorf("height %d, waiting for %d", h, h0+n)
+		}
+		return nil
+	})
+}
+
+func TestFourValidators(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 4-validator network; CI runs it")
+	}
+	ctx := context.Background()
+	op := newEdSigner(t)
+	homes, nodes := startNodes(t, 4, op)
+	l0 := NewLedger(nodes[0].Client(), nodes[0].ChainID())
+	l3 := NewLedger(nodes[3].Client(), nodes[3].ChainID())
+	trust, err := nodes[0].Trust()
+	require.NoError(t, err)
+	require.Len(t, trust.Validators, 4)
+	eventually(t, 60*time.Second, func() error { _, err := l0.Writer(ctx, op.ID()); return err })
+
+	st := openStore(t)
+	a, err := New(Config{Ledger: l0, Signer: op, Outbox: st, PollInterval: 5 * time.Millisecond,
+		MaxBackoff: 200 * time.Millisecond, ConfirmTimeout: 2 * time.Second})
+	require.NoError(t, err)
+	hc := &HealthChecker{Ledger: l0, Outbox: st, HaltAfter: 2 * time.Second}
+	runWorker(t, a)
+
+	var all []Entry
+	enqueue := func(es ...Entry) {
+		require.NoError(t, a.Enqueue(ctx, st, es...))
+		all = append(all, es...)
+	}
+	round := func(v uint64) []Entry {
+		var es []Entry
+		for i := range 40 {
+			es = append(es, statusEntry(i, v))
+		}
+		return es
+	}
+
+	t.Run("a batch sent to node 0 is readable with a verifying receipt on node 3", func(t *testing.T) {
+		enqueue(round(1)...)
+		eventually(t, 60*time.Second, depthIs(t, st, 0))
+		for _, e := range all {
+			var r *Receipt
+			eventually(t, 20*time.Second, func() error { var err error; r, err = l3.Get(ctx, e.Kind, e.Subject, e.Version); return err })
+			require.NoError(t, VerifyReceipt(r, trust))
+		}
+
+		// A verifier that holds only the validators' public keys (and the
+		// chain ID), read back from JSON, accepts the receipt...
+		r, err := l3.Get(ctx, all[0].Kind, all[0].Subject, 1)
+		require.NoError(t, err)
+		tb, err := MarshalTrust(trust)
+		require.NoError(t, err)
+		var pinned Trust
+		require.NoError(t, json.Unmarshal(tb, &pinned))
+		rb, err := json.Marshal(r)
+		require.NoError(t, err)
+		parsed, err := ParseReceipt(rb)
+		require.NoError(t, err)
+		assert.NoError(t, VerifyReceipt(parsed, pinned))
+
+		// ...and refuses the same header once it carries fewer than 2/3
+		// of the power's signatures.
+		sh, err := decodeSignedHeader(parsed.SignedHeader)
+		require.NoError(t, err)
+		signed := 0
+		for i := range sh.Commit.Signatures {
+			if sh.Commit.Signatures[i].BlockIDFlag == types.BlockIDFlagCommit {
+				signed++
+				if signed > 2 {
+					sh.Commit.Signatures[i] = types.NewCommitSigAbsent()
+				}
+			}
+		}
+		require.GreaterOrEqual(t, signed, 3)
+		parsed.SignedHeader, err = encodeSignedHeader(sh)
+		require.NoError(t, err)
+		assert.ErrorIs(t, VerifyReceipt(parsed, pinned), ErrReceiptUnverified)
+	})
+
+	t.Run("one validator stopped: blocks continue, nothing lost", func(t *testing.T) {
+		require.NoError(t, nodes[3].Stop())
+		nodes[3] = nil
+		heightAdvances(t, l0, 3)
+		enqueue(round(2)...)
+		eventually(t, 60*time.Second, depthIs(t, st, 0))
+		h, err := hc.Check(ctx)
+		require.NoError(t, err)
+		assert.False(t, h.Halted)
+	})
+
+	t.Run("two validators stopped: the chain halts, the outbox grows, health says so", func(t *testing.T) {
+		require.NoError(t, nodes[2].Stop())
+		nodes[2] = nil
+		enqueue(round(3)...)
+		enqueue(round(4)...)
+		eventually(t, 30*time.Second, func() error {
+			h, err := hc.Check(ctx)
+			if err != nil {
+				return err
+			}
+			if !h.Halted {
+				return fmt.Errorf("not halted yet at height %d", h.LastHeight)
+			}
+			return nil
+		})
+		h, err := hc.Check(ctx)
+		require.NoError(t, err)
+		assert.True(t, h.Halted)
+		assert.Equal(t, int64(80), h.OutboxDepth, "nothing of rounds 3 and 4 is anchored")
+		enqueue(round(5)...)
+		d, err := st.OutboxDepth(ctx, Topic)
+		require.NoError(t, err)
+		assert.Equal(t, int64(120), d, "services keep enqueueing")
+	})
+
+	t.Run("restart: the backlog drains in version order, each entry anchored once", func(t *testing.T) {
+		for _, i := range []int{2, 3} {
+			nodes[i], err = StartNode(ctx, homes[i], NodeOptions{})
+			require.NoError(t, err)
+		}
+		eventually(t, 120*time.Second, depthIs(t, st, 0))
+		h, err := hc.Check(ctx)
+		require.NoError(t, err)
+		assert.False(t, h.Halted)
+
+		// Reconciliation: every enqueued entry is on the ledger exactly
+		// once, with its hash; the leaves are exactly 0..N-1 (nothing lost,
+		// nothing duplicated); versions of a subject come in order.
+		refs := make([]EntryRef, len(all))
+		for i, e := range all {
+			refs[i] = EntryRef{Kind: e.Kind, Subject: e.Subject, Version: e.Version}
+		}
+		locs, err := l0.Lookup(ctx, refs...)
+		require.NoError(t, err)
+		seen := map[uint64]bool{}
+		lastLeaf := map[string]uint64{}
+		for i, loc := range locs {
+			require.True(t, loc.Found, all[i].Key())
+			assert.Equal(t, all[i].SHA256, loc.Entry.SHA256)
+			assert.False(t, seen[loc.LeafIndex], "leaf %d used twice", loc.LeafIndex)
+			seen[loc.LeafIndex] = true
+			if prev, ok := lastLeaf[all[i].Subject]; ok {
+				assert.Greater(t, loc.LeafIndex, prev, "versions of %s out of order", all[i].Subject)
+			}
+			lastLeaf[all[i].Subject] = loc.LeafIndex
+		}
+		for i := range uint64(len(all)) {
+			assert.True(t, seen[i], "leaf %d missing: the log holds something not enqueued", i)
+		}
+		var p proofResult
+		hgt, _, err := l0.Status(ctx)
+		require.NoError(t, err)
+		require.NoError(t, l0.query(ctx, QueryProof, proofQuery{LeafIndex: 0, Height: hgt}, &p))
+		assert.Equal(t, uint64(len(all)), p.TreeSize, "the log holds exactly the enqueued entries")
+		assert.Equal(t, int64(len(all)), a.Stats().Anchored)
+	})
+}
