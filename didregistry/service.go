@@ -1,0 +1,298 @@
+package didregistry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// Store is what the registry needs from the store.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx *store.Store) error) error
+	GetDIDVersion(ctx context.Context, did string, version uint64) (store.DIDVersion, error)
+	GetDIDVersionAt(ctx context.Context, did string, t time.Time) (store.DIDVersion, error)
+	GetRecordVersion(ctx context.Context, kind, id string, version uint64) (store.RecordVersion, error)
+	RecordVersionsFor(ctx context.Context, kind, subjectDID string) ([]store.RecordVersion, error)
+	ListRecords(ctx context.Context, kind, tenant string) ([]store.RecordVersion, error)
+}
+
+// Anchor is the ledger client as the registry uses it (*anchor.Anchorer).
+type Anchor interface {
+	// Enqueue records entries in the outbox of the caller's transaction.
+	Enqueue(ctx context.Context, ob anchor.Outbox, entries ...anchor.Entry) error
+	// Get returns the anchored entry of a version with its receipt.
+	Get(ctx context.Context, kind, subject string, version uint64) (*anchor.Receipt, error)
+}
+
+// Config configures the registry service.
+type Config struct {
+	Store  Store
+	Anchor Anchor
+	// PublicURL is the registry's base URL; accreditation and relying-party
+	// records are anchored under their URLs below it.
+	PublicURL string
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Service is the DID registry and the trust registries.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	mu       sync.RWMutex
+	receipts map[string]*anchor.Receipt // anchored entries never change
+}
+
+// New returns a registry service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, log: lg, receipts: map[string]*anchor.Receipt{}}
+}
+
+// Actor is the authenticated caller of a write, for tenancy and audit.
+type Actor struct {
+	TenantID  string
+	ID        string // API key ID
+	RequestID string
+}
+
+// Stable codes of the registry.
+var (
+	ErrNotFound       = errs.E(errs.NotFound, "did_not_found", "the DID was not found")
+	ErrAnchorMismatch = errs.E(errs.Conflict, "anchor_mismatch", "the stored record does not match its ledger anchor; it is not served")
+	ErrLedger         = errs.E(errs.Unavailable, "ledger_unavailable", "the ledger cannot be read now, try again later")
+)
+
+// AnchorStatus says whether a served version is anchored.
+type AnchorStatus struct {
+	Status  string          `json:"status"` // "anchored" or "pending"
+	Receipt *anchor.Receipt `json:"receipt,omitempty"`
+}
+
+func hashHex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func receiptKey(kind, subject string, version uint64) string {
+	b, _ := json.Marshal([]any{kind, subject, version})
+	return string(b)
+}
+
+const maxCachedReceipts = 1 << 16
+
+// anchored returns the ledger's receipt for a version, and checks that the
+// anchored hash equals sum. A version not on the ledger yet gives status
+// pending. A different anchored hash is ErrAnchorMismatch, logged as an
+// alert. Receipts are cached: an anchored entry never changes.
+func (s *Service) anchored(ctx context.Context, kind, subject string, version uint64, sum string) (AnchorStatus, error) {
+	key := receiptKey(kind, subject, version)
+	s.mu.RLock()
+	rc := s.receipts[key]
+	s.mu.RUnlock()
+	if rc == nil {
+		var err error
+		rc, err = s.cfg.Anchor.Get(ctx, kind, subject, version)
+		switch {
+		case errors.Is(err, anchor.ErrNotFound), errors.Is(err, anchor.ErrNotYet):
+			return AnchorStatus{Status: "pending"}, nil
+		case err != nil:
+			return AnchorStatus{}, ErrLedger.With("", err)
+		}
+		s.mu.Lock()
+		if len(s.receipts) >= maxCachedReceipts {
+			clear(s.receipts)
+		}
+		s.receipts[key] = rc
+		s.mu.Unlock()
+	}
+	if rc.Entry.SHA256 != sum {
+		s.log.Error("ALERT: stored registry record differs from its ledger anchor",
+			"kind", kind, "subject", subject, "version", version)
+		return AnchorStatus{}, ErrAnchorMismatch
+	}
+	return AnchorStatus{Status: "anchored", Receipt: rc}, nil
+}
+
+// checkVersion verifies a stored DID version end to end: its document
+// hashes to its recorded hash and to the anchored one, and its state
+// derives exactly that document (so a tampered state can never authorize
+// an update).
+func (s *Service) checkVersion(ctx context.Context, v store.DIDVersion) (*State, AnchorStatus, error) {
+	sum := hashHex(v.Document)
+	var st State
+	if err := json.Unmarshal(v.State, &st); err != nil || sum != v.SHA256 {
+		s.log.Error("ALERT: stored DID version is inconsistent", "did", v.DID, "version", v.Version)
+		return nil, AnchorStatus{}, ErrAnchorMismatch
+	}
+	doc, err := st.DocumentBytes()
+	if err != nil || hashHex(doc) != sum || st.DID != v.DID || st.Version != v.Version {
+		s.log.Error("ALERT: stored DID state does not derive its document", "did", v.DID, "version", v.Version)
+		return nil, AnchorStatus{}, ErrAnchorMismatch
+	}
+	as, err := s.anchored(ctx, anchor.KindDIDDocument, v.DID, v.Version, sum)
+	if err != nil {
+		return nil, AnchorStatus{}, err
+	}
+	return &st, as, nil
+}
+
+// audit appends an audit record in tx.
+func audit(ctx context.Context, tx *store.Store, now time.Time, a Actor, action, target string, details any) error {
+	var d []byte
+	if details != nil {
+		d, _ = json.Marshal(details)
+	}
+	_, err := tx.AppendAudit(ctx, store.AuditRecord{
+		Time: now, TenantID: a.TenantID, Actor: a.ID, Action: action, Target: target,
+		RequestID: a.RequestID, Outcome: "ok", Details: d,
+	})
+	return err
+}
+
+// CreateDID verifies a create operation, stores version 1 and enqueues its
+// anchor, all in one transaction with the audit record.
+func (s *Service) CreateDID(ctx context.Context, a Actor, token string) (*State, error) {
+	st, _, err := Create(token)
+	if err != nil {
+		return nil, err
+	}
+	return st, s.putVersion(ctx, a, st, token, "did.create", nil)
+}
+
+// UpdateDID verifies an update or deactivate operation against the DID's
+// current, integrity-checked version, and stores the next one. A DID of
+// another tenant is not found.
+func (s *Service) UpdateDID(ctx context.Context, a Actor, didStr, token string) (*State, error) {
+	if !ValidDID(didStr) {
+		return nil, errs.E(errs.Invalid, "invalid_did", "the DID is not a did:psr DID")
+	}
+	cur, err := s.cfg.Store.GetDIDVersion(ctx, didStr, 0)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && cur.TenantID != a.TenantID) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := s.checkVersion(ctx, cur)
+	if err != nil {
+		return nil, err
+	}
+	next, err := Apply(st, token)
+	if err != nil {
+		return nil, err
+	}
+	action := "did.update"
+	if next.Deactivated {
+		action = "did.deactivate"
+	}
+	return next, s.putVersion(ctx, a, next, token, action, &cur)
+}
+
+func (s *Service) putVersion(ctx context.Context, a Actor, st *State, token, action string, prev *store.DIDVersion) error {
+	now := s.cfg.Now().UTC()
+	if prev != nil && !now.After(prev.CreatedAt) {
+		// Versions are ordered in time too: versionTime resolution relies on it.
+		now = prev.CreatedAt.Add(time.Microsecond)
+	}
+	doc, err := st.DocumentBytes()
+	if err != nil {
+		return err
+	}
+	stateJSON, err := json.Marshal(st)
+	if err != nil {
+		return errs.Wrap(errs.Internal, "", "", err)
+	}
+	sum := hashHex(doc)
+	err = s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.PutDIDVersion(ctx, store.DIDVersion{
+			DID: st.DID, Version: st.Version, TenantID: a.TenantID, Document: doc, State: stateJSON,
+			SHA256: sum, Operation: token, CreatedAt: now,
+		}); err != nil {
+			return err
+		}
+		if err := s.cfg.Anchor.Enqueue(ctx, tx, anchor.Entry{
+			Kind: anchor.KindDIDDocument, Subject: st.DID, Version: st.Version, SHA256: sum,
+		}); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, a, action, st.DID, map[string]any{"version": st.Version})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		if prev == nil {
+			return ErrDIDExists
+		}
+		return ErrStaleVersion.With("another update made this version first", err)
+	}
+	return err
+}
+
+// ResolveOptions select a version: by number, by time, or the latest.
+type ResolveOptions struct {
+	VersionID   uint64
+	VersionTime time.Time
+}
+
+// Resolved is a resolved did:psr version.
+type Resolved struct {
+	State    *State
+	Version  store.DIDVersion
+	Created  time.Time
+	Document []byte
+	Anchor   AnchorStatus
+}
+
+// ResolveDID returns a did:psr version after the integrity check. A
+// deactivated DID is returned with State.Deactivated set; callers decide
+// how to answer it.
+func (s *Service) ResolveDID(ctx context.Context, didStr string, opts ResolveOptions) (*Resolved, error) {
+	if !ValidDID(didStr) {
+		return nil, errs.E(errs.Invalid, "invalid_did", "the DID is not a did:psr DID")
+	}
+	var (
+		v   store.DIDVersion
+		err error
+	)
+	switch {
+	case opts.VersionID > 0:
+		v, err = s.cfg.Store.GetDIDVersion(ctx, didStr, opts.VersionID)
+	case !opts.VersionTime.IsZero():
+		v, err = s.cfg.Store.GetDIDVersionAt(ctx, didStr, opts.VersionTime)
+	default:
+		v, err = s.cfg.Store.GetDIDVersion(ctx, didStr, 0)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, as, err := s.checkVersion(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	created := v.CreatedAt
+	if v.Version > 1 {
+		first, err := s.cfg.Store.GetDIDVersion(ctx, didStr, 1)
+		if err != nil {
+			return nil, err
+		}
+		created = first.CreatedAt
+	}
+	return &Resolved{State: st, Version: v, Created: created, Document: v.Document, Anchor: as}, nil
+}
