@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 	"github.com/ssi-project/ssi/internal/errs"
 )
 
@@ -121,7 +122,7 @@ func pgErr(err error) error {
 		if errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) ||
 			errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 			errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-			errors.Is(err, pgx.ErrTxClosed) {
+			errors.Is(err, pgx.ErrTxClosed) || errors.Is(err, puddle.ErrClosedPool) {
 			return ErrUnavailable.With("", err)
 		}
 		return nil

@@ -129,7 +129,8 @@ func sqliteErr(err error) error {
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound.With("", err)
 		}
-		if errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) {
+		// database/sql does not export its "database is closed" error.
+		if errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) || err.Error() == "sql: database is closed" {
 			return ErrUnavailable.With("", err)
 		}
 		var se *sqlite.Error

@@ -39,8 +39,25 @@ type testCase struct {
 }
 
 // SQLite returns a fresh, migrated store in a file under t.TempDir(),
-// closed in t.Cleanup.
+// closed in t.Cleanup. It has the signature Run wants; OpenSQLite is the
+// same for benchmarks.
 func SQLite(t *testing.T) *store.Store {
+	t.Helper()
+	return OpenSQLite(t)
+}
+
+// Postgres returns a fresh, migrated store in a new schema with a random
+// name on the server named by $SSI_TEST_POSTGRES; the schema is dropped
+// (CASCADE) in t.Cleanup. Without the variable the test is skipped, unless
+// $CI is set: then it fails, because CI must never skip PostgreSQL.
+// OpenPostgres is the same for benchmarks.
+func Postgres(t *testing.T) *store.Store {
+	t.Helper()
+	return OpenPostgres(t)
+}
+
+// OpenSQLite is SQLite for any testing.TB.
+func OpenSQLite(t testing.TB) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "ssi.db"), store.Options{})
@@ -50,11 +67,8 @@ func SQLite(t *testing.T) *store.Store {
 	return s
 }
 
-// Postgres returns a fresh, migrated store in a new schema with a random
-// name on the server named by $SSI_TEST_POSTGRES; the schema is dropped
-// (CASCADE) in t.Cleanup. Without the variable the test is skipped, unless
-// $CI is set: then it fails, because CI must never skip PostgreSQL.
-func Postgres(t *testing.T) *store.Store {
+// OpenPostgres is Postgres for any testing.TB.
+func OpenPostgres(t testing.TB) *store.Store {
 	t.Helper()
 	dsn := PostgresDSN(t)
 	ctx := context.Background()
@@ -81,7 +95,7 @@ func Postgres(t *testing.T) *store.Store {
 
 // PostgresDSN returns $SSI_TEST_POSTGRES, skipping the test when it is
 // empty, or failing it when $CI is also set.
-func PostgresDSN(t *testing.T) string {
+func PostgresDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(PostgresEnv)
 	if dsn == "" {
@@ -97,7 +111,7 @@ func PostgresDSN(t *testing.T) string {
 // has not returned by then, the test fails with the stacks of all
 // goroutines, so a deadlock is diagnosable instead of a hung test binary.
 // fn must not call t.FailNow (require); use assert or return values.
-func Within(t *testing.T, d time.Duration, fn func()) {
+func Within(t testing.TB, d time.Duration, fn func()) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {
