@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/anchor"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestLedgerInitAndNode(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	require.NoError(t, runLedger(context.Background(), []string{"init", "--validators", "2", "--home", dir, "--base-port", "0"}, &out, &errb))
+	assert.Contains(t, out.String(), "2 validator home(s)")
+	_, err := anchor.ReadOperatorKey(filepath.Join(dir, "operator.key"))
+	require.NoError(t, err)
+	// A second init refuses to overwrite the homes.
+	assert.Error(t, runLedger(context.Background(), []string{"init", "--validators", "2", "--home", dir,
+		"--operator-key", filepath.Join(dir, "operator.key")}, &out, &errb))
+	assert.Error(t, runLedger(context.Background(), []string{"init", "--validators", "1"}, &out, &errb), "--home is required")
+	assert.Error(t, runLedger(context.Background(), []string{"bogus"}, &out, &errb))
+
+	// A one-validator chain: run node0 alone with its own genesis.
+	dir1 := t.TempDir()
+	require.NoError(t, runLedger(context.Background(), []string{"init", "--home", dir1, "--base-port", "0"}, &out, &errb))
+	home := filepath.Join(dir1, "node0")
+	s, err := anchor.ReadSettings(home)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var nodeOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- runLedger(ctx, []string{"node", "--home", home, "--quiet"}, &nodeOut, &nodeOut) }()
+
+	// The RPC server answers /status once the node runs.
+	url := "http://" + strings.TrimPrefix(s.RPCAddress, "tcp://") + "/status"
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "the node's RPC never answered")
+		<-tick.C
+	}
+	cancel()
+	require.NoError(t, <-done)
+	assert.Contains(t, nodeOut.String(), "running")
+}
