@@ -54,7 +54,7 @@ func checkVCTs(vcts []string) ([]string, error) {
 
 func checkSubjectDID(s string) error {
 	if _, err := did.Parse(s); err != nil {
-		return errs.Wrap(errs.Invalid, "invalid_did", "the DID is not valid", err)
+		return did.ErrInvalidDID.With("", err)
 	}
 	return nil
 }

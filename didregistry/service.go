@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/store"
 )
@@ -73,7 +74,6 @@ type Actor struct {
 
 // Stable codes of the registry.
 var (
-	ErrNotFound       = errs.E(errs.NotFound, "did_not_found", "the DID was not found")
 	ErrAnchorMismatch = errs.E(errs.Conflict, "anchor_mismatch", "the stored record does not match its ledger anchor; it is not served")
 	ErrLedger         = errs.E(errs.Unavailable, "ledger_unavailable", "the ledger cannot be read now, try again later")
 )
@@ -180,11 +180,11 @@ func (s *Service) CreateDID(ctx context.Context, a Actor, token string) (*State,
 // another tenant is not found.
 func (s *Service) UpdateDID(ctx context.Context, a Actor, didStr, token string) (*State, error) {
 	if !ValidDID(didStr) {
-		return nil, errs.E(errs.Invalid, "invalid_did", "the DID is not a did:psr DID")
+		return nil, did.ErrInvalidDID.With("the DID is not a did:psr DID", nil)
 	}
 	cur, err := s.cfg.Store.GetDIDVersion(ctx, didStr, 0)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && cur.TenantID != a.TenantID) {
-		return nil, ErrNotFound
+		return nil, did.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -262,7 +262,7 @@ type Resolved struct {
 // how to answer it.
 func (s *Service) ResolveDID(ctx context.Context, didStr string, opts ResolveOptions) (*Resolved, error) {
 	if !ValidDID(didStr) {
-		return nil, errs.E(errs.Invalid, "invalid_did", "the DID is not a did:psr DID")
+		return nil, did.ErrInvalidDID.With("the DID is not a did:psr DID", nil)
 	}
 	var (
 		v   store.DIDVersion
@@ -277,7 +277,7 @@ func (s *Service) ResolveDID(ctx context.Context, didStr string, opts ResolveOpt
 		v, err = s.cfg.Store.GetDIDVersion(ctx, didStr, 0)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, did.ErrNotFound
 	}
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -320,5 +321,27 @@ func TestIdempotencyKey(t *testing.T) {
 			assert.Contains(t, []int{http.StatusCreated, http.StatusConflict}, s)
 		}
 		assert.Equal(t, before+1, countCreates(), "50 parallel requests with one key create one key")
+	})
+}
+
+// TestAPIKeysAreStoredHashed reads the raw row: the store holds the SHA-256
+// of the secret and nothing from which the key could be rebuilt.
+func TestAPIKeysAreStoredHashed(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newTestEnv(t, st)
+		key, rec := e.key("health", admin.ScopeKeysManage)
+		secret := strings.SplitN(key, "_", 3)[2]
+		ctx := context.Background()
+
+		hash, err := st.QueryRawBytes(ctx, "SELECT hash FROM api_keys WHERE id = $1", rec.ID)
+		require.NoError(t, err)
+		sum := sha256.Sum256([]byte(secret))
+		assert.Equal(t, sum[:], hash, "the hash column holds SHA-256(secret)")
+		for _, col := range []string{"id", "tenant_id", "scopes"} {
+			v, err := st.QueryRawBytes(ctx, "SELECT "+col+" FROM api_keys WHERE id = $1", rec.ID)
+			require.NoError(t, err)
+			assert.NotContains(t, string(v), secret, "column %s must not hold the secret", col)
+		}
+		assert.NotContains(t, string(hash), secret)
 	})
 }

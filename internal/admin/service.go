@@ -22,12 +22,13 @@ const (
 	ScopeCredentialsRevoke = "credentials:revoke"
 	ScopeRegistryAdmin     = "registry:admin"
 	ScopeRPManage          = "rp:manage"
+	ScopeDIDsManage        = "dids:manage"
 )
 
 // KnownScopes lists every scope, sorted.
 var KnownScopes = []string{
 	ScopeAuditRead, ScopeCredentialsIssue, ScopeCredentialsRevoke,
-	ScopeKeysManage, ScopeRegistryAdmin, ScopeRPManage,
+	ScopeDIDsManage, ScopeKeysManage, ScopeRegistryAdmin, ScopeRPManage,
 }
 
 // TenantKinds lists the kinds of tenant.
