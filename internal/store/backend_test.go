@@ -252,3 +252,44 @@ func FuzzTruncateUTF8(f *testing.F) {
 		}
 	})
 }
+
+// TestSQLiteNoLockUpgradeDeadlock: two Stores on one file (two processes,
+// each with its own writer connection) run read-then-write transactions at
+// once. With deferred transactions SQLite would answer SQLITE_BUSY to the
+// lock upgrade without waiting; BEGIN IMMEDIATE makes them queue instead.
+func TestSQLiteNoLockUpgradeDeadlock(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ssi.db")
+	a, err := Open(ctx, path, Options{})
+	require.NoError(t, err)
+	defer a.Close()
+	require.NoError(t, a.Migrate(ctx))
+	b, err := Open(ctx, path, Options{})
+	require.NoError(t, err)
+	defer b.Close()
+
+	const n = 20
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	for i := range 2 * n {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			errs[i] = s.InTx(ctx, func(tx *Store) error {
+				if _, err := tx.OutboxDepth(ctx, "anchor"); err != nil {
+					return err
+				}
+				return tx.EnqueueOutbox(ctx, OutboxItem{Topic: "anchor", Key: fmt.Sprint(i)})
+			})
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		assert.NoError(t, err)
+	}
+	depth, err := a.OutboxDepth(ctx, "anchor")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2*n), depth)
+}

@@ -120,8 +120,10 @@ func (s *Store) r() querier {
 // same transaction (no savepoint): an error from fn must then be returned
 // to the outer InTx so that the whole transaction rolls back.
 //
-// On SQLite the transaction holds the single writer connection: inside fn,
-// use only fn's Store, or the call waits for the transaction to end.
+// fn's Store is for fn's goroutine only: a transaction is one connection
+// and must not be used concurrently. On SQLite the transaction holds the
+// single writer connection: inside fn, use only fn's Store, or the call
+// waits for the transaction to end.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) {
 	if s.tx != nil {
 		return fn(s)
