@@ -128,6 +128,7 @@ func TestSQLitePersists(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), mustStat(t, filepath.Dir(path)).Mode().Perm())
 	assert.Positive(t, info.Size())
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the database file is owner-only")
 
 	s, err = Open(ctx, path, Options{})
 	require.NoError(t, err)

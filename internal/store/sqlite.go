@@ -50,7 +50,16 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*sqliteBackend, 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, ErrUnavailable.With("the SQLite directory cannot be created", err)
 	}
-	common := "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	// Create the file owner-only before SQLite does (with the umask's
+	// mode); SQLite gives the -wal and -shm files the same mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, ErrUnavailable.With("the SQLite file cannot be created", err)
+	}
+	_ = f.Close()
+	// synchronous(FULL): a committed transaction survives a power loss,
+	// which record-before-sign and single-use values rely on.
+	common := "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
 	wdb, err := sql.Open("sqlite", path+common+"&_pragma=journal_mode(WAL)")
 	if err != nil {
 		return nil, ErrInvalid.With("the SQLite DSN is not usable", err)
