@@ -1,13 +1,10 @@
 package jose
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/ssi-project/ssi/internal/jsonx"
 )
@@ -44,63 +41,11 @@ func decodeChecked(data []byte) (Claims, error) {
 // The caller must have run jsonx.Check on data (it is not repeated, so a
 // verified payload is scanned once); it still never panics on bad input.
 func DecodeCheckedValue(data []byte) (any, error) {
-	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(false))
-	v, err := decodeValue(dec)
+	v, err := decodeFast(data)
 	if err != nil {
 		return nil, jsonx.ErrMalformed.With("", err)
 	}
 	return v, nil
-}
-
-func decodeValue(dec *jsontext.Decoder) (any, error) {
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return nil, err
-	}
-	switch tok.Kind() {
-	case '{':
-		m := make(map[string]any)
-		for dec.PeekKind() != '}' {
-			tok, err := dec.ReadToken()
-			if err != nil {
-				return nil, err
-			}
-			name := tok.String()
-			v, err := decodeValue(dec)
-			if err != nil {
-				return nil, err
-			}
-			m[name] = v
-		}
-		if _, err := dec.ReadToken(); err != nil {
-			return nil, err
-		}
-		return m, nil
-	case '[':
-		a := []any{}
-		for dec.PeekKind() != ']' {
-			v, err := decodeValue(dec)
-			if err != nil {
-				return nil, err
-			}
-			a = append(a, v)
-		}
-		if _, err := dec.ReadToken(); err != nil {
-			return nil, err
-		}
-		return a, nil
-	case '"':
-		return tok.String(), nil
-	case '0':
-		return json.Number(tok.String()), nil
-	case 't':
-		return true, nil
-	case 'f':
-		return false, nil
-	case 'n':
-		return nil, nil
-	}
-	return nil, fmt.Errorf("unexpected JSON token %v", tok.Kind())
 }
 
 // String returns the string claim name. ok is false when it is absent; a

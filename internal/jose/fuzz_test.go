@@ -1,7 +1,12 @@
 package jose
 
 import (
+	stdjson "encoding/json"
+	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
 // FuzzVerify feeds arbitrary strings to Verify: it must never panic, and
@@ -27,6 +32,38 @@ func FuzzVerify(f *testing.F) {
 		}
 		if _, err := ParseUnverified(tok, 0); err == nil {
 			_, _ = ParseClaims([]byte(tok))
+		}
+	})
+}
+
+// FuzzDecodeMatchesStdlib is a differential test of the fast decoder: for
+// every input that passes jsonx.Check it yields exactly what encoding/json
+// (with UseNumber) yields, and it never panics on any input.
+func FuzzDecodeMatchesStdlib(f *testing.F) {
+	f.Add(`{"a":[1,2.5,-3e10,true,false,null,"x"],"b":{}}`) // every value kind
+	f.Add(`"\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t"`)           // every escape, a surrogate pair
+	f.Add(`"\ud800\u0041"`)                                 // a lone high surrogate before another escape
+	f.Add(`"\udc00"`)                                       // a lone low surrogate
+	f.Add(` [ ] `)                                          // whitespace around an empty array
+	f.Add(`{"a":1,"a":2}`)                                  // duplicate names (Check refuses)
+	f.Add(`[1,]`)                                           // trailing comma (invalid)
+	f.Add(`1e999999`)                                       // a number no float holds
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := decodeFast([]byte(s))
+		if jsonx.Check([]byte(s), jsonx.MaxDepth) != nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("checked input refused: %v", err)
+		}
+		dec := stdjson.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		var want any
+		if err := dec.Decode(&want); err != nil {
+			t.Skip("encoding/json refuses it")
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("decoded %#v, encoding/json %#v", got, want)
 		}
 	})
 }

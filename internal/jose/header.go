@@ -3,9 +3,6 @@ package jose
 import (
 	"fmt"
 
-	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
@@ -18,7 +15,7 @@ type Header struct {
 	Kid string
 	Cty string
 
-	members map[string]jsontext.Value
+	members map[string]any
 }
 
 // Has reports whether the header has the member name (case-exact).
@@ -27,30 +24,33 @@ func (h *Header) Has(name string) bool {
 	return ok
 }
 
-// Raw returns the raw JSON of member name, or nil.
-func (h *Header) Raw(name string) jsontext.Value { return h.members[name] }
+// Member returns the decoded value of member name (in the Claims
+// representation), or nil.
+func (h *Header) Member(name string) any { return h.members[name] }
 
 func parseHeader(data []byte, h *Header) error {
 	if err := jsonx.Check(data, jsonx.MaxDepth); err != nil {
 		return fmt.Errorf("checking the JWS header: %w", err)
 	}
-	if err := json.Unmarshal(data, &h.members); err != nil || h.members == nil {
+	v, err := decodeFast(data)
+	m, ok := v.(map[string]any)
+	if err != nil || !ok {
 		return ErrMalformed.With("the header is not a JSON object", err)
 	}
+	h.members = m
 	for _, f := range [...]struct {
 		name string
 		dst  *string
 	}{{"alg", &h.Alg}, {"typ", &h.Typ}, {"kid", &h.Kid}, {"cty", &h.Cty}} {
-		raw, ok := h.members[f.name]
+		raw, ok := m[f.name]
 		if !ok {
 			continue
 		}
-		if raw.Kind() != '"' {
+		s, ok := raw.(string)
+		if !ok {
 			return ErrMalformed.With(fmt.Sprintf("header %q must be a string", f.name), nil)
 		}
-		if err := json.Unmarshal(raw, f.dst); err != nil {
-			return ErrMalformed.With("", err)
-		}
+		*f.dst = s
 	}
 	if !h.Has("alg") {
 		return ErrUnsupportedAlg.With("the header has no alg", nil)

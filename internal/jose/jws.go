@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -9,7 +10,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -312,11 +312,7 @@ func (j *JWS) headerJWK() (PublicKey, error) {
 	if !ok {
 		return PublicKey{}, ErrUntrustedKey.With("the proof header has no jwk", nil)
 	}
-	v, err := DecodeCheckedValue(raw)
-	if err != nil {
-		return PublicKey{}, err
-	}
-	m, ok := v.(map[string]any)
+	m, ok := raw.(map[string]any)
 	if !ok {
 		return PublicKey{}, ErrInvalidJWK.With("jwk is not an object", nil)
 	}
@@ -348,13 +344,16 @@ func checkCrit(h *Header, understood []string) error {
 	if !ok {
 		return nil
 	}
-	var names []string
-	if err := json.Unmarshal(raw, &names); err != nil || len(names) == 0 {
-		return ErrUnsupportedCrit.With("crit must be a non-empty array of names", err)
+	list, isList := raw.([]any)
+	if !isList || len(list) == 0 {
+		return ErrUnsupportedCrit.With("crit must be a non-empty array of names", nil)
 	}
-	seen := make(map[string]bool, len(names))
-	for _, n := range names {
+	seen := make(map[string]bool, len(list))
+	for _, e := range list {
+		n, isStr := e.(string)
 		switch {
+		case !isStr:
+			return ErrUnsupportedCrit.With("crit must be a non-empty array of names", nil)
 		case seen[n], registeredHeaders[n]:
 			return ErrUnsupportedCrit.With("crit lists a registered or repeated name", nil)
 		case !h.Has(n):
@@ -391,7 +390,37 @@ func typMatches(got string, want []string) bool {
 	return false
 }
 
-var p256N = elliptic.P256().Params().N
+var p256N = elliptic.P256().Params().N.FillBytes(make([]byte, 32))
+
+// inScalarRange reports whether the 32-byte big-endian v is in [1, n-1].
+func inScalarRange(v []byte) bool {
+	return bytes.Compare(v, p256N) < 0 && !bytes.Equal(v, make([]byte, 32))
+}
+
+// rawToDER appends the ASN.1 DER SEQUENCE of the two 32-byte unsigned
+// integers r and s (each at most 33 content bytes, so lengths fit one byte).
+func rawToDER(dst, r, s []byte) []byte {
+	r, s = trimZeros(r), trimZeros(s)
+	lr, ls := len(r)+int(r[0]>>7), len(s)+int(s[0]>>7)
+	dst = append(dst, 0x30, byte(4+lr+ls))
+	dst = appendDERInt(dst, r, lr)
+	return appendDERInt(dst, s, ls)
+}
+
+func trimZeros(v []byte) []byte {
+	for len(v) > 1 && v[0] == 0 {
+		v = v[1:]
+	}
+	return v
+}
+
+func appendDERInt(dst, v []byte, n int) []byte {
+	dst = append(dst, 0x02, byte(n))
+	if n > len(v) {
+		dst = append(dst, 0)
+	}
+	return append(dst, v...)
+}
 
 func verifySig(key PublicKey, signingInput string, sig []byte) error {
 	switch key.Alg {
@@ -403,12 +432,13 @@ func verifySig(key PublicKey, signingInput string, sig []byte) error {
 		if len(sig) != 64 {
 			return ErrInvalidSignature.With("an ES256 signature is 64 raw bytes", nil)
 		}
-		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-		if r.Sign() == 0 || s.Sign() == 0 || r.Cmp(p256N) >= 0 || s.Cmp(p256N) >= 0 {
+		r, s := sig[:32], sig[32:]
+		if !inScalarRange(r) || !inScalarRange(s) {
 			return ErrInvalidSignature
 		}
 		sum := sha256.Sum256([]byte(signingInput))
-		if !ecdsa.Verify(pub, sum[:], r, s) {
+		var der [72]byte
+		if !ecdsa.VerifyASN1(pub, sum[:], rawToDER(der[:0], r, s)) {
 			return ErrInvalidSignature
 		}
 		return nil

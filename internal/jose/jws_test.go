@@ -3,7 +3,10 @@ package jose
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/asn1"
 	"encoding/base64"
+	"encoding/hex"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -147,7 +150,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"A17_sig_DER", withSig(der), opts(es), "invalid_signature"},
 		{"A17_sig_63_bytes", withSig(sig[:63]), opts(es), "invalid_signature"},
 		{"A17_sig_65_bytes", withSig(append(append([]byte{}, sig...), 0)), opts(es), "invalid_signature"},
-		{"A17_sig_r_equals_n", withSig(append(p256N.FillBytes(make([]byte, 32)), sig[32:]...)), opts(es), "invalid_signature"},
+		{"A17_sig_r_equals_n", withSig(append(append([]byte{}, p256N...), sig[32:]...)), opts(es), "invalid_signature"},
 		{"A22_typ_missing", forge(t, es, `{"alg":"ES256","kid":"`+es.kid+`"}`, `{"a":1}`), opts(es), "wrong_typ"},
 		{"A22_typ_other", forge(t, es, `{"alg":"ES256","typ":"kb+jwt","kid":"`+es.kid+`"}`, `{"a":1}`), opts(es), "wrong_typ"},
 		{"header_not_object", enc(`["alg"]`) + "." + enc(`{}`) + ".AA", opts(es), "malformed_jws"},
@@ -289,4 +292,28 @@ func TestProofHeaderJWK(t *testing.T) {
 		_, err := Verify(forge(t, s, cases[0].header, `{}`), VerifyOptions{Typ: []string{"openid4vci-proof+jwt"}, Key: lookupFor(s)})
 		assert.Equal(t, "untrusted_key", errs.CodeOf(err))
 	})
+}
+
+// TestRawToDER checks the raw→DER conversion against encoding/asn1 for
+// values with and without a high bit and with leading zeros.
+func TestRawToDER(t *testing.T) {
+	cases := map[string][2]string{
+		"small":      {"01", "02"},
+		"high_bit":   {"ff", "80"},
+		"leading_00": {"0000000000000000000000000000000000000000000000000000000000000001", "7f"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			r, _ := hex.DecodeString(c[0])
+			s, _ := hex.DecodeString(c[1])
+			rp := append(make([]byte, 32-len(r)), r...)
+			sp := append(make([]byte, 32-len(s)), s...)
+			want, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(r), new(big.Int).SetBytes(s)})
+			require.NoError(t, err)
+			assert.Equal(t, want, rawToDER(nil, rp, sp))
+			back, ok := derToRaw(want, 32)
+			require.True(t, ok)
+			assert.Equal(t, append(rp, sp...), back)
+		})
+	}
 }

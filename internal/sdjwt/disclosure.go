@@ -44,6 +44,21 @@ func digest(alg string, s string) string {
 	return b64.EncodeToString(h.Sum(nil))
 }
 
+// sdHash returns the KB-JWT sd_hash of p: base64url(H(<JWT>~<D1>~…~<Dn>~)),
+// hashed piecewise so the string is never assembled.
+func sdHash(alg string, p Parts) string {
+	newH, _ := hashFor(alg)
+	h := newH()
+	tilde := []byte{'~'}
+	h.Write([]byte(p.IssuerJWT))
+	h.Write(tilde)
+	for _, d := range p.Disclosures {
+		h.Write([]byte(d))
+		h.Write(tilde)
+	}
+	return b64.EncodeToString(h.Sum(nil))
+}
+
 // Disclosure is one decoded disclosure.
 type Disclosure struct {
 	// Encoded is the base64url form as it travels in the SD-JWT.

@@ -102,7 +102,7 @@ func Present(sdjwt string, reveal []string, kb *KeyBinding) (string, error) {
 	}
 	payload, err := json.Marshal(kbClaims{
 		Nonce: kb.Nonce, Aud: kb.Audience, Iat: kb.IssuedAt.Unix(),
-		SDHash: digest(alg, out.SDJWT()),
+		SDHash: sdHash(alg, out),
 	})
 	if err != nil {
 		return "", errs.Wrap(errs.Internal, "internal", "encoding the KB-JWT", err)

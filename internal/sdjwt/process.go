@@ -102,12 +102,8 @@ func (p *processor) object(m map[string]any, path string, depth int, top bool) e
 	}
 	// Plain members first; disclosed values are processed with one more
 	// level of disclosure depth.
-	isDisclosed := make(map[string]*Disclosure, len(disclosed))
-	for _, d := range disclosed {
-		isDisclosed[d.Name] = d
-	}
 	for name, v := range m {
-		if _, ok := isDisclosed[name]; ok {
+		if isDisclosedName(disclosed, name) {
 			continue
 		}
 		nv, err := p.value(v, path+"/"+escape(name), depth)
@@ -128,6 +124,15 @@ func (p *processor) object(m map[string]any, path string, depth int, top bool) e
 		m[d.Name] = nv
 	}
 	return nil
+}
+
+func isDisclosedName(ds []*Disclosure, name string) bool {
+	for _, d := range ds {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *processor) value(v any, path string, depth int) (any, error) {

@@ -133,7 +133,13 @@ func TestSecurityCases(t *testing.T) {
 		{"A11_jwe", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d~", v, Options{}, "malformed_jws"},
 		{"A12_2MB_tildes", strings.Repeat("~", 2<<20), v, Options{}, "token_too_large"},
 		{"A12_2MB_dots", strings.Repeat(".", 2<<20), v, Options{}, "token_too_large"},
-		{"A14_disclosure_deeper_than_32", sd(base+`,"_sd":["`+func() string { _, h := disc(`["s","a",` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `]`); return h }()+`"]`, func() string { d, _ := disc(`["s","a",` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `]`); return d }()), v, Options{}, "json_too_deep"},
+		{"A14_disclosure_deeper_than_32", sd(base+`,"_sd":["`+func() string {
+			_, h := disc(`["s","a",` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `]`)
+			return h
+		}()+`"]`, func() string {
+			d, _ := disc(`["s","a",` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `]`)
+			return d
+		}()), v, Options{}, "json_too_deep"},
 		{"A15_exp_1e300", sd(strings.Replace(base, `"exp":1900000000`, `"exp":1e300`, 1)), v, Options{}, "invalid_claim"},
 		{"A15_exp_2pow63", sd(strings.Replace(base, `"exp":1900000000`, `"exp":9223372036854775808`, 1)), v, Options{}, "invalid_claim"},
 		{"A15_iat_minus_1", sd(strings.Replace(base, `"iat":1799999000`, `"iat":-1`, 1)), v, Options{}, "invalid_claim"},

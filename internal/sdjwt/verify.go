@@ -264,8 +264,8 @@ func (v *Verifier) verifyKB(p Parts, alg string, res *Result, o Options) error {
 	if !ok || iat.Before(now.Add(-maxAge)) || iat.After(now.Add(kbFutureSkew)) {
 		return ErrStaleKeyBinding
 	}
-	sdHash, _, err := c.String("sd_hash")
-	if err != nil || sdHash != digest(alg, p.SDJWT()) {
+	got, _, err := c.String("sd_hash")
+	if err != nil || got != sdHash(alg, p) {
 		return ErrInvalidSDHash
 	}
 	return nil

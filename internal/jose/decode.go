@@ -1,0 +1,279 @@
+package jose
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// decoder is a small recursive-descent JSON decoder for input that already
+// passed jsonx.Check (so syntax, UTF-8, duplicate names and depth are
+// known good). It exists because it is several times faster than a token
+// stream on the verify hot path. It still validates what it reads and
+// returns an error, never panics, on anything unexpected.
+type decoder struct {
+	data  []byte
+	str0  string // data as one string: unescaped strings are substrings of it
+	pos   int
+	depth int
+}
+
+var errSyntax = errors.New("unexpected JSON input")
+
+const maxDecodeDepth = 64 // a backstop; jsonx.Check already enforces 32
+
+func (d *decoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) value() (any, error) {
+	d.ws()
+	if d.pos >= len(d.data) {
+		return nil, errSyntax
+	}
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		return d.object()
+	case c == '[':
+		return d.array()
+	case c == '"':
+		return d.str()
+	case c == 't':
+		return true, d.lit("true")
+	case c == 'f':
+		return false, d.lit("false")
+	case c == 'n':
+		return nil, d.lit("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := d.pos
+		for d.pos < len(d.data) {
+			c := d.data[d.pos]
+			if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+				d.pos++
+				continue
+			}
+			break
+		}
+		return json.Number(d.str0[start:d.pos]), nil
+	}
+	return nil, errSyntax
+}
+
+func (d *decoder) lit(s string) error {
+	if len(d.data)-d.pos < len(s) || string(d.data[d.pos:d.pos+len(s)]) != s {
+		return errSyntax
+	}
+	d.pos += len(s)
+	return nil
+}
+
+func (d *decoder) object() (any, error) {
+	if d.depth++; d.depth > maxDecodeDepth {
+		return nil, errSyntax
+	}
+	d.pos++ // {
+	m := make(map[string]any, 8)
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+		d.depth--
+		return m, nil
+	}
+	for {
+		d.ws()
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			return nil, errSyntax
+		}
+		name, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		d.ws()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			return nil, errSyntax
+		}
+		d.pos++
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := m[name]; dup {
+			return nil, errSyntax
+		}
+		m[name] = v
+		d.ws()
+		if d.pos >= len(d.data) {
+			return nil, errSyntax
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			d.depth--
+			return m, nil
+		default:
+			return nil, errSyntax
+		}
+	}
+}
+
+func (d *decoder) array() (any, error) {
+	if d.depth++; d.depth > maxDecodeDepth {
+		return nil, errSyntax
+	}
+	d.pos++ // [
+	a := make([]any, 0, 4)
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		d.depth--
+		return a, nil
+	}
+	for {
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		d.ws()
+		if d.pos >= len(d.data) {
+			return nil, errSyntax
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			d.depth--
+			return a, nil
+		default:
+			return nil, errSyntax
+		}
+	}
+}
+
+// str reads a JSON string at d.pos (which is '"').
+func (d *decoder) str() (string, error) {
+	d.pos++
+	start := d.pos
+	for d.pos < len(d.data) {
+		switch c := d.data[d.pos]; {
+		case c == '"':
+			s := d.str0[start:d.pos]
+			d.pos++
+			return s, nil
+		case c == '\\':
+			return d.strEscaped(start)
+		case c < 0x20:
+			return "", errSyntax
+		default:
+			d.pos++
+		}
+	}
+	return "", errSyntax
+}
+
+func (d *decoder) strEscaped(start int) (string, error) {
+	buf := make([]byte, 0, d.pos-start+16)
+	buf = append(buf, d.data[start:d.pos]...)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			if !utf8.Valid(buf) {
+				return "", errSyntax
+			}
+			return string(buf), nil
+		case c < 0x20:
+			return "", errSyntax
+		case c != '\\':
+			buf = append(buf, c)
+			d.pos++
+			continue
+		}
+		if d.pos+1 >= len(d.data) {
+			return "", errSyntax
+		}
+		e := d.data[d.pos+1]
+		d.pos += 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return "", errSyntax
+			}
+			if utf16.IsSurrogate(r) {
+				r = d.lowSurrogate(r)
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", errSyntax
+		}
+	}
+	return "", errSyntax
+}
+
+// lowSurrogate completes the high surrogate hi with a following \uDC00–
+// \uDFFF escape; anything else yields U+FFFD and leaves the input unread,
+// as encoding/json does.
+func (d *decoder) lowSurrogate(hi rune) rune {
+	if hi >= 0xDC00 || len(d.data)-d.pos < 6 || d.data[d.pos] != '\\' || d.data[d.pos+1] != 'u' {
+		return utf8.RuneError
+	}
+	save := d.pos
+	d.pos += 2
+	lo, ok := d.hex4()
+	if !ok || lo < 0xDC00 || lo > 0xDFFF {
+		d.pos = save
+		return utf8.RuneError
+	}
+	return utf16.DecodeRune(hi, lo)
+}
+
+func (d *decoder) hex4() (rune, bool) {
+	if len(d.data)-d.pos < 4 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(d.data[d.pos:d.pos+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	d.pos += 4
+	return rune(v), true
+}
+
+func decodeFast(data []byte) (any, error) {
+	d := decoder{data: data, str0: string(data)}
+	v, err := d.value()
+	if err != nil {
+		return nil, err
+	}
+	d.ws()
+	if d.pos != len(d.data) {
+		return nil, errSyntax
+	}
+	return v, nil
+}
