@@ -1,0 +1,186 @@
+package didregistry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/internal/admin"
+	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/httpx"
+	"github.com/ssi-project/ssi/internal/httpx/httpxtest"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/store/storetest"
+)
+
+// testLedger is a real single-validator CometBFT ledger with an anchoring
+// worker draining st's outbox.
+type testLedger struct {
+	node     *anchor.Node
+	anchorer *anchor.Anchorer
+	trust    anchor.Trust
+}
+
+func newLedger(t testing.TB, st *store.Store) *testLedger {
+	t.Helper()
+	priv, err := anchor.GenerateOperatorKey()
+	require.NoError(t, err)
+	signer, err := anchor.NewTxSigner(priv)
+	require.NoError(t, err)
+	homes, err := anchor.Init(t.TempDir(), 1, anchor.InitOptions{ChainID: "registry-test", Operators: []anchor.WriterKey{signer.Key()}})
+	require.NoError(t, err)
+	node, err := anchor.StartNode(context.Background(), homes[0], anchor.NodeOptions{})
+	require.NoError(t, err)
+	a, err := anchor.New(anchor.Config{Ledger: anchor.NewLedger(node.Client(), node.ChainID()), Signer: signer, Outbox: st})
+	require.NoError(t, err)
+	trust, err := node.Trust()
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		_ = node.Stop()
+	})
+	return &testLedger{node: node, anchorer: a, trust: trust}
+}
+
+// clock is an injected, settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// env is the registry served over real HTTP on a real store and ledger.
+type env struct {
+	t      *testing.T
+	st     *store.Store
+	ledger *testLedger
+	svc    *Service
+	clock  *clock
+	srv    *httptest.Server
+	client *http.Client
+	leaks  *httpxtest.LeakChecker
+	keys   map[string]string // tenant → API key
+}
+
+func newEnv(t *testing.T, st *store.Store) *env {
+	t.Helper()
+	e := &env{t: t, st: st, clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, keys: map[string]string{}}
+	e.ledger = newLedger(t, st)
+	e.svc = New(Config{Store: st, Anchor: e.ledger.anchorer, PublicURL: "https://registry.example", Now: e.clock.Now})
+	r := chi.NewRouter()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r.Use(httpx.Observe(log, nil))
+	r.Use(httpx.LimitBody(64 << 10))
+	others := did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk", did.JWKResolver{})
+	web, err := did.NewWebResolver(did.WebOptions{})
+	require.NoError(t, err)
+	others.Handle("web", web)
+	Routes(r, e.svc, others, st, 64<<10)
+	e.srv = httptest.NewServer(r)
+	t.Cleanup(e.srv.Close)
+	e.client, e.leaks = httpxtest.NewClient(t)
+
+	adm := &admin.Service{Store: st, Now: time.Now}
+	for _, tn := range []struct{ id, kind, scope string }{
+		{"health", "agency", admin.ScopeDIDsManage},
+		{"benefits", "agency", admin.ScopeDIDsManage},
+		{"operator", "registry-operator", admin.ScopeRegistryAdmin},
+		{"venues", "venue-operator", admin.ScopeRPManage},
+	} {
+		_, err := adm.CreateTenant(context.Background(), admin.Actor{ID: "test"}, store.Tenant{ID: tn.id, Name: tn.id, Kind: tn.kind})
+		require.NoError(t, err)
+		k, _, err := adm.CreateKey(context.Background(), admin.Actor{ID: "test"}, tn.id, []string{tn.scope}, nil)
+		require.NoError(t, err)
+		e.keys[tn.id] = k
+		e.leaks.Secret(k)
+	}
+	return e
+}
+
+func (e *env) do(method, path, tenant string, body any) (int, []byte, http.Header) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, ok := body.([]byte)
+		if !ok {
+			var err error
+			b, err = json.Marshal(body)
+			require.NoError(e.t, err)
+		}
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	require.NoError(e.t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tenant != "" {
+		req.Header.Set("Authorization", "Bearer "+e.keys[tenant])
+	}
+	resp, err := e.client.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, resp.Header
+}
+
+// problemCode returns the code of a problem document, or "".
+func problemCode(b []byte) string {
+	var p struct{ Code string }
+	_ = json.Unmarshal(b, &p)
+	return p.Code
+}
+
+func newSigner(t testing.TB) keys.Signer {
+	t.Helper()
+	s, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	return s
+}
+
+// waitAnchored polls until the version's anchor receipt is on the ledger.
+func (e *env) waitAnchored(kind, subject string, version uint64) *anchor.Receipt {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rc, err := e.ledger.anchorer.Get(context.Background(), kind, subject, version)
+		if err == nil {
+			return rc
+		}
+		if !errors.Is(err, anchor.ErrNotFound) && !errors.Is(err, anchor.ErrNotYet) {
+			require.NoError(e.t, err)
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s %s v%d was not anchored in time: %v", kind, subject, version, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func backends(t *testing.T, f func(t *testing.T, st *store.Store)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, storetest.SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { f(t, storetest.Postgres(t)) })
+}
+
+func storetestSQLite(t *testing.T) *store.Store { return storetest.SQLite(t) }
