@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	cases = append(cases, basicCases()...)
 	cases = append(cases, flowCases()...)
 	cases = append(cases, concurrencyCases()...)
+	cases = append(cases, registryCases()...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
