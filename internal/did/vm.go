@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 )
 
@@ -141,4 +142,30 @@ func (d *Document) find(target string, rel Relationship) (*VerificationMethod, e
 		return found[0], nil
 	}
 	return nil, ErrUnknownKey.With("two verification methods have this id", nil)
+}
+
+// JOSEKeyLookup returns a jose.KeyLookup that takes the JWS header kid as a
+// DID URL, resolves it through r, and returns the assertionMethod key it
+// names with that key's one algorithm. When issuer is not empty, the kid's
+// DID must be exactly issuer, so a token cannot name a key of another DID.
+// A missing kid, a kid of another DID and a key that is not an
+// assertionMethod are unknown_key; resolution errors keep their codes. The
+// unverified payload is never used.
+func JOSEKeyLookup(ctx context.Context, r Resolver, issuer string) jose.KeyLookup {
+	return func(h *jose.Header, _ []byte) (jose.PublicKey, error) {
+		if h.Kid == "" {
+			return jose.PublicKey{}, ErrUnknownKey.With("the token has no kid", nil)
+		}
+		if issuer != "" {
+			u, err := ParseURL(h.Kid)
+			if err != nil || u.DID.String() != issuer {
+				return jose.PublicKey{}, ErrUnknownKey.With("the kid is not a key of the expected issuer", err)
+			}
+		}
+		pub, alg, err := ResolveKey(ctx, r, h.Kid, AssertionMethod)
+		if err != nil {
+			return jose.PublicKey{}, err
+		}
+		return jose.PublicKey{Key: pub, Alg: alg}, nil
+	}
 }
