@@ -172,10 +172,10 @@ func TestMigrateConcurrently(t *testing.T) {
 			admin, err := Open(ctx, dsn, Options{})
 			require.NoError(t, err)
 			schema := fmt.Sprintf("ssitest_migrate_%d", time.Now().UnixNano())
-			_, err = admin.RawExec(ctx, "CREATE SCHEMA "+schema)
+			_, err = admin.ExecRaw(ctx, "CREATE SCHEMA "+schema)
 			require.NoError(t, err)
 			t.Cleanup(func() {
-				_, _ = admin.RawExec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+				_, _ = admin.ExecRaw(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 				_ = admin.Close()
 			})
 			return dsn, Options{Schema: schema}
@@ -207,7 +207,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			assert.Equal(t, int64(len(st)), n, "each migration recorded once")
 
 			// A database migrated by a newer binary is left alone.
-			_, err = stores[0].RawExec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 1)")
+			_, err = stores[0].ExecRaw(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 1)")
 			require.NoError(t, err)
 			assert.ErrorIs(t, stores[1].Migrate(ctx), ErrConflict)
 		})

@@ -153,16 +153,10 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 	return nil
 }
 
-// RawExec runs one raw statement and returns the number of rows it
-// affected. It exists for tests (audit immutability, "no secret column")
-// and operator tooling; services must use the typed methods. Errors are
-// mapped like every other method's.
-func (s *Store) RawExec(ctx context.Context, sql string, args ...any) (int64, error) {
-	return s.w().exec(ctx, sql, args...)
-}
-
-// RawQueryRow runs one raw query and scans its single row into dest. It
-// exists for tests and operator tooling, like RawExec. No row: ErrNotFound.
+// RawQueryRow runs one raw query and scans its single row into dest, any
+// number of columns of any type (QueryRawBytes is the one-[]byte case). Like
+// ExecRaw, it exists for tests and operator tooling; services must use the
+// typed methods. No row: ErrNotFound.
 func (s *Store) RawQueryRow(ctx context.Context, sql string, args []any, dest ...any) error {
 	return s.r().queryRow(ctx, sql, args...).Scan(dest...)
 }

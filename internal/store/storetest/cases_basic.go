@@ -198,13 +198,13 @@ func testAuditAppendOnly(t *testing.T, s *store.Store) {
 	}
 	for _, q := range stmts {
 		t.Run(q, func(t *testing.T) {
-			_, err := s.RawExec(ctx, q)
+			_, err := s.ExecRaw(ctx, q)
 			assertCode(t, store.ErrAppendOnly, err)
 		})
 	}
 	// Inside a transaction too, and the record is unchanged afterwards.
 	err = s.InTx(ctx, func(tx *store.Store) error {
-		_, err := tx.RawExec(ctx, "DELETE FROM audit")
+		_, err := tx.ExecRaw(ctx, "DELETE FROM audit")
 		return err
 	})
 	assertCode(t, store.ErrAppendOnly, err)

@@ -78,10 +78,10 @@ func OpenPostgres(t testing.TB) *store.Store {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	schema := "ssitest_" + hex.EncodeToString(b[:])
-	_, err = admin.RawExec(ctx, "CREATE SCHEMA "+schema)
+	_, err = admin.ExecRaw(ctx, "CREATE SCHEMA "+schema)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, err := admin.RawExec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		_, err := admin.ExecRaw(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 		_ = admin.Close()
 		if err != nil {
 			t.Errorf("dropping test schema: %v", err)
