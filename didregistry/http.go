@@ -116,6 +116,28 @@ type resolutionBody struct {
 	ResolutionMetadata resolutionMetadata `json:"didResolutionMetadata"`
 }
 
+// encode writes the resolution with the stored document bytes verbatim:
+// clients hash them and compare with the anchored hash, so no encoder may
+// re-escape or reformat them.
+func (b resolutionBody) encode() ([]byte, error) {
+	meta, err := json.Marshal(b.DocumentMetadata)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "", "", err)
+	}
+	rmeta, err := json.Marshal(b.ResolutionMetadata)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "", "", err)
+	}
+	out := make([]byte, 0, len(b.Document)+len(meta)+len(rmeta)+80)
+	out = append(out, `{"didDocument":`...)
+	out = append(out, b.Document...)
+	out = append(out, `,"didDocumentMetadata":`...)
+	out = append(out, meta...)
+	out = append(out, `,"didResolutionMetadata":`...)
+	out = append(out, rmeta...)
+	return append(out, '}', '\n'), nil
+}
+
 type documentMetadata struct {
 	VersionID   string        `json:"versionId,omitempty"`
 	Created     *time.Time    `json:"created,omitempty"`
@@ -196,9 +218,9 @@ func (h handlers) resolve(w http.ResponseWriter, r *http.Request) error {
 		_, err := w.Write(body.Document)
 		return err
 	}
-	b, err := json.Marshal(body)
+	b, err := body.encode()
 	if err != nil {
-		return errs.Wrap(errs.Internal, "", "", err)
+		return err
 	}
 	w.Header().Set("Content-Type", MediaResolution)
 	w.WriteHeader(status)

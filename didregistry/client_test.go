@@ -1,0 +1,123 @@
+package didregistry
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/errs"
+)
+
+// createDID creates and rotates a DID over HTTP and waits for both anchors.
+func (e *env) createRotated() (string, time.Time) {
+	e.t.Helper()
+	ctl, s1, s2 := newSigner(e.t), newSigner(e.t), newSigner(e.t)
+	vm1, err := VMFor("sign-1", s1, PurposeAssertionMethod)
+	require.NoError(e.t, err)
+	tok, d, err := SignCreate(ctl, "ctl-1", []VMInput{vm1}, []ServiceInput{{ID: "web", Type: "LinkedDomains", ServiceEndpoint: "https://health.example/?a=1&b=<2>"}})
+	require.NoError(e.t, err)
+	code, body, _ := e.do(http.MethodPost, "/registry/v1/dids", "health", map[string]string{"operation": tok})
+	require.Equal(e.t, http.StatusCreated, code, string(body))
+	v1Time := e.clock.Now()
+	e.clock.Add(time.Hour)
+	vm2, err := VMFor("sign-2", s2, PurposeAssertionMethod)
+	require.NoError(e.t, err)
+	op, err := SignOp(ctl, "ctl-1", Operation{Op: "update", DID: d, Version: 2, AddVerificationMethod: []VMInput{vm2}, RetireVerificationMethod: []string{"sign-1"}})
+	require.NoError(e.t, err)
+	code, body, _ = e.do(http.MethodPost, "/registry/v1/dids/"+d+"/operations", "health", map[string]string{"operation": op})
+	require.Equal(e.t, http.StatusOK, code, string(body))
+	e.waitAnchored(anchor.KindDIDDocument, d, 1)
+	e.waitAnchored(anchor.KindDIDDocument, d, 2)
+	return d, v1Time
+}
+
+func TestClientVerifiesAnchorsAndCaches(t *testing.T) {
+	e := newEnv(t, storetestSQLite(t))
+	d, v1Time := e.createRotated()
+	var hits atomic.Int64
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		httputil.NewSingleHostReverseProxy(mustURL(t, e.srv.URL)).ServeHTTP(w, r)
+	}))
+	defer counting.Close()
+	trust := e.ledger.trust
+	c := NewClient(counting.URL, ClientOptions{Trust: &trust, TTL: time.Minute})
+
+	res, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "2", res.DocumentMetadata.VersionID)
+	pub, alg, err := did.ResolveKey(context.Background(), did.NewRouter().Handle(Method, c), d+"#sign-2", did.Relationship(PurposeAssertionMethod))
+	require.NoError(t, err, "the verifier finds the current assertion key through the client")
+	assert.NotNil(t, pub)
+	assert.Equal(t, "ES256", alg)
+
+	old, err := c.ResolveAt(context.Background(), d, v1Time.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, "1", old.DocumentMetadata.VersionID, "the key valid at an earlier iat is found in the version then")
+
+	before := hits.Load()
+	_, err = c.Resolve(context.Background(), d, did.ResolveOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, before, hits.Load(), "a second resolution within the TTL is served from the cache")
+
+	_, err = c.Resolve(context.Background(), "did:psr:"+string(bytes.Repeat([]byte("A"), 44)), did.ResolveOptions{})
+	assert.ErrorIs(t, err, did.ErrNotFound)
+}
+
+// TestClientRefusesALyingRegistry: a registry (or a proxy in front of it)
+// that alters the document, or serves a receipt for other content, is
+// caught by a client that pins the validators.
+func TestClientRefusesALyingRegistry(t *testing.T) {
+	e := newEnv(t, storetestSQLite(t))
+	d, _ := e.createRotated()
+	trust := e.ledger.trust
+	rewrite := func(from, to string) *httptest.Server {
+		proxy := httputil.NewSingleHostReverseProxy(mustURL(t, e.srv.URL))
+		proxy.ModifyResponse = func(r *http.Response) error {
+			b, _ := io.ReadAll(r.Body)
+			b = bytes.ReplaceAll(b, []byte(from), []byte(to))
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			r.ContentLength = int64(len(b))
+			r.Header.Del("Content-Length")
+			return nil
+		}
+		s := httptest.NewServer(proxy)
+		t.Cleanup(s.Close)
+		return s
+	}
+	for name, srv := range map[string]*httptest.Server{
+		"altered service endpoint": rewrite("health.example", "attack.example"),
+		"altered version":          rewrite(`"versionId":"2"`, `"versionId":"1"`),
+		"anchor stripped":          rewrite(`"status":"anchored"`, `"status":"pending"`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := NewClient(srv.URL, ClientOptions{Trust: &trust})
+			_, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
+			require.Error(t, err)
+			assert.Equal(t, "anchor_required", errs.CodeOf(err))
+		})
+	}
+	// Another ledger's validators do not vouch for this one.
+	other := newLedger(t, storetestSQLite(t))
+	c := NewClient(e.srv.URL, ClientOptions{Trust: &other.trust})
+	_, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
+	assert.Equal(t, "anchor_required", errs.CodeOf(err))
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
+}
