@@ -99,10 +99,10 @@ func TestDIDLifecycle(t *testing.T) {
 		// or claims a controller's kid; a stale version is 409.
 		v3 := Operation{Op: "update", DID: didStr, Version: 3, Service: &[]ServiceInput{}}
 		for name, tokf := range map[string]func() (string, error){
-			"assertion key names itself":     func() (string, error) { return SignOp(sign2, "sign-2", v3) },
+			"assertion key names itself":      func() (string, error) { return SignOp(sign2, "sign-2", v3) },
 			"assertion key claims controller": func() (string, error) { return SignOp(sign2, "ctl-1", v3) },
-			"retired key":                    func() (string, error) { return SignOp(sign1, "sign-1", v3) },
-			"unrelated key":                  func() (string, error) { return SignOp(newSigner(t), "ctl-1", v3) },
+			"retired key":                     func() (string, error) { return SignOp(sign1, "sign-1", v3) },
+			"unrelated key":                   func() (string, error) { return SignOp(newSigner(t), "ctl-1", v3) },
 		} {
 			t.Run(name, func(t *testing.T) {
 				bad, err := tokf()
