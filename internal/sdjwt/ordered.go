@@ -142,12 +142,3 @@ func (w *writer) node(n node) {
 		w.str(t)
 	}
 }
-
-func (o *object) get(name string) (node, bool) {
-	for _, m := range o.members {
-		if m.name == name {
-			return m.val, true
-		}
-	}
-	return nil, false
-}
