@@ -18,8 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ssi-project/ssi"
+	"github.com/ssi-project/ssi/didregistry"
 	"github.com/ssi-project/ssi/internal/admin"
 	"github.com/ssi-project/ssi/internal/config"
+	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/httpx"
 	"github.com/ssi-project/ssi/internal/store"
@@ -38,9 +40,14 @@ type app struct {
 	ready []readiness
 }
 
+// readiness is one dependency check of /readyz. A critical dependency
+// (the store) makes the service unready; a non-critical one (the ledger,
+// whose anchors queue in the outbox while it is down) is reported as
+// degraded without taking the service out of a load balancer.
 type readiness struct {
-	name  string
-	check func(ctx context.Context) error
+	name     string
+	check    func(ctx context.Context) error
+	critical bool
 }
 
 func newLogger(cfg config.Server, w io.Writer) *slog.Logger {
@@ -73,12 +80,18 @@ func dirOf(path string) string {
 	return ""
 }
 
+// services are the optional parts an app serves besides administration.
+type services struct {
+	ledger   *ledgerParts         // readiness and metrics of the ledger
+	registry *didregistry.Service // the DID registry and trust registries
+}
+
 // newApp builds the server on an open store.
-func newApp(cfg config.Server, st *store.Store, log *slog.Logger) *app {
+func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) *app {
 	a := &app{cfg: cfg, log: log, store: st, registry: prometheus.NewRegistry(), now: time.Now}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.registerStoreMetrics()
-	a.ready = append(a.ready, readiness{"store", st.Ping})
+	a.ready = append(a.ready, readiness{"store", st.Ping, true})
 
 	r := chi.NewRouter()
 	r.Use(httpx.Observe(log, httpx.NewMetrics(a.registry)))
@@ -101,8 +114,16 @@ func newApp(cfg config.Server, st *store.Store, log *slog.Logger) *app {
 		_, _ = w.Write(ssi.OpenAPI)
 	})
 
+	if svc.ledger != nil {
+		a.ready = append(a.ready, readiness{"ledger", svc.ledger.ready, false})
+		a.registry.MustRegister(svc.ledger.health.Collectors()...)
+	}
+
 	adm := &admin.Service{Store: st, Now: a.now}
 	r.Route("/admin/v1", func(r chi.Router) { admin.Routes(r, adm, st, cfg.MaxBody) })
+	if svc.registry != nil {
+		didregistry.Routes(r, svc.registry, coreResolver(), st, cfg.MaxBody)
+	}
 	a.router = r
 	return a
 }
@@ -120,8 +141,9 @@ func (a *app) registerStoreMetrics() {
 	}, func() float64 { return float64(a.store.Stats().WaitCount) }))
 }
 
-// readyz answers 200 when every dependency answers, 503 naming the failed
-// ones otherwise (never their errors, which go to the log).
+// readyz answers 200 when every critical dependency answers and 503
+// otherwise, naming each check's state (never its error, which goes to the
+// log).
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -129,9 +151,13 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) error {
 	failed := false
 	for _, c := range a.ready {
 		if err := c.check(ctx); err != nil {
-			failed = true
-			status[c.name] = "unavailable"
 			httpx.Logger(ctx).Warn("readiness check failed", "check", c.name, "error", err.Error())
+			if c.critical {
+				failed = true
+				status[c.name] = "unavailable"
+			} else {
+				status[c.name] = "degraded"
+			}
 			continue
 		}
 		status[c.name] = "ok"
@@ -170,4 +196,14 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 		err = serr
 	}
 	return err
+}
+
+// coreResolver resolves did:key, did:jwk and did:web; did:web never fetches
+// from private or loopback addresses.
+func coreResolver() did.Resolver {
+	r := did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk", did.JWKResolver{})
+	if web, err := did.NewWebResolver(did.WebOptions{}); err == nil {
+		r.Handle("web", web)
+	}
+	return r
 }

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 
+	"github.com/ssi-project/ssi/didregistry"
 	"github.com/ssi-project/ssi/internal/config"
 )
 
@@ -63,10 +65,33 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if derivedURL {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
-	a := newApp(cfg, st, log)
+
+	ledger, err := startDevLedger(ctx, cfg.DataDir, st, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer ledger.stop()
+	reg := didregistry.New(didregistry.Config{Store: st, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Logger: log})
+	kek, err := devKEK(cfg.KEK, cfg.DataDir)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("loading the key-encryption key: %w", err)
+	}
+	seed, err := seedDev(ctx, cfg.DataDir, kek, st, reg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	a := newApp(cfg, st, log, services{ledger: ledger, registry: reg})
 	fmt.Fprintf(stdout, "ssi dev listening on %s\n", cfg.PublicURL)
 	fmt.Fprintf(stdout, "  health   %s/healthz\n  ready    %s/readyz\n  metrics  %s/metrics\n  API      %s/openapi.yaml\n",
 		cfg.PublicURL, cfg.PublicURL, cfg.PublicURL, cfg.PublicURL)
-	fmt.Fprintf(stdout, "  store    %s\n", st.Backend())
+	fmt.Fprintf(stdout, "  store    %s\n  ledger   chain %s, one validator in process\n", st.Backend(), ledger.node.ChainID())
+	if seed != nil {
+		fmt.Fprintf(stdout, "  seeded   health %s\n           benefits %s\n           venue %s\n", seed.DIDs["health"], seed.DIDs["benefits"], seed.DIDs["venue"])
+	}
+	fmt.Fprintf(stdout, "  admin API keys of the demo tenants: %s\n", filepath.Join(cfg.DataDir, "dev-credentials.json"))
 	return a.serve(ctx, ln)
 }

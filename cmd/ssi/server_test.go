@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssi-project/ssi/didregistry"
 	"github.com/ssi-project/ssi/internal/admin"
 	"github.com/ssi-project/ssi/internal/config"
 	"github.com/ssi-project/ssi/internal/httpx/httpxtest"
@@ -38,7 +39,7 @@ func newTestApp(t *testing.T, st *store.Store) *app {
 	cfg.MaxBody = 4096
 	cfg.PublicURL = "http://127.0.0.1"
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return newApp(cfg, st, log)
+	return newApp(cfg, st, log, services{registry: didregistry.New(didregistry.Config{Store: st, PublicURL: cfg.PublicURL})})
 }
 
 // testEnv is a real server on a real store with two tenants.
