@@ -166,18 +166,24 @@ func Inflate(comp []byte, maxBytes int) ([]byte, error) {
 	br := bytes.NewReader(comp)
 	zr, err := zlib.NewReader(br)
 	if err != nil {
-		return nil, ErrInvalidList.With("lst is not a zlib stream", err)
+		return nil, ErrInvalidList.With("the list is not a zlib stream", err)
 	}
 	defer zr.Close()
-	data, err := io.ReadAll(io.LimitReader(zr, int64(maxBytes)+1))
+	return readCapped(zr, br, maxBytes)
+}
+
+// readCapped reads a decompressor to its end, stopping one byte past
+// maxBytes, then checks that the compressed input was consumed exactly.
+func readCapped(r io.Reader, src *bytes.Reader, maxBytes int) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, int64(maxBytes)+1))
 	if len(data) > maxBytes {
 		return nil, ErrListTooLarge.With(fmt.Sprintf("the status list inflates beyond %d bytes", maxBytes), nil)
 	}
 	if err != nil {
-		return nil, ErrInvalidList.With("the zlib stream is corrupt", err)
+		return nil, ErrInvalidList.With("the compressed stream is corrupt", err)
 	}
-	if br.Len() != 0 {
-		return nil, ErrInvalidList.With("there are bytes after the zlib stream", nil)
+	if src.Len() != 0 {
+		return nil, ErrInvalidList.With("there are bytes after the compressed stream", nil)
 	}
 	if len(data) == 0 {
 		return nil, ErrInvalidList.With("the status list is empty", nil)
