@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -106,8 +108,8 @@ func get(t *testing.T, url, key string) (int, []byte) {
 // written before a restart is there after it.
 func TestDevServesAndKeepsDataAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
-	runCmd(t, "admin", "create-tenant", "--data", dir, "--id", "health", "--name", "Health Agency", "--kind", "agency")
-	key := strings.TrimSpace(runCmd(t, "admin", "create-key", "--data", dir, "--tenant", "health", "--scopes", "keys:manage,audit:read"))
+	runCmd(t, "admin", "create-tenant", "--data", dir, "--id", "clinic", "--name", "Clinic", "--kind", "agency")
+	key := strings.TrimSpace(runCmd(t, "admin", "create-key", "--data", dir, "--tenant", "clinic", "--scopes", "keys:manage,audit:read"))
 	require.True(t, strings.HasPrefix(key, "ssi_"))
 	keyID := strings.SplitN(key, "_", 3)[1]
 
@@ -128,13 +130,27 @@ func TestDevServesAndKeepsDataAcrossRestart(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
 	resp.Body.Close()
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
+
+	// The seeded agency's DID resolves, anchored on the embedded ledger, and
+	// it is accredited for its credential type.
+	creds, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+	require.NoError(t, err)
+	var seed devSeed
+	require.NoError(t, json.Unmarshal(creds, &seed))
+	healthDID := seed.DIDs["health"]
+	require.NotEmpty(t, healthDID)
+	waitAnchoredDID(t, url, healthDID)
+	code, body := get(t, url+"/registry/v1/trust/issuers?issuer="+healthDID+"&vct="+VaccinationVCT, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(body), `"accredited":true`)
 	stop()
 
 	url, stop = startDev(t, dir)
 	defer stop()
+	waitAnchoredDID(t, url, healthDID) // the ledger kept its state across the restart
 	code, _ = get(t, url+"/admin/v1/keys/"+keyID, key)
 	assert.Equal(t, http.StatusOK, code, "the CLI key survives a restart")
-	code, body := get(t, url+"/admin/v1/audit", created.Key)
+	code, body = get(t, url+"/admin/v1/audit", created.Key)
 	require.Equal(t, http.StatusOK, code, "the key created over HTTP survives a restart")
 	assert.Contains(t, string(body), `"action":"apikey.create"`)
 	assert.Contains(t, string(body), `"action":"tenant.create"`)
@@ -206,4 +222,20 @@ func chiWrap(h http.Handler) chi.Router {
 	r := chi.NewRouter()
 	r.Mount("/", h)
 	return r
+}
+
+// waitAnchoredDID polls the resolver until the DID's latest version is
+// served as anchored.
+func waitAnchoredDID(t *testing.T, url, d string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := get(t, url+"/1.0/identifiers/"+d, "")
+		require.Equal(t, http.StatusOK, code, string(body))
+		if strings.Contains(string(body), `"status":"anchored"`) {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the DID was not anchored in time")
+		time.Sleep(20 * time.Millisecond)
+	}
 }
