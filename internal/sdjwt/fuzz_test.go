@@ -8,13 +8,13 @@ import (
 // FuzzParse feeds arbitrary input to the compact splitter and to the JSON
 // serialization reader: no panic, and a split always re-joins to the input.
 func FuzzParse(f *testing.F) {
-	f.Add(readVector(f, "sec5_sdjwt.txt"))         // a real SD-JWT with 10 disclosures
-	f.Add(readVector(f, "sec5_presentation.txt"))  // a real SD-JWT+KB
-	f.Add(readVector(f, "sec8_3_general_kb.json")) // the General JSON serialization
-	f.Add("~")                                     // only a separator
-	f.Add("a.b.c~~")                               // an empty disclosure
-	f.Add("a.b.c~d.e.f~g~")                        // a JWT in a disclosure position
-	f.Add(strings.Repeat("~", 300))                // more separators than disclosures allowed
+	f.Add(readVector(f, "sec5_sdjwt.txt"))                                                                        // a real SD-JWT with 10 disclosures
+	f.Add(readVector(f, "sec5_presentation.txt"))                                                                 // a real SD-JWT+KB
+	f.Add(readVector(f, "sec8_3_general_kb.json"))                                                                // the General JSON serialization
+	f.Add("~")                                                                                                    // only a separator
+	f.Add("a.b.c~~")                                                                                              // an empty disclosure
+	f.Add("a.b.c~d.e.f~g~")                                                                                       // a JWT in a disclosure position
+	f.Add(strings.Repeat("~", 300))                                                                               // more separators than disclosures allowed
 	f.Add(`{"payload":"e30","signatures":[{"protected":"e30","signature":"AA","header":{"disclosures":["x"]}}]}`) // general form
 	f.Fuzz(func(t *testing.T, s string) {
 		if p, err := Split(s, 0); err == nil && p.String() != s {
