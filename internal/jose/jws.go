@@ -250,6 +250,11 @@ func VerifyParsed(j *JWS, opts VerifyOptions) error { return j.check(&opts) }
 
 func (j *JWS) check(opts *VerifyOptions) error {
 	h := &j.Header
+	// JWE-only members: nothing is ever inflated or decrypted here
+	// (SECURITY-CASES A19, A20).
+	if h.Has("zip") || h.Has("enc") {
+		return ErrMalformed.With("JWE header members are not accepted in a JWS", nil)
+	}
 	if err := checkAlg(h.Alg, opts.Algs); err != nil {
 		return err
 	}

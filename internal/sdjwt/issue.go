@@ -64,7 +64,8 @@ type Request struct {
 type Issued struct {
 	Parts Parts
 	// Disclosures in the order they appear in Parts, each with the pointer
-	// of its claim in the input as Path.
+	// of its claim in the input as Path (Value is not set here; the
+	// disclosure's JSON is in Encoded).
 	Disclosures []*Disclosure
 	// Payload is the signed JWT payload.
 	Payload []byte

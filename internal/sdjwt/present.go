@@ -39,7 +39,9 @@ type kbClaims struct {
 // With kb, a KB-JWT (typ kb+jwt, nonce, aud, iat, sd_hash) is appended.
 //
 // An input that already carries a KB-JWT is unexpected_key_binding; a
-// pointer that names no claim is unknown_claim_path.
+// pointer that names no claim is unknown_claim_path. Present does not check
+// the issuer's signature: the wallet does that once, on receipt, with
+// Verifier.Verify(sdjwt, Options{FromIssuer: true}).
 func Present(sdjwt string, reveal []string, kb *KeyBinding) (string, error) {
 	p, err := Split(sdjwt, 0)
 	if err != nil {

@@ -45,7 +45,10 @@ type Options struct {
 	// RequireKeyBinding makes a presentation without KB-JWT kb_required.
 	// Nonce and Audience must then be set.
 	RequireKeyBinding bool
-	// Nonce and Audience are the values the KB-JWT must carry exactly.
+	// Nonce and Audience are the values the KB-JWT must carry exactly
+	// (aud as a single string, never an array). They are required with
+	// RequireKeyBinding; when a KB-JWT comes without that policy it is still
+	// fully verified, and these are compared when set.
 	Nonce    string
 	Audience string
 	// KBMaxAge bounds the KB-JWT age; 0 means DefaultKBMaxAge.
