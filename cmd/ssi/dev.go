@@ -46,7 +46,6 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil || checkOnly {
 		return err
 	}
-	derivedURL := cfg.PublicURL == "http://"+cfg.Addr
 	log := newLogger(cfg, stderr)
 
 	st, err := openStore(ctx, cfg)
@@ -58,12 +57,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("migrating store: %w", err)
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listen(&cfg)
 	if err != nil {
-		return fmt.Errorf("listening: %w", err)
-	}
-	if derivedURL {
-		cfg.PublicURL = "http://" + ln.Addr().String()
+		return err
 	}
 
 	ledger, err := startDevLedger(ctx, cfg.DataDir, st, log)
@@ -94,4 +90,19 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "  admin API keys of the demo tenants: %s\n", filepath.Join(cfg.DataDir, "dev-credentials.json"))
 	return a.serve(ctx, ln)
+}
+
+// listen opens the configured address. When the public URL was derived
+// from the address (not configured), it is derived again from the bound
+// address, so that port 0 prints a usable URL.
+func listen(cfg *config.Server) (net.Listener, error) {
+	derived := cfg.PublicURL == "http://"+cfg.Addr
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening: %w", err)
+	}
+	if derived {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	return ln, nil
 }

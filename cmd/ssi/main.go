@@ -22,10 +22,12 @@ type command struct {
 // not add empty commands.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version", runVersion},
-		"dev":     {"run everything in one process on embedded defaults", runDev},
-		"migrate": {"apply (up) or list (status) the store migrations", runMigrate},
-		"admin":   {"bootstrap tenants and API keys", runAdmin},
+		"version":  {"print the version", runVersion},
+		"dev":      {"run everything in one process on embedded defaults", runDev},
+		"migrate":  {"apply (up) or list (status) the store migrations", runMigrate},
+		"admin":    {"bootstrap tenants and API keys", runAdmin},
+		"ledger":   {"initialise (init) or run (node) a validator of the permissioned ledger", runLedger},
+		"registry": {"run the DID registry and trust registries alone", runRegistry},
 	}
 }
 

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/didregistry"
+	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/keys"
+)
+
+// TestRegistryCommand runs `ssi registry` alone against a validator
+// reached over its RPC port: a DID created over HTTP is anchored on that
+// ledger and served with its receipt.
+func TestRegistryCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a validator and the registry")
+	}
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "writer.pem")
+	signer, err := operatorSigner(keyFile, true)
+	require.NoError(t, err)
+	homes, err := anchor.Init(filepath.Join(dir, "ledger"), 1, anchor.InitOptions{ChainID: "registry-cmd", RPC: true, Operators: []anchor.WriterKey{signer.Key()}})
+	require.NoError(t, err)
+	node, err := anchor.StartNode(context.Background(), homes[0], anchor.NodeOptions{})
+	require.NoError(t, err)
+	defer node.Stop()
+	settings, err := anchor.ReadSettings(homes[0])
+	require.NoError(t, err)
+	rpcURL := "http://" + strings.TrimPrefix(settings.RPCAddress, "tcp://")
+
+	data := filepath.Join(dir, "data")
+	runCmd(t, "migrate", "--data", data)
+	runCmd(t, "admin", "create-tenant", "--data", data, "--id", "health", "--name", "Health", "--kind", "agency")
+	key := strings.TrimSpace(runCmd(t, "admin", "create-key", "--data", data, "--tenant", "health", "--scopes", "dids:manage"))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"registry", "--data", data, "--addr", "127.0.0.1:0", "--ledger-rpc", rpcURL, "--ledger-key-file", keyFile}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err)
+	go io.Copy(io.Discard, pr)
+	base := strings.Fields(strings.TrimPrefix(line, "ssi registry listening on "))[0]
+	defer func() {
+		cancel()
+		assert.Equal(t, 0, <-done)
+	}()
+
+	ctl, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	tok, d, err := didregistry.SignCreate(ctl, "ctl-1", nil, nil)
+	require.NoError(t, err)
+	body, _ := json.Marshal(map[string]string{"operation": tok})
+	req, _ := http.NewRequest(http.MethodPost, base+"/registry/v1/dids", strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+
+	trust, err := node.Trust()
+	require.NoError(t, err)
+	client := didregistry.NewClient(base, didregistry.ClientOptions{Trust: &trust, TTL: time.Second})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err = client.Resolve(context.Background(), d, didResolveOptions())
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NoError(t, err, "the DID is served with a receipt that verifies against the validator set")
+}
+
+func didResolveOptions() did.ResolveOptions { return did.ResolveOptions{} }
