@@ -83,4 +83,3 @@ func BenchmarkResolveUnchecked(b *testing.B) {
 		}
 	}
 }
-
