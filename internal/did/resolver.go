@@ -42,7 +42,7 @@ type Resolution struct {
 type DocumentMetadata struct {
 	Created     *time.Time `json:"created,omitempty"`
 	Updated     *time.Time `json:"updated,omitempty"`
-	Deactivated bool       `json:"deactivated,omitempty"`
+	Deactivated bool       `json:"deactivated,omitzero"`
 	VersionID   string     `json:"versionId,omitempty"`
 	NextUpdate  *time.Time `json:"nextUpdate,omitempty"`
 }
