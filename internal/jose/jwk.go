@@ -2,12 +2,10 @@ package jose
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 // Algorithms ssi signs and verifies with. Each key type works with exactly
@@ -31,25 +29,22 @@ type JWK struct {
 var b64 = base64.RawURLEncoding.Strict()
 
 // PublicJWK returns the JWK of an ES256 (*ecdsa.PublicKey on P-256) or
-// EdDSA (ed25519.PublicKey) public key; any other key is invalid_jwk.
+// EdDSA (ed25519.PublicKey) public key; any other key is invalid_jwk. The
+// conversion is keys.JWKFromPublic's.
 func PublicJWK(pub crypto.PublicKey) (JWK, error) {
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		if k == nil || k.Curve != elliptic.P256() {
-			return JWK{}, ErrInvalidJWK.With("only P-256 EC keys are supported", nil)
-		}
-		raw, err := k.Bytes()
-		if err != nil {
-			return JWK{}, ErrInvalidJWK.With("", err)
-		}
-		return JWK{Kty: "EC", Crv: "P-256", X: b64.EncodeToString(raw[1:33]), Y: b64.EncodeToString(raw[33:65])}, nil
-	case ed25519.PublicKey:
-		if len(k) != ed25519.PublicKeySize {
-			return JWK{}, ErrInvalidJWK.With("bad Ed25519 key length", nil)
-		}
-		return JWK{Kty: "OKP", Crv: "Ed25519", X: b64.EncodeToString(k)}, nil
+	k, err := keys.JWKFromPublic(pub)
+	if err != nil {
+		return JWK{}, ErrInvalidJWK.With("", err)
 	}
-	return JWK{}, ErrInvalidJWK.With(fmt.Sprintf("unsupported key type %T", pub), nil)
+	j := JWK{Kty: k.Kty, Crv: k.Crv, X: k.X, Y: k.Y}
+	if !j.supported() {
+		return JWK{}, ErrInvalidJWK.With("only P-256 and Ed25519 keys are supported", nil)
+	}
+	return j, nil
+}
+
+func (k JWK) supported() bool {
+	return (k.Kty == "EC" && k.Crv == "P-256") || (k.Kty == "OKP" && k.Crv == "Ed25519" && k.Y == "")
 }
 
 // Map returns the JWK as a map, for embedding into claims such as cnf.jwk.
@@ -69,44 +64,29 @@ func (k JWK) Alg() string {
 	return ES256
 }
 
-// Thumbprint returns the base64url RFC 7638 SHA-256 thumbprint of k.
+// Thumbprint returns the base64url RFC 7638 SHA-256 thumbprint of k (as
+// keys.JWK.Thumbprint computes it), or "" for a JWK PublicKey refuses.
 func (k JWK) Thumbprint() string {
-	var s string
-	if k.Kty == "OKP" {
-		s = `{"crv":"` + k.Crv + `","kty":"OKP","x":"` + k.X + `"}`
-	} else {
-		s = `{"crv":"` + k.Crv + `","kty":"EC","x":"` + k.X + `","y":"` + k.Y + `"}`
+	tp, err := keys.JWK{Kty: k.Kty, Crv: k.Crv, X: k.X, Y: k.Y}.Thumbprint()
+	if err != nil || !k.supported() {
+		return ""
 	}
-	sum := sha256.Sum256([]byte(s))
-	return b64.EncodeToString(sum[:])
+	return tp
 }
 
-// PublicKey returns k as a crypto.PublicKey (*ecdsa.PublicKey or
-// ed25519.PublicKey). A point off the curve, a wrong length or an unknown
-// kty/crv is invalid_jwk.
+// PublicKey returns k as a crypto.PublicKey (*ecdsa.PublicKey on P-256 or
+// ed25519.PublicKey), validated by keys.JWK.PublicKey: strict base64url of
+// the exact size, the point on the curve, Ed25519 canonical and not of small
+// order. Anything else is invalid_jwk.
 func (k JWK) PublicKey() (crypto.PublicKey, error) {
-	switch {
-	case k.Kty == "EC" && k.Crv == "P-256":
-		x, errX := b64.DecodeString(k.X)
-		y, errY := b64.DecodeString(k.Y)
-		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
-			return nil, ErrInvalidJWK.With("bad P-256 coordinates", nil)
-		}
-		raw := make([]byte, 0, 65)
-		raw = append(append(append(raw, 4), x...), y...)
-		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
-		if err != nil {
-			return nil, ErrInvalidJWK.With("the point is not on P-256", err)
-		}
-		return pub, nil
-	case k.Kty == "OKP" && k.Crv == "Ed25519":
-		x, err := b64.DecodeString(k.X)
-		if err != nil || len(x) != ed25519.PublicKeySize || k.Y != "" {
-			return nil, ErrInvalidJWK.With("bad Ed25519 key", err)
-		}
-		return ed25519.PublicKey(x), nil
+	if !k.supported() {
+		return nil, ErrInvalidJWK.With("unsupported kty or crv", nil)
 	}
-	return nil, ErrInvalidJWK.With("unsupported kty or crv", nil)
+	pub, err := keys.JWK{Kty: k.Kty, Crv: k.Crv, X: k.X, Y: k.Y}.PublicKey()
+	if err != nil {
+		return nil, ErrInvalidJWK.With("", err)
+	}
+	return pub, nil
 }
 
 // privateMembers are JWK members that carry private or symmetric material.

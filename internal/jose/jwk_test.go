@@ -46,6 +46,8 @@ func TestParseJWKRejects(t *testing.T) {
 		{"x_not_string", `{"kty":"OKP","crv":"Ed25519","x":5}`, "invalid_jwk"},
 		{"duplicate_member", `{"kty":"OKP","kty":"EC"}`, "malformed_json"},
 		{"not_object", `[1]`, "malformed_json"},
+		{"ed25519_small_order_identity", `{"kty":"OKP","crv":"Ed25519","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`, "invalid_jwk"},
+		{"okp_with_y", `{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","y":"AA"}`, "invalid_jwk"},
 		{"padded_base64", `{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo="}`, "invalid_jwk"},
 	}
 	for _, tc := range cases {
