@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -41,15 +40,8 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return fmt.Errorf("unknown admin command %q", sub)
 	}
-	rest, err := config.Load(fs, &cfg, args, os.Getenv)
-	if err != nil {
+	if err := parseConfig(fs, &cfg, args, func() error { return errors.Join(cfg.Resolve(), cfg.Validate()) }); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("unexpected arguments: %q", rest)
-	}
-	if err := errors.Join(cfg.Resolve(), cfg.Validate()); err != nil {
-		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {

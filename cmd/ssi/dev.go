@@ -14,6 +14,22 @@ import (
 	"github.com/ssi-project/ssi/internal/config"
 )
 
+// parseConfig loads cfg through fs from args and the environment, refuses
+// extra arguments, and runs validate, which reports every problem at once.
+func parseConfig(fs *flag.FlagSet, cfg any, args []string, validate func() error) error {
+	rest, err := config.Load(fs, cfg, args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected arguments: %q", rest)
+	}
+	if err := validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return nil
+}
+
 // loadServerConfig parses a server command's configuration. With
 // --check-config it validates and reports instead of returning a config.
 func loadServerConfig(name string, args []string, stdout, stderr io.Writer) (cfg config.Server, checkOnly bool, err error) {
@@ -21,15 +37,8 @@ func loadServerConfig(name string, args []string, stdout, stderr io.Writer) (cfg
 	fs := flag.NewFlagSet("ssi "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	check := fs.Bool("check-config", false, "validate the configuration and exit")
-	rest, err := config.Load(fs, &cfg, args, os.Getenv)
-	if err != nil {
+	if err := parseConfig(fs, &cfg, args, func() error { return errors.Join(cfg.Resolve(), cfg.Validate()) }); err != nil {
 		return cfg, false, err
-	}
-	if len(rest) > 0 {
-		return cfg, false, fmt.Errorf("unexpected arguments: %q", rest)
-	}
-	if err := errors.Join(cfg.Resolve(), cfg.Validate()); err != nil {
-		return cfg, false, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	if *check {
 		fmt.Fprintln(stdout, "configuration ok")

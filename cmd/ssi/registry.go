@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
@@ -41,15 +40,8 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("ssi registry", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	check := fs.Bool("check-config", false, "validate the configuration and exit")
-	rest, err := config.Load(fs, &cfg, args, os.Getenv)
-	if err != nil {
+	if err := parseConfig(fs, &cfg, args, cfg.validate); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("unexpected arguments: %q", rest)
-	}
-	if err := cfg.validate(); err != nil {
-		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	if *check {
 		fmt.Fprintln(stdout, "configuration ok")
