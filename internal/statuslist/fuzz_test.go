@@ -5,9 +5,12 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"encoding/base64"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 // FuzzDecode feeds arbitrary bits and compressed bytes to DecodeBitstring
@@ -79,6 +82,43 @@ func FuzzDecode(f *testing.F) {
 			if _, err := l.Get(l.Len()); errs.CodeOf(err) != "status_index_out_of_range" {
 				t.Fatal("the index after the end must be out of range")
 			}
+		}
+	})
+}
+
+// FuzzVerifyToken feeds arbitrary strings to Verify with a real issuer key.
+// Properties: nothing panics; every failure is status_unverifiable; a token
+// that verifies has the expected sub and a usable list. Seeds are signed
+// tokens, so mutations reach the claims and list checks behind the
+// signature only through the fuzzer's own bit flips (which must then fail).
+func FuzzVerifyToken(f *testing.F) {
+	iss := newIssuer(f, keys.ES256)
+	l, err := New(1, 16)
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, err := Sign(iss.signer, iss.kid, Token{Subject: listURI, IssuedAt: t0.Add(-time.Minute), TTL: time.Hour, List: l})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)                                                                                              // a valid token
+	f.Add(good[:len(good)-2])                                                                                // truncated signature
+	f.Add(strings.Replace(good, ".", "..", 1))                                                               // an extra dot
+	f.Add(iss.sign(f, "JWT", `{"sub":"`+listURI+`","iat":1}`))                                               // wrong typ, no status_list
+	f.Add(iss.sign(f, Typ, `{"sub":"`+listURI+`","iat":1,"status_list":{"bits":3,"lst":"eNrbuRgAAhcBXQ"}}`)) // bits 3
+	f.Add("eyJhbGciOiJub25lIn0.e30.")                                                                        // alg none
+	f.Add(strings.Repeat("~", 1024))                                                                         // no structure at all
+	o := iss.opts()
+	f.Fuzz(func(t *testing.T, token string) {
+		got, err := Verify(token, o)
+		if err != nil {
+			if errs.CodeOf(err) != "status_unverifiable" {
+				t.Fatalf("unexpected error code: %v", err)
+			}
+			return
+		}
+		if got.Subject != listURI || got.List == nil || got.List.Len() == 0 {
+			t.Fatalf("verified token with bad content: %+v", got)
 		}
 	})
 }
