@@ -164,10 +164,11 @@ func (a *Anchorer) Drain(ctx context.Context) (int, error) {
 			continue
 		}
 		var e Entry
-		if err := jsonx.Unmarshal(it.Payload, &e, true); err == nil {
-			err = e.validateRequest()
+		perr := jsonx.Unmarshal(it.Payload, &e, true)
+		if perr == nil {
+			perr = e.validateRequest()
 		}
-		if err != nil {
+		if perr != nil {
 			a.fail(ctx, it.ID, permanent+"the payload is not an anchor entry")
 			continue
 		}

@@ -90,8 +90,16 @@ func TestAnchorerSingleNode(t *testing.T) {
 	otherLocal.SHA256 = digest("what we have locally")
 	require.NoError(t, a.Enqueue(ctx, st, same, otherLocal))
 
+	// An item that is not an anchor entry is flagged and skipped; it does
+	// not block the others.
+	require.NoError(t, st.EnqueueOutbox(ctx, store.OutboxItem{Topic: Topic, Key: "junk", Payload: []byte(`{"kind":"x"}`)}))
+
 	runWorker(t, a)
-	eventually(t, 30*time.Second, depthIs(t, st, 1)) // only the mismatch stays pending
+	eventually(t, 30*time.Second, depthIs(t, st, 2)) // only the mismatch and the junk stay pending
+	junk, err := st.GetOutbox(ctx, Topic, "junk")
+	require.NoError(t, err)
+	assert.True(t, junk.DoneAt.IsZero())
+	assert.Contains(t, junk.LastError, permanent)
 
 	for _, e := range append(entries, same) {
 		r, err := a.Receipt(ctx, e)
@@ -103,6 +111,12 @@ func TestAnchorerSingleNode(t *testing.T) {
 	assert.ErrorIs(t, err, ErrHashMismatch)
 	_, err = a.Receipt(ctx, didEntry(50, 1))
 	assert.ErrorIs(t, err, store.ErrNotFound, "the rolled-back enqueue left nothing")
+	eventually(t, 5*time.Second, func() error { // the counter moves just after the store
+		if a.Stats().Anchored != 61 {
+			return errors.New("counter not updated yet")
+		}
+		return nil
+	})
 	stats := a.Stats()
 	assert.Equal(t, int64(1), stats.Mismatches)
 	assert.Equal(t, int64(61), stats.Anchored)

@@ -46,6 +46,7 @@ type App struct {
 	checkOps int // operators in the mempool state
 
 	finalized int64 // blocks finalized by this instance (restart tests)
+	txs       txCache
 }
 
 var _ abci.Application = (*App)(nil)
@@ -176,7 +177,7 @@ var errStorage = errors.New("app storage failure")
 // the writer's sequence advances, versions advance, and each entry goes to
 // onEntry (nil in CheckTx). A rejected transaction writes nothing.
 func (a *App) apply(st *overlay, operators *int, raw []byte, onEntry func(Entry) error) error {
-	tx, err := DecodeTx(raw)
+	tx, err := a.txs.decode(raw)
 	if err != nil {
 		return err
 	}
@@ -191,7 +192,7 @@ func (a *App) apply(st *overlay, operators *int, raw []byte, onEntry func(Entry)
 	if w == nil || w.Removed {
 		return ErrWriterNotAllowed
 	}
-	if !w.Key.verify(tx.signing, tx.sig) {
+	if !tx.verifiedBy(&w.Key) {
 		return ErrBadSignature
 	}
 	switch {

@@ -21,7 +21,7 @@ const testChain = "test-chain"
 // testApp drives the ABCI application directly, block by block, the way
 // CometBFT does.
 type testApp struct {
-	t      *testing.T
+	t      testing.TB
 	app    *App
 	db     dbm.DB
 	height int64
@@ -29,7 +29,7 @@ type testApp struct {
 	blocks [][][]byte // every block's txs, to replay into another app
 }
 
-func newTestApp(t *testing.T, ops ...*TxSigner) *testApp {
+func newTestApp(t testing.TB, ops ...*TxSigner) *testApp {
 	t.Helper()
 	db := dbm.NewMemDB()
 	app, err := NewApp(db, testChain)

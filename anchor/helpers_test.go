@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -58,7 +59,11 @@ func startNodes(t testing.TB, n int, op *TxSigner) (homes []string, nodes []*Nod
 	require.NoError(t, err)
 	nodes = make([]*Node, n)
 	for i, h := range homes {
-		nodes[i], err = StartNode(context.Background(), h, NodeOptions{})
+		var opts NodeOptions
+		if i == 0 && os.Getenv("SSI_LEDGER_LOG") != "" { // debugging aid: node 0's CometBFT log
+			opts.Log = os.Stderr
+		}
+		nodes[i], err = StartNode(context.Background(), h, opts)
 		require.NoError(t, err)
 	}
 	t.Cleanup(func() {

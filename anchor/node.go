@@ -26,12 +26,18 @@ import (
 	"github.com/cometbft/cometbft/rpc/client/local"
 	"github.com/cometbft/cometbft/types"
 
+	"github.com/syndtr/goleveldb/leveldb/filter"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+
 	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
 // settingsFile is our per-node configuration, in <home>/config. The node is
 // configured in code from it; CometBFT's config.toml is not used.
 const settingsFile = "ssi-node.json"
+
+// maxBlockBytes caps a block at a few full batch transactions.
+const maxBlockBytes = MaxTxBytes + 64<<10 // one largest transaction fits
 
 // Settings are the per-node settings Init writes and StartNode reads.
 type Settings struct {
@@ -118,10 +124,14 @@ func Init(dir string, n int, opts InitOptions) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the genesis app state: %w", err)
 	}
+	params := types.DefaultConsensusParams()
+	// Small blocks travel and commit within the propose timeout; a full
+	// mempool drains over several fast blocks instead of one slow one.
+	params.Block.MaxBytes = maxBlockBytes
 	gen := &types.GenesisDoc{
 		ChainID:         opts.ChainID,
 		GenesisTime:     time.Now().UTC(),
-		ConsensusParams: types.DefaultConsensusParams(),
+		ConsensusParams: params,
 		Validators:      vals,
 		AppState:        appState,
 	}
@@ -153,7 +163,7 @@ func Init(dir string, n int, opts InitOptions) ([]string, error) {
 				}
 			}
 			s.PersistentPeers = strings.Join(others, ",")
-			s.TimeoutProposeMS, s.TimeoutCommitMS, s.GossipMS = 400, 50, 5
+			s.TimeoutProposeMS, s.TimeoutCommitMS, s.GossipMS = 1000, 50, 5
 		}
 		if err := WriteSettings(home, s); err != nil {
 			return nil, err
@@ -221,6 +231,10 @@ func (s Settings) cometConfig(home string) *cfg.Config {
 	c.P2P.AllowDuplicateIP = true
 	c.P2P.AddrBookStrict = false
 	c.P2P.PexReactor = false
+	// The default 5 MB/s per peer throttles 1 MB batch transactions and
+	// the blocks that carry them.
+	c.P2P.SendRate = 64 << 20
+	c.P2P.RecvRate = 64 << 20
 	c.RPC.ListenAddress = s.RPCAddress
 	c.RPC.MaxSubscriptionsPerClient = 100
 	c.TxIndex.Indexer = "null"
@@ -234,7 +248,6 @@ func (s Settings) cometConfig(home string) *cfg.Config {
 		g := ms(s.GossipMS, 100)
 		c.P2P.FlushThrottleTimeout = g
 		c.Consensus.PeerGossipSleepDuration = g
-		c.Consensus.PeerQueryMaj23SleepDuration = 20 * g
 	}
 	return c
 }
@@ -283,7 +296,13 @@ func StartNode(ctx context.Context, home string, opts NodeOptions) (*Node, error
 	if err != nil {
 		return nil, fmt.Errorf("loading the node key: %w", err)
 	}
-	appDB, err := dbm.NewGoLevelDB("anchor_app", c.DBDir())
+	// Most version lookups miss (a new subject), so a bloom filter saves a
+	// walk through every table; a larger write buffer compacts less often.
+	appDB, err := dbm.NewGoLevelDBWithOpts("anchor_app", c.DBDir(), &opt.Options{
+		Filter:             filter.NewBloomFilter(10),
+		WriteBuffer:        16 << 20,
+		BlockCacheCapacity: 32 << 20,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("opening the app database: %w", err)
 	}
@@ -356,10 +375,70 @@ func (t *dbTracker) provider(ctx *cfg.DBContext) (dbm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	g := &guardedDB{DB: db}
 	t.mu.Lock()
-	t.dbs = append(t.dbs, db)
+	t.dbs = append(t.dbs, g)
 	t.mu.Unlock()
-	return db, nil
+	return g, nil
+}
+
+// guardedDB makes reads after Close harmless. CometBFT's reactors can
+// still be mid-iteration when Node.Stop closes the block store, and the
+// block store panics on a read error ("leveldb: closed"); after Close a read
+// here finds nothing instead, and a write fails. Close waits for reads in
+// flight.
+type guardedDB struct {
+	dbm.DB
+	mu     sync.RWMutex
+	closed bool
+}
+
+var errDBClosed = errors.New("the database is closed")
+
+func (g *guardedDB) Get(k []byte) ([]byte, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return nil, nil
+	}
+	return g.DB.Get(k)
+}
+
+func (g *guardedDB) Has(k []byte) (bool, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return false, nil
+	}
+	return g.DB.Has(k)
+}
+
+func (g *guardedDB) write(f func() error) error {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return errDBClosed
+	}
+	return f()
+}
+
+func (g *guardedDB) Set(k, v []byte) error { return g.write(func() error { return g.DB.Set(k, v) }) }
+func (g *guardedDB) SetSync(k, v []byte) error {
+	return g.write(func() error { return g.DB.SetSync(k, v) })
+}
+func (g *guardedDB) Delete(k []byte) error { return g.write(func() error { return g.DB.Delete(k) }) }
+func (g *guardedDB) DeleteSync(k []byte) error {
+	return g.write(func() error { return g.DB.DeleteSync(k) })
+}
+
+func (g *guardedDB) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	return g.DB.Close()
 }
 
 func (t *dbTracker) closeAll() {

@@ -67,6 +67,9 @@ type Tx struct {
 	Body    Body
 	signing []byte // the exact bytes that were signed
 	sig     []byte
+
+	verifiedAlg string // the key the signature last verified under
+	verifiedKey []byte
 }
 
 type txEnvelope struct {

@@ -1,0 +1,107 @@
+package anchor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// TestLedgerLoad measures anchored hashes per second through a 4-validator
+// network on 127.0.0.1 with batching, and the median block time. It is a
+// load command, not a unit test:
+//
+//	SSI_LEDGER_LOAD=1 go test -run TestLedgerLoad -v -count=1 ./anchor
+//
+// Knobs: SSI_LEDGER_LOAD_HASHES (default 100000), SSI_LEDGER_LOAD_BATCH
+// (entries per transaction, default 2000), SSI_LEDGER_LOAD_WINDOW
+// (transactions in flight, default 8). Results go to BENCHMARKS.md.
+func TestLedgerLoad(t *testing.T) {
+	if os.Getenv("SSI_LEDGER_LOAD") == "" {
+		t.Skip("load command: set SSI_LEDGER_LOAD=1")
+	}
+	total := envInt("SSI_LEDGER_LOAD_HASHES", 100000)
+	batch := min(envInt("SSI_LEDGER_LOAD_BATCH", 2000), MaxEntriesPerTx)
+	window := envInt("SSI_LEDGER_LOAD_WINDOW", 8)
+	ctx := context.Background()
+	op := newEdSigner(t)
+	_, nodes := startNodes(t, 4, op)
+	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
+	eventually(t, 60*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+
+	ntx := (total + batch - 1) / batch
+	txs := make([][]byte, ntx)
+	lasts := make([]EntryRef, ntx)
+	seq := nextSeq(t, l, op.ID())
+	for i := range txs {
+		n := min(batch, total-i*batch)
+		es := make([]Entry, n)
+		for j := range es {
+			es[j] = Entry{Kind: KindStatusList, Subject: fmt.Sprintf("https://load.example/lists/%d/%d", i, j),
+				Version: 1, SHA256: digest(fmt.Sprintf("%d/%d", i, j))}
+		}
+		var err error
+		txs[i], err = op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: seq + uint64(i), Entries: es})
+		require.NoError(t, err)
+		lasts[i] = EntryRef{Kind: es[n-1].Kind, Subject: es[n-1].Subject, Version: 1}
+	}
+	included := func(i int) error {
+		locs, err := l.Lookup(ctx, lasts[i])
+		if err != nil {
+			return err
+		}
+		if !locs[0].Found {
+			return errors.New("not yet included")
+		}
+		return nil
+	}
+
+	h0, _, err := l.Status(ctx)
+	require.NoError(t, err)
+	start := time.Now()
+	for i, tx := range txs {
+		if i >= window {
+			eventually(t, 60*time.Second, func() error { return included(i - window) })
+		}
+		eventually(t, 60*time.Second, func() error {
+			if err := l.Submit(ctx, tx); errors.Is(err, ErrMempoolFull) {
+				return err // back-pressure: retry
+			} else if err != nil {
+				t.Fatalf("tx %d: %v", i, err)
+			}
+			return nil
+		})
+	}
+	eventually(t, 120*time.Second, func() error { return included(ntx - 1) })
+	elapsed := time.Since(start)
+	h1, _, err := l.Status(ctx)
+	require.NoError(t, err)
+
+	var times []time.Time
+	for h := h0; h <= h1; h++ {
+		sh, err := l.header(ctx, h)
+		require.NoError(t, err)
+		times = append(times, sh.Time)
+	}
+	var gaps []time.Duration
+	for i := 1; i < len(times); i++ {
+		gaps = append(gaps, times[i].Sub(times[i-1]))
+	}
+	slices.Sort(gaps)
+	rate := float64(total) / elapsed.Seconds()
+	t.Logf("anchored %d hashes in %d txs of %d through 4 validators in %v: %.0f hashes/s; %d blocks, median block time %v (min %v, max %v)",
+		total, ntx, batch, elapsed.Round(time.Millisecond), rate, len(gaps), gaps[len(gaps)/2], gaps[0], gaps[len(gaps)-1])
+}
