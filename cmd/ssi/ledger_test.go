@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,19 +14,6 @@ import (
 
 	"github.com/ssi-project/ssi/anchor"
 )
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestLedgerInitAndNode(t *testing.T) {
 	dir := t.TempDir()
@@ -49,7 +35,7 @@ func TestLedgerInitAndNode(t *testing.T) {
 	s, err := anchor.ReadSettings(home)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	var nodeOut syncBuffer
+	var nodeOut safeBuffer
 	done := make(chan error, 1)
 	go func() { done <- runLedger(ctx, []string{"node", "--home", home, "--quiet"}, &nodeOut, &nodeOut) }()
 
