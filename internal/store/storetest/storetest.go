@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	cases = append(cases, flowCases()...)
 	cases = append(cases, concurrencyCases()...)
 	cases = append(cases, registryCases()...)
+	cases = append(cases, issuerCases()...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}

@@ -1,0 +1,284 @@
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// issuerCases cover the issuer tables (migration 0003,
+// internal/store/issuer.go).
+func issuerCases() []testCase {
+	return []testCase{
+		{"IssuerStatusLists", testIssuerStatusLists},
+		{"IssuerCredentialRecords", testIssuerCredentialRecords},
+		{"IssuerCredentialStatus", testIssuerCredentialStatus},
+		{"IssuerListVersions", testIssuerListVersions},
+		{"IssuerOffers", testIssuerOffers},
+		{"IssuerConcurrentOfferAttempts", testIssuerConcurrentOfferAttempts},
+		{"IssuerConcurrentIndexAllocation", testIssuerConcurrentIndexAllocation},
+	}
+}
+
+func issuerSetup(t *testing.T, s *store.Store) store.StatusList {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, s.CreateTenant(ctx, store.Tenant{ID: "health", CreatedAt: t0}))
+	require.NoError(t, s.CreateTenant(ctx, store.Tenant{ID: "benefits", CreatedAt: t0}))
+	l := store.StatusList{ID: "l1", TenantID: "health", URI: "https://issuer.example/status/l1", Bits: 2, Size: 131072, CreatedAt: t0}
+	require.NoError(t, s.CreateStatusList(ctx, l))
+	return l
+}
+
+func credRecord(id string, idx int64) store.IssuedCredential {
+	h := sha256.Sum256([]byte(id))
+	return store.IssuedCredential{
+		ID: id, TenantID: "health", ConfigID: "vaccination", SubjectRef: "citizen-1", ClaimsHash: h[:],
+		ListID: "l1", Index: idx, State: store.CredentialPending, CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour),
+	}
+}
+
+func testIssuerStatusLists(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	l := issuerSetup(t, s)
+	got, err := s.GetStatusList(ctx, "l1")
+	require.NoError(t, err)
+	l.PublishedSeq = -1
+	assert.Equal(t, l, got, "exact round trip")
+
+	assertCode(t, store.ErrConflict, s.CreateStatusList(ctx, l), "an ID is used once")
+	dupURI := l
+	dupURI.ID = "l2"
+	assertCode(t, store.ErrConflict, s.CreateStatusList(ctx, dupURI), "a URI is used once")
+	small := store.StatusList{ID: "l3", TenantID: "health", URI: "u3", Bits: 1, Size: 1024}
+	assert.Error(t, s.CreateStatusList(ctx, small), "herd privacy: at least 131,072 entries")
+	bad := store.StatusList{ID: "l4", TenantID: "health", URI: "u4", Bits: 3, Size: 131072}
+	assert.Error(t, s.CreateStatusList(ctx, bad), "bits in {1,2,4,8}")
+
+	open, err := s.OpenStatusList(ctx, "health", 2)
+	require.NoError(t, err)
+	assert.Equal(t, "l1", open.ID)
+	_, err = s.OpenStatusList(ctx, "health", 1)
+	assertCode(t, store.ErrNotFound, err, "no 1-bit list yet")
+	_, err = s.OpenStatusList(ctx, "benefits", 2)
+	assertCode(t, store.ErrNotFound, err, "lists are per tenant")
+}
+
+func testIssuerCredentialRecords(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	issuerSetup(t, s)
+	c := credRecord("c1", 7)
+	require.NoError(t, s.InsertCredential(ctx, c))
+	got, err := s.GetCredential(ctx, "health", "c1")
+	require.NoError(t, err)
+	assert.Equal(t, c, got, "exact round trip")
+	_, err = s.GetCredential(ctx, "benefits", "c1")
+	assertCode(t, store.ErrNotFound, err, "another tenant's record is not found")
+
+	assertCode(t, store.ErrConflict, s.InsertCredential(ctx, credRecord("c2", 7)), "unique (list, index)")
+	assertCode(t, store.ErrConflict, s.InsertCredential(ctx, credRecord("c1", 8)), "unique ID")
+	other := credRecord("c3", 9)
+	other.TenantID = "benefits"
+	assertCode(t, store.ErrNotFound, s.InsertCredential(ctx, other), "a list of another tenant")
+	_, err = s.GetCredential(ctx, "benefits", "c3")
+	assertCode(t, store.ErrNotFound, err, "the failed insert left nothing")
+	l, err := s.GetStatusList(ctx, "l1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), l.Allocated, "only the successful insert counts")
+
+	at := t0.Add(time.Minute)
+	require.NoError(t, s.MarkCredentialIssued(ctx, "health", "c1", at))
+	assertCode(t, store.ErrConflict, s.MarkCredentialIssued(ctx, "health", "c1", at), "issued once")
+	assertCode(t, store.ErrNotFound, s.MarkCredentialIssued(ctx, "benefits", "c1", at))
+	got, err = s.GetCredential(ctx, "health", "c1")
+	require.NoError(t, err)
+	assert.Equal(t, store.CredentialIssued, got.State)
+	assert.Equal(t, at, got.IssuedAt)
+
+	require.NoError(t, s.InsertCredential(ctx, credRecord("c4", 10)))
+	list, err := s.ListCredentials(ctx, "health", "citizen-1", 0)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, "c1", list[0].ID)
+	list, err = s.ListCredentials(ctx, "benefits", "citizen-1", 0)
+	require.NoError(t, err)
+	assert.Empty(t, list, "tenant-isolated")
+}
+
+func testIssuerCredentialStatus(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	issuerSetup(t, s)
+	require.NoError(t, s.InsertCredential(ctx, credRecord("c1", 5)))
+	require.NoError(t, s.InsertCredential(ctx, credRecord("c2", 6)))
+
+	c, changed, err := s.SetCredentialStatus(ctx, "health", "c1", 2, []int{0})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, 2, c.Status)
+	_, changed, err = s.SetCredentialStatus(ctx, "health", "c1", 2, []int{0})
+	require.NoError(t, err)
+	assert.False(t, changed, "idempotent")
+	_, _, err = s.SetCredentialStatus(ctx, "health", "c1", 0, []int{1})
+	assertCode(t, store.ErrConflict, err, "a transition not allowed")
+	_, _, err = s.SetCredentialStatus(ctx, "benefits", "c1", 1, []int{0, 2})
+	assertCode(t, store.ErrNotFound, err, "another tenant")
+	_, changed, err = s.SetCredentialStatus(ctx, "health", "c2", 1, []int{0, 2})
+	require.NoError(t, err)
+	assert.True(t, changed)
+
+	l, err := s.GetStatusList(ctx, "l1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), l.ChangeSeq, "one change per real transition")
+	entries, err := s.StatusEntries(ctx, "l1")
+	require.NoError(t, err)
+	assert.Equal(t, []store.StatusEntry{{Index: 5, Status: 2}, {Index: 6, Status: 1}}, entries)
+}
+
+func testIssuerListVersions(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	issuerSetup(t, s)
+	todo, err := s.StatusListsToPublish(ctx, 0)
+	require.NoError(t, err)
+	require.Len(t, todo, 1, "a new list is published")
+
+	v1 := store.StatusListVersion{ListID: "l1", Version: 1, Token: "a.b.c", SHA256: "00", Seq: 0, CreatedAt: t0}
+	require.NoError(t, s.PutStatusListVersion(ctx, v1))
+	assertCode(t, store.ErrConflict, s.PutStatusListVersion(ctx, v1), "a version is written once")
+	skip := v1
+	skip.Version = 3
+	assertCode(t, store.ErrConflict, s.PutStatusListVersion(ctx, skip), "versions do not skip")
+	none := v1
+	none.ListID = "nope"
+	assertCode(t, store.ErrNotFound, s.PutStatusListVersion(ctx, none))
+
+	todo, err = s.StatusListsToPublish(ctx, 0)
+	require.NoError(t, err)
+	assert.Empty(t, todo, "published and unchanged")
+	require.NoError(t, s.InsertCredential(ctx, credRecord("c1", 5)))
+	_, _, err = s.SetCredentialStatus(ctx, "health", "c1", 1, []int{0})
+	require.NoError(t, err)
+	todo, err = s.StatusListsToPublish(ctx, 0)
+	require.NoError(t, err)
+	require.Len(t, todo, 1, "changed since")
+
+	v2 := store.StatusListVersion{ListID: "l1", Version: 2, Token: "d.e.f", SHA256: "11", Seq: 1, CreatedAt: t0.Add(time.Second)}
+	require.NoError(t, s.PutStatusListVersion(ctx, v2))
+	got, err := s.GetStatusListVersion(ctx, "l1", 0)
+	require.NoError(t, err)
+	assert.Equal(t, v2, got, "0 is the latest")
+	got, err = s.GetStatusListVersion(ctx, "l1", 1)
+	require.NoError(t, err)
+	assert.Equal(t, v1, got)
+	_, err = s.GetStatusListVersion(ctx, "l1", 9)
+	assertCode(t, store.ErrNotFound, err)
+}
+
+func offer(id string, code string) store.CredentialOffer {
+	h := sha256.Sum256([]byte(code))
+	tx := sha256.Sum256([]byte("123456"))
+	return store.CredentialOffer{
+		ID: id, TenantID: "health", ConfigID: "vaccination", SubjectRef: "citizen-1",
+		SubjectData: []byte(`{"given_name":"Ada"}`), CodeHash: h[:], TxCodeHash: tx[:], Actor: "key-1",
+		CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute),
+	}
+}
+
+func testIssuerOffers(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	issuerSetup(t, s)
+	o := offer("o1", "code-1")
+	require.NoError(t, s.CreateOffer(ctx, o))
+	assertCode(t, store.ErrConflict, s.CreateOffer(ctx, o))
+	got, err := s.GetOffer(ctx, "o1")
+	require.NoError(t, err)
+	o.State = store.OfferOffered
+	assert.Equal(t, o, got, "exact round trip")
+
+	now := t0.Add(time.Minute)
+	a, err := s.AttemptOffer(ctx, o.CodeHash, now)
+	require.NoError(t, err)
+	assert.Equal(t, 1, a.Attempts)
+	_, err = s.AttemptOffer(ctx, o.CodeHash, t0.Add(11*time.Minute))
+	assertCode(t, store.ErrNotFound, err, "expired")
+
+	tok := sha256.Sum256([]byte("token"))
+	require.NoError(t, s.RedeemOffer(ctx, "o1", tok[:], now.Add(time.Minute), now))
+	assertCode(t, store.ErrNotFound, s.RedeemOffer(ctx, "o1", tok[:], now.Add(time.Minute), now), "single use")
+	_, err = s.AttemptOffer(ctx, o.CodeHash, now)
+	assertCode(t, store.ErrNotFound, err, "a redeemed code is dead")
+
+	byTok, err := s.OfferByToken(ctx, tok[:], now)
+	require.NoError(t, err)
+	assert.Equal(t, "o1", byTok.ID)
+	_, err = s.OfferByToken(ctx, tok[:], now.Add(2*time.Minute))
+	assertCode(t, store.ErrNotFound, err, "token expired")
+	require.NoError(t, s.CompleteOffer(ctx, "o1"))
+	assertCode(t, store.ErrConflict, s.CompleteOffer(ctx, "o1"), "a token is used once")
+	_, err = s.OfferByToken(ctx, tok[:], now)
+	assertCode(t, store.ErrNotFound, err)
+	got, err = s.GetOffer(ctx, "o1")
+	require.NoError(t, err)
+	assert.Nil(t, got.SubjectData, "subject data dropped after issuance")
+}
+
+func testIssuerConcurrentOfferAttempts(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	issuerSetup(t, s)
+	o := offer("o1", "code-1")
+	require.NoError(t, s.CreateOffer(ctx, o))
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	Within(t, 60*time.Second, func() {
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.AttemptOffer(ctx, o.CodeHash, t0.Add(time.Minute))
+				if err == nil {
+					ok.Add(1)
+				} else if !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("unexpected error: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	assert.Equal(t, int64(store.MaxTxCodeAttempts), ok.Load(), "exactly the allowed attempts, however concurrent")
+}
+
+func testIssuerConcurrentIndexAllocation(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	issuerSetup(t, s)
+	// 40 writers race for 8 indices: each index is taken exactly once.
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	Within(t, 60*time.Second, func() {
+		for i := range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := s.InsertCredential(ctx, credRecord(fmt.Sprintf("c%d", i), int64(i%8)))
+				if err == nil {
+					wins.Add(1)
+				} else if !errors.Is(err, store.ErrConflict) {
+					t.Errorf("unexpected error: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	assert.Equal(t, int64(8), wins.Load())
+	l, err := s.GetStatusList(ctx, "l1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(8), l.Allocated)
+}
