@@ -77,3 +77,41 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDocument feeds arbitrary bytes to ParseDocument (the did:web and
+// registry document parser) and looks up every method of a document that
+// parses. Properties: nothing panics; failures carry a code; a lookup either
+// returns a key with its one alg or a typed error.
+func FuzzParseDocument(f *testing.F) {
+	f.Add([]byte(vmDoc))                                                                                   // methods by reference, embedded, multibase, duplicates
+	f.Add([]byte(`{"id":"did:x:1"}`))                                                                      // the smallest valid document
+	f.Add([]byte(`{"id":"did:x:1","id":"did:x:2"}`))                                                       // duplicate member
+	f.Add([]byte(`{"id":"did:x:1","assertionMethod":[42]}`))                                               // relationship entry of the wrong type
+	f.Add([]byte(`{"id":"did:x:1","controller":["did:x:1","did:x:2"]}`))                                   // controller as a set
+	f.Add([]byte(`{"id":"did:x:1","service":[{"id":"#s","type":["A","B"],"serviceEndpoint":{"a":[1]}}]}`)) // map endpoint
+	f.Add([]byte(`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`))      // too deep
+	f.Add([]byte{0xff, 0xfe})                                                                              // not UTF-8
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, err := ParseDocument(data)
+		if err != nil {
+			if errs.CodeOf(err) == "" {
+				t.Fatalf("untyped error: %v", err)
+			}
+			return
+		}
+		for _, vm := range doc.VerificationMethod {
+			for _, rel := range []Relationship{AnyRelationship, AssertionMethod} {
+				pub, alg, err := doc.PublicKey(vm.ID, rel)
+				if err != nil {
+					if errs.CodeOf(err) == "" {
+						t.Fatalf("untyped lookup error: %v", err)
+					}
+					continue
+				}
+				if pub == nil || alg == "" {
+					t.Fatal("a key without alg")
+				}
+			}
+		}
+	})
+}
