@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 )
 
@@ -233,4 +234,38 @@ func TestResolveKey(t *testing.T) {
 			assert.Equal(t, tc.code, errs.CodeOf(err))
 		})
 	}
+}
+
+func TestJOSEKeyLookup(t *testing.T) {
+	s, err := keys.Generate(keys.EdDSA)
+	require.NoError(t, err)
+	d, err := KeyDID(s.Public())
+	require.NoError(t, err)
+	kid := d + "#" + d[len("did:key:"):]
+	other, err := keys.Generate(keys.EdDSA)
+	require.NoError(t, err)
+	otherDID, err := KeyDID(other.Public())
+	require.NoError(t, err)
+
+	lookup := JOSEKeyLookup(context.Background(), newTestRouter(), d)
+	tests := []struct{ name, kid, code string }{
+		{"issuer key", kid, ""},
+		{"no kid", "", "unknown_key"},
+		{"key of another DID", otherDID + "#" + otherDID[len("did:key:"):], "unknown_key"},
+		{"thumbprint kid", s.KeyID(), "unknown_key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pk, err := lookup(&jose.Header{Kid: tc.kid}, nil)
+			assert.Equal(t, tc.code, errs.CodeOf(err))
+			if tc.code == "" {
+				assert.Equal(t, keys.EdDSA, pk.Alg)
+				assert.Equal(t, s.Public(), pk.Key)
+			}
+		})
+	}
+	// Without an expected issuer any resolvable DID key is returned.
+	pk, err := JOSEKeyLookup(context.Background(), newTestRouter(), "")(&jose.Header{Kid: otherDID + "#" + otherDID[len("did:key:"):]}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, other.Public(), pk.Key)
 }
