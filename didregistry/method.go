@@ -44,7 +44,7 @@ var (
 	ErrInvalidOperation = errs.E(errs.Invalid, "invalid_operation", "the DID operation is not valid")
 	ErrNotController    = errs.E(errs.Forbidden, "not_controller", "the operation is not signed by a current controller key")
 	ErrStaleVersion     = errs.E(errs.Conflict, "stale_version", "the operation does not extend the current version")
-	ErrDeactivated      = errs.E(errs.Conflict, "did_deactivated", "the DID is deactivated")
+	ErrDeactivated      = errs.E(errs.Conflict, "did_already_deactivated", "the DID is deactivated; it accepts no further operation")
 	ErrDIDExists        = errs.E(errs.Conflict, "did_exists", "the DID exists already")
 )
 

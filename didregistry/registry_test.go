@@ -128,7 +128,7 @@ func TestDIDLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		code, body, _ = e.do(http.MethodPost, "/registry/v1/dids/"+didStr+"/operations", "health", map[string]string{"operation": after})
 		assert.Equal(t, http.StatusConflict, code)
-		assert.Equal(t, "did_deactivated", problemCode(body))
+		assert.Equal(t, "did_already_deactivated", problemCode(body))
 
 		// Every version is anchored, with a receipt that verifies offline
 		// against the validator set alone.

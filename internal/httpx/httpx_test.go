@@ -172,7 +172,7 @@ func TestChunkedBodyOverLimitIs413WhileReading(t *testing.T) {
 	client, _ := httpxtest.NewClient(t)
 	// io.MultiReader hides the length, so the request is sent chunked and
 	// only the reading limit can catch it.
-	body := io.MultiReader(strings.NewReader(`{"name":"`+strings.Repeat("a", 4096)+`"}`))
+	body := io.MultiReader(strings.NewReader(`{"name":"` + strings.Repeat("a", 4096) + `"}`))
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/echo", body)
 	req.Header.Set("Content-Type", "application/json")
 	req.ContentLength = -1 // unknown: sent chunked
