@@ -193,7 +193,7 @@ func (a *Anchorer) Drain(ctx context.Context) (int, error) {
 	if err != nil || len(todo) == 0 {
 		return done, err
 	}
-	if err := a.submit(ctx, todo); err != nil {
+	if todo, err = a.submit(ctx, todo); err != nil || len(todo) == 0 {
 		return done, err
 	}
 	n, err := a.confirm(ctx, todo)
@@ -238,14 +238,15 @@ func (a *Anchorer) reconcile(ctx context.Context, work []pending) (int, []pendin
 	return n, todo, err
 }
 
-// submit signs and submits todo as one transaction. A version that does not
-// extend the ledger's (its predecessor is not anchored yet) is taken out
-// and left for a later round.
-func (a *Anchorer) submit(ctx context.Context, todo []pending) error {
+// submit signs and submits todo as one transaction and returns what it
+// submitted. A version that does not extend the ledger's (its predecessor
+// is not anchored yet) is taken out and left for a later round.
+func (a *Anchorer) submit(ctx context.Context, todo []pending) ([]pending, error) {
+	todo = slices.Clone(todo)
 	for len(todo) > 0 {
 		w, err := a.cfg.Ledger.Writer(ctx, a.cfg.Signer.ID())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		entries := make([]Entry, len(todo))
 		for i, p := range todo {
@@ -253,12 +254,12 @@ func (a *Anchorer) submit(ctx context.Context, todo []pending) error {
 		}
 		tx, err := a.cfg.Signer.Sign(Body{ChainID: a.cfg.Ledger.ChainID(), Type: TxAnchor, Seq: w.Seq + 1, Entries: entries})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		err = a.cfg.Ledger.Submit(ctx, tx)
 		if err == nil {
 			a.submitted.Add(1)
-			return nil
+			return todo, nil
 		}
 		var bad int
 		if errors.Is(err, ErrVersionSkip) || errors.Is(err, ErrVersionRepeat) {
@@ -268,9 +269,9 @@ func (a *Anchorer) submit(ctx context.Context, todo []pending) error {
 				continue
 			}
 		}
-		return err
+		return nil, err
 	}
-	return nil
+	return nil, nil
 }
 
 // confirm waits until every submitted entry is on the ledger and its

@@ -94,14 +94,25 @@ func TestAnchorerSingleNode(t *testing.T) {
 	// not block the others.
 	require.NoError(t, st.EnqueueOutbox(ctx, store.OutboxItem{Topic: Topic, Key: "junk", Payload: []byte(`{"kind":"x"}`)}))
 
+	// A version whose predecessor never comes is taken out of the batch
+	// (the rest is anchored) and waits with the ledger's code.
+	gapBase, gap := didEntry(60, 1), didEntry(60, 3)
+	require.NoError(t, a.Enqueue(ctx, st, gapBase, gap))
+
 	runWorker(t, a)
-	eventually(t, 30*time.Second, depthIs(t, st, 2)) // only the mismatch and the junk stay pending
+	eventually(t, 30*time.Second, depthIs(t, st, 3)) // only the mismatch, the junk and the gap stay pending
+	gapItem, err := st.GetOutbox(ctx, Topic, gap.Key())
+	require.NoError(t, err)
+	assert.True(t, gapItem.DoneAt.IsZero())
+	assert.Equal(t, ErrVersionSkip.Code, gapItem.LastError)
+	_, err = a.Receipt(ctx, gap)
+	assert.ErrorIs(t, err, ErrNotYet)
 	junk, err := st.GetOutbox(ctx, Topic, "junk")
 	require.NoError(t, err)
 	assert.True(t, junk.DoneAt.IsZero())
 	assert.Contains(t, junk.LastError, permanent)
 
-	for _, e := range append(entries, same) {
+	for _, e := range append(entries, same, gapBase) {
 		r, err := a.Receipt(ctx, e)
 		require.NoError(t, err, e.Key())
 		assert.Equal(t, e.SHA256, r.Entry.SHA256)
@@ -112,15 +123,15 @@ func TestAnchorerSingleNode(t *testing.T) {
 	_, err = a.Receipt(ctx, didEntry(50, 1))
 	assert.ErrorIs(t, err, store.ErrNotFound, "the rolled-back enqueue left nothing")
 	eventually(t, 5*time.Second, func() error { // the counter moves just after the store
-		if a.Stats().Anchored != 61 {
+		if a.Stats().Anchored != 62 {
 			return errors.New("counter not updated yet")
 		}
 		return nil
 	})
 	stats := a.Stats()
 	assert.Equal(t, int64(1), stats.Mismatches)
-	assert.Equal(t, int64(61), stats.Anchored)
-	assert.LessOrEqual(t, stats.Transactions, int64(2), "60 entries are batched, the pre-anchored one is not resubmitted")
+	assert.Equal(t, int64(62), stats.Anchored)
+	assert.LessOrEqual(t, stats.Transactions, int64(3), "61 entries are batched, the pre-anchored one is not resubmitted")
 
 	r, err := a.Latest(ctx, KindDIDDocument, "did:ssi:issuer-3")
 	require.NoError(t, err)
