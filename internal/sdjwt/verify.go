@@ -96,11 +96,18 @@ func (v *Verifier) Verify(s string, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v.VerifyParts(p, o)
+	// The sd_hash input is a prefix of s: hash it in place.
+	return v.verifyParts(p, s[:len(s)-len(p.KBJWT)], o)
 }
 
 // VerifyParts is Verify for an SD-JWT already split, for example by FromJSON.
 func (v *Verifier) VerifyParts(p Parts, o Options) (*Result, error) {
+	return v.verifyParts(p, "", o)
+}
+
+// verifyParts verifies p; sdjwt is p.SDJWT() when the caller has it as one
+// string already, or "" to have it hashed piecewise.
+func (v *Verifier) verifyParts(p Parts, sdjwt string, o Options) (*Result, error) {
 	if v.IssuerKey == nil {
 		return nil, errs.E(errs.Internal, "internal", "the verifier has no issuer key lookup")
 	}
@@ -175,7 +182,7 @@ func (v *Verifier) VerifyParts(p Parts, o Options) (*Result, error) {
 		return nil, err
 	}
 	if p.KBJWT != "" {
-		if err := v.verifyKB(p, alg, res, o); err != nil {
+		if err := v.verifyKB(p, sdjwt, alg, res, o); err != nil {
 			return nil, err
 		}
 		res.KeyBound = true
@@ -231,7 +238,7 @@ func (v *Verifier) checkClaims(res *Result) error {
 	return nil
 }
 
-func (v *Verifier) verifyKB(p Parts, alg string, res *Result, o Options) error {
+func (v *Verifier) verifyKB(p Parts, sdjwt, alg string, res *Result, o Options) error {
 	if res.HolderKey == nil {
 		return missing("cnf", "is required for key binding")
 	}
@@ -268,7 +275,13 @@ func (v *Verifier) verifyKB(p Parts, alg string, res *Result, o Options) error {
 		return ErrStaleKeyBinding
 	}
 	got, _, err := c.String("sd_hash")
-	if err != nil || got != sdHash(alg, p) {
+	var want string
+	if sdjwt != "" {
+		want = digest(alg, sdjwt)
+	} else {
+		want = sdHash(alg, p)
+	}
+	if err != nil || got != want {
 		return ErrInvalidSDHash
 	}
 	return nil
