@@ -5,6 +5,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"hash"
+	"unsafe"
 
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jsonx"
@@ -35,12 +36,12 @@ func hashFor(alg string) (func() hash.Hash, bool) {
 // digest returns base64url(H(ascii(s))).
 func digest(alg string, s string) string {
 	if alg == SHA256 {
-		sum := sha256.Sum256([]byte(s))
+		sum := sha256.Sum256(readOnlyBytes(s))
 		return b64.EncodeToString(sum[:])
 	}
 	newH, _ := hashFor(alg)
 	h := newH()
-	h.Write([]byte(s))
+	h.Write(readOnlyBytes(s))
 	return b64.EncodeToString(h.Sum(nil))
 }
 
@@ -50,13 +51,20 @@ func sdHash(alg string, p Parts) string {
 	newH, _ := hashFor(alg)
 	h := newH()
 	tilde := []byte{'~'}
-	h.Write([]byte(p.IssuerJWT))
+	h.Write(readOnlyBytes(p.IssuerJWT))
 	h.Write(tilde)
 	for _, d := range p.Disclosures {
-		h.Write([]byte(d))
+		h.Write(readOnlyBytes(d))
 		h.Write(tilde)
 	}
 	return b64.EncodeToString(h.Sum(nil))
+}
+
+// readOnlyBytes returns the bytes of s without copying. The result must
+// only be read (here: hashed); presentations are hashed twice per verify and
+// are up to DefaultMaxSize long, so the copy is worth avoiding.
+func readOnlyBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // Disclosure is one decoded disclosure.

@@ -106,6 +106,9 @@ func (p *processor) object(m map[string]any, path string, depth int, top bool) e
 		if isDisclosedName(disclosed, name) {
 			continue
 		}
+		if !isContainer(v) {
+			continue // only objects and arrays can hold digests
+		}
 		nv, err := p.value(v, path+"/"+escape(name), depth)
 		if err != nil {
 			return err
@@ -124,6 +127,14 @@ func (p *processor) object(m map[string]any, path string, depth int, top bool) e
 		m[d.Name] = nv
 	}
 	return nil
+}
+
+func isContainer(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
 }
 
 func isDisclosedName(ds []*Disclosure, name string) bool {
@@ -175,6 +186,10 @@ func (p *processor) array(a []any, path string, depth int) ([]any, error) {
 				out = append(out, nv)
 				continue
 			}
+		}
+		if !isContainer(e) {
+			out = append(out, e)
+			continue
 		}
 		nv, err := p.value(e, path+"/"+strconv.Itoa(len(out)), depth)
 		if err != nil {
