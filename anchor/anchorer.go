@@ -304,37 +304,59 @@ func (a *Anchorer) confirm(ctx context.Context, todo []pending) (int, error) {
 }
 
 // complete builds each receipt (waiting for the signing header when it is
-// not there yet) and stores it as the item's result.
+// not there yet) and stores it as the item's result, all in one store
+// transaction when the outbox offers one.
 func (a *Anchorer) complete(ctx context.Context, ps []pending) (int, error) {
-	n := 0
-	for _, p := range ps {
+	if len(ps) == 0 {
+		return 0, nil
+	}
+	headers := signedHeaders{}
+	results := make([][]byte, len(ps))
+	for i, p := range ps {
 		var r *Receipt
 		var err error
 		for {
-			r, err = a.cfg.Ledger.Receipt(ctx, p.loc)
+			r, err = a.cfg.Ledger.receipt(ctx, p.loc, headers)
 			if !errors.Is(err, ErrNotYet) {
 				break
 			}
 			if werr := wait(ctx, a.cfg.PollInterval); werr != nil {
-				return n, werr
+				return 0, werr
 			}
 		}
 		if err != nil {
-			return n, err
+			return 0, err
 		}
-		b, err := json.Marshal(r)
-		if err != nil {
-			return n, fmt.Errorf("encoding a receipt: %w", err)
+		if results[i], err = json.Marshal(r); err != nil {
+			return 0, fmt.Errorf("encoding a receipt: %w", err)
 		}
-		if err := a.cfg.Outbox.CompleteOutbox(ctx, Topic, p.id, b); err != nil {
-			if errors.Is(err, store.ErrConflict) { // completed by another worker
-				continue
-			}
-			return n, err
-		}
-		n++
-		a.anchored.Add(1)
 	}
+	n := 0
+	storeAll := func(ob Outbox) error {
+		n = 0
+		for i, p := range ps {
+			if err := ob.CompleteOutbox(ctx, Topic, p.id, results[i]); err != nil {
+				if errors.Is(err, store.ErrConflict) { // completed by another worker
+					continue
+				}
+				return err
+			}
+			n++
+		}
+		return nil
+	}
+	var err error
+	if txer, ok := a.cfg.Outbox.(interface {
+		InTx(context.Context, func(*store.Store) error) error
+	}); ok {
+		err = txer.InTx(ctx, func(tx *store.Store) error { return storeAll(tx) })
+	} else {
+		err = storeAll(a.cfg.Outbox)
+	}
+	if err != nil {
+		return 0, err
+	}
+	a.anchored.Add(int64(n))
 	return n, nil
 }
 

@@ -87,24 +87,40 @@ var ErrNotYet = ErrUnavailable.With("the anchoring block is not signed over yet"
 // the tree as of the block that appended it, and the signed header of the
 // next block, whose app hash is that tree's root.
 func (l *Ledger) Receipt(ctx context.Context, loc Located) (*Receipt, error) {
+	return l.receipt(ctx, loc, nil)
+}
+
+// signedHeaders caches encoded signed headers by height while one batch of
+// receipts is built (they all share the header after their block).
+type signedHeaders map[int64]encodedHeader
+
+type encodedHeader struct{ enc, validatorsHash []byte }
+
+func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) (*Receipt, error) {
 	if !loc.Found {
 		return nil, ErrNotFound
 	}
 	next := loc.Height + 1
-	res, err := l.c.Commit(ctx, &next)
-	if err != nil {
-		if h, _, serr := l.Status(ctx); serr == nil && h < next {
-			return nil, ErrNotYet
+	hdr, ok := cache[next]
+	if !ok {
+		res, err := l.c.Commit(ctx, &next)
+		if err != nil {
+			if h, _, serr := l.Status(ctx); serr == nil && h < next {
+				return nil, ErrNotYet
+			}
+			return nil, ErrUnavailable.With("", err)
 		}
-		return nil, ErrUnavailable.With("", err)
+		enc, err := encodeSignedHeader(&res.SignedHeader)
+		if err != nil {
+			return nil, err
+		}
+		hdr = encodedHeader{enc: enc, validatorsHash: res.SignedHeader.ValidatorsHash}
+		if cache != nil {
+			cache[next] = hdr
+		}
 	}
 	var p proofResult
 	if err := l.query(ctx, QueryProof, proofQuery{LeafIndex: loc.LeafIndex, Height: loc.Height}, &p); err != nil {
-		return nil, err
-	}
-	sh := res.SignedHeader
-	enc, err := encodeSignedHeader(&sh)
-	if err != nil {
 		return nil, err
 	}
 	return &Receipt{
@@ -113,8 +129,8 @@ func (l *Ledger) Receipt(ctx context.Context, loc Located) (*Receipt, error) {
 		TreeSize:       p.TreeSize,
 		InclusionProof: p.Proof,
 		Height:         loc.Height,
-		SignedHeader:   enc,
-		ValidatorsHash: sh.ValidatorsHash,
+		SignedHeader:   hdr.enc,
+		ValidatorsHash: hdr.validatorsHash,
 	}, nil
 }
 

@@ -29,6 +29,11 @@ func envInt(name string, def int) int {
 // Knobs: SSI_LEDGER_LOAD_HASHES (default 100000), SSI_LEDGER_LOAD_BATCH
 // (entries per transaction, default 2000), SSI_LEDGER_LOAD_WINDOW
 // (transactions in flight, default 8). Results go to BENCHMARKS.md.
+//
+// It then measures the services' path on the same network: entries
+// enqueued in a SQLite outbox and drained by one Anchorer worker (one
+// transaction in flight, receipts stored per entry);
+// SSI_LEDGER_LOAD_OUTBOX sets how many (default 20000).
 func TestLedgerLoad(t *testing.T) {
 	if os.Getenv("SSI_LEDGER_LOAD") == "" {
 		t.Skip("load command: set SSI_LEDGER_LOAD=1")
@@ -104,4 +109,22 @@ func TestLedgerLoad(t *testing.T) {
 	rate := float64(total) / elapsed.Seconds()
 	t.Logf("anchored %d hashes in %d txs of %d through 4 validators in %v: %.0f hashes/s; %d blocks, median block time %v (min %v, max %v)",
 		total, ntx, batch, elapsed.Round(time.Millisecond), rate, len(gaps), gaps[len(gaps)/2], gaps[0], gaps[len(gaps)-1])
+
+	outboxN := envInt("SSI_LEDGER_LOAD_OUTBOX", 20000)
+	st := openStore(t)
+	a, err := New(Config{Ledger: l, Signer: op, Outbox: st, PollInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+	es := make([]Entry, outboxN)
+	for j := range es {
+		es[j] = Entry{Kind: KindDIDDocument, Subject: fmt.Sprintf("did:load:%d", j), Version: 1, SHA256: digest(strconv.Itoa(j))}
+	}
+	for chunk := range slices.Chunk(es, 1000) {
+		require.NoError(t, a.Enqueue(ctx, st, chunk...))
+	}
+	start = time.Now()
+	runWorker(t, a)
+	eventually(t, 10*time.Minute, depthIs(t, st, 0))
+	elapsed = time.Since(start)
+	t.Logf("outbox path: %d entries enqueued in SQLite, anchored with stored receipts by one worker in %v: %.0f entries/s (%d transactions)",
+		outboxN, elapsed.Round(time.Millisecond), float64(outboxN)/elapsed.Seconds(), a.Stats().Transactions)
 }
