@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jsonx"
 	"github.com/ssi-project/ssi/internal/store"
@@ -123,6 +125,21 @@ type Stats struct {
 // Stats returns the worker's counters.
 func (a *Anchorer) Stats() Stats {
 	return Stats{Anchored: a.anchored.Load(), Mismatches: a.mismatch.Load(), Transactions: a.submitted.Load()}
+}
+
+// Collectors returns Prometheus counters over the worker's Stats:
+// ssi_anchor_entries_total, ssi_anchor_transactions_total and
+// ssi_anchor_hash_mismatches_total (alert on any increase).
+func (a *Anchorer) Collectors() []prometheus.Collector {
+	counter := func(name, help string, v *atomic.Int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(v.Load()) })
+	}
+	return []prometheus.Collector{
+		counter("ssi_anchor_entries_total", "Entries anchored with a stored receipt.", &a.anchored),
+		counter("ssi_anchor_transactions_total", "Batch transactions accepted by the ledger's mempool.", &a.submitted),
+		counter("ssi_anchor_hash_mismatches_total", "Versions found anchored with another hash than ours (alert).", &a.mismatch),
+	}
 }
 
 // Run drains the outbox until ctx ends, backing off while the ledger is

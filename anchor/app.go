@@ -97,6 +97,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		if err != nil {
 			return nil, fmt.Errorf("genesis operator %d: %w", i, err)
 		}
+		if w, err := getWriter(a.deliver, id); err != nil || w != nil {
+			return nil, fmt.Errorf("genesis operator %d is listed twice", i)
+		}
 		if err := putWriter(a.deliver, &writer{ID: id, Key: k, Role: RoleOperator}); err != nil {
 			return nil, err
 		}

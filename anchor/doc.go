@@ -1,7 +1,7 @@
 // Package anchor is the permissioned ledger of ssi and the client the
 // services use to anchor hashes on it.
 //
-// It holds four things:
+// It holds:
 //
 //   - the ABCI application (App): an append-only RFC 6962 Merkle log of
 //     anchor entries {kind, subject, version, sha256, writer, time} whose root
@@ -13,6 +13,8 @@
 //   - the client (Ledger, Anchorer): a durable outbox drained in order by a
 //     worker that batches entries, retries with back-pressure and stores a
 //     receipt per entry;
+//   - health (HealthChecker): last height, last block time, halt detection
+//     and outbox depth, with Prometheus gauges;
 //   - receipts and their offline verification (VerifyReceipt): an inclusion
 //     proof bound to an app hash in a header that more than 2/3 of the pinned
 //     validators' voting power signed.

@@ -12,6 +12,7 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	"github.com/cometbft/cometbft/types"
 
+	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
@@ -79,9 +80,10 @@ func (l *Ledger) Status(ctx context.Context) (int64, time.Time, error) {
 	return st.SyncInfo.LatestBlockHeight, st.SyncInfo.LatestBlockTime, nil
 }
 
-// ErrNotYet: the entry is on the ledger but the header that signs its app
-// hash (the next block) is not there yet.
-var ErrNotYet = ErrUnavailable.With("the anchoring block is not signed over yet", nil)
+// ErrNotYet: the entry is not anchored yet (still in the outbox), or it is
+// on the ledger but the header that signs its app hash (the next block) is
+// not there yet. Retry later.
+var ErrNotYet = errs.E(errs.Unavailable, "anchor_pending", "the entry is not anchored and signed over yet")
 
 // Receipt assembles the receipt of a located entry: the inclusion proof in
 // the tree as of the block that appended it, and the signed header of the
