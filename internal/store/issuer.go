@@ -421,6 +421,19 @@ func (s *Store) GetOffer(ctx context.Context, id string) (CredentialOffer, error
 	return o, nil
 }
 
+// OfferByCode returns the offer whose pre-authorized code hashes to
+// codeHash while it is still offered and not expired at now. Errors:
+// ErrNotFound (unknown, redeemed or expired).
+func (s *Store) OfferByCode(ctx context.Context, codeHash []byte, now time.Time) (CredentialOffer, error) {
+	o, err := scanOffer(s.r().queryRow(ctx,
+		"SELECT "+offerColumns+" FROM credential_offers WHERE code_hash = $1 AND state = $2 AND expires_at > $3",
+		codeHash, OfferOffered, toMicros(now)))
+	if err != nil {
+		return CredentialOffer{}, fmt.Errorf("finding offer by code: %w", err)
+	}
+	return o, nil
+}
+
 // AttemptOffer counts one token request against the offer whose code hashes
 // to codeHash, atomically, and returns the offer as it is after counting.
 // Only an offer that is still offered, not expired at now, and under

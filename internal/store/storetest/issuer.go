@@ -205,6 +205,11 @@ func testIssuerOffers(t *testing.T, s *store.Store) {
 	assert.Equal(t, o, got, "exact round trip")
 
 	now := t0.Add(time.Minute)
+	byCode, err := s.OfferByCode(ctx, o.CodeHash, now)
+	require.NoError(t, err)
+	assert.Equal(t, "o1", byCode.ID)
+	_, err = s.OfferByCode(ctx, o.CodeHash, t0.Add(11*time.Minute))
+	assertCode(t, store.ErrNotFound, err, "expired")
 	a, err := s.AttemptOffer(ctx, o.CodeHash, now)
 	require.NoError(t, err)
 	assert.Equal(t, 1, a.Attempts)
@@ -216,6 +221,8 @@ func testIssuerOffers(t *testing.T, s *store.Store) {
 	assertCode(t, store.ErrNotFound, s.RedeemOffer(ctx, "o1", tok[:], now.Add(time.Minute), now), "single use")
 	_, err = s.AttemptOffer(ctx, o.CodeHash, now)
 	assertCode(t, store.ErrNotFound, err, "a redeemed code is dead")
+	_, err = s.OfferByCode(ctx, o.CodeHash, now)
+	assertCode(t, store.ErrNotFound, err, "a redeemed offer is no longer served")
 
 	byTok, err := s.OfferByToken(ctx, tok[:], now)
 	require.NoError(t, err)

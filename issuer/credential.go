@@ -1,0 +1,464 @@
+package issuer
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/sdjwt"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// ProofTyp is the typ of an OpenID4VCI key proof JWT.
+const ProofTyp = "openid4vci-proof+jwt"
+
+// OAuth errors of the credential endpoint (OpenID4VCI §8.3.1.2).
+var (
+	ErrInvalidProof      = errs.E(errs.Invalid, "invalid_proof", "a key proof is missing or invalid")
+	ErrInvalidNonce      = errs.E(errs.Invalid, "invalid_nonce", "a key proof carries an invalid or used c_nonce; get a new one")
+	ErrInvalidCredReq    = errs.E(errs.Invalid, "invalid_credential_request", "the credential request is malformed")
+	ErrCredentialRefused = errs.E(errs.Invalid, "credential_request_denied", "the credential request was not accepted")
+)
+
+// CredentialRequest is a parsed credential request.
+type CredentialRequest struct {
+	AccessToken string
+	ConfigID    string   // credential_configuration_id
+	Proofs      []string // proofs.jwt
+}
+
+// Credential is one issued credential: the SD-JWT as the wallet receives it.
+type Credential struct {
+	ID     string // the issuance record's ID (never sent to the wallet)
+	SDJWT  string
+	Holder jose.JWK
+}
+
+// proofResolver resolves the DIDs a proof's kid may name: did:key and
+// did:jwk, locally, without I/O.
+var proofResolver = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk", did.JWKResolver{})
+
+// Credential issues one credential per key proof, following Boulder's
+// record-before-sign rule:
+//
+//  1. check the access token, the configuration and every proof (typ,
+//     alg, aud = the issuer, a fresh iat, a single-use c_nonce, a header
+//     jwk or a did:key/did:jwk kid, never both, never a private key) — no
+//     state changes except consumed nonces;
+//  2. in one transaction: use up the access token, allocate a random
+//     status index per credential (unique by constraint, retried on
+//     conflict, a new list opened when one is half full), write each
+//     issuance record (pending) and an audit record;
+//  3. sign each credential;
+//  4. verify each with the core verifier, as a wallet would;
+//  5. mark the records issued, and return the credentials.
+//
+// A crash at any point leaves no signed credential without a record; a
+// crash after step 2 leaves pending records whose credentials were never
+// delivered (the reconciliation check counts them as undelivered).
+// Client-supplied status, idx or iss never reach the credential: the
+// claims come from the offer's subject data and the server.
+func (s *Service) Credential(ctx context.Context, tenantID string, req CredentialRequest) ([]Credential, error) {
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	o, err := s.cfg.Store.OfferByToken(ctx, hash(req.AccessToken), now)
+	if errors.Is(err, store.ErrNotFound) || err == nil && o.TenantID != t.ID {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, ok := t.configs[req.ConfigID]
+	if !ok || req.ConfigID != o.ConfigID {
+		return nil, ErrUnknownConfig
+	}
+	if len(req.Proofs) == 0 {
+		return nil, ErrInvalidProof.With("proofs.jwt is required", nil)
+	}
+	if len(req.Proofs) > cfg.BatchSize {
+		return nil, ErrInvalidCredReq.With(fmt.Sprintf("at most %d proofs per request", cfg.BatchSize), nil)
+	}
+	holders, err := s.checkProofs(ctx, t, req.Proofs, now)
+	if err != nil {
+		return nil, err
+	}
+	subject, err := cfg.ValidateSubject(o.SubjectData)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "", "", fmt.Errorf("re-validating stored subject data: %w", err))
+	}
+	cfg.derive(subject, now)
+
+	plans, err := s.plan(t, cfg, o, subject, holders, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, t, cfg, o, plans, now); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(plans))
+	for i, p := range plans {
+		ids[i] = p.rec.ID
+	}
+	if err := s.fault(FaultAfterAllocate, ids); err != nil {
+		return nil, err
+	}
+	out := make([]Credential, len(plans))
+	for i, p := range plans {
+		sd, err := s.signAndCheck(t, cfg, p)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Credential{ID: p.rec.ID, SDJWT: sd, Holder: p.holder}
+	}
+	if err := s.fault(FaultAfterSign, ids); err != nil {
+		return nil, err
+	}
+	err = s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+		for _, id := range ids {
+			if err := tx.MarkCredentialIssued(ctx, t.ID, id, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("marking credentials issued: %w", err)
+	}
+	if err := s.fault(FaultBeforeRespond, ids); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkProofs verifies every proof and consumes its nonce, and returns the
+// holder keys in order. The keys must be distinct: a batch yields
+// unlinkable copies.
+func (s *Service) checkProofs(ctx context.Context, t *tenant, proofs []string, now time.Time) ([]jose.JWK, error) {
+	type checked struct {
+		key   jose.JWK
+		nonce string
+	}
+	var cs []checked
+	seen := map[string]bool{}
+	for _, p := range proofs {
+		k, n, err := s.checkProof(ctx, t, p, now)
+		if err != nil {
+			return nil, err
+		}
+		tp := k.Thumbprint()
+		if seen[tp] {
+			return nil, ErrInvalidProof.With("every proof of a batch must prove a different key", nil)
+		}
+		seen[tp] = true
+		cs = append(cs, checked{k, n})
+	}
+	// Consume each distinct nonce once; a batch may share one.
+	var nonces []string
+	for _, c := range cs {
+		if !slices.Contains(nonces, c.nonce) {
+			nonces = append(nonces, c.nonce)
+		}
+	}
+	for _, n := range nonces {
+		u, err := s.cfg.Store.ConsumeSingleUse(ctx, "c_nonce", n, now)
+		if errors.Is(err, store.ErrNotFound) || err == nil && string(u.Data) != t.ID {
+			return nil, ErrInvalidNonce
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	keys := make([]jose.JWK, len(cs))
+	for i, c := range cs {
+		keys[i] = c.key
+	}
+	return keys, nil
+}
+
+// checkProof verifies one key proof JWT (OpenID4VCI Appendix F.1) and
+// returns the proven key and the nonce it carries (not yet consumed).
+func (s *Service) checkProof(ctx context.Context, t *tenant, proof string, now time.Time) (jose.JWK, string, error) {
+	unverified, err := jose.ParseUnverified(proof, 16<<10)
+	if err != nil {
+		return jose.JWK{}, "", ErrInvalidProof.With("the proof is not a compact JWS", err)
+	}
+	h := &unverified.Header
+	hasJWK, hasKid := h.Has("jwk"), h.Kid != ""
+	if hasJWK == hasKid {
+		return jose.JWK{}, "", ErrInvalidProof.With("the proof header must carry exactly one of jwk and kid", nil)
+	}
+	opts := jose.VerifyOptions{Typ: []string{ProofTyp}, MaxSize: 16 << 10}
+	if hasJWK {
+		opts.HeaderJWKIsHolderKey = true
+	} else {
+		opts.Key = did.JOSEKeyLookup(ctx, proofResolver, "")
+	}
+	j, err := jose.Verify(proof, opts)
+	if err != nil {
+		return jose.JWK{}, "", ErrInvalidProof.With("the proof does not verify ("+errs.CodeOf(err)+")", err)
+	}
+	key := j.HeaderJWK
+	if !hasJWK {
+		if key, err = jose.PublicJWK(j.Key.Key); err != nil {
+			return jose.JWK{}, "", ErrInvalidProof.With("the proof key is not usable", err)
+		}
+	}
+	c, err := j.Claims()
+	if err != nil {
+		return jose.JWK{}, "", ErrInvalidProof.With("the proof claims are malformed", err)
+	}
+	if !audIs(c["aud"], s.IssuerURL(t.ID)) {
+		return jose.JWK{}, "", ErrInvalidProof.With("the proof's aud is not this credential issuer", nil)
+	}
+	if err := c.CheckTimes(jose.TimeRules{Now: now, Skew: jose.MaxSkew, RequireIat: true}); err != nil {
+		return jose.JWK{}, "", ErrInvalidProof.With("the proof's times are invalid", err)
+	}
+	iat, _, _ := c.NumericDate("iat")
+	if now.Sub(iat) > s.cfg.ProofMaxAge {
+		return jose.JWK{}, "", ErrInvalidProof.With("the proof is not fresh", nil)
+	}
+	nonce, ok, err := c.String("nonce")
+	if err != nil || !ok || nonce == "" {
+		return jose.JWK{}, "", ErrInvalidProof.With("the proof has no c_nonce", err)
+	}
+	return key, nonce, nil
+}
+
+// audIs accepts aud as the issuer's identifier, or an array of exactly it.
+func audIs(v any, want string) bool {
+	switch a := v.(type) {
+	case string:
+		return a == want
+	case []any:
+		return len(a) == 1 && a[0] == want
+	}
+	return false
+}
+
+// plan is one credential to record and sign.
+type plan struct {
+	rec    store.IssuedCredential
+	holder jose.JWK
+	claims []byte // the claims to sign, status filled in by record
+	subj   map[string]any
+}
+
+func (s *Service) plan(t *tenant, cfg *CredentialConfig, o store.CredentialOffer, subject map[string]any, holders []jose.JWK, now time.Time) ([]*plan, error) {
+	out := make([]*plan, len(holders))
+	for i, h := range holders {
+		out[i] = &plan{holder: h, subj: subject, rec: store.IssuedCredential{
+			ID: randomID(), TenantID: t.ID, ConfigID: cfg.ID, SubjectRef: o.SubjectRef,
+			State: store.CredentialPending, CreatedAt: now, ExpiresAt: now.Add(cfg.Validity),
+		}}
+	}
+	return out, nil
+}
+
+// claimsJSON builds the claims of p for cfg's profile.
+func (s *Service) claimsJSON(t *tenant, cfg *CredentialConfig, p *plan, listURI string) ([]byte, error) {
+	h := p.holder
+	if cfg.Profile == sdjwt.ProfileVCDM {
+		return sdjwt.VCDMClaims{
+			Types: []string{"BenefitsEligibilityCredential"}, Issuer: t.DID, ID: "urn:uuid:" + uuidOf(p.rec.ID),
+			ValidFrom: p.rec.CreatedAt, ValidUntil: p.rec.ExpiresAt, HolderKey: &h,
+			Status:  map[string]any{"type": "TokenStatusList", "status_list": map[string]any{"idx": p.rec.Index, "uri": listURI}},
+			Subject: p.subj,
+		}.JSON()
+	}
+	return sdjwt.VCClaims{
+		Issuer: t.DID, Type: cfg.VCT, IssuedAt: p.rec.CreatedAt, Expiry: p.rec.ExpiresAt, HolderKey: &h,
+		Status: &sdjwt.StatusRef{Index: uint64(p.rec.Index), URI: listURI}, Subject: p.subj,
+	}.JSON()
+}
+
+func uuidOf(hexID string) string {
+	if len(hexID) != 32 {
+		return hexID
+	}
+	return hexID[:8] + "-" + hexID[8:12] + "-" + hexID[12:16] + "-" + hexID[16:20] + "-" + hexID[20:]
+}
+
+// signAndCheck signs p's claims and verifies the result with the core
+// verifier, as a wallet receiving it would.
+func (s *Service) signAndCheck(t *tenant, cfg *CredentialConfig, p *plan) (string, error) {
+	is := &sdjwt.Issuer{Signer: t.Signer, Profile: cfg.Profile, Header: map[string]any{"kid": t.KeyID}}
+	issued, err := is.Issue(sdjwt.Request{Claims: p.claims, Disclose: cfg.disclose(p.subj)})
+	if err != nil {
+		return "", errs.Wrap(errs.Internal, "", "", fmt.Errorf("signing credential: %w", err))
+	}
+	sd := issued.String()
+	v := &sdjwt.Verifier{Profile: cfg.Profile, Now: s.now, IssuerKey: func(iss string, h *jose.Header) (jose.PublicKey, error) {
+		if iss != t.DID || h.Kid != t.KeyID {
+			return jose.PublicKey{}, jose.ErrUnknownKey
+		}
+		return jose.PublicKey{Key: t.Signer.Public(), Alg: t.Signer.Algorithm()}, nil
+	}}
+	res, err := v.Verify(sd, sdjwt.Options{FromIssuer: true})
+	if err != nil {
+		return "", errs.Wrap(errs.Internal, "", "", fmt.Errorf("self-verifying credential: %w", err))
+	}
+	if res.HolderKey == nil || cfg.Profile == sdjwt.ProfileSDJWTVC && (res.Status == nil || res.Status.Index != uint64(p.rec.Index)) {
+		return "", errs.Wrap(errs.Internal, "", "", fmt.Errorf("self-verifying credential: binding or status missing"))
+	}
+	return sd, nil
+}
+
+// maxAllocTries bounds the retries of a record transaction that lost an
+// index race.
+const maxAllocTries = 8
+
+// record runs step 2: one transaction that uses up the access token,
+// allocates the status indices, and writes the pending records and the
+// audit record. On a (list, index) conflict the whole transaction is
+// retried with new indices (on PostgreSQL a failed statement aborts the
+// transaction).
+func (s *Service) record(ctx context.Context, t *tenant, cfg *CredentialConfig, o store.CredentialOffer, plans []*plan, now time.Time) error {
+	for try := 0; ; try++ {
+		tokenUsed := false
+		err := s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+			if err := tx.CompleteOffer(ctx, o.ID); err != nil {
+				tokenUsed = errors.Is(err, store.ErrConflict)
+				return err
+			}
+			for _, p := range plans {
+				l, err := s.openList(ctx, tx, t.ID, cfg.StatusBits, now)
+				if err != nil {
+					return err
+				}
+				idx, err := freeIndex(ctx, tx, l)
+				if err != nil {
+					return err
+				}
+				p.rec.ListID, p.rec.Index = l.ID, idx
+				if p.claims, err = s.claimsJSON(t, cfg, p, l.URI); err != nil {
+					return errs.Wrap(errs.Internal, "", "", err)
+				}
+				sum := sha256.Sum256(p.claims)
+				p.rec.ClaimsHash = sum[:]
+				if err := tx.InsertCredential(ctx, p.rec); err != nil {
+					return err
+				}
+			}
+			_, err := tx.AppendAudit(ctx, store.AuditRecord{Time: now, TenantID: t.ID, Actor: "wallet",
+				Action: "credential.issue", Target: o.ID, Outcome: "ok",
+				Details: fmt.Appendf(nil, `{"count":%d,"configuration":%q}`, len(plans), cfg.ID)})
+			if err != nil {
+				return errs.Wrap(errs.Unavailable, "audit_unavailable", "the audit log is unavailable, try again later", err)
+			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			return nil
+		case tokenUsed:
+			return ErrInvalidToken
+		case errors.Is(err, store.ErrConflict) && try+1 < maxAllocTries:
+			continue
+		}
+		return fmt.Errorf("recording credentials: %w", err)
+	}
+}
+
+// openList returns a list of tenant with room, creating one when none has.
+func (s *Service) openList(ctx context.Context, tx *store.Store, tenantID string, bits int, now time.Time) (store.StatusList, error) {
+	l, err := tx.OpenStatusList(ctx, tenantID, bits)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return l, err
+	}
+	id := randomID()
+	l = store.StatusList{ID: id, TenantID: tenantID, URI: s.cfg.PublicURL + "/status/" + id, Bits: bits,
+		Size: s.cfg.ListSize, PublishedSeq: -1, CreatedAt: now}
+	if err := tx.CreateStatusList(ctx, l); err != nil {
+		return store.StatusList{}, err
+	}
+	return l, nil
+}
+
+// freeIndex draws random indices until one is free in l (the list is at
+// most half full, so this takes two draws on average). The unique
+// constraint still decides: a concurrent writer can take it first.
+func freeIndex(ctx context.Context, tx *store.Store, l store.StatusList) (int64, error) {
+	for range 64 {
+		idx := randomIndex(l.Size)
+		var one int64
+		err := tx.RawQueryRow(ctx, "SELECT 1 FROM credentials WHERE status_list = $1 AND status_idx = $2", []any{l.ID, idx}, &one)
+		if errors.Is(err, store.ErrNotFound) {
+			return idx, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return 0, store.ErrConflict.With("no free status index found", nil)
+}
+
+func randomIndex(size int) int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	v := uint64(0)
+	for _, x := range b {
+		v = v<<8 | uint64(x)
+	}
+	return int64(v % uint64(size)) // a 64-bit draw: the modulo bias is below 2^-40
+}
+
+// decodeProofs reads the proofs member of a credential request.
+func decodeProofs(raw map[string]any) ([]string, error) {
+	pv, ok := raw["proofs"]
+	if !ok {
+		if _, single := raw["proof"]; single {
+			return nil, ErrInvalidCredReq.With("use proofs, not proof (OpenID4VCI 1.0)", nil)
+		}
+		return nil, nil
+	}
+	pm, ok := pv.(map[string]any)
+	if !ok || len(pm) != 1 {
+		return nil, ErrInvalidCredReq.With("proofs must be an object with one proof type", nil)
+	}
+	arr, ok := pm["jwt"].([]any)
+	if !ok || len(arr) == 0 {
+		return nil, ErrInvalidProof.With("proofs.jwt must be a non-empty array", nil)
+	}
+	out := make([]string, len(arr))
+	for i, v := range arr {
+		s, ok := v.(string)
+		if !ok {
+			return nil, ErrInvalidProof.With("each proof must be a string", nil)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// ParseCredentialRequest decodes a credential request body. Unknown
+// members (such as a client's status, idx or iss) are ignored, as the spec
+// requires; they never reach a credential.
+func ParseCredentialRequest(body []byte, accessToken string) (CredentialRequest, error) {
+	var raw map[string]any
+	if err := jsonx.Unmarshal(body, &raw, false); err != nil {
+		return CredentialRequest{}, ErrInvalidCredReq.With("the body is not a JSON object", err)
+	}
+	id, _ := raw["credential_configuration_id"].(string)
+	if id == "" {
+		if _, ok := raw["credential_identifier"]; ok {
+			return CredentialRequest{}, ErrInvalidCredReq.With("credential_identifier is not supported; use credential_configuration_id", nil)
+		}
+		return CredentialRequest{}, ErrInvalidCredReq.With("credential_configuration_id is required", nil)
+	}
+	proofs, err := decodeProofs(raw)
+	if err != nil {
+		return CredentialRequest{}, err
+	}
+	return CredentialRequest{AccessToken: accessToken, ConfigID: id, Proofs: proofs}, nil
+}

@@ -1,0 +1,161 @@
+package issuer
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/sdjwt"
+	"github.com/ssi-project/ssi/internal/statuslist"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// TestFullFlow is acceptance 1: a wallet over real HTTP takes an offer
+// through metadata, token, nonce and a batch credential request of 3, and
+// gets credentials the core verifier accepts with the right iss, vct, cnf,
+// status and derived claims; the 3 copies have different cnf keys, salts
+// and status indices. The status list then serves, verifies and anchors.
+func TestFullFlow(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, envOpts{ledger: true})
+		ctx := context.Background()
+
+		code, b, _ := e.do("GET", "/.well-known/openid-credential-issuer/issuers/health", "", nil, "")
+		require.Equal(t, http.StatusOK, code)
+		var md map[string]any
+		require.NoError(t, json.Unmarshal(b, &md))
+		assert.Equal(t, e.srv.URL+"/issuers/health", md["credential_issuer"])
+		assert.Equal(t, e.srv.URL+"/issuers/health/nonce", md["nonce_endpoint"])
+		assert.Contains(t, md["credential_configurations_supported"], "vaccination-pass")
+		code, _, _ = e.do("GET", "/.well-known/oauth-authorization-server/issuers/health", "", nil, "")
+		require.Equal(t, http.StatusOK, code)
+
+		offer := e.createOffer("health", "vaccination-pass", "citizen-42", vaccSubject)
+		assert.Len(t, offer.TxCode, TxCodeLength)
+		assert.NotEmpty(t, offer.QRPNG)
+		assert.Contains(t, offer.QRSVG, "<svg")
+		w := e.fetchOffer(offer)
+		code, b = w.tokenWith(w.txCode)
+		require.Equal(t, http.StatusOK, code, string(b))
+		creds := w.batch(3)
+		require.Len(t, creds, 3)
+
+		cnfs, salts, idxs := map[string]bool{}, map[string]bool{}, map[uint64]bool{}
+		var listURI string
+		for i, c := range creds {
+			r := e.coreVerify(c, sdjwt.ProfileSDJWTVC)
+			assert.Equal(t, e.dids["health"], r.Claims["iss"])
+			assert.Equal(t, vaccVCT, r.Claims["vct"])
+			require.NotNil(t, r.HolderKey)
+			want, err := jose.PublicJWK(w.holders[i].Public())
+			require.NoError(t, err)
+			got, err := jose.PublicJWK(r.HolderKey.Key)
+			require.NoError(t, err)
+			assert.Equal(t, want, got, "cnf is the proven key of proof %d", i)
+			cnfs[got.Thumbprint()] = true
+			require.NotNil(t, r.Status)
+			idxs[r.Status.Index] = true
+			listURI = r.Status.URI
+			assert.Equal(t, true, r.Claims["vaccinated_within_policy"])
+			assert.Equal(t, true, r.Claims["age_over_18"])
+			assert.Equal(t, true, r.Claims["age_over_65"])
+			for _, d := range r.Disclosures {
+				salts[d.Salt] = true
+			}
+			for _, name := range []string{"vaccinated_within_policy", "age_over_18", "age_over_65"} {
+				assert.True(t, disclosed(r, name), "%s is separately disclosable", name)
+			}
+		}
+		assert.Len(t, cnfs, 3, "distinct cnf")
+		assert.Len(t, idxs, 3, "distinct status indices")
+		assert.Len(t, salts, 3*7, "every disclosure of every copy has its own salt")
+
+		// The admin sees the three records, issued, for the subject.
+		code, b, _ = e.do("GET", "/issuer/v1/credentials?subject_ref=citizen-42", e.keys["health/all"], nil, "")
+		require.Equal(t, http.StatusOK, code, string(b))
+		var list struct{ Credentials []CredentialView }
+		require.NoError(t, json.Unmarshal(b, &list))
+		require.Len(t, list.Credentials, 3)
+		for _, c := range list.Credentials {
+			assert.Equal(t, store.CredentialIssued, c.State)
+			assert.Equal(t, "valid", c.Status)
+		}
+
+		// The status list is published, served, verifies, and is anchored.
+		_, err := e.svc.Publish(ctx)
+		require.NoError(t, err)
+		listID := listURI[len(e.srv.URL+"/status/"):]
+		code, b, h := e.do("GET", "/status/"+listID, "", nil, "")
+		require.Equal(t, http.StatusOK, code, string(b))
+		assert.Equal(t, StatusListMediaType, h.Get("Content-Type"))
+		tok := e.verifyList(string(b), listURI)
+		assert.False(t, tok.ExpiresAt.IsZero(), "exp is set")
+		assert.Equal(t, time.Minute, tok.TTL)
+		assert.GreaterOrEqual(t, tok.List.Len(), 131072, "herd privacy")
+		e.waitReceipt(listID, 1)
+	})
+}
+
+func disclosed(r *sdjwt.Result, name string) bool {
+	for _, d := range r.Disclosures {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// verifyList verifies a served status list token with the core verifier.
+func (e *env) verifyList(tok, uri string) *statuslist.Token {
+	e.t.Helper()
+	v, err := statuslist.Verify(tok, statuslist.VerifyOptions{URI: uri, Now: e.svc.now, RequireExp: true,
+		Key: func(h *jose.Header, _ []byte) (jose.PublicKey, error) {
+			for _, tn := range e.svc.tenants {
+				if h.Kid == tn.KeyID {
+					return jose.PublicKey{Key: tn.Signer.Public(), Alg: tn.Signer.Algorithm()}, nil
+				}
+			}
+			return jose.PublicKey{}, jose.ErrUnknownKey
+		}})
+	require.NoError(e.t, err)
+	return v
+}
+
+// waitReceipt polls the receipt endpoint until version of list is anchored
+// (deadline 20 s) and returns how long it took.
+func (e *env) waitReceipt(listID string, version uint64) time.Duration {
+	e.t.Helper()
+	start := time.Now()
+	deadline := start.Add(20 * time.Second)
+	for {
+		code, b, _ := e.do("GET", "/status/"+listID+"/versions/"+itoa(version)+"/receipt", "", nil, "")
+		if code == http.StatusOK {
+			var r struct {
+				Entry struct {
+					Kind    string `json:"kind"`
+					Version uint64 `json:"version"`
+				} `json:"entry"`
+			}
+			require.NoError(e.t, json.Unmarshal(b, &r))
+			assert.Equal(e.t, "status-list", r.Entry.Kind)
+			assert.Equal(e.t, version, r.Entry.Version)
+			return time.Since(start)
+		}
+		require.Contains(e.t, []int{http.StatusNotFound, http.StatusServiceUnavailable}, code, string(b))
+		require.True(e.t, time.Now().Before(deadline), "version %d not anchored in time", version)
+		time.Sleep(10 * time.Millisecond) // polling with a deadline, not waiting blindly
+	}
+}
+
+func itoa(v uint64) string { return jsonNumber(v) }
+
+func jsonNumber(v uint64) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

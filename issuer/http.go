@@ -1,0 +1,349 @@
+package issuer
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/httpx"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// AdminStore is what the admin routes need from the store.
+type AdminStore interface {
+	httpx.KeyStore
+	httpx.Auditor
+	httpx.IdemStore
+}
+
+// Admin scopes (the same strings as internal/admin).
+const (
+	ScopeIssue  = "credentials:issue"
+	ScopeRevoke = "credentials:revoke"
+)
+
+// StatusListMediaType is the content type of a served status list.
+const StatusListMediaType = "application/statuslist+jwt"
+
+// Routes mounts the issuer on r:
+//
+//   - the OpenID4VCI endpoints of each tenant under /issuers/{tenant}
+//     (offers by reference, token, nonce, credential) and their metadata
+//     under /.well-known/openid-credential-issuer/issuers/{tenant} and
+//     /.well-known/oauth-authorization-server/issuers/{tenant}, with OAuth
+//     error bodies;
+//   - the status lists at /status/{list} and their anchor receipts;
+//   - the admin API under /issuer/v1 (API key, scopes, tenant isolation,
+//     Idempotency-Key on POSTs), with problem+json errors.
+func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
+	h := handlers{s: s, maxBody: maxBody}
+	r.Get("/.well-known/openid-credential-issuer/issuers/{tenant}", httpx.H(h.issuerMetadata))
+	r.Get("/.well-known/oauth-authorization-server/issuers/{tenant}", httpx.H(h.asMetadata))
+	r.Route("/issuers/{tenant}", func(r chi.Router) {
+		r.Get("/offers/{code}", httpx.OAuth(h.offer))
+		r.Post("/token", httpx.OAuth(h.token))
+		r.Post("/nonce", httpx.OAuth(h.nonce))
+		r.Post("/credential", httpx.OAuth(h.credential))
+	})
+	r.Get("/status/{list}", httpx.H(h.statusList))
+	r.Get("/status/{list}/versions/{version}/receipt", httpx.H(h.receipt))
+	r.Route("/issuer/v1", func(r chi.Router) {
+		now := s.now
+		r.Use(httpx.Authenticate(st))
+		r.Use(httpx.Idempotency(st, now, 24*time.Hour, maxBody))
+		scope := func(sc string) func(http.Handler) http.Handler { return httpx.RequireScope(sc, st, now) }
+		r.With(scope(ScopeIssue)).Post("/offers", httpx.H(h.createOffer))
+		r.With(scope(ScopeIssue)).Get("/credentials", httpx.H(h.listCredentials))
+		for _, a := range []string{ActionRevoke, ActionSuspend, ActionUnsuspend} {
+			r.With(scope(ScopeRevoke)).Post("/credentials/{id}/"+a, httpx.H(h.setStatus(a)))
+		}
+	})
+}
+
+type handlers struct {
+	s       *Service
+	maxBody int64
+}
+
+func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }
+
+// ---- OpenID4VCI ----
+
+func (h handlers) issuerMetadata(w http.ResponseWriter, r *http.Request) error {
+	md, err := h.s.Metadata(chi.URLParam(r, "tenant"))
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, md)
+}
+
+func (h handlers) asMetadata(w http.ResponseWriter, r *http.Request) error {
+	md, err := h.s.AuthServerMetadata(chi.URLParam(r, "tenant"))
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, md)
+}
+
+func (h handlers) offer(w http.ResponseWriter, r *http.Request) error {
+	doc, err := h.s.OfferDocument(r.Context(), chi.URLParam(r, "tenant"), chi.URLParam(r, "code"))
+	if err != nil {
+		return err
+	}
+	noStore(w)
+	return httpx.JSON(w, http.StatusOK, doc)
+}
+
+// clientAddr is the rate-limit key of the caller: its IP address.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (h handlers) token(w http.ResponseWriter, r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return ErrInvalidRequest.With("the token request must be application/x-www-form-urlencoded", nil)
+	}
+	body, err := httpx.ReadBody(r, 8<<10)
+	if err != nil {
+		return err
+	}
+	form, err := parseForm(string(body))
+	if err != nil {
+		return err
+	}
+	resp, err := h.s.Token(r.Context(), chi.URLParam(r, "tenant"), TokenRequest{
+		GrantType: form["grant_type"], Code: form["pre-authorized_code"], TxCode: form["tx_code"], Client: clientAddr(r),
+	})
+	if err != nil {
+		return err
+	}
+	noStore(w)
+	return httpx.JSON(w, http.StatusOK, resp)
+}
+
+// parseForm decodes a form body, refusing repeated parameters (RFC 6749
+// §3.2: parameters must not be included more than once).
+func parseForm(body string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range strings.Split(body, "&") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err1 := url.QueryUnescape(k)
+		v, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			return nil, ErrInvalidRequest.With("the form body is malformed", nil)
+		}
+		if _, dup := out[k]; dup {
+			return nil, ErrInvalidRequest.With("a parameter is repeated", nil)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (h handlers) nonce(w http.ResponseWriter, r *http.Request) error {
+	n, err := h.s.Nonce(r.Context(), chi.URLParam(r, "tenant"))
+	if err != nil {
+		return err
+	}
+	noStore(w)
+	return httpx.JSON(w, http.StatusOK, map[string]string{"c_nonce": n})
+}
+
+func bearer(r *http.Request) string {
+	a := r.Header.Get("Authorization")
+	if len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	return ""
+}
+
+func (h handlers) credential(w http.ResponseWriter, r *http.Request) error {
+	tok := bearer(r)
+	if tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		return ErrInvalidToken.With("an access token is required", nil)
+	}
+	if mt := r.Header.Get("Content-Type"); !strings.HasPrefix(mt, "application/json") {
+		return ErrInvalidCredReq.With("the credential request must be application/json", nil)
+	}
+	body, err := httpx.ReadBody(r, h.maxBody)
+	if err != nil {
+		return err
+	}
+	req, err := ParseCredentialRequest(body, tok)
+	if err != nil {
+		return err
+	}
+	creds, err := h.s.Credential(r.Context(), chi.URLParam(r, "tenant"), req)
+	if err != nil {
+		if errors.Is(err, ErrInvalidToken) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		return err
+	}
+	out := struct {
+		Credentials []map[string]string `json:"credentials"`
+	}{}
+	for _, c := range creds {
+		out.Credentials = append(out.Credentials, map[string]string{"credential": c.SDJWT})
+	}
+	noStore(w)
+	return httpx.JSON(w, http.StatusOK, out)
+}
+
+// ---- status lists ----
+
+func (h handlers) statusList(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.s.StatusListToken(r.Context(), chi.URLParam(r, "list"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", StatusListMediaType)
+	w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(h.s.cfg.ListTTL.Seconds())))
+	w.Header().Set("ETag", `"`+v.SHA256+`"`)
+	_, err = w.Write([]byte(v.Token))
+	return err
+}
+
+func (h handlers) receipt(w http.ResponseWriter, r *http.Request) error {
+	ver, err := strconv.ParseUint(chi.URLParam(r, "version"), 10, 63)
+	if err != nil || ver == 0 {
+		return errs.E(errs.Invalid, "invalid_version", "the version must be a positive integer")
+	}
+	rc, err := h.s.Receipt(r.Context(), chi.URLParam(r, "list"), ver)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, rc)
+}
+
+// ---- admin ----
+
+func actor(r *http.Request) Actor {
+	p, _ := httpx.PrincipalFrom(r.Context())
+	return Actor{TenantID: p.TenantID, ID: p.KeyID, RequestID: httpx.RequestID(r.Context())}
+}
+
+type createOfferRequest struct {
+	CredentialConfigurationID string          `json:"credential_configuration_id"`
+	SubjectRef                string          `json:"subject_ref"`
+	SubjectData               json.RawMessage `json:"subject_data"`
+}
+
+// OfferView is the admin's view of a created offer. tx_code is shown only
+// here, for out-of-band delivery to the citizen.
+type OfferView struct {
+	ID        string    `json:"id"`
+	OfferURI  string    `json:"offer_uri"`
+	TxCode    string    `json:"tx_code"`
+	ExpiresAt time.Time `json:"expires_at"`
+	QRPNG     string    `json:"qr_png"` // base64 of the PNG
+	QRSVG     string    `json:"qr_svg"`
+}
+
+func (h handlers) createOffer(w http.ResponseWriter, r *http.Request) error {
+	var req createOfferRequest
+	if err := httpx.DecodeJSON(r, &req, h.maxBody); err != nil {
+		return err
+	}
+	o, err := h.s.CreateOffer(r.Context(), actor(r), OfferRequest{
+		ConfigID: req.CredentialConfigurationID, SubjectRef: req.SubjectRef, SubjectData: req.SubjectData,
+	})
+	if err != nil {
+		return err
+	}
+	qr, err := EncodeQR(o.URI)
+	if err != nil {
+		return errs.Wrap(errs.Internal, "", "", err)
+	}
+	noStore(w)
+	return httpx.JSON(w, http.StatusCreated, OfferView{ID: o.ID, OfferURI: o.URI, TxCode: o.TxCode, ExpiresAt: o.ExpiresAt,
+		QRPNG: base64.StdEncoding.EncodeToString(qr.PNG), QRSVG: qr.SVG})
+}
+
+// CredentialView is an issuance record as the admin API shows it.
+type CredentialView struct {
+	ID         string    `json:"id"`
+	Config     string    `json:"credential_configuration_id"`
+	SubjectRef string    `json:"subject_ref"`
+	StatusList string    `json:"status_list"`
+	Index      int64     `json:"idx"`
+	Status     string    `json:"status"`
+	State      string    `json:"state"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+func statusName(v int) string {
+	switch v {
+	case StatusValid:
+		return "valid"
+	case StatusRevoked:
+		return "revoked"
+	case StatusSuspended:
+		return "suspended"
+	}
+	return strconv.Itoa(v)
+}
+
+func (h handlers) view(c store.IssuedCredential) CredentialView {
+	return CredentialView{ID: c.ID, Config: c.ConfigID, SubjectRef: c.SubjectRef, StatusList: h.s.cfg.PublicURL + "/status/" + c.ListID,
+		Index: c.Index, Status: statusName(c.Status), State: c.State, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}
+}
+
+func (h handlers) listCredentials(w http.ResponseWriter, r *http.Request) error {
+	cs, err := h.s.Credentials(r.Context(), actor(r).TenantID, r.URL.Query().Get("subject_ref"))
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Credentials []CredentialView `json:"credentials"`
+	}{Credentials: make([]CredentialView, 0, len(cs))}
+	for _, c := range cs {
+		out.Credentials = append(out.Credentials, h.view(c))
+	}
+	return httpx.JSON(w, http.StatusOK, out)
+}
+
+type statusRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (h handlers) setStatus(action string) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		return h.doSetStatus(w, r, action)
+	}
+}
+
+func (h handlers) doSetStatus(w http.ResponseWriter, r *http.Request, action string) error {
+	var req statusRequest
+	if err := httpx.DecodeJSON(r, &req, h.maxBody); err != nil {
+		return err
+	}
+	ch, err := h.s.SetStatus(r.Context(), actor(r), chi.URLParam(r, "id"), action, req.Reason)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Credential CredentialView `json:"credential"`
+		Changed    bool           `json:"changed"`
+	}{h.view(ch.Credential), ch.Changed}
+	return httpx.JSON(w, http.StatusOK, out)
+}

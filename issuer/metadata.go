@@ -1,0 +1,66 @@
+package issuer
+
+// Metadata is the Credential Issuer Metadata of tenant (OpenID4VCI §12.2),
+// served at /.well-known/openid-credential-issuer/issuers/{tenant}.
+func (s *Service) Metadata(tenantID string) (map[string]any, error) {
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	base := s.IssuerURL(t.ID)
+	configs := map[string]any{}
+	batch := 1
+	for _, c := range t.Configs {
+		display := make([]map[string]any, 0, len(c.Display))
+		for _, d := range c.Display {
+			m := map[string]any{"name": d.Name}
+			if d.Locale != "" {
+				m["locale"] = d.Locale
+			}
+			if d.Description != "" {
+				m["description"] = d.Description
+			}
+			display = append(display, m)
+		}
+		configs[c.ID] = map[string]any{
+			"format": "dc+sd-jwt",
+			"vct":    c.VCT,
+			"scope":  c.ID,
+			"cryptographic_binding_methods_supported": []string{"jwk", "did:key", "did:jwk"},
+			"credential_signing_alg_values_supported": []string{t.Signer.Algorithm()},
+			"proof_types_supported": map[string]any{
+				"jwt": map[string]any{"proof_signing_alg_values_supported": []string{"ES256", "EdDSA"}},
+			},
+			"credential_metadata": map[string]any{"display": display},
+		}
+		batch = max(batch, c.BatchSize)
+	}
+	md := map[string]any{
+		"credential_issuer":                   base,
+		"authorization_servers":               []string{base},
+		"credential_endpoint":                 base + "/credential",
+		"nonce_endpoint":                      base + "/nonce",
+		"credential_configurations_supported": configs,
+	}
+	if batch > 1 {
+		md["batch_credential_issuance"] = map[string]any{"batch_size": batch}
+	}
+	return md, nil
+}
+
+// AuthServerMetadata is the OAuth 2.0 Authorization Server Metadata
+// (RFC 8414) of tenant's issuer: the pre-authorized code grant only.
+func (s *Service) AuthServerMetadata(tenantID string) (map[string]any, error) {
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	base := s.IssuerURL(t.ID)
+	return map[string]any{
+		"issuer":                   base,
+		"token_endpoint":           base + "/token",
+		"grant_types_supported":    []string{PreAuthGrant},
+		"response_types_supported": []string{},
+		"pre-authorized_grant_anonymous_access_supported": true,
+	}, nil
+}

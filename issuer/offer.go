@@ -1,0 +1,244 @@
+package issuer
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// PreAuthGrant is the OpenID4VCI grant type of the pre-authorized code flow.
+const PreAuthGrant = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+
+// TxCodeLength is the number of digits of a tx_code.
+const TxCodeLength = 6
+
+// OAuth errors of the token endpoint (RFC 6749 §5.2, OpenID4VCI §6.3).
+var (
+	ErrInvalidGrant     = errs.E(errs.Invalid, "invalid_grant", "the pre-authorized code or tx_code is invalid, used or expired")
+	ErrUnsupportedGrant = errs.E(errs.Invalid, "unsupported_grant_type", "only the pre-authorized code grant is supported")
+	ErrInvalidRequest   = errs.E(errs.Invalid, "invalid_request", "the request is malformed")
+	ErrInvalidToken     = errs.E(errs.Unauthorized, "invalid_token", "the access token is invalid, used or expired")
+)
+
+// Actor is who performs an admin action.
+type Actor struct {
+	TenantID  string
+	ID        string // API key ID
+	RequestID string
+}
+
+// OfferRequest is what an admin sends to create an offer.
+type OfferRequest struct {
+	ConfigID    string
+	SubjectRef  string // the agency's own reference for the citizen
+	SubjectData []byte // JSON object validated against the configuration's schema
+}
+
+// Offer is a created offer. TxCode and the code inside URI's target are
+// shown once, here; only their hashes are stored.
+type Offer struct {
+	ID        string
+	URI       string // openid-credential-offer://?credential_offer_uri=…
+	OfferURL  string // where the offer JSON is served
+	TxCode    string
+	ExpiresAt time.Time
+}
+
+// CreateOffer validates the subject data against the configuration's
+// schema and stores an offer with a fresh pre-authorized code and
+// tx_code. Errors: unknown_credential_configuration, invalid_subject_data,
+// invalid_request, store errors.
+func (s *Service) CreateOffer(ctx context.Context, a Actor, req OfferRequest) (*Offer, error) {
+	t, err := s.tenant(a.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	cfg, ok := t.configs[req.ConfigID]
+	if !ok {
+		return nil, ErrUnknownConfig
+	}
+	if req.SubjectRef == "" || len(req.SubjectRef) > 200 {
+		return nil, ErrInvalidRequest.With("subject_ref must be 1 to 200 characters", nil)
+	}
+	if _, err := cfg.ValidateSubject(req.SubjectData); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	id, code, tx := randomID(), randomToken(32), randomDigits(TxCodeLength)
+	o := store.CredentialOffer{
+		ID: id, TenantID: t.ID, ConfigID: cfg.ID, SubjectRef: req.SubjectRef, SubjectData: req.SubjectData,
+		CodeHash: hash(code), TxCodeHash: hash(tx), Actor: a.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.OfferTTL),
+	}
+	// The code is the last path segment of the offer URL (the offer by
+	// reference): only its hash is stored, and the wallet that scanned the
+	// QR code is the one that can present it.
+	err = s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.CreateOffer(ctx, o); err != nil {
+			return err
+		}
+		_, err := tx.AppendAudit(ctx, store.AuditRecord{Time: now, TenantID: t.ID, Actor: a.ID, Action: "credential_offer.create",
+			Target: id, RequestID: a.RequestID, Outcome: "ok"})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating offer: %w", err)
+	}
+	offerURL := s.IssuerURL(t.ID) + "/offers/" + code
+	return &Offer{ID: id, OfferURL: offerURL, TxCode: tx, ExpiresAt: o.ExpiresAt,
+		URI: "openid-credential-offer://?credential_offer_uri=" + url.QueryEscape(offerURL)}, nil
+}
+
+// OfferDocument is the credential offer JSON (OpenID4VCI §4.1.1).
+type OfferDocument struct {
+	CredentialIssuer string         `json:"credential_issuer"`
+	ConfigIDs        []string       `json:"credential_configuration_ids"`
+	Grants           map[string]any `json:"grants"`
+}
+
+// ErrOfferNotFound: an unknown, used or expired offer.
+var ErrOfferNotFound = errs.E(errs.NotFound, "offer_not_found", "the credential offer does not exist, was used or has expired")
+
+// OfferDocument returns the offer by reference: code is the last segment
+// of the offer URL. Only an offer still waiting for its token request is
+// served.
+func (s *Service) OfferDocument(ctx context.Context, tenantID, code string) (*OfferDocument, error) {
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if code == "" || len(code) > 256 {
+		return nil, ErrOfferNotFound
+	}
+	o, err := s.cfg.Store.OfferByCode(ctx, hash(code), s.now())
+	if errors.Is(err, store.ErrNotFound) || err == nil && o.TenantID != t.ID {
+		return nil, ErrOfferNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	grant := map[string]any{"pre-authorized_code": code}
+	if o.TxCodeHash != nil {
+		grant["tx_code"] = map[string]any{"input_mode": "numeric", "length": TxCodeLength,
+			"description": "The code the agency sent you separately"}
+	}
+	return &OfferDocument{CredentialIssuer: s.IssuerURL(t.ID), ConfigIDs: []string{o.ConfigID},
+		Grants: map[string]any{PreAuthGrant: grant}}, nil
+}
+
+// TokenRequest is a token request of the pre-authorized code flow.
+type TokenRequest struct {
+	GrantType string
+	Code      string
+	TxCode    string
+	Client    string // the client's address, for rate limiting
+}
+
+// TokenResponse is the token endpoint's answer.
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+}
+
+// Token redeems a pre-authorized code. Every request counts as one of the
+// code's MaxTxCodeAttempts, right or wrong, so that five wrong tx_codes
+// kill the code even under concurrency. Errors: unsupported_grant_type,
+// invalid_request, invalid_grant, rate_limited (with Retry-After).
+func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) (*TokenResponse, error) {
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if req.GrantType != PreAuthGrant {
+		return nil, ErrUnsupportedGrant
+	}
+	if req.Code == "" || len(req.Code) > 256 || len(req.TxCode) > 64 {
+		return nil, ErrInvalidRequest.With("pre-authorized_code is required", nil)
+	}
+	if err := s.limiter.allow("client:"+req.Client, s.cfg.RatePerClient); err != nil {
+		return nil, err
+	}
+	codeHash := hash(req.Code)
+	if err := s.limiter.allow("code:"+string(codeHash), s.cfg.RatePerCode); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	o, err := s.cfg.Store.AttemptOffer(ctx, codeHash, now)
+	if errors.Is(err, store.ErrNotFound) || err == nil && o.TenantID != t.ID {
+		return nil, ErrInvalidGrant
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.TxCodeHash != nil && subtle.ConstantTimeCompare(hash(req.TxCode), o.TxCodeHash) != 1 {
+		return nil, ErrInvalidGrant
+	}
+	tok := randomToken(32)
+	if err := s.cfg.Store.RedeemOffer(ctx, o.ID, hash(tok), now.Add(s.cfg.TokenTTL), now); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrInvalidGrant
+		}
+		return nil, err
+	}
+	return &TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(s.cfg.TokenTTL.Seconds())}, nil
+}
+
+// Nonce returns a fresh single-use c_nonce.
+func (s *Service) Nonce(ctx context.Context, tenantID string) (string, error) {
+	if _, err := s.tenant(tenantID); err != nil {
+		return "", err
+	}
+	n := randomToken(24)
+	if err := s.cfg.Store.PutSingleUse(ctx, store.SingleUse{Kind: "c_nonce", Value: n,
+		Data: []byte(tenantID), ExpiresAt: s.now().Add(s.cfg.NonceTTL)}); err != nil {
+		return "", fmt.Errorf("storing c_nonce: %w", err)
+	}
+	return n, nil
+}
+
+// ErrRateLimited: too many requests; RetryAfterSeconds says when to retry.
+type rateLimited struct{ secs int }
+
+func (r rateLimited) Error() string          { return "rate limited" }
+func (r rateLimited) RetryAfterSeconds() int { return r.secs }
+
+// limiter is a fixed-window counter per key (one-minute windows).
+type limiter struct {
+	mu     sync.Mutex
+	now    func() time.Time
+	window time.Time
+	counts map[string]int
+}
+
+func newLimiter(now func() time.Time) *limiter {
+	return &limiter{now: now, counts: map[string]int{}}
+}
+
+func (l *limiter) allow(key string, max int) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.now().Truncate(time.Minute)
+	if !w.Equal(l.window) {
+		l.window, l.counts = w, map[string]int{}
+	}
+	l.counts[key]++
+	if l.counts[key] > max {
+		secs := int(w.Add(time.Minute).Sub(l.now()).Seconds()) + 1
+		return errs.Wrap(errs.RateLimited, "rate_limited", "too many requests, retry later", rateLimited{secs: max1(secs)})
+	}
+	return nil
+}
+
+func max1(n int) int {
+	if n < 1 {
+		return 1
+	}
+	return n
+}

@@ -1,0 +1,239 @@
+package issuer
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// Store is what the issuer needs from the store; *store.Store has it.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx *store.Store) error) error
+	GetStatusList(ctx context.Context, id string) (store.StatusList, error)
+	GetStatusListVersion(ctx context.Context, listID string, version uint64) (store.StatusListVersion, error)
+	StatusEntries(ctx context.Context, listID string) ([]store.StatusEntry, error)
+	StatusListsToPublish(ctx context.Context, limit int) ([]store.StatusList, error)
+	GetCredential(ctx context.Context, tenant, id string) (store.IssuedCredential, error)
+	ListCredentials(ctx context.Context, tenant, subjectRef string, limit int) ([]store.IssuedCredential, error)
+	MarkCredentialIssued(ctx context.Context, tenant, id string, at time.Time) error
+	CreateOffer(ctx context.Context, o store.CredentialOffer) error
+	OfferByCode(ctx context.Context, codeHash []byte, now time.Time) (store.CredentialOffer, error)
+	AttemptOffer(ctx context.Context, codeHash []byte, now time.Time) (store.CredentialOffer, error)
+	RedeemOffer(ctx context.Context, id string, tokenHash []byte, tokenExpires, now time.Time) error
+	OfferByToken(ctx context.Context, tokenHash []byte, now time.Time) (store.CredentialOffer, error)
+	PutSingleUse(ctx context.Context, u store.SingleUse) error
+	ConsumeSingleUse(ctx context.Context, kind, value string, now time.Time) (store.SingleUse, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Anchor enqueues status-list versions for anchoring, inside the caller's
+// transaction, and returns receipts; *anchor.Anchorer has it.
+type Anchor interface {
+	Enqueue(ctx context.Context, ob anchor.Outbox, entries ...anchor.Entry) error
+	Get(ctx context.Context, kind, subject string, version uint64) (*anchor.Receipt, error)
+}
+
+var _ Anchor = (*anchor.Anchorer)(nil)
+
+// Fault points at which a test hook can stop an issuance, as a crash would.
+const (
+	FaultAfterAllocate = "after_allocate" // records committed, nothing signed
+	FaultAfterSign     = "after_sign"     // signed, not yet marked issued
+	FaultBeforeRespond = "before_respond" // marked issued, not yet returned
+)
+
+// Tenant is one agency that issues: its issuer DID, the key it signs with
+// (an assertionMethod of the DID) and its credential configurations.
+type Tenant struct {
+	ID      string
+	DID     string
+	KeyID   string // the DID URL of Signer, e.g. did:psr:…#issuing-1
+	Signer  keys.Signer
+	Configs []CredentialConfig
+}
+
+// Config configures a Service.
+type Config struct {
+	Store  Store
+	Anchor Anchor // required for publication
+	// PublicURL is the service's base URL (https in production). Each
+	// tenant is its own Credential Issuer: PublicURL + "/issuers/" + tenant.
+	PublicURL string
+	Tenants   []Tenant
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// Fault, when set, is called at each fault point with the credential
+	// IDs concerned; a non-nil error stops the issuance there, as a crash
+	// would. For tests only.
+	Fault func(point string, ids []string) error
+
+	OfferTTL     time.Duration // pre-authorized code lifetime (≤ 10 min; default 10 min)
+	TokenTTL     time.Duration // access token lifetime (default 5 min)
+	NonceTTL     time.Duration // c_nonce lifetime (default 5 min)
+	ProofMaxAge  time.Duration // how old a proof's iat may be (default 5 min)
+	ListSize     int           // entries per status list (default and minimum 131,072)
+	ListTTL      time.Duration // the ttl of a served status list (default 60 s)
+	ListValidity time.Duration // exp - iat of a served status list (default 24 h)
+	// PublishInterval is how often Run looks for changed lists (default
+	// 200 ms, so a change is served within a second).
+	PublishInterval time.Duration
+	// RatePerCode and RatePerClient bound token requests per minute per
+	// pre-authorized code and per client address (defaults 10 and 60).
+	RatePerCode, RatePerClient int
+}
+
+// Service is the issuer. It is safe for concurrent use.
+type Service struct {
+	cfg     Config
+	tenants map[string]*tenant
+	now     func() time.Time
+	log     *slog.Logger
+	limiter *limiter
+	pubMu   sync.Mutex // one publication round at a time in this process
+	notify  chan struct{}
+}
+
+type tenant struct {
+	Tenant
+	configs map[string]*CredentialConfig
+	jwk     jose.JWK
+}
+
+// New checks cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.PublicURL == "" {
+		return nil, fmt.Errorf("issuer: a store and a public URL are required")
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.OfferTTL, 10*time.Minute)
+	if cfg.OfferTTL > 10*time.Minute {
+		return nil, fmt.Errorf("issuer: a pre-authorized code lives at most 10 minutes")
+	}
+	def(&cfg.TokenTTL, 5*time.Minute)
+	def(&cfg.NonceTTL, 5*time.Minute)
+	def(&cfg.ProofMaxAge, 5*time.Minute)
+	def(&cfg.ListTTL, time.Minute)
+	def(&cfg.ListValidity, 24*time.Hour)
+	def(&cfg.PublishInterval, 200*time.Millisecond)
+	if cfg.ListSize == 0 {
+		cfg.ListSize = minListSize
+	}
+	if cfg.ListSize < minListSize {
+		return nil, fmt.Errorf("issuer: status lists hold at least %d entries", minListSize)
+	}
+	if cfg.RatePerCode <= 0 {
+		cfg.RatePerCode = 10
+	}
+	if cfg.RatePerClient <= 0 {
+		cfg.RatePerClient = 60
+	}
+	s := &Service{cfg: cfg, tenants: map[string]*tenant{}, now: cfg.Now, log: cfg.Logger,
+		limiter: newLimiter(cfg.Now), notify: make(chan struct{}, 1)}
+	for _, t := range cfg.Tenants {
+		if t.ID == "" || t.DID == "" || t.Signer == nil || t.KeyID == "" {
+			return nil, fmt.Errorf("issuer: tenant %q needs an ID, a DID, a key ID and a signer", t.ID)
+		}
+		jwk, err := jose.PublicJWK(t.Signer.Public())
+		if err != nil {
+			return nil, fmt.Errorf("issuer: tenant %s: %w", t.ID, err)
+		}
+		tt := &tenant{Tenant: t, configs: map[string]*CredentialConfig{}, jwk: jwk}
+		for i := range t.Configs {
+			c := &t.Configs[i]
+			if err := c.check(); err != nil {
+				return nil, fmt.Errorf("issuer: tenant %s: %w", t.ID, err)
+			}
+			tt.configs[c.ID] = c
+		}
+		s.tenants[t.ID] = tt
+	}
+	return s, nil
+}
+
+// minListSize is the herd-privacy minimum of a status list.
+const minListSize = 131072
+
+// Now returns the service's clock reading.
+func (s *Service) Now() time.Time { return s.now() }
+
+// IssuerURL is the Credential Issuer Identifier of tenant.
+func (s *Service) IssuerURL(tenantID string) string {
+	return s.cfg.PublicURL + "/issuers/" + tenantID
+}
+
+// ErrUnknownIssuer: no such issuing tenant.
+var ErrUnknownIssuer = errs.E(errs.NotFound, "unknown_issuer", "no such credential issuer")
+
+func (s *Service) tenant(id string) (*tenant, error) {
+	t, ok := s.tenants[id]
+	if !ok {
+		return nil, ErrUnknownIssuer
+	}
+	return t, nil
+}
+
+func (s *Service) fault(point string, ids []string) error {
+	if s.cfg.Fault == nil {
+		return nil
+	}
+	if err := s.cfg.Fault(point, ids); err != nil {
+		return errs.Wrap(errs.Unavailable, "issuance_interrupted", "the issuance was interrupted, try again later", err)
+	}
+	return nil
+}
+
+// randomToken returns n random bytes in base64url.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// randomID returns a 128-bit random identifier in hex.
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// randomDigits returns n random decimal digits.
+func randomDigits(n int) string {
+	var sb strings.Builder
+	for range n {
+		d, _ := rand.Int(rand.Reader, big.NewInt(10))
+		sb.WriteByte(byte('0' + d.Int64()))
+	}
+	return sb.String()
+}
+
+func hash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
