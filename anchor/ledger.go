@@ -51,6 +51,35 @@ func (l *Ledger) Submit(ctx context.Context, tx []byte) error {
 	return nil
 }
 
+// AddWriter submits an operator-signed governance transaction that puts
+// key on the allow-list with role (RoleWriter or RoleOperator), or changes
+// its role. A removed writer comes back with its old sequence number. It
+// returns once the mempool accepted the transaction; the change applies
+// from the next block.
+func (l *Ledger) AddWriter(ctx context.Context, operator *TxSigner, key WriterKey, role string) error {
+	return l.govern(ctx, operator, Body{Type: TxAddWriter, Key: &key, Role: role})
+}
+
+// RemoveWriter submits an operator-signed governance transaction that takes
+// the writer with ID id off the allow-list. The last operator cannot be
+// removed (ErrInvalidGovernance).
+func (l *Ledger) RemoveWriter(ctx context.Context, operator *TxSigner, id string) error {
+	return l.govern(ctx, operator, Body{Type: TxRemoveWriter, Target: id})
+}
+
+func (l *Ledger) govern(ctx context.Context, operator *TxSigner, b Body) error {
+	w, err := l.Writer(ctx, operator.ID())
+	if err != nil {
+		return err
+	}
+	b.ChainID, b.Seq = l.chainID, w.Seq+1
+	tx, err := operator.Sign(b)
+	if err != nil {
+		return err
+	}
+	return l.Submit(ctx, tx)
+}
+
 // Writer returns the allow-list record of a writer.
 func (l *Ledger) Writer(ctx context.Context, id string) (WriterInfo, error) {
 	var w WriterInfo

@@ -2,6 +2,7 @@ package anchor
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,4 +68,47 @@ func TestSingleNodeAnchorQueryReceiptRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, l.Submit(ctx, tx))
 	waitReceipt(t, l, didEntry(1, 3))
+}
+
+// TestRejectionsThroughTheNode sends rejected transactions through a real
+// node: CheckTx refuses them and the client gets the typed error back.
+func TestRejectionsThroughTheNode(t *testing.T) {
+	ctx := context.Background()
+	op := newEdSigner(t)
+	_, nodes := startNodes(t, 1, op)
+	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
+	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+
+	issuer := newEdSigner(t)
+	anchorAs := func(s *TxSigner, seq uint64, es ...Entry) error {
+		tx, err := s.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: seq, Entries: es})
+		require.NoError(t, err)
+		return l.Submit(ctx, tx)
+	}
+	assert.ErrorIs(t, anchorAs(issuer, 1, didEntry(1, 1)), ErrWriterNotAllowed)
+
+	// An operator adds the issuer as a writer; it can then anchor.
+	require.NoError(t, l.AddWriter(ctx, op, issuer.Key(), RoleWriter))
+	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, issuer.ID()); return err })
+	assert.ErrorIs(t, l.AddWriter(ctx, issuer, newEdSigner(t).Key(), RoleWriter), ErrNotOperator)
+	require.NoError(t, anchorAs(issuer, 1, didEntry(1, 1)))
+	assert.ErrorIs(t, anchorAs(issuer, 1, didEntry(2, 1)), ErrReplayedTx, "seq 1 is in the mempool already")
+	waitReceipt(t, l, didEntry(1, 1))
+	assert.ErrorIs(t, anchorAs(issuer, 2, didEntry(1, 1)), ErrVersionRepeat)
+	err := anchorAs(issuer, 2, didEntry(3, 1), didEntry(1, 3))
+	assert.ErrorIs(t, err, ErrVersionSkip)
+	assert.Equal(t, "entry 1", detailOf(err), "the client learns which entry to take out")
+	assert.ErrorIs(t, anchorAs(issuer, 2, Entry{Kind: KindStatusList, Subject: "https://x.example/" + strings.Repeat("a", 600),
+		Version: 1, SHA256: digest("x")}), ErrFieldTooLarge)
+	assert.ErrorIs(t, l.RemoveWriter(ctx, op, op.ID()), ErrInvalidGovernance)
+
+	// Removed: refused again.
+	require.NoError(t, l.RemoveWriter(ctx, op, issuer.ID()))
+	eventually(t, 10*time.Second, func() error {
+		if w, err := l.Writer(ctx, issuer.ID()); err != nil || !w.Removed {
+			return assert.AnError
+		}
+		return nil
+	})
+	assert.ErrorIs(t, anchorAs(issuer, 2, didEntry(4, 1)), ErrWriterNotAllowed)
 }
