@@ -77,16 +77,10 @@ func (d *decoder) lit(s string) error {
 }
 
 func (d *decoder) object() (any, error) {
-	if d.depth++; d.depth > maxDecodeDepth {
-		return nil, errSyntax
-	}
-	d.pos++ // {
+	empty, err := d.open('}')
 	m := make(map[string]any, 8)
-	d.ws()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
-		d.depth--
-		return m, nil
+	if empty || err != nil {
+		return m, err
 	}
 	for {
 		d.ws()
@@ -110,34 +104,51 @@ func (d *decoder) object() (any, error) {
 			return nil, errSyntax
 		}
 		m[name] = v
-		d.ws()
-		if d.pos >= len(d.data) {
-			return nil, errSyntax
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			d.depth--
-			return m, nil
-		default:
-			return nil, errSyntax
+		if done, err := d.next('}'); done || err != nil {
+			return m, err
 		}
 	}
 }
 
-func (d *decoder) array() (any, error) {
-	if d.depth++; d.depth > maxDecodeDepth {
-		return nil, errSyntax
-	}
-	d.pos++ // [
-	a := make([]any, 0, 4)
+// next consumes the separator after a member or element: ',' (more to
+// come) or the closing byte (done, one level up).
+func (d *decoder) next(closing byte) (done bool, err error) {
 	d.ws()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+	if d.pos >= len(d.data) {
+		return false, errSyntax
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
+		return false, nil
+	case closing:
 		d.pos++
 		d.depth--
-		return a, nil
+		return true, nil
+	}
+	return false, errSyntax
+}
+
+// open enters a container at d.pos and reports whether it is empty.
+func (d *decoder) open(closing byte) (empty bool, err error) {
+	if d.depth++; d.depth > maxDecodeDepth {
+		return false, errSyntax
+	}
+	d.pos++
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == closing {
+		d.pos++
+		d.depth--
+		return true, nil
+	}
+	return false, nil
+}
+
+func (d *decoder) array() (any, error) {
+	empty, err := d.open(']')
+	a := make([]any, 0, 4)
+	if empty || err != nil {
+		return a, err
 	}
 	for {
 		v, err := d.value()
@@ -145,19 +156,8 @@ func (d *decoder) array() (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		d.ws()
-		if d.pos >= len(d.data) {
-			return nil, errSyntax
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
-			d.depth--
-			return a, nil
-		default:
-			return nil, errSyntax
+		if done, err := d.next(']'); done || err != nil {
+			return a, err
 		}
 	}
 }

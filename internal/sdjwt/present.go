@@ -20,7 +20,7 @@ type KeyBinding struct {
 	Signer   keys.Signer
 	Nonce    string
 	Audience string
-	IssuedAt time.Time
+	IssuedAt time.Time // the holder's clock; required
 }
 
 // kbClaims is the KB-JWT payload, in the member order of RFC 9901 §4.3.
@@ -99,8 +99,8 @@ func Present(sdjwt string, reveal []string, kb *KeyBinding) (string, error) {
 	if kb == nil {
 		return out.SDJWT(), nil
 	}
-	if kb.Signer == nil || kb.Nonce == "" || kb.Audience == "" {
-		return "", errs.E(errs.Internal, "internal", "key binding needs a signer, a nonce and an audience")
+	if kb.Signer == nil || kb.Nonce == "" || kb.Audience == "" || kb.IssuedAt.IsZero() {
+		return "", errs.E(errs.Internal, "internal", "key binding needs a signer, a nonce, an audience and a time")
 	}
 	payload, err := json.Marshal(kbClaims{
 		Nonce: kb.Nonce, Aud: kb.Audience, Iat: kb.IssuedAt.Unix(),
