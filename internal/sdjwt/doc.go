@@ -10,6 +10,12 @@
 //   - the verifier side (Verifier.Verify): the full algorithm of RFC 9901
 //     §7 and the KB-JWT checks, returning exactly the disclosed claims.
 //
+// Decisions worth knowing: decoys go into `_sd` arrays only (not into
+// arrays); the SD-JWT VC profile requires `iss` (ssi issuers are DIDs, not
+// x5c); `_sd_alg` may be sha-256 (issued), sha-384 or sha-512 (accepted);
+// the HAIP never-disclosable rule is enforced in every profile, including
+// ProfilePlain.
+//
 // Every rejection is an *errs.Error with a stable code (SECURITY-CASES.md,
 // sections A, B and C34–C39). Whether key binding is required is always the
 // verifier's option, never decided by the input.
