@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi/internal/jose"
@@ -249,4 +250,22 @@ func TestSecurityCases(t *testing.T) {
 		_, err = v.Verify(many(256), Options{})
 		require.NoError(t, err, "256 disclosures are allowed")
 	})
+}
+
+// TestSplitBoundedAllocation is SECURITY-CASES A12 for SD-JWTs: separators
+// are counted before anything is allocated per component.
+func TestSplitBoundedAllocation(t *testing.T) {
+	for name, in := range map[string]string{
+		"2MB_tildes":            strings.Repeat("~", 2<<20),
+		"200KB_tildes":          strings.Repeat("~", 200<<10),
+		"200KB_dots_tildes":     strings.Repeat(".~", 100<<10),
+		"257_empty_disclosures": "a.b.c" + strings.Repeat("~", 258),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Split(in, 0)
+			require.Error(t, err)
+			allocs := testing.AllocsPerRun(5, func() { _, _ = Split(in, 0) })
+			assert.LessOrEqual(t, allocs, 2.0)
+		})
+	}
 }
