@@ -140,3 +140,56 @@ func TestAnchorerSingleNode(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, VerifyReceipt(r, trust))
 }
+
+// TestWorkerKilledBetweenSubmitAndConfirm stops the worker right after its
+// transaction reaches the mempool, many times, each time starting a fresh
+// worker. Every version must still be anchored exactly once.
+func TestWorkerKilledBetweenSubmitAndConfirm(t *testing.T) {
+	ctx := context.Background()
+	op := newEdSigner(t)
+	_, nodes := startNodes(t, 1, op)
+	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
+	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+	st := openStore(t)
+
+	var all []Entry
+	for round := range 8 {
+		a, err := New(Config{Ledger: l, Signer: op, Outbox: st, PollInterval: time.Millisecond, BatchSize: 7})
+		require.NoError(t, err)
+		var es []Entry
+		for i := range 5 {
+			es = append(es, didEntry(i, uint64(round+1)))
+		}
+		require.NoError(t, a.Enqueue(ctx, st, es...))
+		all = append(all, es...)
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = a.Run(wctx) }()
+		eventually(t, 10*time.Second, func() error {
+			if a.Stats().Transactions == 0 {
+				return errors.New("nothing submitted yet")
+			}
+			return nil
+		})
+		cancel() // killed after submitting, before (or while) confirming
+		<-done
+	}
+	a, err := New(Config{Ledger: l, Signer: op, Outbox: st, PollInterval: time.Millisecond})
+	require.NoError(t, err)
+	runWorker(t, a)
+	eventually(t, 30*time.Second, depthIs(t, st, 0))
+
+	refs := make([]EntryRef, len(all))
+	for i, e := range all {
+		refs[i] = EntryRef{Kind: e.Kind, Subject: e.Subject, Version: e.Version}
+	}
+	locs, err := l.Lookup(ctx, refs...)
+	require.NoError(t, err)
+	seen := map[uint64]bool{}
+	for i, loc := range locs {
+		require.True(t, loc.Found, all[i].Key())
+		assert.False(t, seen[loc.LeafIndex])
+		seen[loc.LeafIndex] = true
+	}
+	assert.Equal(t, uint64(len(all)), logSize(t, l), "each version anchored exactly once")
+}

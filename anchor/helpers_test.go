@@ -95,3 +95,14 @@ func waitReceipt(t testing.TB, l *Ledger, e Entry) *Receipt {
 	})
 	return r
 }
+
+// logSize returns the number of leaves in the ledger's log as of the app's
+// last commit (the block store can be one block ahead of the app).
+func logSize(t testing.TB, l *Ledger) uint64 {
+	t.Helper()
+	info, err := l.c.ABCIInfo(context.Background())
+	require.NoError(t, err)
+	var p proofResult
+	require.NoError(t, l.query(context.Background(), QueryProof, proofQuery{LeafIndex: 0, Height: info.Response.LastBlockHeight}, &p))
+	return p.TreeSize
+}
