@@ -175,29 +175,19 @@ func (k *WriterKey) id() (string, error) {
 		}
 		thumb = `{"crv":"Ed25519","kty":"OKP","x":"` + b64(k.Key) + `"}`
 	case AlgES256:
-		pub, err := k.ecdsa()
-		if err != nil {
-			return "", err
+		if len(k.Key) != 65 {
+			return "", ErrMalformedTx.With("a P-256 key is 65 bytes, uncompressed", nil)
 		}
-		raw := pub.Bytes // SEC1 uncompressed: 0x04 || X || Y
-		thumb = `{"crv":"P-256","kty":"EC","x":"` + b64(raw[1:33]) + `","y":"` + b64(raw[33:65]) + `"}`
+		if _, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), k.Key); err != nil {
+			return "", ErrMalformedTx.With("the P-256 key is not on the curve", err)
+		}
+		// SEC1 uncompressed: 0x04 || X || Y
+		thumb = `{"crv":"P-256","kty":"EC","x":"` + b64(k.Key[1:33]) + `","y":"` + b64(k.Key[33:65]) + `"}`
 	default:
 		return "", ErrMalformedTx.With("unsupported key algorithm", nil)
 	}
 	sum := sha256.Sum256([]byte(thumb))
 	return b64(sum[:]), nil
-}
-
-type ecKey struct{ Bytes []byte }
-
-func (k *WriterKey) ecdsa() (*ecKey, error) {
-	if len(k.Key) != 65 {
-		return nil, ErrMalformedTx.With("a P-256 key is 65 bytes, uncompressed", nil)
-	}
-	if _, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), k.Key); err != nil {
-		return nil, ErrMalformedTx.With("the P-256 key is not on the curve", err)
-	}
-	return &ecKey{Bytes: k.Key}, nil
 }
 
 // verify reports whether sig is k's signature over msg.
