@@ -102,6 +102,8 @@ type envOpts struct {
 	fault  func(point string, ids []string) error
 	now    func() time.Time // default: the env's settable clock
 	wrap   func(Store) Store
+	// signer wraps each tenant's signing key (to count signatures).
+	signer func(keys.Signer) keys.Signer
 }
 
 func newEnv(t *testing.T, st *store.Store, o envOpts) *env {
@@ -135,7 +137,11 @@ func newEnv(t *testing.T, st *store.Store, o envOpts) *env {
 		d, err := did.KeyDID(sg.Public())
 		require.NoError(t, err)
 		e.dids[tn.id] = d
-		tenants = append(tenants, Tenant{ID: tn.id, DID: d, KeyID: d + "#" + strings.TrimPrefix(d, "did:key:"), Signer: sg, Configs: tn.configs})
+		var use keys.Signer = sg
+		if o.signer != nil {
+			use = o.signer(sg)
+		}
+		tenants = append(tenants, Tenant{ID: tn.id, DID: d, KeyID: d + "#" + strings.TrimPrefix(d, "did:key:"), Signer: use, Configs: tn.configs})
 	}
 	var anc Anchor
 	if o.ledger {

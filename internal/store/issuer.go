@@ -268,6 +268,17 @@ func (s *Store) SetCredentialStatus(ctx context.Context, tenant, id string, stat
 			return err
 		}
 		if n == 0 {
+			// A concurrent transaction changed it first (PostgreSQL, READ
+			// COMMITTED): a new statement sees its result. Setting the
+			// status it now has is no change.
+			var now int64
+			if err := tx.w().queryRow(ctx, "SELECT status FROM credentials WHERE tenant_id = $1 AND id = $2", tenant, id).Scan(&now); err != nil {
+				return err
+			}
+			if int(now) == status {
+				c.Status, out = status, c
+				return nil
+			}
 			return ErrConflict.With("the credential's status changed concurrently", nil)
 		}
 		if _, err := tx.w().exec(ctx, "UPDATE status_lists SET change_seq = change_seq + 1 WHERE id = $1", c.ListID); err != nil {
