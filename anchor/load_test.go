@@ -128,3 +128,45 @@ func TestLedgerLoad(t *testing.T) {
 	t.Logf("outbox path: %d entries enqueued in SQLite, anchored with stored receipts by one worker in %v: %.0f entries/s (%d transactions)",
 		outboxN, elapsed.Round(time.Millisecond), float64(outboxN)/elapsed.Seconds(), a.Stats().Transactions)
 }
+
+// TestLedgerLoadSingle measures the `ssi dev` ledger: one validator with
+// fast blocks, anchors made one after another, each waiting for its
+// receipt.
+//
+//	SSI_LEDGER_LOAD=1 go test -run TestLedgerLoadSingle -v -count=1 ./anchor
+func TestLedgerLoadSingle(t *testing.T) {
+	if os.Getenv("SSI_LEDGER_LOAD") == "" {
+		t.Skip("load command: set SSI_LEDGER_LOAD=1")
+	}
+	ctx := context.Background()
+	op := newEdSigner(t)
+	_, nodes := startNodes(t, 1, op)
+	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
+	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+	h0, _, err := l.Status(ctx)
+	require.NoError(t, err)
+	const n = 30
+	start := time.Now()
+	for i := range n {
+		e := didEntry(i, 1)
+		tx, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: []Entry{e}})
+		require.NoError(t, err)
+		require.NoError(t, l.Submit(ctx, tx))
+		waitReceipt(t, l, e)
+	}
+	elapsed := time.Since(start)
+	h1, _, err := l.Status(ctx)
+	require.NoError(t, err)
+	var gaps []time.Duration
+	for h := h0 + 1; h < h1; h++ {
+		a, err := l.header(ctx, h)
+		require.NoError(t, err)
+		b, err := l.header(ctx, h+1)
+		require.NoError(t, err)
+		gaps = append(gaps, b.Time.Sub(a.Time))
+	}
+	require.NotEmpty(t, gaps)
+	slices.Sort(gaps)
+	t.Logf("%d sequential anchors with receipts in %v (%v each); %d blocks, median block time %v",
+		n, elapsed.Round(time.Millisecond), (elapsed / n).Round(time.Millisecond), len(gaps), gaps[len(gaps)/2])
+}
