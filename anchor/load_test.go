@@ -24,7 +24,7 @@ func envInt(name string, def int) int {
 // network on 127.0.0.1 with batching, and the median block time. It is a
 // load command, not a unit test:
 //
-//	SSI_LEDGER_LOAD=1 go test -run TestLedgerLoad -v -count=1 ./anchor
+//	SSI_LEDGER_LOAD=1 go test -run 'TestLedgerLoad$' -v -count=1 ./anchor
 //
 // Knobs: SSI_LEDGER_LOAD_HASHES (default 100000), SSI_LEDGER_LOAD_BATCH
 // (entries per transaction, default 2000), SSI_LEDGER_LOAD_WINDOW
