@@ -1,10 +1,13 @@
 package anchor
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ssi-project/ssi/internal/errs"
 )
@@ -84,6 +87,38 @@ func FuzzParseVerifyReceipt(f *testing.F) {
 			t.Fatal("a random receipt verified")
 		} else if !errors.Is(err, ErrReceiptUnverified) && !errors.Is(err, ErrInvalidReceipt) {
 			t.Fatalf("unexpected error: %v", err)
+		}
+	})
+}
+
+// FuzzQuery feeds arbitrary paths and data to the app's Query, which any
+// RPC client can reach: no panic, and every failure carries one of our
+// codes.
+func FuzzQuery(f *testing.F) {
+	for _, seed := range []struct{ path, data string }{
+		{QueryEntries, `{"items":[{"kind":"did-document","subject":"did:ssi:issuer-1","version":0}]}`},  // latest version
+		{QueryEntries, `{"items":[{"kind":"did-document","subject":"did:ssi:issuer-1","version":99}]}`}, // absent version
+		{QueryEntries, `{"items":[{"kind":"","subject":"","version":18446744073709551615}]}`},           // max uint64
+		{QueryProof, `{"leaf_index":0,"height":2}`},                                                     // a real proof
+		{QueryProof, `{"leaf_index":18446744073709551615,"height":9223372036854775807}`},                // out of range
+		{QueryProof, `{"leaf_index":-1,"height":-1}`},                                                   // negative numbers
+		{QueryWriter, `{"id":"` + strings.Repeat("A", 43) + `"}`},                                       // unknown writer
+		{QueryWriter, `{"id":"../../etc"}`},                                                             // not an ID
+		{"/unknown", `{}`},                                                                              // unknown path
+		{QueryEntries, `{"items":[` + strings.Repeat(`{},`, 100) + `{}]}`},                              // many empty refs
+	} {
+		f.Add(seed.path, []byte(seed.data))
+	}
+	op := newEdSigner(f)
+	ta := newTestApp(f, op)
+	ta.block(ta.anchor(op, didEntry(1, 1), didEntry(1, 2), didEntry(2, 1)))
+	f.Fuzz(func(t *testing.T, path string, data []byte) {
+		res, err := ta.app.Query(context.Background(), &abci.RequestQuery{Path: path, Data: data})
+		if err != nil {
+			t.Fatalf("query error: %v", err)
+		}
+		if res.Code != 0 && (res.Codespace != Codespace || res.Log == "" || res.Log == ErrInternal.Code) {
+			t.Fatalf("query failed without a code: %+v", res)
 		}
 	})
 }
