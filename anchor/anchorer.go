@@ -194,8 +194,10 @@ func (a *Anchorer) Drain(ctx context.Context) (int, error) {
 	if len(work) == 0 {
 		return 0, nil
 	}
-	// Versions of one subject go in increasing order even if the outbox
-	// returned them out of order; other subjects keep the outbox order.
+	// Order the batch by (kind, subject, version): versions of one subject
+	// then go in increasing order even when the outbox returned them out of
+	// order (PostgreSQL assigns IDs at insert, not at commit). The order
+	// across subjects does not matter inside one transaction.
 	slices.SortStableFunc(work, func(x, y pending) int {
 		if c := cmp.Compare(x.entry.Kind, y.entry.Kind); c != 0 {
 			return c
