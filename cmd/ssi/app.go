@@ -25,6 +25,7 @@ import (
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/httpx"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/issuer"
 )
 
 // app is one running ssi server: its store, router and metrics. Everything
@@ -84,6 +85,7 @@ func dirOf(path string) string {
 type services struct {
 	ledger   *ledgerParts         // readiness and metrics of the ledger
 	registry *didregistry.Service // the DID registry and trust registries
+	issuer   *issuer.Service      // the OpenID4VCI issuer of the agencies
 }
 
 // newApp builds the server on an open store.
@@ -123,6 +125,9 @@ func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) 
 	r.Route("/admin/v1", func(r chi.Router) { admin.Routes(r, adm, st, cfg.MaxBody) })
 	if svc.registry != nil {
 		didregistry.Routes(r, svc.registry, coreResolver(), st, cfg.MaxBody)
+	}
+	if svc.issuer != nil {
+		issuer.Routes(r, svc.issuer, st, cfg.MaxBody)
 	}
 	a.router = r
 	return a

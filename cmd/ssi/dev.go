@@ -89,7 +89,19 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 
-	a := newApp(cfg, st, log, services{ledger: ledger, registry: reg})
+	tenants, err := devIssuerTenants(cfg.DataDir, kek)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, cfg.PublicURL, tenants, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopIssuer()
+
+	a := newApp(cfg, st, log, services{ledger: ledger, registry: reg, issuer: iss})
 	fmt.Fprintf(stdout, "ssi dev listening on %s\n", cfg.PublicURL)
 	fmt.Fprintf(stdout, "  health   %s/healthz\n  ready    %s/readyz\n  metrics  %s/metrics\n  API      %s/openapi.yaml\n",
 		cfg.PublicURL, cfg.PublicURL, cfg.PublicURL, cfg.PublicURL)
@@ -97,6 +109,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if seed != nil {
 		fmt.Fprintf(stdout, "  seeded   health %s\n           benefits %s\n           venue %s\n", seed.DIDs["health"], seed.DIDs["benefits"], seed.DIDs["venue"])
 	}
+	fmt.Fprintf(stdout, "  issuers  %s/issuers/health  %s/issuers/benefits\n", cfg.PublicURL, cfg.PublicURL)
 	fmt.Fprintf(stdout, "  admin API keys of the demo tenants: %s\n", filepath.Join(cfg.DataDir, "dev-credentials.json"))
 	return a.serve(ctx, ln)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/ssi-project/ssi/internal/httpx/httpxtest"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/store/storetest"
+	"github.com/ssi-project/ssi/issuer"
 )
 
 func sqliteStore(t *testing.T) *store.Store   { return storetest.SQLite(t) }
@@ -39,7 +40,9 @@ func newTestApp(t *testing.T, st *store.Store) *app {
 	cfg.MaxBody = 4096
 	cfg.PublicURL = "http://127.0.0.1"
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return newApp(cfg, st, log, services{registry: didregistry.New(didregistry.Config{Store: st, PublicURL: cfg.PublicURL})})
+	iss, err := issuer.New(issuer.Config{Store: st, PublicURL: cfg.PublicURL})
+	require.NoError(t, err)
+	return newApp(cfg, st, log, services{registry: didregistry.New(didregistry.Config{Store: st, PublicURL: cfg.PublicURL}), issuer: iss})
 }
 
 // testEnv is a real server on a real store with two tenants.

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/internal/config"
+	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/issuer"
+)
+
+// issuerTenantFile is one issuing agency in the --tenants file of
+// `ssi issuer`: its DID, the DID URL of its signing key, the key sealed
+// under the KEK, and which of the built-in credential configurations it
+// issues ("vaccination-pass", "benefits-eligibility").
+type issuerTenantFile struct {
+	ID             string   `json:"id"`
+	DID            string   `json:"did"`
+	KeyID          string   `json:"key_id"`
+	KeyFile        string   `json:"key_file"`
+	Configurations []string `json:"configurations"`
+}
+
+// builtinConfigs are the credential configurations ssi ships.
+func builtinConfigs() map[string]issuer.CredentialConfig {
+	h, b := issuer.DevConfigs(VaccinationVCT, BenefitsVCT)
+	out := map[string]issuer.CredentialConfig{}
+	for _, c := range append(h, b...) {
+		out[c.ID] = c
+	}
+	return out
+}
+
+// loadIssuerTenants opens each tenant's sealed key under kek.
+func loadIssuerTenants(files []issuerTenantFile, kek keys.KEK) ([]issuer.Tenant, error) {
+	builtin := builtinConfigs()
+	var out []issuer.Tenant
+	for _, f := range files {
+		blob, err := os.ReadFile(f.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the signing key of %s: %w", f.ID, err)
+		}
+		s, err := keys.Open(blob, kek)
+		if err != nil {
+			return nil, fmt.Errorf("opening the signing key of %s: %w", f.ID, err)
+		}
+		t := issuer.Tenant{ID: f.ID, DID: f.DID, KeyID: f.KeyID, Signer: s}
+		for _, name := range f.Configurations {
+			c, ok := builtin[name]
+			if !ok {
+				return nil, fmt.Errorf("tenant %s: unknown credential configuration %q", f.ID, name)
+			}
+			t.Configs = append(t.Configs, c)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// devIssuerTenants are the seeded agencies of `ssi dev`: their DIDs from
+// dev-credentials.json and their issuing keys under dataDir/keys.
+func devIssuerTenants(dataDir string, kek keys.KEK) ([]issuer.Tenant, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, "dev-credentials.json"))
+	if err != nil {
+		return nil, fmt.Errorf("reading the dev seed: %w", err)
+	}
+	var seed devSeed
+	if err := json.Unmarshal(b, &seed); err != nil {
+		return nil, fmt.Errorf("reading the dev seed: %w", err)
+	}
+	var files []issuerTenantFile
+	for _, t := range []struct{ id, config string }{{"health", "vaccination-pass"}, {"benefits", "benefits-eligibility"}} {
+		d := seed.DIDs[t.id]
+		if d == "" {
+			return nil, fmt.Errorf("the dev seed has no DID for %s", t.id)
+		}
+		files = append(files, issuerTenantFile{ID: t.id, DID: d, KeyID: d + "#issuing-1",
+			KeyFile: filepath.Join(dataDir, "keys", t.id+"-issuing.key"), Configurations: []string{t.config}})
+	}
+	return loadIssuerTenants(files, kek)
+}
+
+// startIssuer builds the issuer and runs its status-list publisher until
+// the returned stop function is called.
+func startIssuer(ctx context.Context, st *store.Store, anc issuer.Anchor, publicURL string, tenants []issuer.Tenant, log *slog.Logger) (*issuer.Service, func(), error) {
+	svc, err := issuer.New(issuer.Config{Store: st, Anchor: anc, PublicURL: publicURL, Tenants: tenants, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = svc.Run(pctx)
+	}()
+	return svc, func() { cancel(); wg.Wait() }, nil
+}
+
+// issuerConfig configures `ssi issuer`.
+type issuerConfig struct {
+	config.Server `yaml:",inline"`
+	LedgerRPC     string `yaml:"ledger_rpc" flag:"ledger-rpc" usage:"CometBFT RPC address of a validator, e.g. http://127.0.0.1:26657"`
+	LedgerKeyFile string `yaml:"ledger_key_file" flag:"ledger-key-file" usage:"the issuer's writer key on the ledger allow-list (PEM)"`
+	TenantsFile   string `yaml:"tenants_file" flag:"tenants" usage:"JSON file listing the issuing agencies (id, did, key_id, key_file, configurations)"`
+}
+
+func (c *issuerConfig) validate() error {
+	var p []error
+	if c.LedgerRPC == "" {
+		p = append(p, errors.New("ledger-rpc: the issuer anchors its status lists and needs a validator's RPC address"))
+	}
+	if c.LedgerKeyFile == "" {
+		p = append(p, errors.New("ledger-key-file: the issuer needs its ledger writer key"))
+	}
+	if c.TenantsFile == "" {
+		p = append(p, errors.New("tenants: the issuer needs the file of its issuing agencies"))
+	}
+	return errors.Join(c.Resolve(), c.Validate(), errors.Join(p...))
+}
+
+// runIssuer runs the issuer alone, for production: its store (PostgreSQL,
+// typically; migrations are applied with `ssi migrate`), the issuing
+// agencies of --tenants with their keys sealed under the KEK, and a
+// validator of the ledger reached over RPC for anchoring status lists.
+func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := issuerConfig{Server: config.DefaultServer()}
+	fs := flag.NewFlagSet("ssi issuer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	check := fs.Bool("check-config", false, "validate the configuration and exit")
+	if err := parseConfig(fs, &cfg, args, cfg.validate); err != nil {
+		return err
+	}
+	if cfg.KEK == "" {
+		return errors.New("invalid configuration: kek or kek-file is required to open the signing keys")
+	}
+	kek, err := keys.ParseKEK(cfg.KEK)
+	if err != nil {
+		return fmt.Errorf("loading the key-encryption key: %w", err)
+	}
+	b, err := os.ReadFile(cfg.TenantsFile)
+	if err != nil {
+		return fmt.Errorf("reading the tenants file: %w", err)
+	}
+	var files []issuerTenantFile
+	if err := jsonx.Unmarshal(b, &files, true); err != nil {
+		return fmt.Errorf("reading the tenants file: %w", err)
+	}
+	tenants, err := loadIssuerTenants(files, kek)
+	if err != nil {
+		return err
+	}
+	if *check {
+		fmt.Fprintln(stdout, "configuration ok")
+		return nil
+	}
+	log := newLogger(cfg.Server, stderr)
+	st, err := openStore(ctx, cfg.Server)
+	if err != nil {
+		return fmt.Errorf("opening store: %w", err)
+	}
+	defer st.Close()
+	signer, err := operatorSigner(cfg.LedgerKeyFile, false)
+	if err != nil {
+		return fmt.Errorf("loading the ledger writer key: %w", err)
+	}
+	rpc, err := rpchttp.New(cfg.LedgerRPC, "/websocket")
+	if err != nil {
+		return fmt.Errorf("connecting to the ledger: %w", err)
+	}
+	status, err := rpc.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the ledger's status: %w", err)
+	}
+	ledger, err := wireLedger(anchor.NewLedger(rpc, status.NodeInfo.Network), signer, st, log)
+	if err != nil {
+		return err
+	}
+	stopWorker := ledger.start(ctx)
+	defer stopWorker()
+	ln, err := listen(&cfg.Server)
+	if err != nil {
+		return err
+	}
+	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, cfg.PublicURL, tenants, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopIssuer()
+	a := newApp(cfg.Server, st, log, services{ledger: ledger, issuer: iss})
+	fmt.Fprintf(stdout, "ssi issuer listening on %s (%d agencies, ledger chain %s)\n", cfg.PublicURL, len(tenants), status.NodeInfo.Network)
+	return a.serve(ctx, ln)
+}

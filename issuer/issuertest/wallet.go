@@ -1,0 +1,240 @@
+// Package issuertest is a minimal OpenID4VCI wallet and admin client over
+// real HTTP, for end-to-end tests and the load command. It holds keys only
+// in memory and must never be used as a production wallet: it trusts the
+// issuer's answers and keeps no history.
+package issuertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/keys"
+)
+
+// Offer is the admin API's answer to creating an offer.
+type Offer struct {
+	ID       string `json:"id"`
+	OfferURI string `json:"offer_uri"`
+	TxCode   string `json:"tx_code"`
+}
+
+// Client talks to one ssi server.
+type Client struct {
+	HTTP *http.Client
+	Base string // the server's public URL
+}
+
+func (c *Client) do(ctx context.Context, method, u, auth, contentType string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	return resp.StatusCode, b, err
+}
+
+// CreateOffer creates an offer as the admin holding apiKey.
+func (c *Client) CreateOffer(ctx context.Context, apiKey, configID, subjectRef string, subject any) (*Offer, error) {
+	body, err := json.Marshal(map[string]any{"credential_configuration_id": configID, "subject_ref": subjectRef, "subject_data": subject})
+	if err != nil {
+		return nil, err
+	}
+	code, b, err := c.do(ctx, http.MethodPost, c.Base+"/issuer/v1/offers", apiKey, "application/json", body)
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusCreated {
+		return nil, fmt.Errorf("creating offer: status %d: %s", code, b)
+	}
+	var o Offer
+	return &o, json.Unmarshal(b, &o)
+}
+
+// SetStatus revokes, suspends or unsuspends a credential as an admin.
+func (c *Client) SetStatus(ctx context.Context, apiKey, id, action, reason string) error {
+	body, _ := json.Marshal(map[string]string{"reason": reason})
+	code, b, err := c.do(ctx, http.MethodPost, c.Base+"/issuer/v1/credentials/"+url.PathEscape(id)+"/"+action, apiKey, "application/json", body)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("%s: status %d: %s", action, code, b)
+	}
+	return nil
+}
+
+// Record is an issuance record as the admin API lists it.
+type Record struct {
+	ID         string `json:"id"`
+	StatusList string `json:"status_list"`
+	Index      int64  `json:"idx"`
+	Status     string `json:"status"`
+}
+
+// Records lists the admin's tenant's records for subjectRef.
+func (c *Client) Records(ctx context.Context, apiKey, subjectRef string) ([]Record, error) {
+	code, b, err := c.do(ctx, http.MethodGet, c.Base+"/issuer/v1/credentials?subject_ref="+url.QueryEscape(subjectRef), apiKey, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("listing records: status %d: %s", code, b)
+	}
+	var out struct{ Credentials []Record }
+	return out.Credentials, json.Unmarshal(b, &out)
+}
+
+// Session is a wallet holding an access token for one offer.
+type Session struct {
+	c        *Client
+	Issuer   string // the credential issuer identifier
+	ConfigID string
+	Token    string
+}
+
+// Redeem resolves an offer URI by reference and redeems its
+// pre-authorized code with txCode.
+func (c *Client) Redeem(ctx context.Context, offerURI, txCode string) (*Session, error) {
+	u, err := url.Parse(offerURI)
+	if err != nil {
+		return nil, err
+	}
+	ref := u.Query().Get("credential_offer_uri")
+	if !strings.HasPrefix(ref, c.Base+"/") {
+		return nil, fmt.Errorf("the offer points elsewhere")
+	}
+	code, b, err := c.do(ctx, http.MethodGet, ref, "", "", nil)
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("fetching offer: status %d: %s", code, b)
+	}
+	var doc struct {
+		CredentialIssuer string                    `json:"credential_issuer"`
+		ConfigIDs        []string                  `json:"credential_configuration_ids"`
+		Grants           map[string]map[string]any `json:"grants"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.ConfigIDs) == 0 {
+		return nil, fmt.Errorf("decoding offer: %v", err)
+	}
+	pre, _ := doc.Grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"].(string)
+	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:pre-authorized_code"}, "pre-authorized_code": {pre}, "tx_code": {txCode}}
+	code, b, err = c.do(ctx, http.MethodPost, doc.CredentialIssuer+"/token", "", "application/x-www-form-urlencoded", []byte(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("token: status %d: %s", code, b)
+	}
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(b, &tr); err != nil {
+		return nil, err
+	}
+	return &Session{c: c, Issuer: doc.CredentialIssuer, ConfigID: doc.ConfigIDs[0], Token: tr.AccessToken}, nil
+}
+
+// Nonce fetches a c_nonce.
+func (s *Session) Nonce(ctx context.Context) (string, error) {
+	code, b, err := s.c.do(ctx, http.MethodPost, s.Issuer+"/nonce", "", "", nil)
+	if err != nil {
+		return "", err
+	}
+	if code != http.StatusOK {
+		return "", fmt.Errorf("nonce: status %d: %s", code, b)
+	}
+	var n struct {
+		CNonce string `json:"c_nonce"`
+	}
+	return n.CNonce, json.Unmarshal(b, &n)
+}
+
+// Proof builds an openid4vci-proof+jwt for holder with a header jwk.
+func Proof(holder keys.Signer, aud, nonce string, iat time.Time) (string, error) {
+	jwk, err := jose.PublicJWK(holder.Public())
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(map[string]any{"aud": aud, "iat": iat.Unix(), "nonce": nonce})
+	if err != nil {
+		return "", err
+	}
+	return jose.Sign(holder, map[string]any{"typ": "openid4vci-proof+jwt", "jwk": jwk.Map()}, payload)
+}
+
+// Credentials sends a credential request with the given proofs and
+// returns the issued SD-JWTs.
+func (s *Session) Credentials(ctx context.Context, proofs []string) ([]string, error) {
+	body, err := json.Marshal(map[string]any{"credential_configuration_id": s.ConfigID, "proofs": map[string]any{"jwt": proofs}})
+	if err != nil {
+		return nil, err
+	}
+	code, b, err := s.c.do(ctx, http.MethodPost, s.Issuer+"/credential", s.Token, "application/json", body)
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("credential: status %d: %s", code, b)
+	}
+	var out struct {
+		Credentials []struct {
+			Credential string `json:"credential"`
+		} `json:"credentials"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	creds := make([]string, len(out.Credentials))
+	for i, c := range out.Credentials {
+		creds[i] = c.Credential
+	}
+	return creds, nil
+}
+
+// StatusList fetches a served status list token.
+func (c *Client) StatusList(ctx context.Context, uri string) (string, error) {
+	code, b, err := c.do(ctx, http.MethodGet, uri, "", "", nil)
+	if err != nil {
+		return "", err
+	}
+	if code != http.StatusOK {
+		return "", fmt.Errorf("status list: status %d", code)
+	}
+	return string(b), nil
+}
+
+// ReceiptHash returns the anchored SHA-256 (hex) of version of the list at
+// uri, or "" while the version is not anchored.
+func (c *Client) ReceiptHash(ctx context.Context, uri string, version uint64) (string, error) {
+	code, b, err := c.do(ctx, http.MethodGet, fmt.Sprintf("%s/versions/%d/receipt", uri, version), "", "", nil)
+	if err != nil || code != http.StatusOK {
+		return "", err
+	}
+	var r struct {
+		Entry struct {
+			SHA256 string `json:"sha256"`
+		} `json:"entry"`
+	}
+	return r.Entry.SHA256, json.Unmarshal(b, &r)
+}
