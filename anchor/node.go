@@ -55,6 +55,9 @@ type Settings struct {
 	// GossipMS lowers p2p.flush_throttle_timeout and the consensus gossip
 	// sleeps (100 ms by default) for fast multi-validator blocks.
 	GossipMS int `json:"gossip_ms"`
+	// MempoolSize caps the transactions waiting in the mempool (0: 5000).
+	// When it is full, submitters get ErrMempoolFull and must back off.
+	MempoolSize int `json:"mempool_size,omitempty"`
 }
 
 // InitOptions configure Init.
@@ -240,6 +243,9 @@ func (s Settings) cometConfig(home string) *cfg.Config {
 	c.TxIndex.Indexer = "null"
 	c.Instrumentation.Prometheus = false
 	c.Mempool.MaxTxBytes = MaxTxBytes + 1024
+	if s.MempoolSize > 0 {
+		c.Mempool.Size = s.MempoolSize
+	}
 	c.Consensus.TimeoutPropose = ms(s.TimeoutProposeMS, 1000)
 	c.Consensus.TimeoutCommit = ms(s.TimeoutCommitMS, 1000)
 	c.Consensus.CreateEmptyBlocks = true

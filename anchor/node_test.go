@@ -2,6 +2,8 @@ package anchor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +113,49 @@ func TestRejectionsThroughTheNode(t *testing.T) {
 		return nil
 	})
 	assert.ErrorIs(t, anchorAs(issuer, 2, didEntry(4, 1)), ErrWriterNotAllowed)
+}
+
+// TestMempoolFullIsBackPressure: a full mempool answers ErrMempoolFull, and
+// the worker backs off and anchors everything once there is room.
+func TestMempoolFullIsBackPressure(t *testing.T) {
+	ctx := context.Background()
+	op := newEdSigner(t)
+	homes, err := Init(t.TempDir(), 1, InitOptions{ChainID: "test-chain", Operators: []WriterKey{op.Key()}})
+	require.NoError(t, err)
+	s, err := ReadSettings(homes[0])
+	require.NoError(t, err)
+	s.MempoolSize, s.TimeoutCommitMS = 1, 700 // one waiting tx; slow blocks
+	require.NoError(t, WriteSettings(homes[0], s))
+	n, err := StartNode(ctx, homes[0], NodeOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = n.Stop() })
+	l := NewLedger(n.Client(), n.ChainID())
+	eventually(t, 20*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+
+	// Two transactions back to back: the second finds the mempool full
+	// (retried in the rare case a block took the first one in between).
+	eventually(t, 20*time.Second, func() error {
+		seq := nextSeq(t, l, op.ID())
+		tx1, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: seq, Entries: []Entry{statusEntry(int(seq), 1)}})
+		require.NoError(t, err)
+		tx2, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: seq + 1, Entries: []Entry{statusEntry(int(seq)+1000, 1)}})
+		require.NoError(t, err)
+		if err := l.Submit(ctx, tx1); err != nil {
+			return err
+		}
+		if err := l.Submit(ctx, tx2); !errors.Is(err, ErrMempoolFull) {
+			return fmt.Errorf("want ledger_busy, got %v", err)
+		}
+		return nil
+	})
+
+	// The worker meets the same back-pressure and still anchors it all.
+	st := openStore(t)
+	a, err := New(Config{Ledger: l, Signer: op, Outbox: st, BatchSize: 5, PollInterval: 5 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	require.NoError(t, err)
+	for i := range 9 {
+		require.NoError(t, a.Enqueue(ctx, st, didEntry(i, 1)))
+	}
+	runWorker(t, a)
+	eventually(t, 60*time.Second, depthIs(t, st, 0))
 }
