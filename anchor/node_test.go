@@ -115,8 +115,9 @@ func TestRejectionsThroughTheNode(t *testing.T) {
 	assert.ErrorIs(t, anchorAs(issuer, 2, didEntry(4, 1)), ErrWriterNotAllowed)
 }
 
-// TestMempoolFullIsBackPressure: a full mempool answers ErrMempoolFull, and
-// the worker backs off and anchors everything once there is room.
+// TestMempoolFullIsBackPressure: a full mempool answers ErrMempoolFull
+// (ledger_busy), the code the worker backs off on; and a worker on a node
+// whose mempool holds one transaction still anchors everything.
 func TestMempoolFullIsBackPressure(t *testing.T) {
 	ctx := context.Background()
 	op := newEdSigner(t)
@@ -149,7 +150,7 @@ func TestMempoolFullIsBackPressure(t *testing.T) {
 		return nil
 	})
 
-	// The worker meets the same back-pressure and still anchors it all.
+	// A worker on the same one-transaction mempool anchors it all.
 	st := openStore(t)
 	a, err := New(Config{Ledger: l, Signer: op, Outbox: st, BatchSize: 5, PollInterval: 5 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	require.NoError(t, err)
