@@ -49,11 +49,9 @@ func depthIs(t testing.TB, st *store.Store, want int64) func() error {
 func TestAnchorerSingleNode(t *testing.T) {
 	ctx := context.Background()
 	op := newEdSigner(t)
-	_, nodes := startNodes(t, 1, op)
-	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
-	trust, err := nodes[0].Trust()
+	l, node := startLedger(t, op)
+	trust, err := node.Trust()
 	require.NoError(t, err)
-	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
 	st := openStore(t)
 	a, err := New(Config{Ledger: l, Signer: op, Outbox: st, PollInterval: 5 * time.Millisecond})
 	require.NoError(t, err)
@@ -147,9 +145,7 @@ func TestAnchorerSingleNode(t *testing.T) {
 func TestWorkerKilledBetweenSubmitAndConfirm(t *testing.T) {
 	ctx := context.Background()
 	op := newEdSigner(t)
-	_, nodes := startNodes(t, 1, op)
-	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
-	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+	l, _ := startLedger(t, op)
 	st := openStore(t)
 
 	var all []Entry
@@ -179,17 +175,5 @@ func TestWorkerKilledBetweenSubmitAndConfirm(t *testing.T) {
 	runWorker(t, a)
 	eventually(t, 30*time.Second, depthIs(t, st, 0))
 
-	refs := make([]EntryRef, len(all))
-	for i, e := range all {
-		refs[i] = EntryRef{Kind: e.Kind, Subject: e.Subject, Version: e.Version}
-	}
-	locs, err := l.Lookup(ctx, refs...)
-	require.NoError(t, err)
-	seen := map[uint64]bool{}
-	for i, loc := range locs {
-		require.True(t, loc.Found, all[i].Key())
-		assert.False(t, seen[loc.LeafIndex])
-		seen[loc.LeafIndex] = true
-	}
-	assert.Equal(t, uint64(len(all)), logSize(t, l), "each version anchored exactly once")
+	reconcile(t, l, all)
 }

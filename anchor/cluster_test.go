@@ -59,7 +59,7 @@ func TestFourValidators(t *testing.T) {
 	trust, err := nodes[0].Trust()
 	require.NoError(t, err)
 	require.Len(t, trust.Validators, 4)
-	eventually(t, 60*time.Second, func() error { _, err := l0.Writer(ctx, op.ID()); return err })
+	waitWriter(t, l0, op)
 
 	st := openStore(t)
 	a, err := New(Config{Ledger: l0, Signer: op, Outbox: st, PollInterval: 5 * time.Millisecond,
@@ -167,30 +167,9 @@ func TestFourValidators(t *testing.T) {
 		eventually(t, 30*time.Second, notHalted(hc))
 
 		// Reconciliation: every enqueued entry is on the ledger exactly
-		// once, with its hash; the leaves are exactly 0..N-1 (nothing lost,
-		// nothing duplicated); versions of a subject come in order.
-		refs := make([]EntryRef, len(all))
-		for i, e := range all {
-			refs[i] = EntryRef{Kind: e.Kind, Subject: e.Subject, Version: e.Version}
-		}
-		locs, err := l0.Lookup(ctx, refs...)
-		require.NoError(t, err)
-		seen := map[uint64]bool{}
-		lastLeaf := map[string]uint64{}
-		for i, loc := range locs {
-			require.True(t, loc.Found, all[i].Key())
-			assert.Equal(t, all[i].SHA256, loc.Entry.SHA256)
-			assert.False(t, seen[loc.LeafIndex], "leaf %d used twice", loc.LeafIndex)
-			seen[loc.LeafIndex] = true
-			if prev, ok := lastLeaf[all[i].Subject]; ok {
-				assert.Greater(t, loc.LeafIndex, prev, "versions of %s out of order", all[i].Subject)
-			}
-			lastLeaf[all[i].Subject] = loc.LeafIndex
-		}
-		for i := range uint64(len(all)) {
-			assert.True(t, seen[i], "leaf %d missing: the log holds something not enqueued", i)
-		}
-		assert.Equal(t, uint64(len(all)), logSize(t, l0), "the log holds exactly the enqueued entries")
+		// once, with its hash, nothing else is in the log, and versions of a
+		// subject come in order.
+		reconcile(t, l0, all)
 		eventually(t, 5*time.Second, func() error { // the counter moves just after the store
 			if got := a.Stats().Anchored; got != int64(len(all)) {
 				return fmt.Errorf("anchored %d of %d", got, len(all))

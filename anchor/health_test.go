@@ -27,9 +27,7 @@ func gaugeValue(t *testing.T, c prometheus.Collector) float64 {
 func TestHealth(t *testing.T) {
 	ctx := context.Background()
 	op := newEdSigner(t)
-	_, nodes := startNodes(t, 1, op)
-	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
-	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+	l, _ := startLedger(t, op)
 	st := openStore(t)
 	a, err := New(Config{Ledger: l, Signer: op, Outbox: st})
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -105,4 +106,52 @@ func logSize(t testing.TB, l *Ledger) uint64 {
 	var p proofResult
 	require.NoError(t, l.query(context.Background(), QueryProof, proofQuery{LeafIndex: 0, Height: info.Response.LastBlockHeight}, &p))
 	return p.TreeSize
+}
+
+// startLedger starts one validator whose genesis operator is op and waits
+// until op is on the allow-list (block 1 committed).
+func startLedger(t testing.TB, op *TxSigner) (*Ledger, *Node) {
+	t.Helper()
+	_, nodes := startNodes(t, 1, op)
+	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
+	waitWriter(t, l, op)
+	return l, nodes[0]
+}
+
+// waitWriter waits until w is on the ledger's allow-list.
+func waitWriter(t testing.TB, l *Ledger, w *TxSigner) {
+	t.Helper()
+	eventually(t, 60*time.Second, func() error { _, err := l.Writer(context.Background(), w.ID()); return err })
+}
+
+func refsOf(es []Entry) []EntryRef {
+	refs := make([]EntryRef, len(es))
+	for i, e := range es {
+		refs[i] = EntryRef{Kind: e.Kind, Subject: e.Subject, Version: e.Version}
+	}
+	return refs
+}
+
+// reconcile is the reconciliation check: every entry of all is on the
+// ledger exactly once with its hash, the log holds nothing else (its
+// leaves are exactly 0..len(all)-1), and the versions of a subject sit in
+// increasing leaf order.
+func reconcile(t testing.TB, l *Ledger, all []Entry) {
+	t.Helper()
+	locs, err := l.Lookup(context.Background(), refsOf(all)...)
+	require.NoError(t, err)
+	seen := map[uint64]bool{}
+	lastLeaf := map[string]uint64{}
+	for i, loc := range locs {
+		require.True(t, loc.Found, all[i].Key())
+		assert.Equal(t, all[i].SHA256, loc.Entry.SHA256)
+		assert.False(t, seen[loc.LeafIndex], "leaf %d used twice", loc.LeafIndex)
+		seen[loc.LeafIndex] = true
+		subject := all[i].Kind + "|" + all[i].Subject
+		if prev, ok := lastLeaf[subject]; ok && all[i].Version > 1 {
+			assert.Greater(t, loc.LeafIndex, prev, "versions of %s out of order", all[i].Subject)
+		}
+		lastLeaf[subject] = loc.LeafIndex
+	}
+	assert.Equal(t, uint64(len(all)), logSize(t, l), "the log holds exactly these entries, each once")
 }

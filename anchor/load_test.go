@@ -45,7 +45,7 @@ func TestLedgerLoad(t *testing.T) {
 	op := newEdSigner(t)
 	_, nodes := startNodes(t, 4, op)
 	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
-	eventually(t, 60*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+	waitWriter(t, l, op)
 
 	ntx := (total + batch - 1) / batch
 	txs := make([][]byte, ntx)
@@ -140,9 +140,7 @@ func TestLedgerLoadSingle(t *testing.T) {
 	}
 	ctx := context.Background()
 	op := newEdSigner(t)
-	_, nodes := startNodes(t, 1, op)
-	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
-	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+	l, _ := startLedger(t, op)
 	h0, _, err := l.Status(ctx)
 	require.NoError(t, err)
 	const n = 30

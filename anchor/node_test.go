@@ -21,7 +21,7 @@ func TestSingleNodeAnchorQueryReceiptRestart(t *testing.T) {
 	require.NoError(t, err)
 
 	// The operator is on the allow-list once block 1 is committed.
-	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+	waitWriter(t, l, op)
 
 	entries := []Entry{didEntry(1, 1), didEntry(1, 2), didEntry(2, 1)}
 	tx, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: entries})
@@ -77,9 +77,7 @@ func TestSingleNodeAnchorQueryReceiptRestart(t *testing.T) {
 func TestRejectionsThroughTheNode(t *testing.T) {
 	ctx := context.Background()
 	op := newEdSigner(t)
-	_, nodes := startNodes(t, 1, op)
-	l := NewLedger(nodes[0].Client(), nodes[0].ChainID())
-	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+	l, _ := startLedger(t, op)
 
 	issuer := newEdSigner(t)
 	anchorAs := func(s *TxSigner, seq uint64, es ...Entry) error {
@@ -131,7 +129,7 @@ func TestMempoolFullIsBackPressure(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = n.Stop() })
 	l := NewLedger(n.Client(), n.ChainID())
-	eventually(t, 20*time.Second, func() error { _, err := l.Writer(ctx, op.ID()); return err })
+	waitWriter(t, l, op)
 
 	// Two transactions back to back: the second finds the mempool full
 	// (retried in the rare case a block took the first one in between).
