@@ -124,14 +124,18 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	if err := s.fault(FaultAfterSign, ids); err != nil {
 		return nil, err
 	}
-	err = s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
-		for _, id := range ids {
-			if err := tx.MarkCredentialIssued(ctx, t.ID, id, now); err != nil {
-				return err
+	if len(ids) == 1 {
+		err = s.cfg.Store.MarkCredentialIssued(ctx, t.ID, ids[0], now)
+	} else {
+		err = s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+			for _, id := range ids {
+				if err := tx.MarkCredentialIssued(ctx, t.ID, id, now); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("marking credentials issued: %w", err)
 	}
@@ -360,6 +364,7 @@ func (s *Service) record(ctx context.Context, t *tenant, cfg *CredentialConfig, 
 		})
 		switch {
 		case err == nil:
+			s.maybeRecount(ctx, plans)
 			return nil
 		case tokenUsed:
 			return ErrInvalidToken
@@ -367,6 +372,31 @@ func (s *Service) record(ctx context.Context, t *tenant, cfg *CredentialConfig, 
 			continue
 		}
 		return fmt.Errorf("recording credentials: %w", err)
+	}
+}
+
+// recountEvery is how many allocations of this process pass between
+// refreshing the allocation counts of the lists it used; a list counts as
+// full at half its size, so the slack is harmless.
+const recountEvery = 1024
+
+// maybeRecount refreshes the allocation count of the lists plans used,
+// every recountEvery allocations (the count is kept off the hot path so
+// that concurrent issuances never queue on a list's row).
+func (s *Service) maybeRecount(ctx context.Context, plans []*plan) {
+	after := s.allocs.Add(int64(len(plans)))
+	if (after-int64(len(plans)))/recountEvery == after/recountEvery {
+		return
+	}
+	seen := map[string]bool{}
+	for _, p := range plans {
+		if seen[p.rec.ListID] {
+			continue
+		}
+		seen[p.rec.ListID] = true
+		if _, err := s.cfg.Store.RecountStatusList(ctx, p.rec.ListID); err != nil {
+			s.log.Warn("recounting a status list", "error", err.Error())
+		}
 	}
 }
 
@@ -387,8 +417,14 @@ func (s *Service) openList(ctx context.Context, tx *store.Store, tenantID string
 
 // freeIndex draws random indices until one is free in l (the list is at
 // most half full, so this takes two draws on average). The unique
-// constraint still decides: a concurrent writer can take it first.
+// constraint still decides: a concurrent writer can take it first. While
+// the list is under an eighth full (by its last count) a collision is so
+// unlikely that the draw is taken without a look-up, and a collision
+// retries the whole transaction.
 func freeIndex(ctx context.Context, tx *store.Store, l store.StatusList) (int64, error) {
+	if l.Allocated*8 < int64(l.Size) {
+		return randomIndex(l.Size), nil
+	}
 	for range 64 {
 		idx := randomIndex(l.Size)
 		var one int64

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ssi-project/ssi/anchor"
@@ -28,6 +29,7 @@ type Store interface {
 	GetStatusListVersion(ctx context.Context, listID string, version uint64) (store.StatusListVersion, error)
 	StatusEntries(ctx context.Context, listID string) ([]store.StatusEntry, error)
 	StatusListsToPublish(ctx context.Context, limit int) ([]store.StatusList, error)
+	RecountStatusList(ctx context.Context, id string) (int64, error)
 	GetCredential(ctx context.Context, tenant, id string) (store.IssuedCredential, error)
 	ListCredentials(ctx context.Context, tenant, subjectRef string, limit int) ([]store.IssuedCredential, error)
 	MarkCredentialIssued(ctx context.Context, tenant, id string, at time.Time) error
@@ -107,6 +109,7 @@ type Service struct {
 	limiter *limiter
 	pubMu   sync.Mutex // one publication round at a time in this process
 	notify  chan struct{}
+	allocs  atomic.Int64 // indices allocated by this process
 }
 
 type tenant struct {

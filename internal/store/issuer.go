@@ -140,8 +140,9 @@ func (s *Store) OpenStatusList(ctx context.Context, tenant string, bits int) (St
 	return l, nil
 }
 
-// InsertCredential writes an issuance record and counts its index as
-// allocated, in one transaction (or the caller's). Errors: ErrInvalid,
+// InsertCredential writes an issuance record. It does not touch the
+// list's row (so concurrent issuances do not queue on one row lock):
+// RecountStatusList refreshes the list's Allocated. Errors: ErrInvalid,
 // ErrConflict (the ID, or the (list, index) pair, is taken: retry with
 // another index), ErrNotFound (no such tenant or list).
 func (s *Store) InsertCredential(ctx context.Context, c IssuedCredential) error {
@@ -155,25 +156,30 @@ func (s *Store) InsertCredential(ctx context.Context, c IssuedCredential) error 
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = s.now()
 	}
-	err := s.InTx(ctx, func(tx *Store) error {
-		_, err := tx.w().exec(ctx,
-			`INSERT INTO credentials (id, tenant_id, config_id, subject_ref, claims_hash, status_list, status_idx, status, state, created_at, expires_at, issued_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			c.ID, c.TenantID, c.ConfigID, c.SubjectRef, c.ClaimsHash, c.ListID, c.Index, c.Status, c.State,
-			toMicros(c.CreatedAt), toMicros(c.ExpiresAt), toMicros(c.IssuedAt))
-		if err != nil {
-			return err
-		}
-		n, err := tx.w().exec(ctx, "UPDATE status_lists SET allocated = allocated + 1 WHERE id = $1 AND tenant_id = $2", c.ListID, c.TenantID)
-		if err == nil && n == 0 {
-			err = ErrNotFound.With("no such status list for the tenant", nil)
-		}
-		return err
-	})
+	// The SELECT yields no row (ErrNotFound) for a list of another tenant.
+	var id string
+	err := s.w().queryRow(ctx,
+		`INSERT INTO credentials (id, tenant_id, config_id, subject_ref, claims_hash, status_list, status_idx, status, state, created_at, expires_at, issued_at)
+		 SELECT $1, $2, $3, $4, $5, id, $7, $8, $9, $10, $11, $12 FROM status_lists WHERE id = $6 AND tenant_id = $2
+		 RETURNING id`,
+		c.ID, c.TenantID, c.ConfigID, c.SubjectRef, c.ClaimsHash, c.ListID, c.Index, c.Status, c.State,
+		toMicros(c.CreatedAt), toMicros(c.ExpiresAt), toMicros(c.IssuedAt)).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("inserting credential record: %w", err)
 	}
 	return nil
+}
+
+// RecountStatusList sets the list's Allocated to the number of records
+// that use it, and returns it.
+func (s *Store) RecountStatusList(ctx context.Context, id string) (int64, error) {
+	var n int64
+	err := s.w().queryRow(ctx,
+		"UPDATE status_lists SET allocated = (SELECT COUNT(*) FROM credentials WHERE status_list = $1) WHERE id = $1 RETURNING allocated", id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("recounting status list: %w", err)
+	}
+	return n, nil
 }
 
 // MarkCredentialIssued moves a pending record to issued. Errors:

@@ -111,6 +111,11 @@ type Session struct {
 	Token    string
 }
 
+// Session returns a session for an access token obtained elsewhere.
+func (c *Client) Session(issuer, configID, token string) *Session {
+	return &Session{c: c, Issuer: issuer, ConfigID: configID, Token: token}
+}
+
 // Redeem resolves an offer URI by reference and redeems its
 // pre-authorized code with txCode.
 func (c *Client) Redeem(ctx context.Context, offerURI, txCode string) (*Session, error) {
