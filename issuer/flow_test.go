@@ -14,6 +14,7 @@ import (
 	"github.com/ssi-project/ssi/internal/sdjwt"
 	"github.com/ssi-project/ssi/internal/statuslist"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/store/storetest"
 )
 
 // TestFullFlow is acceptance 1: a wallet over real HTTP takes an offer
@@ -158,4 +159,25 @@ func itoa(v uint64) string { return jsonNumber(v) }
 func jsonNumber(v uint64) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestVCDMProfile: the benefits agency's configuration issues a W3C VCDM
+// 2.0 credential secured as SD-JWT, which the core verifier accepts in
+// the VCDM profile, with its derived claim disclosable.
+func TestVCDMProfile(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t), envOpts{})
+	subject := map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1950-12-10",
+		"benefit": "housing", "eligible_for_benefit": true}
+	creds := e.issue("benefits", "benefits-eligibility", "b1", subject, 2)
+	require.Len(t, creds, 2)
+	for _, c := range creds {
+		r := e.coreVerify(c, sdjwt.ProfileVCDM)
+		assert.Equal(t, e.dids["benefits"], r.Issuer)
+		cs, ok := r.Claims["credentialSubject"].(map[string]any)
+		require.True(t, ok)
+		assert.Equal(t, true, cs["eligible_for_benefit"])
+		assert.Equal(t, true, cs["age_over_65"])
+		assert.True(t, disclosed(r, "age_over_65"))
+		require.NotNil(t, r.HolderKey)
+	}
 }

@@ -102,6 +102,8 @@ type envOpts struct {
 	fault  func(point string, ids []string) error
 	now    func() time.Time // default: the env's settable clock
 	wrap   func(Store) Store
+	// log receives the server's and the service's logs (default: discarded).
+	log io.Writer
 	// signer wraps each tenant's signing key (to count signatures).
 	signer func(keys.Signer) keys.Signer
 }
@@ -152,12 +154,17 @@ func newEnv(t *testing.T, st *store.Store, o envOpts) *env {
 	if o.wrap != nil {
 		ist = o.wrap(st)
 	}
+	logw := o.log
+	if logw == nil {
+		logw = io.Discard
+	}
+	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r := chi.NewRouter()
-	r.Use(httpx.Observe(slog.New(slog.NewTextHandler(io.Discard, nil)), nil))
+	r.Use(httpx.Observe(logger, nil))
 	r.Use(httpx.LimitBody(64 << 10))
 	e.srv = httptest.NewServer(r)
 	t.Cleanup(e.srv.Close)
-	svc, err := New(Config{Store: ist, Anchor: anc, PublicURL: e.srv.URL, Tenants: tenants, Now: now, Fault: o.fault})
+	svc, err := New(Config{Store: ist, Anchor: anc, PublicURL: e.srv.URL, Tenants: tenants, Now: now, Fault: o.fault, Logger: logger})
 	require.NoError(t, err)
 	e.svc = svc
 	Routes(r, svc, st, 64<<10)

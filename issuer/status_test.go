@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/statuslist"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/store/storetest"
@@ -207,3 +209,59 @@ func TestRateLimits(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, code)
 	assert.Equal(t, "rate_limited", errCode(b))
 }
+
+// TestNewListWhenFull: when the open list has reached its allocation
+// threshold, the next issuance opens a new list of at least 131,072
+// entries.
+func TestNewListWhenFull(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, envOpts{})
+		first := e.issuedRecord("c1")
+		_, err := st.ExecRaw(context.Background(), "UPDATE status_lists SET allocated = size / 2 WHERE id = $1", first.ListID)
+		require.NoError(t, err)
+		second := e.issuedRecord("c2")
+		assert.NotEqual(t, first.ListID, second.ListID, "a new list was opened")
+		l, err := st.GetStatusList(context.Background(), second.ListID)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, l.Size, 131072)
+		third := e.issuedRecord("c3")
+		assert.Equal(t, second.ListID, third.ListID, "the new list is used until it fills")
+	})
+}
+
+// TestNoSecretsInLogs covers E60 for the issuer: after a full flow with
+// failures on the way, the logs contain no tx_code, pre-authorized code,
+// access token, proof, credential, disclosure or subject data.
+func TestNoSecretsInLogs(t *testing.T) {
+	var logs safeBuf
+	e := newEnv(t, storetest.SQLite(t), envOpts{log: &logs})
+	offer := e.createOffer("health", "vaccination-pass", "c1", vaccSubject)
+	w := e.fetchOffer(offer)
+	code, _ := w.tokenWith("000000")
+	require.Equal(t, http.StatusBadRequest, code)
+	code, b := w.tokenWith(w.txCode)
+	require.Equal(t, http.StatusOK, code, string(b))
+	h, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	bad := w.proof(h, "stale-nonce", nil)
+	code, _ = w.credential(map[string]any{"credential_configuration_id": "vaccination-pass", "proofs": map[string]any{"jwt": []string{bad}}})
+	require.Equal(t, http.StatusBadRequest, code)
+	creds := w.batch(1)
+	require.NotEmpty(t, logs.String(), "the logger was used")
+	parts := strings.Split(creds[0], "~")
+	for name, secret := range map[string]string{
+		"tx_code": offer.TxCode, "pre-authorized code": w.code, "access token": w.token, "proof": bad,
+		"credential JWT": parts[0], "disclosure": parts[1], "subject data": "Lovelace", "API key": e.keys["health/all"],
+	} {
+		assert.NotContains(t, logs.String(), secret, "the logs contain the %s", name)
+	}
+}
+
+// safeBuf is a goroutine-safe log sink.
+type safeBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *safeBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *safeBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
