@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	cmtversion "github.com/cometbft/cometbft/proto/tendermint/version"
 	"github.com/cometbft/cometbft/types"
@@ -25,11 +26,13 @@ type offlineChain struct {
 	trust Trust
 }
 
-func newOfflineChain(t *testing.T, op *TxSigner) *offlineChain {
+// newOfflineChain's validator keys derive from seed, so a chain can be
+// rebuilt identically (fuzz workers) or made different (another chain).
+func newOfflineChain(t testing.TB, op *TxSigner, seed byte) *offlineChain {
 	oc := &offlineChain{ta: newTestApp(t, op), trust: Trust{ChainID: testChain}}
 	var vs []*types.Validator
-	for range 4 {
-		pv := types.NewMockPV()
+	for i := range 4 {
+		pv := types.NewMockPVWithParams(cmted25519.GenPrivKeyFromSecret([]byte{seed, byte(i)}), false, false)
 		oc.pvs = append(oc.pvs, pv)
 		vs = append(vs, pv.ExtractIntoValidator(10))
 		pub, err := pv.GetPubKey()
@@ -42,7 +45,7 @@ func newOfflineChain(t *testing.T, op *TxSigner) *offlineChain {
 
 // signedHeader makes the header at height h+1 carrying the app hash after
 // block h, signed by the validators for which sign(i) is true.
-func (oc *offlineChain) signedHeader(t *testing.T, h int64, appHash []byte, sign func(i int) bool) []byte {
+func (oc *offlineChain) signedHeader(t testing.TB, h int64, appHash []byte, sign func(i int) bool) []byte {
 	hash32 := func(s string) []byte { d := sha256.Sum256([]byte(s)); return d[:] }
 	header := types.Header{
 		Version:            cmtversion.Consensus{Block: version.BlockProtocol, App: AppVersion},
@@ -82,7 +85,7 @@ func (oc *offlineChain) signedHeader(t *testing.T, h int64, appHash []byte, sign
 }
 
 // receipt anchors entries in one block and returns the receipt of e.
-func (oc *offlineChain) receipt(t *testing.T, e Entry, sign func(int) bool) *Receipt {
+func (oc *offlineChain) receipt(t testing.TB, e Entry, sign func(int) bool) *Receipt {
 	loc, err := oc.ta.app.locate(EntryRef{Kind: e.Kind, Subject: e.Subject, Version: e.Version})
 	require.NoError(t, err)
 	require.True(t, loc.Found)
@@ -95,12 +98,12 @@ func (oc *offlineChain) receipt(t *testing.T, e Entry, sign func(int) bool) *Rec
 }
 
 // rootAt returns the app hash after block h.
-func (oc *offlineChain) rootAt(t *testing.T, h int64) []byte {
+func (oc *offlineChain) rootAt(t testing.TB, h int64) []byte {
 	require.Equal(t, oc.ta.height, h, "the test signs the latest block only")
 	return oc.ta.appHash()
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
@@ -110,7 +113,7 @@ func all(int) bool { return true }
 
 func TestVerifyReceipt(t *testing.T) {
 	op := newEdSigner(t)
-	oc := newOfflineChain(t, op)
+	oc := newOfflineChain(t, op, 1)
 	var batch []Entry
 	for i := range 13 {
 		batch = append(batch, didEntry(i, 1))
@@ -172,7 +175,7 @@ func TestVerifyReceipt(t *testing.T) {
 	}
 
 	t.Run("a verifier pinning other validators rejects it", func(t *testing.T) {
-		other := newOfflineChain(t, op)
+		other := newOfflineChain(t, op, 2)
 		assert.ErrorIs(t, VerifyReceipt(oc.receipt(t, target, all), other.trust), ErrReceiptUnverified)
 	})
 	t.Run("a verifier pinning another chain rejects it", func(t *testing.T) {
