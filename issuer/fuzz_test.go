@@ -1,0 +1,104 @@
+package issuer
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/store/storetest"
+)
+
+// mustTyped fails unless err is nil or a typed *errs.Error with a code.
+func mustTyped(t *testing.T, err error) {
+	if err != nil && errs.CodeOf(err) == "" {
+		t.Fatalf("untyped error: %v", err)
+	}
+}
+
+// FuzzCredentialRequest: the credential request parser never panics and
+// rejects with a typed error.
+func FuzzCredentialRequest(f *testing.F) {
+	f.Add([]byte(`{"credential_configuration_id":"vaccination-pass","proofs":{"jwt":["a.b.c"]}}`)) // well formed
+	f.Add([]byte(`{"credential_configuration_id":"x","proof":{"jwt":"a.b.c"}}`))                   // the draft's single proof
+	f.Add([]byte(`{"credential_configuration_id":"x","proofs":{"jwt":[],"ldp_vp":[]}}`))           // two proof types
+	f.Add([]byte(`{"credential_configuration_id":"x","proofs":{"jwt":[1,{},null]}}`))              // proofs that are not strings
+	f.Add([]byte(`{"credential_identifier":"abc"}`))                                               // unsupported identifier form
+	f.Add([]byte(`{"credential_configuration_id":"x","credential_configuration_id":"y"}`))         // duplicate member
+	f.Add([]byte(`{"status":{"status_list":{"idx":0}},"iss":"evil"}`))                             // client-supplied status
+	f.Add([]byte("\xff\xfe"))                                                                      // not UTF-8
+	f.Add([]byte(`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`))      // too deep
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, err := ParseCredentialRequest(b, "tok")
+		mustTyped(t, err)
+	})
+}
+
+// FuzzValidateSubject: subject data is checked against the schema without
+// panics; every rejection is invalid_subject_data.
+func FuzzValidateSubject(f *testing.F) {
+	health, benefits := DevConfigs(vaccVCT, benefitsVCT)
+	f.Add([]byte(`{"given_name":"Ada","family_name":"L","birth_date":"1950-12-10","vaccinations":[{"date":"2026-01-01","vaccine":"x"}]}`), false) // valid pass
+	f.Add([]byte(`{"given_name":"A","family_name":"B","birth_date":"1950-12-10","benefit":"housing","eligible_for_benefit":true}`), true)         // valid card
+	f.Add([]byte(`{"birth_date":"9999-99-99"}`), false)                                                                                           // impossible date
+	f.Add([]byte(`{"vaccinations":[{"date":null}]}`), false)                                                                                      // null date
+	f.Add([]byte(`{"given_name":1e400}`), false)                                                                                                  // huge number
+	f.Add([]byte(`{"age_over_18":true}`), false)                                                                                                  // a derived claim set by the caller
+	f.Add([]byte(`"text"`), true)                                                                                                                 // not an object
+	f.Fuzz(func(t *testing.T, b []byte, card bool) {
+		cfg := &health[0]
+		if card {
+			cfg = &benefits[0]
+		}
+		v, err := cfg.ValidateSubject(b)
+		if err != nil {
+			if errs.CodeOf(err) != "invalid_subject_data" {
+				t.Fatalf("code %q", errs.CodeOf(err))
+			}
+			return
+		}
+		cfg.derive(v, time.Now())
+		_ = cfg.disclose(v)
+	})
+}
+
+// FuzzTokenForm: the token request form parser never panics.
+func FuzzTokenForm(f *testing.F) {
+	f.Add("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=x&tx_code=123456") // well formed
+	f.Add("grant_type=a&grant_type=b")                                                                                      // repeated parameter
+	f.Add("%zz=1")                                                                                                          // bad escape
+	f.Add("&&&=&")                                                                                                          // empty pairs
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := parseForm(s)
+		mustTyped(t, err)
+	})
+}
+
+// FuzzProof: the key proof checker never panics and rejects with
+// invalid_proof (never consuming anything: checkProof has no side effects).
+func FuzzProof(f *testing.F) {
+	st := storetest.OpenSQLite(f)
+	sg, err := keys.Generate(keys.ES256)
+	if err != nil {
+		f.Fatal(err)
+	}
+	svc, err := New(Config{Store: st, PublicURL: "https://issuer.example", Tenants: []Tenant{{ID: "health", DID: "did:example:h", KeyID: "did:example:h#1", Signer: sg}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h, _ := keys.Generate(keys.ES256)
+	w := &wallet{issuer: svc.IssuerURL("health"), e: &env{svc: svc}}
+	f.Add(w.proofNoT(h, "n"))                                                     // a valid proof
+	f.Add("eyJhbGciOiJub25lIn0.e30.")                                             // alg none
+	f.Add("eyJhbGciOiJFUzI1NiIsInR5cCI6Im9wZW5pZDR2Y2ktcHJvb2Yrand0In0.e30.AAAA") // no key in the header
+	f.Add("a.b.c.d.e")                                                            // JWE shape
+	f.Add("")                                                                     // empty
+	t := svc.tenants["health"]
+	f.Fuzz(func(tt *testing.T, p string) {
+		_, _, err := svc.checkProof(context.Background(), t, p, time.Now())
+		if err != nil && errs.CodeOf(err) != "invalid_proof" {
+			tt.Fatalf("code %q", errs.CodeOf(err))
+		}
+	})
+}
