@@ -158,7 +158,7 @@ func parseForm(body string) (map[string]string, error) {
 }
 
 func (h handlers) nonce(w http.ResponseWriter, r *http.Request) error {
-	n, err := h.s.Nonce(r.Context(), chi.URLParam(r, "tenant"))
+	n, err := h.s.Nonce(r.Context(), chi.URLParam(r, "tenant"), clientAddr(r))
 	if err != nil {
 		return err
 	}

@@ -190,9 +190,14 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 	return &TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(s.cfg.TokenTTL.Seconds())}, nil
 }
 
-// Nonce returns a fresh single-use c_nonce.
-func (s *Service) Nonce(ctx context.Context, tenantID string) (string, error) {
+// Nonce returns a fresh single-use c_nonce. client is the caller's
+// address: each client may ask for RatePerClient nonces a minute (the
+// endpoint is unauthenticated and every nonce is a stored row).
+func (s *Service) Nonce(ctx context.Context, tenantID, client string) (string, error) {
 	if _, err := s.tenant(tenantID); err != nil {
+		return "", err
+	}
+	if err := s.limiter.allow("nonce:"+client, s.cfg.RatePerClient); err != nil {
 		return "", err
 	}
 	n := randomToken(24)

@@ -40,6 +40,7 @@ type Store interface {
 	OfferByToken(ctx context.Context, tokenHash []byte, now time.Time) (store.CredentialOffer, error)
 	PutSingleUse(ctx context.Context, u store.SingleUse) error
 	ConsumeSingleUse(ctx context.Context, kind, value string, now time.Time) (store.SingleUse, error)
+	PurgeSingleUse(ctx context.Context, before time.Time) (int64, error)
 }
 
 var _ Store = (*store.Store)(nil)

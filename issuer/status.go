@@ -115,14 +115,23 @@ func (s *Service) Kick() {
 }
 
 // Run publishes changed status lists until ctx ends: at every tick of
-// PublishInterval and whenever a status changes. Errors are logged and
+// PublishInterval and whenever a status changes. Once a minute it also
+// purges expired single-use values (c_nonces). Errors are logged and
 // retried at the next round; it returns ctx's error.
 func (s *Service) Run(ctx context.Context) error {
 	tick := time.NewTicker(s.cfg.PublishInterval)
 	defer tick.Stop()
+	var purged time.Time
 	for {
 		if _, err := s.Publish(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("publishing status lists", "error", err.Error())
+		}
+		// Expired nonces and codes are useless: drop them once a minute.
+		if now := s.now(); now.Sub(purged) >= time.Minute {
+			purged = now
+			if _, err := s.cfg.Store.PurgeSingleUse(ctx, now); err != nil && ctx.Err() == nil {
+				s.log.Warn("purging expired single-use values", "error", err.Error())
+			}
 		}
 		select {
 		case <-ctx.Done():

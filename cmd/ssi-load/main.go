@@ -252,7 +252,7 @@ func prepareOne(ctx context.Context, svc *issuer.Service, subject []byte, i int)
 	if err != nil {
 		return job{}, err
 	}
-	nonce, err := svc.Nonce(ctx, "health")
+	nonce, err := svc.Nonce(ctx, "health", "load")
 	if err != nil {
 		return job{}, err
 	}
