@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"admin":    {"bootstrap tenants and API keys", runAdmin},
 		"ledger":   {"initialise (init) or run (node) a validator of the permissioned ledger", runLedger},
 		"registry": {"run the DID registry and trust registries alone", runRegistry},
+		"issuer":   {"run the OpenID4VCI issuer alone", runIssuer},
 	}
 }
 

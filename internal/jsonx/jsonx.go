@@ -30,6 +30,53 @@ var (
 // with code malformed_json, json_too_deep or invalid_utf8; the detail never
 // quotes the input.
 func Check(data []byte, maxDepth int) error {
+	// The fast path allocates nothing: one pass for the depth, then
+	// jsontext's RFC 7493 validation (UTF-8, escapes, unique names). Only a
+	// rejected input pays for the token-by-token walk that names the error.
+	if fastValid(data, maxDepth) {
+		return nil
+	}
+	if err := walk(data, maxDepth); err != nil {
+		return err
+	}
+	// The walk accepts what the fast path refused: refuse it anyway, since it
+	// is at best an input the two validators see differently.
+	return ErrMalformed.With("the JSON is not valid", nil)
+}
+
+func fastValid(data []byte, maxDepth int) bool {
+	return depthWithin(data, maxDepth) && jsontext.Value(data).IsValid()
+}
+
+// depthWithin reports whether the brackets outside strings nest at most
+// max deep. Malformed input may pass here; IsValid then rejects it.
+func depthWithin(data []byte, max int) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				return false
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return true
+}
+
+// walk checks data token by token and returns its precise error, or nil.
+func walk(data []byte, maxDepth int) error {
 	if !utf8.Valid(data) {
 		return ErrBadUTF8
 	}

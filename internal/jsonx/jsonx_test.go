@@ -98,6 +98,9 @@ func FuzzCheck(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if fast, slow := fastValid(data, MaxDepth), walk(data, MaxDepth) == nil; fast != slow {
+			t.Fatalf("the fast path (%v) and the token walk (%v) disagree on %q", fast, slow, data)
+		}
 		if Check(data, MaxDepth) != nil {
 			return
 		}
@@ -106,4 +109,18 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("Check accepted %q but Unmarshal failed: %v", data, err)
 		}
 	})
+}
+
+// BenchmarkCheck measures the check on a typical 1 KB credential payload.
+func BenchmarkCheck(b *testing.B) {
+	payload := []byte(`{"iss":"did:psr:3XB1QcMEU5vfaSWLFQTYDow76GBHqCiMdGcapkTmSJQx","iat":1767225600,"exp":1798761600,` +
+		`"vct":"urn:ssi:vct:vaccination-pass:1","cnf":{"jwk":{"kty":"EC","crv":"P-256","x":"TCAER19Zvu3OHF4j4W4vfSVoHIP1ILilDls7vCeGemc","y":"ZxjiWWbZMQGHVWKVQ4hbSIirsVfuecCE6t4jT9F2HZQ"}},` +
+		`"status":{"status_list":{"idx":4711,"uri":"https://health.example/status/1"}},"_sd_alg":"sha-256","_sd":[` +
+		strings.Repeat(`"CrQe7S5kqBAHt-nMYXgc6bdt2SH5aTY1sU_M-PgkjPI",`, 10) + `"x"]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Check(payload, MaxDepth); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
