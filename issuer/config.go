@@ -44,6 +44,9 @@ type CredentialConfig struct {
 	ID      string // credential_configuration_id
 	VCT     string
 	Profile sdjwt.Profile // SD-JWT VC (default) or W3C VCDM 2.0
+	// Types are the VCDM credential types after VerifiableCredential
+	// (ProfileVCDM only).
+	Types   []string
 	Display []Display
 	// Schema is the JSON Schema of the subject data, validated on every
 	// offer. The subset understood: type (object, array, string, integer,
@@ -323,7 +326,7 @@ func DevConfigs(vaccinationVCT, benefitsVCT string) (health, benefits []Credenti
 		},
 	}}
 	benefits = []CredentialConfig{{
-		ID: "benefits-eligibility", VCT: benefitsVCT, Profile: sdjwt.ProfileVCDM, StatusBits: 2, BatchSize: 10, Validity: 180 * 24 * time.Hour,
+		ID: "benefits-eligibility", VCT: benefitsVCT, Profile: sdjwt.ProfileVCDM, Types: []string{"BenefitsEligibilityCredential"}, StatusBits: 2, BatchSize: 10, Validity: 180 * 24 * time.Hour,
 		Display: []Display{{Name: "Benefits eligibility card", Locale: "en"}},
 		Schema: json.RawMessage(`{"type":"object","additionalProperties":false,
 			"required":["given_name","family_name","birth_date","benefit","eligible_for_benefit"],

@@ -274,7 +274,7 @@ func (s *Service) claimsJSON(t *tenant, cfg *CredentialConfig, p *plan, listURI 
 	h := p.holder
 	if cfg.Profile == sdjwt.ProfileVCDM {
 		return sdjwt.VCDMClaims{
-			Types: []string{"BenefitsEligibilityCredential"}, Issuer: t.DID, ID: "urn:uuid:" + uuidOf(p.rec.ID),
+			Types: cfg.Types, Issuer: t.DID, ID: "urn:uuid:" + uuidOf(p.rec.ID),
 			ValidFrom: p.rec.CreatedAt, ValidUntil: p.rec.ExpiresAt, HolderKey: &h,
 			Status:  map[string]any{"type": "TokenStatusList", "status_list": map[string]any{"idx": p.rec.Index, "uri": listURI}},
 			Subject: p.subj,

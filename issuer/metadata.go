@@ -1,5 +1,7 @@
 package issuer
 
+import "github.com/ssi-project/ssi/internal/sdjwt"
+
 // Metadata is the Credential Issuer Metadata of tenant (OpenID4VCI §12.2),
 // served at /.well-known/openid-credential-issuer/issuers/{tenant}.
 func (s *Service) Metadata(tenantID string) (map[string]any, error) {
@@ -22,17 +24,29 @@ func (s *Service) Metadata(tenantID string) (map[string]any, error) {
 			}
 			display = append(display, m)
 		}
-		configs[c.ID] = map[string]any{
+		cm := map[string]any{
 			"format": "dc+sd-jwt",
 			"vct":    c.VCT,
 			"scope":  c.ID,
-			"cryptographic_binding_methods_supported": []string{"jwk", "did:key", "did:jwk"},
+			"cryptographic_binding_methods_supported": []string{"jwk"},
 			"credential_signing_alg_values_supported": []string{t.Signer.Algorithm()},
 			"proof_types_supported": map[string]any{
 				"jwt": map[string]any{"proof_signing_alg_values_supported": []string{"ES256", "EdDSA"}},
 			},
 			"credential_metadata": map[string]any{"display": display},
 		}
+		if c.Profile == sdjwt.ProfileVCDM {
+			// A W3C VCDM 2.0 credential secured as SD-JWT (VC-JOSE-COSE):
+			// OpenID4VCI 1.0 defines no format identifier for it, so this
+			// uses its media type's suffix and the VCDM credential_definition.
+			delete(cm, "vct")
+			cm["format"] = "vc+sd-jwt"
+			cm["credential_definition"] = map[string]any{
+				"@context": []string{sdjwt.VCDMContext},
+				"type":     append([]string{"VerifiableCredential"}, c.Types...),
+			}
+		}
+		configs[c.ID] = cm
 		batch = max(batch, c.BatchSize)
 	}
 	md := map[string]any{
