@@ -318,15 +318,14 @@ func (s *Service) signAndCheck(t *tenant, cfg *CredentialConfig, p *plan) (strin
 	return sd, nil
 }
 
-// maxAllocTries bounds the retries of a record transaction that lost an
-// index race.
-const maxAllocTries = 8
+// maxAllocTries bounds the retries of a record transaction (a
+// serialization failure or a lost race on a new list).
+const maxAllocTries = 4
 
 // record runs step 2: one transaction that uses up the access token,
 // allocates the status indices, and writes the pending records and the
-// audit record. On a (list, index) conflict the whole transaction is
-// retried with new indices (on PostgreSQL a failed statement aborts the
-// transaction).
+// audit record. A taken index is redrawn inside the transaction; any other
+// conflict retries the whole transaction.
 func (s *Service) record(ctx context.Context, t *tenant, cfg *CredentialConfig, o store.CredentialOffer, plans []*plan, now time.Time) error {
 	for try := 0; ; try++ {
 		tokenUsed := false
@@ -340,17 +339,7 @@ func (s *Service) record(ctx context.Context, t *tenant, cfg *CredentialConfig, 
 				if err != nil {
 					return err
 				}
-				idx, err := freeIndex(ctx, tx, l)
-				if err != nil {
-					return err
-				}
-				p.rec.ListID, p.rec.Index = l.ID, idx
-				if p.claims, err = s.claimsJSON(t, cfg, p, l.URI); err != nil {
-					return errs.Wrap(errs.Internal, "", "", err)
-				}
-				sum := sha256.Sum256(p.claims)
-				p.rec.ClaimsHash = sum[:]
-				if err := tx.InsertCredential(ctx, p.rec); err != nil {
+				if err := s.insertAt(ctx, tx, t, cfg, p, l); err != nil {
 					return err
 				}
 			}
@@ -415,28 +404,28 @@ func (s *Service) openList(ctx context.Context, tx *store.Store, tenantID string
 	return l, nil
 }
 
-// freeIndex draws random indices until one is free in l (the list is at
-// most half full, so this takes two draws on average). The unique
-// constraint still decides: a concurrent writer can take it first. While
-// the list is under an eighth full (by its last count) a collision is so
-// unlikely that the draw is taken without a look-up, and a collision
-// retries the whole transaction.
-func freeIndex(ctx context.Context, tx *store.Store, l store.StatusList) (int64, error) {
-	if l.Allocated*8 < int64(l.Size) {
-		return randomIndex(l.Size), nil
-	}
-	for range 64 {
-		idx := randomIndex(l.Size)
-		var one int64
-		err := tx.RawQueryRow(ctx, "SELECT 1 FROM credentials WHERE status_list = $1 AND status_idx = $2", []any{l.ID, idx}, &one)
-		if errors.Is(err, store.ErrNotFound) {
-			return idx, nil
+// maxDraws bounds the index draws for one credential; the list is at
+// most about half full, so 64 misses in a row do not happen by chance.
+const maxDraws = 64
+
+// insertAt draws random indices of l until the record of p is inserted at
+// a free one. A taken index is refused by the unique constraint without
+// aborting the transaction, so no look-up precedes the insert.
+func (s *Service) insertAt(ctx context.Context, tx *store.Store, t *tenant, cfg *CredentialConfig, p *plan, l store.StatusList) error {
+	for range maxDraws {
+		p.rec.ListID, p.rec.Index = l.ID, randomIndex(l.Size)
+		var err error
+		if p.claims, err = s.claimsJSON(t, cfg, p, l.URI); err != nil {
+			return errs.Wrap(errs.Internal, "", "", err)
 		}
-		if err != nil {
-			return 0, err
+		sum := sha256.Sum256(p.claims)
+		p.rec.ClaimsHash = sum[:]
+		err = tx.InsertCredential(ctx, p.rec)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
 		}
 	}
-	return 0, store.ErrConflict.With("no free status index found", nil)
+	return errs.E(errs.Unavailable, "status_list_full", "no free status index was found, try again")
 }
 
 func randomIndex(size int) int64 {

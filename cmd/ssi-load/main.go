@@ -56,8 +56,8 @@ func main() {
 }
 
 type job struct {
-	token string
-	proof string
+	token  string
+	proofs []string
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -67,6 +67,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	clients := fs.Int("c", 64, "concurrent wallets")
 	conns := fs.Int("conns", 16, "store connection pool size")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the timed phase to this file")
+	batch := fs.Int("batch", 1, "proofs (credentials) per credential request, at most 10")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -125,8 +126,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	fmt.Fprintf(out, "preparing %d offers, tokens, nonces and proofs on %s …\n", *n, st.Backend())
-	jobs, err := prepare(ctx, svc, *n)
+	if *batch < 1 || *batch > 10 {
+		return errors.New("-batch must be 1 to 10")
+	}
+	requests := (*n + *batch - 1) / *batch
+	fmt.Fprintf(out, "preparing %d offers, tokens, nonces and %d proofs on %s …\n", requests, requests**batch, st.Backend())
+	jobs, err := prepare(ctx, svc, requests, *batch)
 	if err != nil {
 		return err
 	}
@@ -157,8 +162,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			for j := range ch {
 				s := wallet.Session(svc.IssuerURL("health"), "vaccination-pass", j.token)
 				t0 := time.Now()
-				_, err := s.Credentials(ctx, []string{j.proof})
+				creds, err := s.Credentials(ctx, j.proofs)
 				dt := time.Since(t0)
+				if err == nil && len(creds) != len(j.proofs) {
+					err = fmt.Errorf("%d credentials for %d proofs", len(creds), len(j.proofs))
+				}
 				if err != nil {
 					if failed.Add(1) == 1 {
 						fmt.Fprintln(os.Stderr, "first failure:", err)
@@ -184,14 +192,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	raw := rawES256Cost(2000)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	ok := len(lat)
-	if ok == 0 {
+	if len(lat) == 0 {
 		return errors.New("no credential was issued")
 	}
+	ok := len(lat) * *batch
 	perCred := cpu / time.Duration(ok)
-	fmt.Fprintf(out, "store %s, %d concurrent wallets, %d credentials (%d failed) in %v\n", st.Backend(), *clients, ok, failed.Load(), wall.Round(time.Millisecond))
+	fmt.Fprintf(out, "store %s, %d concurrent wallets, %d credentials in %d requests of %d (%d requests failed) in %v\n",
+		st.Backend(), *clients, ok, len(lat), *batch, failed.Load(), wall.Round(time.Millisecond))
 	fmt.Fprintf(out, "throughput  %.0f credentials/s\n", float64(ok)/wall.Seconds())
-	fmt.Fprintf(out, "latency     p50 %v  p99 %v  max %v\n", pct(lat, 50), pct(lat, 99), lat[ok-1])
+	fmt.Fprintf(out, "latency     p50 %v  p99 %v  max %v (per request)\n", pct(lat, 50), pct(lat, 99), lat[len(lat)-1])
 	fmt.Fprintf(out, "cpu         %v per credential (process, wallets' HTTP included); raw ES256 verify+sign+verify %v; ratio %.1f\n",
 		perCred.Round(time.Microsecond), raw.Round(time.Microsecond), float64(perCred)/float64(raw))
 	var records int64
@@ -209,9 +218,9 @@ func pct(s []time.Duration, p int) time.Duration {
 	return s[i].Round(10 * time.Microsecond)
 }
 
-// prepare creates n redeemed offers with a nonce and a proof each, with 8
-// workers.
-func prepare(ctx context.Context, svc *issuer.Service, n int) ([]job, error) {
+// prepare creates n redeemed offers with a nonce and batch proofs (of
+// distinct keys) each, with 8 workers.
+func prepare(ctx context.Context, svc *issuer.Service, n, batch int) ([]job, error) {
 	subject, _ := json.Marshal(map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1950-12-10",
 		"vaccinations": []any{map[string]any{"date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "vaccine": "XYZ-1"}}})
 	jobs := make([]job, n)
@@ -224,7 +233,7 @@ func prepare(ctx context.Context, svc *issuer.Service, n int) ([]job, error) {
 		go func() {
 			defer wg.Done()
 			for i := range idx {
-				j, err := prepareOne(ctx, svc, subject, i)
+				j, err := prepareOne(ctx, svc, subject, i, batch)
 				if err != nil {
 					once.Do(func() { firstErr = err })
 					continue
@@ -241,7 +250,7 @@ func prepare(ctx context.Context, svc *issuer.Service, n int) ([]job, error) {
 	return jobs, firstErr
 }
 
-func prepareOne(ctx context.Context, svc *issuer.Service, subject []byte, i int) (job, error) {
+func prepareOne(ctx context.Context, svc *issuer.Service, subject []byte, i, batch int) (job, error) {
 	o, err := svc.CreateOffer(ctx, issuer.Actor{TenantID: "health", ID: "load"}, issuer.OfferRequest{
 		ConfigID: "vaccination-pass", SubjectRef: fmt.Sprintf("citizen-%d", i), SubjectData: subject})
 	if err != nil {
@@ -256,15 +265,19 @@ func prepareOne(ctx context.Context, svc *issuer.Service, subject []byte, i int)
 	if err != nil {
 		return job{}, err
 	}
-	h, err := keys.Generate(keys.ES256)
-	if err != nil {
-		return job{}, err
+	j := job{token: tr.AccessToken}
+	for range batch {
+		h, err := keys.Generate(keys.ES256)
+		if err != nil {
+			return job{}, err
+		}
+		p, err := issuertest.Proof(h, svc.IssuerURL("health"), nonce, time.Now())
+		if err != nil {
+			return job{}, err
+		}
+		j.proofs = append(j.proofs, p)
 	}
-	p, err := issuertest.Proof(h, svc.IssuerURL("health"), nonce, time.Now())
-	if err != nil {
-		return job{}, err
-	}
-	return job{token: tr.AccessToken, proof: p}, nil
+	return j, nil
 }
 
 // rawES256Cost is the single-core cost of one verify + one sign + one

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -142,9 +143,12 @@ func (s *Store) OpenStatusList(ctx context.Context, tenant string, bits int) (St
 
 // InsertCredential writes an issuance record. It does not touch the
 // list's row (so concurrent issuances do not queue on one row lock):
-// RecountStatusList refreshes the list's Allocated. Errors: ErrInvalid,
-// ErrConflict (the ID, or the (list, index) pair, is taken: retry with
-// another index), ErrNotFound (no such tenant or list).
+// RecountStatusList refreshes the list's Allocated. A (list, index) pair
+// that is taken is ErrConflict without failing the statement, so inside a
+// transaction the caller can draw another index and try again (on
+// PostgreSQL a concurrent uncommitted insert of the same pair is waited
+// for first). Errors: ErrInvalid, ErrConflict (the pair or the ID is
+// taken), ErrNotFound (no such list for the tenant).
 func (s *Store) InsertCredential(ctx context.Context, c IssuedCredential) error {
 	if err := need("credential ID", c.ID, "tenant ID", c.TenantID, "configuration", c.ConfigID,
 		"subject reference", c.SubjectRef, "status list", c.ListID, "state", c.State); err != nil {
@@ -156,14 +160,20 @@ func (s *Store) InsertCredential(ctx context.Context, c IssuedCredential) error 
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = s.now()
 	}
-	// The SELECT yields no row (ErrNotFound) for a list of another tenant.
+	// The SELECT yields no row for a list of another tenant; the
+	// conflict clause yields none for a taken pair.
 	var id string
 	err := s.w().queryRow(ctx,
 		`INSERT INTO credentials (id, tenant_id, config_id, subject_ref, claims_hash, status_list, status_idx, status, state, created_at, expires_at, issued_at)
 		 SELECT $1, $2, $3, $4, $5, id, $7, $8, $9, $10, $11, $12 FROM status_lists WHERE id = $6 AND tenant_id = $2
+		 ON CONFLICT (status_list, status_idx) DO NOTHING
 		 RETURNING id`,
 		c.ID, c.TenantID, c.ConfigID, c.SubjectRef, c.ClaimsHash, c.ListID, c.Index, c.Status, c.State,
 		toMicros(c.CreatedAt), toMicros(c.ExpiresAt), toMicros(c.IssuedAt)).Scan(&id)
+	if errors.Is(err, ErrNotFound) {
+		err = notFoundOr(ctx, s.w(), ErrConflict.With("the status index is taken", nil),
+			"SELECT 1 FROM status_lists WHERE id = $1 AND tenant_id = $2", c.ListID, c.TenantID)
+	}
 	if err != nil {
 		return fmt.Errorf("inserting credential record: %w", err)
 	}
