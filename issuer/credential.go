@@ -22,10 +22,9 @@ const ProofTyp = "openid4vci-proof+jwt"
 
 // OAuth errors of the credential endpoint (OpenID4VCI §8.3.1.2).
 var (
-	ErrInvalidProof      = errs.E(errs.Invalid, "invalid_proof", "a key proof is missing or invalid")
-	ErrInvalidNonce      = errs.E(errs.Invalid, "invalid_nonce", "a key proof carries an invalid or used c_nonce; get a new one")
-	ErrInvalidCredReq    = errs.E(errs.Invalid, "invalid_credential_request", "the credential request is malformed")
-	ErrCredentialRefused = errs.E(errs.Invalid, "credential_request_denied", "the credential request was not accepted")
+	ErrInvalidProof   = errs.E(errs.Invalid, "invalid_proof", "a key proof is missing or invalid")
+	ErrInvalidNonce   = errs.E(errs.Invalid, "invalid_nonce", "a key proof carries an invalid or used c_nonce; get a new one")
+	ErrInvalidCredReq = errs.E(errs.Invalid, "invalid_credential_request", "the credential request is malformed")
 )
 
 // CredentialRequest is a parsed credential request.

@@ -265,22 +265,3 @@ func (s *Service) Credentials(ctx context.Context, tenantID, subjectRef string) 
 	}
 	return s.cfg.Store.ListCredentials(ctx, tenantID, subjectRef, 1000)
 }
-
-// WaitPublished blocks until list has a published version covering every
-// change made so far, or ctx ends. For tests and the latency benchmark.
-func (s *Service) WaitPublished(ctx context.Context, listID string) (store.StatusListVersion, error) {
-	for {
-		l, err := s.cfg.Store.GetStatusList(ctx, listID)
-		if err != nil {
-			return store.StatusListVersion{}, err
-		}
-		if l.PublishedSeq >= l.ChangeSeq {
-			return s.cfg.Store.GetStatusListVersion(ctx, listID, l.Version)
-		}
-		select {
-		case <-ctx.Done():
-			return store.StatusListVersion{}, ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
