@@ -30,6 +30,7 @@ type Outbox interface {
 	PendingOutbox(ctx context.Context, topic string, limit int) ([]store.OutboxItem, error)
 	CompleteOutbox(ctx context.Context, topic string, id int64, result []byte) error
 	FailOutbox(ctx context.Context, topic string, id int64, reason string) error
+	ParkOutbox(ctx context.Context, topic string, id int64, reason string) error
 	GetOutbox(ctx context.Context, topic, key string) (store.OutboxItem, error)
 	OutboxDepth(ctx context.Context, topic string) (int64, error)
 }
@@ -178,6 +179,7 @@ func (a *Anchorer) Drain(ctx context.Context) (int, error) {
 	var work []pending
 	for _, it := range items {
 		if strings.HasPrefix(it.LastError, permanent) {
+			a.park(ctx, it.ID, it.LastError) // failed for good before parking existed
 			continue
 		}
 		var e Entry
@@ -186,7 +188,7 @@ func (a *Anchorer) Drain(ctx context.Context) (int, error) {
 			perr = e.validateRequest()
 		}
 		if perr != nil {
-			a.fail(ctx, it.ID, permanent+"the payload is not an anchor entry")
+			a.park(ctx, it.ID, permanent+"the payload is not an anchor entry")
 			continue
 		}
 		work = append(work, pending{id: it.ID, entry: e})
@@ -250,7 +252,7 @@ func (a *Anchorer) reconcile(ctx context.Context, work []pending) (int, []pendin
 			a.mismatch.Add(1)
 			a.log.Error("ALERT: a different hash is already anchored for this version",
 				"kind", p.entry.Kind, "subject", p.entry.Subject, "version", p.entry.Version)
-			a.fail(ctx, p.id, permanent+ErrHashMismatch.Code)
+			a.park(ctx, p.id, permanent+ErrHashMismatch.Code)
 		}
 	}
 	n, err := a.complete(ctx, found)
@@ -382,6 +384,14 @@ func (a *Anchorer) complete(ctx context.Context, ps []pending) (int, error) {
 func (a *Anchorer) fail(ctx context.Context, id int64, reason string) {
 	if err := a.cfg.Outbox.FailOutbox(ctx, Topic, id, reason); err != nil {
 		a.log.Warn("recording an anchoring failure", "code", errs.CodeOf(err))
+	}
+}
+
+// park takes an item the worker will never retry out of the queue, so it
+// cannot hold up the items behind it; it still counts in the outbox depth.
+func (a *Anchorer) park(ctx context.Context, id int64, reason string) {
+	if err := a.cfg.Outbox.ParkOutbox(ctx, Topic, id, reason); err != nil {
+		a.log.Warn("parking an anchoring item", "code", errs.CodeOf(err))
 	}
 }
 

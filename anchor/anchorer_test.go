@@ -3,6 +3,7 @@ package anchor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -176,4 +177,39 @@ func TestWorkerKilledBetweenSubmitAndConfirm(t *testing.T) {
 	eventually(t, 30*time.Second, depthIs(t, st, 0))
 
 	reconcile(t, l, all)
+}
+
+// TestParkedItemsDoNotStarveTheQueue: more items that can never be anchored
+// than fit in one batch are parked, and the valid entries queued behind
+// them are still anchored; the parked ones stay visible in the depth.
+func TestParkedItemsDoNotStarveTheQueue(t *testing.T) {
+	ctx := context.Background()
+	op := newEdSigner(t)
+	l, _ := startLedger(t, op)
+	st := openStore(t)
+	a, err := New(Config{Ledger: l, Signer: op, Outbox: st, BatchSize: 5, PollInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+
+	var junk []store.OutboxItem
+	for i := range 12 { // more than two batches of work that is not an entry
+		junk = append(junk, store.OutboxItem{Topic: Topic, Key: fmt.Sprintf("junk-%d", i), Payload: []byte(`{"not":"an entry"}`)})
+	}
+	require.NoError(t, st.EnqueueOutbox(ctx, junk...))
+	good := didEntry(900, 1)
+	require.NoError(t, a.Enqueue(ctx, st, good))
+
+	eventually(t, 20*time.Second, func() error {
+		_, err := a.Drain(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = a.Receipt(ctx, good)
+		return err
+	})
+	depth, err := st.OutboxDepth(ctx, Topic)
+	require.NoError(t, err)
+	assert.EqualValues(t, len(junk), depth, "parked items remain visible to alerts")
+	it, err := st.GetOutbox(ctx, Topic, "junk-0")
+	require.NoError(t, err)
+	assert.Contains(t, it.LastError, "permanent")
 }

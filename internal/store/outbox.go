@@ -70,7 +70,7 @@ func scanOutbox(r row) (OutboxItem, error) {
 }
 
 // PendingOutbox returns up to limit (0: 100; capped at 1000) items of topic
-// that are not done, in ascending ID order: the processing order.
+// that are neither done nor parked, in ascending ID order: the processing order.
 //
 // On PostgreSQL, IDs are assigned when a transaction inserts, not when it
 // commits, so an item of a slower concurrent transaction can appear after
@@ -79,7 +79,7 @@ func scanOutbox(r row) (OutboxItem, error) {
 func (s *Store) PendingOutbox(ctx context.Context, topic string, limit int) ([]OutboxItem, error) {
 	var out []OutboxItem
 	err := forEach(ctx, s.r(),
-		"SELECT "+outboxColumns+" FROM outbox WHERE topic = $1 AND done_at = 0 ORDER BY id LIMIT $2",
+		"SELECT "+outboxColumns+" FROM outbox WHERE topic = $1 AND done_at = 0 AND parked_at = 0 ORDER BY id LIMIT $2",
 		[]any{topic, clampLimit(limit)}, func(r rows) error {
 			it, err := scanOutbox(r)
 			out = append(out, it)
@@ -137,7 +137,26 @@ func (s *Store) FailOutbox(ctx context.Context, topic string, id int64, reason s
 	return nil
 }
 
-// OutboxDepth returns how many items of topic are pending.
+// ParkOutbox takes a pending item out of the queue for good, recording
+// why: PendingOutbox no longer returns it, so it cannot hold up the items
+// behind it, while OutboxDepth still counts it and GetOutbox shows it with
+// its reason, for an operator. Errors: ErrNotFound, ErrConflict (done).
+func (s *Store) ParkOutbox(ctx context.Context, topic string, id int64, reason string) error {
+	n, err := s.w().exec(ctx,
+		"UPDATE outbox SET attempts = attempts + 1, last_error = $3, parked_at = $4 WHERE topic = $1 AND id = $2 AND done_at = 0",
+		topic, id, truncateUTF8(reason, maxLastError), toMicros(s.now()))
+	if err == nil && n == 0 {
+		err = notFoundOr(ctx, s.w(), ErrConflict.With("the outbox item is already done", nil),
+			"SELECT 1 FROM outbox WHERE topic = $1 AND id = $2", topic, id)
+	}
+	if err != nil {
+		return fmt.Errorf("parking outbox item: %w", err)
+	}
+	return nil
+}
+
+// OutboxDepth returns how many items of topic are pending, parked ones
+// included.
 func (s *Store) OutboxDepth(ctx context.Context, topic string) (int64, error) {
 	var n int64
 	if err := s.r().queryRow(ctx, "SELECT COUNT(*) FROM outbox WHERE topic = $1 AND done_at = 0", topic).Scan(&n); err != nil {

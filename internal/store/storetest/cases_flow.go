@@ -20,6 +20,7 @@ func flowCases() []testCase {
 		{"SingleUse", testSingleUse},
 		{"Outbox", testOutbox},
 		{"OutboxConflictInsertsNothing", testOutboxConflict},
+		{"OutboxPark", testOutboxPark},
 		{"InTx", testInTx},
 		{"InTxRollback", testInTxRollback},
 	}
@@ -335,4 +336,35 @@ func testInTxRollback(t *testing.T, s *store.Store) {
 	require.NoError(t, s.InTx(ctx, func(tx *store.Store) error { return change(tx, "ok") }))
 	_, err := s.GetTenant(ctx, "ok")
 	require.NoError(t, err)
+}
+
+// testOutboxPark: a parked item leaves the queue, so the items behind it
+// are reached, but it still counts in the depth and keeps its reason.
+func testOutboxPark(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.EnqueueOutbox(ctx,
+		store.OutboxItem{Topic: "park", Key: "a", Payload: []byte("a")},
+		store.OutboxItem{Topic: "park", Key: "b", Payload: []byte("b")}))
+	first, err := s.PendingOutbox(ctx, "park", 1)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+	require.Equal(t, "a", first[0].Key)
+
+	require.NoError(t, s.ParkOutbox(ctx, "park", first[0].ID, "permanent: not valid work"))
+	next, err := s.PendingOutbox(ctx, "park", 1)
+	require.NoError(t, err)
+	require.Len(t, next, 1)
+	assert.Equal(t, "b", next[0].Key, "the parked item no longer holds up the queue")
+	depth, err := s.OutboxDepth(ctx, "park")
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, depth, "a parked item still counts in the depth")
+	got, err := s.GetOutbox(ctx, "park", "a")
+	require.NoError(t, err)
+	assert.Equal(t, "permanent: not valid work", got.LastError)
+	assert.Equal(t, 1, got.Attempts)
+	assert.True(t, got.DoneAt.IsZero())
+
+	require.NoError(t, s.CompleteOutbox(ctx, "park", next[0].ID, nil))
+	assert.ErrorIs(t, s.ParkOutbox(ctx, "park", next[0].ID, "x"), store.ErrConflict, "a done item cannot be parked")
+	assert.ErrorIs(t, s.ParkOutbox(ctx, "park", 1<<40, "x"), store.ErrNotFound)
 }
