@@ -41,6 +41,7 @@ type Store interface {
 	PutSingleUse(ctx context.Context, u store.SingleUse) error
 	ConsumeSingleUse(ctx context.Context, kind, value string, now time.Time) (store.SingleUse, error)
 	PurgeSingleUse(ctx context.Context, before time.Time) (int64, error)
+	DropStaleSubjectData(ctx context.Context, now time.Time) (int64, error)
 }
 
 var _ Store = (*store.Store)(nil)

@@ -116,7 +116,8 @@ func (s *Service) Kick() {
 
 // Run publishes changed status lists until ctx ends: at every tick of
 // PublishInterval and whenever a status changes. Once a minute it also
-// purges expired single-use values (c_nonces). Errors are logged and
+// purges expired single-use values (c_nonces) and the subject data of
+// offers that expired unused. Errors are logged and
 // retried at the next round; it returns ctx's error.
 func (s *Service) Run(ctx context.Context) error {
 	tick := time.NewTicker(s.cfg.PublishInterval)
@@ -131,6 +132,9 @@ func (s *Service) Run(ctx context.Context) error {
 			purged = now
 			if _, err := s.cfg.Store.PurgeSingleUse(ctx, now); err != nil && ctx.Err() == nil {
 				s.log.Warn("purging expired single-use values", "error", err.Error())
+			}
+			if _, err := s.cfg.Store.DropStaleSubjectData(ctx, now); err != nil && ctx.Err() == nil {
+				s.log.Warn("dropping stale subject data", "error", err.Error())
 			}
 		}
 		select {

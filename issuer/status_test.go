@@ -265,3 +265,28 @@ type safeBuf struct {
 
 func (s *safeBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *safeBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestRunDropsStaleSubjectData: the background worker clears the subject
+// data of an offer whose code expired unredeemed.
+func TestRunDropsStaleSubjectData(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t), envOpts{})
+	v := e.createOffer("health", "vaccination-pass", "c1", vaccSubject)
+	o, err := e.st.GetOffer(context.Background(), v.ID)
+	require.NoError(t, err)
+	require.NotNil(t, o.SubjectData)
+	e.clock.Add(11 * time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.svc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		o, err = e.st.GetOffer(context.Background(), v.ID)
+		require.NoError(t, err)
+		if o.SubjectData == nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the subject data was not dropped")
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+}

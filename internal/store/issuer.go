@@ -523,3 +523,18 @@ func (s *Store) CompleteOffer(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// DropStaleSubjectData clears the subject data of offers that can no
+// longer lead to a credential at now (the code expired unredeemed, or the
+// access token expired unused) and returns how many it cleared. The offer
+// rows stay, for the audit trail.
+func (s *Store) DropStaleSubjectData(ctx context.Context, now time.Time) (int64, error) {
+	n, err := s.w().exec(ctx,
+		`UPDATE credential_offers SET subject_data = NULL WHERE subject_data IS NOT NULL
+		 AND ((state = $1 AND expires_at <= $3) OR (state = $2 AND token_expires_at <= $3))`,
+		OfferOffered, OfferRedeemed, toMicros(now))
+	if err != nil {
+		return 0, fmt.Errorf("dropping stale subject data: %w", err)
+	}
+	return n, nil
+}

@@ -26,6 +26,7 @@ func issuerCases() []testCase {
 		{"IssuerListVersions", testIssuerListVersions},
 		{"IssuerOffers", testIssuerOffers},
 		{"IssuerConcurrentOfferAttempts", testIssuerConcurrentOfferAttempts},
+		{"IssuerStaleSubjectData", testIssuerStaleSubjectData},
 		{"IssuerConcurrentIndexAllocation", testIssuerConcurrentIndexAllocation},
 	}
 }
@@ -291,4 +292,25 @@ func testIssuerConcurrentIndexAllocation(t *testing.T, s *store.Store) {
 	n, err := s.RecountStatusList(ctx, "l1")
 	require.NoError(t, err)
 	assert.Equal(t, int64(8), n)
+}
+
+func testIssuerStaleSubjectData(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	issuerSetup(t, s)
+	for _, id := range []string{"fresh", "expired", "redeemed"} {
+		require.NoError(t, s.CreateOffer(ctx, offer(id, "code-"+id)))
+	}
+	tok := sha256.Sum256([]byte("token"))
+	require.NoError(t, s.RedeemOffer(ctx, "redeemed", tok[:], t0.Add(5*time.Minute), t0))
+	n, err := s.DropStaleSubjectData(ctx, t0.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing is stale yet")
+	n, err = s.DropStaleSubjectData(ctx, t0.Add(11*time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), n, "expired codes and an expired token")
+	for _, id := range []string{"fresh", "expired", "redeemed"} {
+		o, err := s.GetOffer(ctx, id)
+		require.NoError(t, err)
+		assert.Nil(t, o.SubjectData, id)
+	}
 }
