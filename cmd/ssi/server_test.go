@@ -291,6 +291,20 @@ func TestIdempotencyKey(t *testing.T) {
 		assert.Equal(t, string(b1), string(b2), "the same request gets the same response")
 		assert.Equal(t, "true", second.Header.Get("Idempotent-Replayed"))
 
+		// The stored response carries a secret shown once (the new API key):
+		// the database holds it sealed, under a name that is not the client's
+		// Idempotency-Key, so the row alone reveals nothing.
+		var created admin.KeyView
+		require.NoError(t, json.Unmarshal(b1, &created))
+		require.NotEmpty(t, created.Key)
+		stored, err := st.QueryRawBytes(context.Background(), "SELECT body FROM idempotency WHERE tenant_id = $1", "health")
+		require.NoError(t, err)
+		assert.NotContains(t, string(stored), created.Key)
+		assert.NotContains(t, string(stored), created.ID)
+		name, err := st.QueryRawBytes(context.Background(), "SELECT idem_key FROM idempotency WHERE tenant_id = $1", "health")
+		require.NoError(t, err)
+		assert.NotEqual(t, "op-1", string(name))
+
 		resp := e.do(http.MethodPost, "/admin/v1/keys", k, `{"scopes":["keys:manage","keys:manage"]}`, "Idempotency-Key", "op-1")
 		assert.Equal(t, "idempotency_key_reused", httpxtest.ReadProblem(t, resp, http.StatusUnprocessableEntity).Code)
 		resp = e.do(http.MethodPost, "/admin/v1/keys", k, body, "Idempotency-Key", "bad key with spaces")

@@ -3,7 +3,13 @@ package httpx
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -37,6 +43,33 @@ func validIdemKey(k string) bool {
 		}
 	}
 	return true
+}
+
+// idemKeys derives, from the client's Idempotency-Key, the name the store
+// keeps (a hash, never the key itself) and the AES-256-GCM key that seals
+// the stored response. Responses can carry secrets shown once (an API key,
+// a tx_code, a pre-authorized code): only a client that holds the
+// Idempotency-Key can have them replayed, and the database alone never
+// reveals them.
+func idemKeys(tenant, key string) (name string, seal cipher.AEAD) {
+	n := sha256.Sum256([]byte("ssi idempotency name\x00" + tenant + "\x00" + key))
+	k := sha256.Sum256([]byte("ssi idempotency seal\x00" + tenant + "\x00" + key))
+	block, _ := aes.NewCipher(k[:]) // a 32-byte key never fails
+	aead, _ := cipher.NewGCM(block)
+	return hex.EncodeToString(n[:]), aead
+}
+
+func sealBody(aead cipher.AEAD, name string, body []byte) []byte {
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(body)+aead.Overhead())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, body, []byte(name))
+}
+
+func openBody(aead cipher.AEAD, name string, blob []byte) ([]byte, error) {
+	if len(blob) < aead.NonceSize() {
+		return nil, errors.New("sealed response too short")
+	}
+	return aead.Open(nil, blob[:aead.NonceSize()], blob[aead.NonceSize():], []byte(name))
 }
 
 // bufferedWriter holds a response so that it can be stored before it is sent.
@@ -92,8 +125,9 @@ func Idempotency(st IdemStore, now func() time.Time, ttl time.Duration, maxBody 
 			h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
 			h.Write(body)
 			t := now()
+			name, aead := idemKeys(p.TenantID, key)
 			prev, fresh, err := st.BeginIdempotent(r.Context(), store.IdempotencyRecord{
-				TenantID: p.TenantID, Key: key, RequestHash: h.Sum(nil),
+				TenantID: p.TenantID, Key: name, RequestHash: h.Sum(nil),
 				State: store.IdemInProgress, CreatedAt: t, ExpiresAt: t.Add(ttl),
 			})
 			if err != nil {
@@ -107,10 +141,15 @@ func Idempotency(st IdemStore, now func() time.Time, ttl time.Duration, maxBody 
 				case prev.State != store.IdemDone:
 					Render(w, r, ErrIdemInProgress)
 				default:
+					body, err := openBody(aead, name, prev.Body)
+					if err != nil {
+						Render(w, r, errs.Wrap(errs.Internal, "", "", fmt.Errorf("opening a stored response: %w", err)))
+						return
+					}
 					w.Header().Set("Content-Type", prev.ContentType)
 					w.Header().Set(idempotentReplayed, "true")
 					w.WriteHeader(prev.Status)
-					_, _ = w.Write(prev.Body)
+					_, _ = w.Write(body)
 				}
 				return
 			}
@@ -120,7 +159,7 @@ func Idempotency(st IdemStore, now func() time.Time, ttl time.Duration, maxBody 
 			defer func() {
 				// A panic or 5xx leaves the key free for a retry.
 				if !completed {
-					_ = st.AbandonIdempotent(context.WithoutCancel(r.Context()), p.TenantID, key)
+					_ = st.AbandonIdempotent(context.WithoutCancel(r.Context()), p.TenantID, name)
 				}
 			}()
 			next.ServeHTTP(bw, r)
@@ -128,7 +167,8 @@ func Idempotency(st IdemStore, now func() time.Time, ttl time.Duration, maxBody 
 				bw.status = http.StatusOK
 			}
 			if bw.status < 500 {
-				if err := st.CompleteIdempotent(r.Context(), p.TenantID, key, bw.status, w.Header().Get("Content-Type"), bw.body.Bytes()); err != nil {
+				sealed := sealBody(aead, name, bw.body.Bytes())
+				if err := st.CompleteIdempotent(r.Context(), p.TenantID, name, bw.status, w.Header().Get("Content-Type"), sealed); err != nil {
 					Logger(r.Context()).Error("storing idempotent response", "request_id", RequestID(r.Context()), "error", err.Error())
 				} else {
 					completed = true
