@@ -12,9 +12,6 @@ import (
 	"path/filepath"
 	"sync"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
-	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/config"
 	"github.com/ssi-project/ssi/internal/jsonx"
 	"github.com/ssi-project/ssi/internal/keys"
@@ -113,23 +110,16 @@ func startIssuer(ctx context.Context, st *store.Store, anc issuer.Anchor, public
 // issuerConfig configures `ssi issuer`.
 type issuerConfig struct {
 	config.Server `yaml:",inline"`
-	LedgerRPC     string `yaml:"ledger_rpc" flag:"ledger-rpc" usage:"CometBFT RPC address of a validator, e.g. http://127.0.0.1:26657"`
-	LedgerKeyFile string `yaml:"ledger_key_file" flag:"ledger-key-file" usage:"the issuer's writer key on the ledger allow-list (PEM)"`
+	LedgerConn    `yaml:",inline"`
 	TenantsFile   string `yaml:"tenants_file" flag:"tenants" usage:"JSON file listing the issuing agencies (id, did, key_id, key_file, configurations)"`
 }
 
 func (c *issuerConfig) validate() error {
-	var p []error
-	if c.LedgerRPC == "" {
-		p = append(p, errors.New("ledger-rpc: the issuer anchors its status lists and needs a validator's RPC address"))
-	}
-	if c.LedgerKeyFile == "" {
-		p = append(p, errors.New("ledger-key-file: the issuer needs its ledger writer key"))
-	}
+	var tenants error
 	if c.TenantsFile == "" {
-		p = append(p, errors.New("tenants: the issuer needs the file of its issuing agencies"))
+		tenants = errors.New("tenants: the issuer needs the file of its issuing agencies")
 	}
-	return errors.Join(c.Resolve(), c.Validate(), errors.Join(p...))
+	return errors.Join(c.Resolve(), c.Validate(), c.LedgerConn.validate(), tenants)
 }
 
 // runIssuer runs the issuer alone, for production: its store (PostgreSQL,
@@ -173,24 +163,11 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("opening store: %w", err)
 	}
 	defer st.Close()
-	signer, err := operatorSigner(cfg.LedgerKeyFile, false)
-	if err != nil {
-		return fmt.Errorf("loading the ledger writer key: %w", err)
-	}
-	rpc, err := rpchttp.New(cfg.LedgerRPC, "/websocket")
-	if err != nil {
-		return fmt.Errorf("connecting to the ledger: %w", err)
-	}
-	status, err := rpc.Status(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the ledger's status: %w", err)
-	}
-	ledger, err := wireLedger(anchor.NewLedger(rpc, status.NodeInfo.Network), signer, st, log)
+	ledger, err := cfg.LedgerConn.connect(ctx, st, log)
 	if err != nil {
 		return err
 	}
-	stopWorker := ledger.start(ctx)
-	defer stopWorker()
+	defer ledger.stop()
 	ln, err := listen(&cfg.Server)
 	if err != nil {
 		return err
@@ -202,6 +179,6 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer stopIssuer()
 	a := newApp(cfg.Server, st, log, services{ledger: ledger, issuer: iss})
-	fmt.Fprintf(stdout, "ssi issuer listening on %s (%d agencies, ledger chain %s)\n", cfg.PublicURL, len(tenants), status.NodeInfo.Network)
+	fmt.Fprintf(stdout, "ssi issuer listening on %s (%d agencies, ledger chain %s)\n", cfg.PublicURL, len(tenants), ledger.chainID)
 	return a.serve(ctx, ln)
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +24,51 @@ type ledgerParts struct {
 	anchorer *anchor.Anchorer
 	health   *anchor.HealthChecker
 	trust    anchor.Trust
+	chainID  string
 	stop     func() error
+}
+
+// LedgerConn is how a service run alone reaches the ledger: a validator's
+// RPC address and the service's writer key on the ledger's allow-list.
+type LedgerConn struct {
+	LedgerRPC     string `yaml:"ledger_rpc" flag:"ledger-rpc" usage:"CometBFT RPC address of a validator, e.g. http://127.0.0.1:26657"`
+	LedgerKeyFile string `yaml:"ledger_key_file" flag:"ledger-key-file" usage:"this service's writer key on the ledger allow-list (PEM)"`
+}
+
+func (c LedgerConn) validate() error {
+	var p []error
+	if c.LedgerRPC == "" {
+		p = append(p, errors.New("ledger-rpc: the service anchors on the ledger and needs a validator's RPC address"))
+	}
+	if c.LedgerKeyFile == "" {
+		p = append(p, errors.New("ledger-key-file: the service needs its ledger writer key"))
+	}
+	return errors.Join(p...)
+}
+
+// connect reaches the validator and starts the anchoring worker on st;
+// stop ends the worker.
+func (c LedgerConn) connect(ctx context.Context, st *store.Store, log *slog.Logger) (*ledgerParts, error) {
+	signer, err := operatorSigner(c.LedgerKeyFile, false)
+	if err != nil {
+		return nil, fmt.Errorf("loading the ledger writer key: %w", err)
+	}
+	rpc, err := rpchttp.New(c.LedgerRPC, "/websocket")
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the ledger: %w", err)
+	}
+	status, err := rpc.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the ledger's status: %w", err)
+	}
+	p, err := wireLedger(anchor.NewLedger(rpc, status.NodeInfo.Network), signer, st, log)
+	if err != nil {
+		return nil, err
+	}
+	p.chainID = status.NodeInfo.Network
+	stopWorker := p.start(ctx)
+	p.stop = func() error { stopWorker(); return nil }
+	return p, nil
 }
 
 // operatorSigner reads the writer key at path, creating it when create is
@@ -65,7 +111,7 @@ func startDevLedger(ctx context.Context, dataDir string, st *store.Store, log *s
 		_ = node.Stop()
 		return nil, err
 	}
-	p.node = node
+	p.node, p.chainID = node, node.ChainID()
 	if p.trust, err = node.Trust(); err != nil {
 		_ = node.Stop()
 		return nil, err

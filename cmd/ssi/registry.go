@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
-	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/didregistry"
 	"github.com/ssi-project/ssi/internal/config"
 )
@@ -17,19 +14,11 @@ import (
 // registryConfig configures `ssi registry`.
 type registryConfig struct {
 	config.Server `yaml:",inline"`
-	LedgerRPC     string `yaml:"ledger_rpc" flag:"ledger-rpc" usage:"CometBFT RPC address of a validator, e.g. http://127.0.0.1:26657"`
-	LedgerKeyFile string `yaml:"ledger_key_file" flag:"ledger-key-file" usage:"the registry's writer key on the ledger allow-list (PEM)"`
+	LedgerConn    `yaml:",inline"`
 }
 
 func (c *registryConfig) validate() error {
-	var p []error
-	if c.LedgerRPC == "" {
-		p = append(p, errors.New("ledger-rpc: the registry needs a validator's RPC address"))
-	}
-	if c.LedgerKeyFile == "" {
-		p = append(p, errors.New("ledger-key-file: the registry needs its ledger writer key"))
-	}
-	return errors.Join(c.Resolve(), c.Validate(), errors.Join(p...))
+	return errors.Join(c.Resolve(), c.Validate(), c.LedgerConn.validate())
 }
 
 // runRegistry runs the DID registry and trust registries alone, for
@@ -54,24 +43,11 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer st.Close()
 
-	signer, err := operatorSigner(cfg.LedgerKeyFile, false)
-	if err != nil {
-		return fmt.Errorf("loading the ledger writer key: %w", err)
-	}
-	rpc, err := rpchttp.New(cfg.LedgerRPC, "/websocket")
-	if err != nil {
-		return fmt.Errorf("connecting to the ledger: %w", err)
-	}
-	status, err := rpc.Status(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the ledger's status: %w", err)
-	}
-	ledger, err := wireLedger(anchor.NewLedger(rpc, status.NodeInfo.Network), signer, st, log)
+	ledger, err := cfg.LedgerConn.connect(ctx, st, log)
 	if err != nil {
 		return err
 	}
-	stopWorker := ledger.start(ctx)
-	defer stopWorker()
+	defer ledger.stop()
 
 	ln, err := listen(&cfg.Server)
 	if err != nil {
@@ -79,6 +55,6 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	reg := didregistry.New(didregistry.Config{Store: st, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Logger: log})
 	a := newApp(cfg.Server, st, log, services{ledger: ledger, registry: reg})
-	fmt.Fprintf(stdout, "ssi registry listening on %s (ledger chain %s)\n", cfg.PublicURL, status.NodeInfo.Network)
+	fmt.Fprintf(stdout, "ssi registry listening on %s (ledger chain %s)\n", cfg.PublicURL, ledger.chainID)
 	return a.serve(ctx, ln)
 }
