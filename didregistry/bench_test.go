@@ -18,7 +18,7 @@ import (
 func benchDID(b *testing.B) (*Service, *store.Store, string) {
 	st := storetest.OpenSQLite(b)
 	l := newLedger(b, st)
-	svc := New(Config{Store: st, Anchor: l.anchorer, PublicURL: "https://registry.example"})
+	svc := New(Config{Store: st, Anchor: l.Anchorer, PublicURL: "https://registry.example"})
 	ctx := context.Background()
 	require.NoError(b, st.CreateTenant(ctx, store.Tenant{ID: "health", Name: "h", Kind: "agency", CreatedAt: time.Now()}))
 	ctl, s1 := newSigner(b), newSigner(b)
@@ -35,7 +35,7 @@ func benchDID(b *testing.B) (*Service, *store.Store, string) {
 	require.NoError(b, err)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if _, err := l.anchorer.Get(ctx, anchor.KindDIDDocument, d, 2); err == nil {
+		if _, err := l.Anchorer.Get(ctx, anchor.KindDIDDocument, d, 2); err == nil {
 			break
 		}
 		require.True(b, time.Now().Before(deadline))

@@ -52,7 +52,7 @@ func TestClientVerifiesAnchorsAndCaches(t *testing.T) {
 		httputil.NewSingleHostReverseProxy(mustURL(t, e.srv.URL)).ServeHTTP(w, r)
 	}))
 	defer counting.Close()
-	trust := e.ledger.trust
+	trust := e.ledger.Trust
 	c := NewClient(counting.URL, ClientOptions{Trust: &trust, TTL: time.Minute})
 
 	res, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
@@ -82,7 +82,7 @@ func TestClientVerifiesAnchorsAndCaches(t *testing.T) {
 func TestClientRefusesALyingRegistry(t *testing.T) {
 	e := newEnv(t, storetestSQLite(t))
 	d, _ := e.createRotated()
-	trust := e.ledger.trust
+	trust := e.ledger.Trust
 	rewrite := func(from, to string) *httptest.Server {
 		proxy := httputil.NewSingleHostReverseProxy(mustURL(t, e.srv.URL))
 		proxy.ModifyResponse = func(r *http.Response) error {
@@ -111,7 +111,7 @@ func TestClientRefusesALyingRegistry(t *testing.T) {
 	}
 	// Another ledger's validators do not vouch for this one.
 	other := newLedger(t, storetestSQLite(t))
-	c := NewClient(e.srv.URL, ClientOptions{Trust: &other.trust})
+	c := NewClient(e.srv.URL, ClientOptions{Trust: &other.Trust})
 	_, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
 	assert.Equal(t, "anchor_required", errs.CodeOf(err))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/anchor/anchortest"
 	"github.com/ssi-project/ssi/internal/admin"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/httpx"
@@ -26,39 +27,8 @@ import (
 	"github.com/ssi-project/ssi/internal/store/storetest"
 )
 
-// testLedger is a real single-validator CometBFT ledger with an anchoring
-// worker draining st's outbox.
-type testLedger struct {
-	node     *anchor.Node
-	anchorer *anchor.Anchorer
-	trust    anchor.Trust
-}
-
-func newLedger(t testing.TB, st *store.Store) *testLedger {
-	t.Helper()
-	priv, err := anchor.GenerateOperatorKey()
-	require.NoError(t, err)
-	signer, err := anchor.NewTxSigner(priv)
-	require.NoError(t, err)
-	homes, err := anchor.Init(t.TempDir(), 1, anchor.InitOptions{ChainID: "registry-test", Operators: []anchor.WriterKey{signer.Key()}})
-	require.NoError(t, err)
-	node, err := anchor.StartNode(context.Background(), homes[0], anchor.NodeOptions{})
-	require.NoError(t, err)
-	a, err := anchor.New(anchor.Config{Ledger: anchor.NewLedger(node.Client(), node.ChainID()), Signer: signer, Outbox: st})
-	require.NoError(t, err)
-	trust, err := node.Trust()
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		_ = node.Stop()
-	})
-	return &testLedger{node: node, anchorer: a, trust: trust}
-}
+// newLedger starts a real single-validator ledger anchoring st's outbox.
+func newLedger(t testing.TB, st *store.Store) *anchortest.Ledger { return anchortest.Start(t, st) }
 
 // clock is an injected, settable clock.
 type clock struct {
@@ -74,7 +44,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c
 type env struct {
 	t      *testing.T
 	st     *store.Store
-	ledger *testLedger
+	ledger *anchortest.Ledger
 	svc    *Service
 	clock  *clock
 	srv    *httptest.Server
@@ -87,7 +57,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	t.Helper()
 	e := &env{t: t, st: st, clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, keys: map[string]string{}}
 	e.ledger = newLedger(t, st)
-	e.svc = New(Config{Store: st, Anchor: e.ledger.anchorer, PublicURL: "https://registry.example", Now: e.clock.Now})
+	e.svc = New(Config{Store: st, Anchor: e.ledger.Anchorer, PublicURL: "https://registry.example", Now: e.clock.Now})
 	r := chi.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r.Use(httpx.Observe(log, nil))
@@ -164,7 +134,7 @@ func (e *env) waitAnchored(kind, subject string, version uint64) *anchor.Receipt
 	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		rc, err := e.ledger.anchorer.Get(context.Background(), kind, subject, version)
+		rc, err := e.ledger.Anchorer.Get(context.Background(), kind, subject, version)
 		if err == nil {
 			return rc
 		}

@@ -134,7 +134,7 @@ func TestDIDLifecycle(t *testing.T) {
 		// against the validator set alone.
 		for v := uint64(1); v <= 3; v++ {
 			rc := e.waitAnchored(anchor.KindDIDDocument, didStr, v)
-			require.NoError(t, anchor.VerifyReceipt(rc, e.ledger.trust), "receipt of version %d", v)
+			require.NoError(t, anchor.VerifyReceipt(rc, e.ledger.Trust), "receipt of version %d", v)
 		}
 
 		// Historical resolution.
@@ -144,7 +144,7 @@ func TestDIDLifecycle(t *testing.T) {
 		assert.ElementsMatch(t, []string{"ctl-1", "sign-1"}, methodIDs(r1))
 		assert.Equal(t, "anchored", r1.Metadata.Anchor.Status)
 		require.NotNil(t, r1.Metadata.Anchor.Receipt)
-		require.NoError(t, anchor.VerifyReceipt(r1.Metadata.Anchor.Receipt, e.ledger.trust), "the served receipt verifies")
+		require.NoError(t, anchor.VerifyReceipt(r1.Metadata.Anchor.Receipt, e.ledger.Trust), "the served receipt verifies")
 
 		code, r2, _ := e.resolve(didStr, "?versionId=2")
 		require.Equal(t, http.StatusOK, code)
@@ -290,7 +290,7 @@ func TestAccreditationOverTime(t *testing.T) {
 		// Every version is anchored and the record read verifies.
 		for v := uint64(1); v <= 4; v++ {
 			rc := e.waitAnchored(anchor.KindAccreditation, "https://registry.example/registry/v1/accreditations/"+id, v)
-			require.NoError(t, anchor.VerifyReceipt(rc, e.ledger.trust))
+			require.NoError(t, anchor.VerifyReceipt(rc, e.ledger.Trust))
 		}
 		code, body, _ = e.do(http.MethodGet, "/registry/v1/accreditations/"+id+"?version=1", "", nil)
 		require.Equal(t, http.StatusOK, code)

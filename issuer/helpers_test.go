@@ -16,7 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/anchor/anchortest"
 	"github.com/ssi-project/ssi/internal/admin"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/httpx"
@@ -39,39 +39,8 @@ func backends(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, storetest.Postgres(t)) })
 }
 
-// testLedger is a real single-validator CometBFT ledger with an anchoring
-// worker draining st's outbox (the approach of didregistry's newLedger).
-type testLedger struct {
-	node     *anchor.Node
-	anchorer *anchor.Anchorer
-	trust    anchor.Trust
-}
-
-func newLedger(t testing.TB, st *store.Store) *testLedger {
-	t.Helper()
-	priv, err := anchor.GenerateOperatorKey()
-	require.NoError(t, err)
-	signer, err := anchor.NewTxSigner(priv)
-	require.NoError(t, err)
-	homes, err := anchor.Init(t.TempDir(), 1, anchor.InitOptions{ChainID: "issuer-test", Operators: []anchor.WriterKey{signer.Key()}})
-	require.NoError(t, err)
-	node, err := anchor.StartNode(context.Background(), homes[0], anchor.NodeOptions{})
-	require.NoError(t, err)
-	a, err := anchor.New(anchor.Config{Ledger: anchor.NewLedger(node.Client(), node.ChainID()), Signer: signer, Outbox: st})
-	require.NoError(t, err)
-	trust, err := node.Trust()
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		_ = node.Stop()
-	})
-	return &testLedger{node: node, anchorer: a, trust: trust}
-}
+// newLedger starts a real single-validator ledger anchoring st's outbox.
+func newLedger(t testing.TB, st *store.Store) *anchortest.Ledger { return anchortest.Start(t, st) }
 
 // clock is an injected, settable clock.
 type clock struct {
@@ -87,7 +56,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c
 type env struct {
 	t      *testing.T
 	st     *store.Store
-	ledger *testLedger
+	ledger *anchortest.Ledger
 	svc    *Service
 	clock  *clock
 	srv    *httptest.Server
@@ -148,7 +117,7 @@ func newEnv(t *testing.T, st *store.Store, o envOpts) *env {
 	var anc Anchor
 	if o.ledger {
 		e.ledger = newLedger(t, st)
-		anc = e.ledger.anchorer
+		anc = e.ledger.Anchorer
 	}
 	var ist Store = st
 	if o.wrap != nil {
