@@ -71,18 +71,18 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 
-	ledger, err := startDevLedger(ctx, cfg.DataDir, st, log)
+	kek, err := devKEK(cfg.KEK, cfg.DataDir)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("loading the key-encryption key: %w", err)
+	}
+	ledger, err := startDevLedger(ctx, cfg.DataDir, st, kek, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer ledger.stop()
 	reg := didregistry.New(didregistry.Config{Store: st, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Logger: log})
-	kek, err := devKEK(cfg.KEK, cfg.DataDir)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("loading the key-encryption key: %w", err)
-	}
 	seed, err := seedDev(ctx, cfg.DataDir, kek, st, reg)
 	if err != nil {
 		ln.Close()

@@ -163,7 +163,7 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("opening store: %w", err)
 	}
 	defer st.Close()
-	ledger, err := cfg.LedgerConn.connect(ctx, st, log)
+	ledger, err := cfg.LedgerConn.connect(ctx, st, kek, log)
 	if err != nil {
 		return err
 	}

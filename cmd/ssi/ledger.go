@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/internal/config"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 // runLedger handles `ssi ledger init` and `ssi ledger node`.
@@ -34,32 +35,30 @@ func ledgerInit(args []string, stdout, stderr io.Writer) error {
 	home := fs.String("home", "", "directory for the validator homes (node0, node1, …)")
 	chainID := fs.String("chain-id", "ssi-ledger", "chain ID")
 	basePort := fs.Int("base-port", 26656, "node i listens on 127.0.0.1:base+2i (p2p) and base+2i+1 (RPC); 0 picks free ports")
-	keyFile := fs.String("operator-key", "", "PKCS#8 PEM Ed25519 operator key (default: generate <home>/operator.key)")
+	keyFile := fs.String("operator-key", "", "the operator's writer key, sealed under the KEK (default: generate <home>/operator.key)")
+	kekFile := fs.String("kek-file", "", "file holding the key-encryption key that seals the operator key (required)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *home == "" {
 		return errors.New("--home is required")
 	}
-	var priv ed25519.PrivateKey
-	if *keyFile != "" {
-		k, err := anchor.ReadOperatorKey(*keyFile)
-		if err != nil {
-			return err
-		}
-		priv = k
-	} else {
-		k, err := anchor.GenerateOperatorKey()
-		if err != nil {
-			return err
-		}
-		*keyFile = filepath.Join(*home, "operator.key")
-		if err := anchor.WriteOperatorKey(*keyFile, k); err != nil {
-			return err
-		}
-		priv = k
+	if *kekFile == "" {
+		return errors.New("--kek-file is required: the operator key is kept sealed")
 	}
-	signer, err := anchor.NewTxSigner(priv)
+	kekText, err := config.ReadSecret(*kekFile)
+	if err != nil {
+		return err
+	}
+	kek, err := keys.ParseKEK(kekText)
+	if err != nil {
+		return fmt.Errorf("loading the key-encryption key: %w", err)
+	}
+	create := *keyFile == ""
+	if create {
+		*keyFile = filepath.Join(*home, "operator.key")
+	}
+	signer, err := writerKey(*keyFile, kek, create)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
 )
 
@@ -32,7 +33,7 @@ type ledgerParts struct {
 // RPC address and the service's writer key on the ledger's allow-list.
 type LedgerConn struct {
 	LedgerRPC     string `yaml:"ledger_rpc" flag:"ledger-rpc" usage:"CometBFT RPC address of a validator, e.g. http://127.0.0.1:26657"`
-	LedgerKeyFile string `yaml:"ledger_key_file" flag:"ledger-key-file" usage:"this service's writer key on the ledger allow-list (PEM)"`
+	LedgerKeyFile string `yaml:"ledger_key_file" flag:"ledger-key-file" usage:"this service's writer key on the ledger allow-list, sealed under the KEK"`
 }
 
 func (c LedgerConn) validate() error {
@@ -48,8 +49,8 @@ func (c LedgerConn) validate() error {
 
 // connect reaches the validator and starts the anchoring worker on st;
 // stop ends the worker.
-func (c LedgerConn) connect(ctx context.Context, st *store.Store, log *slog.Logger) (*ledgerParts, error) {
-	signer, err := operatorSigner(c.LedgerKeyFile, false)
+func (c LedgerConn) connect(ctx context.Context, st *store.Store, kek keys.KEK, log *slog.Logger) (*ledgerParts, error) {
+	signer, err := writerKey(c.LedgerKeyFile, kek, false)
 	if err != nil {
 		return nil, fmt.Errorf("loading the ledger writer key: %w", err)
 	}
@@ -71,30 +72,52 @@ func (c LedgerConn) connect(ctx context.Context, st *store.Store, log *slog.Logg
 	return p, nil
 }
 
-// operatorSigner reads the writer key at path, creating it when create is
-// set and it does not exist.
-func operatorSigner(path string, create bool) (*anchor.TxSigner, error) {
-	priv, err := anchor.ReadOperatorKey(path)
+// writerKey opens the ledger writer key at path, sealed under kek (keys
+// are never kept in clear at rest). With create, a missing file is made: a
+// new Ed25519 key, sealed, owner-only.
+func writerKey(path string, kek keys.KEK, create bool) (*anchor.TxSigner, error) {
+	blob, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) && create {
-		if priv, err = anchor.GenerateOperatorKey(); err != nil {
+		s, err := keys.Generate(keys.EdDSA)
+		if err != nil {
 			return nil, err
 		}
-		if err = anchor.WriteOperatorKey(path, priv); err != nil {
+		sealed, err := keys.Seal(s, kek)
+		if err != nil {
 			return nil, err
 		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("creating the key directory: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("creating the writer key file: %w", err)
+		}
+		if _, err := f.Write(sealed); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("writing the writer key: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("writing the writer key: %w", err)
+		}
+		return anchor.NewTxSigner(s)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the writer key: %w", err)
 	}
-	return anchor.NewTxSigner(priv)
+	s, err := keys.Open(blob, kek)
+	if err != nil {
+		return nil, fmt.Errorf("opening the writer key (is it sealed under this KEK?): %w", err)
+	}
+	return anchor.NewTxSigner(s)
 }
 
 // startDevLedger runs one validator in process under dataDir/ledger, with
 // its operator key beside it, and the anchoring worker on st. The ledger
 // and its state survive restarts.
-func startDevLedger(ctx context.Context, dataDir string, st *store.Store, log *slog.Logger) (*ledgerParts, error) {
+func startDevLedger(ctx context.Context, dataDir string, st *store.Store, kek keys.KEK, log *slog.Logger) (*ledgerParts, error) {
 	dir := filepath.Join(dataDir, "ledger")
-	signer, err := operatorSigner(filepath.Join(dir, "operator.key"), true)
+	signer, err := writerKey(filepath.Join(dir, "operator.key"), kek, true)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the ledger operator key: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ssi-project/ssi/didregistry"
 	"github.com/ssi-project/ssi/internal/config"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 // registryConfig configures `ssi registry`.
@@ -18,7 +19,11 @@ type registryConfig struct {
 }
 
 func (c *registryConfig) validate() error {
-	return errors.Join(c.Resolve(), c.Validate(), c.LedgerConn.validate())
+	var kek error
+	if c.KEK == "" && c.KEKFile == "" {
+		kek = errors.New("kek: the registry needs the key-encryption key to open its ledger writer key")
+	}
+	return errors.Join(c.Resolve(), c.Validate(), c.LedgerConn.validate(), kek)
 }
 
 // runRegistry runs the DID registry and trust registries alone, for
@@ -43,7 +48,11 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer st.Close()
 
-	ledger, err := cfg.LedgerConn.connect(ctx, st, log)
+	kek, err := keys.ParseKEK(cfg.KEK)
+	if err != nil {
+		return fmt.Errorf("loading the key-encryption key: %w", err)
+	}
+	ledger, err := cfg.LedgerConn.connect(ctx, st, kek, log)
 	if err != nil {
 		return err
 	}

@@ -28,8 +28,11 @@ func TestRegistryCommand(t *testing.T) {
 		t.Skip("starts a validator and the registry")
 	}
 	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "writer.pem")
-	signer, err := operatorSigner(keyFile, true)
+	keyFile := filepath.Join(dir, "writer.key")
+	kek, err := devKEK("", dir) // writes dir/kek
+	require.NoError(t, err)
+	kekFile := filepath.Join(dir, "kek")
+	signer, err := writerKey(keyFile, kek, true)
 	require.NoError(t, err)
 	homes, err := anchor.Init(filepath.Join(dir, "ledger"), 1, anchor.InitOptions{ChainID: "registry-cmd", RPC: true, Operators: []anchor.WriterKey{signer.Key()}})
 	require.NoError(t, err)
@@ -49,7 +52,7 @@ func TestRegistryCommand(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"registry", "--data", data, "--addr", "127.0.0.1:0", "--ledger-rpc", rpcURL, "--ledger-key-file", keyFile}, pw, io.Discard)
+		done <- run(ctx, []string{"registry", "--data", data, "--addr", "127.0.0.1:0", "--ledger-rpc", rpcURL, "--ledger-key-file", keyFile, "--kek-file", kekFile}, pw, io.Discard)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
