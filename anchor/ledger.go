@@ -136,7 +136,10 @@ func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) 
 	if !ok {
 		res, err := l.c.Commit(ctx, &next)
 		if err != nil {
-			if h, _, serr := l.Status(ctx); serr == nil && h < next {
+			// The header was not there when asked. The status read after the
+			// failure may already show it (h == next): that is still "not
+			// yet", and a retry will find it.
+			if h, _, serr := l.Status(ctx); serr == nil && h <= next {
 				return nil, ErrNotYet
 			}
 			return nil, ErrUnavailable.With("", err)
