@@ -119,7 +119,8 @@ func (c *issuerConfig) validate() error {
 	if c.TenantsFile == "" {
 		tenants = errors.New("tenants: the issuer needs the file of its issuing agencies")
 	}
-	return errors.Join(c.Resolve(), c.Validate(), c.LedgerConn.validate(), tenants)
+	resolved := c.Resolve() // reads the KEK file first
+	return errors.Join(resolved, c.Validate(), c.LedgerConn.validate(c.KEK), tenants)
 }
 
 // runIssuer runs the issuer alone, for production: its store (PostgreSQL,
@@ -133,9 +134,6 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	check := fs.Bool("check-config", false, "validate the configuration and exit")
 	if err := parseConfig(fs, &cfg, args, cfg.validate); err != nil {
 		return err
-	}
-	if cfg.KEK == "" {
-		return errors.New("invalid configuration: kek or kek-file is required to open the signing keys")
 	}
 	kek, err := keys.ParseKEK(cfg.KEK)
 	if err != nil {

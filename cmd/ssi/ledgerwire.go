@@ -36,8 +36,13 @@ type LedgerConn struct {
 	LedgerKeyFile string `yaml:"ledger_key_file" flag:"ledger-key-file" usage:"this service's writer key on the ledger allow-list, sealed under the KEK"`
 }
 
-func (c LedgerConn) validate() error {
+// validate reports what is missing to reach the ledger. kek is the
+// resolved key-encryption key, which opens the sealed writer key.
+func (c LedgerConn) validate(kek string) error {
 	var p []error
+	if kek == "" {
+		p = append(p, errors.New("kek: the key-encryption key is needed to open the ledger writer key"))
+	}
 	if c.LedgerRPC == "" {
 		p = append(p, errors.New("ledger-rpc: the service anchors on the ledger and needs a validator's RPC address"))
 	}

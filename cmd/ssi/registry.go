@@ -19,11 +19,8 @@ type registryConfig struct {
 }
 
 func (c *registryConfig) validate() error {
-	var kek error
-	if c.KEK == "" && c.KEKFile == "" {
-		kek = errors.New("kek: the registry needs the key-encryption key to open its ledger writer key")
-	}
-	return errors.Join(c.Resolve(), c.Validate(), c.LedgerConn.validate(), kek)
+	resolved := c.Resolve() // reads the KEK file first
+	return errors.Join(resolved, c.Validate(), c.LedgerConn.validate(c.KEK))
 }
 
 // runRegistry runs the DID registry and trust registries alone, for

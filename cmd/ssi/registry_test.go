@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -92,3 +93,19 @@ func TestRegistryCommand(t *testing.T) {
 }
 
 func didResolveOptions() did.ResolveOptions { return did.ResolveOptions{} }
+
+// TestServicesReportAMissingKEKWithEveryOtherProblem: ssi registry and ssi
+// issuer need the KEK to open their ledger writer key, and say so in the
+// same report as the rest of the configuration's problems.
+func TestServicesReportAMissingKEKWithEveryOtherProblem(t *testing.T) {
+	for _, cmd := range []string{"registry", "issuer"} {
+		t.Run(cmd, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{cmd, "--check-config", "--data", t.TempDir(), "--addr", "nope"}, &stdout, &stderr)
+			assert.Equal(t, 1, code)
+			for _, want := range []string{"kek:", "addr:", "ledger-rpc:", "ledger-key-file:"} {
+				assert.Contains(t, stderr.String(), want)
+			}
+		})
+	}
+}
