@@ -15,21 +15,18 @@ import (
 // names are case-exact: "ISS" is never "iss".
 type Claims map[string]any
 
-// ParseClaims checks data with jsonx.Check and decodes it as a JSON object.
-// A value that is not an object is rejected with code malformed_json.
+// ParseClaims checks data as jsonx.Check does and decodes it as a JSON
+// object. A value that is not an object is rejected with code
+// malformed_json.
 func ParseClaims(data []byte) (Claims, error) {
-	if err := jsonx.Check(data, jsonx.MaxDepth); err != nil {
-		return nil, err
-	}
-	return decodeChecked(data)
-}
-
-// decodeChecked decodes data that already passed jsonx.Check.
-func decodeChecked(data []byte) (Claims, error) {
-	v, err := DecodeCheckedValue(data)
+	v, err := ParseValue(data)
 	if err != nil {
 		return nil, err
 	}
+	return asClaims(v)
+}
+
+func asClaims(v any) (Claims, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, jsonx.ErrMalformed.With("the JSON value is not an object", nil)
@@ -37,15 +34,20 @@ func decodeChecked(data []byte) (Claims, error) {
 	return Claims(m), nil
 }
 
-// DecodeCheckedValue decodes one JSON value into the Claims representation.
-// The caller must have run jsonx.Check on data (it is not repeated, so a
-// verified payload is scanned once); it still never panics on bad input.
-func DecodeCheckedValue(data []byte) (any, error) {
+// ParseValue checks and decodes one JSON value into the Claims
+// representation in a single pass. It accepts exactly what
+// jsonx.Check(data, jsonx.MaxDepth) accepts and, on rejection, returns
+// Check's error (codes malformed_json, json_too_deep, invalid_utf8).
+func ParseValue(data []byte) (any, error) {
 	v, err := decodeFast(data)
-	if err != nil {
-		return nil, jsonx.ErrMalformed.With("", err)
+	if err == nil {
+		return v, nil
 	}
-	return v, nil
+	// Only a rejected input pays for the walk that names the error.
+	if cerr := jsonx.Check(data, jsonx.MaxDepth); cerr != nil {
+		return nil, cerr
+	}
+	return nil, jsonx.ErrMalformed.With("", err)
 }
 
 // String returns the string claim name. ok is false when it is absent; a

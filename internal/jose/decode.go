@@ -6,13 +6,17 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
-// decoder is a small recursive-descent JSON decoder for input that already
-// passed jsonx.Check (so syntax, UTF-8, duplicate names and depth are
-// known good). It exists because it is several times faster than a token
-// stream on the verify hot path. It still validates what it reads and
-// returns an error, never panics, on anything unexpected.
+// decoder is a small recursive-descent JSON decoder that validates as it
+// decodes: it accepts exactly what jsonx.Check(data, jsonx.MaxDepth)
+// accepts (RFC 8259 syntax, valid UTF-8 with no unpaired surrogate escape,
+// no duplicate member names after unescaping, at most jsonx.MaxDepth levels)
+// and errs, never panics, on anything else. It exists because checking and
+// decoding in one pass is several times cheaper than a token stream on the
+// verify hot path; FuzzDecodeAgreesWithCheck holds it to jsonx.Check.
 type decoder struct {
 	data  []byte
 	str0  string // data as one string: unescaped strings are substrings of it
@@ -21,8 +25,6 @@ type decoder struct {
 }
 
 var errSyntax = errors.New("unexpected JSON input")
-
-const maxDecodeDepth = 64 // a backstop; jsonx.Check already enforces 32
 
 func (d *decoder) ws() {
 	for d.pos < len(d.data) {
@@ -54,18 +56,48 @@ func (d *decoder) value() (any, error) {
 	case c == 'n':
 		return nil, d.lit("null")
 	case c == '-' || (c >= '0' && c <= '9'):
-		start := d.pos
-		for d.pos < len(d.data) {
-			c := d.data[d.pos]
-			if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-				d.pos++
-				continue
-			}
-			break
-		}
-		return json.Number(d.str0[start:d.pos]), nil
+		return d.number()
 	}
 	return nil, errSyntax
+}
+
+// number reads an RFC 8259 number: -?(0|[1-9]digits)(.digits)?([eE][+-]?digits)?
+func (d *decoder) number() (any, error) {
+	start := d.pos
+	if d.data[d.pos] == '-' {
+		d.pos++
+	}
+	switch {
+	case d.pos < len(d.data) && d.data[d.pos] == '0':
+		d.pos++
+	case !d.digits():
+		return nil, errSyntax
+	}
+	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+		d.pos++
+		if !d.digits() {
+			return nil, errSyntax
+		}
+	}
+	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		d.pos++
+		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
+			d.pos++
+		}
+		if !d.digits() {
+			return nil, errSyntax
+		}
+	}
+	return json.Number(d.str0[start:d.pos]), nil
+}
+
+// digits consumes one or more decimal digits and reports whether there was one.
+func (d *decoder) digits() bool {
+	start := d.pos
+	for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+		d.pos++
+	}
+	return d.pos > start
 }
 
 func (d *decoder) lit(s string) error {
@@ -131,7 +163,7 @@ func (d *decoder) next(closing byte) (done bool, err error) {
 
 // open enters a container at d.pos and reports whether it is empty.
 func (d *decoder) open(closing byte) (empty bool, err error) {
-	if d.depth++; d.depth > maxDecodeDepth {
+	if d.depth++; d.depth > jsonx.MaxDepth {
 		return false, errSyntax
 	}
 	d.pos++
@@ -166,17 +198,22 @@ func (d *decoder) array() (any, error) {
 func (d *decoder) str() (string, error) {
 	d.pos++
 	start := d.pos
+	ascii := true
 	for d.pos < len(d.data) {
 		switch c := d.data[d.pos]; {
 		case c == '"':
 			s := d.str0[start:d.pos]
 			d.pos++
+			if !ascii && !utf8.ValidString(s) {
+				return "", errSyntax
+			}
 			return s, nil
 		case c == '\\':
 			return d.strEscaped(start)
 		case c < 0x20:
 			return "", errSyntax
 		default:
+			ascii = ascii && c < utf8.RuneSelf
 			d.pos++
 		}
 	}
@@ -226,7 +263,9 @@ func (d *decoder) strEscaped(start int) (string, error) {
 				return "", errSyntax
 			}
 			if utf16.IsSurrogate(r) {
-				r = d.lowSurrogate(r)
+				if r = d.lowSurrogate(r); r == utf8.RuneError {
+					return "", errSyntax // unpaired: not valid UTF-8 (RFC 7493 §2.1)
+				}
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
@@ -237,8 +276,7 @@ func (d *decoder) strEscaped(start int) (string, error) {
 }
 
 // lowSurrogate completes the high surrogate hi with a following \uDC00–
-// \uDFFF escape; anything else yields U+FFFD and leaves the input unread,
-// as encoding/json does.
+// \uDFFF escape; anything else yields U+FFFD, which the caller refuses.
 func (d *decoder) lowSurrogate(hi rune) rune {
 	if hi >= 0xDC00 || len(d.data)-d.pos < 6 || d.data[d.pos] != '\\' || d.data[d.pos+1] != 'u' {
 		return utf8.RuneError
@@ -265,6 +303,7 @@ func (d *decoder) hex4() (rune, bool) {
 	return rune(v), true
 }
 
+// decodeFast checks and decodes one JSON value; see decoder.
 func decodeFast(data []byte) (any, error) {
 	d := decoder{data: data, str0: string(data)}
 	v, err := d.value()

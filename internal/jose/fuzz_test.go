@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
@@ -64,6 +65,41 @@ func FuzzDecodeMatchesStdlib(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("decoded %#v, encoding/json %#v", got, want)
+		}
+	})
+}
+
+// FuzzDecodeAgreesWithCheck holds the one-pass decoder to jsonx.Check: on
+// every input both accept or both refuse, and ParseValue's refusal carries
+// Check's code. The seeds are the edges where two validators are most
+// likely to disagree.
+func FuzzDecodeAgreesWithCheck(f *testing.F) {
+	f.Add(`{"a":[1,2.5,-3e10,true,false,null,"x"],"b":{}}`)  // every value kind
+	f.Add(`{"a":1,"\u0061":2}`)                              // a duplicate only after unescaping
+	f.Add(`"\ud800"`)                                        // a lone high surrogate
+	f.Add(`"\ud800\u0041"`)                                  // a high surrogate before a non-surrogate escape
+	f.Add(`"\udc00"`)                                        // a lone low surrogate
+	f.Add("\"\xff\"")                                        // invalid UTF-8 inside a string
+	f.Add("\"\xe2\x82\"")                                    // a truncated UTF-8 sequence
+	f.Add(`01`)                                              // a leading zero
+	f.Add(`-`)                                               // a sign alone
+	f.Add(`1.`)                                              // a fraction without digits
+	f.Add(`1e+`)                                             // an exponent without digits
+	f.Add(`-0.0E-0`)                                         // every part of the number grammar
+	f.Add(strings.Repeat("[", 32) + strings.Repeat("]", 32)) // exactly the depth limit
+	f.Add(strings.Repeat("[", 33) + strings.Repeat("]", 33)) // one past it
+	f.Add(`{"a":1}{"b":2}`)                                  // two values
+	f.Add("\"\x1f\"")                                        // a raw control character
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseValue([]byte(s))
+		cerr := jsonx.Check([]byte(s), jsonx.MaxDepth)
+		switch {
+		case err == nil && cerr != nil:
+			t.Fatalf("decoded %#v, which jsonx.Check refuses: %v", v, cerr)
+		case err != nil && cerr == nil:
+			t.Fatalf("refused what jsonx.Check accepts: %v", err)
+		case err != nil && errs.CodeOf(err) != errs.CodeOf(cerr):
+			t.Fatalf("code %q, jsonx.Check says %q", errs.CodeOf(err), errs.CodeOf(cerr))
 		}
 	})
 }

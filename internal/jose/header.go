@@ -2,8 +2,6 @@ package jose
 
 import (
 	"fmt"
-
-	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
 // Header is a parsed JOSE header. Alg, Typ, Kid and Cty are the registered
@@ -29,13 +27,13 @@ func (h *Header) Has(name string) bool {
 func (h *Header) Member(name string) any { return h.members[name] }
 
 func parseHeader(data []byte, h *Header) error {
-	if err := jsonx.Check(data, jsonx.MaxDepth); err != nil {
+	v, err := ParseValue(data)
+	if err != nil {
 		return fmt.Errorf("checking the JWS header: %w", err)
 	}
-	v, err := decodeFast(data)
 	m, ok := v.(map[string]any)
-	if err != nil || !ok {
-		return ErrMalformed.With("the header is not a JSON object", err)
+	if !ok {
+		return ErrMalformed.With("the header is not a JSON object", nil)
 	}
 	h.members = m
 	for _, f := range [...]struct {

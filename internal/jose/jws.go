@@ -183,10 +183,24 @@ type JWS struct {
 
 	signingInput string
 	sig          []byte
+	// value is the payload decoded at parse time, handed out once by Claims.
+	value any
 }
 
-// Claims decodes the payload as a JSON object.
-func (j *JWS) Claims() (Claims, error) { return decodeChecked(j.Payload) }
+// Claims returns the payload as a JSON object. The first call hands over
+// the value decoded while parsing (the caller may modify it); later calls
+// decode the payload afresh.
+func (j *JWS) Claims() (Claims, error) {
+	v := j.value
+	j.value = nil
+	if v == nil {
+		var err error
+		if v, err = ParseValue(j.Payload); err != nil {
+			return nil, err
+		}
+	}
+	return asClaims(v)
+}
 
 // Verify parses a compact JWS and checks it against opts, in this order:
 // size cap, compact form (JSON serialization and JWE refused), header JSON,
@@ -236,7 +250,7 @@ func ParseUnverified(token string, maxSize int) (*JWS, error) {
 	if j.Payload, err = b64.DecodeString(p64); err != nil {
 		return nil, ErrMalformed.With("the payload is not base64url", err)
 	}
-	if err := jsonx.Check(j.Payload, jsonx.MaxDepth); err != nil {
+	if j.value, err = ParseValue(j.Payload); err != nil {
 		return nil, fmt.Errorf("checking the JWS payload: %w", err)
 	}
 	if j.sig, err = b64.DecodeString(s64); err != nil {

@@ -8,7 +8,6 @@ import (
 	"unsafe"
 
 	"github.com/ssi-project/ssi/internal/jose"
-	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
 var b64 = base64.RawURLEncoding.Strict()
@@ -92,10 +91,7 @@ func decodeDisclosure(enc, alg string) (*Disclosure, error) {
 	if err != nil || len(raw) == 0 {
 		return nil, ErrMalformedDisclosure.With("a disclosure is not base64url", err)
 	}
-	if err := jsonx.Check(raw, jsonx.MaxDepth); err != nil {
-		return nil, err
-	}
-	v, err := jose.DecodeCheckedValue(raw)
+	v, err := jose.ParseValue(raw)
 	if err != nil {
 		return nil, err
 	}

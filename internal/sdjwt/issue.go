@@ -97,6 +97,11 @@ func (i *Issuer) Issue(req Request) (*Issued, error) {
 	if err := i.Profile.checkClaims(claims); err != nil {
 		return nil, err
 	}
+	if cnf, ok := claims["cnf"]; ok {
+		if _, err := holderKey(cnf); err != nil {
+			return nil, err
+		}
+	}
 	root, err := parseOrdered(req.Claims)
 	if err != nil {
 		return nil, err
