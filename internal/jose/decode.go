@@ -178,10 +178,13 @@ func (d *decoder) open(closing byte) (empty bool, err error) {
 
 func (d *decoder) array() (any, error) {
 	empty, err := d.open(']')
-	a := make([]any, 0, 4)
 	if empty || err != nil {
-		return a, err
+		return []any{}, err
 	}
+	// Elements gather on the stack and move to the heap once, at their
+	// final length (an _sd array holds a digest per claim).
+	var stack [16]any
+	a := stack[:0]
 	for {
 		v, err := d.value()
 		if err != nil {
@@ -189,7 +192,10 @@ func (d *decoder) array() (any, error) {
 		}
 		a = append(a, v)
 		if done, err := d.next(']'); done || err != nil {
-			return a, err
+			if err != nil {
+				return nil, err
+			}
+			return append(make([]any, 0, len(a)), a...), nil
 		}
 	}
 }
@@ -303,9 +309,10 @@ func (d *decoder) hex4() (rune, bool) {
 	return rune(v), true
 }
 
-// decodeFast checks and decodes one JSON value; see decoder.
-func decodeFast(data []byte) (any, error) {
-	d := decoder{data: data, str0: string(data)}
+// decodeFast checks and decodes one JSON value; see decoder. str is data
+// as a string: decoded strings without escapes are substrings of it.
+func decodeFast(data []byte, str string) (any, error) {
+	d := decoder{data: data, str0: str}
 	v, err := d.value()
 	if err != nil {
 		return nil, err

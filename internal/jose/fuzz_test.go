@@ -50,7 +50,7 @@ func FuzzDecodeMatchesStdlib(f *testing.F) {
 	f.Add(`[1,]`)                                           // trailing comma (invalid)
 	f.Add(`1e999999`)                                       // a number no float holds
 	f.Fuzz(func(t *testing.T, s string) {
-		got, err := decodeFast([]byte(s))
+		got, err := decodeFast([]byte(s), s)
 		if jsonx.Check([]byte(s), jsonx.MaxDepth) != nil {
 			return
 		}

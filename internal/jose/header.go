@@ -26,8 +26,10 @@ func (h *Header) Has(name string) bool {
 // representation), or nil.
 func (h *Header) Member(name string) any { return h.members[name] }
 
+// parseHeader decodes a header that ParseUnverified decoded from base64;
+// its bytes are never modified afterwards.
 func parseHeader(data []byte, h *Header) error {
-	v, err := ParseValue(data)
+	v, err := parseOwned(data)
 	if err != nil {
 		return fmt.Errorf("checking the JWS header: %w", err)
 	}

@@ -145,10 +145,10 @@ type PublicKey struct {
 }
 
 // KeyLookup finds the one key that may have signed a token. It gets the
-// parsed header and the payload, which is NOT yet verified and may only be
-// used to locate the key (for example by iss). It returns ErrUnknownKey (or
-// another *errs.Error) when there is none. It never sees, and must never
-// use, a key embedded in the header.
+// parsed header and the payload, which is NOT yet verified, may only be
+// used to locate the key (for example by iss) and must not be modified. It
+// returns ErrUnknownKey (or another *errs.Error) when there is none. It
+// never sees, and must never use, a key embedded in the header.
 type KeyLookup func(h *Header, payload []byte) (PublicKey, error)
 
 // VerifyOptions says what Verify accepts. Typ is required.
@@ -176,8 +176,10 @@ type VerifyOptions struct {
 
 // JWS is a parsed compact JWS.
 type JWS struct {
-	Header  Header
-	Payload []byte    // decoded payload; passed jsonx.Check
+	Header Header
+	// Payload is the decoded payload (it passed jsonx.Check). It shares
+	// memory with the strings of the decoded claims: read it, never modify it.
+	Payload []byte
 	Key     PublicKey // the key that verified it (after Verify)
 	// HeaderJWK is the proof key when HeaderJWKIsHolderKey was set.
 	HeaderJWK JWK
@@ -196,7 +198,7 @@ func (j *JWS) Claims() (Claims, error) {
 	j.value = nil
 	if v == nil {
 		var err error
-		if v, err = ParseValue(j.Payload); err != nil {
+		if v, err = parseOwned(j.Payload); err != nil {
 			return nil, err
 		}
 	}
@@ -255,7 +257,7 @@ func ParseUnverified(token string, maxSize int) (*JWS, error) {
 		return nil, ErrMalformed.With("the payload is not base64url", err)
 	}
 	j.Payload = buf[len(hj):len(buf):len(buf)]
-	if j.value, err = ParseValue(j.Payload); err != nil {
+	if j.value, err = parseOwned(j.Payload); err != nil {
 		return nil, fmt.Errorf("checking the JWS payload: %w", err)
 	}
 	n := len(buf)
