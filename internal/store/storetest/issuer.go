@@ -28,6 +28,7 @@ func issuerCases() []testCase {
 		{"IssuerConcurrentOfferAttempts", testIssuerConcurrentOfferAttempts},
 		{"IssuerStaleSubjectData", testIssuerStaleSubjectData},
 		{"IssuerConcurrentIndexAllocation", testIssuerConcurrentIndexAllocation},
+		{"IssuerBatches", testIssuerBatches},
 	}
 }
 
@@ -313,4 +314,90 @@ func testIssuerStaleSubjectData(t *testing.T, s *store.Store) {
 		require.NoError(t, err)
 		assert.Nil(t, o.SubjectData, id)
 	}
+}
+
+// testIssuerBatches holds the many-row methods (batch.go) to what their
+// single-row forms say, row by row, inside one transaction.
+func testIssuerBatches(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	issuerSetup(t, s)
+	require.NoError(t, s.CreateStatusList(ctx, store.StatusList{ID: "lb", TenantID: "benefits", URI: "https://issuer.example/status/lb", Bits: 1, Size: 131072, CreatedAt: t0}))
+	now := t0.Add(time.Minute)
+	for _, u := range []store.SingleUse{
+		{Kind: "c_nonce", Value: "n1", Data: []byte("health"), ExpiresAt: t0.Add(time.Hour)},
+		{Kind: "c_nonce", Value: "n2", Data: []byte("benefits"), ExpiresAt: t0.Add(time.Hour)},
+		{Kind: "c_nonce", Value: "old", Data: []byte("health"), ExpiresAt: t0},
+		{Kind: "pre_auth_code", Value: "n3", ExpiresAt: t0.Add(time.Hour)},
+	} {
+		require.NoError(t, s.PutSingleUse(ctx, u))
+	}
+	for i, id := range []string{"o1", "o2", "o3"} {
+		require.NoError(t, s.CreateOffer(ctx, offer(id, "code-"+id)))
+		if i < 2 {
+			tok := sha256.Sum256([]byte("token-" + id))
+			require.NoError(t, s.RedeemOffer(ctx, id, tok[:], now.Add(time.Minute), now))
+		}
+	}
+	require.NoError(t, s.InsertCredential(ctx, credRecord("taken", 7)))
+
+	err := s.InTx(ctx, func(tx *store.Store) error {
+		got, err := tx.ConsumeSingleUses(ctx, "c_nonce", []string{"n1", "n2", "n1", "old", "absent", "n3"}, now)
+		require.NoError(t, err)
+		assert.Equal(t, map[string][]byte{"n1": []byte("health"), "n2": []byte("benefits")}, got,
+			"each live value once, with its data; not the expired one, the absent one or one of another kind")
+
+		done, err := tx.CompleteOffers(ctx, []string{"o1", "o2", "o3", "o1", "nope"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]bool{"o1": true, "o2": true}, done, "only redeemed offers complete, each once")
+
+		other := credRecord("c4", 9)
+		other.TenantID, other.ListID = "benefits", "lb"
+		ok, err := tx.InsertCredentials(ctx, []store.IssuedCredential{credRecord("c1", 7), credRecord("c2", 8), credRecord("c3", 8), other})
+		require.NoError(t, err)
+		assert.Equal(t, []bool{false, true, false, true}, ok, "a pair taken before, or earlier in the same call, is not inserted")
+
+		foreign := credRecord("c5", 10)
+		foreign.ListID = "lb"
+		_, err = tx.InsertCredentials(ctx, []store.IssuedCredential{foreign})
+		assertCode(t, store.ErrNotFound, err, "a list of another tenant")
+		return nil
+	})
+	require.NoError(t, err)
+	for _, id := range []string{"c2", "c4"} {
+		_, err := s.GetCredential(ctx, map[string]string{"c2": "health", "c4": "benefits"}[id], id)
+		assert.NoError(t, err, id)
+	}
+	for _, id := range []string{"c1", "c3", "c5"} {
+		_, err := s.GetCredential(ctx, "health", id)
+		assertCode(t, store.ErrNotFound, err, id)
+	}
+	_, err = s.ConsumeSingleUse(ctx, "pre_auth_code", "n3", now)
+	assert.NoError(t, err, "a value of another kind is untouched")
+
+	require.NoError(t, s.AppendAudits(ctx, []store.AuditRecord{
+		{Time: now, TenantID: "health", Actor: "wallet", Action: "credential.issue", Target: "a", Outcome: "ok", Details: []byte(`{"n":1}`)},
+		{Time: now, TenantID: "health", Actor: "wallet", Action: "credential.issue", Target: "b", Outcome: "ok"},
+	}))
+	recs, err := s.ListAudit(ctx, store.AuditFilter{TenantID: "health"})
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+	assert.Equal(t, []string{"b", "a"}, []string{recs[0].Target, recs[1].Target}, "appended in order (newest first)")
+	assert.Equal(t, []byte(`{"n":1}`), recs[1].Details)
+	assert.Nil(t, recs[0].Details)
+	assert.Error(t, s.AppendAudits(ctx, []store.AuditRecord{{TenantID: "health"}}), "an action is required")
+
+	at := now.Add(time.Second)
+	marked, err := s.MarkCredentialsIssued(ctx, []store.CredentialRef{
+		{TenantID: "health", ID: "c2"}, {TenantID: "health", ID: "c4"}, {TenantID: "benefits", ID: "c4"}, {TenantID: "health", ID: "nope"},
+	}, at)
+	require.NoError(t, err)
+	assert.Equal(t, map[store.CredentialRef]bool{{TenantID: "health", ID: "c2"}: true, {TenantID: "benefits", ID: "c4"}: true}, marked,
+		"only the tenant's own pending records")
+	c2, err := s.GetCredential(ctx, "health", "c2")
+	require.NoError(t, err)
+	assert.Equal(t, store.CredentialIssued, c2.State)
+	assert.Equal(t, at, c2.IssuedAt)
+	marked, err = s.MarkCredentialsIssued(ctx, []store.CredentialRef{{TenantID: "health", ID: "c2"}}, at)
+	require.NoError(t, err)
+	assert.Empty(t, marked, "an issued record is not pending")
 }
