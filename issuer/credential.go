@@ -71,12 +71,13 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 		return nil, err
 	}
 	now := s.now()
-	o, err := s.cfg.Store.OfferByToken(ctx, hash(req.AccessToken), now)
-	if errors.Is(err, store.ErrNotFound) || err == nil && o.TenantID != t.ID {
-		return nil, ErrInvalidToken
-	}
-	if err != nil {
+	lookup := &lookupJob{tokenHash: hash(req.AccessToken)}
+	if err := s.lookups.do(lookup); err != nil {
 		return nil, err
+	}
+	o := lookup.offer
+	if !lookup.found || o.TenantID != t.ID {
+		return nil, ErrInvalidToken
 	}
 	cfg, ok := t.configs[req.ConfigID]
 	if !ok || req.ConfigID != o.ConfigID {
@@ -88,7 +89,7 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	if len(req.Proofs) > cfg.BatchSize {
 		return nil, ErrInvalidCredReq.With(fmt.Sprintf("at most %d proofs per request", cfg.BatchSize), nil)
 	}
-	holders, err := s.checkProofs(ctx, t, req.Proofs, now)
+	holders, nonces, err := s.checkProofs(ctx, t, req.Proofs, now)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +103,7 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	if err != nil {
 		return nil, err
 	}
-	if err := s.record(ctx, t, cfg, o, plans, now); err != nil {
+	if err := s.records.do(&recordJob{t: t, cfg: cfg, offer: o, nonces: nonces, plans: plans, now: now}); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(plans))
@@ -123,20 +124,12 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	if err := s.fault(FaultAfterSign, ids); err != nil {
 		return nil, err
 	}
-	if len(ids) == 1 {
-		err = s.cfg.Store.MarkCredentialIssued(ctx, t.ID, ids[0], now)
-	} else {
-		err = s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
-			for _, id := range ids {
-				if err := tx.MarkCredentialIssued(ctx, t.ID, id, now); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+	refs := make([]store.CredentialRef, len(ids))
+	for i, id := range ids {
+		refs[i] = store.CredentialRef{TenantID: t.ID, ID: id}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("marking credentials issued: %w", err)
+	if err := s.marks.do(refs); err != nil {
+		return nil, err
 	}
 	if err := s.fault(FaultBeforeRespond, ids); err != nil {
 		return nil, err
@@ -144,49 +137,30 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	return out, nil
 }
 
-// checkProofs verifies every proof and consumes its nonce, and returns the
-// holder keys in order. The keys must be distinct: a batch yields
+// checkProofs verifies every proof and returns the holder keys in order
+// and the distinct c_nonces they carry (a batch may share one), which the
+// record transaction uses up. The keys must be distinct: a batch yields
 // unlinkable copies.
-func (s *Service) checkProofs(ctx context.Context, t *tenant, proofs []string, now time.Time) ([]jose.JWK, error) {
-	type checked struct {
-		key   jose.JWK
-		nonce string
-	}
-	var cs []checked
+func (s *Service) checkProofs(ctx context.Context, t *tenant, proofs []string, now time.Time) ([]jose.JWK, []string, error) {
+	keys := make([]jose.JWK, 0, len(proofs))
+	var nonces []string
 	seen := map[string]bool{}
 	for _, p := range proofs {
 		k, n, err := s.checkProof(ctx, t, p, now)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		tp := k.Thumbprint()
 		if seen[tp] {
-			return nil, ErrInvalidProof.With("every proof of a batch must prove a different key", nil)
+			return nil, nil, ErrInvalidProof.With("every proof of a batch must prove a different key", nil)
 		}
 		seen[tp] = true
-		cs = append(cs, checked{k, n})
-	}
-	// Consume each distinct nonce once; a batch may share one.
-	var nonces []string
-	for _, c := range cs {
-		if !slices.Contains(nonces, c.nonce) {
-			nonces = append(nonces, c.nonce)
+		keys = append(keys, k)
+		if !slices.Contains(nonces, n) {
+			nonces = append(nonces, n)
 		}
 	}
-	for _, n := range nonces {
-		u, err := s.cfg.Store.ConsumeSingleUse(ctx, "c_nonce", n, now)
-		if errors.Is(err, store.ErrNotFound) || err == nil && string(u.Data) != t.ID {
-			return nil, ErrInvalidNonce
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	keys := make([]jose.JWK, len(cs))
-	for i, c := range cs {
-		keys[i] = c.key
-	}
-	return keys, nil
+	return keys, nonces, nil
 }
 
 // checkProof verifies one key proof JWT (OpenID4VCI Appendix F.1) and
@@ -255,6 +229,10 @@ type plan struct {
 	holder jose.JWK
 	claims []byte // the claims to sign, status filled in by record
 	subj   map[string]any
+	// Set by the record group.
+	t    *tenant
+	cfg  *CredentialConfig
+	list store.StatusList
 }
 
 func (s *Service) plan(t *tenant, cfg *CredentialConfig, o store.CredentialOffer, subject map[string]any, holders []jose.JWK, now time.Time) ([]*plan, error) {
@@ -321,46 +299,154 @@ func (s *Service) signAndCheck(t *tenant, cfg *CredentialConfig, p *plan) (strin
 // serialization failure or a lost race on a new list).
 const maxAllocTries = 4
 
-// record runs step 2: one transaction that uses up the access token,
-// allocates the status indices, and writes the pending records and the
-// audit record. A taken index is redrawn inside the transaction; any other
-// conflict retries the whole transaction.
-func (s *Service) record(ctx context.Context, t *tenant, cfg *CredentialConfig, o store.CredentialOffer, plans []*plan, now time.Time) error {
+// groupTimeout bounds one group's transaction; the requests in it wait
+// for it whatever their own deadlines.
+const groupTimeout = 30 * time.Second
+
+// lookupJob is one credential request's access-token look-up.
+type lookupJob struct {
+	tokenHash []byte
+	// Set by the group.
+	offer store.CredentialOffer
+	found bool
+}
+
+// lookupGroup finds the offers of a group of access tokens with one query.
+func (s *Service) lookupGroup(jobs []*lookupJob) []error {
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	hashes := make([][]byte, len(jobs))
+	for i, j := range jobs {
+		hashes[i] = j.tokenHash
+	}
+	found, err := s.cfg.Store.OffersByTokens(ctx, hashes, s.now())
+	res := make([]error, len(jobs))
+	for i, j := range jobs {
+		if err != nil {
+			res[i] = err
+			continue
+		}
+		j.offer, j.found = found[string(j.tokenHash)]
+	}
+	return res
+}
+
+// recordJob is one credential request's step 2 (record before sign).
+type recordJob struct {
+	t      *tenant
+	cfg    *CredentialConfig
+	offer  store.CredentialOffer
+	nonces []string
+	plans  []*plan
+	now    time.Time
+}
+
+// recordGroup runs step 2 for a group of requests in one transaction:
+// it uses up their c_nonces and access tokens, allocates the status
+// indices, and writes the pending records and the audit records. A
+// request whose nonce or token is no longer good gets its error and
+// writes nothing; the others go on. A taken index is redrawn inside the
+// transaction; any other conflict retries the whole group.
+func (s *Service) recordGroup(jobs []*recordJob) []error {
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	res := make([]error, len(jobs))
 	for try := 0; ; try++ {
-		tokenUsed := false
 		err := s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
-			if err := tx.CompleteOffer(ctx, o.ID); err != nil {
-				tokenUsed = errors.Is(err, store.ErrConflict)
-				return err
-			}
-			for _, p := range plans {
-				l, err := s.openList(ctx, tx, t.ID, cfg.StatusBits, now)
-				if err != nil {
-					return err
-				}
-				if err := s.insertAt(ctx, tx, t, cfg, p, l); err != nil {
-					return err
-				}
-			}
-			_, err := tx.AppendAudit(ctx, store.AuditRecord{Time: now, TenantID: t.ID, Actor: "wallet",
-				Action: "credential.issue", Target: o.ID, Outcome: "ok",
-				Details: fmt.Appendf(nil, `{"count":%d,"configuration":%q}`, len(plans), cfg.ID)})
-			if err != nil {
-				return errs.Wrap(errs.Unavailable, "audit_unavailable", "the audit log is unavailable, try again later", err)
-			}
-			return nil
+			clear(res)
+			return s.recordIn(ctx, tx, jobs, res)
 		})
 		switch {
 		case err == nil:
+			var plans []*plan
+			for i, j := range jobs {
+				if res[i] == nil {
+					plans = append(plans, j.plans...)
+				}
+			}
 			s.maybeRecount(ctx, plans)
-			return nil
-		case tokenUsed:
-			return ErrInvalidToken
+			return res
 		case errors.Is(err, store.ErrConflict) && try+1 < maxAllocTries:
 			continue
 		}
-		return fmt.Errorf("recording credentials: %w", err)
+		for i := range res {
+			res[i] = fmt.Errorf("recording credentials: %w", err)
+		}
+		return res
 	}
+}
+
+func (s *Service) recordIn(ctx context.Context, tx *store.Store, jobs []*recordJob, res []error) error {
+	now := s.now()
+	var nonces []string
+	for _, j := range jobs {
+		nonces = append(nonces, j.nonces...)
+	}
+	data, err := tx.ConsumeSingleUses(ctx, "c_nonce", nonces, now)
+	if err != nil {
+		return err
+	}
+	// Each nonce serves one request (of its tenant), each token one.
+	taken := map[string]bool{}
+	var offers []string
+	for i, j := range jobs {
+		for _, n := range j.nonces {
+			if d, ok := data[n]; !ok || taken[n] || string(d) != j.t.ID {
+				res[i] = ErrInvalidNonce
+				break
+			}
+		}
+		if res[i] != nil {
+			continue
+		}
+		for _, n := range j.nonces {
+			taken[n] = true
+		}
+		offers = append(offers, j.offer.ID)
+	}
+	completed, err := tx.CompleteOffers(ctx, offers)
+	if err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	lists := map[string]store.StatusList{}
+	var todo []*plan
+	var audits []store.AuditRecord
+	for i, j := range jobs {
+		if res[i] != nil {
+			continue
+		}
+		if !completed[j.offer.ID] || used[j.offer.ID] {
+			res[i] = ErrInvalidToken
+			continue
+		}
+		used[j.offer.ID] = true
+		key := fmt.Sprintf("%s/%d", j.t.ID, j.cfg.StatusBits)
+		l, ok := lists[key]
+		if !ok {
+			if l, err = s.openList(ctx, tx, j.t.ID, j.cfg.StatusBits, now); err != nil {
+				return err
+			}
+			lists[key] = l
+		}
+		for _, p := range j.plans {
+			p.t, p.cfg, p.list = j.t, j.cfg, l
+			todo = append(todo, p)
+		}
+		audits = append(audits, store.AuditRecord{Time: j.now, TenantID: j.t.ID, Actor: "wallet",
+			Action: "credential.issue", Target: j.offer.ID, Outcome: "ok",
+			Details: fmt.Appendf(nil, `{"count":%d,"configuration":%q}`, len(j.plans), j.cfg.ID)})
+	}
+	if err := s.insertAll(ctx, tx, todo); err != nil {
+		return err
+	}
+	if len(audits) == 0 {
+		return nil
+	}
+	if err := tx.AppendAudits(ctx, audits); err != nil {
+		return errs.Wrap(errs.Unavailable, "audit_unavailable", "the audit log is unavailable, try again later", err)
+	}
+	return nil
 }
 
 // recountEvery is how many allocations of this process pass between
@@ -407,24 +493,73 @@ func (s *Service) openList(ctx context.Context, tx *store.Store, tenantID string
 // most about half full, so 64 misses in a row do not happen by chance.
 const maxDraws = 64
 
-// insertAt draws random indices of l until the record of p is inserted at
-// a free one. A taken index is refused by the unique constraint without
+// insertAll draws a random index of its list for every plan and inserts
+// the records, drawing again for those whose index was taken until all
+// are in. A taken index is refused by the unique constraint without
 // aborting the transaction, so no look-up precedes the insert.
-func (s *Service) insertAt(ctx context.Context, tx *store.Store, t *tenant, cfg *CredentialConfig, p *plan, l store.StatusList) error {
+func (s *Service) insertAll(ctx context.Context, tx *store.Store, todo []*plan) error {
 	for range maxDraws {
-		p.rec.ListID, p.rec.Index = l.ID, randomIndex(l.Size)
-		var err error
-		if p.claims, err = s.claimsJSON(t, cfg, p, l.URI); err != nil {
-			return errs.Wrap(errs.Internal, "", "", err)
+		if len(todo) == 0 {
+			return nil
 		}
-		sum := sha256.Sum256(p.claims)
-		p.rec.ClaimsHash = sum[:]
-		err = tx.InsertCredential(ctx, p.rec)
-		if !errors.Is(err, store.ErrConflict) {
+		recs := make([]store.IssuedCredential, len(todo))
+		for i, p := range todo {
+			p.rec.ListID, p.rec.Index = p.list.ID, randomIndex(p.list.Size)
+			var err error
+			if p.claims, err = s.claimsJSON(p.t, p.cfg, p, p.list.URI); err != nil {
+				return errs.Wrap(errs.Internal, "", "", err)
+			}
+			sum := sha256.Sum256(p.claims)
+			p.rec.ClaimsHash = sum[:]
+			recs[i] = p.rec
+		}
+		in, err := tx.InsertCredentials(ctx, recs)
+		if err != nil {
 			return err
 		}
+		next := todo[:0]
+		for i, p := range todo {
+			if !in[i] {
+				next = append(next, p)
+			}
+		}
+		todo = next
+	}
+	if len(todo) == 0 {
+		return nil
 	}
 	return errs.E(errs.Unavailable, "status_list_full", "no free status index was found, try again")
+}
+
+// markGroup runs step 5 for a group of requests: one statement marks all
+// their records issued.
+func (s *Service) markGroup(jobs [][]store.CredentialRef) []error {
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	var all []store.CredentialRef
+	for _, refs := range jobs {
+		all = append(all, refs...)
+	}
+	marked, err := s.cfg.Store.MarkCredentialsIssued(ctx, all, s.now())
+	res := make([]error, len(jobs))
+	for i, refs := range jobs {
+		switch {
+		case err != nil:
+			res[i] = fmt.Errorf("marking credentials issued: %w", err)
+		case !allMarked(marked, refs):
+			res[i] = fmt.Errorf("marking credentials issued: %w", store.ErrConflict.With("a credential record is not pending", nil))
+		}
+	}
+	return res
+}
+
+func allMarked(marked map[store.CredentialRef]bool, refs []store.CredentialRef) bool {
+	for _, r := range refs {
+		if !marked[r] {
+			return false
+		}
+	}
+	return true
 }
 
 func randomIndex(size int) int64 {

@@ -30,6 +30,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	conns := fs.Int("conns", 16, "store connection pool size")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the timed phase to this file")
 	batch := fs.Int("batch", 1, "proofs (credentials) per credential request, at most 10")
+	commitGroup := fs.Int("commit-group", 0, "the issuer's CommitGroup (0: its default)")
+	commitWorkers := fs.Int("commit-workers", 0, "the issuer's CommitWorkers (0: its default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -113,7 +116,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	svc, err := issuer.New(issuer.Config{Store: st, PublicURL: base, RatePerClient: 1 << 30, RatePerCode: 1 << 30,
+	svc, err := issuer.New(issuer.Config{Store: st, PublicURL: base, RatePerClient: 1 << 30, CommitWorkers: *commitWorkers, CommitGroup: *commitGroup, RatePerCode: 1 << 30,
 		Tenants: []issuer.Tenant{{ID: "health", DID: d, KeyID: d + "#" + strings.TrimPrefix(d, "did:key:"), Signer: sg, Configs: health}}})
 	if err != nil {
 		return err
@@ -153,7 +156,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	cpu0 := cpuTime()
+	cpu0, db0 := cpuTime(), postgresCPU()
 	start := time.Now()
 	for range *clients {
 		wg.Add(1)
@@ -185,7 +188,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	close(ch)
 	wg.Wait()
 	wall := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu, db := cpuTime()-cpu0, postgresCPU()-db0
 	if *profile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -203,6 +206,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "latency     p50 %v  p99 %v  max %v (per request)\n", pct(lat, 50), pct(lat, 99), lat[len(lat)-1])
 	fmt.Fprintf(out, "cpu         %v per credential (process, wallets' HTTP included); raw ES256 verify+sign+verify %v; ratio %.1f\n",
 		perCred.Round(time.Microsecond), raw.Round(time.Microsecond), float64(perCred)/float64(raw))
+	if db0 >= 0 && db >= 0 {
+		fmt.Fprintf(out, "db cpu      %v per credential (PostgreSQL processes on this machine; ratio to raw ES256 %.1f)\n",
+			(db / time.Duration(ok)).Round(time.Microsecond), float64(db/time.Duration(ok))/float64(raw))
+	}
 	var records int64
 	if err := st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials WHERE state = 'issued'", nil, &records); err == nil {
 		fmt.Fprintf(out, "records     %d issued\n", records)
@@ -302,4 +309,44 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// postgresCPU is the user + system CPU time of the PostgreSQL server when
+// it runs on this machine (Linux): every live postgres process, plus the
+// children that the postmaster has reaped. It is -1 when unknown.
+func postgresCPU() time.Duration {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return -1
+	}
+	var ticks int64
+	seen := false
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid … utime(14) stime(15) cutime(16) cstime(17)
+		st := string(b)
+		open, end := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
+		if open < 0 || end < open || st[open+1:end] != "postgres" {
+			continue
+		}
+		f := strings.Fields(st[end+1:])
+		if len(f) < 15 {
+			continue
+		}
+		for _, v := range f[11:15] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
+		seen = true
+	}
+	if !seen {
+		return -1
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
 }

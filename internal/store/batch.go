@@ -268,3 +268,37 @@ func (s *Store) MarkCredentialsIssued(ctx context.Context, refs []CredentialRef,
 	}
 	return out, nil
 }
+
+// OffersByTokens is OfferByToken for several access-token hashes: it
+// returns the offers found, by token hash (as a string). A hash missing
+// from the result is OfferByToken's ErrNotFound.
+func (s *Store) OffersByTokens(ctx context.Context, tokenHashes [][]byte, now time.Time) (map[string]CredentialOffer, error) {
+	out := make(map[string]CredentialOffer, len(tokenHashes))
+	if !s.postgres() {
+		for _, h := range tokenHashes {
+			o, err := s.OfferByToken(ctx, h, now)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				continue
+			case err != nil:
+				return nil, err
+			}
+			out[string(h)] = o
+		}
+		return out, nil
+	}
+	err := forEach(ctx, s.r(),
+		"SELECT "+offerColumns+" FROM credential_offers WHERE token_hash = ANY($1::bytea[]) AND state = $2 AND token_expires_at > $3",
+		[]any{tokenHashes, OfferRedeemed, toMicros(now)}, func(r rows) error {
+			o, err := scanOffer(r)
+			if err != nil {
+				return err
+			}
+			out[string(o.TokenHash)] = o
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("finding offers by access token: %w", err)
+	}
+	return out, nil
+}

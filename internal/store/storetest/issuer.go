@@ -339,8 +339,20 @@ func testIssuerBatches(t *testing.T, s *store.Store) {
 		}
 	}
 	require.NoError(t, s.InsertCredential(ctx, credRecord("taken", 7)))
+	tok1, tok2, tokX := sha256.Sum256([]byte("token-o1")), sha256.Sum256([]byte("token-o2")), sha256.Sum256([]byte("token-x"))
+	found, err := s.OffersByTokens(ctx, [][]byte{tok1[:], tokX[:], tok2[:], tok1[:]}, now)
+	require.NoError(t, err)
+	require.Len(t, found, 2, "the redeemed offers, once each; not an unknown token")
+	assert.Equal(t, "o1", found[string(tok1[:])].ID)
+	assert.Equal(t, "o2", found[string(tok2[:])].ID)
+	one, err := s.OfferByToken(ctx, tok1[:], now)
+	require.NoError(t, err)
+	assert.Equal(t, one, found[string(tok1[:])], "what OfferByToken returns")
+	found, err = s.OffersByTokens(ctx, [][]byte{tok1[:]}, now.Add(2*time.Minute))
+	require.NoError(t, err)
+	assert.Empty(t, found, "an expired token finds nothing")
 
-	err := s.InTx(ctx, func(tx *store.Store) error {
+	err = s.InTx(ctx, func(tx *store.Store) error {
 		got, err := tx.ConsumeSingleUses(ctx, "c_nonce", []string{"n1", "n2", "n1", "old", "absent", "n3"}, now)
 		require.NoError(t, err)
 		assert.Equal(t, map[string][]byte{"n1": []byte("health"), "n2": []byte("benefits")}, got,
