@@ -49,16 +49,22 @@ var proofResolver = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk
 // record-before-sign rule:
 //
 //  1. check the access token, the configuration and every proof (typ,
-//     alg, aud = the issuer, a fresh iat, a single-use c_nonce, a header
-//     jwk or a did:key/did:jwk kid, never both, never a private key) — no
-//     state changes except consumed nonces;
-//  2. in one transaction: use up the access token, allocate a random
-//     status index per credential (unique by constraint, retried on
-//     conflict, a new list opened when one is half full), write each
-//     issuance record (pending) and an audit record;
+//     alg, aud = the issuer, a fresh iat, a c_nonce, a header jwk or a
+//     did:key/did:jwk kid, never both, never a private key) — no state
+//     changes;
+//  2. in one transaction: use up the c_nonces and the access token,
+//     allocate a random status index per credential (unique by
+//     constraint, redrawn on conflict, a new list opened when one is half
+//     full), write each issuance record (pending) and an audit record;
 //  3. sign each credential;
 //  4. verify each with the core verifier, as a wallet would;
 //  5. mark the records issued, and return the credentials.
+//
+// Concurrent requests share the database work of steps 1, 2 and 5 (group
+// commit, see groupCommit): one query looks up their tokens, one
+// transaction records them all, one statement marks them issued. Within a
+// group each request still succeeds or fails on its own: a used-up token
+// or nonce fails that request only, and writes nothing for it.
 //
 // A crash at any point leaves no signed credential without a record; a
 // crash after step 2 leaves pending records whose credentials were never
