@@ -102,7 +102,7 @@ func (i *Issuer) Issue(req Request) (*Issued, error) {
 			return nil, err
 		}
 	}
-	root, err := parseOrdered(req.Claims)
+	root, err := parseOrdered(req.Claims) // checked by ParseClaims above
 	if err != nil {
 		return nil, err
 	}

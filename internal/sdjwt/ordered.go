@@ -28,10 +28,9 @@ type array struct{ elems []node }
 // leaf is the raw JSON text of a string, number, true, false or null.
 type leaf []byte
 
+// parseOrdered reads data, which must already have passed jsonx.Check (or
+// jose.ParseValue, which accepts the same), into an ordered tree.
 func parseOrdered(data []byte) (node, error) {
-	if err := jsonx.Check(data, jsonx.MaxDepth); err != nil {
-		return nil, err
-	}
 	dec := jsontext.NewDecoder(bytes.NewReader(data))
 	n, err := readNode(dec)
 	if err != nil {
