@@ -64,7 +64,11 @@ var proofResolver = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk
 // commit, see groupCommit): one query looks up their tokens, one
 // transaction records them all, one statement marks them issued. Within a
 // group each request still succeeds or fails on its own: a used-up token
-// or nonce fails that request only, and writes nothing for it.
+// or nonce fails that request only, and gets no record, audit entry or
+// credential. (Like any request that failed its nonce or token, its other
+// nonces are used up; its access token stays usable when its nonce was
+// the problem. Of two requests that share a nonce, the first one in the
+// group takes it, whether or not its token then passes.)
 //
 // A crash at any point leaves no signed credential without a record; a
 // crash after step 2 leaves pending records whose credentials were never
@@ -350,12 +354,40 @@ type recordJob struct {
 // recordGroup runs step 2 for a group of requests in one transaction:
 // it uses up their c_nonces and access tokens, allocates the status
 // indices, and writes the pending records and the audit records. A
-// request whose nonce or token is no longer good gets its error and
-// writes nothing; the others go on. A taken index is redrawn inside the
-// transaction; any other conflict retries the whole group.
+// request whose nonce or token is no longer good gets its error and no
+// record; the others go on. A taken index is redrawn inside the
+// transaction; a lost race (a conflict, a serialization failure or a
+// deadlock) retries the whole group. Any other error of a group of
+// several that is not the database being unavailable could be one
+// request's fault: the requests are then recorded one by one, so that it
+// fails that request alone.
 func (s *Service) recordGroup(jobs []*recordJob) []error {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
+	res, err := s.recordTx(ctx, jobs)
+	if err == nil {
+		return res
+	}
+	res = make([]error, len(jobs))
+	if len(jobs) > 1 && errs.KindOf(err) != errs.Unavailable && ctx.Err() == nil {
+		for i, j := range jobs {
+			one, err := s.recordTx(ctx, []*recordJob{j})
+			if err != nil {
+				one = []error{err}
+			}
+			res[i] = one[0]
+		}
+		return res
+	}
+	for i := range res {
+		res[i] = err
+	}
+	return res
+}
+
+// recordTx runs jobs in one transaction, retrying lost races, and returns
+// each job's outcome, or the error that failed the transaction.
+func (s *Service) recordTx(ctx context.Context, jobs []*recordJob) ([]error, error) {
 	res := make([]error, len(jobs))
 	for try := 0; ; try++ {
 		err := s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
@@ -370,15 +402,12 @@ func (s *Service) recordGroup(jobs []*recordJob) []error {
 					plans = append(plans, j.plans...)
 				}
 			}
-			s.maybeRecount(ctx, plans)
-			return res
-		case errors.Is(err, store.ErrConflict) && try+1 < maxAllocTries:
+			s.maybeRecount(plans)
+			return res, nil
+		case (errors.Is(err, store.ErrConflict) || store.IsSerializationFailure(err)) && try+1 < maxAllocTries:
 			continue
 		}
-		for i := range res {
-			res[i] = fmt.Errorf("recording credentials: %w", err)
-		}
-		return res
+		return nil, fmt.Errorf("recording credentials: %w", err)
 	}
 }
 
@@ -410,7 +439,7 @@ func (s *Service) recordIn(ctx context.Context, tx *store.Store, jobs []*recordJ
 		}
 		offers = append(offers, j.offer.ID)
 	}
-	completed, err := tx.CompleteOffers(ctx, offers)
+	completed, err := tx.CompleteOffers(ctx, offers, now)
 	if err != nil {
 		return err
 	}
@@ -462,22 +491,28 @@ const recountEvery = 1024
 
 // maybeRecount refreshes the allocation count of the lists plans used,
 // every recountEvery allocations (the count is kept off the hot path so
-// that concurrent issuances never queue on a list's row).
-func (s *Service) maybeRecount(ctx context.Context, plans []*plan) {
+// that concurrent issuances never queue on a list's row). The recount
+// runs in its own goroutine, so that no record group waits for it.
+func (s *Service) maybeRecount(plans []*plan) {
 	after := s.allocs.Add(int64(len(plans)))
 	if (after-int64(len(plans)))/recountEvery == after/recountEvery {
 		return
 	}
-	seen := map[string]bool{}
+	var lists []string
 	for _, p := range plans {
-		if seen[p.rec.ListID] {
-			continue
-		}
-		seen[p.rec.ListID] = true
-		if _, err := s.cfg.Store.RecountStatusList(ctx, p.rec.ListID); err != nil {
-			s.log.Warn("recounting a status list", "error", err.Error())
+		if !slices.Contains(lists, p.rec.ListID) {
+			lists = append(lists, p.rec.ListID)
 		}
 	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+		defer cancel()
+		for _, id := range lists {
+			if _, err := s.cfg.Store.RecountStatusList(ctx, id); err != nil {
+				s.log.Warn("recounting a status list", "error", err.Error())
+			}
+		}
+	}()
 }
 
 // openList returns a list of tenant with room, creating one when none has.

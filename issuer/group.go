@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"github.com/ssi-project/ssi/internal/errs"
@@ -35,6 +36,10 @@ type pending[J any] struct {
 // and the caller must know.
 func (g *groupCommit[J]) do(job J) error {
 	p := pending[J]{job: job, done: make(chan error, 1)}
+	if g.size <= 1 { // grouping is off: every request runs its own, at once
+		g.runGroup([]pending[J]{p})
+		return <-p.done
+	}
 	g.mu.Lock()
 	g.queue = append(g.queue, p)
 	start := g.active < g.workers
@@ -60,6 +65,7 @@ func (g *groupCommit[J]) drain() {
 		}
 		group := make([]pending[J], n)
 		copy(group, g.queue)
+		clear(g.queue[:n]) // the queue's array must not keep subject data alive
 		g.queue = g.queue[n:]
 		g.mu.Unlock()
 		g.runGroup(group)
@@ -75,19 +81,24 @@ func (g *groupCommit[J]) runGroup(group []pending[J]) {
 		jobs[i] = p.job
 	}
 	res, bug := g.safeRun(jobs)
+	if bug == nil && len(res) != len(group) {
+		bug = fmt.Errorf("group commit: %d outcomes for %d jobs", len(res), len(group))
+	}
 	for i, p := range group {
-		if bug != nil || len(res) != len(group) {
-			p.done <- errs.Wrap(errs.Internal, "", "", fmt.Errorf("group commit: %v", bug))
+		if bug != nil {
+			p.done <- errs.Wrap(errs.Internal, "", "", bug)
 			continue
 		}
 		p.done <- res[i]
 	}
 }
 
-func (g *groupCommit[J]) safeRun(jobs []J) (res []error, bug any) {
+// safeRun runs the group; a panic becomes an error that carries its value
+// and stack (for the log of the internal error).
+func (g *groupCommit[J]) safeRun(jobs []J) (res []error, bug error) {
 	defer func() {
 		if r := recover(); r != nil {
-			bug = r
+			bug = fmt.Errorf("group commit panicked: %v\n%s", r, debug.Stack())
 		}
 	}()
 	return g.run(jobs), nil

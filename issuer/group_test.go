@@ -2,7 +2,10 @@ package issuer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,10 +66,37 @@ func TestGroupCommitBounds(t *testing.T) {
 	}
 	assert.LessOrEqual(t, maxRunning.Load(), int64(2), "at most workers groups at once")
 	assert.Less(t, groups.Load(), int64(200), "jobs shared groups")
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	assert.Zero(t, g.active, "no worker outlives the queue")
-	assert.Empty(t, g.queue)
+	// A worker leaves after delivering its last outcome: wait for it.
+	assert.Eventually(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.active == 0 && len(g.queue) == 0
+	}, 5*time.Second, time.Millisecond, "no worker outlives the queue")
+}
+
+// TestGroupCommitOff: with size 1 every job runs at once in its caller,
+// concurrently with the others.
+func TestGroupCommitOff(t *testing.T) {
+	var running, most atomic.Int64
+	release := make(chan struct{})
+	g := &groupCommit[int]{size: 1, workers: 1, run: func(jobs []int) []error {
+		n := running.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-release
+		running.Add(-1)
+		return make([]error, len(jobs))
+	}}
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() { defer wg.Done(); assert.NoError(t, g.do(i)) }()
+	}
+	assert.Eventually(t, func() bool { return running.Load() == 3 }, 5*time.Second, time.Millisecond,
+		"three jobs run at once although workers is 1")
+	close(release)
+	wg.Wait()
+	assert.Equal(t, int64(3), most.Load())
 }
 
 // TestGroupCommitBug: a panicking or miscounting run gives every job of
@@ -98,46 +128,15 @@ type groupRequest struct {
 // TestGroupedRequestsFailAlone puts good and bad credential requests in
 // one record group: a replayed access token, a c_nonce used by two
 // requests, a c_nonce of another issuer. Each bad one fails with its own
-// error and writes nothing; the good ones are issued; a request that
+// error and gets no record; the good ones are issued; a request that
 // failed on its nonce keeps its access token for a retry.
 func TestGroupedRequestsFailAlone(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st, envOpts{})
 		e.svc.cfg.RatePerClient = 1 << 30
-		e.svc.records.workers = 1
-		orig := e.svc.records.run
-		gate, inFirst := make(chan struct{}), make(chan struct{})
-		var first atomic.Bool
-		var sizes []int
-		e.svc.records.run = func(jobs []*recordJob) []error {
-			if first.CompareAndSwap(false, true) {
-				close(inFirst)
-				<-gate
-			}
-			sizes = append(sizes, len(jobs))
-			return orig(jobs)
-		}
-
-		prep := func(name string) groupRequest {
-			o, err := e.svc.CreateOffer(ctx, Actor{TenantID: "health", ID: "test"}, OfferRequest{ConfigID: "vaccination-pass",
-				SubjectRef: name, SubjectData: mustJSON(vaccSubject)})
-			require.NoError(t, err)
-			code := o.URI[strings.LastIndex(o.URI, "%2F")+3:]
-			tr, err := e.svc.Token(ctx, "health", TokenRequest{GrantType: PreAuthGrant, Code: code, TxCode: o.TxCode, Client: name})
-			require.NoError(t, err)
-			n, err := e.svc.Nonce(ctx, "health", name)
-			require.NoError(t, err)
-			return groupRequest{name: name, token: tr.AccessToken, nonce: n}
-		}
-		send := func(r groupRequest) error {
-			h, err := keys.Generate(keys.ES256)
-			require.NoError(t, err)
-			w := &wallet{e: e, issuer: e.svc.IssuerURL("health")}
-			_, err = e.svc.Credential(ctx, "health", CredentialRequest{AccessToken: r.token, ConfigID: "vaccination-pass",
-				Proofs: []string{w.proofNoT(h, r.nonce)}})
-			return err
-		}
+		prep := func(name string) groupRequest { return e.prepRequest(name) }
+		send := func(r groupRequest) error { _, err := e.sendRequest(r); return err }
 
 		blocker := prep("blocker")
 		good := []groupRequest{prep("good-1"), prep("good-2"), prep("good-3")}
@@ -148,37 +147,13 @@ func TestGroupedRequestsFailAlone(t *testing.T) {
 		shareB.nonce = shareA.nonce // two tokens, one nonce
 		foreign := prep("foreign")
 		var err error
-		foreign.nonce, err = e.svc.Nonce(ctx, "benefits", "foreign")
+		foreign.nonce, err = e.svc.Nonce(context.Background(), "benefits", "foreign")
 		require.NoError(t, err)
 		rest := append(append([]groupRequest{}, good...), replay, replay2, shareA, shareB, foreign)
 
-		blockerDone := make(chan error, 1)
-		go func() { blockerDone <- send(blocker) }()
-		<-inFirst
-		results := make([]error, len(rest))
-		var wg sync.WaitGroup
-		for i, r := range rest {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[i] = send(r)
-			}()
-		}
-		storetest.Within(t, 30*time.Second, func() {
-			for {
-				e.svc.records.mu.Lock()
-				n := len(e.svc.records.queue)
-				e.svc.records.mu.Unlock()
-				if n == len(rest) {
-					return
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		})
-		close(gate)
-		wg.Wait()
-		require.NoError(t, <-blockerDone)
-		require.Equal(t, []int{1, len(rest)}, sizes, "the blocked group, then one group of all the others")
+		var sizes []int
+		results := e.inOneGroup(blocker, rest, func(jobs []*recordJob) { sizes = append(sizes, len(jobs)) })
+		require.Equal(t, []int{len(rest)}, sizes, "one group of all the requests")
 
 		for i := range good {
 			assert.NoError(t, results[i], good[i].name)
@@ -219,4 +194,205 @@ func TestGroupedRequestsFailAlone(t *testing.T) {
 		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(8), records, "the retry and the losing share request are issued")
 	})
+}
+
+// prepRequest creates, redeems and fetches a nonce for a health offer,
+// through the service API.
+func (e *env) prepRequest(name string) groupRequest {
+	e.t.Helper()
+	ctx := context.Background()
+	o, err := e.svc.CreateOffer(ctx, Actor{TenantID: "health", ID: "test"}, OfferRequest{ConfigID: "vaccination-pass",
+		SubjectRef: name, SubjectData: mustJSON(vaccSubject)})
+	require.NoError(e.t, err)
+	code := o.URI[strings.LastIndex(o.URI, "%2F")+3:]
+	tr, err := e.svc.Token(ctx, "health", TokenRequest{GrantType: PreAuthGrant, Code: code, TxCode: o.TxCode, Client: name})
+	require.NoError(e.t, err)
+	n, err := e.svc.Nonce(ctx, "health", name)
+	require.NoError(e.t, err)
+	return groupRequest{name: name, token: tr.AccessToken, nonce: n}
+}
+
+// sendRequest asks for one credential with a fresh holder key.
+func (e *env) sendRequest(r groupRequest) ([]Credential, error) {
+	h, err := keys.Generate(keys.ES256)
+	if err != nil {
+		return nil, err
+	}
+	w := &wallet{e: e, issuer: e.svc.IssuerURL("health")}
+	return e.svc.Credential(context.Background(), "health", CredentialRequest{AccessToken: r.token, ConfigID: "vaccination-pass",
+		Proofs: []string{w.proofNoT(h, r.nonce)}})
+}
+
+// conflictOnce fails the transaction in which it is armed with
+// ErrConflict after fn ran, as a lost race would.
+type conflictOnce struct {
+	Store
+	armed atomic.Bool
+}
+
+func (c *conflictOnce) InTx(ctx context.Context, fn func(tx *store.Store) error) error {
+	return c.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if c.armed.CompareAndSwap(true, false) {
+			return store.ErrConflict.With("forced", nil)
+		}
+		return nil
+	})
+}
+
+// TestRetriedGroupStaysConsistent: a record group rolled back by a lost
+// race and run again records exactly what is then signed: each record's
+// claims hash, list and index match the credential delivered, and the
+// reconciliation check holds.
+func TestRetriedGroupStaysConsistent(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		var w *conflictOnce
+		e := newEnv(t, st, envOpts{wrap: func(s Store) Store { w = &conflictOnce{Store: s}; return w }})
+		e.svc.cfg.RatePerClient = 1 << 30
+		orig := e.svc.records.run
+		var mu sync.Mutex
+		var seen []*recordJob
+		e.svc.records.run = func(jobs []*recordJob) []error {
+			w.armed.Store(true) // the first try of every group loses
+			mu.Lock()
+			seen = append(seen, jobs...)
+			mu.Unlock()
+			return orig(jobs)
+		}
+		reqs := []groupRequest{e.prepRequest("a"), e.prepRequest("b"), e.prepRequest("c")}
+		reqs = append(reqs, reqs[0]) // a replayed token
+		var wg sync.WaitGroup
+		creds := make([][]Credential, len(reqs))
+		errsOf := make([]error, len(reqs))
+		for i, r := range reqs {
+			wg.Add(1)
+			go func() { defer wg.Done(); creds[i], errsOf[i] = e.sendRequest(r) }()
+		}
+		wg.Wait()
+		var delivered []string
+		for i, err := range errsOf {
+			if err == nil {
+				delivered = append(delivered, creds[i][0].SDJWT)
+			}
+		}
+		require.Len(t, delivered, 3, "%v", errsOf)
+		e.reconcile(delivered)
+		byID := map[string]*plan{}
+		for _, j := range seen {
+			for _, p := range j.plans {
+				byID[p.rec.ID] = p
+			}
+		}
+		for i, err := range errsOf {
+			if err != nil {
+				continue
+			}
+			p := byID[creds[i][0].ID]
+			require.NotNil(t, p)
+			rec, err := st.GetCredential(ctx, "health", p.rec.ID)
+			require.NoError(t, err)
+			sum := sha256.Sum256(p.claims)
+			assert.Equal(t, sum[:], rec.ClaimsHash, "the record holds the hash of the claims signed")
+			assert.Equal(t, p.rec.Index, rec.Index)
+			assert.Equal(t, p.list.ID, rec.ListID)
+			var payload struct {
+				Status struct {
+					StatusList struct {
+						Idx int64 `json:"idx"`
+					} `json:"status_list"`
+				} `json:"status"`
+			}
+			parts := strings.Split(strings.SplitN(creds[i][0].SDJWT, "~", 2)[0], ".")
+			raw, err := b64dec(parts[1])
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(raw, &payload))
+			assert.Equal(t, rec.Index, payload.Status.StatusList.Idx, "the credential carries the recorded index")
+		}
+	})
+}
+
+// TestGroupFallbackIsolatesAFault: when one request's part of a group
+// fails the transaction with an error that is not the database being
+// down (here: claims that cannot be encoded), the group is recorded again
+// request by request, and only that request fails.
+func TestGroupFallbackIsolatesAFault(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st, envOpts{})
+		e.svc.cfg.RatePerClient = 1 << 30
+		var poisoned string
+		blocker := e.prepRequest("blocker")
+		reqs := []groupRequest{e.prepRequest("a"), e.prepRequest("b"), e.prepRequest("c")}
+		res := e.inOneGroup(blocker, reqs, func(jobs []*recordJob) {
+			if len(jobs) == 3 {
+				p := jobs[1].plans[0]
+				p.subj = map[string]any{"bad": math.Inf(1)} // JSON has no infinity
+				poisoned = p.rec.ID
+			}
+		})
+		require.NotEmpty(t, poisoned, "the three requests shared a group")
+		failed := 0
+		for _, err := range res {
+			if err != nil {
+				failed++
+				assert.Equal(t, errs.Internal, errs.KindOf(err))
+			}
+		}
+		assert.Equal(t, 1, failed, "only the poisoned request fails: %v", res)
+		var records int64
+		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
+		assert.Equal(t, int64(3), records, "the blocker and the two good requests")
+		_, err := st.GetCredential(ctx, "health", poisoned)
+		assert.ErrorIs(t, err, store.ErrNotFound, "no record for the failed request")
+	})
+}
+
+// inOneGroup sends blocker and holds its record group open while reqs are
+// sent concurrently, until all of them are queued; then they run as one
+// group (one worker). hook sees that group before it runs. It returns the
+// outcome of each of reqs, after checking that the blocker got through.
+func (e *env) inOneGroup(blocker groupRequest, reqs []groupRequest, hook func(jobs []*recordJob)) []error {
+	e.t.Helper()
+	g := e.svc.records
+	g.workers = 1
+	orig := g.run
+	gate, inFirst := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	g.run = func(jobs []*recordJob) []error {
+		if first.CompareAndSwap(false, true) {
+			close(inFirst)
+			<-gate
+		} else {
+			hook(jobs)
+		}
+		return orig(jobs)
+	}
+	defer func() { g.run = orig }()
+	blockerDone := make(chan error, 1)
+	go func() { _, err := e.sendRequest(blocker); blockerDone <- err }()
+	<-inFirst
+	res := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, res[i] = e.sendRequest(r) }()
+	}
+	storetest.Within(e.t, 30*time.Second, func() {
+		for {
+			g.mu.Lock()
+			n := len(g.queue)
+			g.mu.Unlock()
+			if n == len(reqs) {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	close(gate)
+	wg.Wait()
+	require.NoError(e.t, <-blockerDone)
+	return res
 }

@@ -117,12 +117,25 @@ func clampLimit(limit int) int {
 // adapters reject them up front, alike, with ErrInvalid.
 func checkArgs(args []any) error {
 	for _, a := range args {
-		if s, ok := a.(string); ok && (!utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0) {
-			return ErrInvalid.With("a text value is not valid UTF-8 or contains NUL", nil)
+		switch v := a.(type) {
+		case string:
+			if !validText(v) {
+				return errBadText
+			}
+		case []string: // the arrays of the many-row methods
+			for _, s := range v {
+				if !validText(s) {
+					return errBadText
+				}
+			}
 		}
 	}
 	return nil
 }
+
+var errBadText = ErrInvalid.With("a text value is not valid UTF-8 or contains NUL", nil)
+
+func validText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 // errRow is a row whose Scan returns err.
 type errRow struct{ err error }

@@ -66,12 +66,12 @@ func (s *Store) ConsumeSingleUses(ctx context.Context, kind string, values []str
 
 // CompleteOffers is CompleteOffer for several offers: it returns the IDs
 // it completed. An ID missing from the result was not a redeemed offer
-// (CompleteOffer's ErrConflict).
-func (s *Store) CompleteOffers(ctx context.Context, ids []string) (map[string]bool, error) {
+// with a token valid at now (CompleteOffer's ErrConflict).
+func (s *Store) CompleteOffers(ctx context.Context, ids []string, now time.Time) (map[string]bool, error) {
 	out := make(map[string]bool, len(ids))
 	if !s.postgres() {
 		for _, id := range ids {
-			err := s.CompleteOffer(ctx, id)
+			err := s.CompleteOffer(ctx, id, now)
 			switch {
 			case errors.Is(err, ErrConflict):
 				continue
@@ -83,8 +83,8 @@ func (s *Store) CompleteOffers(ctx context.Context, ids []string) (map[string]bo
 		return out, nil
 	}
 	err := forEach(ctx, s.w(),
-		"UPDATE credential_offers SET state = $2, subject_data = NULL WHERE id = ANY($1::text[]) AND state = $3 RETURNING id",
-		[]any{ids, OfferIssued, OfferRedeemed}, func(r rows) error {
+		"UPDATE credential_offers SET state = $2, subject_data = NULL WHERE id = ANY($1::text[]) AND state = $3 AND token_expires_at > $4 RETURNING id",
+		[]any{ids, OfferIssued, OfferRedeemed, toMicros(now)}, func(r rows) error {
 			var id string
 			if err := r.Scan(&id); err != nil {
 				return err
@@ -103,6 +103,8 @@ func (s *Store) CompleteOffers(ctx context.Context, ids []string) (map[string]bo
 // is taken, by an existing record or by an earlier one of cs, and the
 // caller may draw another index inside the same transaction. A record
 // whose list is not its tenant's fails the whole call with ErrNotFound.
+// Record IDs must be new (they are random): a taken ID is ErrConflict for
+// the whole call on PostgreSQL, and reads as a taken pair on SQLite.
 func (s *Store) InsertCredentials(ctx context.Context, cs []IssuedCredential) ([]bool, error) {
 	out := make([]bool, len(cs))
 	if !s.postgres() {

@@ -509,14 +509,16 @@ func (s *Store) OfferByToken(ctx context.Context, tokenHash []byte, now time.Tim
 	return o, nil
 }
 
-// CompleteOffer marks a redeemed offer issued and drops its subject data.
-// Exactly one of concurrent callers succeeds; the others get ErrConflict.
-func (s *Store) CompleteOffer(ctx context.Context, id string) error {
+// CompleteOffer marks a redeemed offer whose access token is still valid
+// at now issued, and drops its subject data. Exactly one of concurrent
+// callers succeeds; the others, and any caller once the token has
+// expired, get ErrConflict.
+func (s *Store) CompleteOffer(ctx context.Context, id string, now time.Time) error {
 	n, err := s.w().exec(ctx,
-		"UPDATE credential_offers SET state = $2, subject_data = NULL WHERE id = $1 AND state = $3",
-		id, OfferIssued, OfferRedeemed)
+		"UPDATE credential_offers SET state = $2, subject_data = NULL WHERE id = $1 AND state = $3 AND token_expires_at > $4",
+		id, OfferIssued, OfferRedeemed, toMicros(now))
 	if err == nil && n == 0 {
-		err = ErrConflict.With("the access token was already used", nil)
+		err = ErrConflict.With("the access token was already used or has expired", nil)
 	}
 	if err != nil {
 		return fmt.Errorf("completing credential offer: %w", err)

@@ -186,3 +186,12 @@ type pgTx struct {
 
 func (t pgTx) commit(ctx context.Context) error   { return pgErr(t.tx.Commit(ctx)) }
 func (t pgTx) rollback(ctx context.Context) error { return pgErr(t.tx.Rollback(ctx)) }
+
+// IsSerializationFailure reports whether err comes from a PostgreSQL
+// transaction that lost a serialization race or a deadlock (40001,
+// 40P01): it had no effect, and running it again may succeed. Callers
+// that do not retry see it as ErrUnavailable.
+func IsSerializationFailure(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}

@@ -234,8 +234,9 @@ func testIssuerOffers(t *testing.T, s *store.Store) {
 	assert.Equal(t, "o1", byTok.ID)
 	_, err = s.OfferByToken(ctx, tok[:], now.Add(2*time.Minute))
 	assertCode(t, store.ErrNotFound, err, "token expired")
-	require.NoError(t, s.CompleteOffer(ctx, "o1"))
-	assertCode(t, store.ErrConflict, s.CompleteOffer(ctx, "o1"), "a token is used once")
+	assertCode(t, store.ErrConflict, s.CompleteOffer(ctx, "o1", now.Add(2*time.Minute)), "not once the token has expired")
+	require.NoError(t, s.CompleteOffer(ctx, "o1", now))
+	assertCode(t, store.ErrConflict, s.CompleteOffer(ctx, "o1", now), "a token is used once")
 	_, err = s.OfferByToken(ctx, tok[:], now)
 	assertCode(t, store.ErrNotFound, err)
 	got, err = s.GetOffer(ctx, "o1")
@@ -358,7 +359,10 @@ func testIssuerBatches(t *testing.T, s *store.Store) {
 		assert.Equal(t, map[string][]byte{"n1": []byte("health"), "n2": []byte("benefits")}, got,
 			"each live value once, with its data; not the expired one, the absent one or one of another kind")
 
-		done, err := tx.CompleteOffers(ctx, []string{"o1", "o2", "o3", "o1", "nope"})
+		done, err := tx.CompleteOffers(ctx, []string{"o1", "o2"}, now.Add(2*time.Minute))
+		require.NoError(t, err)
+		assert.Empty(t, done, "not once the tokens have expired")
+		done, err = tx.CompleteOffers(ctx, []string{"o1", "o2", "o3", "o1", "nope"}, now)
 		require.NoError(t, err)
 		assert.Equal(t, map[string]bool{"o1": true, "o2": true}, done, "only redeemed offers complete, each once")
 
@@ -385,6 +389,11 @@ func testIssuerBatches(t *testing.T, s *store.Store) {
 	}
 	_, err = s.ConsumeSingleUse(ctx, "pre_auth_code", "n3", now)
 	assert.NoError(t, err, "a value of another kind is untouched")
+
+	_, err = s.CompleteOffers(ctx, []string{"o3", "bad\x00id"}, now)
+	assertCode(t, store.ErrInvalid, err, "array elements are checked like any text")
+	_, err = s.ConsumeSingleUses(ctx, "c_nonce", []string{"\xff"}, now)
+	assert.NoError(t, err, "a value is only ever hashed, never stored as text")
 
 	require.NoError(t, s.AppendAudits(ctx, []store.AuditRecord{
 		{Time: now, TenantID: "health", Actor: "wallet", Action: "credential.issue", Target: "a", Outcome: "ok", Details: []byte(`{"n":1}`)},
