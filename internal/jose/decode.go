@@ -13,7 +13,8 @@ import (
 // decoder is a small recursive-descent JSON decoder that validates as it
 // decodes: it accepts exactly what jsonx.Check(data, jsonx.MaxDepth)
 // accepts (RFC 8259 syntax, valid UTF-8 with no unpaired surrogate escape,
-// no duplicate member names after unescaping, at most jsonx.MaxDepth levels)
+// no duplicate member names after unescaping, at most jsonx.MaxDepth levels,
+// no number beyond the range of a double)
 // and errs, never panics, on anything else. It exists because checking and
 // decoding in one pass is several times cheaper than a token stream on the
 // verify hot path; FuzzDecodeAgreesWithCheck holds it to jsonx.Check.
@@ -87,6 +88,9 @@ func (d *decoder) number() (any, error) {
 		if !d.digits() {
 			return nil, errSyntax
 		}
+	}
+	if !jsonx.NumberInRange(d.data[start:d.pos]) {
+		return nil, errSyntax
 	}
 	return json.Number(d.str0[start:d.pos]), nil
 }

@@ -48,7 +48,7 @@ func FuzzDecodeMatchesStdlib(f *testing.F) {
 	f.Add(` [ ] `)                                          // whitespace around an empty array
 	f.Add(`{"a":1,"a":2}`)                                  // duplicate names (Check refuses)
 	f.Add(`[1,]`)                                           // trailing comma (invalid)
-	f.Add(`1e999999`)                                       // a number no float holds
+	f.Add(`1e999999`)                                       // a number no float holds (Check refuses)
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := decodeFast([]byte(s), s)
 		if jsonx.Check([]byte(s), jsonx.MaxDepth) != nil {
@@ -86,6 +86,8 @@ func FuzzDecodeAgreesWithCheck(f *testing.F) {
 	f.Add(`1.`)                                              // a fraction without digits
 	f.Add(`1e+`)                                             // an exponent without digits
 	f.Add(`-0.0E-0`)                                         // every part of the number grammar
+	f.Add(`[1E700]`)                                         // a number beyond a double
+	f.Add(`1e-400`)                                          // underflow to zero is in range
 	f.Add(strings.Repeat("[", 32) + strings.Repeat("]", 32)) // exactly the depth limit
 	f.Add(strings.Repeat("[", 33) + strings.Repeat("]", 33)) // one past it
 	f.Add(`{"a":1}{"b":2}`)                                  // two values

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
@@ -22,11 +23,14 @@ var (
 	ErrDuplicate = errs.E(errs.Invalid, "malformed_json", "a JSON object has a duplicate member name")
 	ErrTooDeep   = errs.E(errs.Invalid, "json_too_deep", "the JSON nests too deeply")
 	ErrBadUTF8   = errs.E(errs.Invalid, "invalid_utf8", "the JSON is not valid UTF-8")
+	ErrRange     = errs.E(errs.Invalid, "malformed_json", "a JSON number is beyond the range of a double")
 )
 
 // Check reports whether data is a single JSON value that is valid UTF-8, has
-// no duplicate member names and nests at most maxDepth levels (an object or
-// array counts one level). Every failure is an *errs.Error of kind Invalid
+// no duplicate member names, nests at most maxDepth levels (an object or
+// array counts one level) and holds no number beyond the range of an IEEE
+// 754 double (I-JSON, RFC 7493 §2.2), so that every decoder behind the gate
+// can represent what passed it. Every failure is an *errs.Error of kind Invalid
 // with code malformed_json, json_too_deep or invalid_utf8; the detail never
 // quotes the input.
 func Check(data []byte, maxDepth int) error {
@@ -45,12 +49,13 @@ func Check(data []byte, maxDepth int) error {
 }
 
 func fastValid(data []byte, maxDepth int) bool {
-	return depthWithin(data, maxDepth) && jsontext.Value(data).IsValid()
+	return scanWithin(data, maxDepth) && jsontext.Value(data).IsValid()
 }
 
-// depthWithin reports whether the brackets outside strings nest at most
-// max deep. Malformed input may pass here; IsValid then rejects it.
-func depthWithin(data []byte, max int) bool {
+// scanWithin reports whether the brackets outside strings nest at most max
+// deep and every number outside strings is within range. Malformed input
+// may pass here; IsValid then rejects it.
+func scanWithin(data []byte, max int) bool {
 	depth, inString := 0, false
 	for i := 0; i < len(data); i++ {
 		c := data[i]
@@ -70,9 +75,37 @@ func depthWithin(data []byte, max int) bool {
 			}
 		case c == '}' || c == ']':
 			depth--
+		case c == '-' || (c >= '0' && c <= '9'):
+			// Outside strings these bytes only start numbers.
+			j := i + 1
+			for j < len(data) && isNumberByte(data[j]) {
+				j++
+			}
+			if !NumberInRange(data[i:j]) {
+				return false
+			}
+			i = j - 1
 		}
 	}
 	return true
+}
+
+func isNumberByte(c byte) bool {
+	return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
+}
+
+// NumberInRange reports whether num, the text of a JSON number, is within
+// the range of an IEEE 754 double: its magnitude does not round to
+// infinity (a value that underflows to zero is in range). A number without
+// an exponent and of at most 308 bytes is always in range and costs no
+// conversion; text that is not a number is reported out of range.
+func NumberInRange(num []byte) bool {
+	const maxPlain = 308 // 1.8e308 has 309 integer digits
+	if len(num) <= maxPlain && bytes.IndexAny(num, "eE") < 0 {
+		return true
+	}
+	_, err := strconv.ParseFloat(string(num), 64)
+	return err == nil
 }
 
 // walk checks data token by token and returns its precise error, or nil.
@@ -88,8 +121,11 @@ func walk(data []byte, maxDepth int) error {
 		if err != nil {
 			return classify(err)
 		}
-		if k := tok.Kind(); (k == '{' || k == '[') && dec.StackDepth() > maxDepth {
+		switch k := tok.Kind(); {
+		case (k == '{' || k == '[') && dec.StackDepth() > maxDepth:
 			return ErrTooDeep.With("", fmt.Errorf("depth over %d", maxDepth))
+		case k == '0' && !NumberInRange([]byte(tok.String())):
+			return ErrRange
 		}
 		if dec.StackDepth() == 0 {
 			break
