@@ -101,7 +101,7 @@ func isNumberByte(c byte) bool {
 // conversion; text that is not a number is reported out of range.
 func NumberInRange(num []byte) bool {
 	const maxPlain = 308 // 1.8e308 has 309 integer digits
-	if len(num) <= maxPlain && bytes.IndexAny(num, "eE") < 0 {
+	if len(num) <= maxPlain && !bytes.ContainsAny(num, "eE") {
 		return true
 	}
 	_, err := strconv.ParseFloat(string(num), 64)
