@@ -34,6 +34,11 @@ const (
 // StatusListMediaType is the content type of a served status list.
 const StatusListMediaType = "application/statuslist+jwt"
 
+// VersionHeader carries the published version of a served status list, so
+// that a verifier can fetch that version's anchor receipt and compare its
+// hash with the bytes it received.
+const VersionHeader = "Status-List-Version"
+
 // Routes mounts the issuer on r:
 //
 //   - the OpenID4VCI endpoints of each tenant under /issuers/{tenant}
@@ -218,6 +223,7 @@ func (h handlers) statusList(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", StatusListMediaType)
 	w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(h.s.cfg.ListTTL.Seconds())))
 	w.Header().Set("ETag", `"`+v.SHA256+`"`)
+	w.Header().Set(VersionHeader, strconv.FormatUint(v.Version, 10))
 	_, err = w.Write([]byte(v.Token))
 	return err
 }

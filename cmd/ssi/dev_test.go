@@ -48,7 +48,7 @@ func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // startDev runs `ssi dev` on a free port with dir as its data directory and
 // returns its base URL and a function that stops it (as SIGTERM would) and
 // waits for a clean exit.
-func startDev(t *testing.T, dir string) (string, func()) {
+func startDev(t testing.TB, dir string) (string, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()

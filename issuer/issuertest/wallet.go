@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -217,16 +218,31 @@ func (s *Session) Credentials(ctx context.Context, proofs []string) ([]string, e
 	return creds, nil
 }
 
-// StatusList fetches a served status list token.
-func (c *Client) StatusList(ctx context.Context, uri string) (string, error) {
-	code, b, err := c.do(ctx, http.MethodGet, uri, "", "", nil)
+// StatusList fetches a served status list: its token, and the published
+// version it is (the issuer's Status-List-Version header), whose anchor
+// receipt ReceiptHash reads.
+func (c *Client) StatusList(ctx context.Context, uri string) (token string, version uint64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
-	if code != http.StatusOK {
-		return "", fmt.Errorf("status list: status %d", code)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return "", 0, err
 	}
-	return string(b), nil
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return "", 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", 0, fmt.Errorf("status list: status %d", resp.StatusCode)
+	}
+	version, err = strconv.ParseUint(resp.Header.Get("Status-List-Version"), 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("status list version: %w", err)
+	}
+	return string(b), version, nil
 }
 
 // ReceiptHash returns the anchored SHA-256 (hex) of version of the list at
