@@ -1,10 +1,13 @@
 package sdjwt
 
 import (
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/asn1"
 	"encoding/base64"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +82,18 @@ func TestSecurityCases(t *testing.T) {
 	hs256 := hsSI + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)) + "~"
 
 	h64, rest, _ := strings.Cut(strings.TrimSuffix(sd(base), "~"), ".")
-	p64, _, _ := strings.Cut(rest, ".")
+	p64, s64, _ := strings.Cut(rest, ".")
+	// A17: the valid signature over h64.p64, re-encoded as DER, one byte
+	// longer, and with r = n.
+	rawSig, err := base64.RawURLEncoding.DecodeString(s64)
+	require.NoError(t, err)
+	require.Len(t, rawSig, 64)
+	derSig, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(rawSig[:32]), new(big.Int).SetBytes(rawSig[32:])})
+	require.NoError(t, err)
+	withSig := func(sig []byte) string {
+		return h64 + "." + p64 + "." + base64.RawURLEncoding.EncodeToString(sig) + "~"
+	}
+	p256N := elliptic.P256().Params().N.FillBytes(make([]byte, 32))
 
 	deep := func(levels int) string {
 		// levels of disclosures, each holding the next one's digest.
@@ -101,16 +115,19 @@ func TestSecurityCases(t *testing.T) {
 		return sd(base+`,"_sd":[`+strings.Join(digests, ",")+`]`, discs...)
 	}
 
-	cases := []struct {
+	type secCase struct {
 		name string
 		in   string
 		v    *Verifier
 		opts Options
 		code string
-	}{
+	}
+	cases := []secCase{
 		// A: JOSE and JSON on the credential path.
 		{"A1_alg_none", b64s(`{"alg":"none","typ":"dc+sd-jwt"}`) + "." + b64s("{"+base+"}") + ".~", v, Options{}, "unsupported_alg"},
 		{"A1_alg_NONE_upper", b64s(`{"alg":"NONE","typ":"dc+sd-jwt"}`) + "." + b64s("{"+base+"}") + ".~", v, Options{}, "unsupported_alg"},
+		{"A1_alg_None_title", b64s(`{"alg":"None","typ":"dc+sd-jwt"}`) + "." + b64s("{"+base+"}") + ".~", v, Options{}, "unsupported_alg"},
+		{"A1_alg_nOnE_mixed", b64s(`{"alg":"nOnE","typ":"dc+sd-jwt"}`) + "." + b64s("{"+base+"}") + ".~", v, Options{}, "unsupported_alg"},
 		{"A2_hs256_issuer_public_key_as_secret", hs256, v, Options{}, "unsupported_alg"},
 		{"A3_alg_not_allowed_for_verifier", good, &Verifier{IssuerKey: v.IssuerKey, Now: v.Now, Algs: []string{jose.EdDSA}}, Options{}, "unsupported_alg"},
 		{"A3_key_bound_to_other_alg", good, &Verifier{IssuerKey: fixedKey(edHolder.PublicKey()), Now: v.Now}, Options{}, "unsupported_alg"},
@@ -131,7 +148,10 @@ func TestSecurityCases(t *testing.T) {
 		{"A9_case_variant__SD_not_taken", sd(base+`,"_SD":["`+hGiven+`"]`, dGiven), v, Options{}, "unreferenced_disclosure"},
 		{"A9_case_variant_ISS_not_taken", sd(strings.Replace(base, `"iss"`, `"ISS"`, 1)), v, Options{}, "unknown_key"},
 		{"A10_json_serialization_to_compact", `{"protected":"` + h64 + `","payload":"` + p64 + `","signature":"AA"}`, v, Options{}, "malformed_sd_jwt"},
+		{"A10_json_serialization_protected_missing", `{"payload":"` + p64 + `","signature":"` + s64 + `"}`, v, Options{}, "malformed_sd_jwt"},
+		{"A10_json_serialization_as_issuer_jwt", `{"payload":"` + p64 + `","signature":"` + s64 + `"}~`, v, Options{}, "malformed_jws"},
 		{"A11_jwe", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d~", v, Options{}, "malformed_jws"},
+		{"A11_jwe_as_kb_jwt", sdPart + b64s(`{"alg":"ECDH-ES","enc":"A256GCM"}`) + "..AAAA.AAAA.AAAA", v, e.kbOpts(), "malformed_jws"},
 		{"A12_2MB_tildes", strings.Repeat("~", 2<<20), v, Options{}, "token_too_large"},
 		{"A12_2MB_dots", strings.Repeat(".", 2<<20), v, Options{}, "token_too_large"},
 		{"A14_disclosure_deeper_than_32", sd(base+`,"_sd":["`+func() string {
@@ -151,6 +171,16 @@ func TestSecurityCases(t *testing.T) {
 		{"A17_sig_all_zeros", h64 + "." + p64 + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 64)) + "~", v, Options{}, "invalid_signature"},
 		{"A17_sig_MAYCAQACAQA", h64 + "." + p64 + ".MAYCAQACAQA~", v, Options{}, "invalid_signature"},
 		{"A17_sig_63_bytes", h64 + "." + p64 + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 63)) + "~", v, Options{}, "invalid_signature"},
+		{"A17_sig_63_bytes_of_valid", withSig(rawSig[:63]), v, Options{}, "invalid_signature"},
+		{"A17_sig_65_bytes", withSig(append(append([]byte{}, rawSig...), 0)), v, Options{}, "invalid_signature"},
+		{"A17_sig_DER_of_valid", withSig(derSig), v, Options{}, "invalid_signature"},
+		{"A17_sig_r_equals_n", withSig(append(append([]byte{}, p256N...), rawSig[32:]...)), v, Options{}, "invalid_signature"},
+		{"A19_zip_DEF_in_credential_header", e.signJWT(t, "{"+base+"}", map[string]any{"zip": "DEF"}) + "~", v, Options{}, "malformed_jws"},
+		{"A19_zip_DEF_in_kb_jwt_header", withKB(kbJWT(t, e.holder, map[string]any{"typ": "kb+jwt", "zip": "DEF"}, kbPayload("n-123", testVerAud, now, okHash))), v, e.kbOpts(), "malformed_jws"},
+		{"A20_pbes2_huge_p2c_jwe", b64s(`{"alg":"PBES2-HS512+A256KW","enc":"A256GCM","p2c":2147483647,"p2s":"AAAA"}`) + ".AAAA.AAAA.AAAA.AAAA~", v, Options{}, "malformed_jws"},
+		{"A20_rsa1_5_jwe", b64s(`{"alg":"RSA1_5","enc":"A128CBC-HS256"}`) + ".AAAA.AAAA.AAAA.AAAA~", v, Options{}, "malformed_jws"},
+		{"A20_dir_jwe", b64s(`{"alg":"dir","enc":"A256GCM"}`) + "..AAAA.AAAA.AAAA~", v, Options{}, "malformed_jws"},
+		{"A21_ecdh_es_off_curve_epk_jwe", b64s(`{"alg":"ECDH-ES","enc":"A256GCM","epk":{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}}`) + "..AAAA.AAAA.AAAA~", v, Options{}, "malformed_jws"},
 		{"A22_kb_jwt_as_credential", e.signJWT(t, "{"+base+"}", map[string]any{"typ": "kb+jwt"}) + "~", v, Options{}, "wrong_typ"},
 		{"A22_status_list_jwt_as_credential", e.signJWT(t, "{"+base+"}", map[string]any{"typ": "statuslist+jwt"}) + "~", v, Options{}, "wrong_typ"},
 		{"A22_proof_jwt_as_credential", e.signJWT(t, "{"+base+"}", map[string]any{"typ": "openid4vci-proof+jwt"}) + "~", v, Options{}, "wrong_typ"},
@@ -209,6 +239,8 @@ func TestSecurityCases(t *testing.T) {
 		// C: presentation.
 		{"C34_kb_missing_but_required", sdPart, v, e.kbOpts(), "kb_required"},
 		{"C35_nonce_differs", withKB(kbJWT(t, e.holder, map[string]any{"typ": "kb+jwt"}, kbPayload("other", testVerAud, now, okHash))), v, e.kbOpts(), "invalid_nonce"},
+		{"A9_kb_NONCE_case_variant", withKB(kbJWT(t, e.holder, map[string]any{"typ": "kb+jwt"}, `{"NONCE":"n-123","aud":"`+testVerAud+`","iat":`+fmt.Sprint(now)+`,"sd_hash":"`+okHash+`"}`)), v, e.kbOpts(), "invalid_nonce"},
+		{"A9_kb_SD_HASH_case_variant", withKB(kbJWT(t, e.holder, map[string]any{"typ": "kb+jwt"}, `{"nonce":"n-123","aud":"`+testVerAud+`","iat":`+fmt.Sprint(now)+`,"SD_HASH":"`+okHash+`"}`)), v, e.kbOpts(), "invalid_sd_hash"},
 		{"C35_nonce_missing", withKB(kbJWT(t, e.holder, map[string]any{"typ": "kb+jwt"}, `{"aud":"`+testVerAud+`","iat":`+fmt.Sprint(now)+`,"sd_hash":"`+okHash+`"}`)), v, e.kbOpts(), "invalid_nonce"},
 		{"C36_aud_other_verifier", withKB(kbJWT(t, e.holder, map[string]any{"typ": "kb+jwt"}, kbPayload("n-123", "https://venue-b.example", now, okHash))), v, e.kbOpts(), "invalid_audience"},
 		{"C36_aud_array", withKB(kbJWT(t, e.holder, map[string]any{"typ": "kb+jwt"}, `{"nonce":"n-123","aud":["`+testVerAud+`"],"iat":`+fmt.Sprint(now)+`,"sd_hash":"`+okHash+`"}`)), v, e.kbOpts(), "invalid_audience"},
@@ -231,6 +263,37 @@ func TestSecurityCases(t *testing.T) {
 			return si + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 		}()), v, e.kbOpts(), "unsupported_alg"},
 	}
+	// A15: each of exp, iat and nbf, in the issuer-signed JWT and in the
+	// KB-JWT, as 1e300, 2^63, -1, a string and a float.
+	kbWith := func(members string) string {
+		return withKB(kbJWT(t, e.holder, map[string]any{"typ": "kb+jwt"}, "{"+members+"}"))
+	}
+	kbBase := `"nonce":"n-123","aud":"` + testVerAud + `","sd_hash":"` + okHash + `"`
+	kbIat := `,"iat":` + fmt.Sprint(now)
+	badDates := []struct{ name, lit string }{
+		{"1e300", `1e300`}, {"2pow63", `9223372036854775808`}, {"minus_1", `-1`},
+		{"string", `"1799999000"`}, {"float", `1799999000.5`},
+	}
+	for _, bd := range badDates {
+		cases = append(cases,
+			secCase{"A15_credential_exp_" + bd.name, sd(strings.Replace(base, `"exp":1900000000`, `"exp":`+bd.lit, 1)), v, Options{}, "invalid_claim"},
+			secCase{"A15_credential_iat_" + bd.name, sd(strings.Replace(base, `"iat":1799999000`, `"iat":`+bd.lit, 1)), v, Options{}, "invalid_claim"},
+			secCase{"A15_credential_nbf_" + bd.name, sd(base + `,"nbf":` + bd.lit), v, Options{}, "invalid_claim"},
+			secCase{"A15_kb_jwt_exp_" + bd.name, kbWith(kbBase + kbIat + `,"exp":` + bd.lit), v, e.kbOpts(), "invalid_claim"},
+			secCase{"A15_kb_jwt_iat_" + bd.name, kbWith(kbBase + `,"iat":` + bd.lit), v, e.kbOpts(), "invalid_claim"},
+			secCase{"A15_kb_jwt_nbf_" + bd.name, kbWith(kbBase + kbIat + `,"nbf":` + bd.lit), v, e.kbOpts(), "invalid_claim"},
+		)
+	}
+	// A16 on the KB-JWT: exp passed, or nbf ahead, beyond the skew (which
+	// is clamped to 60 s however large the verifier's is).
+	skewed := &Verifier{IssuerKey: v.IssuerKey, Now: v.Now, Skew: time.Hour}
+	cases = append(cases,
+		secCase{"A16_kb_jwt_expired", kbWith(kbBase + kbIat + `,"exp":` + fmt.Sprint(now-1)), v, e.kbOpts(), "expired"},
+		secCase{"A16_kb_jwt_nbf_future", kbWith(kbBase + kbIat + `,"nbf":` + fmt.Sprint(now+1)), v, e.kbOpts(), "not_yet_valid"},
+		secCase{"A16_kb_jwt_expired_beyond_clamped_skew", kbWith(kbBase + kbIat + `,"exp":` + fmt.Sprint(now-61)), skewed, e.kbOpts(), "expired"},
+		secCase{"A16_kb_jwt_nbf_beyond_clamped_skew", kbWith(kbBase + kbIat + `,"nbf":` + fmt.Sprint(now+61)), skewed, e.kbOpts(), "not_yet_valid"},
+	)
+
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := tc.v.Verify(tc.in, tc.opts)
@@ -249,6 +312,10 @@ func TestSecurityCases(t *testing.T) {
 		require.NoError(t, err, "8 levels of recursion are allowed")
 		_, err = v.Verify(many(256), Options{})
 		require.NoError(t, err, "256 disclosures are allowed")
+		_, err = v.Verify(kbWith(kbBase+kbIat+`,"exp":`+fmt.Sprint(now+300)+`,"nbf":`+fmt.Sprint(now-300)), e.kbOpts())
+		require.NoError(t, err, "a KB-JWT with a valid exp and nbf is accepted")
+		_, err = skewed.Verify(kbWith(kbBase+kbIat+`,"exp":`+fmt.Sprint(now-30)+`,"nbf":`+fmt.Sprint(now+30)), e.kbOpts())
+		require.NoError(t, err, "KB-JWT exp and nbf are allowed the verifier's skew")
 	})
 }
 

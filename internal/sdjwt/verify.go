@@ -90,7 +90,8 @@ func (v *Verifier) now() time.Time {
 // crit, key, signature), _sd_alg, disclosures (encoding, duplicates,
 // digests, references, nesting, reserved names, collisions, HAIP rule),
 // the profile's claims, exp/nbf/iat, and the KB-JWT (typ, cnf key, nonce,
-// aud, iat freshness, sd_hash). It returns a Result only when all pass.
+// aud, iat freshness, exp/nbf when present, sd_hash). It returns a Result
+// only when all pass.
 func (v *Verifier) Verify(s string, o Options) (*Result, error) {
 	p, err := Split(s, v.MaxSize)
 	if err != nil {
@@ -273,6 +274,24 @@ func (v *Verifier) verifyKB(p Parts, sdjwt, alg string, res *Result, o Options) 
 	now := v.now()
 	if !ok || iat.Before(now.Add(-maxAge)) || iat.After(now.Add(kbFutureSkew)) {
 		return ErrStaleKeyBinding
+	}
+	// exp and nbf are optional in a KB-JWT, but when present they are read
+	// as strictly as in any JWT: malformed is invalid_claim, passed or not
+	// yet valid beyond the skew is expired or not_yet_valid (SECURITY-CASES
+	// A15, A16). iat was checked above against its own window.
+	exp, hasExp := c["exp"]
+	nbf, hasNbf := c["nbf"]
+	if hasExp || hasNbf {
+		times := make(jose.Claims, 2)
+		if hasExp {
+			times["exp"] = exp
+		}
+		if hasNbf {
+			times["nbf"] = nbf
+		}
+		if err := times.CheckTimes(jose.TimeRules{Now: now, Skew: v.Skew}); err != nil {
+			return err
+		}
 	}
 	got, _, err := c.String("sd_hash")
 	var want string
