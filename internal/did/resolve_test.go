@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -268,4 +269,70 @@ func TestJOSEKeyLookup(t *testing.T) {
 	pk, err := JOSEKeyLookup(context.Background(), newTestRouter(), "")(&jose.Header{Kid: otherDID + "#" + otherDID[len("did:key:"):]}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, other.Public(), pk.Key)
+}
+
+// recordingResolver serves the document of did:web:example.com (one
+// assertionMethod key, #k1) and records every DID it is asked to resolve.
+type recordingResolver struct {
+	doc   *Document
+	asked *[]string
+}
+
+func (r recordingResolver) Resolve(_ context.Context, did string, _ ResolveOptions) (*Resolution, error) {
+	*r.asked = append(*r.asked, did)
+	if did != r.doc.ID {
+		return nil, ErrNotFound
+	}
+	return &Resolution{Document: r.doc}, nil
+}
+
+// TestJOSEKeyLookupHostileKids is SECURITY-CASES A6 on the issuer-key
+// lookup the verifiers use: a kid holding SQL, ../, 10 KB of text or a NUL
+// byte is unknown_key, with or without an expected issuer. A kid that is
+// not a DID URL is never resolved; one whose fragment holds ../ resolves
+// only its DID, and the fragment is compared, never used as a path.
+func TestJOSEKeyLookupHostileKids(t *testing.T) {
+	const host = "did:web:example.com"
+	doc, err := ParseDocument([]byte(`{"@context":["https://www.w3.org/ns/did/v1"],"id":"` + host + `",
+	  "verificationMethod":[{"id":"#k1","type":"JsonWebKey2020","controller":"` + host + `",
+	    "publicKeyJwk":{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}],
+	  "assertionMethod":["#k1"]}`))
+	require.NoError(t, err)
+	tests := []struct {
+		name, kid string
+		resolves  bool // whether the kid's DID (host) may be resolved
+	}{
+		{"A6_sql", `' OR 1=1; DROP TABLE keys;--`, false},
+		{"A6_sql_in_fragment", host + `#' OR '1'='1`, false},
+		{"A6_sql_quote_fragment", host + `#k1'--`, true},
+		{"A6_dotdot", "../../../etc/passwd", false},
+		{"A6_dotdot_fragment", host + "#../../etc/passwd", true},
+		{"A6_dotdot_path", host + "/../../etc/passwd#k1", false},
+		{"A6_10KB", strings.Repeat("k", 10240), false},
+		{"A6_10KB_did", "did:web:" + strings.Repeat("a", 10240) + "#k1", false},
+		{"A6_10KB_fragment", host + "#" + strings.Repeat("k", 10240), false},
+		{"A6_NUL_fragment", host + "#k1\x00", false},
+		{"A6_NUL_did", host + "\x00#k1", false},
+	}
+	for _, tc := range tests {
+		for _, issuer := range []string{"", host} {
+			t.Run(fmt.Sprintf("%s/issuer_%v", tc.name, issuer != ""), func(t *testing.T) {
+				var asked []string
+				rr := recordingResolver{doc: doc, asked: &asked}
+				r := NewRouter().Handle("web", rr).Handle("key", rr)
+				_, err := JOSEKeyLookup(context.Background(), r, issuer)(&jose.Header{Kid: tc.kid}, nil)
+				assert.Equal(t, "unknown_key", errs.CodeOf(err))
+				if tc.resolves {
+					assert.Equal(t, []string{host}, asked, "only the kid's DID is resolved")
+				} else {
+					assert.Empty(t, asked, "a hostile kid must not be resolved")
+				}
+			})
+		}
+	}
+	// Control: the real key id resolves.
+	var asked []string
+	pk, err := JOSEKeyLookup(context.Background(), NewRouter().Handle("web", recordingResolver{doc: doc, asked: &asked}), host)(&jose.Header{Kid: host + "#k1"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, keys.EdDSA, pk.Alg)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
@@ -179,4 +180,61 @@ func TestChunkedBodyOverLimitIs413WhileReading(t *testing.T) {
 	resp, err := client.Do(req)
 	require.NoError(t, err)
 	assert.Equal(t, "body_too_large", httpxtest.ReadProblem(t, resp, 413).Code)
+}
+
+// TestBodyOverLimitIs413BeforeParsing is SECURITY-CASES A13: a body over
+// the endpoint's limit is 413 body_too_large before anything parses it.
+// With a declared Content-Length the handler is never entered; a chunked
+// body is stopped while being read, so the decoder never sees it whole.
+func TestBodyOverLimitIs413BeforeParsing(t *testing.T) {
+	var entered, decoded atomic.Int64
+	r := chi.NewRouter()
+	r.Use(httpx.LimitBody(1024))
+	r.Post("/parse", httpx.H(func(w http.ResponseWriter, r *http.Request) error {
+		entered.Add(1)
+		var p payload
+		if err := httpx.DecodeJSON(r, &p, 1<<20); err != nil { // the middleware's cap still applies
+			return err
+		}
+		decoded.Add(1)
+		return httpx.JSON(w, http.StatusOK, p)
+	}))
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	client, _ := httpxtest.NewClient(t)
+	body := `{"name":"` + strings.Repeat("a", 4096) + `"}`
+
+	cases := []struct {
+		name        string
+		body        io.Reader
+		length      int64
+		wantEntered int64
+	}{
+		{"A13_declared_length_over_limit", strings.NewReader(body), int64(len(body)), 0},
+		{"A13_chunked_over_limit", io.MultiReader(strings.NewReader(body)), -1, 1},
+		{"A13_one_byte_over_limit", strings.NewReader(`{"name":"` + strings.Repeat("a", 1025-11) + `"}`), 1025, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			entered.Store(0)
+			decoded.Store(0)
+			req, err := http.NewRequest(http.MethodPost, srv.URL+"/parse", tc.body)
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.ContentLength = tc.length
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			assert.Equal(t, "body_too_large", httpxtest.ReadProblem(t, resp, http.StatusRequestEntityTooLarge).Code)
+			assert.Equal(t, tc.wantEntered, entered.Load())
+			assert.Zero(t, decoded.Load(), "nothing over the limit is decoded")
+		})
+	}
+	t.Run("control_at_the_limit", func(t *testing.T) {
+		ok := `{"name":"` + strings.Repeat("a", 1024-11) + `"}`
+		require.Len(t, ok, 1024)
+		resp, err := client.Post(srv.URL+"/parse", "application/json", strings.NewReader(ok))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+	})
 }

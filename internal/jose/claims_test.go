@@ -46,15 +46,17 @@ func TestNumericDate(t *testing.T) {
 	}
 }
 
-// TestCheckTimes is SECURITY-CASES A16: skew is bounded by 60 s.
+// TestCheckTimes is SECURITY-CASES A16 (skew is bounded by 60 s) and A15
+// for each of exp, iat and nbf.
 func TestCheckTimes(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	cases := []struct {
+	type timeCase struct {
 		name, json string
 		skew       time.Duration
 		rules      TimeRules
 		code       string
-	}{
+	}
+	cases := []timeCase{
 		{"valid", `{"iat":1699999990,"nbf":1699999990,"exp":1700000100}`, 0, TimeRules{}, ""},
 		{"A16_expired", `{"exp":1699999999}`, 0, TimeRules{}, "expired"},
 		{"A16_expired_within_skew", `{"exp":1699999970}`, 60 * time.Second, TimeRules{}, ""},
@@ -66,6 +68,16 @@ func TestCheckTimes(t *testing.T) {
 		{"exp_required", `{}`, 0, TimeRules{RequireExp: true}, "invalid_claim"},
 		{"iat_required", `{}`, 0, TimeRules{RequireIat: true}, "invalid_claim"},
 		{"A15_bad_iat", `{"iat":1.5}`, 0, TimeRules{}, "invalid_claim"},
+	}
+	// A15: each of exp, iat and nbf as 1e300, 2^63, -1, a string and a
+	// float, through CheckTimes (with the largest skew: no window saves them).
+	for _, claim := range []string{"exp", "iat", "nbf"} {
+		for _, bad := range []struct{ name, lit string }{
+			{"1e300", `1e300`}, {"2pow63", `9223372036854775808`}, {"minus_1", `-1`},
+			{"string", `"1700000000"`}, {"float", `1700000000.5`},
+		} {
+			cases = append(cases, timeCase{"A15_" + claim + "_" + bad.name, `{"` + claim + `":` + bad.lit + `}`, MaxSkew, TimeRules{}, "invalid_claim"})
+		}
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

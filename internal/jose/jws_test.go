@@ -1,13 +1,20 @@
 package jose
 
 import (
+	"crypto/ecdsa"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"hash"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -105,6 +112,18 @@ func TestVerifyRejects(t *testing.T) {
 	mac.Write([]byte(hsSI))
 	hs256 := hsSI + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 
+	// A2 with other MAC algorithms and other encodings of the public key
+	// as the secret: the JWK JSON and the uncompressed SEC1 point.
+	hsToken := func(alg string, h func() hash.Hash, secret []byte) string {
+		si := enc(kidHdr(alg)) + "." + enc(`{"a":1}`)
+		m := hmac.New(h, secret)
+		m.Write([]byte(si))
+		return si + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}
+	jwkJSON := []byte(`{"crv":"P-256","kty":"EC","x":"` + pubJWK.X + `","y":"` + pubJWK.Y + `"}`)
+	sec1, err := es.Public().(*ecdsa.PublicKey).Bytes()
+	require.NoError(t, err)
+
 	der, err := es.Sign(nil, make([]byte, 32), crypto256)
 	require.NoError(t, err)
 
@@ -116,8 +135,16 @@ func TestVerifyRejects(t *testing.T) {
 	}{
 		{"A1_alg_none", enc(`{"alg":"none","typ":"example+jwt"}`) + "." + enc(`{"a":1}`) + ".", opts(es), "unsupported_alg"},
 		{"A1_alg_None_mixed_case", enc(`{"alg":"nOnE","typ":"example+jwt"}`) + "." + enc(`{"a":1}`) + ".", opts(es), "unsupported_alg"},
+		{"A1_alg_None_title_case", enc(`{"alg":"None","typ":"example+jwt"}`) + "." + enc(`{"a":1}`) + ".", opts(es), "unsupported_alg"},
+		{"A1_alg_NONE_upper_case", enc(`{"alg":"NONE","typ":"example+jwt"}`) + "." + enc(`{"a":1}`) + ".", opts(es), "unsupported_alg"},
+		{"A1_alg_none_with_kid_and_signature", enc(kidHdr("none")) + "." + enc(`{"a":1}`) + "." + s64, opts(es), "unsupported_alg"},
 		{"A1_alg_missing", enc(`{"typ":"example+jwt"}`) + "." + enc(`{"a":1}`) + ".", opts(es), "unsupported_alg"},
 		{"A2_hs256_with_public_key_as_secret", hs256, opts(es), "unsupported_alg"},
+		{"A2_hs256_jwk_json_as_secret", hsToken("HS256", sha256.New, jwkJSON), opts(es), "unsupported_alg"},
+		{"A2_hs256_sec1_point_as_secret", hsToken("HS256", sha256.New, sec1), opts(es), "unsupported_alg"},
+		{"A2_hs384", hsToken("HS384", sha512.New384, sec1), opts(es), "unsupported_alg"},
+		{"A2_hs512", hsToken("HS512", sha512.New, sec1), opts(es), "unsupported_alg"},
+		{"A2_hs256_even_when_allow_listed", hsToken("HS256", sha256.New, sec1), VerifyOptions{Typ: []string{testTyp}, Key: lookupFor(es), Algs: []string{"HS256", ES256}}, "unsupported_alg"},
 		{"A3_alg_not_on_allow_list", good, VerifyOptions{Typ: []string{testTyp}, Key: lookupFor(es), Algs: []string{EdDSA}}, "unsupported_alg"},
 		{"A3_key_bound_to_other_alg", forge(t, ed, `{"alg":"EdDSA","typ":"example+jwt","kid":"`+es.kid+`"}`, `{"a":1}`), opts(es), "unsupported_alg"},
 		{"A3_ES384", forge(t, es, kidHdr("ES384"), `{"a":1}`), opts(es), "unsupported_alg"},
@@ -125,6 +152,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"A4_x5c_in_header", forge(t, es, `{"alg":"ES256","typ":"example+jwt","kid":"`+es.kid+`","x5c":["MIIB"]}`, `{"a":1}`), opts(es), "untrusted_key"},
 		{"A5_jku_metadata_ip", forge(t, es, `{"alg":"ES256","typ":"example+jwt","jku":"http://169.254.169.254/keys"}`, `{"a":1}`), opts(es), "untrusted_key"},
 		{"A5_x5u_loopback", forge(t, es, `{"alg":"ES256","typ":"example+jwt","x5u":"https://127.0.0.1/cert"}`, `{"a":1}`), opts(es), "untrusted_key"},
+		{"A5_jku_loopback", forge(t, es, `{"alg":"ES256","typ":"example+jwt","kid":"`+es.kid+`","jku":"https://127.0.0.1/jwks"}`, `{"a":1}`), opts(es), "untrusted_key"},
+		{"A5_jku_attacker_host", forge(t, es, `{"alg":"ES256","typ":"example+jwt","kid":"`+es.kid+`","jku":"https://attacker.example/jwks.json"}`, `{"a":1}`), opts(es), "untrusted_key"},
+		{"A5_x5u_metadata_ip", forge(t, es, `{"alg":"ES256","typ":"example+jwt","kid":"`+es.kid+`","x5u":"http://169.254.169.254/latest/meta-data"}`, `{"a":1}`), opts(es), "untrusted_key"},
+		{"A5_x5u_attacker_host", forge(t, es, `{"alg":"ES256","typ":"example+jwt","kid":"`+es.kid+`","x5u":"https://attacker.example/cert.pem"}`, `{"a":1}`), opts(es), "untrusted_key"},
 		{"A6_kid_sql", forge(t, es, `{"alg":"ES256","typ":"example+jwt","kid":"' OR 1=1; DROP TABLE keys;--"}`, `{"a":1}`), opts(es), "unknown_key"},
 		{"A6_kid_path", forge(t, es, `{"alg":"ES256","typ":"example+jwt","kid":"../../etc/passwd"}`, `{"a":1}`), opts(es), "unknown_key"},
 		{"A6_kid_10KB", forge(t, es, `{"alg":"ES256","typ":"example+jwt","kid":"`+strings.Repeat("k", 10240)+`"}`, `{"a":1}`), opts(es), "unknown_key"},
@@ -181,7 +212,7 @@ func TestVerifyRejects(t *testing.T) {
 }
 
 // TestVerifyBitFlips is SECURITY-CASES A18: every single bit flip anywhere
-// in a valid token is rejected.
+// in a valid token is rejected with a stable client error code.
 func TestVerifyBitFlips(t *testing.T) {
 	for _, s := range []testSigner{newES256(t), newEdDSA(t)} {
 		t.Run(s.alg, func(t *testing.T) {
@@ -192,8 +223,15 @@ func TestVerifyBitFlips(t *testing.T) {
 				for bit := range 8 {
 					f := append([]byte{}, b...)
 					f[i] ^= 1 << bit
-					_, err := Verify(string(f), opts(s))
-					if !assert.Error(t, err, "flip byte %d bit %d", i, bit) {
+					j, err := Verify(string(f), opts(s))
+					if !assert.Error(t, err, "flip byte %d bit %d", i, bit) || !assert.Nil(t, j) {
+						return
+					}
+					// Every rejection carries a stable client code, never an
+					// internal error.
+					k := errs.KindOf(err)
+					if !assert.NotEmpty(t, errs.CodeOf(err), "flip byte %d bit %d: %v", i, bit, err) ||
+						!assert.NotContains(t, []errs.Kind{errs.Internal, errs.Other}, k, "flip byte %d bit %d: %v", i, bit, err) {
 						return
 					}
 				}
@@ -212,6 +250,74 @@ func TestSizeCapDoesNotAllocatePerSeparator(t *testing.T) {
 	many := strings.Repeat(".", 100_000)
 	allocs = testing.AllocsPerRun(10, func() { _, _ = Verify(many, VerifyOptions{Typ: []string{testTyp}}) })
 	assert.LessOrEqual(t, allocs, 2.0)
+}
+
+// TestHeaderKeyURLsAreNeverFetched is SECURITY-CASES A5: a jku or x5u
+// pointing at a live server is untrusted_key, the server gets zero
+// requests, and the key lookup is never asked.
+func TestHeaderKeyURLsAreNeverFetched(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		http.Error(w, "not here", http.StatusNotFound)
+	}))
+	t.Cleanup(srv.Close)
+	es := newES256(t)
+	for _, name := range []string{"jku", "x5u"} {
+		for _, withKid := range []bool{false, true} {
+			t.Run(fmt.Sprintf("A5_%s_kid_%v", name, withKid), func(t *testing.T) {
+				h := map[string]any{"typ": testTyp, name: srv.URL + "/keys"}
+				if withKid {
+					h["kid"] = es.kid
+				}
+				tok, err := Sign(es, h, []byte(`{"a":1}`))
+				require.NoError(t, err)
+				lookups := 0
+				o := VerifyOptions{Typ: []string{testTyp}, Key: func(h *Header, p []byte) (PublicKey, error) {
+					lookups++
+					return lookupFor(es)(h, p)
+				}}
+				j, err := Verify(tok, o)
+				assert.Nil(t, j)
+				assert.Equal(t, "untrusted_key", errs.CodeOf(err))
+				assert.Zero(t, lookups, "the key lookup must not be asked")
+			})
+		}
+	}
+	assert.Zero(t, hits.Load(), "no outbound request may be made")
+}
+
+// TestJWERejectedBeforeKeyWork is SECURITY-CASES A11, A20 and A21: a JWE
+// is refused by the compact parser, so no key is looked up, no p2c is
+// iterated and no epk is read.
+func TestJWERejectedBeforeKeyWork(t *testing.T) {
+	es := newES256(t)
+	for name, tok := range map[string]string{
+		"A11_jwe_rsa_oaep":              enc(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":"`+es.kid+`"}`) + ".AAAA.AAAA.AAAA.AAAA",
+		"A20_pbes2_huge_p2c":            enc(`{"alg":"PBES2-HS512+A256KW","enc":"A256GCM","p2c":2147483647,"p2s":"AAAA","kid":"`+es.kid+`"}`) + ".AAAA.AAAA.AAAA.AAAA",
+		"A20_rsa1_5":                    enc(`{"alg":"RSA1_5","enc":"A128CBC-HS256","kid":"`+es.kid+`"}`) + ".AAAA.AAAA.AAAA.AAAA",
+		"A20_dir":                       enc(`{"alg":"dir","enc":"A256GCM","kid":"`+es.kid+`"}`) + "..AAAA.AAAA.AAAA",
+		"A21_ecdh_es_off_curve_epk":     enc(`{"alg":"ECDH-ES","enc":"A256GCM","kid":"`+es.kid+`","epk":{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}}`) + "..AAAA.AAAA.AAAA",
+		"A21_ecdh_es_kw_off_curve_epk":  enc(`{"alg":"ECDH-ES+A256KW","enc":"A256GCM","kid":"`+es.kid+`","epk":{"kty":"EC","crv":"P-256","x":"AQ","y":"AQ"}}`) + ".AAAA.AAAA.AAAA.AAAA",
+		"A20_pbes2_in_three_part_token": forge(t, es, `{"alg":"PBES2-HS512+A256KW","typ":"example+jwt","kid":"`+es.kid+`","p2c":2147483647,"p2s":"AAAA"}`, `{"a":1}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			lookups := 0
+			o := VerifyOptions{Typ: []string{testTyp}, Key: func(h *Header, p []byte) (PublicKey, error) {
+				lookups++
+				return lookupFor(es)(h, p)
+			}}
+			j, err := Verify(tok, o)
+			assert.Nil(t, j)
+			require.Error(t, err)
+			want := "malformed_jws"
+			if strings.Count(tok, ".") == 2 {
+				want = "unsupported_alg" // a JWE alg in a JWS header
+			}
+			assert.Equal(t, want, errs.CodeOf(err))
+			assert.Zero(t, lookups, "no key work before the JWE is refused")
+		})
+	}
 }
 
 func TestTyp(t *testing.T) {

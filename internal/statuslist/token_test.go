@@ -131,12 +131,13 @@ func TestTokenUnverifiable(t *testing.T) {
 	noneTok := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"statuslist+jwt"}`)) + "." + parts[1] + "."
 	bomb := `{"sub":"` + listURI + `","iat":` + formatInt(t0.Unix()) + `,"status_list":{"bits":1,"lst":"` + bombLst(t) + `"}}`
 
-	tests := []struct {
+	type unverifiable struct {
 		name  string
 		token string
 		opts  func(*VerifyOptions)
 		cause error
-	}{
+	}
+	tests := []unverifiable{
 		{"bad signature", flipped, nil, jose.ErrInvalidSignature},
 		{"signature of another key", forged, nil, jose.ErrInvalidSignature},
 		{"alg none", noneTok, nil, jose.ErrUnsupportedAlg},
@@ -158,6 +159,20 @@ func TestTokenUnverifiable(t *testing.T) {
 		{"status_list missing", f.sign(t, Typ, `{"sub":"`+listURI+`","iat":1}`), nil, jose.ErrInvalidClaim},
 		{"duplicate sub", f.sign(t, Typ, strings.Replace(body(""), `{"sub"`, `{"sub":"x","sub"`, 1)), nil, nil},
 		{"no expected uri", good, func(o *VerifyOptions) { o.URI = "" }, nil},
+		{"A12 2 MB of dots", strings.Repeat(".", 2<<20), nil, jose.ErrTooLarge},
+		{"A12 2 MB of tildes", strings.Repeat("~", 2<<20), nil, jose.ErrTooLarge},
+	}
+	// A15: each of iat, exp and nbf as 1e300, 2^63, -1, a string and a float.
+	iat := `"iat":` + formatInt(t0.Unix()-60)
+	for _, bad := range []struct{ name, lit string }{
+		{"1e300", `1e300`}, {"2^63", `9223372036854775808`}, {"-1", `-1`},
+		{"string", `"` + formatInt(t0.Unix()) + `"`}, {"float", formatInt(t0.Unix()) + `.5`},
+	} {
+		tests = append(tests,
+			unverifiable{"A15 iat " + bad.name, f.sign(t, Typ, strings.Replace(body(""), iat, `"iat":`+bad.lit, 1)), nil, jose.ErrInvalidClaim},
+			unverifiable{"A15 exp " + bad.name, f.sign(t, Typ, body(`,"exp":`+bad.lit)), nil, jose.ErrInvalidClaim},
+			unverifiable{"A15 nbf " + bad.name, f.sign(t, Typ, body(`,"nbf":`+bad.lit)), nil, jose.ErrInvalidClaim},
+		)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
