@@ -53,8 +53,10 @@ type Offer struct {
 
 // CreateOffer validates the subject data against the configuration's
 // schema and stores an offer with a fresh pre-authorized code and
-// tx_code. Errors: unknown_credential_configuration, invalid_subject_data,
-// invalid_request, store errors.
+// tx_code, audited in the same transaction. Errors:
+// unknown_credential_configuration, invalid_subject_data, invalid_request,
+// audit_unavailable (503: the audit could not be written, nothing is
+// stored), store errors.
 func (s *Service) CreateOffer(ctx context.Context, a Actor, req OfferRequest) (*Offer, error) {
 	t, err := s.tenant(a.TenantID)
 	if err != nil {
@@ -85,7 +87,11 @@ func (s *Service) CreateOffer(ctx context.Context, a Actor, req OfferRequest) (*
 		}
 		_, err := tx.AppendAudit(ctx, store.AuditRecord{Time: now, TenantID: t.ID, Actor: a.ID, Action: "credential_offer.create",
 			Target: id, RequestID: a.RequestID, Outcome: "ok"})
-		return err
+		if err != nil {
+			// F8: no offer without its audit, and the admin is told to retry.
+			return errs.Wrap(errs.Unavailable, "audit_unavailable", "the audit log is unavailable, try again later", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating offer: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/statuslist"
 	"github.com/ssi-project/ssi/internal/store"
 )
 
@@ -91,7 +92,7 @@ type Config struct {
 	NonceTTL     time.Duration // c_nonce lifetime (default 5 min)
 	ProofMaxAge  time.Duration // how old a proof's iat may be (default 5 min)
 	ListSize     int           // entries per status list (default and minimum 131,072)
-	ListTTL      time.Duration // the ttl of a served status list (default 60 s)
+	ListTTL      time.Duration // the ttl of a served status list (default 60 s; clamped to 1 min–24 h and to ListValidity)
 	ListValidity time.Duration // exp - iat of a served status list (default 24 h)
 	// PublishInterval is how often Run looks for changed lists (default
 	// 200 ms, so a change is served within a second).
@@ -159,6 +160,9 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.ProofMaxAge, 5*time.Minute)
 	def(&cfg.ListTTL, time.Minute)
 	def(&cfg.ListValidity, 24*time.Hour)
+	// SECURITY-CASES E53: the published ttl (and max-age) stays within the
+	// range verifiers clamp it to, and never outlives the list itself.
+	cfg.ListTTL = min(max(cfg.ListTTL, statuslist.DefaultMinTTL), statuslist.DefaultMaxTTL, cfg.ListValidity)
 	def(&cfg.PublishInterval, 200*time.Millisecond)
 	if cfg.ListSize == 0 {
 		cfg.ListSize = minListSize
