@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -33,33 +34,27 @@ import (
 // reconcile is the check SECURITY-CASES.md §F runs after each fault:
 //  1. every delivered credential has exactly one record, issued;
 //  2. no (list, index) pair is used twice;
-//  3. every revocation (any non-zero status) is in the latest signed list;
-//  4. every list version has exactly one anchor outbox entry.
+//  3. every revocation (any non-zero status) is in the latest signed list,
+//     which is the one served;
+//  4. every list version has exactly one anchor: one outbox entry, and on
+//     the ledger one entry whose hash is the version's, with a receipt
+//     that verifies against the validator set.
 //
 // It publishes first, so that (3) checks what verifiers would be served.
+// It needs the env's ledger (envOpts.ledger), so that (4) is checked.
 func (e *env) reconcile(delivered []string) {
 	e.t.Helper()
 	ctx := context.Background()
+	require.NotNil(e.t, e.ledger, "reconcile checks the anchors: the env needs a ledger")
 	_, err := e.svc.Publish(ctx)
 	require.NoError(e.t, err)
 
 	for _, sd := range delivered {
-		p, err := sdjwt.Split(sd, 0)
-		require.NoError(e.t, err)
-		var payload struct {
-			Status struct {
-				StatusList struct {
-					Idx int64  `json:"idx"`
-					URI string `json:"uri"`
-				} `json:"status_list"`
-			} `json:"status"`
-		}
-		require.NoError(e.t, json.Unmarshal(payloadOf(e.t, p.IssuerJWT), &payload))
-		listID := strings.TrimPrefix(payload.Status.StatusList.URI, e.srv.URL+"/status/")
+		listID, idx := e.statusRefOf(sd)
 		var n int64
 		var state string
 		require.NoError(e.t, e.st.RawQueryRow(ctx, "SELECT COUNT(*), MIN(state) FROM credentials WHERE status_list = $1 AND status_idx = $2",
-			[]any{listID, payload.Status.StatusList.Idx}, &n, &state))
+			[]any{listID, idx}, &n, &state))
 		assert.Equal(e.t, int64(1), n, "(1) a delivered credential has exactly one record")
 		assert.Equal(e.t, store.CredentialIssued, state, "(1) and it is marked issued")
 	}
@@ -74,12 +69,15 @@ func (e *env) reconcile(delivered []string) {
 	for _, id := range listIDs {
 		l, err := e.st.GetStatusList(ctx, id)
 		require.NoError(e.t, err)
-		if l.Version == 0 {
-			continue
-		}
+		require.Positive(e.t, l.Version, "(3) list %s is published", id)
 		versions += int64(l.Version)
 		v, err := e.st.GetStatusListVersion(ctx, id, 0)
 		require.NoError(e.t, err)
+		assert.Equal(e.t, l.ChangeSeq, v.Seq, "(3) the latest version covers every change")
+		code, served, h := e.do("GET", "/status/"+id, "", nil, "")
+		require.Equal(e.t, http.StatusOK, code)
+		assert.Equal(e.t, v.Token, string(served), "(3) the latest version is the one served")
+		assert.Equal(e.t, itoa(l.Version), h.Get(VersionHeader), "(3) and it says which version it is")
 		tok := e.verifyList(v.Token, l.URI)
 		entries, err := e.st.StatusEntries(ctx, id)
 		require.NoError(e.t, err)
@@ -92,15 +90,67 @@ func (e *env) reconcile(delivered []string) {
 			key := anchor.Entry{Kind: anchor.KindStatusList, Subject: l.URI, Version: ver}.Key()
 			var n int64
 			require.NoError(e.t, e.st.RawQueryRow(ctx, "SELECT COUNT(*) FROM outbox WHERE topic = $1 AND okey = $2", []any{anchor.Topic, key}, &n))
-			if e.svc.cfg.Anchor != nil {
-				assert.Equal(e.t, int64(1), n, "(4) one anchor for version %d", ver)
+			if !assert.Equal(e.t, int64(1), n, "(4) one anchor for version %d", ver) {
+				continue // nothing to wait for on the ledger
 			}
+			sv, err := e.st.GetStatusListVersion(ctx, id, ver)
+			require.NoError(e.t, err)
+			rc := e.anchored(id, ver)
+			assert.Equal(e.t, sv.SHA256, rc.Entry.SHA256, "(4) the ledger anchors version %d's own hash", ver)
+			assert.NoError(e.t, anchor.VerifyReceipt(rc, e.ledger.Trust), "(4) the receipt of version %d verifies", ver)
 		}
 	}
-	if e.svc.cfg.Anchor != nil {
-		var n int64
-		require.NoError(e.t, e.st.RawQueryRow(ctx, "SELECT COUNT(*) FROM outbox WHERE topic = $1 AND okey LIKE 'status-list|%'", []any{anchor.Topic}, &n))
-		assert.Equal(e.t, versions, n, "(4) exactly one anchor per list version, no more")
+	var n int64
+	require.NoError(e.t, e.st.RawQueryRow(ctx, "SELECT COUNT(*) FROM outbox WHERE topic = $1 AND okey LIKE 'status-list|%'", []any{anchor.Topic}, &n))
+	assert.Equal(e.t, versions, n, "(4) exactly one anchor per list version, no more")
+}
+
+// anchored polls until version of list is anchored on the ledger (deadline
+// 60 s) and returns its receipt, fresh from the ledger.
+func (e *env) anchored(listID string, version uint64) *anchor.Receipt {
+	e.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		rc, err := e.svc.Receipt(context.Background(), listID, version)
+		if err == nil {
+			return rc
+		}
+		require.Contains(e.t, []string{"receipt_not_found", "ledger_unavailable", "anchor_pending"}, errs.CodeOf(err), "%v", err)
+		require.True(e.t, time.Now().Before(deadline), "version %d of %s not anchored in time: %v", version, listID, err)
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+}
+
+// statusRefOf returns the status list ID and index a delivered credential
+// carries.
+func (e *env) statusRefOf(sd string) (string, int64) {
+	e.t.Helper()
+	p, err := sdjwt.Split(sd, 0)
+	require.NoError(e.t, err)
+	var payload struct {
+		Status struct {
+			StatusList struct {
+				Idx int64  `json:"idx"`
+				URI string `json:"uri"`
+			} `json:"status_list"`
+		} `json:"status"`
+	}
+	require.NoError(e.t, json.Unmarshal(payloadOf(e.t, p.IssuerJWT), &payload))
+	return strings.TrimPrefix(payload.Status.StatusList.URI, e.srv.URL+"/status/"), payload.Status.StatusList.Idx
+}
+
+// revokeDelivered revokes the first n of delivered over the admin API, so
+// that reconcile's (3) has revocations to find in the published list.
+func (e *env) revokeDelivered(delivered []string, n int) {
+	e.t.Helper()
+	require.GreaterOrEqual(e.t, len(delivered), n)
+	for _, sd := range delivered[:n] {
+		list, idx := e.statusRefOf(sd)
+		var id string
+		require.NoError(e.t, e.st.RawQueryRow(context.Background(),
+			"SELECT id FROM credentials WHERE status_list = $1 AND status_idx = $2", []any{list, idx}, &id))
+		code, b := e.setStatus("health/all", id, ActionRevoke, "reconciliation")
+		require.Equal(e.t, http.StatusOK, code, string(b))
 	}
 }
 
@@ -214,7 +264,7 @@ func TestFaultKills(t *testing.T) {
 			}
 			return nil
 		}
-		e := newEnv(t, st, envOpts{fault: fault, signer: func(s keys.Signer) keys.Signer { return countingSigner{s, &signs} }})
+		e := newEnv(t, st, envOpts{ledger: true, fault: fault, signer: func(s keys.Signer) keys.Signer { return countingSigner{s, &signs} }})
 		ctx := context.Background()
 		var delivered []string
 		failures := 0
@@ -239,49 +289,90 @@ func TestFaultKills(t *testing.T) {
 		assert.Equal(t, int64(30), records, "every attempt recorded before anything was signed")
 		assert.Equal(t, signs.Load(), records-killed[FaultAfterAllocate].Load(), "no signature without its record")
 		assert.Equal(t, killed[FaultAfterAllocate].Load()+killed[FaultAfterSign].Load(), pending, "killed issuances stay pending")
+		var issuedRecs int64
+		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials WHERE state = $1", []any{store.CredentialIssued}, &issuedRecs))
+		assert.Equal(t, int64(len(delivered))+killed[FaultBeforeRespond].Load(), issuedRecs,
+			"issued records: the delivered ones and those killed before responding")
+		e.revokeDelivered(delivered, 2)
 		e.reconcile(delivered)
 	})
 }
 
-// TestFaultAuditDown is F8: when the audit write fails, revocation and
-// issuance fail with 503 and change nothing, while the served status list
-// (what verification needs) keeps working.
+// TestFaultAuditDown is F8: when the audit write fails, every state change
+// (revoke, suspend, issuance, offer creation, and a scope refusal, which
+// must be audited) fails with 503 audit_unavailable and changes nothing,
+// while verification keeps working: the served list verifies and shows
+// the credential's status, and the credential itself verifies.
 func TestFaultAuditDown(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
-		e := newEnv(t, st, envOpts{})
+		e := newEnv(t, st, envOpts{ledger: true})
 		ctx := context.Background()
-		rec := e.issuedRecord("c1")
-		_, err := e.svc.Publish(ctx)
+		creds := e.issue("health", "vaccination-pass", "c1", vaccSubject, 1)
+		recs, err := st.ListCredentials(ctx, "health", "c1", 0)
+		require.NoError(t, err)
+		require.Len(t, recs, 1)
+		rec := recs[0]
+		_, err = e.svc.Publish(ctx)
 		require.NoError(t, err)
 		w := e.redeemed("c2")
+		offers := countRows(t, st, "credential_offers")
 
 		breakAudit(t, st)
-		code, b := e.setStatus("health/all", rec.ID, ActionRevoke, "lost")
-		assert.Equal(t, http.StatusServiceUnavailable, code, string(b))
-		assert.Equal(t, "audit_unavailable", errCode(b))
+		for _, a := range []string{ActionRevoke, ActionSuspend} {
+			code, b := e.setStatus("health/all", rec.ID, a, "lost")
+			assert.Equal(t, http.StatusServiceUnavailable, code, string(b))
+			assert.Equal(t, "audit_unavailable", errCode(b), a)
+		}
 		got, err := st.GetCredential(ctx, "health", rec.ID)
 		require.NoError(t, err)
 		assert.Equal(t, StatusValid, got.Status, "the change rolled back")
+		published, err := e.svc.Publish(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, published, "no status change reached the list")
 
 		h, err := keys.Generate(keys.ES256)
 		require.NoError(t, err)
-		code, b = w.credential(map[string]any{"credential_configuration_id": "vaccination-pass",
-			"proofs": map[string]any{"jwt": []string{w.proof(h, w.nonce(), nil)}}})
+		nonce := w.nonce()
+		code, b := w.credential(map[string]any{"credential_configuration_id": "vaccination-pass",
+			"proofs": map[string]any{"jwt": []string{w.proof(h, nonce, nil)}}})
 		assert.Equal(t, http.StatusServiceUnavailable, code, string(b))
-		recs, err := st.ListCredentials(ctx, "health", "c2", 0)
-		require.NoError(t, err)
-		assert.Empty(t, recs, "no record without its audit")
+		assert.Equal(t, "audit_unavailable", errCode(b))
+		e.assertNothingIssued(t, w, nonce) // no record without its audit; the nonce use rolled back too
 
-		code, _, _ = e.do("GET", "/status/"+rec.ListID, "", nil, "")
-		assert.Equal(t, http.StatusOK, code, "verification keeps working")
+		code, b, _ = e.do("POST", "/issuer/v1/offers", e.keys["health/all"], map[string]any{
+			"credential_configuration_id": "vaccination-pass", "subject_ref": "c3", "subject_data": vaccSubject}, "")
+		assert.Equal(t, http.StatusServiceUnavailable, code, string(b))
+		assert.Equal(t, "audit_unavailable", errCode(b))
+		assert.Equal(t, offers, countRows(t, st, "credential_offers"), "no offer without its audit")
+
+		code, b = e.setStatus("health/issue", rec.ID, ActionRevoke, "x")
+		assert.Equal(t, http.StatusServiceUnavailable, code, "a refusal that cannot be audited: %s", b)
+		assert.Equal(t, "audit_unavailable", errCode(b))
+
+		// Verification keeps working.
+		code, served, _ := e.do("GET", "/status/"+rec.ListID, "", nil, "")
+		require.Equal(t, http.StatusOK, code, "the list is served")
+		tok := e.verifyList(string(served), e.srv.URL+"/status/"+rec.ListID)
+		v, err := tok.List.Get(int(rec.Index))
+		require.NoError(t, err)
+		assert.Equal(t, uint8(StatusValid), v)
+		r := e.coreVerify(creds[0], sdjwt.ProfileSDJWTVC)
+		assert.Equal(t, uint64(rec.Index), r.Status.Index)
 
 		fixAudit(t, st)
 		code, b = e.setStatus("health/all", rec.ID, ActionRevoke, "lost")
 		assert.Equal(t, http.StatusOK, code, string(b))
 		code, b = w.credential(map[string]any{"credential_configuration_id": "vaccination-pass",
-			"proofs": map[string]any{"jwt": []string{w.proof(h, w.nonce(), nil)}}})
-		assert.Equal(t, http.StatusOK, code, "the token survived the failed attempt: %s", b)
-		e.reconcile(nil)
+			"proofs": map[string]any{"jwt": []string{w.proof(h, nonce, nil)}}})
+		require.Equal(t, http.StatusOK, code, "the token and the nonce survived the failed attempt: %s", b)
+		var out struct {
+			Credentials []struct {
+				Credential string `json:"credential"`
+			} `json:"credentials"`
+		}
+		require.NoError(t, json.Unmarshal(b, &out))
+		require.Len(t, out.Credentials, 1)
+		e.reconcile([]string{creds[0], out.Credentials[0].Credential})
 	})
 }
 
@@ -309,62 +400,132 @@ func fixAudit(t *testing.T, st *store.Store) {
 	require.NoError(t, err)
 }
 
-// TestFaultIdempotentPOSTs is F6 on the admin API: the same body twice
-// gets the same response, a different body 422, and 50 in parallel are
-// processed once.
+// TestFaultIdempotentPOSTs is F6 on the admin API, for offer creation and
+// for revocation: the same body twice gets the same response, a different
+// body 422 (and is not processed), and 50 in parallel are processed once -
+// one offer, one audit event - every one of them answered with that one
+// response or 409 while it runs. Reconciliation holds afterwards.
 func TestFaultIdempotentPOSTs(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
-		e := newEnv(t, st, envOpts{})
-		post := func(key string, subjectRef string) (int, []byte) {
-			body := mustJSON(map[string]any{"credential_configuration_id": "vaccination-pass", "subject_ref": subjectRef, "subject_data": vaccSubject})
-			req, err := http.NewRequest("POST", e.srv.URL+"/issuer/v1/offers", strings.NewReader(string(body)))
-			require.NoError(t, err)
+		e := newEnv(t, st, envOpts{ledger: true})
+		// post does not touch t, so that goroutines may use it.
+		post := func(path, key string, body any) (int, []byte, http.Header, error) {
+			req, err := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader(mustJSON(body)))
+			if err != nil {
+				return 0, nil, nil, err
+			}
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+e.keys["health/all"])
 			req.Header.Set("Idempotency-Key", key)
 			resp, err := e.client.Do(req)
-			require.NoError(t, err)
+			if err != nil {
+				return 0, nil, nil, err
+			}
 			defer resp.Body.Close()
 			b, err := io.ReadAll(resp.Body)
-			require.NoError(t, err)
-			return resp.StatusCode, b
+			return resp.StatusCode, b, resp.Header, err
 		}
-		c1, b1 := post("k1", "c1")
-		require.Equal(t, http.StatusCreated, c1)
-		c2, b2 := post("k1", "c1")
-		assert.Equal(t, c1, c2)
-		assert.Equal(t, string(b1), string(b2), "the same response")
-		c3, b3 := post("k1", "c-other")
-		assert.Equal(t, http.StatusUnprocessableEntity, c3)
-		assert.Equal(t, "idempotency_key_reused", errCode(b3))
+		// parallel sends the same request 50 times at once and returns the
+		// distinct successful bodies.
+		parallel := func(t *testing.T, path, key string, body any, ok int) map[string]bool {
+			var mu sync.Mutex
+			bodies := map[string]bool{}
+			var wg sync.WaitGroup
+			storetest.Within(t, 60*time.Second, func() {
+				for range 50 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						c, b, _, err := post(path, key, body)
+						switch {
+						case err != nil:
+							t.Errorf("posting: %v", err)
+						case c == ok:
+							mu.Lock()
+							bodies[string(b)] = true
+							mu.Unlock()
+						case c != http.StatusConflict || errCode(b) != "idempotency_in_progress":
+							t.Errorf("unexpected status %d: %s", c, b)
+						}
+					}()
+				}
+				wg.Wait()
+			})
+			return bodies
+		}
+		offer := func(subjectRef string) map[string]any {
+			return map[string]any{"credential_configuration_id": "vaccination-pass", "subject_ref": subjectRef, "subject_data": vaccSubject}
+		}
+		audits := func(t *testing.T, action, target string) int64 {
+			return countWhere(t, st, "audit", "action = $1 AND target = $2", action, target)
+		}
 
-		var wg sync.WaitGroup
-		var created atomic.Int64
-		storetest.Within(t, 60*time.Second, func() {
-			for range 50 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					c, _ := post("k50", "c50")
-					if c == http.StatusCreated {
-						created.Add(1)
-					} else if c != http.StatusConflict {
-						t.Errorf("unexpected status %d", c)
-					}
-				}()
-			}
-			wg.Wait()
+		t.Run("offers", func(t *testing.T) {
+			c1, b1, _, err := post("/issuer/v1/offers", "k1", offer("c1"))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusCreated, c1)
+			c2, b2, h2, err := post("/issuer/v1/offers", "k1", offer("c1"))
+			require.NoError(t, err)
+			assert.Equal(t, c1, c2)
+			assert.Equal(t, string(b1), string(b2), "the same response")
+			assert.Equal(t, "true", h2.Get("Idempotent-Replayed"))
+			c3, b3, _, err := post("/issuer/v1/offers", "k1", offer("c-other"))
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusUnprocessableEntity, c3)
+			assert.Equal(t, "idempotency_key_reused", errCode(b3))
+			assert.Equal(t, int64(1), countWhere(t, st, "credential_offers", "subject_ref = 'c1'"), "processed once")
+			assert.Zero(t, countWhere(t, st, "credential_offers", "subject_ref = 'c-other'"), "the different body was not processed")
+
+			bodies := parallel(t, "/issuer/v1/offers", "k50", offer("c50"), http.StatusCreated)
+			assert.Len(t, bodies, 1, "every success is the one response")
+			assert.Equal(t, int64(1), countWhere(t, st, "credential_offers", "subject_ref = 'c50'"), "processed once")
+			var id string
+			require.NoError(t, st.RawQueryRow(context.Background(), "SELECT id FROM credential_offers WHERE subject_ref = 'c50'", nil, &id))
+			assert.Equal(t, int64(1), audits(t, "credential_offer.create", id), "one audit event")
 		})
-		assert.Positive(t, created.Load())
-		var offers int64
-		require.NoError(t, st.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM credential_offers WHERE subject_ref = 'c50'", nil, &offers))
-		assert.Equal(t, int64(1), offers, "processed once")
+
+		var delivered []string
+		t.Run("revocations", func(t *testing.T) {
+			delivered = e.issue("health", "vaccination-pass", "r1", vaccSubject, 1)
+			rec := func() store.IssuedCredential {
+				recs, err := st.ListCredentials(context.Background(), "health", "r1", 0)
+				require.NoError(t, err)
+				require.Len(t, recs, 1)
+				return recs[0]
+			}
+			id := rec().ID
+			path := "/issuer/v1/credentials/" + id + "/revoke"
+			bodies := parallel(t, path, "r50", map[string]any{"reason": "stolen"}, http.StatusOK)
+			require.Len(t, bodies, 1, "every success is the one response")
+			for b := range bodies {
+				var out struct{ Changed bool }
+				require.NoError(t, json.Unmarshal([]byte(b), &out))
+				assert.True(t, out.Changed, "the one response is the one that revoked")
+			}
+			assert.Equal(t, int64(1), audits(t, "credential.revoke", id), "processed once: one audit event")
+			assert.Equal(t, StatusRevoked, rec().Status)
+
+			c, b, h, err := post(path, "r50", map[string]any{"reason": "stolen"})
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusOK, c)
+			assert.True(t, bodies[string(b)], "the same response")
+			assert.Equal(t, "true", h.Get("Idempotent-Replayed"))
+			c, b, _, err = post(path, "r50", map[string]any{"reason": "another reason"})
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusUnprocessableEntity, c)
+			assert.Equal(t, "idempotency_key_reused", errCode(b))
+			assert.Equal(t, int64(1), audits(t, "credential.revoke", id), "the different body was not processed")
+		})
+		e.reconcile(delivered)
 	})
 }
 
 // TestFaultConcurrentRevocations is F7: admins revoke the same credentials
-// concurrently while lists are being published: each bit is set once, the
-// version only increases, and there is one audit event per action.
+// concurrently while lists are being published by two replicas (two
+// services on one store, each with its own publication lock): each bit is
+// set once, the served version only increases (watched during the run),
+// every stored version covers more changes than the one before and never
+// clears a revocation, and there is one audit event per action.
 func TestFaultConcurrentRevocations(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, envOpts{ledger: true})
@@ -375,28 +536,49 @@ func TestFaultConcurrentRevocations(t *testing.T) {
 		}
 		_, err := e.svc.Publish(ctx)
 		require.NoError(t, err)
+		replica, err := New(e.svc.cfg)
+		require.NoError(t, err)
 
 		pctx, stop := context.WithCancel(ctx)
 		var pubWG sync.WaitGroup
-		for range 2 { // two publishers, as two replicas would run
+		for _, svc := range []*Service{e.svc, replica} {
 			pubWG.Add(1)
 			go func() {
 				defer pubWG.Done()
 				for pctx.Err() == nil {
-					_, _ = e.svc.Publish(pctx)
+					_, _ = svc.Publish(pctx)
 				}
 			}()
 		}
+		// The watcher reads the served version throughout: it must never go
+		// back.
+		pubWG.Add(1)
+		var observed atomic.Int64
+		go func() {
+			defer pubWG.Done()
+			var last uint64
+			for pctx.Err() == nil {
+				v, err := st.GetStatusListVersion(pctx, recs[0].ListID, 0)
+				if err != nil {
+					continue
+				}
+				if v.Version < last {
+					t.Errorf("the served version went back from %d to %d", last, v.Version)
+				}
+				last = v.Version
+				observed.Add(1)
+			}
+		}()
 		var changed atomic.Int64
 		var calls atomic.Int64
 		var wg sync.WaitGroup
 		storetest.Within(t, 120*time.Second, func() {
 			for _, r := range recs {
-				for range 3 { // three admins per credential
+				for a := range 3 { // three admins per credential
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						ch, err := e.svc.SetStatus(ctx, Actor{TenantID: "health", ID: "admin"}, r.ID, ActionRevoke, "concurrent")
+						ch, err := e.svc.SetStatus(ctx, Actor{TenantID: "health", ID: fmt.Sprintf("admin-%d", a)}, r.ID, ActionRevoke, "concurrent")
 						if err != nil {
 							t.Errorf("revoking: %v", err)
 							return
@@ -412,6 +594,7 @@ func TestFaultConcurrentRevocations(t *testing.T) {
 		})
 		stop()
 		pubWG.Wait()
+		assert.Positive(t, observed.Load(), "the watcher read the served version")
 		assert.Equal(t, int64(len(recs)), changed.Load(), "each bit set once")
 
 		audits, err := st.ListAudit(ctx, store.AuditFilter{TenantID: "health", Limit: 1000})
@@ -424,12 +607,28 @@ func TestFaultConcurrentRevocations(t *testing.T) {
 		}
 		assert.Equal(t, int(calls.Load()), n, "one audit event per action")
 
-		// Versions are 1..V without gaps or repeats.
+		// Versions are 1..V without gaps or repeats; each covers more
+		// changes than the one before, and a revocation, once published,
+		// stays in every later version.
 		l, err := st.GetStatusList(ctx, recs[0].ListID)
 		require.NoError(t, err)
+		t.Logf("F7: %d versions published, the served version read %d times", l.Version, observed.Load())
+		seq := int64(-1)
+		revoked := map[string]bool{}
 		for v := uint64(1); v <= l.Version; v++ {
-			_, err := st.GetStatusListVersion(ctx, l.ID, v)
+			sv, err := st.GetStatusListVersion(ctx, l.ID, v)
 			require.NoError(t, err, "version %d exists", v)
+			assert.Greater(t, sv.Seq, seq, "version %d covers more changes than the one before", v)
+			seq = sv.Seq
+			tok := e.verifyList(sv.Token, l.URI)
+			for _, r := range recs {
+				got, err := tok.List.Get(int(r.Index))
+				require.NoError(t, err)
+				if revoked[r.ID] {
+					assert.Equal(t, uint8(StatusRevoked), got, "version %d keeps %s revoked", v, r.ID)
+				}
+				revoked[r.ID] = got == StatusRevoked
+			}
 		}
 		e.reconcile(nil)
 		_, err = e.svc.Publish(ctx)
@@ -469,7 +668,7 @@ func TestFaultPostgresConnectionLoss(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, st.Migrate(ctx))
 
-	e := newEnv(t, st, envOpts{})
+	e := newEnv(t, st, envOpts{ledger: true})
 	e.svc.cfg.RatePerClient = 1 << 30
 	n := 500
 	if testing.Short() || os.Getenv("SSI_F4_N") != "" {
@@ -499,6 +698,7 @@ func TestFaultPostgresConnectionLoss(t *testing.T) {
 	t.Logf("F4: %d issuances, %d delivered, %d failed, %d backends terminated", n, len(delivered), failed, killed.Load())
 	require.Positive(t, killed.Load(), "connections were cut during the run")
 	require.NotEmpty(t, delivered)
+	e.revokeDelivered(delivered, 3)
 	e.reconcile(delivered)
 }
 
@@ -516,7 +716,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, st.Migrate(ctx))
 
-	e := newEnv(t, st, envOpts{})
+	e := newEnv(t, st, envOpts{ledger: true})
 	e.svc.cfg.RatePerClient = 1 << 30
 	n := 500
 	if testing.Short() || os.Getenv("SSI_F4_N") != "" {
@@ -543,6 +743,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	require.Equal(t, 2, restarts, "the server was restarted twice during the run")
 	require.Positive(t, retries, "the restarts cut issuances short")
 	require.NotEmpty(t, delivered)
+	e.revokeDelivered(delivered, 3)
 	e.reconcile(delivered)
 }
 

@@ -250,7 +250,7 @@ func TestRetriedGroupStaysConsistent(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		var w *conflictOnce
-		e := newEnv(t, st, envOpts{wrap: func(s Store) Store { w = &conflictOnce{Store: s}; return w }})
+		e := newEnv(t, st, envOpts{ledger: true, wrap: func(s Store) Store { w = &conflictOnce{Store: s}; return w }})
 		e.svc.cfg.RatePerClient = 1 << 30
 		orig := e.svc.records.run
 		var mu sync.Mutex

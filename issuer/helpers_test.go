@@ -75,6 +75,8 @@ type envOpts struct {
 	log io.Writer
 	// signer wraps each tenant's signing key (to count signatures).
 	signer func(keys.Signer) keys.Signer
+	// config changes the service's configuration before New checks it.
+	config func(*Config)
 }
 
 func newEnv(t *testing.T, st *store.Store, o envOpts) *env {
@@ -133,7 +135,11 @@ func newEnv(t *testing.T, st *store.Store, o envOpts) *env {
 	r.Use(httpx.LimitBody(64 << 10))
 	e.srv = httptest.NewServer(r)
 	t.Cleanup(e.srv.Close)
-	svc, err := New(Config{Store: ist, Anchor: anc, PublicURL: e.srv.URL, Tenants: tenants, Now: now, Fault: o.fault, Logger: logger})
+	cfg := Config{Store: ist, Anchor: anc, PublicURL: e.srv.URL, Tenants: tenants, Now: now, Fault: o.fault, Logger: logger}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	svc, err := New(cfg)
 	require.NoError(t, err)
 	e.svc = svc
 	Routes(r, svc, st, 64<<10)

@@ -2,12 +2,17 @@ package issuer
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +35,37 @@ func countRows(t *testing.T, st *store.Store, table string) int64 {
 	return n
 }
 
+// countWhere counts the rows of table that match cond ($1, $2, … are args).
+func countWhere(t *testing.T, st *store.Store, table, cond string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, st.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM "+table+" WHERE "+cond, args, &n))
+	return n
+}
+
+// nonceStored reports whether the c_nonce n is still stored (not used up).
+func (e *env) nonceStored(t *testing.T, n string) bool {
+	t.Helper()
+	return countWhere(t, e.st, "single_use", "kind = 'c_nonce' AND value_hash = $1", hash(n)) == 1
+}
+
+// assertNothingIssued checks that a refused credential request of w left
+// no trace: w's access token still works (its offer is not completed),
+// there is no credential record and no issuance audit for its offer, and
+// each c_nonce of kept is still stored, unconsumed.
+func (e *env) assertNothingIssued(t *testing.T, w *wallet, kept ...string) {
+	t.Helper()
+	o, err := e.st.OfferByToken(context.Background(), hash(w.token), e.svc.now())
+	if assert.NoError(t, err, "the access token survives a refused request") {
+		assert.Equal(t, store.OfferRedeemed, o.State)
+		assert.Zero(t, countWhere(t, e.st, "credentials", "tenant_id = $1 AND subject_ref = $2", o.TenantID, o.SubjectRef), "no credential record")
+		assert.Zero(t, countWhere(t, e.st, "audit", "action = 'credential.issue' AND target = $1", o.ID), "no issuance audit")
+	}
+	for _, n := range kept {
+		assert.True(t, e.nonceStored(t, n), "the c_nonce is not used up")
+	}
+}
+
 // redeemed returns a wallet holding an access token for a fresh offer.
 func (e *env) redeemed(subjectRef string) *wallet {
 	e.t.Helper()
@@ -45,7 +81,9 @@ func b64(v any) string {
 }
 
 // TestHostileProofs covers D45 and D46: each bad proof gets its OpenID4VCI
-// error code, and nothing is stored.
+// error code, and nothing is stored: no credential record, no issuance
+// audit, the access token still works, and a proof refused before the
+// record transaction leaves its c_nonce unconsumed.
 func TestHostileProofs(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, envOpts{})
@@ -55,71 +93,122 @@ func TestHostileProofs(t *testing.T) {
 			j := h["jwk"].(map[string]any)
 			j["d"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 		}
+		// A holder whose private scalar the test knows, so that a proof can
+		// carry the key's own d: the only defect is the private part.
+		ecPriv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		ecHolder, err := keys.FromPrivateKey(ecPriv)
+		require.NoError(t, err)
+		ecD, err := ecPriv.Bytes()
+		require.NoError(t, err)
+		ecJWK, err := jose.PublicJWK(ecHolder.Public())
+		require.NoError(t, err)
+		privDIDJWK := ecJWK.Map()
+		privDIDJWK["d"] = base64.RawURLEncoding.EncodeToString(ecD)
 		didKey, err := did.KeyDID(holder.Public())
 		require.NoError(t, err)
+		unsigned := func(alg string, w *wallet, n string) string {
+			jwk, _ := jose.PublicJWK(holder.Public())
+			return b64(map[string]any{"alg": alg, "typ": ProofTyp, "jwk": jwk.Map()}) + "." +
+				b64(map[string]any{"aud": w.issuer, "iat": e.clock.Now().Unix(), "nonce": n})
+		}
 		cases := []struct {
 			name string
-			make func(w *wallet) string // returns one proof
+			// make returns one proof; n is a fresh c_nonce of w.
+			make func(w *wallet, n string) string
 			want string
+			// keepsNonce: n must still be stored after the refusal (the
+			// proof is refused before the record transaction, or does not
+			// carry n).
+			keepsNonce bool
 		}{
-			{"D45 reused c_nonce", func(w *wallet) string {
-				n := w.nonce()
+			{"D45 reused c_nonce", func(w *wallet, n string) string {
 				_, err := e.st.ConsumeSingleUse(context.Background(), "c_nonce", n, e.clock.Now())
 				require.NoError(t, err)
 				return w.proof(holder, n, nil)
-			}, "invalid_nonce"},
-			{"D45 expired c_nonce", func(w *wallet) string {
-				n := w.nonce()
+			}, "invalid_nonce", false},
+			{"D45 expired c_nonce", func(w *wallet, n string) string {
 				e.clock.Add(6 * time.Minute)
 				w.tokenAgain()
 				return w.proof(holder, n, nil)
-			}, "invalid_nonce"},
-			{"D45 unknown c_nonce", func(w *wallet) string { return w.proof(holder, "made-up-nonce", nil) }, "invalid_nonce"},
-			{"D45 proof without a nonce", func(w *wallet) string { return w.proof(holder, "", nil) }, "invalid_proof"},
-			{"D46 wrong aud", func(w *wallet) string {
-				return w.proof(holder, w.nonce(), func(_, c map[string]any) { c["aud"] = "https://evil.example" })
-			}, "invalid_proof"},
-			{"D46 aud of another tenant", func(w *wallet) string {
-				return w.proof(holder, w.nonce(), func(_, c map[string]any) { c["aud"] = e.srv.URL + "/issuers/benefits" })
-			}, "invalid_proof"},
-			{"D46 wrong typ", func(w *wallet) string {
-				return w.proof(holder, w.nonce(), func(h, _ map[string]any) { h["typ"] = "JWT" })
-			}, "invalid_proof"},
-			{"D46 both kid and jwk", func(w *wallet) string {
-				return w.proof(holder, w.nonce(), func(h, _ map[string]any) { h["kid"] = didKey + "#" + strings.TrimPrefix(didKey, "did:key:") })
-			}, "invalid_proof"},
-			{"D46 private d in jwk", func(w *wallet) string { return w.proof(holder, w.nonce(), privJWK) }, "invalid_proof"},
-			{"D46 MAC alg", func(w *wallet) string {
-				jwk, _ := jose.PublicJWK(holder.Public())
-				in := b64(map[string]any{"alg": "HS256", "typ": ProofTyp, "jwk": jwk.Map()}) + "." +
-					b64(map[string]any{"aud": w.issuer, "iat": e.clock.Now().Unix(), "nonce": w.nonce()})
+			}, "invalid_nonce", false},
+			{"D45 unknown c_nonce", func(w *wallet, _ string) string { return w.proof(holder, "made-up-nonce", nil) }, "invalid_nonce", true},
+			{"D45 proof without a nonce", func(w *wallet, _ string) string { return w.proof(holder, "", nil) }, "invalid_proof", true},
+			{"D45 empty nonce", func(w *wallet, _ string) string {
+				return w.proof(holder, "", func(_, c map[string]any) { c["nonce"] = "" })
+			}, "invalid_proof", true},
+			{"D45 nonce that is not a string", func(w *wallet, _ string) string {
+				return w.proof(holder, "", func(_, c map[string]any) { c["nonce"] = 7 })
+			}, "invalid_proof", true},
+			{"D46 wrong aud", func(w *wallet, n string) string {
+				return w.proof(holder, n, func(_, c map[string]any) { c["aud"] = "https://evil.example" })
+			}, "invalid_proof", true},
+			{"D46 aud of another tenant", func(w *wallet, n string) string {
+				return w.proof(holder, n, func(_, c map[string]any) { c["aud"] = e.srv.URL + "/issuers/benefits" })
+			}, "invalid_proof", true},
+			{"D46 no aud", func(w *wallet, n string) string {
+				return w.proof(holder, n, func(_, c map[string]any) { delete(c, "aud") })
+			}, "invalid_proof", true},
+			{"D46 wrong typ", func(w *wallet, n string) string {
+				return w.proof(holder, n, func(h, _ map[string]any) { h["typ"] = "JWT" })
+			}, "invalid_proof", true},
+			{"D46 no typ", func(w *wallet, n string) string {
+				return w.proof(holder, n, func(h, _ map[string]any) { delete(h, "typ") })
+			}, "invalid_proof", true},
+			{"D46 both kid and jwk", func(w *wallet, n string) string {
+				return w.proof(holder, n, func(h, _ map[string]any) { h["kid"] = didKey + "#" + strings.TrimPrefix(didKey, "did:key:") })
+			}, "invalid_proof", true},
+			{"D46 private d in jwk", func(w *wallet, n string) string { return w.proof(holder, n, privJWK) }, "invalid_proof", true},
+			{"D46 private d in jwk, the key's own", func(w *wallet, n string) string {
+				return w.proof(ecHolder, n, func(h, _ map[string]any) {
+					h["jwk"].(map[string]any)["d"] = base64.RawURLEncoding.EncodeToString(ecD)
+				})
+			}, "invalid_proof", true},
+			{"D46 private d in a did:jwk kid", func(w *wallet, n string) string {
+				return w.proof(ecHolder, n, func(h, _ map[string]any) {
+					delete(h, "jwk")
+					h["kid"] = "did:jwk:" + b64(privDIDJWK) + "#0"
+				})
+			}, "invalid_proof", true},
+			{"D46 MAC alg", func(w *wallet, n string) string {
+				in := unsigned("HS256", w, n)
 				m := hmac.New(sha256.New, []byte("k"))
 				m.Write([]byte(in))
 				return in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-			}, "invalid_proof"},
-			{"D46 stale iat", func(w *wallet) string {
-				return w.proof(holder, w.nonce(), func(_, c map[string]any) { c["iat"] = e.clock.Now().Add(-time.Hour).Unix() })
-			}, "invalid_proof"},
-			{"D46 iat in the future", func(w *wallet) string {
-				return w.proof(holder, w.nonce(), func(_, c map[string]any) { c["iat"] = e.clock.Now().Add(time.Hour).Unix() })
-			}, "invalid_proof"},
-			{"D46 bad signature", func(w *wallet) string {
-				p := w.proof(holder, w.nonce(), nil)
+			}, "invalid_proof", true},
+			{"D46 alg none", func(w *wallet, n string) string { return unsigned("none", w, n) + "." }, "invalid_proof", true},
+			{"D46 stale iat", func(w *wallet, n string) string {
+				return w.proof(holder, n, func(_, c map[string]any) { c["iat"] = e.clock.Now().Add(-time.Hour).Unix() })
+			}, "invalid_proof", true},
+			{"D46 iat in the future", func(w *wallet, n string) string {
+				return w.proof(holder, n, func(_, c map[string]any) { c["iat"] = e.clock.Now().Add(time.Hour).Unix() })
+			}, "invalid_proof", true},
+			{"D46 no iat", func(w *wallet, n string) string {
+				return w.proof(holder, n, func(_, c map[string]any) { delete(c, "iat") })
+			}, "invalid_proof", true},
+			{"D46 bad signature", func(w *wallet, n string) string {
+				p := w.proof(holder, n, nil)
 				return p[:len(p)-4] + "AAAA"
-			}, "invalid_proof"},
-			{"D46 not a JWS", func(w *wallet) string { return "not.a.jws" }, "invalid_proof"},
-			{"D46 kid that is not a DID", func(w *wallet) string {
-				return w.proof(holder, w.nonce(), func(h, _ map[string]any) { delete(h, "jwk"); h["kid"] = "key-1" })
-			}, "invalid_proof"},
+			}, "invalid_proof", true},
+			{"D46 not a JWS", func(w *wallet, _ string) string { return "not.a.jws" }, "invalid_proof", true},
+			{"D46 kid that is not a DID", func(w *wallet, n string) string {
+				return w.proof(holder, n, func(h, _ map[string]any) { delete(h, "jwk"); h["kid"] = "key-1" })
+			}, "invalid_proof", true},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				w := e.redeemed("citizen-" + c.name)
-				p := c.make(w)
+				n := w.nonce()
+				p := c.make(w, n)
 				code, b := w.credential(map[string]any{"credential_configuration_id": "vaccination-pass", "proofs": map[string]any{"jwt": []string{p}}})
 				assert.Equal(t, http.StatusBadRequest, code)
 				assert.Equal(t, c.want, errCode(b), string(b))
 				assert.Zero(t, countRows(t, st, "credentials"), "nothing stored on rejection")
+				var kept []string
+				if c.keepsNonce {
+					kept = append(kept, n)
+				}
+				e.assertNothingIssued(t, w, kept...)
 			})
 		}
 
@@ -132,6 +221,15 @@ func TestHostileProofs(t *testing.T) {
 			code, b := w.credential(map[string]any{"credential_configuration_id": "vaccination-pass", "proofs": map[string]any{"jwt": []string{p}}})
 			require.Equal(t, http.StatusOK, code, string(b))
 		})
+		t.Run("D46 kid as a public did:jwk is accepted", func(t *testing.T) {
+			w := e.redeemed("citizen-did-jwk")
+			p := w.proof(ecHolder, w.nonce(), func(h, _ map[string]any) {
+				delete(h, "jwk")
+				h["kid"] = "did:jwk:" + b64(ecJWK.Map()) + "#0"
+			})
+			code, b := w.credential(map[string]any{"credential_configuration_id": "vaccination-pass", "proofs": map[string]any{"jwt": []string{p}}})
+			require.Equal(t, http.StatusOK, code, string(b))
+		})
 		t.Run("a batch proving one key twice", func(t *testing.T) {
 			w := e.redeemed("citizen-dup")
 			n := w.nonce()
@@ -139,12 +237,26 @@ func TestHostileProofs(t *testing.T) {
 				"proofs": map[string]any{"jwt": []string{w.proof(holder, n, nil), w.proof(holder, n, nil)}}})
 			assert.Equal(t, http.StatusBadRequest, code)
 			assert.Equal(t, "invalid_proof", errCode(b))
+			e.assertNothingIssued(t, w, n)
+		})
+		t.Run("a batch with one bad proof", func(t *testing.T) {
+			w := e.redeemed("citizen-one-bad")
+			n := w.nonce()
+			h2, err := keys.Generate(keys.ES256)
+			require.NoError(t, err)
+			code, b := w.credential(map[string]any{"credential_configuration_id": "vaccination-pass",
+				"proofs": map[string]any{"jwt": []string{w.proof(holder, n, nil),
+					w.proof(h2, n, func(_, c map[string]any) { c["aud"] = "https://evil.example" })}}})
+			assert.Equal(t, http.StatusBadRequest, code)
+			assert.Equal(t, "invalid_proof", errCode(b))
+			e.assertNothingIssued(t, w, n)
 		})
 		t.Run("no proofs", func(t *testing.T) {
 			w := e.redeemed("citizen-noproof")
 			code, b := w.credential(map[string]any{"credential_configuration_id": "vaccination-pass"})
 			assert.Equal(t, http.StatusBadRequest, code)
 			assert.Equal(t, "invalid_proof", errCode(b))
+			e.assertNothingIssued(t, w)
 		})
 		t.Run("a batch over the configured size", func(t *testing.T) {
 			w := e.redeemed("citizen-big")
@@ -158,6 +270,7 @@ func TestHostileProofs(t *testing.T) {
 			code, b := w.credential(map[string]any{"credential_configuration_id": "vaccination-pass", "proofs": map[string]any{"jwt": ps}})
 			assert.Equal(t, http.StatusBadRequest, code)
 			assert.Equal(t, "invalid_credential_request", errCode(b))
+			e.assertNothingIssued(t, w, n)
 		})
 	})
 }
@@ -175,33 +288,50 @@ func TestHostileGrants(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, envOpts{})
 		t.Run("D47 code used twice", func(t *testing.T) {
-			w := e.fetchOffer(e.createOffer("health", "vaccination-pass", "c1", vaccSubject))
+			v := e.createOffer("health", "vaccination-pass", "c1", vaccSubject)
+			w := e.fetchOffer(v)
 			code, _ := w.tokenWith(w.txCode)
 			require.Equal(t, http.StatusOK, code)
+			first := w.token
 			code, b := w.tokenWith(w.txCode)
 			assert.Equal(t, http.StatusBadRequest, code)
 			assert.Equal(t, "invalid_grant", errCode(b))
+			o, err := st.GetOffer(context.Background(), v.ID)
+			require.NoError(t, err)
+			assert.Equal(t, store.OfferRedeemed, o.State)
+			assert.Equal(t, hash(first), o.TokenHash, "the second use issued no new token")
+			assert.Equal(t, 1, o.Attempts, "a used code counts no more attempts")
 		})
 		t.Run("D47 five wrong tx_codes then the right one", func(t *testing.T) {
-			w := e.fetchOffer(e.createOffer("health", "vaccination-pass", "c2", vaccSubject))
-			for i := range 5 {
-				code, b := w.tokenWith("000000"[:5] + string(rune('0'+i)))
-				if w.txCode == "00000"+string(rune('0'+i)) {
-					t.Skip("the random tx_code collided with a wrong guess")
-				}
+			v := e.createOffer("health", "vaccination-pass", "c2", vaccSubject)
+			w := e.fetchOffer(v)
+			right, err := strconv.Atoi(w.txCode)
+			require.NoError(t, err)
+			for i := range 5 { // SECURITY-CASES D47: five wrong tx_codes
+				wrong := fmt.Sprintf("%0*d", TxCodeLength, (right+1+i)%1_000_000) // never the right one
+				code, b := w.tokenWith(wrong)
 				assert.Equal(t, http.StatusBadRequest, code)
 				assert.Equal(t, "invalid_grant", errCode(b))
 			}
 			code, b := w.tokenWith(w.txCode)
 			assert.Equal(t, http.StatusBadRequest, code)
 			assert.Equal(t, "invalid_grant", errCode(b), "the code is dead")
+			o, err := st.GetOffer(context.Background(), v.ID)
+			require.NoError(t, err)
+			assert.Equal(t, store.OfferOffered, o.State, "never redeemed")
+			assert.Nil(t, o.TokenHash, "no access token was issued")
+			assert.Equal(t, 5, o.Attempts)
 		})
 		t.Run("D47 a code past its 10 minutes", func(t *testing.T) {
-			w := e.fetchOffer(e.createOffer("health", "vaccination-pass", "c3", vaccSubject))
+			v := e.createOffer("health", "vaccination-pass", "c3", vaccSubject)
+			w := e.fetchOffer(v)
 			e.clock.Add(10*time.Minute + time.Second)
 			code, b := w.tokenWith(w.txCode)
 			assert.Equal(t, http.StatusBadRequest, code)
 			assert.Equal(t, "invalid_grant", errCode(b))
+			o, err := st.GetOffer(context.Background(), v.ID)
+			require.NoError(t, err)
+			assert.Nil(t, o.TokenHash, "no access token was issued")
 		})
 		t.Run("a missing tx_code", func(t *testing.T) {
 			w := e.fetchOffer(e.createOffer("health", "vaccination-pass", "c4", vaccSubject))
@@ -210,11 +340,16 @@ func TestHostileGrants(t *testing.T) {
 			assert.Equal(t, "invalid_grant", errCode(b))
 		})
 		t.Run("another tenant's code", func(t *testing.T) {
-			w := e.fetchOffer(e.createOffer("health", "vaccination-pass", "c5", vaccSubject))
+			v := e.createOffer("health", "vaccination-pass", "c5", vaccSubject)
+			w := e.fetchOffer(v)
 			form := url.Values{"grant_type": {PreAuthGrant}, "pre-authorized_code": {w.code}, "tx_code": {w.txCode}}.Encode()
 			code, b, _ := e.do("POST", "/issuers/benefits/token", "", form, "application/x-www-form-urlencoded")
 			assert.Equal(t, http.StatusBadRequest, code)
 			assert.Equal(t, "invalid_grant", errCode(b))
+			o, err := st.GetOffer(context.Background(), v.ID)
+			require.NoError(t, err)
+			assert.Equal(t, store.OfferOffered, o.State, "not redeemed")
+			assert.Nil(t, o.TokenHash, "no access token was issued")
 		})
 		t.Run("wrong grant type and repeated parameters", func(t *testing.T) {
 			code, b, _ := e.do("POST", "/issuers/health/token", "", "grant_type=authorization_code&code=x", "application/x-www-form-urlencoded")
@@ -247,19 +382,35 @@ func TestHostileRequests(t *testing.T) {
 		e := newEnv(t, st, envOpts{})
 		t.Run("D48 unknown configuration", func(t *testing.T) {
 			w := e.redeemed("c1")
-			for _, id := range []string{"nope", "benefits-eligibility"} {
-				code, b := w.credential(map[string]any{"credential_configuration_id": id,
-					"proofs": map[string]any{"jwt": []string{"x"}}})
-				assert.Equal(t, http.StatusBadRequest, code)
-				assert.Equal(t, "unknown_credential_configuration", errCode(b))
+			h, err := keys.Generate(keys.ES256)
+			require.NoError(t, err)
+			for _, id := range []string{"nope", "benefits-eligibility", ""} {
+				n := w.nonce()
+				for _, p := range []string{"x", w.proof(h, n, nil)} {
+					code, b := w.credential(map[string]any{"credential_configuration_id": id,
+						"proofs": map[string]any{"jwt": []string{p}}})
+					assert.Equal(t, http.StatusBadRequest, code)
+					want := "unknown_credential_configuration"
+					if id == "" {
+						want = "invalid_credential_request" // no configuration named at all
+					}
+					assert.Equal(t, want, errCode(b), "configuration %q", id)
+				}
+				e.assertNothingIssued(t, w, n)
 			}
 			assert.Zero(t, countRows(t, st, "credentials"))
 		})
 		t.Run("D48 unknown configuration in an offer", func(t *testing.T) {
-			code, b, _ := e.do("POST", "/issuer/v1/offers", e.keys["health/all"], map[string]any{
-				"credential_configuration_id": "benefits-eligibility", "subject_ref": "x", "subject_data": vaccSubject}, "")
-			assert.Equal(t, http.StatusBadRequest, code)
-			assert.Equal(t, "unknown_credential_configuration", errCode(b))
+			offers := countRows(t, st, "credential_offers")
+			audits := countWhere(t, st, "audit", "action = 'credential_offer.create'")
+			for _, id := range []string{"benefits-eligibility", "nope"} {
+				code, b, _ := e.do("POST", "/issuer/v1/offers", e.keys["health/all"], map[string]any{
+					"credential_configuration_id": id, "subject_ref": "x", "subject_data": vaccSubject}, "")
+				assert.Equal(t, http.StatusBadRequest, code)
+				assert.Equal(t, "unknown_credential_configuration", errCode(b))
+			}
+			assert.Equal(t, offers, countRows(t, st, "credential_offers"), "no offer stored")
+			assert.Equal(t, audits, countWhere(t, st, "audit", "action = 'credential_offer.create'"), "no offer audited")
 		})
 		t.Run("subject data that fails the schema", func(t *testing.T) {
 			before := countRows(t, st, "credential_offers")
@@ -285,12 +436,39 @@ func TestHostileRequests(t *testing.T) {
 			recs, err := st.ListCredentials(context.Background(), "health", "c2", 0)
 			require.NoError(t, err)
 			require.Len(t, recs, 1)
-			code, b, _ := e.do("POST", "/issuer/v1/credentials/"+recs[0].ID+"/revoke", e.keys["benefits/all"], map[string]any{"reason": "x"}, "")
-			assert.Equal(t, http.StatusNotFound, code)
-			assert.Equal(t, "credential_not_found", errCode(b))
-			code, b, _ = e.do("GET", "/issuer/v1/credentials?subject_ref=c2", e.keys["benefits/all"], nil, "")
+			seq := func() int64 {
+				l, err := st.GetStatusList(context.Background(), recs[0].ListID)
+				require.NoError(t, err)
+				return l.ChangeSeq
+			}
+			before := seq()
+			for _, a := range []string{ActionRevoke, ActionSuspend, ActionUnsuspend} {
+				code, b, _ := e.do("POST", "/issuer/v1/credentials/"+recs[0].ID+"/"+a, e.keys["benefits/all"], map[string]any{"reason": "x"}, "")
+				assert.Equal(t, http.StatusNotFound, code, a)
+				assert.Equal(t, "credential_not_found", errCode(b), a)
+			}
+			code, b, _ := e.do("GET", "/issuer/v1/credentials?subject_ref=c2", e.keys["benefits/all"], nil, "")
 			require.Equal(t, http.StatusOK, code)
 			assert.JSONEq(t, `{"credentials":[]}`, string(b))
+			got, err := st.GetCredential(context.Background(), "health", recs[0].ID)
+			require.NoError(t, err)
+			assert.Equal(t, StatusValid, got.Status, "nothing changed")
+			assert.Equal(t, before, seq(), "no status change counted on the list")
+			assert.Zero(t, countWhere(t, st, "audit", "target = $1", recs[0].ID), "no status action audited in either tenant")
+		})
+		t.Run("D48 another tenant's offer is 404", func(t *testing.T) {
+			v := e.createOffer("health", "vaccination-pass", "c2b", vaccSubject)
+			u, err := url.Parse(v.OfferURI)
+			require.NoError(t, err)
+			ref := strings.TrimPrefix(u.Query().Get("credential_offer_uri"), e.srv.URL)
+			require.True(t, strings.HasPrefix(ref, "/issuers/health/offers/"))
+			code, b, _ := e.do("GET", strings.Replace(ref, "/issuers/health/", "/issuers/benefits/", 1), "", nil, "")
+			assert.Equal(t, http.StatusNotFound, code)
+			assert.Equal(t, "offer_not_found", errCode(b))
+			o, err := st.GetOffer(context.Background(), v.ID)
+			require.NoError(t, err)
+			assert.Equal(t, store.OfferOffered, o.State)
+			assert.Zero(t, o.Attempts, "serving an offer counts no attempt")
 		})
 		t.Run("D49 client-supplied status, idx and iss are ignored", func(t *testing.T) {
 			w := e.redeemed("c3")
@@ -310,6 +488,8 @@ func TestHostileRequests(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, recs, 1)
 			assert.Equal(t, uint64(recs[0].Index), r.Status.Index, "the server chose the index")
+			assert.Equal(t, e.srv.URL+"/status/"+recs[0].ListID, r.Status.URI, "the server chose the list")
+			assert.NotContains(t, r.Claims, "idx", "no client member reaches the claims")
 		})
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,110 +106,315 @@ func TestRevocation(t *testing.T) {
 // TestServedListE50toE53 holds the served list to what a verifier checks
 // (issuer side of E50–E53): typ statuslist+jwt, sub = the credentials'
 // uri, a valid signature, every index in range, bits in {1,2}, exp and
-// ttl set; a tampered or retargeted copy fails as status_unverifiable.
+// ttl set; and the core verifier refuses every tampered copy of it as
+// status_unverifiable: a bad signature, typ other than statuslist+jwt, sub
+// other than the credential's uri (E50), bits outside {1,2,4,8} or a zlib
+// bomb (E52, even signed with the issuer's own key), a list past its exp
+// (E53), and a list that shows a revoked credential valid, signed by
+// another key (E50: a revoked credential never passes because its list
+// could not be checked). An index beyond the list is refused (E51).
 func TestServedListE50toE53(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t), envOpts{})
-	rec := e.issuedRecord("c1")
-	_, err := e.svc.Publish(context.Background())
-	require.NoError(t, err)
-	code, b, _ := e.do("GET", "/status/"+rec.ListID, "", nil, "")
-	require.Equal(t, http.StatusOK, code)
-	tok := string(b)
-	uri := e.srv.URL + "/status/" + rec.ListID
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, envOpts{})
+		rec := e.issuedRecord("c1")
+		_, err := e.svc.Publish(context.Background())
+		require.NoError(t, err)
+		code, b, _ := e.do("GET", "/status/"+rec.ListID, "", nil, "")
+		require.Equal(t, http.StatusOK, code)
+		tok := string(b)
+		uri := e.srv.URL + "/status/" + rec.ListID
 
-	j, err := jose.ParseUnverified(tok, 0)
-	require.NoError(t, err)
-	assert.Equal(t, statuslist.Typ, j.Header.Typ)
-	v := e.verifyList(tok, uri)
-	assert.Equal(t, uri, v.Subject)
-	assert.Contains(t, []int{1, 2}, v.List.Bits())
-	assert.Less(t, int(rec.Index), v.List.Len(), "E51: the index is in range")
-	assert.True(t, v.ExpiresAt.After(v.IssuedAt), "E53: exp is set")
-	assert.Positive(t, v.TTL)
+		j, err := jose.ParseUnverified(tok, 0)
+		require.NoError(t, err)
+		assert.Equal(t, statuslist.Typ, j.Header.Typ)
+		v := e.verifyList(tok, uri)
+		assert.Equal(t, uri, v.Subject)
+		assert.Contains(t, []int{1, 2}, v.List.Bits())
+		assert.Less(t, int(rec.Index), v.List.Len(), "E51: the index is in range")
+		assert.True(t, v.ExpiresAt.After(v.IssuedAt), "E53: exp is set")
+		assert.Positive(t, v.TTL)
+		for _, idx := range []int{v.List.Len(), -1} {
+			_, err := v.List.Get(idx)
+			assert.ErrorIs(t, err, statuslist.ErrIndexRange, "E51: index %d is refused", idx)
+		}
 
-	key := func(h *jose.Header, _ []byte) (jose.PublicKey, error) {
-		s := e.svc.tenants["health"].Signer
-		return jose.PublicKey{Key: s.Public(), Alg: s.Algorithm()}, nil
-	}
-	cases := []struct {
-		name, tok, uri string
-		now            time.Time
-	}{
-		{"E50 bad signature", tok[:len(tok)-4] + "AAAA", uri, e.clock.Now()},
-		{"E50 sub is not the credential's uri", tok, uri + "x", e.clock.Now()},
-		{"E53 past exp", tok, uri, e.clock.Now().Add(25 * time.Hour)},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := statuslist.Verify(c.tok, statuslist.VerifyOptions{URI: c.uri, Key: key, RequireExp: true,
-				Now: func() time.Time { return c.now }})
+		signer := e.svc.tenants["health"].Signer
+		key := func(h *jose.Header, _ []byte) (jose.PublicKey, error) {
+			return jose.PublicKey{Key: signer.Public(), Alg: signer.Algorithm()}, nil
+		}
+		// resign re-signs the served token with s after mutate changed its
+		// header and claims.
+		resign := func(s keys.Signer, mutate func(h, c map[string]any)) string {
+			var h, c map[string]any
+			parts := strings.Split(tok, ".")
+			require.Len(t, parts, 3)
+			hb, err := b64dec(parts[0])
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(hb, &h))
+			require.NoError(t, json.Unmarshal(payloadOf(t, tok), &c))
+			delete(h, "alg")
+			mutate(h, c)
+			payload, err := json.Marshal(c)
+			require.NoError(t, err)
+			out, err := jose.Sign(s, h, payload)
+			require.NoError(t, err)
+			return out
+		}
+		same := resign(signer, func(_, _ map[string]any) {})
+		_, err = statuslist.Verify(same, statuslist.VerifyOptions{URI: uri, Key: key, RequireExp: true, Now: e.clock.Now})
+		require.NoError(t, err, "a copy re-signed unchanged verifies: each case below fails for its one defect")
+		bomb, err := (func() (string, error) {
+			l, err := statuslist.FromBytes(1, make([]byte, 8<<20)) // 64 Mi entries, all valid: inflates past the cap
+			if err != nil {
+				return "", err
+			}
+			return l.Encode()
+		})()
+		require.NoError(t, err)
+
+		cases := []struct {
+			name, tok, uri string
+			now            time.Time
+			cause          error // the precise cause, when the case has one
+		}{
+			{"E50 bad signature", tok[:len(tok)-4] + "AAAA", uri, e.clock.Now(), nil},
+			{"E50 typ is not statuslist+jwt", resign(signer, func(h, _ map[string]any) { h["typ"] = "JWT" }), uri, e.clock.Now(), nil},
+			{"E50 no typ", resign(signer, func(h, _ map[string]any) { delete(h, "typ") }), uri, e.clock.Now(), nil},
+			{"E50 sub is not the credential's uri", tok, uri + "x", e.clock.Now(), nil},
+			{"E50 sub changed in the token", resign(signer, func(_, c map[string]any) { c["sub"] = uri + "x" }), uri, e.clock.Now(), nil},
+			{"E52 bits 3", resign(signer, func(_, c map[string]any) { c["status_list"].(map[string]any)["bits"] = 3 }), uri, e.clock.Now(), statuslist.ErrInvalidBits},
+			{"E52 zlib bomb", resign(signer, func(_, c map[string]any) { c["status_list"].(map[string]any)["lst"] = bomb }), uri, e.clock.Now(), statuslist.ErrListTooLarge},
+			{"E53 past exp", tok, uri, e.clock.Now().Add(25 * time.Hour), jose.ErrExpired},
+			{"E53 no exp", resign(signer, func(_, c map[string]any) { delete(c, "exp") }), uri, e.clock.Now(), nil},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				_, err := statuslist.Verify(c.tok, statuslist.VerifyOptions{URI: c.uri, Key: key, RequireExp: true,
+					Now: func() time.Time { return c.now }})
+				require.Error(t, err)
+				assert.Equal(t, "status_unverifiable", errs.CodeOf(err))
+				if c.cause != nil {
+					assert.ErrorIs(t, err, c.cause)
+				}
+			})
+		}
+
+		t.Run("E50 a revoked credential's list forged valid", func(t *testing.T) {
+			code, b := e.setStatus("health/all", rec.ID, ActionRevoke, "lost")
+			require.Equal(t, http.StatusOK, code, string(b))
+			assert.Equal(t, uint8(StatusRevoked), e.servedStatus(rec), "the served list shows the revocation")
+			code, b, _ = e.do("GET", "/status/"+rec.ListID, "", nil, "")
+			require.Equal(t, http.StatusOK, code)
+			tok = string(b)
+			other, err := keys.Generate(keys.ES256)
+			require.NoError(t, err)
+			clean, err := statuslist.New(v.List.Bits(), v.List.Len())
+			require.NoError(t, err)
+			lst, err := clean.Encode()
+			require.NoError(t, err)
+			forged := resign(other, func(_, c map[string]any) { c["status_list"].(map[string]any)["lst"] = lst })
+			_, err = statuslist.Verify(forged, statuslist.VerifyOptions{URI: uri, Key: key, RequireExp: true, Now: e.clock.Now})
 			require.Error(t, err)
 			assert.Equal(t, "status_unverifiable", errs.CodeOf(err))
 		})
-	}
-	code, b, _ = e.do("GET", "/status/nope", "", nil, "")
-	assert.Equal(t, http.StatusNotFound, code)
-	assert.Equal(t, "status_list_not_found", errCode(b))
+
+		code, b, _ = e.do("GET", "/status/nope", "", nil, "")
+		assert.Equal(t, http.StatusNotFound, code)
+		assert.Equal(t, "status_list_not_found", errCode(b))
+	})
 }
 
-// TestAdminAuthorization covers E58: no key is 401; a key without
-// credentials:revoke is 403 and the refusal is audited; across tenants 404.
+// TestListTTLClamped is the issuer side of E53: whatever ListTTL says,
+// the ttl of a served list, and its Cache-Control max-age, stay within the
+// range verifiers clamp ttl to (statuslist.DefaultMinTTL to
+// DefaultMaxTTL) and never outlive the list's validity.
+func TestListTTLClamped(t *testing.T) {
+	cases := []struct {
+		name          string
+		ttl, validity time.Duration
+		want          time.Duration
+	}{
+		{"default", 0, 0, time.Minute},
+		{"too short", time.Second, 0, statuslist.DefaultMinTTL},
+		{"negative", -time.Hour, 0, time.Minute},
+		{"in range", 10 * time.Minute, 0, 10 * time.Minute},
+		{"too long", 30 * 24 * time.Hour, 48 * time.Hour, statuslist.DefaultMaxTTL},
+		{"longer than the list lives", 12 * time.Hour, 2 * time.Hour, 2 * time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, storetest.SQLite(t), envOpts{config: func(cfg *Config) { cfg.ListTTL, cfg.ListValidity = c.ttl, c.validity }})
+			rec := e.issuedRecord("c1")
+			_, err := e.svc.Publish(context.Background())
+			require.NoError(t, err)
+			code, b, h := e.do("GET", "/status/"+rec.ListID, "", nil, "")
+			require.Equal(t, http.StatusOK, code)
+			var claims struct {
+				TTL int64 `json:"ttl"`
+			}
+			require.NoError(t, json.Unmarshal(payloadOf(t, string(b)), &claims))
+			assert.Equal(t, int64(c.want/time.Second), claims.TTL, "the published ttl")
+			assert.Equal(t, "max-age="+strconv.Itoa(int(c.want/time.Second)), h.Get("Cache-Control"))
+		})
+	}
+}
+
+// TestAdminAuthorization covers E58: no key or a bad key is 401; a key
+// without credentials:revoke is 403 for revoke, suspend and unsuspend, and
+// each refusal is audited (authz.denied, naming the route); across
+// tenants 404. Nothing changes: the status stays valid, the list counts no
+// change, and no status action is audited.
 func TestAdminAuthorization(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, envOpts{})
 		rec := e.issuedRecord("c1")
-		code, b, _ := e.do("POST", "/issuer/v1/credentials/"+rec.ID+"/revoke", "", map[string]any{"reason": "x"}, "")
-		assert.Equal(t, http.StatusUnauthorized, code)
-		assert.Equal(t, "unauthenticated", errCode(b))
-		code, b = e.setStatus("health/issue", rec.ID, ActionRevoke, "x")
+		l, err := st.GetStatusList(context.Background(), rec.ListID)
+		require.NoError(t, err)
+		seq := l.ChangeSeq
+		denied := func(tenant string) []store.AuditRecord {
+			recs, err := st.ListAudit(context.Background(), store.AuditFilter{TenantID: tenant})
+			require.NoError(t, err)
+			var out []store.AuditRecord
+			for _, r := range recs {
+				if r.Action == "authz.denied" {
+					out = append(out, r)
+				}
+			}
+			return out
+		}
+		cases := []struct {
+			name, auth string // auth: a key of e.keys, or a literal key when not one
+			code       int
+			want       string
+			audited    bool // an authz.denied record in health's log
+		}{
+			{"no key", "", http.StatusUnauthorized, "unauthenticated", false},
+			{"a malformed key", "not-a-key", http.StatusUnauthorized, "unauthenticated", false},
+			{"an unknown key", "ssi_0123456789abcdef_" + strings.Repeat("A", 43), http.StatusUnauthorized, "unauthenticated", false},
+			{"a key without credentials:revoke", "health/issue", http.StatusForbidden, "insufficient_scope", true},
+			{"another tenant's key", "benefits/all", http.StatusNotFound, "credential_not_found", false},
+		}
+		wantDenied := 0
+		for _, c := range cases {
+			for _, a := range []string{ActionRevoke, ActionSuspend, ActionUnsuspend} {
+				t.Run(c.name+" "+a, func(t *testing.T) {
+					key, ok := e.keys[c.auth]
+					if !ok {
+						key = c.auth
+					}
+					code, b, _ := e.do("POST", "/issuer/v1/credentials/"+rec.ID+"/"+a, key, map[string]any{"reason": "x"}, "")
+					assert.Equal(t, c.code, code)
+					assert.Equal(t, c.want, errCode(b))
+					if c.audited {
+						wantDenied++
+						d := denied("health")
+						if assert.Len(t, d, wantDenied, "the refusal is audited") {
+							last := d[0] // ListAudit lists the newest first
+							assert.Equal(t, "POST /issuer/v1/credentials/{id}/"+a, last.Target)
+							assert.Equal(t, "denied", last.Outcome)
+						}
+					}
+				})
+			}
+		}
+		code, b, _ := e.do("POST", "/issuer/v1/offers", e.keys["health/revoke"], map[string]any{"credential_configuration_id": "vaccination-pass"}, "")
 		assert.Equal(t, http.StatusForbidden, code)
 		assert.Equal(t, "insufficient_scope", errCode(b))
-		code, b = e.setStatus("benefits/all", rec.ID, ActionRevoke, "x")
-		assert.Equal(t, http.StatusNotFound, code)
-		assert.Equal(t, "credential_not_found", errCode(b))
-		code, b, _ = e.do("POST", "/issuer/v1/offers", e.keys["health/revoke"], map[string]any{"credential_configuration_id": "vaccination-pass"}, "")
-		assert.Equal(t, http.StatusForbidden, code)
-		assert.Equal(t, "insufficient_scope", errCode(b))
+		wantDenied++
 
 		got, err := st.GetCredential(context.Background(), "health", rec.ID)
 		require.NoError(t, err)
 		assert.Equal(t, StatusValid, got.Status, "nothing changed")
-		recs, err := st.ListAudit(context.Background(), store.AuditFilter{TenantID: "health"})
+		l, err = st.GetStatusList(context.Background(), rec.ListID)
 		require.NoError(t, err)
-		denied := 0
-		for _, r := range recs {
-			if r.Action == "authz.denied" {
-				denied++
-			}
-		}
-		assert.Equal(t, 2, denied, "refusals are audited")
+		assert.Equal(t, seq, l.ChangeSeq, "the list counts no change")
+		assert.Len(t, denied("health"), wantDenied, "refusals are audited")
+		assert.Empty(t, denied("benefits"), "a cross-tenant miss is not the caller's authorization failure")
+		assert.Zero(t, countWhere(t, st, "audit", "target = $1", rec.ID), "no status action audited")
 	})
 }
 
-// TestRateLimits covers E59: token requests over the per-client limit get
-// 429 with Retry-After.
+// TestRateLimits covers E59: token requests over the per-client or the
+// per-code limit, and nonce requests over the per-client limit, get 429
+// with a Retry-After of at most a minute, and the refused request changes
+// nothing (no attempt counted, no token issued, no nonce stored).
 func TestRateLimits(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t), envOpts{})
-	var last int
-	var hdr http.Header
-	var body []byte
-	for range e.svc.cfg.RatePerClient + 1 {
-		last, body, hdr = e.do("POST", "/issuers/health/token", "", "grant_type="+strings.ReplaceAll(PreAuthGrant, ":", "%3A")+"&pre-authorized_code=guess", "application/x-www-form-urlencoded")
+	retryAfter := func(t *testing.T, h http.Header) {
+		t.Helper()
+		secs, err := strconv.Atoi(h.Get("Retry-After"))
+		if assert.NoError(t, err, "Retry-After is a number of seconds") {
+			assert.True(t, secs >= 1 && secs <= 61, "Retry-After %d", secs)
+		}
 	}
-	assert.Equal(t, http.StatusTooManyRequests, last)
-	assert.Equal(t, "rate_limited", errCode(body))
-	assert.NotEmpty(t, hdr.Get("Retry-After"))
-
-	// Per code: a fresh client address is not needed to hit it, the code's
-	// own budget (10 a minute) is smaller.
-	e2 := newEnv(t, storetest.SQLite(t), envOpts{})
-	w := e2.fetchOffer(e2.createOffer("health", "vaccination-pass", "c1", vaccSubject))
-	for range e2.svc.cfg.RatePerCode {
-		w.tokenWith("999999")
-	}
-	code, b := w.tokenWith(w.txCode)
-	assert.Equal(t, http.StatusTooManyRequests, code)
-	assert.Equal(t, "rate_limited", errCode(b))
+	t.Run("per client", func(t *testing.T) {
+		backends(t, func(t *testing.T, st *store.Store) {
+			e := newEnv(t, st, envOpts{})
+			v := e.createOffer("health", "vaccination-pass", "c0", vaccSubject)
+			w := e.fetchOffer(v)
+			for i := range e.svc.cfg.RatePerClient { // each guess a new code: the per-code limit is not hit
+				code, b, _ := e.do("POST", "/issuers/health/token", "", "grant_type="+strings.ReplaceAll(PreAuthGrant, ":", "%3A")+"&pre-authorized_code=guess-"+strconv.Itoa(i), "application/x-www-form-urlencoded")
+				require.Equal(t, http.StatusBadRequest, code, string(b))
+			}
+			// Over the limit even with the right code and tx_code.
+			form := url.Values{"grant_type": {PreAuthGrant}, "pre-authorized_code": {w.code}, "tx_code": {w.txCode}}.Encode()
+			code, b, h := e.do("POST", "/issuers/health/token", "", form, "application/x-www-form-urlencoded")
+			assert.Equal(t, http.StatusTooManyRequests, code)
+			assert.Equal(t, "rate_limited", errCode(b))
+			retryAfter(t, h)
+			o, err := st.GetOffer(context.Background(), v.ID)
+			require.NoError(t, err)
+			assert.Zero(t, o.Attempts, "a refused request counts no attempt")
+			assert.Nil(t, o.TokenHash, "and issues no token")
+			e.clock.Add(time.Minute)
+			code, b = w.tokenWith(w.txCode)
+			assert.Equal(t, http.StatusOK, code, "the next window serves the untouched code: %s", b)
+		})
+	})
+	t.Run("per code", func(t *testing.T) {
+		backends(t, func(t *testing.T, st *store.Store) {
+			// A fresh client address is not needed to hit it: the code's own
+			// budget is smaller. Three a minute here, so that the code is
+			// still alive (under its five tx_code attempts) when refused.
+			e := newEnv(t, st, envOpts{config: func(c *Config) { c.RatePerCode = 3 }})
+			v := e.createOffer("health", "vaccination-pass", "c1", vaccSubject)
+			w := e.fetchOffer(v)
+			wrong := "000000"
+			if w.txCode == wrong {
+				wrong = "111111"
+			}
+			for range e.svc.cfg.RatePerCode {
+				code, b := w.tokenWith(wrong)
+				require.Equal(t, http.StatusBadRequest, code, string(b))
+			}
+			code, b, h := e.do("POST", w.path("/token"), "", url.Values{"grant_type": {PreAuthGrant},
+				"pre-authorized_code": {w.code}, "tx_code": {w.txCode}}.Encode(), "application/x-www-form-urlencoded")
+			assert.Equal(t, http.StatusTooManyRequests, code)
+			assert.Equal(t, "rate_limited", errCode(b))
+			retryAfter(t, h)
+			o, err := st.GetOffer(context.Background(), v.ID)
+			require.NoError(t, err)
+			assert.Equal(t, e.svc.cfg.RatePerCode, o.Attempts, "a refused request counts no attempt")
+			assert.Nil(t, o.TokenHash, "and issues no token")
+			e.clock.Add(time.Minute)
+			code, b = w.tokenWith(w.txCode)
+			assert.Equal(t, http.StatusOK, code, "the next window serves the code: %s", b)
+		})
+	})
+	t.Run("nonces per client", func(t *testing.T) {
+		backends(t, func(t *testing.T, st *store.Store) {
+			e := newEnv(t, st, envOpts{})
+			before := countWhere(t, st, "single_use", "kind = 'c_nonce'")
+			for range e.svc.cfg.RatePerClient {
+				code, b, _ := e.do("POST", "/issuers/health/nonce", "", nil, "")
+				require.Equal(t, http.StatusOK, code, string(b))
+			}
+			code, b, h := e.do("POST", "/issuers/health/nonce", "", nil, "")
+			assert.Equal(t, http.StatusTooManyRequests, code)
+			assert.Equal(t, "rate_limited", errCode(b))
+			retryAfter(t, h)
+			assert.Equal(t, before+int64(e.svc.cfg.RatePerClient), countWhere(t, st, "single_use", "kind = 'c_nonce'"), "no nonce stored for the refused request")
+		})
+	})
 }
 
 // TestNewListWhenFull: when the open list has reached its allocation
