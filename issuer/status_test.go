@@ -339,13 +339,6 @@ func TestAdminAuthorization(t *testing.T) {
 // with a Retry-After of at most a minute, and the refused request changes
 // nothing (no attempt counted, no token issued, no nonce stored).
 func TestRateLimits(t *testing.T) {
-	retryAfter := func(t *testing.T, h http.Header) {
-		t.Helper()
-		secs, err := strconv.Atoi(h.Get("Retry-After"))
-		if assert.NoError(t, err, "Retry-After is a number of seconds") {
-			assert.True(t, secs >= 1 && secs <= 61, "Retry-After %d", secs)
-		}
-	}
 	t.Run("per client", func(t *testing.T) {
 		backends(t, func(t *testing.T, st *store.Store) {
 			e := newEnv(t, st, envOpts{})
@@ -356,18 +349,7 @@ func TestRateLimits(t *testing.T) {
 				require.Equal(t, http.StatusBadRequest, code, string(b))
 			}
 			// Over the limit even with the right code and tx_code.
-			form := url.Values{"grant_type": {PreAuthGrant}, "pre-authorized_code": {w.code}, "tx_code": {w.txCode}}.Encode()
-			code, b, h := e.do("POST", "/issuers/health/token", "", form, "application/x-www-form-urlencoded")
-			assert.Equal(t, http.StatusTooManyRequests, code)
-			assert.Equal(t, "rate_limited", errCode(b))
-			retryAfter(t, h)
-			o, err := st.GetOffer(context.Background(), v.ID)
-			require.NoError(t, err)
-			assert.Zero(t, o.Attempts, "a refused request counts no attempt")
-			assert.Nil(t, o.TokenHash, "and issues no token")
-			e.clock.Add(time.Minute)
-			code, b = w.tokenWith(w.txCode)
-			assert.Equal(t, http.StatusOK, code, "the next window serves the untouched code: %s", b)
+			refusedThenServed(t, e, st, w, v.ID, 0)
 		})
 	})
 	t.Run("per code", func(t *testing.T) {
@@ -386,18 +368,7 @@ func TestRateLimits(t *testing.T) {
 				code, b := w.tokenWith(wrong)
 				require.Equal(t, http.StatusBadRequest, code, string(b))
 			}
-			code, b, h := e.do("POST", w.path("/token"), "", url.Values{"grant_type": {PreAuthGrant},
-				"pre-authorized_code": {w.code}, "tx_code": {w.txCode}}.Encode(), "application/x-www-form-urlencoded")
-			assert.Equal(t, http.StatusTooManyRequests, code)
-			assert.Equal(t, "rate_limited", errCode(b))
-			retryAfter(t, h)
-			o, err := st.GetOffer(context.Background(), v.ID)
-			require.NoError(t, err)
-			assert.Equal(t, e.svc.cfg.RatePerCode, o.Attempts, "a refused request counts no attempt")
-			assert.Nil(t, o.TokenHash, "and issues no token")
-			e.clock.Add(time.Minute)
-			code, b = w.tokenWith(w.txCode)
-			assert.Equal(t, http.StatusOK, code, "the next window serves the code: %s", b)
+			refusedThenServed(t, e, st, w, v.ID, e.svc.cfg.RatePerCode)
 		})
 	})
 	t.Run("nonces per client", func(t *testing.T) {
@@ -415,6 +386,35 @@ func TestRateLimits(t *testing.T) {
 			assert.Equal(t, before+int64(e.svc.cfg.RatePerClient), countWhere(t, st, "single_use", "kind = 'c_nonce'"), "no nonce stored for the refused request")
 		})
 	})
+}
+
+// retryAfter asserts a Retry-After of 1 to 61 seconds.
+func retryAfter(t *testing.T, h http.Header) {
+	t.Helper()
+	secs, err := strconv.Atoi(h.Get("Retry-After"))
+	if assert.NoError(t, err, "Retry-After is a number of seconds") {
+		assert.True(t, secs >= 1 && secs <= 61, "Retry-After %d", secs)
+	}
+}
+
+// refusedThenServed: w's token request with the right code and tx_code is
+// refused with 429 while over a limit, counts no attempt beyond the
+// attempts made before it and issues no token; a minute later the same
+// request is served.
+func refusedThenServed(t *testing.T, e *env, st *store.Store, w *wallet, offerID string, attempts int) {
+	t.Helper()
+	form := url.Values{"grant_type": {PreAuthGrant}, "pre-authorized_code": {w.code}, "tx_code": {w.txCode}}.Encode()
+	code, b, h := e.do("POST", w.path("/token"), "", form, "application/x-www-form-urlencoded")
+	assert.Equal(t, http.StatusTooManyRequests, code)
+	assert.Equal(t, "rate_limited", errCode(b))
+	retryAfter(t, h)
+	o, err := st.GetOffer(context.Background(), offerID)
+	require.NoError(t, err)
+	assert.Equal(t, attempts, o.Attempts, "a refused request counts no attempt")
+	assert.Nil(t, o.TokenHash, "and issues no token")
+	e.clock.Add(time.Minute)
+	code, b = w.tokenWith(w.txCode)
+	assert.Equal(t, http.StatusOK, code, "the next window serves the code: %s", b)
 }
 
 // TestNewListWhenFull: when the open list has reached its allocation
