@@ -350,6 +350,7 @@ func TestHostileGrants(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, store.OfferOffered, o.State, "not redeemed")
 			assert.Nil(t, o.TokenHash, "no access token was issued")
+			assert.Zero(t, o.Attempts, "no attempt of the code is spent at another tenant's endpoint")
 		})
 		t.Run("wrong grant type and repeated parameters", func(t *testing.T) {
 			code, b, _ := e.do("POST", "/issuers/health/token", "", "grant_type=authorization_code&code=x", "application/x-www-form-urlencoded")

@@ -176,8 +176,8 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 		return nil, err
 	}
 	now := s.now()
-	o, err := s.cfg.Store.AttemptOffer(ctx, codeHash, now)
-	if errors.Is(err, store.ErrNotFound) || err == nil && o.TenantID != t.ID {
+	o, err := s.cfg.Store.AttemptOffer(ctx, t.ID, codeHash, now)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrInvalidGrant
 	}
 	if err != nil {

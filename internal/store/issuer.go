@@ -461,18 +461,19 @@ func (s *Store) OfferByCode(ctx context.Context, codeHash []byte, now time.Time)
 	return o, nil
 }
 
-// AttemptOffer counts one token request against the offer whose code hashes
-// to codeHash, atomically, and returns the offer as it is after counting.
-// Only an offer that is still offered, not expired at now, and under
-// MaxTxCodeAttempts is counted; every other case (unknown code, used,
-// expired, out of attempts) is ErrNotFound, so that concurrent guesses can
-// never exceed the limit.
-func (s *Store) AttemptOffer(ctx context.Context, codeHash []byte, now time.Time) (CredentialOffer, error) {
+// AttemptOffer counts one token request against tenantID's offer whose
+// code hashes to codeHash, atomically, and returns the offer as it is after
+// counting. Only an offer of that tenant that is still offered, not expired
+// at now, and under MaxTxCodeAttempts is counted; every other case (unknown
+// code, another tenant's, used, expired, out of attempts) is ErrNotFound
+// and changes nothing, so that concurrent guesses can never exceed the
+// limit and a request at another tenant's endpoint never spends one.
+func (s *Store) AttemptOffer(ctx context.Context, tenantID string, codeHash []byte, now time.Time) (CredentialOffer, error) {
 	o, err := scanOffer(s.w().queryRow(ctx,
 		`UPDATE credential_offers SET attempts = attempts + 1
-		 WHERE code_hash = $1 AND state = $2 AND expires_at > $3 AND attempts < $4
+		 WHERE code_hash = $1 AND state = $2 AND expires_at > $3 AND attempts < $4 AND tenant_id = $5
 		 RETURNING `+offerColumns,
-		codeHash, OfferOffered, toMicros(now), MaxTxCodeAttempts))
+		codeHash, OfferOffered, toMicros(now), MaxTxCodeAttempts, tenantID))
 	if err != nil {
 		return CredentialOffer{}, fmt.Errorf("counting an offer attempt: %w", err)
 	}

@@ -215,16 +215,18 @@ func testIssuerOffers(t *testing.T, s *store.Store) {
 	assert.Equal(t, "o1", byCode.ID)
 	_, err = s.OfferByCode(ctx, o.CodeHash, t0.Add(11*time.Minute))
 	assertCode(t, store.ErrNotFound, err, "expired")
-	a, err := s.AttemptOffer(ctx, o.CodeHash, now)
+	_, err = s.AttemptOffer(ctx, "benefits", o.CodeHash, now)
+	assertCode(t, store.ErrNotFound, err, "another tenant's code")
+	a, err := s.AttemptOffer(ctx, "health", o.CodeHash, now)
 	require.NoError(t, err)
-	assert.Equal(t, 1, a.Attempts)
-	_, err = s.AttemptOffer(ctx, o.CodeHash, t0.Add(11*time.Minute))
+	assert.Equal(t, 1, a.Attempts, "the other tenant's request spent no attempt")
+	_, err = s.AttemptOffer(ctx, "health", o.CodeHash, t0.Add(11*time.Minute))
 	assertCode(t, store.ErrNotFound, err, "expired")
 
 	tok := sha256.Sum256([]byte("token"))
 	require.NoError(t, s.RedeemOffer(ctx, "o1", tok[:], now.Add(time.Minute), now))
 	assertCode(t, store.ErrNotFound, s.RedeemOffer(ctx, "o1", tok[:], now.Add(time.Minute), now), "single use")
-	_, err = s.AttemptOffer(ctx, o.CodeHash, now)
+	_, err = s.AttemptOffer(ctx, "health", o.CodeHash, now)
 	assertCode(t, store.ErrNotFound, err, "a redeemed code is dead")
 	_, err = s.OfferByCode(ctx, o.CodeHash, now)
 	assertCode(t, store.ErrNotFound, err, "a redeemed offer is no longer served")
@@ -256,7 +258,7 @@ func testIssuerConcurrentOfferAttempts(t *testing.T, s *store.Store) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := s.AttemptOffer(ctx, o.CodeHash, t0.Add(time.Minute))
+				_, err := s.AttemptOffer(ctx, "health", o.CodeHash, t0.Add(time.Minute))
 				if err == nil {
 					ok.Add(1)
 				} else if !errors.Is(err, store.ErrNotFound) {
