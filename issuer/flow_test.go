@@ -95,6 +95,7 @@ func TestFullFlow(t *testing.T) {
 		code, b, h := e.do("GET", "/status/"+listID, "", nil, "")
 		require.Equal(t, http.StatusOK, code, string(b))
 		assert.Equal(t, StatusListMediaType, h.Get("Content-Type"))
+		assert.Equal(t, "1", h.Get(VersionHeader), "the first published version")
 		tok := e.verifyList(string(b), listURI)
 		assert.False(t, tok.ExpiresAt.IsZero(), "exp is set")
 		assert.Equal(t, time.Minute, tok.TTL)
