@@ -172,7 +172,9 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 		return nil, err
 	}
 	codeHash := hash(req.Code)
-	if err := s.limiter.allow("code:"+string(codeHash), s.cfg.RatePerCode); err != nil {
+	// Per tenant: a code sent to another tenant's endpoint spends neither
+	// the code's attempts nor its rate budget.
+	if err := s.limiter.allow("code:"+t.ID+":"+string(codeHash), s.cfg.RatePerCode); err != nil {
 		return nil, err
 	}
 	now := s.now()

@@ -29,7 +29,7 @@ type Store interface {
 	GetStatusList(ctx context.Context, id string) (store.StatusList, error)
 	GetStatusListVersion(ctx context.Context, listID string, version uint64) (store.StatusListVersion, error)
 	StatusEntries(ctx context.Context, listID string) ([]store.StatusEntry, error)
-	StatusListsToPublish(ctx context.Context, limit int) ([]store.StatusList, error)
+	StatusListsToPublish(ctx context.Context, limit int, refreshBefore time.Time) ([]store.StatusList, error)
 	RecountStatusList(ctx context.Context, id string) (int64, error)
 	GetCredential(ctx context.Context, tenant, id string) (store.IssuedCredential, error)
 	ListCredentials(ctx context.Context, tenant, subjectRef string, limit int) ([]store.IssuedCredential, error)
@@ -92,8 +92,8 @@ type Config struct {
 	NonceTTL     time.Duration // c_nonce lifetime (default 5 min)
 	ProofMaxAge  time.Duration // how old a proof's iat may be (default 5 min)
 	ListSize     int           // entries per status list (default and minimum 131,072)
-	ListTTL      time.Duration // the ttl of a served status list (default 60 s; clamped to 1 min–24 h and to ListValidity)
-	ListValidity time.Duration // exp - iat of a served status list (default 24 h)
+	ListTTL      time.Duration // the ttl of a served status list (default 60 s; clamped to 1 min–24 h and to ListValidity/2)
+	ListValidity time.Duration // exp - iat of a served status list (default 24 h, at least 2 min); an unchanged list is re-signed at half of it
 	// PublishInterval is how often Run looks for changed lists (default
 	// 200 ms, so a change is served within a second).
 	PublishInterval time.Duration
@@ -160,9 +160,13 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.ProofMaxAge, 5*time.Minute)
 	def(&cfg.ListTTL, time.Minute)
 	def(&cfg.ListValidity, 24*time.Hour)
+	if cfg.ListValidity < 2*statuslist.DefaultMinTTL {
+		return nil, fmt.Errorf("issuer: a status list is valid for at least %v", 2*statuslist.DefaultMinTTL)
+	}
 	// SECURITY-CASES E53: the published ttl (and max-age) stays within the
-	// range verifiers clamp it to, and never outlives the list itself.
-	cfg.ListTTL = min(max(cfg.ListTTL, statuslist.DefaultMinTTL), statuslist.DefaultMaxTTL, cfg.ListValidity)
+	// range verifiers clamp it to, and a cached copy is due for a refetch
+	// by the time the list is re-signed (at half its validity, see Publish).
+	cfg.ListTTL = min(max(cfg.ListTTL, statuslist.DefaultMinTTL), statuslist.DefaultMaxTTL, cfg.ListValidity/2)
 	def(&cfg.PublishInterval, 200*time.Millisecond)
 	if cfg.ListSize == 0 {
 		cfg.ListSize = minListSize

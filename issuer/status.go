@@ -147,7 +147,10 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Publish publishes a new version of every list that changed since its
-// latest version (and every list never published), and returns how many it
+// latest version, every list never published, and every unchanged list
+// whose latest version is half way to its exp (so that the served token
+// never expires while its list is in use, and verifiers, which fail
+// closed on an expired list, never have to), and returns how many it
 // published. Each version is stored and its hash enqueued for anchoring in
 // one transaction, so a version is anchored exactly once and versions
 // only increase; a concurrent publisher that stored the version first wins
@@ -155,14 +158,15 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Publish(ctx context.Context) (int, error) {
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
-	lists, err := s.cfg.Store.StatusListsToPublish(ctx, 100)
+	refreshBefore := s.now().Add(-s.cfg.ListValidity / 2)
+	lists, err := s.cfg.Store.StatusListsToPublish(ctx, 100, refreshBefore)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	var errsOut []error
 	for _, l := range lists {
-		ok, err := s.publishList(ctx, l.ID)
+		ok, err := s.publishList(ctx, l.ID, refreshBefore)
 		if err != nil {
 			errsOut = append(errsOut, err)
 			continue
@@ -174,7 +178,9 @@ func (s *Service) Publish(ctx context.Context) (int, error) {
 	return n, errors.Join(errsOut...)
 }
 
-func (s *Service) publishList(ctx context.Context, listID string) (bool, error) {
+// publishList publishes a new version of listID if it changed since its
+// latest version or that version was created before refreshBefore.
+func (s *Service) publishList(ctx context.Context, listID string, refreshBefore time.Time) (bool, error) {
 	// Read the list (and its change_seq) before its entries: every change
 	// counted in that seq is committed, so the entries include it.
 	l, err := s.cfg.Store.GetStatusList(ctx, listID)
@@ -182,7 +188,13 @@ func (s *Service) publishList(ctx context.Context, listID string) (bool, error) 
 		return false, err
 	}
 	if l.ChangeSeq <= l.PublishedSeq {
-		return false, nil
+		cur, err := s.cfg.Store.GetStatusListVersion(ctx, l.ID, l.Version)
+		if err != nil {
+			return false, err
+		}
+		if !cur.CreatedAt.Before(refreshBefore) {
+			return false, nil // unchanged and fresh
+		}
 	}
 	t, ok := s.tenants[l.TenantID]
 	if !ok {

@@ -227,7 +227,8 @@ func TestServedListE50toE53(t *testing.T) {
 // TestListTTLClamped is the issuer side of E53: whatever ListTTL says,
 // the ttl of a served list, and its Cache-Control max-age, stay within the
 // range verifiers clamp ttl to (statuslist.DefaultMinTTL to
-// DefaultMaxTTL) and never outlive the list's validity.
+// DefaultMaxTTL) and never exceed half the list's validity, when the list
+// is re-signed.
 func TestListTTLClamped(t *testing.T) {
 	cases := []struct {
 		name          string
@@ -239,7 +240,7 @@ func TestListTTLClamped(t *testing.T) {
 		{"negative", -time.Hour, 0, time.Minute},
 		{"in range", 10 * time.Minute, 0, 10 * time.Minute},
 		{"too long", 30 * 24 * time.Hour, 48 * time.Hour, statuslist.DefaultMaxTTL},
-		{"longer than the list lives", 12 * time.Hour, 2 * time.Hour, 2 * time.Hour},
+		{"longer than half the list's life", 12 * time.Hour, 2 * time.Hour, time.Hour},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -329,13 +329,17 @@ func (s *Store) StatusEntries(ctx context.Context, listID string) ([]StatusEntry
 	return out, nil
 }
 
-// StatusListsToPublish returns the lists never published or changed since
-// their latest version, oldest first, at most limit.
-func (s *Store) StatusListsToPublish(ctx context.Context, limit int) ([]StatusList, error) {
+// StatusListsToPublish returns, oldest first and at most limit, the lists
+// that need a new version: never published, changed since their latest
+// version, or unchanged but with a latest version created before
+// refreshBefore (its token must be re-signed before it expires).
+func (s *Store) StatusListsToPublish(ctx context.Context, limit int, refreshBefore time.Time) ([]StatusList, error) {
 	var out []StatusList
 	err := forEach(ctx, s.r(),
-		"SELECT "+statusListColumns+" FROM status_lists WHERE change_seq > published_seq ORDER BY created_at, id LIMIT $1",
-		[]any{clampLimit(limit)}, func(r rows) error {
+		"SELECT "+statusListColumns+" FROM status_lists l WHERE change_seq > published_seq"+
+			" OR EXISTS (SELECT 1 FROM status_list_versions v WHERE v.list_id = l.id AND v.version = l.version AND v.created_at < $2)"+
+			" ORDER BY created_at, id LIMIT $1",
+		[]any{clampLimit(limit), toMicros(refreshBefore)}, func(r rows) error {
 			l, err := scanStatusList(r)
 			out = append(out, l)
 			return err

@@ -152,7 +152,7 @@ func testIssuerCredentialStatus(t *testing.T, s *store.Store) {
 func testIssuerListVersions(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	issuerSetup(t, s)
-	todo, err := s.StatusListsToPublish(ctx, 0)
+	todo, err := s.StatusListsToPublish(ctx, 0, t0)
 	require.NoError(t, err)
 	require.Len(t, todo, 1, "a new list is published")
 
@@ -166,13 +166,17 @@ func testIssuerListVersions(t *testing.T, s *store.Store) {
 	none.ListID = "nope"
 	assertCode(t, store.ErrNotFound, s.PutStatusListVersion(ctx, none))
 
-	todo, err = s.StatusListsToPublish(ctx, 0)
+	todo, err = s.StatusListsToPublish(ctx, 0, t0)
 	require.NoError(t, err)
 	assert.Empty(t, todo, "published and unchanged")
+	todo, err = s.StatusListsToPublish(ctx, 0, t0.Add(time.Microsecond))
+	require.NoError(t, err)
+	require.Len(t, todo, 1, "unchanged, but its latest version is older than the refresh time")
+	assert.Equal(t, "l1", todo[0].ID)
 	require.NoError(t, s.InsertCredential(ctx, credRecord("c1", 5)))
 	_, _, err = s.SetCredentialStatus(ctx, "health", "c1", 1, []int{0})
 	require.NoError(t, err)
-	todo, err = s.StatusListsToPublish(ctx, 0)
+	todo, err = s.StatusListsToPublish(ctx, 0, t0)
 	require.NoError(t, err)
 	require.Len(t, todo, 1, "changed since")
 
