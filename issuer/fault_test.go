@@ -34,18 +34,23 @@ import (
 // reconcile is the check SECURITY-CASES.md §F runs after each fault:
 //  1. every delivered credential has exactly one record, issued;
 //  2. no (list, index) pair is used twice;
-//  3. every revocation (any non-zero status) is in the latest signed list,
-//     which is the one served;
+//  3. the latest signed list, which is the one served, holds every index's
+//     stored status: each revocation (any non-zero status) at its index,
+//     and 0 at every other index of the list;
 //  4. every list version has exactly one anchor: one outbox entry, and on
 //     the ledger one entry whose hash is the version's, with a receipt
 //     that verifies against the validator set.
 //
 // It publishes first, so that (3) checks what verifiers would be served.
-// It needs the env's ledger (envOpts.ledger), so that (4) is checked.
+// It needs the env's ledger (envOpts.ledger), so that (4) is checked, and
+// at least one revocation (revokeDelivered), so that (3) has a non-zero
+// status to find.
 func (e *env) reconcile(delivered []string) {
 	e.t.Helper()
 	ctx := context.Background()
 	require.NotNil(e.t, e.ledger, "reconcile checks the anchors: the env needs a ledger")
+	require.Positive(e.t, countWhere(e.t, e.st, "credentials", "status <> 0"),
+		"reconcile checks the revocations in the lists: revoke a credential first")
 	_, err := e.svc.Publish(ctx)
 	require.NoError(e.t, err)
 
@@ -81,11 +86,25 @@ func (e *env) reconcile(delivered []string) {
 		tok := e.verifyList(v.Token, l.URI)
 		entries, err := e.st.StatusEntries(ctx, id)
 		require.NoError(e.t, err)
+		// The expected status of every index: the stored one, 0 when none is.
+		want := make([]uint8, tok.List.Len())
 		for _, en := range entries {
-			got, err := tok.List.Get(int(en.Index))
-			require.NoError(e.t, err)
-			assert.Equal(e.t, uint8(en.Status), got, "(3) status of index %d is in the latest list", en.Index)
+			require.True(e.t, en.Index >= 0 && en.Index < int64(len(want)), "(3) index %d of a stored status is in the list", en.Index)
+			want[en.Index] = uint8(en.Status)
 		}
+		var wrong []string // "index: got, want" of each differing index
+		for i, w := range want {
+			got, err := tok.List.Get(i)
+			require.NoError(e.t, err)
+			if got != w {
+				wrong = append(wrong, fmt.Sprintf("%d: %d, want %d", i, got, w))
+			}
+		}
+		if len(wrong) > 10 {
+			wrong = append(wrong[:10], fmt.Sprintf("and %d more", len(wrong)-10))
+		}
+		assert.Empty(e.t, wrong, "(3) every index of list %s (%d entries, %d non-zero stored) has its stored status in the latest list",
+			id, len(want), len(entries))
 		for ver := uint64(1); ver <= l.Version; ver++ {
 			key := anchor.Entry{Kind: anchor.KindStatusList, Subject: l.URI, Version: ver}.Key()
 			var n int64
@@ -486,6 +505,7 @@ func TestFaultIdempotentPOSTs(t *testing.T) {
 
 		var delivered []string
 		t.Run("revocations", func(t *testing.T) {
+			e := e.in(t)
 			delivered = e.issue("health", "vaccination-pass", "r1", vaccSubject, 1)
 			rec := func() store.IssuedCredential {
 				recs, err := st.ListCredentials(context.Background(), "health", "r1", 0)
@@ -668,14 +688,35 @@ func TestFaultPostgresConnectionLoss(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, st.Migrate(ctx))
 
-	e := newEnv(t, st, envOpts{ledger: true})
-	e.svc.cfg.RatePerClient = 1 << 30
 	n := 500
 	if testing.Short() || os.Getenv("SSI_F4_N") != "" {
 		n = 100
 	}
-	var killed atomic.Int64
-	delivered, failed, _ := e.issueUnderFault(n, func(stop <-chan struct{}, _ *atomic.Int64) {
+	// kill terminates every backend of the issuer's pool and returns how
+	// many it terminated (0 when the query failed). It does not touch t.
+	var killed, inFlight atomic.Int64
+	kill := func() int64 {
+		var k int64
+		if err := adm.RawQueryRow(ctx, "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", []any{app}, &k); err != nil {
+			return 0
+		}
+		killed.Add(k)
+		return k
+	}
+	// Besides the timed rounds below, the first issuance to allocate its
+	// record triggers a round itself, from the fault hook: so one round
+	// always runs while that issuance (and those running with it) is in
+	// flight, however fast the run goes - a short run may be over before
+	// the first timed round.
+	var first sync.Once
+	e := newEnv(t, st, envOpts{ledger: true, fault: func(point string, _ []string) error {
+		if point == FaultAfterAllocate {
+			first.Do(func() { inFlight.Add(kill()) })
+		}
+		return nil
+	}})
+	e.svc.cfg.RatePerClient = 1 << 30
+	delivered, failed, _ := e.issueUnderFault(n, func(stop <-chan struct{}) {
 		tick := time.NewTicker(400 * time.Millisecond)
 		defer tick.Stop()
 		for {
@@ -683,10 +724,7 @@ func TestFaultPostgresConnectionLoss(t *testing.T) {
 			case <-stop:
 				return
 			case <-tick.C:
-				var k int64
-				if err := adm.RawQueryRow(ctx, "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", []any{app}, &k); err == nil {
-					killed.Add(k)
-				}
+				kill()
 			}
 		}
 	})
@@ -695,8 +733,9 @@ func TestFaultPostgresConnectionLoss(t *testing.T) {
 	for range 32 {
 		_ = st.Ping(ctx)
 	}
-	t.Logf("F4: %d issuances, %d delivered, %d failed, %d backends terminated", n, len(delivered), failed, killed.Load())
-	require.Positive(t, killed.Load(), "connections were cut during the run")
+	t.Logf("F4: %d issuances, %d delivered, %d failed, %d backends terminated (%d by the round the first issuance triggered)",
+		n, len(delivered), failed, killed.Load(), inFlight.Load())
+	require.Positive(t, inFlight.Load(), "connections were cut while issuances were in flight")
 	require.NotEmpty(t, delivered)
 	e.revokeDelivered(delivered, 3)
 	e.reconcile(delivered)
@@ -716,31 +755,44 @@ func TestFaultPostgresRestart(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, st.Migrate(ctx))
 
-	e := newEnv(t, st, envOpts{ledger: true})
-	e.svc.cfg.RatePerClient = 1 << 30
 	n := 500
 	if testing.Short() || os.Getenv("SSI_F4_N") != "" {
 		n = 100
 	}
-	var restarts int
-	delivered, failed, retries := e.issueUnderFault(n, func(stop <-chan struct{}, got *atomic.Int64) {
-		for _, at := range []int64{int64(n) / 5, int64(n) / 2} {
-			for got.Load() < at {
-				select {
-				case <-stop:
-					return
-				case <-time.After(10 * time.Millisecond):
-				}
-			}
-			srv.Restart(t, 500*time.Millisecond)
-			restarts++
+	// The issuances restart the server themselves, from the fault hook:
+	// the one that allocates the n/5-th record, and then the one that
+	// allocates the 3n/10-th record after that restart (n/2 in all). So
+	// each restart happens while that issuance (and those running with
+	// it) is in flight, however fast the run goes: a watcher polling the
+	// progress from outside can see a short run end before it acts. The
+	// lock keeps the restarts apart; an issuance that allocates meanwhile
+	// waits, as it would for the server.
+	var mu sync.Mutex
+	restarts, since := 0, 0 // since: allocations since the last restart
+	gaps := []int{n / 5, n/2 - n/5}
+	e := newEnv(t, st, envOpts{ledger: true, fault: func(point string, _ []string) error {
+		if point != FaultAfterAllocate {
+			return nil
 		}
-	})
+		mu.Lock()
+		defer mu.Unlock()
+		if since++; restarts < len(gaps) && since >= gaps[restarts] {
+			srv.Restart(t, 500*time.Millisecond) // reports with t.Errorf only: safe off the test goroutine
+			restarts++
+			since = 0
+		}
+		return nil
+	}})
+	e.svc.cfg.RatePerClient = 1 << 30
+	delivered, failed, retries := e.issueUnderFault(n, nil)
 	for range 32 {
 		_ = st.Ping(ctx)
 	}
-	t.Logf("F4: %d issuances, %d delivered, %d failed, %d retried tries, %d server restarts", n, len(delivered), failed, retries, restarts)
-	require.Equal(t, 2, restarts, "the server was restarted twice during the run")
+	mu.Lock()
+	done := restarts
+	mu.Unlock()
+	t.Logf("F4: %d issuances, %d delivered, %d failed, %d retried tries, %d server restarts", n, len(delivered), failed, retries, done)
+	require.Equal(t, 2, done, "the server was restarted twice during the run")
 	require.Positive(t, retries, "the restarts cut issuances short")
 	require.NotEmpty(t, delivered)
 	e.revokeDelivered(delivered, 3)
@@ -748,21 +800,23 @@ func TestFaultPostgresRestart(t *testing.T) {
 }
 
 // issueUnderFault runs n concurrent issuances through the service API while
-// fault runs in its own goroutine; fault gets a channel closed when the
-// issuances are done and the count of credentials delivered so far. A
-// client retries a failed issuance up to 5 more times, backing off 0.25 s,
-// 0.5 s, … between tries, each time with a new offer (its token may be
-// used up). It returns the delivered
-// credentials and the number of clients that never got one.
-func (e *env) issueUnderFault(n int, fault func(stop <-chan struct{}, delivered *atomic.Int64)) (delivered []string, failed, retries int64) {
+// fault, unless nil, runs in its own goroutine; fault gets a channel
+// closed when the issuances are done. A client retries a failed issuance
+// up to 5 more times, backing off 0.25 s, 0.5 s, … between tries, each
+// time with a new offer (its token may be used up). It returns the
+// delivered credentials, the number of clients that never got one, and
+// the number of failed tries.
+func (e *env) issueUnderFault(n int, fault func(stop <-chan struct{})) (delivered []string, failed, retries int64) {
 	e.t.Helper()
 	ctx := context.Background()
 	var mu sync.Mutex
-	var count, gaveUp, retried atomic.Int64
+	var gaveUp, retried atomic.Int64
 	stop, faultDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(faultDone)
-		fault(stop, &count)
+		if fault != nil {
+			fault(stop)
+		}
 	}()
 	var wg sync.WaitGroup
 	storetest.Within(e.t, 300*time.Second, func() {
@@ -786,7 +840,6 @@ func (e *env) issueUnderFault(n int, fault func(stop <-chan struct{}, delivered 
 				mu.Lock()
 				delivered = append(delivered, creds...)
 				mu.Unlock()
-				count.Add(int64(len(creds)))
 			}()
 		}
 		wg.Wait()

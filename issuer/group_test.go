@@ -279,6 +279,7 @@ func TestRetriedGroupStaysConsistent(t *testing.T) {
 			}
 		}
 		require.Len(t, delivered, 3, "%v", errsOf)
+		e.revokeDelivered(delivered, 1) // so that reconcile finds a revocation in the list
 		e.reconcile(delivered)
 		byID := map[string]*plan{}
 		for _, j := range seen {

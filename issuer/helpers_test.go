@@ -150,6 +150,16 @@ func newEnv(t *testing.T, st *store.Store, o envOpts) *env {
 	return e
 }
 
+// in returns a view of e that reports to t: a subtest calls the env's
+// helpers (and wallets it creates) through e.in(t), so that a failing
+// require stops the subtest, from its own goroutine, not the parent test.
+// The view shares everything else (store, service, clock, server) with e.
+func (e *env) in(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // do sends a request; body is JSON-encoded unless it is a string (sent as
 // is, with contentType).
 func (e *env) do(method, path, auth string, body any, contentType string) (int, []byte, http.Header) {

@@ -111,8 +111,10 @@ func TestRevocation(t *testing.T) {
 // other than the credential's uri (E50), bits outside {1,2,4,8} or a zlib
 // bomb (E52, even signed with the issuer's own key), a list past its exp
 // (E53), and a list that shows a revoked credential valid, signed by
-// another key (E50: a revoked credential never passes because its list
-// could not be checked). An index beyond the list is refused (E51).
+// another key (E50: refused for its signature, while the same content
+// signed with the issuer's key would verify, so a revoked credential
+// never passes on a forged list). An index beyond the list is refused
+// (E51).
 func TestServedListE50toE53(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, envOpts{})
@@ -142,16 +144,17 @@ func TestServedListE50toE53(t *testing.T) {
 		key := func(h *jose.Header, _ []byte) (jose.PublicKey, error) {
 			return jose.PublicKey{Key: signer.Public(), Alg: signer.Algorithm()}, nil
 		}
-		// resign re-signs the served token with s after mutate changed its
-		// header and claims.
-		resign := func(s keys.Signer, mutate func(h, c map[string]any)) string {
+		// resign re-signs from (a served token) with s after mutate changed
+		// its header and claims; t is the (sub)test that calls it.
+		resign := func(t *testing.T, from string, s keys.Signer, mutate func(h, c map[string]any)) string {
+			t.Helper()
 			var h, c map[string]any
-			parts := strings.Split(tok, ".")
+			parts := strings.Split(from, ".")
 			require.Len(t, parts, 3)
 			hb, err := b64dec(parts[0])
 			require.NoError(t, err)
 			require.NoError(t, json.Unmarshal(hb, &h))
-			require.NoError(t, json.Unmarshal(payloadOf(t, tok), &c))
+			require.NoError(t, json.Unmarshal(payloadOf(t, from), &c))
 			delete(h, "alg")
 			mutate(h, c)
 			payload, err := json.Marshal(c)
@@ -160,7 +163,7 @@ func TestServedListE50toE53(t *testing.T) {
 			require.NoError(t, err)
 			return out
 		}
-		same := resign(signer, func(_, _ map[string]any) {})
+		same := resign(t, tok, signer, func(_, _ map[string]any) {})
 		_, err = statuslist.Verify(same, statuslist.VerifyOptions{URI: uri, Key: key, RequireExp: true, Now: e.clock.Now})
 		require.NoError(t, err, "a copy re-signed unchanged verifies: each case below fails for its one defect")
 		bomb, err := (func() (string, error) {
@@ -177,15 +180,15 @@ func TestServedListE50toE53(t *testing.T) {
 			now            time.Time
 			cause          error // the precise cause, when the case has one
 		}{
-			{"E50 bad signature", tok[:len(tok)-4] + "AAAA", uri, e.clock.Now(), nil},
-			{"E50 typ is not statuslist+jwt", resign(signer, func(h, _ map[string]any) { h["typ"] = "JWT" }), uri, e.clock.Now(), nil},
-			{"E50 no typ", resign(signer, func(h, _ map[string]any) { delete(h, "typ") }), uri, e.clock.Now(), nil},
+			{"E50 bad signature", tok[:len(tok)-4] + "AAAA", uri, e.clock.Now(), jose.ErrInvalidSignature},
+			{"E50 typ is not statuslist+jwt", resign(t, tok, signer, func(h, _ map[string]any) { h["typ"] = "JWT" }), uri, e.clock.Now(), nil},
+			{"E50 no typ", resign(t, tok, signer, func(h, _ map[string]any) { delete(h, "typ") }), uri, e.clock.Now(), nil},
 			{"E50 sub is not the credential's uri", tok, uri + "x", e.clock.Now(), nil},
-			{"E50 sub changed in the token", resign(signer, func(_, c map[string]any) { c["sub"] = uri + "x" }), uri, e.clock.Now(), nil},
-			{"E52 bits 3", resign(signer, func(_, c map[string]any) { c["status_list"].(map[string]any)["bits"] = 3 }), uri, e.clock.Now(), statuslist.ErrInvalidBits},
-			{"E52 zlib bomb", resign(signer, func(_, c map[string]any) { c["status_list"].(map[string]any)["lst"] = bomb }), uri, e.clock.Now(), statuslist.ErrListTooLarge},
+			{"E50 sub changed in the token", resign(t, tok, signer, func(_, c map[string]any) { c["sub"] = uri + "x" }), uri, e.clock.Now(), nil},
+			{"E52 bits 3", resign(t, tok, signer, func(_, c map[string]any) { c["status_list"].(map[string]any)["bits"] = 3 }), uri, e.clock.Now(), statuslist.ErrInvalidBits},
+			{"E52 zlib bomb", resign(t, tok, signer, func(_, c map[string]any) { c["status_list"].(map[string]any)["lst"] = bomb }), uri, e.clock.Now(), statuslist.ErrListTooLarge},
 			{"E53 past exp", tok, uri, e.clock.Now().Add(25 * time.Hour), jose.ErrExpired},
-			{"E53 no exp", resign(signer, func(_, c map[string]any) { delete(c, "exp") }), uri, e.clock.Now(), nil},
+			{"E53 no exp", resign(t, tok, signer, func(_, c map[string]any) { delete(c, "exp") }), uri, e.clock.Now(), nil},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -199,23 +202,41 @@ func TestServedListE50toE53(t *testing.T) {
 			})
 		}
 
+		// The forgery a revoked holder needs: the served list with its
+		// revocation cleared, everything else (typ, kid, sub, iat, exp,
+		// ttl, bits, size) the issuer's. Signed by another key under the
+		// issuer's kid, it must fail for the signature alone: the control
+		// re-signs the very same content with the issuer's key, which
+		// verifies and shows the credential valid, so the key is the
+		// forgery's one defect, and the refusal is what keeps the revoked
+		// credential from passing (E50).
 		t.Run("E50 a revoked credential's list forged valid", func(t *testing.T) {
+			e := e.in(t)
 			code, b := e.setStatus("health/all", rec.ID, ActionRevoke, "lost")
 			require.Equal(t, http.StatusOK, code, string(b))
 			assert.Equal(t, uint8(StatusRevoked), e.servedStatus(rec), "the served list shows the revocation")
 			code, b, _ = e.do("GET", "/status/"+rec.ListID, "", nil, "")
 			require.Equal(t, http.StatusOK, code)
-			tok = string(b)
+			revoked := string(b)
 			other, err := keys.Generate(keys.ES256)
 			require.NoError(t, err)
 			clean, err := statuslist.New(v.List.Bits(), v.List.Len())
 			require.NoError(t, err)
 			lst, err := clean.Encode()
 			require.NoError(t, err)
-			forged := resign(other, func(_, c map[string]any) { c["status_list"].(map[string]any)["lst"] = lst })
-			_, err = statuslist.Verify(forged, statuslist.VerifyOptions{URI: uri, Key: key, RequireExp: true, Now: e.clock.Now})
+			unrevoke := func(_, c map[string]any) { c["status_list"].(map[string]any)["lst"] = lst }
+			opts := statuslist.VerifyOptions{URI: uri, Key: key, RequireExp: true, Now: e.clock.Now}
+
+			control, err := statuslist.Verify(resign(t, revoked, signer, unrevoke), opts)
+			require.NoError(t, err, "the forged content signed with the issuer's key verifies")
+			got, err := control.List.Get(int(rec.Index))
+			require.NoError(t, err)
+			assert.Equal(t, uint8(StatusValid), got, "and shows the revoked credential valid")
+
+			_, err = statuslist.Verify(resign(t, revoked, other, unrevoke), opts)
 			require.Error(t, err)
 			assert.Equal(t, "status_unverifiable", errs.CodeOf(err))
+			assert.ErrorIs(t, err, jose.ErrInvalidSignature, "refused for its signature")
 		})
 
 		code, b, _ = e.do("GET", "/status/nope", "", nil, "")
@@ -272,7 +293,8 @@ func TestAdminAuthorization(t *testing.T) {
 		l, err := st.GetStatusList(context.Background(), rec.ListID)
 		require.NoError(t, err)
 		seq := l.ChangeSeq
-		denied := func(tenant string) []store.AuditRecord {
+		denied := func(t *testing.T, tenant string) []store.AuditRecord {
+			t.Helper()
 			recs, err := st.ListAudit(context.Background(), store.AuditFilter{TenantID: tenant})
 			require.NoError(t, err)
 			var out []store.AuditRecord
@@ -299,6 +321,7 @@ func TestAdminAuthorization(t *testing.T) {
 		for _, c := range cases {
 			for _, a := range []string{ActionRevoke, ActionSuspend, ActionUnsuspend} {
 				t.Run(c.name+" "+a, func(t *testing.T) {
+					e := e.in(t)
 					key, ok := e.keys[c.auth]
 					if !ok {
 						key = c.auth
@@ -308,7 +331,7 @@ func TestAdminAuthorization(t *testing.T) {
 					assert.Equal(t, c.want, errCode(b))
 					if c.audited {
 						wantDenied++
-						d := denied("health")
+						d := denied(t, "health")
 						if assert.Len(t, d, wantDenied, "the refusal is audited") {
 							last := d[0] // ListAudit lists the newest first
 							assert.Equal(t, "POST /issuer/v1/credentials/{id}/"+a, last.Target)
@@ -329,8 +352,8 @@ func TestAdminAuthorization(t *testing.T) {
 		l, err = st.GetStatusList(context.Background(), rec.ListID)
 		require.NoError(t, err)
 		assert.Equal(t, seq, l.ChangeSeq, "the list counts no change")
-		assert.Len(t, denied("health"), wantDenied, "refusals are audited")
-		assert.Empty(t, denied("benefits"), "a cross-tenant miss is not the caller's authorization failure")
+		assert.Len(t, denied(t, "health"), wantDenied, "refusals are audited")
+		assert.Empty(t, denied(t, "benefits"), "a cross-tenant miss is not the caller's authorization failure")
 		assert.Zero(t, countWhere(t, st, "audit", "target = $1", rec.ID), "no status action audited")
 	})
 }
