@@ -479,7 +479,7 @@ func (s *Service) recordIn(ctx context.Context, tx *store.Store, jobs []*recordJ
 		return nil
 	}
 	if err := tx.AppendAudits(ctx, audits); err != nil {
-		return errs.Wrap(errs.Unavailable, "audit_unavailable", "the audit log is unavailable, try again later", err)
+		return store.ErrAuditUnavailable.With("", err)
 	}
 	return nil
 }

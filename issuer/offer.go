@@ -89,7 +89,7 @@ func (s *Service) CreateOffer(ctx context.Context, a Actor, req OfferRequest) (*
 			Target: id, RequestID: a.RequestID, Outcome: "ok"})
 		if err != nil {
 			// F8: no offer without its audit, and the admin is told to retry.
-			return errs.Wrap(errs.Unavailable, "audit_unavailable", "the audit log is unavailable, try again later", err)
+			return store.ErrAuditUnavailable.With("", err)
 		}
 		return nil
 	})

@@ -88,7 +88,7 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id, action, reason str
 			Action: "credential." + action, Target: id, RequestID: a.RequestID, Outcome: "ok",
 			Details: fmt.Appendf(nil, `{"reason":%q,"changed":%t}`, reason, changed)})
 		if err != nil {
-			return errs.Wrap(errs.Unavailable, "audit_unavailable", "the audit log is unavailable, try again later", err)
+			return store.ErrAuditUnavailable.With("", err)
 		}
 		return nil
 	})

@@ -157,7 +157,7 @@ func RequireScope(scope string, audit Auditor, now func() time.Time) func(http.H
 					Target: r.Method + " " + route, RequestID: RequestID(r.Context()), Outcome: "denied",
 				})
 				if err != nil {
-					Render(w, r, errs.Wrap(errs.Unavailable, "audit_unavailable", "the audit log is unavailable, try again later", err))
+					Render(w, r, store.ErrAuditUnavailable.With("", err))
 					return
 				}
 				Render(w, r, ErrMissingScope.With("this action needs the scope "+scope, nil))

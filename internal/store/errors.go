@@ -13,6 +13,10 @@ var (
 	// ErrAppendOnly: an UPDATE, DELETE or TRUNCATE hit the append-only
 	// audit table.
 	ErrAppendOnly = errs.E(errs.Forbidden, "append_only", "the audit log cannot be changed")
+	// ErrAuditUnavailable: a state change failed because its audit record
+	// could not be written (SECURITY-CASES F8); nothing changed, the client
+	// may retry. Callers wrap the store's error with it.
+	ErrAuditUnavailable = errs.E(errs.Unavailable, "audit_unavailable", "the audit log is unavailable, try again later")
 	// ErrInvalid: a record is missing a required key (an empty ID, kind …).
 	ErrInvalid = errs.E(errs.Invalid, "invalid_record", "the record is incomplete")
 	// ErrInternal: any other database failure. The driver error is the
