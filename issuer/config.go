@@ -61,6 +61,10 @@ type CredentialConfig struct {
 	// StatusBits is 1 (valid/revoked) or 2 (also suspended).
 	StatusBits int
 	BatchSize  int // most proofs in one credential request
+
+	// compiled is Schema parsed, set by check so that the credential
+	// endpoint does not parse the schema again on every request.
+	compiled *schema
 }
 
 // schema is the parsed subset of JSON Schema.
@@ -93,7 +97,9 @@ func (c *CredentialConfig) check() error {
 	if c.Validity <= 0 {
 		return fmt.Errorf("credential configuration %s: validity must be positive", c.ID)
 	}
-	if _, err := c.parseSchema(); err != nil {
+	c.compiled = nil // parse Schema as it is now
+	compiled, err := c.parseSchema()
+	if err != nil {
 		return fmt.Errorf("credential configuration %s: %w", c.ID, err)
 	}
 	for _, d := range c.Derive {
@@ -101,10 +107,14 @@ func (c *CredentialConfig) check() error {
 			return fmt.Errorf("credential configuration %s: invalid derivation %q", c.ID, d.Claim)
 		}
 	}
+	c.compiled = compiled
 	return nil
 }
 
 func (c *CredentialConfig) parseSchema() (*schema, error) {
+	if c.compiled != nil {
+		return c.compiled, nil
+	}
 	var s schema
 	if err := json.Unmarshal(c.Schema, &s); err != nil {
 		return nil, fmt.Errorf("parsing schema: %w", err)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,13 +201,17 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("issuer: tenant %s: %w", t.ID, err)
 		}
 		tt := &tenant{Tenant: t, configs: map[string]*CredentialConfig{}, jwk: jwk}
-		for i := range t.Configs {
-			c := &t.Configs[i]
+		// Our own copy: check fills in the compiled schema, and the
+		// caller's slice is left as it was.
+		configs := slices.Clone(t.Configs)
+		for i := range configs {
+			c := &configs[i]
 			if err := c.check(); err != nil {
 				return nil, fmt.Errorf("issuer: tenant %s: %w", t.ID, err)
 			}
 			tt.configs[c.ID] = c
 		}
+		tt.Configs = configs
 		s.tenants[t.ID] = tt
 	}
 	return s, nil
