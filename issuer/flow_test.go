@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +103,45 @@ func TestFullFlow(t *testing.T) {
 		assert.Equal(t, time.Minute, tok.TTL)
 		assert.GreaterOrEqual(t, tok.List.Len(), 131072, "herd privacy")
 		e.waitReceipt(listID, 1)
+	})
+}
+
+// TestOfferByValue: the same offer by value (credential_offer) carries
+// the JSON the by-reference URL serves, redeems to a credential the core
+// verifier accepts, and redeeming it uses up the offer in both forms.
+func TestOfferByValue(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, envOpts{})
+		offer := e.createOffer("health", "vaccination-pass", "citizen-by-value", vaccSubject)
+		u, err := url.Parse(offer.OfferByValueURI)
+		require.NoError(t, err)
+		assert.Equal(t, "openid-credential-offer", u.Scheme)
+		assert.Empty(t, u.Query().Get("credential_offer_uri"), "by value, not by reference")
+		byValue := u.Query().Get("credential_offer")
+		require.NotEmpty(t, byValue)
+
+		ref, err := url.Parse(offer.OfferURI)
+		require.NoError(t, err)
+		refPath := strings.TrimPrefix(ref.Query().Get("credential_offer_uri"), e.srv.URL)
+		code, b, _ := e.do("GET", refPath, "", nil, "")
+		require.Equal(t, http.StatusOK, code, string(b))
+		assert.JSONEq(t, string(b), byValue, "by value carries what the reference serves")
+
+		w := e.walletFor(offer, []byte(byValue))
+		assert.Equal(t, e.srv.URL+"/issuers/health", w.issuer)
+		code, b = w.tokenWith(w.txCode)
+		require.Equal(t, http.StatusOK, code, string(b))
+		creds := w.batch(1)
+		require.Len(t, creds, 1)
+		r := e.coreVerify(creds[0], sdjwt.ProfileSDJWTVC)
+		assert.Equal(t, vaccVCT, r.Claims["vct"])
+
+		code, b, _ = e.do("GET", refPath, "", nil, "")
+		assert.Equal(t, http.StatusNotFound, code, "the redeemed offer is no longer served by reference")
+		assert.Equal(t, "offer_not_found", errCode(b))
+		code, b = w.tokenWith(w.txCode)
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, "invalid_grant", errCode(b), "the code behind both forms is single use")
 	})
 }
 

@@ -245,6 +245,13 @@ func (e *env) fetchOffer(v OfferView) *wallet {
 	require.True(e.t, strings.HasPrefix(ref, e.srv.URL))
 	code, b, _ := e.do("GET", strings.TrimPrefix(ref, e.srv.URL), "", nil, "")
 	require.Equal(e.t, http.StatusOK, code, string(b))
+	return e.walletFor(v, b)
+}
+
+// walletFor is a wallet holding the offer JSON doc of v, fetched by
+// reference or carried by value.
+func (e *env) walletFor(v OfferView, b []byte) *wallet {
+	e.t.Helper()
 	var doc OfferDocument
 	require.NoError(e.t, json.Unmarshal(b, &doc))
 	g := doc.Grants[PreAuthGrant].(map[string]any)

@@ -256,12 +256,15 @@ type createOfferRequest struct {
 // OfferView is the admin's view of a created offer. tx_code is shown only
 // here, for out-of-band delivery to the citizen.
 type OfferView struct {
-	ID        string    `json:"id"`
-	OfferURI  string    `json:"offer_uri"`
-	TxCode    string    `json:"tx_code"`
-	ExpiresAt time.Time `json:"expires_at"`
-	QRPNG     string    `json:"qr_png"` // base64 of the PNG
-	QRSVG     string    `json:"qr_svg"`
+	ID       string `json:"id"`
+	OfferURI string `json:"offer_uri"` // by reference; the QR code holds it
+	// OfferByValueURI carries the offer JSON itself, for a same-device
+	// link; it holds the same pre-authorized code as OfferURI.
+	OfferByValueURI string    `json:"offer_by_value_uri"`
+	TxCode          string    `json:"tx_code"`
+	ExpiresAt       time.Time `json:"expires_at"`
+	QRPNG           string    `json:"qr_png"` // base64 of the PNG
+	QRSVG           string    `json:"qr_svg"`
 }
 
 func (h handlers) createOffer(w http.ResponseWriter, r *http.Request) error {
@@ -280,7 +283,7 @@ func (h handlers) createOffer(w http.ResponseWriter, r *http.Request) error {
 		return errs.Wrap(errs.Internal, "", "", err)
 	}
 	noStore(w)
-	return httpx.JSON(w, http.StatusCreated, OfferView{ID: o.ID, OfferURI: o.URI, TxCode: o.TxCode, ExpiresAt: o.ExpiresAt,
+	return httpx.JSON(w, http.StatusCreated, OfferView{ID: o.ID, OfferURI: o.URI, OfferByValueURI: o.ByValueURI, TxCode: o.TxCode, ExpiresAt: o.ExpiresAt,
 		QRPNG: base64.StdEncoding.EncodeToString(qr.PNG), QRSVG: qr.SVG})
 }
 

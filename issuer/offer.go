@@ -3,6 +3,7 @@ package issuer
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -44,11 +45,16 @@ type OfferRequest struct {
 // Offer is a created offer. TxCode and the code inside URI's target are
 // shown once, here; only their hashes are stored.
 type Offer struct {
-	ID        string
-	URI       string // openid-credential-offer://?credential_offer_uri=…
-	OfferURL  string // where the offer JSON is served
-	TxCode    string
-	ExpiresAt time.Time
+	ID  string
+	URI string // by reference: openid-credential-offer://?credential_offer_uri=…
+	// ByValueURI carries the offer JSON itself
+	// (openid-credential-offer://?credential_offer=…), for a wallet on the
+	// same device that cannot or should not fetch it. Its pre-authorized
+	// code is the same as the one behind URI: either redeems the offer, once.
+	ByValueURI string
+	OfferURL   string // where the offer JSON is served
+	TxCode     string
+	ExpiresAt  time.Time
 }
 
 // CreateOffer validates the subject data against the configuration's
@@ -97,9 +103,17 @@ func (s *Service) CreateOffer(ctx context.Context, a Actor, req OfferRequest) (*
 		return nil, fmt.Errorf("creating offer: %w", err)
 	}
 	offerURL := s.IssuerURL(t.ID) + "/offers/" + code
+	doc, err := json.Marshal(s.offerDocument(t, code, o.ConfigID, o.TxCodeHash != nil))
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "", "", fmt.Errorf("encoding the offer: %w", err))
+	}
 	return &Offer{ID: id, OfferURL: offerURL, TxCode: tx, ExpiresAt: o.ExpiresAt,
-		URI: "openid-credential-offer://?credential_offer_uri=" + url.QueryEscape(offerURL)}, nil
+		URI:        OfferScheme + "?credential_offer_uri=" + url.QueryEscape(offerURL),
+		ByValueURI: OfferScheme + "?credential_offer=" + url.QueryEscape(string(doc))}, nil
 }
+
+// OfferScheme is the OpenID4VCI credential offer URI scheme (§4.1).
+const OfferScheme = "openid-credential-offer://"
 
 // OfferDocument is the credential offer JSON (OpenID4VCI §4.1.1).
 type OfferDocument struct {
@@ -129,13 +143,19 @@ func (s *Service) OfferDocument(ctx context.Context, tenantID, code string) (*Of
 	if err != nil {
 		return nil, err
 	}
+	return s.offerDocument(t, code, o.ConfigID, o.TxCodeHash != nil), nil
+}
+
+// offerDocument is the offer JSON of a pre-authorized code, served by
+// reference and carried by value alike.
+func (s *Service) offerDocument(t *tenant, code, configID string, txCode bool) *OfferDocument {
 	grant := map[string]any{"pre-authorized_code": code}
-	if o.TxCodeHash != nil {
+	if txCode {
 		grant["tx_code"] = map[string]any{"input_mode": "numeric", "length": TxCodeLength,
 			"description": "The code the agency sent you separately"}
 	}
-	return &OfferDocument{CredentialIssuer: s.IssuerURL(t.ID), ConfigIDs: []string{o.ConfigID},
-		Grants: map[string]any{PreAuthGrant: grant}}, nil
+	return &OfferDocument{CredentialIssuer: s.IssuerURL(t.ID), ConfigIDs: []string{configID},
+		Grants: map[string]any{PreAuthGrant: grant}}
 }
 
 // TokenRequest is a token request of the pre-authorized code flow.

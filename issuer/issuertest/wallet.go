@@ -22,9 +22,10 @@ import (
 
 // Offer is the admin API's answer to creating an offer.
 type Offer struct {
-	ID       string `json:"id"`
-	OfferURI string `json:"offer_uri"`
-	TxCode   string `json:"tx_code"`
+	ID         string `json:"id"`
+	OfferURI   string `json:"offer_uri"`
+	ByValueURI string `json:"offer_by_value_uri"`
+	TxCode     string `json:"tx_code"`
 }
 
 // Client talks to one ssi server.
@@ -117,23 +118,31 @@ func (c *Client) Session(issuer, configID, token string) *Session {
 	return &Session{c: c, Issuer: issuer, ConfigID: configID, Token: token}
 }
 
-// Redeem resolves an offer URI by reference and redeems its
-// pre-authorized code with txCode.
+// Redeem resolves an offer URI, by reference (credential_offer_uri) or
+// by value (credential_offer), and redeems its pre-authorized code with
+// txCode.
 func (c *Client) Redeem(ctx context.Context, offerURI, txCode string) (*Session, error) {
 	u, err := url.Parse(offerURI)
 	if err != nil {
 		return nil, err
 	}
-	ref := u.Query().Get("credential_offer_uri")
-	if !strings.HasPrefix(ref, c.Base+"/") {
-		return nil, fmt.Errorf("the offer points elsewhere")
+	if u.Scheme != "openid-credential-offer" {
+		return nil, fmt.Errorf("not a credential offer URI")
 	}
-	code, b, err := c.do(ctx, http.MethodGet, ref, "", "", nil)
-	if err != nil {
-		return nil, err
-	}
-	if code != http.StatusOK {
-		return nil, fmt.Errorf("fetching offer: status %d: %s", code, b)
+	b := []byte(u.Query().Get("credential_offer"))
+	if len(b) == 0 {
+		ref := u.Query().Get("credential_offer_uri")
+		if !strings.HasPrefix(ref, c.Base+"/") {
+			return nil, fmt.Errorf("the offer points elsewhere")
+		}
+		var code int
+		code, b, err = c.do(ctx, http.MethodGet, ref, "", "", nil)
+		if err != nil {
+			return nil, err
+		}
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("fetching offer: status %d: %s", code, b)
+		}
 	}
 	var doc struct {
 		CredentialIssuer string                    `json:"credential_issuer"`
@@ -143,9 +152,12 @@ func (c *Client) Redeem(ctx context.Context, offerURI, txCode string) (*Session,
 	if err := json.Unmarshal(b, &doc); err != nil || len(doc.ConfigIDs) == 0 {
 		return nil, fmt.Errorf("decoding offer: %v", err)
 	}
+	if !strings.HasPrefix(doc.CredentialIssuer, c.Base+"/") {
+		return nil, fmt.Errorf("the offer names another issuer")
+	}
 	pre, _ := doc.Grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"].(string)
 	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:pre-authorized_code"}, "pre-authorized_code": {pre}, "tx_code": {txCode}}
-	code, b, err = c.do(ctx, http.MethodPost, doc.CredentialIssuer+"/token", "", "application/x-www-form-urlencoded", []byte(form.Encode()))
+	code, b, err := c.do(ctx, http.MethodPost, doc.CredentialIssuer+"/token", "", "application/x-www-form-urlencoded", []byte(form.Encode()))
 	if err != nil {
 		return nil, err
 	}
