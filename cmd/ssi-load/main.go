@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -68,6 +69,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	clients := fs.Int("c", 64, "concurrent wallets")
 	conns := fs.Int("conns", 16, "store connection pool size")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the timed phase to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile to this file, and the one from before the timed phase to this file + \".base\" (compare with go tool pprof -diff_base)")
 	batch := fs.Int("batch", 1, "proofs (credentials) per credential request, at most 10")
 	commitGroup := fs.Int("commit-group", 0, "the issuer's CommitGroup (0: its default)")
 	commitWorkers := fs.Int("commit-workers", 0, "the issuer's CommitWorkers (0: its default)")
@@ -156,6 +158,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
+	if *memProfile != "" {
+		if err := writeAllocs(*memProfile + ".base"); err != nil {
+			return err
+		}
+	}
 	cpu0, db0 := cpuTime(), postgresCPU()
 	start := time.Now()
 	for range *clients {
@@ -191,6 +198,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	cpu, db := cpuTime()-cpu0, postgresCPU()-db0
 	if *profile != "" {
 		pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		if err := writeAllocs(*memProfile); err != nil {
+			return err
+		}
 	}
 
 	raw := rawES256Cost(2000)
@@ -349,4 +361,18 @@ func postgresCPU() time.Duration {
 		return -1
 	}
 	return time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
+}
+
+// writeAllocs writes the allocation profile so far to path.
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the profile is as of the last collection
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
