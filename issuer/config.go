@@ -327,7 +327,8 @@ func DevConfigs(vaccinationVCT, benefitsVCT string) (health, benefits []Credenti
 				"birth_date":{"type":"string","format":"date"},
 				"vaccinations":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"object","additionalProperties":false,
 					"required":["date","vaccine"],
-					"properties":{"date":{"type":"string","format":"date"},"vaccine":{"type":"string","maxLength":100}}}}}}`),
+					"properties":{"date":{"type":"string","format":"date"},"vaccine":{"type":"string","maxLength":100},
+						"place":{"type":"string","maxLength":200}}}}}}`),
 		Disclose: []string{"given_name", "family_name", "birth_date", "vaccinations"},
 		Derive: []Derivation{
 			{Claim: "vaccinated_within_policy", Kind: "vaccinated_within_policy", From: "vaccinations", Window: 365 * 24 * time.Hour},

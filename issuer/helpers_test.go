@@ -208,7 +208,7 @@ func errCode(b []byte) string {
 
 var vaccSubject = map[string]any{
 	"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1950-12-10",
-	"vaccinations": []any{map[string]any{"date": time.Now().UTC().AddDate(0, -2, 0).Format(time.DateOnly), "vaccine": "XYZ-1"}},
+	"vaccinations": []any{map[string]any{"date": time.Now().UTC().AddDate(0, -2, 0).Format(time.DateOnly), "vaccine": "XYZ-1", "place": "Albany"}},
 }
 
 // createOffer creates an offer as tenant's admin and returns the view.
