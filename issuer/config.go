@@ -97,6 +97,16 @@ func (c *CredentialConfig) check() error {
 	if c.Validity <= 0 {
 		return fmt.Errorf("credential configuration %s: validity must be positive", c.ID)
 	}
+	locales := map[string]bool{}
+	for _, d := range c.Display {
+		if d.Name == "" {
+			return fmt.Errorf("credential configuration %s: a display entry needs a name", c.ID)
+		}
+		if locales[d.Locale] { // one display object per language (§12.2.4)
+			return fmt.Errorf("credential configuration %s: two display entries for locale %q", c.ID, d.Locale)
+		}
+		locales[d.Locale] = true
+	}
 	c.compiled = nil // parse Schema as it is now
 	compiled, err := c.parseSchema()
 	if err != nil {

@@ -83,11 +83,15 @@ func TestSchemaValidation(t *testing.T) {
 func TestConfigChecks(t *testing.T) {
 	health, _ := DevConfigs(vaccVCT, benefitsVCT)
 	for name, mutate := range map[string]func(c *CredentialConfig){
-		"status bits 4":      func(c *CredentialConfig) { c.StatusBits = 4 },
-		"batch size 0":       func(c *CredentialConfig) { c.BatchSize = 0 },
-		"no validity":        func(c *CredentialConfig) { c.Validity = 0 },
-		"schema not object":  func(c *CredentialConfig) { c.Schema = json.RawMessage(`{"type":"array"}`) },
-		"unknown derivation": func(c *CredentialConfig) { c.Derive = []Derivation{{Claim: "x", Kind: "magic", From: "y"}} },
+		"status bits 4":          func(c *CredentialConfig) { c.StatusBits = 4 },
+		"batch size 0":           func(c *CredentialConfig) { c.BatchSize = 0 },
+		"no validity":            func(c *CredentialConfig) { c.Validity = 0 },
+		"schema not object":      func(c *CredentialConfig) { c.Schema = json.RawMessage(`{"type":"array"}`) },
+		"unknown derivation":     func(c *CredentialConfig) { c.Derive = []Derivation{{Claim: "x", Kind: "magic", From: "y"}} },
+		"display without a name": func(c *CredentialConfig) { c.Display = []Display{{Locale: "en"}} },
+		"two displays for one locale": func(c *CredentialConfig) {
+			c.Display = []Display{{Name: "A", Locale: "en"}, {Name: "B", Locale: "en"}}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := health[0]

@@ -25,6 +25,11 @@ var (
 	ErrInvalidProof   = errs.E(errs.Invalid, "invalid_proof", "a key proof is missing or invalid")
 	ErrInvalidNonce   = errs.E(errs.Invalid, "invalid_nonce", "a key proof carries an invalid or used c_nonce; get a new one")
 	ErrInvalidCredReq = errs.E(errs.Invalid, "invalid_credential_request", "the credential request is malformed")
+	// ErrInvalidEncryption: the request asks for an encrypted credential
+	// response, which this issuer does not offer (it publishes no
+	// credential_response_encryption metadata); answering in the clear
+	// would break the spec's "MUST encode" rule (§8.3).
+	ErrInvalidEncryption = errs.E(errs.Invalid, "invalid_encryption_parameters", "credential response encryption is not supported by this issuer")
 )
 
 // CredentialRequest is a parsed credential request.
@@ -76,18 +81,10 @@ var proofResolver = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk
 // Client-supplied status, idx or iss never reach the credential: the
 // claims come from the offer's subject data and the server.
 func (s *Service) Credential(ctx context.Context, tenantID string, req CredentialRequest) ([]Credential, error) {
-	t, err := s.tenant(tenantID)
+	now := s.now()
+	t, o, err := s.accessToken(ctx, tenantID, req.AccessToken)
 	if err != nil {
 		return nil, err
-	}
-	now := s.now()
-	lookup := &lookupJob{tokenHash: hash(req.AccessToken)}
-	if err := s.lookups.do(lookup); err != nil {
-		return nil, err
-	}
-	o := lookup.offer
-	if !lookup.found || o.TenantID != t.ID {
-		return nil, ErrInvalidToken
 	}
 	cfg, ok := t.configs[req.ConfigID]
 	if !ok || req.ConfigID != o.ConfigID {
@@ -96,13 +93,17 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	if len(req.Proofs) == 0 {
 		return nil, ErrInvalidProof.With("proofs.jwt is required", nil)
 	}
-	if len(req.Proofs) > cfg.BatchSize {
-		return nil, ErrInvalidCredReq.With(fmt.Sprintf("at most %d proofs per request", cfg.BatchSize), nil)
+	if len(req.Proofs) > t.batch {
+		return nil, ErrInvalidCredReq.With(fmt.Sprintf("at most %d proofs per request (batch_size)", t.batch), nil)
 	}
 	holders, nonces, err := s.checkProofs(ctx, t, req.Proofs, now)
 	if err != nil {
 		return nil, err
 	}
+	// The issuer decides how many credentials a request gets (OpenID4VCI
+	// §14): batch_size is the tenant's largest, and a configuration with a
+	// smaller one gets that many, for the first proofs' keys.
+	holders = holders[:min(len(holders), cfg.BatchSize)]
 	subject, err := cfg.ValidateSubject(o.SubjectData)
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, "", "", fmt.Errorf("re-validating stored subject data: %w", err))
@@ -145,6 +146,30 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 		return nil, err
 	}
 	return out, nil
+}
+
+// CheckAccessToken reports whether tok is a live access token of
+// tenantID: nil, ErrInvalidToken, or a store error. It changes nothing.
+func (s *Service) CheckAccessToken(ctx context.Context, tenantID, tok string) error {
+	_, _, err := s.accessToken(ctx, tenantID, tok)
+	return err
+}
+
+// accessToken finds the offer a live access token of tenantID was issued
+// for.
+func (s *Service) accessToken(ctx context.Context, tenantID, tok string) (*tenant, store.CredentialOffer, error) {
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, store.CredentialOffer{}, err
+	}
+	lookup := &lookupJob{tokenHash: hash(tok)}
+	if err := s.lookups.do(lookup); err != nil {
+		return nil, store.CredentialOffer{}, err
+	}
+	if !lookup.found || lookup.offer.TenantID != t.ID {
+		return nil, store.CredentialOffer{}, ErrInvalidToken
+	}
+	return t, lookup.offer, nil
 }
 
 // checkProofs verifies every proof and returns the holder keys in order
@@ -650,11 +675,17 @@ func ParseCredentialRequest(body []byte, accessToken string) (CredentialRequest,
 		return CredentialRequest{}, ErrInvalidCredReq.With("the body is not a JSON object", err)
 	}
 	id, _ := raw["credential_configuration_id"].(string)
-	if id == "" {
-		if _, ok := raw["credential_identifier"]; ok {
-			return CredentialRequest{}, ErrInvalidCredReq.With("credential_identifier is not supported; use credential_configuration_id", nil)
-		}
+	_, byIdentifier := raw["credential_identifier"]
+	switch {
+	case id != "" && byIdentifier:
+		return CredentialRequest{}, ErrInvalidCredReq.With("credential_configuration_id and credential_identifier are mutually exclusive", nil)
+	case byIdentifier:
+		return CredentialRequest{}, ErrInvalidCredReq.With("credential_identifier is not supported; use credential_configuration_id", nil)
+	case id == "":
 		return CredentialRequest{}, ErrInvalidCredReq.With("credential_configuration_id is required", nil)
+	}
+	if _, ok := raw["credential_response_encryption"]; ok {
+		return CredentialRequest{}, ErrInvalidEncryption
 	}
 	proofs, err := decodeProofs(raw)
 	if err != nil {

@@ -350,11 +350,39 @@ func TestHostileGrants(t *testing.T) {
 			assert.Nil(t, o.TokenHash, "no access token was issued")
 		})
 		t.Run("a missing tx_code", func(t *testing.T) {
+			// OpenID4VCI §6.3: invalid_request; it still spends an attempt,
+			// so leaving the tx_code out is no way around the limit of 5.
 			e := e.in(t)
-			w := e.fetchOffer(e.createOffer("health", "vaccination-pass", "c4", vaccSubject))
+			v := e.createOffer("health", "vaccination-pass", "c4", vaccSubject)
+			w := e.fetchOffer(v)
 			code, b := w.tokenWith("")
 			assert.Equal(t, http.StatusBadRequest, code)
-			assert.Equal(t, "invalid_grant", errCode(b))
+			assert.Equal(t, "invalid_request", errCode(b))
+			o, err := st.GetOffer(context.Background(), v.ID)
+			require.NoError(t, err)
+			assert.Equal(t, 1, o.Attempts, "the attempt is counted")
+			assert.Nil(t, o.TokenHash, "no access token was issued")
+			for range 4 {
+				code, _ = w.tokenWith("")
+				assert.Equal(t, http.StatusBadRequest, code)
+			}
+			code, b = w.tokenWith(w.txCode)
+			assert.Equal(t, http.StatusBadRequest, code)
+			assert.Equal(t, "invalid_grant", errCode(b), "5 empty tx_codes kill the code too")
+		})
+		t.Run("authorization_details in the token request", func(t *testing.T) {
+			e := e.in(t)
+			v := e.createOffer("health", "vaccination-pass", "c4b", vaccSubject)
+			w := e.fetchOffer(v)
+			form := url.Values{"grant_type": {PreAuthGrant}, "pre-authorized_code": {w.code}, "tx_code": {w.txCode},
+				"authorization_details": {`[{"type":"openid_credential","credential_configuration_id":"vaccination-pass"}]`}}.Encode()
+			code, b, _ := e.do("POST", w.path("/token"), "", form, "application/x-www-form-urlencoded")
+			assert.Equal(t, http.StatusBadRequest, code)
+			assert.Equal(t, "invalid_request", errCode(b))
+			o, err := st.GetOffer(context.Background(), v.ID)
+			require.NoError(t, err)
+			assert.Nil(t, o.TokenHash, "no access token was issued")
+			assert.Zero(t, o.Attempts, "refused before the code is looked at")
 		})
 		t.Run("another tenant's code", func(t *testing.T) {
 			e := e.in(t)
@@ -393,7 +421,22 @@ func TestHostileGrants(t *testing.T) {
 			code, b, h := e.do("POST", "/issuers/health/credential", "", map[string]any{"credential_configuration_id": "vaccination-pass"}, "")
 			assert.Equal(t, http.StatusUnauthorized, code)
 			assert.Equal(t, "invalid_token", errCode(b))
-			assert.Contains(t, h.Get("WWW-Authenticate"), "invalid_token")
+			// RFC 6750 §3.1: no error code in the challenge when the request
+			// carried no credentials.
+			assert.Equal(t, "Bearer", h.Get("WWW-Authenticate"))
+		})
+		t.Run("a dead access token is reported before a bad body", func(t *testing.T) {
+			e := e.in(t)
+			for _, body := range []any{"{not json", map[string]any{"proofs": map[string]any{"jwt": []string{"x"}}}} {
+				code, b, h := e.do("POST", "/issuers/health/credential", "not-a-token", body, "")
+				assert.Equal(t, http.StatusUnauthorized, code)
+				assert.Equal(t, "invalid_token", errCode(b))
+				assert.Contains(t, h.Get("WWW-Authenticate"), `error="invalid_token"`)
+			}
+			w := e.redeemed("c7")
+			code, b := w.credential("{not json")
+			assert.Equal(t, http.StatusBadRequest, code, "a live token: the body's error")
+			assert.Equal(t, "invalid_credential_request", errCode(b))
 		})
 	})
 }
@@ -422,6 +465,31 @@ func TestHostileRequests(t *testing.T) {
 				e.assertNothingIssued(t, w, n)
 			}
 			assert.Zero(t, countRows(t, st, "credentials"))
+		})
+		t.Run("requests this issuer must refuse, not ignore", func(t *testing.T) {
+			e := e.in(t)
+			w := e.redeemed("c1b")
+			h, err := keys.Generate(keys.ES256)
+			require.NoError(t, err)
+			n := w.nonce()
+			proofs := map[string]any{"jwt": []string{w.proof(h, n, nil)}}
+			for name, c := range map[string]struct {
+				body map[string]any
+				want string
+			}{
+				// §8.3: an encrypted response is a MUST once asked for.
+				"encryption": {map[string]any{"credential_configuration_id": "vaccination-pass", "proofs": proofs,
+					"credential_response_encryption": map[string]any{"jwk": map[string]any{"kty": "EC"}, "enc": "A128GCM"}},
+					"invalid_encryption_parameters"},
+				// §8.2: the two identifiers are mutually exclusive.
+				"both identifiers": {map[string]any{"credential_configuration_id": "vaccination-pass", "credential_identifier": "x",
+					"proofs": proofs}, "invalid_credential_request"},
+			} {
+				code, b := w.credential(c.body)
+				assert.Equal(t, http.StatusBadRequest, code, name)
+				assert.Equal(t, c.want, errCode(b), name)
+			}
+			e.assertNothingIssued(t, w, n)
 		})
 		t.Run("D48 unknown configuration in an offer", func(t *testing.T) {
 			e := e.in(t)

@@ -130,6 +130,11 @@ func (h handlers) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if _, ok := form["authorization_details"]; ok {
+		// Not silently dropped: the wallet would take the token for one
+		// that carries the details it asked for (OpenID4VCI §6.2).
+		return ErrInvalidRequest.With("authorization_details is not supported by this issuer", nil)
+	}
 	resp, err := h.s.Token(r.Context(), chi.URLParam(r, "tenant"), TokenRequest{
 		GrantType: form["grant_type"], Code: form["pre-authorized_code"], TxCode: form["tx_code"], Client: clientAddr(r),
 	})
@@ -182,21 +187,25 @@ func bearer(r *http.Request) string {
 func (h handlers) credential(w http.ResponseWriter, r *http.Request) error {
 	tok := bearer(r)
 	if tok == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		// No error code in the challenge of a request without
+		// credentials (RFC 6750 §3.1); the body still names it.
+		w.Header().Set("WWW-Authenticate", `Bearer`)
 		return ErrInvalidToken.With("an access token is required", nil)
 	}
-	if mt := r.Header.Get("Content-Type"); !strings.HasPrefix(mt, "application/json") {
-		return ErrInvalidCredReq.With("the credential request must be application/json", nil)
-	}
-	body, err := httpx.ReadBody(r, h.maxBody)
+	tenantID := chi.URLParam(r, "tenant")
+	req, err := h.credentialRequest(r, tok)
 	if err != nil {
+		// A bad token is reported before a bad body, so that a wallet
+		// holding a dead token learns that first.
+		if terr := h.s.CheckAccessToken(r.Context(), tenantID, tok); terr != nil {
+			if errors.Is(terr, ErrInvalidToken) {
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			}
+			return terr
+		}
 		return err
 	}
-	req, err := ParseCredentialRequest(body, tok)
-	if err != nil {
-		return err
-	}
-	creds, err := h.s.Credential(r.Context(), chi.URLParam(r, "tenant"), req)
+	creds, err := h.s.Credential(r.Context(), tenantID, req)
 	if err != nil {
 		if errors.Is(err, ErrInvalidToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
@@ -285,6 +294,18 @@ func (h handlers) createOffer(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	return httpx.JSON(w, http.StatusCreated, OfferView{ID: o.ID, OfferURI: o.URI, OfferByValueURI: o.ByValueURI, TxCode: o.TxCode, ExpiresAt: o.ExpiresAt,
 		QRPNG: base64.StdEncoding.EncodeToString(qr.PNG), QRSVG: qr.SVG})
+}
+
+// credentialRequest reads and parses the body of a credential request.
+func (h handlers) credentialRequest(r *http.Request, tok string) (CredentialRequest, error) {
+	if mt := r.Header.Get("Content-Type"); !strings.HasPrefix(mt, "application/json") {
+		return CredentialRequest{}, ErrInvalidCredReq.With("the credential request must be application/json", nil)
+	}
+	body, err := httpx.ReadBody(r, h.maxBody)
+	if err != nil {
+		return CredentialRequest{}, err
+	}
+	return ParseCredentialRequest(body, tok)
 }
 
 // CredentialView is an issuance record as the admin API shows it.

@@ -11,7 +11,6 @@ func (s *Service) Metadata(tenantID string) (map[string]any, error) {
 	}
 	base := s.IssuerURL(t.ID)
 	configs := map[string]any{}
-	batch := 1
 	for _, c := range t.Configs {
 		display := make([]map[string]any, 0, len(c.Display))
 		for _, d := range c.Display {
@@ -33,7 +32,9 @@ func (s *Service) Metadata(tenantID string) (map[string]any, error) {
 			"proof_types_supported": map[string]any{
 				"jwt": map[string]any{"proof_signing_alg_values_supported": []string{"ES256", "EdDSA"}},
 			},
-			"credential_metadata": map[string]any{"display": display},
+		}
+		if len(display) > 0 { // a non-empty array, or absent (§12.2.4)
+			cm["credential_metadata"] = map[string]any{"display": display}
 		}
 		if c.Profile == sdjwt.ProfileVCDM {
 			// A W3C VCDM 2.0 credential secured as SD-JWT (VC-JOSE-COSE):
@@ -47,7 +48,6 @@ func (s *Service) Metadata(tenantID string) (map[string]any, error) {
 			}
 		}
 		configs[c.ID] = cm
-		batch = max(batch, c.BatchSize)
 	}
 	md := map[string]any{
 		"credential_issuer":                   base,
@@ -56,8 +56,8 @@ func (s *Service) Metadata(tenantID string) (map[string]any, error) {
 		"nonce_endpoint":                      base + "/nonce",
 		"credential_configurations_supported": configs,
 	}
-	if batch > 1 {
-		md["batch_credential_issuance"] = map[string]any{"batch_size": batch}
+	if t.batch > 1 {
+		md["batch_credential_issuance"] = map[string]any{"batch_size": t.batch}
 	}
 	return md, nil
 }
@@ -71,10 +71,11 @@ func (s *Service) AuthServerMetadata(tenantID string) (map[string]any, error) {
 	}
 	base := s.IssuerURL(t.ID)
 	return map[string]any{
-		"issuer":                   base,
-		"token_endpoint":           base + "/token",
-		"grant_types_supported":    []string{PreAuthGrant},
-		"response_types_supported": []string{},
+		"issuer":                base,
+		"token_endpoint":        base + "/token",
+		"grant_types_supported": []string{PreAuthGrant},
+		// response_types_supported is left out: with the pre-authorized
+		// code grant only there is no authorization endpoint (§12.2.4).
 		"pre-authorized_grant_anonymous_access_supported": true,
 	}, nil
 }

@@ -205,8 +205,13 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 	if err != nil {
 		return nil, err
 	}
-	if o.TxCodeHash != nil && subtle.ConstantTimeCompare(hash(req.TxCode), o.TxCodeHash) != 1 {
-		return nil, ErrInvalidGrant
+	// Both failures below have spent one of the code's attempts.
+	switch {
+	case o.TxCodeHash == nil:
+	case req.TxCode == "":
+		return nil, ErrInvalidRequest.With("this offer requires its tx_code", nil) // OpenID4VCI §6.3
+	case subtle.ConstantTimeCompare(hash(req.TxCode), o.TxCodeHash) != 1:
+		return nil, ErrInvalidGrant.With("the tx_code is wrong", nil)
 	}
 	tok := randomToken(32)
 	if err := s.cfg.Store.RedeemOffer(ctx, o.ID, hash(tok), now.Add(s.cfg.TokenTTL), now); err != nil {

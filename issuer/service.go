@@ -133,6 +133,10 @@ type tenant struct {
 	Tenant
 	configs map[string]*CredentialConfig
 	jwk     jose.JWK
+	// batch is the largest BatchSize of the tenant's configurations: the
+	// batch_size its metadata advertises, the most proofs a credential
+	// request may carry.
+	batch int
 }
 
 // New checks cfg and returns a Service.
@@ -200,7 +204,7 @@ func New(cfg Config) (*Service, error) {
 		if err != nil {
 			return nil, fmt.Errorf("issuer: tenant %s: %w", t.ID, err)
 		}
-		tt := &tenant{Tenant: t, configs: map[string]*CredentialConfig{}, jwk: jwk}
+		tt := &tenant{Tenant: t, configs: map[string]*CredentialConfig{}, jwk: jwk, batch: 1}
 		// Our own copy: check fills in the compiled schema, and the
 		// caller's slice is left as it was.
 		configs := slices.Clone(t.Configs)
@@ -210,6 +214,7 @@ func New(cfg Config) (*Service, error) {
 				return nil, fmt.Errorf("issuer: tenant %s: %w", t.ID, err)
 			}
 			tt.configs[c.ID] = c
+			tt.batch = max(tt.batch, c.BatchSize)
 		}
 		tt.Configs = configs
 		s.tenants[t.ID] = tt
