@@ -120,7 +120,7 @@ func (c *issuerConfig) validate() error {
 		tenants = errors.New("tenants: the issuer needs the file of its issuing agencies")
 	}
 	resolved := c.Resolve() // reads the KEK file first
-	return errors.Join(resolved, c.Validate(), c.LedgerConn.validate(c.KEK), tenants)
+	return errors.Join(resolved, c.Validate(), c.RequireHTTPS(), c.LedgerConn.validate(c.KEK), tenants)
 }
 
 // runIssuer runs the issuer alone, for production: its store (PostgreSQL,

@@ -51,6 +51,11 @@ func TestIssuerCheckConfig(t *testing.T) {
 	other := base64.StdEncoding.EncodeToString(make([]byte, 32))
 	assert.Error(t, runIssuer(ctx, append(base, "--kek", other), &stdout, &stderr), "a key sealed under another KEK does not open")
 	assert.Error(t, runIssuer(ctx, []string{"--check-config", "--data", dir}, &stdout, &stderr), "ledger and tenants are required")
+	err = runIssuer(ctx, append(base, "--kek", strings.TrimSpace(string(kekText)), "--public-url", "http://issuer.agency.example"), &stdout, &stderr)
+	if assert.Error(t, err, "a public issuer over plain http") {
+		assert.Contains(t, err.Error(), "public-url: must be https")
+	}
+	require.NoError(t, runIssuer(ctx, append(base, "--kek", strings.TrimSpace(string(kekText)), "--public-url", "https://issuer.agency.example"), &stdout, &stderr))
 }
 
 // TestDevIssuanceAndRevocationLatency is acceptance 4 on `ssi dev`: a

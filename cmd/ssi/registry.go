@@ -20,7 +20,7 @@ type registryConfig struct {
 
 func (c *registryConfig) validate() error {
 	resolved := c.Resolve() // reads the KEK file first
-	return errors.Join(resolved, c.Validate(), c.LedgerConn.validate(c.KEK))
+	return errors.Join(resolved, c.Validate(), c.RequireHTTPS(), c.LedgerConn.validate(c.KEK))
 }
 
 // runRegistry runs the DID registry and trust registries alone, for

@@ -94,3 +94,49 @@ func TestResolveReadsSecretFilesAndDefaults(t *testing.T) {
 	e.KEKFile = filepath.Join(dir, "missing")
 	assert.Error(t, e.Resolve())
 }
+
+// TestPublicURL: a plain base URL; and, for the production commands
+// (RequireHTTPS), https outside loopback, since issuer identifiers, offer
+// URIs and status list URLs are built on it.
+func TestPublicURL(t *testing.T) {
+	for u, https := range map[string]bool{
+		"http://127.0.0.1:8080":         true,
+		"http://localhost:8080":         true,
+		"http://[::1]:8080":             true,
+		"https://issuer.agency.example": true,
+		"https://agency.example/ssi":    true,
+		"http://0.0.0.0:8080":           false,
+		"http://issuer.agency.example":  false,
+		"http://10.0.0.5:8080":          false,
+	} {
+		c := DefaultServer()
+		c.Store = "sqlite:ssi.db"
+		c.PublicURL = u
+		assert.NoError(t, c.Validate(), u)
+		if err := c.RequireHTTPS(); https {
+			assert.NoError(t, err, u)
+		} else if assert.Error(t, err, u) {
+			assert.Contains(t, err.Error(), "public-url:", u)
+		}
+	}
+	for u, ok := range map[string]bool{
+		"https://agency.example":     true,
+		"https://agency.example/":    false,
+		"https://agency.example?x=1": false,
+		"https://u:p@agency.example": false,
+		"http://u:p@agency.example":  false,
+		"ftp://agency.example":       false,
+		"agency.example":             false,
+	} {
+		c := DefaultServer()
+		c.Store = "sqlite:ssi.db"
+		c.PublicURL = u
+		err := c.Validate()
+		if ok {
+			assert.NoError(t, err, u)
+		} else if assert.Error(t, err, u) {
+			assert.Contains(t, err.Error(), "public-url:", u)
+			assert.NotContains(t, err.Error(), "u:p", "user information is never quoted")
+		}
+	}
+}

@@ -95,6 +95,13 @@ func (c *Server) Validate() error {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add("public-url: must be an absolute http(s) URL")
+	} else {
+		switch {
+		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			add("public-url: must have no query, fragment or user information")
+		case strings.HasSuffix(u.Path, "/"):
+			add("public-url: must not end in /")
+		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		add("log-format: %q is not text or json", c.LogFormat)
@@ -124,4 +131,27 @@ func (c *Server) Validate() error {
 		}
 	}
 	return errors.Join(p...)
+}
+
+// RequireHTTPS reports a public URL that is plain http on a host other
+// than a loopback address. The production commands call it: issuer
+// identifiers, offer URIs, status list and DID document URLs are all built
+// on the public URL, and OpenID4VCI and the Token Status List require
+// https for them. `ssi dev` does not, so that a demo can be reached over
+// a local network.
+func (c *Server) RequireHTTPS() error {
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || u.Scheme == "https" || loopback(u.Hostname()) {
+		return nil // a URL that does not parse is Validate's to report
+	}
+	return fmt.Errorf("public-url: must be https unless the host is a loopback address (%s)", u.Host)
+}
+
+// loopback reports whether host is localhost or a loopback IP address.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
