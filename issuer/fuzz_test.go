@@ -25,6 +25,8 @@ func FuzzCredentialRequest(f *testing.F) {
 	f.Add([]byte(`{"credential_configuration_id":"x","proofs":{"jwt":[],"ldp_vp":[]}}`))           // two proof types
 	f.Add([]byte(`{"credential_configuration_id":"x","proofs":{"jwt":[1,{},null]}}`))              // proofs that are not strings
 	f.Add([]byte(`{"credential_identifier":"abc"}`))                                               // unsupported identifier form
+	f.Add([]byte(`{"credential_configuration_id":"x","credential_identifier":"abc"}`))             // both identifiers
+	f.Add([]byte(`{"credential_configuration_id":"x","credential_response_encryption":{}}`))       // encryption asked for
 	f.Add([]byte(`{"credential_configuration_id":"x","credential_configuration_id":"y"}`))         // duplicate member
 	f.Add([]byte(`{"status":{"status_list":{"idx":0}},"iss":"evil"}`))                             // client-supplied status
 	f.Add([]byte("\xff\xfe"))                                                                      // not UTF-8
