@@ -3,6 +3,7 @@ package httpxtest
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 )
 
@@ -43,5 +44,56 @@ func TestLeakCheckerFlagsLeaksButNotEncodings(t *testing.T) {
 				t.Fatalf("leak reported = %v, want %v", got, tc.leaks)
 			}
 		})
+	}
+}
+
+func TestLeakCheckerFlagsUndocumentedCodes(t *testing.T) {
+	codes := &Codes{Problem: []string{"did_not_found"}, OAuth: []string{"invalid_grant"}}
+	for name, tc := range map[string]struct {
+		contentType, body string
+		flagged           bool
+	}{
+		"documented problem":    {"application/problem+json", `{"code":"did_not_found"}`, false},
+		"undocumented problem":  {"application/problem+json", `{"code":"made_up"}`, true},
+		"documented OAuth":      {"application/json", `{"error":"invalid_grant"}`, false},
+		"undocumented OAuth":    {"application/json", `{"error":"made_up"}`, true},
+		"OAuth code as problem": {"application/problem+json", `{"code":"invalid_grant"}`, true},
+		"not JSON":              {"text/plain", `made_up`, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			rec := &recorder{TB: t}
+			lc := &LeakChecker{t: rec, next: http.DefaultTransport, codes: codes}
+			resp, err := (&http.Client{Transport: lc}).Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := rec.errors > 0; got != tc.flagged {
+				t.Fatalf("flagged = %v, want %v", got, tc.flagged)
+			}
+		})
+	}
+}
+
+func TestTheModulesOpenAPIDocumentsCodes(t *testing.T) {
+	c, err := documented()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"internal_error", "route_not_found", "malformed_json"} {
+		if !slices.Contains(c.Problem, want) {
+			t.Errorf("ErrorCode lacks %s", want)
+		}
+	}
+	for _, want := range []string{"invalid_request", "invalid_grant", "invalid_token"} {
+		if !slices.Contains(c.OAuth, want) {
+			t.Errorf("OAuthError lacks %s", want)
+		}
 	}
 }
