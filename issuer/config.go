@@ -60,7 +60,10 @@ type CredentialConfig struct {
 	Validity time.Duration // credential lifetime
 	// StatusBits is 1 (valid/revoked) or 2 (also suspended).
 	StatusBits int
-	BatchSize  int // most proofs in one credential request
+	// BatchSize is the most credentials one request gets (one per proof,
+	// for the first proofs); a request may carry up to the tenant's
+	// largest BatchSize proofs, the metadata's batch_size.
+	BatchSize int
 
 	// compiled is Schema parsed, set by check so that the credential
 	// endpoint does not parse the schema again on every request.

@@ -677,10 +677,10 @@ func ParseCredentialRequest(body []byte, accessToken string) (CredentialRequest,
 	id, _ := raw["credential_configuration_id"].(string)
 	_, byIdentifier := raw["credential_identifier"]
 	switch {
-	case id != "" && byIdentifier:
-		return CredentialRequest{}, ErrInvalidCredReq.With("credential_configuration_id and credential_identifier are mutually exclusive", nil)
 	case byIdentifier:
-		return CredentialRequest{}, ErrInvalidCredReq.With("credential_identifier is not supported; use credential_configuration_id", nil)
+		// Never with credential_configuration_id (§8.2), and not alone
+		// either: no token of ours returns credential_identifiers.
+		return CredentialRequest{}, ErrInvalidCredReq.With("credential_identifier is not supported; use credential_configuration_id only", nil)
 	case id == "":
 		return CredentialRequest{}, ErrInvalidCredReq.With("credential_configuration_id is required", nil)
 	}

@@ -150,66 +150,98 @@ func TestOfferByValue(t *testing.T) {
 // TestBatchSizePerConfiguration: the metadata's batch_size is the
 // tenant's largest; a configuration with a smaller one gets a request of
 // up to batch_size proofs and issues its own number of credentials
-// (OpenID4VCI §14), for the first proofs' keys; more than batch_size is
-// refused. A configuration without display entries gets no
-// credential_metadata (its display must be a non-empty array).
+// (OpenID4VCI §14), for the first proofs' keys. Every proof is still
+// checked and every c_nonce used up; more than batch_size is refused. A
+// configuration without display entries gets no credential_metadata (its
+// display must be a non-empty array).
 func TestBatchSizePerConfiguration(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t), envOpts{config: func(c *Config) {
-		single, _ := DevConfigs(vaccVCT, benefitsVCT)
-		one := single[0]
-		one.ID, one.BatchSize, one.Display = "vaccination-pass-single", 1, nil
-		c.Tenants[0].Configs = append(slices.Clone(c.Tenants[0].Configs), one)
-	}})
-	code, b, _ := e.do("GET", "/.well-known/openid-credential-issuer/issuers/health", "", nil, "")
-	require.Equal(t, http.StatusOK, code, string(b))
-	var md struct {
-		Batch struct {
-			BatchSize int `json:"batch_size"`
-		} `json:"batch_credential_issuance"`
-		Configs map[string]map[string]any `json:"credential_configurations_supported"`
-	}
-	require.NoError(t, json.Unmarshal(b, &md))
-	assert.Equal(t, 10, md.Batch.BatchSize)
-	require.Contains(t, md.Configs, "vaccination-pass-single")
-	assert.NotContains(t, md.Configs["vaccination-pass-single"], "credential_metadata", "no empty display array")
-	assert.Contains(t, md.Configs["vaccination-pass"], "credential_metadata")
-	code, b, _ = e.do("GET", "/.well-known/oauth-authorization-server/issuers/health", "", nil, "")
-	require.Equal(t, http.StatusOK, code)
-	assert.NotContains(t, string(b), "response_types_supported", "no authorization endpoint, so no response types")
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, envOpts{config: func(c *Config) {
+			single, _ := DevConfigs(vaccVCT, benefitsVCT)
+			one := single[0]
+			one.ID, one.BatchSize, one.Display = "vaccination-pass-single", 1, nil
+			c.Tenants[0].Configs = append(slices.Clone(c.Tenants[0].Configs), one)
+		}})
+		code, b, _ := e.do("GET", "/.well-known/openid-credential-issuer/issuers/health", "", nil, "")
+		require.Equal(t, http.StatusOK, code, string(b))
+		var md struct {
+			Batch struct {
+				BatchSize int `json:"batch_size"`
+			} `json:"batch_credential_issuance"`
+			Configs map[string]map[string]any `json:"credential_configurations_supported"`
+		}
+		require.NoError(t, json.Unmarshal(b, &md))
+		assert.Equal(t, 10, md.Batch.BatchSize)
+		require.Contains(t, md.Configs, "vaccination-pass-single")
+		assert.NotContains(t, md.Configs["vaccination-pass-single"], "credential_metadata", "no empty display array")
+		assert.Contains(t, md.Configs["vaccination-pass"], "credential_metadata")
+		code, b, _ = e.do("GET", "/.well-known/oauth-authorization-server/issuers/health", "", nil, "")
+		require.Equal(t, http.StatusOK, code)
+		assert.NotContains(t, string(b), "response_types_supported", "no authorization endpoint, so no response types")
 
-	w := e.fetchOffer(e.createOffer("health", "vaccination-pass-single", "citizen-single", vaccSubject))
-	code, b = w.tokenWith(w.txCode)
-	require.Equal(t, http.StatusOK, code, string(b))
-	w.configID = "vaccination-pass-single"
+		offer := e.createOffer("health", "vaccination-pass-single", "citizen-single", vaccSubject)
+		w := e.fetchOffer(offer)
+		code, b = w.tokenWith(w.txCode)
+		require.Equal(t, http.StatusOK, code, string(b))
+		w.configID = "vaccination-pass-single"
+		holder := func() keys.Signer {
+			h, err := keys.Generate(keys.ES256)
+			require.NoError(t, err)
+			w.holders = append(w.holders, h)
+			return h
+		}
+		send := func(proofs []string) (int, []byte) {
+			return w.credential(map[string]any{"credential_configuration_id": w.configID, "proofs": map[string]any{"jwt": proofs}})
+		}
 
-	n := w.nonce()
-	var proofs []string
-	for range 11 {
-		h, err := keys.Generate(keys.ES256)
+		n := w.nonce()
+		var proofs []string
+		for range 11 {
+			proofs = append(proofs, w.proof(holder(), n, nil))
+		}
+		code, b = send(proofs)
+		assert.Equal(t, http.StatusBadRequest, code, "11 proofs is over batch_size")
+		assert.Equal(t, "invalid_credential_request", errCode(b))
+
+		// A bad proof beyond the configuration's batch size still fails
+		// the request: every proof is checked.
+		n1, n2 := w.nonce(), w.nonce()
+		code, b = send([]string{w.proof(holder(), n1, nil), w.proof(holder(), n2, func(_, c map[string]any) { c["aud"] = "https://elsewhere.example" })})
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Equal(t, "invalid_proof", errCode(b))
+		e.assertNothingIssued(t, w)
+
+		w.holders = nil
+		n3, n4 := w.nonce(), w.nonce()
+		code, b = send([]string{w.proof(holder(), n3, nil), w.proof(holder(), n3, nil), w.proof(holder(), n4, nil)})
+		require.Equal(t, http.StatusOK, code, string(b))
+		var resp struct {
+			Credentials []struct{ Credential string } `json:"credentials"`
+		}
+		require.NoError(t, json.Unmarshal(b, &resp))
+		require.Equal(t, 1, len(resp.Credentials), "the configuration's batch size decides")
+		r := e.coreVerify(resp.Credentials[0].Credential, sdjwt.ProfileSDJWTVC)
+		want, err := jose.PublicJWK(w.holders[0].Public())
 		require.NoError(t, err)
-		w.holders = append(w.holders, h)
-		proofs = append(proofs, w.proof(h, n, nil))
-	}
-	code, b = w.credential(map[string]any{"credential_configuration_id": w.configID, "proofs": map[string]any{"jwt": proofs}})
-	assert.Equal(t, http.StatusBadRequest, code, "11 proofs is over batch_size")
-	assert.Equal(t, "invalid_credential_request", errCode(b))
-
-	code, b = w.credential(map[string]any{"credential_configuration_id": w.configID, "proofs": map[string]any{"jwt": proofs[:3]}})
-	require.Equal(t, http.StatusOK, code, string(b))
-	var resp struct {
-		Credentials []struct{ Credential string } `json:"credentials"`
-	}
-	require.NoError(t, json.Unmarshal(b, &resp))
-	require.Equal(t, 1, len(resp.Credentials), "the configuration's batch size decides")
-	r := e.coreVerify(resp.Credentials[0].Credential, sdjwt.ProfileSDJWTVC)
-	want, err := jose.PublicJWK(w.holders[0].Public())
-	require.NoError(t, err)
-	got, err := jose.PublicJWK(r.HolderKey.Key)
-	require.NoError(t, err)
-	assert.Equal(t, want, got, "bound to the first proof's key")
-	recs, err := e.st.ListCredentials(context.Background(), "health", "citizen-single", 0)
-	require.NoError(t, err)
-	assert.Len(t, recs, 1, "one record")
+		got, err := jose.PublicJWK(r.HolderKey.Key)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "bound to the first proof's key")
+		assert.False(t, e.nonceStored(t, n4), "the unused proof's c_nonce is used up too")
+		recs, err := st.ListCredentials(context.Background(), "health", "citizen-single", 0)
+		require.NoError(t, err)
+		assert.Len(t, recs, 1, "one record")
+		audits, err := st.ListAudit(context.Background(), store.AuditFilter{TenantID: "health"})
+		require.NoError(t, err)
+		var issued []store.AuditRecord
+		for _, a := range audits {
+			if a.Action == "credential.issue" && a.Target == offer.ID {
+				issued = append(issued, a)
+			}
+		}
+		if assert.Len(t, issued, 1) {
+			assert.JSONEq(t, `{"count":1,"configuration":"vaccination-pass-single"}`, string(issued[0].Details))
+		}
+	})
 }
 
 func disclosed(r *sdjwt.Result, name string) bool {

@@ -25,6 +25,7 @@ import (
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/sdjwt"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/store/storetest"
 )
 
 // countRows counts the rows of an issuer table.
@@ -427,14 +428,19 @@ func TestHostileGrants(t *testing.T) {
 		})
 		t.Run("a dead access token is reported before a bad body", func(t *testing.T) {
 			e := e.in(t)
-			for _, body := range []any{"{not json", map[string]any{"proofs": map[string]any{"jwt": []string{"x"}}}} {
-				code, b, h := e.do("POST", "/issuers/health/credential", "not-a-token", body, "")
-				assert.Equal(t, http.StatusUnauthorized, code)
-				assert.Equal(t, "invalid_token", errCode(b))
-				assert.Contains(t, h.Get("WWW-Authenticate"), `error="invalid_token"`)
+			for name, body := range map[string]any{
+				"malformed JSON":             "{not json",
+				"no configuration named":     map[string]any{"proofs": map[string]any{"jwt": []string{"x"}}},
+				"encryption asked for":       map[string]any{"credential_configuration_id": "vaccination-pass", "credential_response_encryption": map[string]any{}},
+				"credential_identifier form": map[string]any{"credential_identifier": "x"},
+			} {
+				code, b, h := e.do("POST", "/issuers/health/credential", "not-a-token", body, "application/json")
+				assert.Equal(t, http.StatusUnauthorized, code, name)
+				assert.Equal(t, "invalid_token", errCode(b), name)
+				assert.Contains(t, h.Get("WWW-Authenticate"), `error="invalid_token"`, name)
 			}
 			w := e.redeemed("c7")
-			code, b := w.credential("{not json")
+			code, b, _ := e.do("POST", w.path("/credential"), w.token, "{not json", "application/json")
 			assert.Equal(t, http.StatusBadRequest, code, "a live token: the body's error")
 			assert.Equal(t, "invalid_credential_request", errCode(b))
 		})
@@ -588,4 +594,24 @@ func TestHostileRequests(t *testing.T) {
 			assert.NotContains(t, r.Claims, "idx", "no client member reaches the claims")
 		})
 	})
+}
+
+// lookupsDown fails every access-token look-up as a store outage would.
+type lookupsDown struct{ Store }
+
+func (lookupsDown) OffersByTokens(context.Context, [][]byte, time.Time) (map[string]store.CredentialOffer, error) {
+	return nil, store.ErrUnavailable.With("forced", nil)
+}
+
+// TestMalformedRequestWithTheStoreDown: the token check that runs before a
+// bad body's error cannot turn that final 400 into a 503 to retry.
+func TestMalformedRequestWithTheStoreDown(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t), envOpts{wrap: func(s Store) Store { return lookupsDown{s} }})
+	code, b, _ := e.do("POST", "/issuers/health/credential", "some-token", "{not json", "application/json")
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Equal(t, "invalid_credential_request", errCode(b))
+	code, b, _ = e.do("POST", "/issuers/health/credential", "some-token",
+		map[string]any{"credential_configuration_id": "vaccination-pass", "proofs": map[string]any{"jwt": []string{"x"}}}, "")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "a well-formed request does need its token looked up")
+	assert.Equal(t, "store_unavailable", errCode(b))
 }

@@ -197,10 +197,10 @@ func (h handlers) credential(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		// A bad token is reported before a bad body, so that a wallet
 		// holding a dead token learns that first.
-		if terr := h.s.CheckAccessToken(r.Context(), tenantID, tok); terr != nil {
-			if errors.Is(terr, ErrInvalidToken) {
-				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			}
+		// Only a dead token takes precedence: a store failure while
+		// checking must not turn a final 400 into a 503 to retry.
+		if terr := h.s.CheckAccessToken(r.Context(), tenantID, tok); errors.Is(terr, ErrInvalidToken) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			return terr
 		}
 		return err

@@ -211,7 +211,9 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 	case req.TxCode == "":
 		return nil, ErrInvalidRequest.With("this offer requires its tx_code", nil) // OpenID4VCI §6.3
 	case subtle.ConstantTimeCompare(hash(req.TxCode), o.TxCodeHash) != 1:
-		return nil, ErrInvalidGrant.With("the tx_code is wrong", nil)
+		// The same answer as for a dead or unknown code: a leaked code's
+		// holder learns nothing about whether it is still live.
+		return nil, ErrInvalidGrant
 	}
 	tok := randomToken(32)
 	if err := s.cfg.Store.RedeemOffer(ctx, o.ID, hash(tok), now.Add(s.cfg.TokenTTL), now); err != nil {

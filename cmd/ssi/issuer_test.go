@@ -71,6 +71,15 @@ func TestDevIssuanceAndRevocationLatency(t *testing.T) {
 	t.Logf("revocation latency on ssi dev: served after %v, anchored after %v", toServed, toAnchored)
 }
 
+// TestDevIssuanceByValue: on `ssi dev`, the offer by value redeems to a
+// vaccination pass as the offer by reference does.
+func TestDevIssuanceByValue(t *testing.T) {
+	d := newDevWallet(t)
+	d.byValue = true
+	rec := d.issue(t, "citizen-by-value")
+	assert.Equal(t, "valid", rec.Status)
+}
+
 // BenchmarkDevRevocationLatency measures, on `ssi dev`, the time from an
 // admin's revocation to the new list being served (target ≤ 1 s) and to
 // that list version being anchored with a receipt (target ≤ 2 s). Each
@@ -101,6 +110,9 @@ type devWallet struct {
 	c   *issuertest.Client
 	key string // the health agency's admin API key
 	did string // the health agency's DID
+	// byValue redeems offers by value (credential_offer) instead of by
+	// reference.
+	byValue bool
 }
 
 func newDevWallet(tb testing.TB) *devWallet {
@@ -125,7 +137,12 @@ func (d *devWallet) issue(tb testing.TB, subjectRef string) issuertest.Record {
 		"vaccinations": []any{map[string]any{"date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "vaccine": "XYZ-1"}}}
 	o, err := d.c.CreateOffer(ctx, d.key, "vaccination-pass", subjectRef, subject)
 	require.NoError(tb, err)
-	sess, err := d.c.Redeem(ctx, o.OfferURI, o.TxCode)
+	uri := o.OfferURI
+	if d.byValue {
+		uri = o.ByValueURI
+		require.Contains(tb, uri, "?credential_offer=%7B", "the offer JSON itself")
+	}
+	sess, err := d.c.Redeem(ctx, uri, o.TxCode)
 	require.NoError(tb, err)
 	nonce, err := sess.Nonce(ctx)
 	require.NoError(tb, err)

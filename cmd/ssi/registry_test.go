@@ -109,3 +109,22 @@ func TestServicesReportAMissingKEKWithEveryOtherProblem(t *testing.T) {
 		})
 	}
 }
+
+// TestServicesRequireHTTPS: the production services refuse a plain-http
+// public URL on a host other than loopback; ssi dev does not.
+func TestServicesRequireHTTPS(t *testing.T) {
+	for _, cmd := range []string{"registry", "issuer"} {
+		t.Run(cmd, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{cmd, "--check-config", "--data", t.TempDir(), "--public-url", "http://" + cmd + ".agency.example"}, &stdout, &stderr)
+			assert.Equal(t, 1, code)
+			assert.Contains(t, stderr.String(), "public-url: must be https")
+			stderr.Reset()
+			run(context.Background(), []string{cmd, "--check-config", "--data", t.TempDir(), "--public-url", "https://" + cmd + ".agency.example"}, &stdout, &stderr)
+			assert.NotContains(t, stderr.String(), "public-url:", "https is accepted")
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"dev", "--check-config", "--data", t.TempDir(), "--public-url", "http://dev.lan.example:8080"}, &stdout, &stderr)
+	assert.Equal(t, 0, code, stderr.String())
+}

@@ -74,6 +74,13 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 	assert.NotContains(t, msg, "c2hvcnQ=", "a secret is never quoted")
 }
 
+func TestResolveTrimsTheTrailingSlashOfThePublicURL(t *testing.T) {
+	c := DefaultServer()
+	c.PublicURL = "https://agency.example/ssi/"
+	require.NoError(t, c.Resolve())
+	assert.Equal(t, "https://agency.example/ssi", c.PublicURL)
+}
+
 func TestResolveReadsSecretFilesAndDefaults(t *testing.T) {
 	dir := t.TempDir()
 	dsnFile := filepath.Join(dir, "dsn")
@@ -121,7 +128,8 @@ func TestPublicURL(t *testing.T) {
 	}
 	for u, ok := range map[string]bool{
 		"https://agency.example":     true,
-		"https://agency.example/":    false,
+		"https://agency.example?":    false,
+		"https://agency.example#":    false,
 		"https://agency.example?x=1": false,
 		"https://u:p@agency.example": false,
 		"http://u:p@agency.example":  false,

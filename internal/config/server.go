@@ -69,6 +69,8 @@ func (c *Server) Resolve() error {
 	if c.PublicURL == "" && c.Addr != "" {
 		c.PublicURL = "http://" + c.Addr
 	}
+	// Every URL is the public URL plus a path starting with /.
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return errors.Join(problems...)
 }
 
@@ -97,10 +99,8 @@ func (c *Server) Validate() error {
 		add("public-url: must be an absolute http(s) URL")
 	} else {
 		switch {
-		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(c.PublicURL, "#") || u.User != nil:
 			add("public-url: must have no query, fragment or user information")
-		case strings.HasSuffix(u.Path, "/"):
-			add("public-url: must not end in /")
 		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {

@@ -15,6 +15,29 @@ type recorder struct {
 
 func (r *recorder) Errorf(string, ...any) { r.errors++ }
 
+// reported sends one request through a LeakChecker (checking codes when
+// codes is set) to a server that answers 400 with body, and tells whether
+// the checker reported anything.
+func reported(t *testing.T, codes *Codes, contentType, body string) bool {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if contentType != "" {
+			w.Header().Set("Content-Type", contentType)
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	rec := &recorder{TB: t}
+	lc := &LeakChecker{t: rec, next: http.DefaultTransport, codes: codes}
+	resp, err := (&http.Client{Transport: lc}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return rec.errors > 0
+}
+
 func TestLeakCheckerFlagsLeaksButNotEncodings(t *testing.T) {
 	for name, tc := range map[string]struct {
 		body  string
@@ -28,19 +51,7 @@ func TestLeakCheckerFlagsLeaksButNotEncodings(t *testing.T) {
 		"base64 with the word": {`{"signed_header":"CpIDCgQICxABEgt0ZXN0LWxlZGdlchgFIgsIhYWKPgxQVGtC8qHMKy7abcdEFGH"}`, false},
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.WriteHeader(http.StatusGone)
-				_, _ = w.Write([]byte(tc.body))
-			}))
-			defer srv.Close()
-			rec := &recorder{TB: t}
-			lc := &LeakChecker{t: rec, next: http.DefaultTransport}
-			resp, err := (&http.Client{Transport: lc}).Get(srv.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if got := rec.errors > 0; got != tc.leaks {
+			if got := reported(t, nil, "", tc.body); got != tc.leaks {
 				t.Fatalf("leak reported = %v, want %v", got, tc.leaks)
 			}
 		})
@@ -61,20 +72,7 @@ func TestLeakCheckerFlagsUndocumentedCodes(t *testing.T) {
 		"not JSON":              {"text/plain", `made_up`, false},
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Type", tc.contentType)
-				w.WriteHeader(http.StatusBadRequest)
-				_, _ = w.Write([]byte(tc.body))
-			}))
-			defer srv.Close()
-			rec := &recorder{TB: t}
-			lc := &LeakChecker{t: rec, next: http.DefaultTransport, codes: codes}
-			resp, err := (&http.Client{Transport: lc}).Get(srv.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if got := rec.errors > 0; got != tc.flagged {
+			if got := reported(t, codes, tc.contentType, tc.body); got != tc.flagged {
 				t.Fatalf("flagged = %v, want %v", got, tc.flagged)
 			}
 		})
