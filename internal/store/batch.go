@@ -257,7 +257,7 @@ func (s *Store) MarkCredentialsIssued(ctx context.Context, refs []CredentialRef,
 		 FROM unnest($1::text[], $2::text[]) AS t(tenant_id, id)
 		 WHERE c.tenant_id = t.tenant_id AND c.id = t.id AND c.state = $5
 		 RETURNING c.tenant_id, c.id`,
-		[]any{tenants, ids, CredentialIssued, toMicros(at), CredentialPending}, func(r rows) error {
+		[]any{planPerCall, tenants, ids, CredentialIssued, toMicros(at), CredentialPending}, func(r rows) error {
 			var ref CredentialRef
 			if err := r.Scan(&ref.TenantID, &ref.ID); err != nil {
 				return err

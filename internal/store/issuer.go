@@ -477,7 +477,7 @@ func (s *Store) AttemptOffer(ctx context.Context, tenantID string, codeHash []by
 		`UPDATE credential_offers SET attempts = attempts + 1
 		 WHERE code_hash = $1 AND state = $2 AND expires_at > $3 AND attempts < $4 AND tenant_id = $5
 		 RETURNING `+offerColumns,
-		codeHash, OfferOffered, toMicros(now), MaxTxCodeAttempts, tenantID))
+		planPerCall, codeHash, OfferOffered, toMicros(now), MaxTxCodeAttempts, tenantID))
 	if err != nil {
 		return CredentialOffer{}, fmt.Errorf("counting an offer attempt: %w", err)
 	}

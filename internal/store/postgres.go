@@ -143,6 +143,7 @@ func (q pgQuerier) exec(ctx context.Context, sql string, args ...any) (int64, er
 	if err := checkArgs(args); err != nil {
 		return 0, err
 	}
+	args = pgPlanMode(args)
 	tag, err := q.c.Exec(ctx, sql, args...)
 	if err != nil {
 		return 0, pgErr(err)
@@ -154,6 +155,7 @@ func (q pgQuerier) query(ctx context.Context, sql string, args ...any) (rows, er
 	if err := checkArgs(args); err != nil {
 		return nil, err
 	}
+	args = pgPlanMode(args)
 	rs, err := q.c.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, pgErr(err)
@@ -165,7 +167,19 @@ func (q pgQuerier) queryRow(ctx context.Context, sql string, args ...any) row {
 	if err := checkArgs(args); err != nil {
 		return errRow{err}
 	}
+	args = pgPlanMode(args)
 	return pgRow{q.c.QueryRow(ctx, sql, args...)}
+}
+
+// pgPlanMode turns a leading planPerCall into pgx's QueryExecModeExec:
+// pgx then sends the statement unnamed, and the server plans it with the
+// call's values and the tables' sizes at that moment, instead of through
+// the connection's prepared-statement cache.
+func pgPlanMode(args []any) []any {
+	if len(args) > 0 && args[0] == planPerCall {
+		args[0] = pgx.QueryExecModeExec
+	}
+	return args
 }
 
 type pgRow struct{ r pgx.Row }

@@ -181,7 +181,7 @@ func (q sqlQuerier) exec(ctx context.Context, query string, args ...any) (int64,
 	if err := checkArgs(args); err != nil {
 		return 0, err
 	}
-	res, err := q.c.ExecContext(ctx, query, args...)
+	res, err := q.c.ExecContext(ctx, query, withoutPlanMode(args)...)
 	if err != nil {
 		return 0, sqliteErr(err)
 	}
@@ -196,7 +196,7 @@ func (q sqlQuerier) query(ctx context.Context, query string, args ...any) (rows,
 	if err := checkArgs(args); err != nil {
 		return nil, err
 	}
-	rs, err := q.c.QueryContext(ctx, query, args...)
+	rs, err := q.c.QueryContext(ctx, query, withoutPlanMode(args)...)
 	if err != nil {
 		return nil, sqliteErr(err)
 	}
@@ -207,7 +207,7 @@ func (q sqlQuerier) queryRow(ctx context.Context, query string, args ...any) row
 	if err := checkArgs(args); err != nil {
 		return errRow{err}
 	}
-	return sqlRow{q.c.QueryRowContext(ctx, query, args...)}
+	return sqlRow{q.c.QueryRowContext(ctx, query, withoutPlanMode(args)...)}
 }
 
 type sqlRow struct{ r *sql.Row }
