@@ -216,7 +216,7 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 		return nil, ErrInvalidGrant
 	}
 	tok := randomToken(32)
-	if err := s.cfg.Store.RedeemOffer(ctx, o.ID, hash(tok), now.Add(s.cfg.TokenTTL), now); err != nil {
+	if err := s.cfg.Store.RedeemOffer(ctx, o.ID, hash(tok), "", now.Add(s.cfg.TokenTTL), now); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrInvalidGrant
 		}

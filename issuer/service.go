@@ -38,7 +38,7 @@ type Store interface {
 	CreateOffer(ctx context.Context, o store.CredentialOffer) error
 	OfferByCode(ctx context.Context, codeHash []byte, now time.Time) (store.CredentialOffer, error)
 	AttemptOffer(ctx context.Context, tenantID string, codeHash []byte, now time.Time) (store.CredentialOffer, error)
-	RedeemOffer(ctx context.Context, id string, tokenHash []byte, tokenExpires, now time.Time) error
+	RedeemOffer(ctx context.Context, id string, tokenHash []byte, tokenJKT string, tokenExpires, now time.Time) error
 	OffersByTokens(ctx context.Context, tokenHashes [][]byte, now time.Time) (map[string]store.CredentialOffer, error)
 	PutSingleUse(ctx context.Context, u store.SingleUse) error
 	PurgeSingleUse(ctx context.Context, before time.Time) (int64, error)

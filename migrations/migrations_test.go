@@ -62,3 +62,20 @@ func TestListOrders(t *testing.T) {
 	assert.Equal(t, Migration{Version: 1, Name: "a", SQL: "one"}, ms[0])
 	assert.Equal(t, Migration{Version: 2, Name: "b", SQL: "two"}, ms[1])
 }
+
+// TestTokenJKT: migration 6 adds the DPoP binding of access tokens in both
+// dialects, with a constant default so that existing rows need no rewrite
+// and a bearer token reads back as "".
+func TestTokenJKT(t *testing.T) {
+	for _, d := range []string{SQLite, Postgres} {
+		t.Run(d, func(t *testing.T) {
+			ms, err := List(d)
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, len(ms), 6)
+			m := ms[5]
+			assert.Equal(t, 6, m.Version)
+			assert.Equal(t, "token_jkt", m.Name)
+			assert.Contains(t, m.SQL, "ALTER TABLE credential_offers ADD COLUMN token_jkt TEXT NOT NULL DEFAULT ''")
+		})
+	}
+}

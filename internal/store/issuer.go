@@ -73,14 +73,17 @@ type StatusEntry struct {
 
 // CredentialOffer is a pre-authorized code offer.
 type CredentialOffer struct {
-	ID             string
-	TenantID       string
-	ConfigID       string
-	SubjectRef     string
-	SubjectData    []byte // JSON, kept until issuance
-	CodeHash       []byte // SHA-256 of the pre-authorized code
-	TxCodeHash     []byte // SHA-256 of the tx_code; nil when none
-	TokenHash      []byte // SHA-256 of the access token, once redeemed
+	ID          string
+	TenantID    string
+	ConfigID    string
+	SubjectRef  string
+	SubjectData []byte // JSON, kept until issuance
+	CodeHash    []byte // SHA-256 of the pre-authorized code
+	TxCodeHash  []byte // SHA-256 of the tx_code; nil when none
+	TokenHash   []byte // SHA-256 of the access token, once redeemed
+	// TokenJKT is the RFC 7638 thumbprint of the DPoP key the access token
+	// is bound to (RFC 9449); "" for a bearer token or before redemption.
+	TokenJKT       string
 	Attempts       int
 	State          string
 	Actor          string // the API key that created it
@@ -428,13 +431,13 @@ func (s *Store) CreateOffer(ctx context.Context, o CredentialOffer) error {
 	return nil
 }
 
-const offerColumns = "id, tenant_id, config_id, subject_ref, subject_data, code_hash, tx_code_hash, token_hash, attempts, state, actor, created_at, expires_at, token_expires_at"
+const offerColumns = "id, tenant_id, config_id, subject_ref, subject_data, code_hash, tx_code_hash, token_hash, token_jkt, attempts, state, actor, created_at, expires_at, token_expires_at"
 
 func scanOffer(r row) (CredentialOffer, error) {
 	var o CredentialOffer
 	var attempts, created, exp, texp int64
 	if err := r.Scan(&o.ID, &o.TenantID, &o.ConfigID, &o.SubjectRef, &o.SubjectData, &o.CodeHash, &o.TxCodeHash,
-		&o.TokenHash, &attempts, &o.State, &o.Actor, &created, &exp, &texp); err != nil {
+		&o.TokenHash, &o.TokenJKT, &attempts, &o.State, &o.Actor, &created, &exp, &texp); err != nil {
 		return CredentialOffer{}, err
 	}
 	o.SubjectData, o.TxCodeHash, o.TokenHash = bytesOrNil(o.SubjectData), bytesOrNil(o.TxCodeHash), bytesOrNil(o.TokenHash)
@@ -485,13 +488,15 @@ func (s *Store) AttemptOffer(ctx context.Context, tenantID string, codeHash []by
 }
 
 // RedeemOffer moves an offered offer to token_issued with the access
-// token's hash and expiry. Exactly one of concurrent callers succeeds;
-// the others get ErrNotFound, as for a used or expired offer.
-func (s *Store) RedeemOffer(ctx context.Context, id string, tokenHash []byte, tokenExpires, now time.Time) error {
+// token's hash and expiry and, for a DPoP-bound token, the thumbprint of
+// its key (tokenJKT; "" for a bearer token), all in one statement.
+// Exactly one of concurrent callers succeeds; the others get ErrNotFound,
+// as for a used or expired offer.
+func (s *Store) RedeemOffer(ctx context.Context, id string, tokenHash []byte, tokenJKT string, tokenExpires, now time.Time) error {
 	n, err := s.w().exec(ctx,
-		`UPDATE credential_offers SET state = $2, token_hash = $3, token_expires_at = $4
+		`UPDATE credential_offers SET state = $2, token_hash = $3, token_expires_at = $4, token_jkt = $7
 		 WHERE id = $1 AND state = $5 AND expires_at > $6`,
-		id, OfferRedeemed, tokenHash, toMicros(tokenExpires), OfferOffered, toMicros(now))
+		id, OfferRedeemed, tokenHash, toMicros(tokenExpires), OfferOffered, toMicros(now), tokenJKT)
 	if err == nil && n == 0 {
 		err = ErrNotFound.With("the offer cannot be redeemed", nil)
 	}

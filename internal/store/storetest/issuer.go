@@ -25,6 +25,7 @@ func issuerCases() []testCase {
 		{"IssuerCredentialStatus", testIssuerCredentialStatus},
 		{"IssuerListVersions", testIssuerListVersions},
 		{"IssuerOffers", testIssuerOffers},
+		{"IssuerTokenBinding", testIssuerTokenBinding},
 		{"IssuerConcurrentOfferAttempts", testIssuerConcurrentOfferAttempts},
 		{"IssuerStaleSubjectData", testIssuerStaleSubjectData},
 		{"IssuerConcurrentIndexAllocation", testIssuerConcurrentIndexAllocation},
@@ -228,8 +229,8 @@ func testIssuerOffers(t *testing.T, s *store.Store) {
 	assertCode(t, store.ErrNotFound, err, "expired")
 
 	tok := sha256.Sum256([]byte("token"))
-	require.NoError(t, s.RedeemOffer(ctx, "o1", tok[:], now.Add(time.Minute), now))
-	assertCode(t, store.ErrNotFound, s.RedeemOffer(ctx, "o1", tok[:], now.Add(time.Minute), now), "single use")
+	require.NoError(t, s.RedeemOffer(ctx, "o1", tok[:], "", now.Add(time.Minute), now))
+	assertCode(t, store.ErrNotFound, s.RedeemOffer(ctx, "o1", tok[:], "jkt-late", now.Add(time.Minute), now), "single use")
 	_, err = s.AttemptOffer(ctx, "health", o.CodeHash, now)
 	assertCode(t, store.ErrNotFound, err, "a redeemed code is dead")
 	_, err = s.OfferByCode(ctx, o.CodeHash, now)
@@ -238,6 +239,7 @@ func testIssuerOffers(t *testing.T, s *store.Store) {
 	byTok, err := s.OfferByToken(ctx, tok[:], now)
 	require.NoError(t, err)
 	assert.Equal(t, "o1", byTok.ID)
+	assert.Empty(t, byTok.TokenJKT, "a bearer token, and the losing redemption wrote no binding")
 	_, err = s.OfferByToken(ctx, tok[:], now.Add(2*time.Minute))
 	assertCode(t, store.ErrNotFound, err, "token expired")
 	assertCode(t, store.ErrConflict, s.CompleteOffer(ctx, "o1", now.Add(2*time.Minute)), "not once the token has expired")
@@ -248,6 +250,47 @@ func testIssuerOffers(t *testing.T, s *store.Store) {
 	got, err = s.GetOffer(ctx, "o1")
 	require.NoError(t, err)
 	assert.Nil(t, got.SubjectData, "subject data dropped after issuance")
+}
+
+// testIssuerTokenBinding: the DPoP key thumbprint an access token is
+// bound to (migration 0006) is written by RedeemOffer, in the same
+// statement as the token, and read back by every offer look-up.
+func testIssuerTokenBinding(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	issuerSetup(t, s)
+	now := t0.Add(time.Minute)
+	const jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+	for _, id := range []string{"bound", "bearer"} {
+		require.NoError(t, s.CreateOffer(ctx, offer(id, "code-"+id)))
+	}
+	fresh, err := s.GetOffer(ctx, "bound")
+	require.NoError(t, err)
+	assert.Empty(t, fresh.TokenJKT, "an offer not yet redeemed is bound to nothing")
+
+	tb, tr := sha256.Sum256([]byte("tok-bound")), sha256.Sum256([]byte("tok-bearer"))
+	require.NoError(t, s.InTx(ctx, func(tx *store.Store) error {
+		return tx.RedeemOffer(ctx, "bound", tb[:], jkt, now.Add(time.Minute), now)
+	}))
+	require.NoError(t, s.RedeemOffer(ctx, "bearer", tr[:], "", now.Add(time.Minute), now))
+
+	got, err := s.GetOffer(ctx, "bound")
+	require.NoError(t, err)
+	assert.Equal(t, jkt, got.TokenJKT)
+	byTok, err := s.OfferByToken(ctx, tb[:], now)
+	require.NoError(t, err)
+	assert.Equal(t, jkt, byTok.TokenJKT)
+	byTok, err = s.OfferByToken(ctx, tr[:], now)
+	require.NoError(t, err)
+	assert.Empty(t, byTok.TokenJKT, "a bearer token is bound to nothing")
+	found, err := s.OffersByTokens(ctx, [][]byte{tr[:], tb[:]}, now)
+	require.NoError(t, err)
+	require.Len(t, found, 2)
+	assert.Equal(t, jkt, found[string(tb[:])].TokenJKT)
+	assert.Empty(t, found[string(tr[:])].TokenJKT)
+	require.NoError(t, s.CompleteOffer(ctx, "bound", now))
+	got, err = s.GetOffer(ctx, "bound")
+	require.NoError(t, err)
+	assert.Equal(t, jkt, got.TokenJKT, "kept after issuance, for the audit trail")
 }
 
 func testIssuerConcurrentOfferAttempts(t *testing.T, s *store.Store) {
@@ -309,7 +352,7 @@ func testIssuerStaleSubjectData(t *testing.T, s *store.Store) {
 		require.NoError(t, s.CreateOffer(ctx, offer(id, "code-"+id)))
 	}
 	tok := sha256.Sum256([]byte("token"))
-	require.NoError(t, s.RedeemOffer(ctx, "redeemed", tok[:], t0.Add(5*time.Minute), t0))
+	require.NoError(t, s.RedeemOffer(ctx, "redeemed", tok[:], "", t0.Add(5*time.Minute), t0))
 	n, err := s.DropStaleSubjectData(ctx, t0.Add(time.Minute))
 	require.NoError(t, err)
 	assert.Zero(t, n, "nothing is stale yet")
@@ -342,7 +385,11 @@ func testIssuerBatches(t *testing.T, s *store.Store) {
 		require.NoError(t, s.CreateOffer(ctx, offer(id, "code-"+id)))
 		if i < 2 {
 			tok := sha256.Sum256([]byte("token-" + id))
-			require.NoError(t, s.RedeemOffer(ctx, id, tok[:], now.Add(time.Minute), now))
+			jkt := "" // o2 gets a bearer token, o1 a DPoP-bound one
+			if id == "o1" {
+				jkt = "jkt-o1"
+			}
+			require.NoError(t, s.RedeemOffer(ctx, id, tok[:], jkt, now.Add(time.Minute), now))
 		}
 	}
 	require.NoError(t, s.InsertCredential(ctx, credRecord("taken", 7)))
@@ -352,6 +399,8 @@ func testIssuerBatches(t *testing.T, s *store.Store) {
 	require.Len(t, found, 2, "the redeemed offers, once each; not an unknown token")
 	assert.Equal(t, "o1", found[string(tok1[:])].ID)
 	assert.Equal(t, "o2", found[string(tok2[:])].ID)
+	assert.Equal(t, "jkt-o1", found[string(tok1[:])].TokenJKT, "the binding comes back with the batch look-up")
+	assert.Empty(t, found[string(tok2[:])].TokenJKT)
 	one, err := s.OfferByToken(ctx, tok1[:], now)
 	require.NoError(t, err)
 	assert.Equal(t, one, found[string(tok1[:])], "what OfferByToken returns")
