@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"slices"
@@ -35,8 +36,13 @@ var (
 // CredentialRequest is a parsed credential request.
 type CredentialRequest struct {
 	AccessToken string
-	ConfigID    string   // credential_configuration_id
-	Proofs      []string // proofs.jwt
+	// Scheme is the Authorization scheme the token came with: SchemeBearer
+	// (or "", the same) or SchemeDPoP.
+	Scheme string
+	// DPoP holds the values of the request's DPoP headers (RFC 9449).
+	DPoP     []string
+	ConfigID string   // credential_configuration_id
+	Proofs   []string // proofs.jwt
 }
 
 // Credential is one issued credential: the SD-JWT as the wallet receives it.
@@ -53,10 +59,13 @@ var proofResolver = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk
 // Credential issues one credential per key proof, following Boulder's
 // record-before-sign rule:
 //
-//  1. check the access token, the configuration and every proof (typ,
+//  1. check the access token (for a DPoP-bound one: the DPoP scheme and a
+//     proof of its key over it, see tokenBinding), the configuration and
+//     every proof (typ,
 //     alg, aud = the issuer, a fresh iat, a c_nonce, a header jwk or a
 //     did:key/did:jwk kid, never both, never a private key) — no state
-//     changes;
+//     changes; then record the DPoP proof's jti as used, so that a
+//     replayed proof never reaches step 2;
 //  2. in one transaction: use up the c_nonces and the access token,
 //     allocate a random status index per credential (unique by
 //     constraint, redrawn on conflict, a new list opened when one is half
@@ -83,6 +92,13 @@ var proofResolver = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk
 func (s *Service) Credential(ctx context.Context, tenantID string, req CredentialRequest) ([]Credential, error) {
 	now := s.now()
 	t, o, err := s.accessToken(ctx, tenantID, req.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	if err := schemeMatches(o, req.Scheme); err != nil {
+		return nil, err
+	}
+	proof, err := s.tokenBinding(t, o, req, now)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +129,11 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	plans, err := s.plan(t, cfg, o, subject, holders, now)
 	if err != nil {
 		return nil, err
+	}
+	if proof != nil {
+		if err := s.useDPoP(ctx, *proof); err != nil {
+			return nil, resourceError(err)
+		}
 	}
 	if err := s.records.do(&recordJob{t: t, cfg: cfg, offer: o, nonces: nonces, plans: plans, now: now}); err != nil {
 		return nil, err
@@ -149,10 +170,54 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 }
 
 // CheckAccessToken reports whether tok is a live access token of
-// tenantID: nil, ErrInvalidToken, or a store error. It changes nothing.
-func (s *Service) CheckAccessToken(ctx context.Context, tenantID, tok string) error {
-	_, _, err := s.accessToken(ctx, tenantID, tok)
-	return err
+// tenantID presented with the right Authorization scheme (SchemeDPoP for
+// a DPoP-bound token, SchemeBearer for another): nil, ErrInvalidToken, or
+// a store error. It changes nothing, and checks no DPoP proof.
+func (s *Service) CheckAccessToken(ctx context.Context, tenantID, scheme, tok string) error {
+	_, o, err := s.accessToken(ctx, tenantID, tok)
+	if err != nil {
+		return err
+	}
+	return schemeMatches(o, scheme)
+}
+
+// Authorization schemes of the credential endpoint.
+const (
+	SchemeBearer = "Bearer"
+	SchemeDPoP   = "DPoP" // RFC 9449 §7.1
+)
+
+// schemeMatches refuses a DPoP-bound token sent as a bearer token (it
+// would drop the sender constraint) and a bearer token sent with the DPoP
+// scheme (RFC 9449 §7.1), as invalid_token.
+func schemeMatches(o store.CredentialOffer, scheme string) error {
+	switch {
+	case o.TokenJKT != "" && scheme != SchemeDPoP:
+		return ErrInvalidToken.With("this access token is DPoP-bound: send it with the DPoP scheme and a DPoP proof", errBoundToken)
+	case o.TokenJKT == "" && scheme == SchemeDPoP:
+		return ErrInvalidToken.With("this access token is not DPoP-bound: send it with the Bearer scheme", nil)
+	}
+	return nil
+}
+
+// tokenBinding checks the DPoP proof of a request whose access token is
+// bound to a key (o.TokenJKT): one proof (checkDPoP) of POST to this
+// credential endpoint, whose ath is the token's hash and whose key is the
+// bound one. It returns the proof, whose jti is not yet recorded, or nil
+// for a bearer token. A bad or missing proof is invalid_dpop_proof and
+// another key invalid_token, both 401. It changes nothing.
+func (s *Service) tokenBinding(t *tenant, o store.CredentialOffer, req CredentialRequest, now time.Time) (*dpopProof, error) {
+	if o.TokenJKT == "" {
+		return nil, nil
+	}
+	p, err := checkDPoP(req.DPoP, dpopRequest{htm: "POST", htu: s.IssuerURL(t.ID) + "/credential", token: req.AccessToken}, now)
+	if err != nil {
+		return nil, resourceError(err)
+	}
+	if subtle.ConstantTimeCompare([]byte(p.jkt), []byte(o.TokenJKT)) != 1 {
+		return nil, ErrInvalidToken.With("the DPoP proof's key is not the one the access token is bound to", errBoundToken)
+	}
+	return &p, nil
 }
 
 // accessToken finds the offer a live access token of tenantID was issued

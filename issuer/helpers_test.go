@@ -164,6 +164,16 @@ func (e *env) in(t *testing.T) *env {
 // is, with contentType).
 func (e *env) do(method, path, auth string, body any, contentType string) (int, []byte, http.Header) {
 	e.t.Helper()
+	hdr := http.Header{}
+	if auth != "" {
+		hdr.Set("Authorization", "Bearer "+auth)
+	}
+	return e.doWith(method, path, hdr, body, contentType)
+}
+
+// doWith is do with the request headers hdr (Authorization, DPoP, …).
+func (e *env) doWith(method, path string, hdr http.Header, body any, contentType string) (int, []byte, http.Header) {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -179,11 +189,11 @@ func (e *env) do(method, path, auth string, body any, contentType string) (int, 
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
 	require.NoError(e.t, err)
+	for k, vs := range hdr {
+		req.Header[k] = vs
+	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", "Bearer "+auth)
 	}
 	resp, err := e.client.Do(req)
 	require.NoError(e.t, err)

@@ -422,9 +422,9 @@ func TestHostileGrants(t *testing.T) {
 			code, b, h := e.do("POST", "/issuers/health/credential", "", map[string]any{"credential_configuration_id": "vaccination-pass"}, "")
 			assert.Equal(t, http.StatusUnauthorized, code)
 			assert.Equal(t, "invalid_token", errCode(b))
-			// RFC 6750 §3.1: no error code in the challenge when the request
-			// carried no credentials.
-			assert.Equal(t, "Bearer", h.Get("WWW-Authenticate"))
+			// RFC 6750 §3.1, RFC 9449 §7.1: no error code in the challenge
+			// when the request carried no credentials; both schemes offered.
+			assert.Equal(t, `Bearer, DPoP algs="ES256"`, h.Get("WWW-Authenticate"))
 		})
 		t.Run("a dead access token is reported before a bad body", func(t *testing.T) {
 			e := e.in(t)

@@ -137,6 +137,7 @@ func (h handlers) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	resp, err := h.s.Token(r.Context(), chi.URLParam(r, "tenant"), TokenRequest{
 		GrantType: form["grant_type"], Code: form["pre-authorized_code"], TxCode: form["tx_code"], Client: clientAddr(r),
+		DPoP: r.Header.Values("DPoP"),
 	})
 	if err != nil {
 		return err
@@ -176,20 +177,50 @@ func (h handlers) nonce(w http.ResponseWriter, r *http.Request) error {
 	return httpx.JSON(w, http.StatusOK, map[string]string{"c_nonce": n})
 }
 
-func bearer(r *http.Request) string {
+// authorization returns the scheme (SchemeBearer or SchemeDPoP) and the
+// access token of the request's Authorization header, or "" and "".
+func authorization(r *http.Request) (scheme, tok string) {
 	a := r.Header.Get("Authorization")
-	if len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		return strings.TrimSpace(a[7:])
+	name, tok, ok := strings.Cut(a, " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || tok == "" {
+		return "", ""
 	}
-	return ""
+	switch {
+	case strings.EqualFold(name, SchemeBearer):
+		return SchemeBearer, tok
+	case strings.EqualFold(name, SchemeDPoP):
+		return SchemeDPoP, tok
+	}
+	return "", ""
+}
+
+// dpopAlgs is the algs parameter of a DPoP challenge (RFC 9449 §7.1).
+var dpopAlgs = `algs="` + strings.Join(DPoPAlgs, " ") + `"`
+
+// challenge sets the WWW-Authenticate header of a refused credential
+// request: a DPoP challenge when DPoP is involved (the DPoP scheme, a
+// DPoP-bound token, a proof error), else a Bearer one (RFC 6750 §3).
+func challenge(w http.ResponseWriter, scheme string, err error) {
+	code := errs.CodeOf(err)
+	if scheme == SchemeDPoP || errors.Is(err, errBoundToken) || errors.Is(err, ErrInvalidDPoPProof) {
+		w.Header().Set("WWW-Authenticate", `DPoP error="`+code+`", `+dpopAlgs)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`"`)
 }
 
 func (h handlers) credential(w http.ResponseWriter, r *http.Request) error {
-	tok := bearer(r)
+	scheme, tok := authorization(r)
 	if tok == "" {
 		// No error code in the challenge of a request without
-		// credentials (RFC 6750 §3.1); the body still names it.
-		w.Header().Set("WWW-Authenticate", `Bearer`)
+		// credentials (RFC 6750 §3.1, RFC 9449 §7.1); the body still
+		// names it. Bearer is offered unless DPoP is required.
+		c := `Bearer, DPoP ` + dpopAlgs
+		if h.s.cfg.RequireDPoP {
+			c = `DPoP ` + dpopAlgs
+		}
+		w.Header().Set("WWW-Authenticate", c)
 		return ErrInvalidToken.With("an access token is required", nil)
 	}
 	tenantID := chi.URLParam(r, "tenant")
@@ -198,17 +229,20 @@ func (h handlers) credential(w http.ResponseWriter, r *http.Request) error {
 		// A bad token is reported before a bad body, so that a wallet
 		// holding a dead token learns that first.
 		// Only a dead token takes precedence: a store failure while
-		// checking must not turn a final 400 into a 503 to retry.
-		if terr := h.s.CheckAccessToken(r.Context(), tenantID, tok); errors.Is(terr, ErrInvalidToken) {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		// checking must not turn a final 400 into a 503 to retry. The
+		// DPoP proof is not checked, and its jti not used up, for a
+		// request refused for its body.
+		if terr := h.s.CheckAccessToken(r.Context(), tenantID, scheme, tok); errors.Is(terr, ErrInvalidToken) {
+			challenge(w, scheme, terr)
 			return terr
 		}
 		return err
 	}
+	req.Scheme, req.DPoP = scheme, r.Header.Values("DPoP")
 	creds, err := h.s.Credential(r.Context(), tenantID, req)
 	if err != nil {
-		if errors.Is(err, ErrInvalidToken) {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		if errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrInvalidDPoPProof) {
+			challenge(w, scheme, err)
 		}
 		return err
 	}

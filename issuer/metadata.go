@@ -63,7 +63,8 @@ func (s *Service) Metadata(tenantID string) (map[string]any, error) {
 }
 
 // AuthServerMetadata is the OAuth 2.0 Authorization Server Metadata
-// (RFC 8414) of tenant's issuer: the pre-authorized code grant only.
+// (RFC 8414) of tenant's issuer: the pre-authorized code grant only, with
+// DPoP (RFC 9449).
 func (s *Service) AuthServerMetadata(tenantID string) (map[string]any, error) {
 	t, err := s.tenant(tenantID)
 	if err != nil {
@@ -77,5 +78,8 @@ func (s *Service) AuthServerMetadata(tenantID string) (map[string]any, error) {
 		// response_types_supported is left out: with the pre-authorized
 		// code grant only there is no authorization endpoint (§12.2.4).
 		"pre-authorized_grant_anonymous_access_supported": true,
+		// RFC 9449 §5.1: DPoP proofs are accepted at the token endpoint
+		// (and required with Config.RequireDPoP).
+		"dpop_signing_alg_values_supported": DPoPAlgs,
 	}, nil
 }

@@ -164,6 +164,9 @@ type TokenRequest struct {
 	Code      string
 	TxCode    string
 	Client    string // the client's address, for rate limiting
+	// DPoP holds the values of the request's DPoP headers (RFC 9449);
+	// none for a bearer token.
+	DPoP []string
 }
 
 // TokenResponse is the token endpoint's answer.
@@ -175,8 +178,17 @@ type TokenResponse struct {
 
 // Token redeems a pre-authorized code. Every request counts as one of the
 // code's MaxTxCodeAttempts, right or wrong, so that five wrong tx_codes
-// kill the code even under concurrency. Errors: unsupported_grant_type,
-// invalid_request, invalid_grant, rate_limited (with Retry-After).
+// kill the code even under concurrency.
+//
+// With a DPoP proof (req.DPoP), the token is bound to the proof's key: the
+// proof is checked (checkDPoP) before anything is counted, its jti is
+// recorded after the rate limits and before the code is looked up (so a
+// replayed proof spends none of the code's attempts), and the key's
+// thumbprint is stored with the token, whose type is then DPoP. Without
+// one the token is a bearer token, unless Config.RequireDPoP refuses it.
+//
+// Errors: unsupported_grant_type, invalid_request, invalid_dpop_proof,
+// invalid_grant, rate_limited (with Retry-After).
 func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) (*TokenResponse, error) {
 	t, err := s.tenant(tenantID)
 	if err != nil {
@@ -188,6 +200,18 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 	if req.Code == "" || len(req.Code) > 256 || len(req.TxCode) > 64 {
 		return nil, ErrInvalidRequest.With("pre-authorized_code is required", nil)
 	}
+	now := s.now()
+	var proof *dpopProof
+	switch {
+	case len(req.DPoP) > 0:
+		p, err := checkDPoP(req.DPoP, dpopRequest{htm: "POST", htu: s.IssuerURL(t.ID) + "/token"}, now)
+		if err != nil {
+			return nil, err
+		}
+		proof = &p
+	case s.cfg.RequireDPoP:
+		return nil, ErrInvalidDPoPProof.With("this issuer issues DPoP-bound access tokens only: send a DPoP proof", nil)
+	}
 	if err := s.limiter.allow("client:"+req.Client, s.cfg.RatePerClient); err != nil {
 		return nil, err
 	}
@@ -197,7 +221,13 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 	if err := s.limiter.allow("code:"+t.ID+":"+string(codeHash), s.cfg.RatePerCode); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	tokenType, jkt := "Bearer", ""
+	if proof != nil {
+		if err := s.useDPoP(ctx, *proof); err != nil {
+			return nil, err
+		}
+		tokenType, jkt = "DPoP", proof.jkt
+	}
 	o, err := s.cfg.Store.AttemptOffer(ctx, t.ID, codeHash, now)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrInvalidGrant
@@ -216,13 +246,13 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 		return nil, ErrInvalidGrant
 	}
 	tok := randomToken(32)
-	if err := s.cfg.Store.RedeemOffer(ctx, o.ID, hash(tok), "", now.Add(s.cfg.TokenTTL), now); err != nil {
+	if err := s.cfg.Store.RedeemOffer(ctx, o.ID, hash(tok), jkt, now.Add(s.cfg.TokenTTL), now); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrInvalidGrant
 		}
 		return nil, err
 	}
-	return &TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(s.cfg.TokenTTL.Seconds())}, nil
+	return &TokenResponse{AccessToken: tok, TokenType: tokenType, ExpiresIn: int(s.cfg.TokenTTL.Seconds())}, nil
 }
 
 // Nonce returns a fresh single-use c_nonce. client is the caller's

@@ -110,6 +110,10 @@ type Config struct {
 	// group running starts one at once, so grouping costs it nothing when
 	// it is alone.
 	CommitGroup, CommitWorkers int
+	// RequireDPoP refuses token requests without a DPoP proof (RFC 9449),
+	// so that every access token is sender-constrained (HAIP). Off, a
+	// request with a proof still gets a DPoP-bound token.
+	RequireDPoP bool
 }
 
 // Service is the issuer. It is safe for concurrent use.

@@ -9,8 +9,9 @@
 //
 // It must never:
 //   - take a verification key from a header (`jwk`, `x5c`, `jku`, `x5u`),
-//     except in the one documented OID4VCI proof mode, and never make an
-//     outbound request for one;
+//     except in the one documented proof-of-possession mode (the OID4VCI
+//     key proof and the DPoP proof), and never make an outbound request
+//     for one;
 //   - accept `alg: none`, a MAC algorithm, the JWS JSON serialization or a JWE;
 //   - import HTTP server code or SQL, or log anything.
 //

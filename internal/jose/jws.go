@@ -167,9 +167,10 @@ type VerifyOptions struct {
 	Crit []string
 	// MaxSize caps the token length in bytes; 0 means DefaultMaxSize.
 	MaxSize int
-	// HeaderJWKIsHolderKey is ONLY for the OpenID4VCI proof JWT, where the
-	// header's `jwk` is the holder key being proven. The token must carry a
-	// public `jwk` (a `d` is private_jwk) and no kid, x5c, jku or x5u
+	// HeaderJWKIsHolderKey is ONLY for the two proof-of-possession JWTs,
+	// where the header's `jwk` is the key being proven: the OpenID4VCI key
+	// proof and the DPoP proof (RFC 9449). The token must carry a public
+	// `jwk` (a `d` is private_jwk) and no kid, x5c, jku or x5u
 	// (untrusted_key); Key is not called. Never set it anywhere else.
 	HeaderJWKIsHolderKey bool
 }

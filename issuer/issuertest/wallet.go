@@ -7,6 +7,9 @@ package issuertest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,15 +38,24 @@ type Client struct {
 }
 
 func (c *Client) do(ctx context.Context, method, u, auth, contentType string, body []byte) (int, []byte, error) {
+	hdr := http.Header{}
+	if auth != "" {
+		hdr.Set("Authorization", "Bearer "+auth)
+	}
+	return c.doWith(ctx, method, u, hdr, contentType, body)
+}
+
+// doWith sends a request with the headers hdr.
+func (c *Client) doWith(ctx context.Context, method, u string, hdr http.Header, contentType string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
+	for k, vs := range hdr {
+		req.Header[k] = vs
+	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", "Bearer "+auth)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
@@ -111,17 +123,93 @@ type Session struct {
 	Issuer   string // the credential issuer identifier
 	ConfigID string
 	Token    string
+	// TokenType is the token response's token_type: Bearer, or DPoP for
+	// a session redeemed WithDPoP.
+	TokenType string
+	// DPoPKey is the session's DPoP key (WithDPoP), nil for a bearer
+	// session. Every request it makes with the token carries a fresh proof
+	// of it.
+	DPoPKey keys.Signer
+	now     func() time.Time
 }
 
-// Session returns a session for an access token obtained elsewhere.
+// Option changes how Redeem redeems an offer.
+type Option func(*Session) error
+
+// WithDPoP makes a fresh ES256 DPoP key for the session and sends DPoP
+// proofs of it (RFC 9449), with iat from now (nil: time.Now), at the
+// token endpoint and, with the DPoP scheme, at the credential endpoint.
+func WithDPoP(now func() time.Time) Option {
+	return func(s *Session) error {
+		k, err := keys.Generate(keys.ES256)
+		if err != nil {
+			return err
+		}
+		s.DPoPKey, s.now = k, now
+		if s.now == nil {
+			s.now = time.Now
+		}
+		return nil
+	}
+}
+
+// DPoPProof builds a dpop+jwt proof of key for a request of method htm to
+// htu, at iat, with a random jti; with an access token it carries ath,
+// the token's base64url SHA-256.
+func DPoPProof(key keys.Signer, htm, htu, accessToken string, iat time.Time) (string, error) {
+	jwk, err := jose.PublicJWK(key.Public())
+	if err != nil {
+		return "", err
+	}
+	jti := make([]byte, 16)
+	if _, err := rand.Read(jti); err != nil {
+		return "", err
+	}
+	c := map[string]any{"jti": base64.RawURLEncoding.EncodeToString(jti), "htm": htm, "htu": htu, "iat": iat.Unix()}
+	if accessToken != "" {
+		h := sha256.Sum256([]byte(accessToken))
+		c["ath"] = base64.RawURLEncoding.EncodeToString(h[:])
+	}
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	return jose.Sign(key, map[string]any{"typ": "dpop+jwt", "jwk": jwk.Map()}, payload)
+}
+
+// authHeaders are the headers that present the session's token to htu:
+// Bearer, or DPoP with a fresh proof.
+func (s *Session) authHeaders(htu string) (http.Header, error) {
+	hdr := http.Header{}
+	if s.DPoPKey == nil {
+		hdr.Set("Authorization", "Bearer "+s.Token)
+		return hdr, nil
+	}
+	p, err := DPoPProof(s.DPoPKey, http.MethodPost, htu, s.Token, s.now())
+	if err != nil {
+		return nil, err
+	}
+	hdr.Set("Authorization", "DPoP "+s.Token)
+	hdr.Set("DPoP", p)
+	return hdr, nil
+}
+
+// Session returns a session for a bearer access token obtained elsewhere.
 func (c *Client) Session(issuer, configID, token string) *Session {
-	return &Session{c: c, Issuer: issuer, ConfigID: configID, Token: token}
+	return &Session{c: c, Issuer: issuer, ConfigID: configID, Token: token, TokenType: "Bearer"}
 }
 
 // Redeem resolves an offer URI, by reference (credential_offer_uri) or
 // by value (credential_offer), and redeems its pre-authorized code with
-// txCode.
-func (c *Client) Redeem(ctx context.Context, offerURI, txCode string) (*Session, error) {
+// txCode. Without options the session holds a bearer token; WithDPoP
+// makes it hold a DPoP-bound one.
+func (c *Client) Redeem(ctx context.Context, offerURI, txCode string, opts ...Option) (*Session, error) {
+	sess := &Session{c: c}
+	for _, o := range opts {
+		if err := o(sess); err != nil {
+			return nil, err
+		}
+	}
 	u, err := url.Parse(offerURI)
 	if err != nil {
 		return nil, err
@@ -157,7 +245,15 @@ func (c *Client) Redeem(ctx context.Context, offerURI, txCode string) (*Session,
 	}
 	pre, _ := doc.Grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"].(string)
 	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:pre-authorized_code"}, "pre-authorized_code": {pre}, "tx_code": {txCode}}
-	code, b, err := c.do(ctx, http.MethodPost, doc.CredentialIssuer+"/token", "", "application/x-www-form-urlencoded", []byte(form.Encode()))
+	hdr := http.Header{}
+	if sess.DPoPKey != nil {
+		p, err := DPoPProof(sess.DPoPKey, http.MethodPost, doc.CredentialIssuer+"/token", "", sess.now())
+		if err != nil {
+			return nil, err
+		}
+		hdr.Set("DPoP", p)
+	}
+	code, b, err := c.doWith(ctx, http.MethodPost, doc.CredentialIssuer+"/token", hdr, "application/x-www-form-urlencoded", []byte(form.Encode()))
 	if err != nil {
 		return nil, err
 	}
@@ -166,11 +262,16 @@ func (c *Client) Redeem(ctx context.Context, offerURI, txCode string) (*Session,
 	}
 	var tr struct {
 		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
 	}
 	if err := json.Unmarshal(b, &tr); err != nil {
 		return nil, err
 	}
-	return &Session{c: c, Issuer: doc.CredentialIssuer, ConfigID: doc.ConfigIDs[0], Token: tr.AccessToken}, nil
+	if want := map[bool]string{true: "DPoP", false: "Bearer"}[sess.DPoPKey != nil]; tr.TokenType != want {
+		return nil, fmt.Errorf("token: token_type %q, want %q", tr.TokenType, want)
+	}
+	sess.Issuer, sess.ConfigID, sess.Token, sess.TokenType = doc.CredentialIssuer, doc.ConfigIDs[0], tr.AccessToken, tr.TokenType
+	return sess, nil
 }
 
 // Nonce fetches a c_nonce.
@@ -208,7 +309,12 @@ func (s *Session) Credentials(ctx context.Context, proofs []string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	code, b, err := s.c.do(ctx, http.MethodPost, s.Issuer+"/credential", s.Token, "application/json", body)
+	u := s.Issuer + "/credential"
+	hdr, err := s.authHeaders(u)
+	if err != nil {
+		return nil, err
+	}
+	code, b, err := s.c.doWith(ctx, http.MethodPost, u, hdr, "application/json", body)
 	if err != nil {
 		return nil, err
 	}
