@@ -12,6 +12,7 @@ import (
 
 	"github.com/ssi-project/ssi/didregistry"
 	"github.com/ssi-project/ssi/internal/config"
+	"github.com/ssi-project/ssi/issuer"
 )
 
 // parseConfig loads cfg through fs from args and the environment, refuses
@@ -94,7 +95,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		ln.Close()
 		return err
 	}
-	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, cfg.PublicURL, tenants, log)
+	// DPoP stays optional on `ssi dev` (no --require-dpop): a demo
+	// wallet without DPoP still works.
+	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, issuer.Config{PublicURL: cfg.PublicURL, Tenants: tenants, Logger: log})
 	if err != nil {
 		ln.Close()
 		return err

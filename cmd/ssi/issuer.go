@@ -90,10 +90,11 @@ func devIssuerTenants(dataDir string, kek keys.KEK) ([]issuer.Tenant, error) {
 	return loadIssuerTenants(files, kek)
 }
 
-// startIssuer builds the issuer and runs its status-list publisher until
-// the returned stop function is called.
-func startIssuer(ctx context.Context, st *store.Store, anc issuer.Anchor, publicURL string, tenants []issuer.Tenant, log *slog.Logger) (*issuer.Service, func(), error) {
-	svc, err := issuer.New(issuer.Config{Store: st, Anchor: anc, PublicURL: publicURL, Tenants: tenants, Logger: log})
+// startIssuer builds the issuer of cfg on st and anc and runs its
+// status-list publisher until the returned stop function is called.
+func startIssuer(ctx context.Context, st *store.Store, anc issuer.Anchor, cfg issuer.Config) (*issuer.Service, func(), error) {
+	cfg.Store, cfg.Anchor = st, anc
+	svc, err := issuer.New(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -112,6 +113,16 @@ type issuerConfig struct {
 	config.Server `yaml:",inline"`
 	LedgerConn    `yaml:",inline"`
 	TenantsFile   string `yaml:"tenants_file" flag:"tenants" usage:"JSON file listing the issuing agencies (id, did, key_id, key_file, configurations)"`
+	// RequireDPoP makes every access token DPoP-bound (RFC 9449), as HAIP
+	// requires; off, a wallet may still ask for one. `ssi dev` leaves it
+	// off.
+	RequireDPoP bool `yaml:"require_dpop" flag:"require-dpop" usage:"refuse token requests without a DPoP proof, so that every access token is sender-constrained (RFC 9449, HAIP)"`
+}
+
+// service is the issuer.Config of c, for the agencies tenants (the store
+// and anchor are startIssuer's).
+func (c *issuerConfig) service(tenants []issuer.Tenant, log *slog.Logger) issuer.Config {
+	return issuer.Config{PublicURL: c.PublicURL, Tenants: tenants, Logger: log, RequireDPoP: c.RequireDPoP}
 }
 
 func (c *issuerConfig) validate() error {
@@ -170,13 +181,14 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, cfg.PublicURL, tenants, log)
+	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, cfg.service(tenants, log))
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer stopIssuer()
 	a := newApp(cfg.Server, st, log, services{ledger: ledger, issuer: iss})
-	fmt.Fprintf(stdout, "ssi issuer listening on %s (%d agencies, ledger chain %s)\n", cfg.PublicURL, len(tenants), ledger.chainID)
+	fmt.Fprintf(stdout, "ssi issuer listening on %s (%d agencies, ledger chain %s, DPoP %s)\n", cfg.PublicURL, len(tenants), ledger.chainID,
+		map[bool]string{true: "required", false: "optional"}[cfg.RequireDPoP])
 	return a.serve(ctx, ln)
 }

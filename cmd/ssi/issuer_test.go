@@ -6,8 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,9 +22,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssi-project/ssi/internal/config"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/statuslist"
+	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/issuer"
 	"github.com/ssi-project/ssi/issuer/issuertest"
 )
 
@@ -71,6 +78,16 @@ func TestDevIssuanceAndRevocationLatency(t *testing.T) {
 	t.Logf("revocation latency on ssi dev: served after %v, anchored after %v", toServed, toAnchored)
 }
 
+// TestDevIssuanceDPoP: on `ssi dev` (DPoP optional), a wallet that sends
+// DPoP proofs gets a DPoP-bound token and, presenting it with the DPoP
+// scheme and a proof, its vaccination pass.
+func TestDevIssuanceDPoP(t *testing.T) {
+	d := newDevWallet(t)
+	d.dpop = true
+	rec := d.issue(t, "citizen-dpop")
+	assert.Equal(t, "valid", rec.Status)
+}
+
 // TestDevIssuanceByValue: on `ssi dev`, the offer by value redeems to a
 // vaccination pass as the offer by reference does.
 func TestDevIssuanceByValue(t *testing.T) {
@@ -113,6 +130,8 @@ type devWallet struct {
 	// byValue redeems offers by value (credential_offer) instead of by
 	// reference.
 	byValue bool
+	// dpop redeems offers for DPoP-bound tokens (issuertest.WithDPoP).
+	dpop bool
 }
 
 func newDevWallet(tb testing.TB) *devWallet {
@@ -142,8 +161,14 @@ func (d *devWallet) issue(tb testing.TB, subjectRef string) issuertest.Record {
 		uri = o.ByValueURI
 		require.Contains(tb, uri, "?credential_offer=%7B", "the offer JSON itself")
 	}
-	sess, err := d.c.Redeem(ctx, uri, o.TxCode)
+	var opts []issuertest.Option
+	if d.dpop {
+		opts = append(opts, issuertest.WithDPoP(nil))
+	}
+	sess, err := d.c.Redeem(ctx, uri, o.TxCode, opts...)
 	require.NoError(tb, err)
+	assert.Equal(tb, map[bool]string{true: "DPoP", false: "Bearer"}[d.dpop], sess.TokenType,
+		"ssi dev issues bearer tokens and, when asked, DPoP-bound ones")
 	nonce, err := sess.Nonce(ctx)
 	require.NoError(tb, err)
 	holder, err := keys.Generate(keys.ES256)
@@ -219,4 +244,61 @@ func listEntry(t testing.TB, tok string, idx int64) uint8 {
 	v, err := l.Get(int(idx))
 	require.NoError(t, err)
 	return v
+}
+
+// TestIssuerRequireDPoP: `ssi issuer --require-dpop` (or require_dpop in
+// the config file, or SSI_REQUIRE_DPOP) reaches the issuer, which then
+// refuses a token request without a DPoP proof; it is off by default.
+func TestIssuerRequireDPoP(t *testing.T) {
+	dir := t.TempDir()
+	yml := filepath.Join(dir, "issuer.yaml")
+	require.NoError(t, os.WriteFile(yml, []byte("require_dpop: true\n"), 0o600))
+	for name, c := range map[string]struct {
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		"default":     {nil, nil, false},
+		"flag":        {[]string{"--require-dpop"}, nil, true},
+		"flag false":  {[]string{"--require-dpop=false"}, map[string]string{"SSI_REQUIRE_DPOP": "true"}, false},
+		"environment": {nil, map[string]string{"SSI_REQUIRE_DPOP": "true"}, true},
+		"config file": {[]string{"--config", yml}, nil, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := issuerConfig{Server: config.DefaultServer()}
+			fs := flag.NewFlagSet("ssi issuer", flag.ContinueOnError)
+			_, err := config.Load(fs, &cfg, c.args, func(k string) string { return c.env[k] })
+			require.NoError(t, err)
+			assert.Equal(t, c.want, cfg.RequireDPoP)
+			assert.Equal(t, c.want, cfg.service(nil, nil).RequireDPoP, "passed on to the issuer")
+		})
+	}
+
+	backends(t, func(t *testing.T, st *store.Store) {
+		signer, err := keys.Generate(keys.ES256)
+		require.NoError(t, err)
+		tenants := []issuer.Tenant{{ID: "health", DID: "did:example:health", KeyID: "did:example:health#issuing-1",
+			Signer: signer, Configs: []issuer.CredentialConfig{builtinConfigs()["vaccination-pass"]}}}
+		for _, req := range []bool{false, true} {
+			cfg := issuerConfig{Server: config.DefaultServer(), RequireDPoP: req}
+			cfg.PublicURL = "http://127.0.0.1"
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			iss, stop, err := startIssuer(context.Background(), st, nil, cfg.service(tenants, log))
+			assert.NoError(t, err)
+			srv := httptest.NewServer(newApp(cfg.Server, st, log, services{issuer: iss}).router)
+			// An unknown code: refused for the missing proof when DPoP is
+			// required, else for the code.
+			resp, err := http.Post(srv.URL+"/issuers/health/token", "application/x-www-form-urlencoded",
+				strings.NewReader("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=nope"))
+			if assert.NoError(t, err) {
+				var body struct{ Error string }
+				assert.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+				resp.Body.Close()
+				assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+				assert.Equal(t, map[bool]string{true: "invalid_dpop_proof", false: "invalid_grant"}[req], body.Error)
+			}
+			srv.Close()
+			stop()
+		}
+	})
 }
