@@ -2,10 +2,13 @@ package issuer
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store/storetest"
 )
@@ -103,4 +106,87 @@ func FuzzProof(f *testing.F) {
 			tt.Fatalf("code %q", errs.CodeOf(err))
 		}
 	})
+}
+
+// FuzzDPoP: the DPoP proof checker never panics, rejects with
+// invalid_dpop_proof only, and accepts only what holds up on its own: a
+// proof jose verifies as dpop+jwt under ES256, with a thumbprint, a jti,
+// and an iat inside the window. It also fuzzes the htu normalisation,
+// which must be idempotent.
+func FuzzDPoP(f *testing.F) {
+	now := time.Unix(1_800_000_000, 0)
+	const htu = "https://issuer.example/issuers/health/credential"
+	key, err := keys.Generate(keys.ES256)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ed, err := keys.Generate(keys.EdDSA)
+	if err != nil {
+		f.Fatal(err)
+	}
+	jwk, _ := jose.PublicJWK(key.Public())
+	sign := func(s keys.Signer, h, c map[string]any) string {
+		payload, _ := json.Marshal(c)
+		p, err := jose.Sign(s, h, payload)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return p
+	}
+	claims := func(more map[string]any) map[string]any {
+		c := map[string]any{"jti": "j1", "htm": "POST", "htu": htu, "iat": now.Unix(), "ath": tokenHashB64("tok")}
+		for k, v := range more {
+			if v == nil {
+				delete(c, k)
+			} else {
+				c[k] = v
+			}
+		}
+		return c
+	}
+	hdr := map[string]any{"typ": DPoPTyp, "jwk": jwk.Map()}
+	priv := map[string]any{"typ": DPoPTyp, "jwk": map[string]any{"kty": jwk.Kty, "crv": jwk.Crv, "x": jwk.X, "y": jwk.Y, "d": "AAAA"}}
+	f.Add(sign(key, hdr, claims(nil)), htu, "tok")                                                                            // a valid proof over tok
+	f.Add(sign(key, hdr, claims(map[string]any{"ath": nil})), "HTTPS://ISSUER.EXAMPLE:443/issuers/health/credential?q#f", "") // valid at a token endpoint, htu spelt otherwise
+	f.Add(sign(key, hdr, claims(map[string]any{"iat": now.Unix() - 61})), htu, "tok")                                         // stale
+	f.Add(sign(key, hdr, claims(map[string]any{"iat": "1800000000"})), htu, "tok")                                            // iat a string
+	f.Add(sign(key, hdr, claims(map[string]any{"jti": strings.Repeat("j", 257)})), htu, "tok")                                // jti too long
+	f.Add(sign(key, hdr, claims(map[string]any{"htm": "GET"})), htu, "tok")                                                   // wrong method
+	f.Add(sign(key, priv, claims(nil)), htu, "tok")                                                                           // private jwk
+	f.Add(sign(ed, map[string]any{"typ": DPoPTyp, "jwk": mustJWK(f, ed).Map()}, claims(nil)), htu, "tok")                     // EdDSA
+	f.Add(b64(map[string]any{"alg": "none", "typ": DPoPTyp, "jwk": jwk.Map()})+"."+b64(claims(nil))+".", htu, "tok")          // alg none
+	f.Add("a.b.c.d.e", htu, "tok")                                                                                            // JWE shape
+	f.Add("", "", "")                                                                                                         // empty
+	f.Add(sign(key, hdr, claims(nil)), "https://[::1]:443/%zz", "tok")                                                        // odd htu
+	f.Fuzz(func(t *testing.T, proof, want, tok string) {
+		if n, ok := normalizeHTU(want); ok {
+			if n2, ok2 := normalizeHTU(n); !ok2 || n2 != n {
+				t.Fatalf("normalizeHTU is not idempotent: %q -> %q -> %q", want, n, n2)
+			}
+		}
+		p, err := checkDPoP([]string{proof}, dpopRequest{htm: "POST", htu: want, token: tok}, now)
+		if err != nil {
+			if errs.CodeOf(err) != "invalid_dpop_proof" {
+				t.Fatalf("code %q", errs.CodeOf(err))
+			}
+			return
+		}
+		if _, err := jose.Verify(proof, jose.VerifyOptions{Typ: []string{DPoPTyp}, Algs: []string{jose.ES256}, HeaderJWKIsHolderKey: true}); err != nil {
+			t.Fatalf("accepted a proof jose refuses: %v", err)
+		}
+		if len(p.jkt) != 43 || p.jti == "" || len(p.jti) > dpopMaxJTI || now.Sub(p.iat) > dpopMaxAge || p.iat.Sub(now) > dpopMaxFuture {
+			t.Fatalf("accepted %+v", p)
+		}
+		if _, err := checkDPoP([]string{proof, proof}, dpopRequest{htm: "POST", htu: want, token: tok}, now); err == nil {
+			t.Fatal("accepted two DPoP headers")
+		}
+	})
+}
+
+func mustJWK(f *testing.F, s keys.Signer) jose.JWK {
+	j, err := jose.PublicJWK(s.Public())
+	if err != nil {
+		f.Fatal(err)
+	}
+	return j
 }
