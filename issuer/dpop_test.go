@@ -204,7 +204,8 @@ func TestNormalizeHTU(t *testing.T) {
 // no token) and no jti stored; the offer then redeems with a good proof.
 func TestDPoPHostileToken(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
-		e := newEnv(t, st, envOpts{})
+		// All the cases come from one address within one minute.
+		e := newEnv(t, st, envOpts{config: func(c *Config) { c.RatePerClient = 1000 }})
 		key, err := keys.Generate(keys.ES256)
 		require.NoError(t, err)
 		ed, err := keys.Generate(keys.EdDSA)

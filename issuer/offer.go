@@ -181,9 +181,9 @@ type TokenResponse struct {
 // kill the code even under concurrency.
 //
 // With a DPoP proof (req.DPoP), the token is bound to the proof's key: the
-// proof is checked (checkDPoP) before anything is counted, its jti is
-// recorded after the rate limits and before the code is looked up (so a
-// replayed proof spends none of the code's attempts), and the key's
+// proof is checked (checkDPoP) after the client's rate limit and before
+// the code's, its jti is recorded before the code is looked up (so a bad
+// or replayed proof spends none of the code's attempts), and the key's
 // thumbprint is stored with the token, whose type is then DPoP. Without
 // one the token is a bearer token, unless Config.RequireDPoP refuses it.
 //
@@ -200,6 +200,9 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 	if req.Code == "" || len(req.Code) > 256 || len(req.TxCode) > 64 {
 		return nil, ErrInvalidRequest.With("pre-authorized_code is required", nil)
 	}
+	if err := s.limiter.allow("client:"+req.Client, s.cfg.RatePerClient); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	var proof *dpopProof
 	switch {
@@ -211,9 +214,6 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 		proof = &p
 	case s.cfg.RequireDPoP:
 		return nil, ErrInvalidDPoPProof.With("this issuer issues DPoP-bound access tokens only: send a DPoP proof", nil)
-	}
-	if err := s.limiter.allow("client:"+req.Client, s.cfg.RatePerClient); err != nil {
-		return nil, err
 	}
 	codeHash := hash(req.Code)
 	// Per tenant: a code sent to another tenant's endpoint spends neither
