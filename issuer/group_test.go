@@ -371,10 +371,18 @@ func (e *env) inOneGroup(blocker groupRequest, reqs []groupRequest, hook func(jo
 		}
 		return orig(jobs)
 	}
-	defer func() { g.run = orig }()
+	var openGate sync.Once
+	release := func() { openGate.Do(func() { close(gate) }) }
+	defer func() { release(); g.run = orig }()
 	blockerDone := make(chan error, 1)
 	go func() { _, err := e.sendRequest(blocker); blockerDone <- err }()
-	<-inFirst
+	select { // fail, not hang, when the blocker is refused before recording
+	case <-inFirst:
+	case err := <-blockerDone:
+		e.t.Fatalf("the blocker finished before reaching its record group: %v", err)
+	case <-time.After(30 * time.Second):
+		e.t.Fatal("the blocker did not reach its record group in 30 s")
+	}
 	res := make([]error, len(reqs))
 	var wg sync.WaitGroup
 	for i, r := range reqs {
@@ -392,7 +400,7 @@ func (e *env) inOneGroup(blocker groupRequest, reqs []groupRequest, hook func(jo
 			time.Sleep(5 * time.Millisecond)
 		}
 	})
-	close(gate)
+	release()
 	wg.Wait()
 	require.NoError(e.t, <-blockerDone)
 	return res
