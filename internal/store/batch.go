@@ -64,6 +64,68 @@ func (s *Store) ConsumeSingleUses(ctx context.Context, kind string, values []str
 	return out, nil
 }
 
+// PutSingleUses is PutSingleUse for several values of kind: it stores
+// those not stored yet and returns them, by value. A value missing from
+// the result was already stored, expired or not, or is listed twice and
+// was stored for its first entry (PutSingleUse's ErrConflict). A taken
+// value does not fail the others, nor, on PostgreSQL, the transaction.
+func (s *Store) PutSingleUses(ctx context.Context, kind string, us []SingleUse) (map[string]bool, error) {
+	out := make(map[string]bool, len(us))
+	for _, u := range us {
+		if err := need("single-use kind", kind, "single-use value", u.Value); err != nil {
+			return nil, err
+		}
+		if u.ExpiresAt.IsZero() {
+			return nil, ErrInvalid.With("the expiry is required", nil)
+		}
+	}
+	if !s.postgres() {
+		for _, u := range us {
+			u.Kind = kind
+			err := s.PutSingleUse(ctx, u)
+			switch {
+			case errors.Is(err, ErrConflict):
+				continue
+			case err != nil:
+				return nil, err
+			}
+			out[u.Value] = true
+		}
+		return out, nil
+	}
+	byHash := make(map[string]string, len(us))
+	hashes, data, expires := make([][]byte, 0, len(us)), make([][]byte, 0, len(us)), make([]int64, 0, len(us))
+	for _, u := range us {
+		h := valueHash(u.Value)
+		if _, dup := byHash[string(h)]; dup {
+			continue
+		}
+		byHash[string(h)] = u.Value
+		var d []byte // nil is NULL, as PutSingleUse stores no data
+		if len(u.Data) > 0 {
+			d = u.Data
+		}
+		hashes, data, expires = append(hashes, h), append(data, d), append(expires, toMicros(u.ExpiresAt))
+	}
+	err := forEach(ctx, s.w(),
+		`INSERT INTO single_use (kind, value_hash, data, expires_at)
+		 SELECT $1, h, d, e FROM unnest($2::bytea[], $3::bytea[], $4::bigint[]) AS t(h, d, e)
+		 ON CONFLICT (kind, value_hash) DO NOTHING
+		 RETURNING value_hash`,
+		[]any{kind, hashes, data, expires}, func(r rows) error {
+			var h []byte
+			if err := r.Scan(&h); err != nil {
+				return err
+			}
+			out[byHash[string(h)]] = true
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("storing single-use values: %w", err)
+	}
+	return out, nil
+}
+
 // CompleteOffers is CompleteOffer for several offers: it returns the IDs
 // it completed. An ID missing from the result was not a redeemed offer
 // with a token valid at now (CompleteOffer's ErrConflict).

@@ -414,6 +414,22 @@ func testIssuerBatches(t *testing.T, s *store.Store) {
 		assert.Equal(t, map[string][]byte{"n1": []byte("health"), "n2": []byte("benefits")}, got,
 			"each live value once, with its data; not the expired one, the absent one or one of another kind")
 
+		stored, err := tx.PutSingleUses(ctx, "dpop_jti", []store.SingleUse{
+			{Value: "j1", ExpiresAt: now.Add(time.Minute)},
+			{Value: "j2", Data: []byte("d"), ExpiresAt: now.Add(time.Minute)},
+			{Value: "j1", ExpiresAt: now.Add(time.Minute)},
+		})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]bool{"j1": true, "j2": true}, stored, "each new value once")
+		stored, err = tx.PutSingleUses(ctx, "dpop_jti", []store.SingleUse{
+			{Value: "j2", ExpiresAt: now.Add(time.Minute)}, {Value: "j3", ExpiresAt: now.Add(time.Minute)},
+			{Value: "n1", ExpiresAt: now.Add(time.Minute)}, // a value of another kind does not collide
+		})
+		require.NoError(t, err, "a taken value fails neither the others nor the transaction")
+		assert.Equal(t, map[string]bool{"j3": true, "n1": true}, stored, "not the value stored before")
+		_, err = tx.PutSingleUses(ctx, "dpop_jti", []store.SingleUse{{Value: "j4"}})
+		assertCode(t, store.ErrInvalid, err, "an expiry is required")
+
 		done, err := tx.CompleteOffers(ctx, []string{"o1", "o2"}, now.Add(2*time.Minute))
 		require.NoError(t, err)
 		assert.Empty(t, done, "not once the tokens have expired")
@@ -444,6 +460,12 @@ func testIssuerBatches(t *testing.T, s *store.Store) {
 	}
 	_, err = s.ConsumeSingleUse(ctx, "pre_auth_code", "n3", now)
 	assert.NoError(t, err, "a value of another kind is untouched")
+	for v, data := range map[string][]byte{"j1": nil, "j2": []byte("d"), "j3": nil} {
+		u, err := s.ConsumeSingleUse(ctx, "dpop_jti", v, now)
+		if assert.NoError(t, err, "%s was committed with the transaction", v) {
+			assert.Equal(t, data, u.Data, v)
+		}
+	}
 
 	_, err = s.CompleteOffers(ctx, []string{"o3", "bad\x00id"}, now)
 	assertCode(t, store.ErrInvalid, err, "array elements are checked like any text")
