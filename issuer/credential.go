@@ -61,12 +61,11 @@ var proofResolver = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk
 //
 //  1. check the access token (for a DPoP-bound one: the DPoP scheme and a
 //     proof of its key over it, see tokenBinding), the configuration and
-//     every proof (typ,
-//     alg, aud = the issuer, a fresh iat, a c_nonce, a header jwk or a
-//     did:key/did:jwk kid, never both, never a private key) — no state
-//     changes; then record the DPoP proof's jti as used, so that a
-//     replayed proof never reaches step 2;
-//  2. in one transaction: use up the c_nonces and the access token,
+//     every proof (typ, alg, aud = the issuer, a fresh iat, a c_nonce, a
+//     header jwk or a did:key/did:jwk kid, never both, never a private
+//     key) — no state changes;
+//  2. in one transaction: use up the DPoP proof's jti (a replayed proof
+//     fails here, with no record), the c_nonces and the access token,
 //     allocate a random status index per credential (unique by
 //     constraint, redrawn on conflict, a new list opened when one is half
 //     full), write each issuance record (pending) and an audit record;
@@ -130,12 +129,7 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	if err != nil {
 		return nil, err
 	}
-	if proof != nil {
-		if err := s.useDPoP(ctx, *proof); err != nil {
-			return nil, resourceError(err)
-		}
-	}
-	if err := s.records.do(&recordJob{t: t, cfg: cfg, offer: o, nonces: nonces, plans: plans, now: now}); err != nil {
+	if err := s.records.do(&recordJob{t: t, cfg: cfg, offer: o, nonces: nonces, dpop: proof, plans: plans, now: now}); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(plans))
@@ -437,6 +431,7 @@ type recordJob struct {
 	cfg    *CredentialConfig
 	offer  store.CredentialOffer
 	nonces []string
+	dpop   *dpopProof // the request's DPoP proof, for a DPoP-bound token
 	plans  []*plan
 	now    time.Time
 }
@@ -503,9 +498,14 @@ func (s *Service) recordTx(ctx context.Context, jobs []*recordJob) ([]error, err
 
 func (s *Service) recordIn(ctx context.Context, tx *store.Store, jobs []*recordJob, res []error) error {
 	now := s.now()
+	if err := s.useDPoPs(ctx, tx, jobs, res); err != nil {
+		return err
+	}
 	var nonces []string
-	for _, j := range jobs {
-		nonces = append(nonces, j.nonces...)
+	for i, j := range jobs {
+		if res[i] == nil {
+			nonces = append(nonces, j.nonces...)
+		}
 	}
 	data, err := tx.ConsumeSingleUses(ctx, "c_nonce", nonces, now)
 	if err != nil {
@@ -515,6 +515,9 @@ func (s *Service) recordIn(ctx context.Context, tx *store.Store, jobs []*recordJ
 	taken := map[string]bool{}
 	var offers []string
 	for i, j := range jobs {
+		if res[i] != nil {
+			continue
+		}
 		for _, n := range j.nonces {
 			if d, ok := data[n]; !ok || taken[n] || string(d) != j.t.ID {
 				res[i] = ErrInvalidNonce

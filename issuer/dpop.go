@@ -89,7 +89,9 @@ type dpopProof struct {
 // without query and fragment, scheme and host case-insensitively, a
 // default port the same as none); an iat no older than dpopMaxAge and no
 // further ahead than dpopMaxFuture; a jti; and ath as want says. It
-// changes nothing: the jti is recorded by useDPoP. Every failure is
+// changes nothing: the jti is recorded by useDPoP at the token endpoint,
+// and by useDPoPs in the record transaction at the credential endpoint.
+// Every failure is
 // ErrInvalidDPoPProof.
 func checkDPoP(values []string, want dpopRequest, now time.Time) (dpopProof, error) {
 	if len(values) != 1 {
@@ -180,13 +182,51 @@ func normalizeHTU(raw string) (string, bool) {
 	return scheme + "://" + host + path, true
 }
 
+// useDPoPs records, in the record transaction tx, the jti of every job
+// with a DPoP proof as used, as useDPoP does, in one statement for the
+// group. A job whose jti was used before, or by another job of the group,
+// gets invalid_dpop_proof (401) in res and no record. The jti is spent
+// even if the request then fails on its c_nonce or token: the proof has
+// been presented.
+func (s *Service) useDPoPs(ctx context.Context, tx *store.Store, jobs []*recordJob, res []error) error {
+	var us []store.SingleUse
+	for _, j := range jobs {
+		if j.dpop != nil {
+			us = append(us, j.dpop.singleUse())
+		}
+	}
+	if len(us) == 0 {
+		return nil
+	}
+	stored, err := tx.PutSingleUses(ctx, dpopJTIKind, us)
+	if err != nil {
+		return err
+	}
+	for i, j := range jobs {
+		if j.dpop == nil {
+			continue
+		}
+		if v := j.dpop.singleUse().Value; stored[v] {
+			delete(stored, v) // a second job with the same proof is a replay
+			continue
+		}
+		res[i] = resourceError(ErrInvalidDPoPProof.With("the DPoP proof was used before", nil))
+	}
+	return nil
+}
+
+// singleUse is how p's jti is kept as used: scoped to its key, until no
+// proof carrying it could still be fresh.
+func (p dpopProof) singleUse() store.SingleUse {
+	return store.SingleUse{Kind: dpopJTIKind, Value: p.jkt + "." + p.jti, ExpiresAt: p.iat.Add(dpopMaxAge + time.Second)}
+}
+
 // useDPoP records p's jti as used, scoped to its key, until no proof
 // carrying it could still be fresh. A jti seen before is
 // ErrInvalidDPoPProof: of concurrent requests with one proof, exactly one
 // gets past this.
 func (s *Service) useDPoP(ctx context.Context, p dpopProof) error {
-	err := s.cfg.Store.PutSingleUse(ctx, store.SingleUse{Kind: dpopJTIKind, Value: p.jkt + "." + p.jti,
-		ExpiresAt: p.iat.Add(dpopMaxAge + time.Second)})
+	err := s.cfg.Store.PutSingleUse(ctx, p.singleUse())
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return ErrInvalidDPoPProof.With("the DPoP proof was used before", nil)

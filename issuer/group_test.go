@@ -123,6 +123,7 @@ func TestGroupCommitBug(t *testing.T) {
 // groupRequest is one prepared credential request of the isolation test.
 type groupRequest struct {
 	name, token, nonce string
+	dpop               string // the DPoP proof, for a DPoP-bound token
 }
 
 // TestGroupedRequestsFailAlone puts good and bad credential requests in
@@ -219,8 +220,61 @@ func (e *env) sendRequest(r groupRequest) ([]Credential, error) {
 		return nil, err
 	}
 	w := &wallet{e: e, issuer: e.svc.IssuerURL("health")}
-	return e.svc.Credential(context.Background(), "health", CredentialRequest{AccessToken: r.token, ConfigID: "vaccination-pass",
-		Proofs: []string{w.proofNoT(h, r.nonce)}})
+	req := CredentialRequest{AccessToken: r.token, ConfigID: "vaccination-pass", Proofs: []string{w.proofNoT(h, r.nonce)}}
+	if r.dpop != "" {
+		req.Scheme, req.DPoP = SchemeDPoP, []string{r.dpop}
+	}
+	return e.svc.Credential(context.Background(), "health", req)
+}
+
+// prepDPoPRequest is prepRequest with a DPoP-bound token and a proof of
+// its key for the credential request.
+func (e *env) prepDPoPRequest(name string) groupRequest {
+	e.t.Helper()
+	ctx := context.Background()
+	o, err := e.svc.CreateOffer(ctx, Actor{TenantID: "health", ID: "test"}, OfferRequest{ConfigID: "vaccination-pass",
+		SubjectRef: name, SubjectData: mustJSON(vaccSubject)})
+	require.NoError(e.t, err)
+	code := o.URI[strings.LastIndex(o.URI, "%2F")+3:]
+	k, err := keys.Generate(keys.ES256)
+	require.NoError(e.t, err)
+	issuerURL := e.svc.IssuerURL("health")
+	tr, err := e.svc.Token(ctx, "health", TokenRequest{GrantType: PreAuthGrant, Code: code, TxCode: o.TxCode, Client: name,
+		DPoP: []string{e.dpopProof(k, issuerURL+"/token", "", nil)}})
+	require.NoError(e.t, err)
+	require.Equal(e.t, "DPoP", tr.TokenType)
+	n, err := e.svc.Nonce(ctx, "health", name)
+	require.NoError(e.t, err)
+	return groupRequest{name: name, token: tr.AccessToken, nonce: n, dpop: e.dpopProof(k, issuerURL+"/credential", tr.AccessToken, nil)}
+}
+
+// TestGroupedDPoPReplay: two requests of one record group presenting the
+// same DPoP proof (with the same token, and each its own c_nonce) get one
+// credential; the other is refused as a replayed proof, and a DPoP request
+// beside them is unaffected.
+func TestGroupedDPoPReplay(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, envOpts{})
+		e.svc.cfg.RatePerClient = 1 << 30
+		blocker := e.prepRequest("blocker")
+		a, other := e.prepDPoPRequest("a"), e.prepDPoPRequest("other")
+		again := a
+		again.nonce = e.prepRequest("again-nonce").nonce
+		res := e.inOneGroup(blocker, []groupRequest{a, again, other}, func([]*recordJob) {})
+		if (res[0] == nil) == (res[1] == nil) {
+			t.Fatalf("exactly one of the two requests with one proof must succeed, got %v and %v", res[0], res[1])
+		}
+		failed := res[0]
+		if failed == nil {
+			failed = res[1]
+		}
+		assert.Equal(t, "invalid_dpop_proof", errs.CodeOf(failed), "the second use of the proof")
+		assert.Equal(t, errs.Unauthorized, errs.KindOf(failed), "401 at the credential endpoint")
+		assert.NoError(t, res[2], "the other DPoP request")
+		var records int64
+		require.NoError(t, st.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
+		assert.Equal(t, int64(3), records, "the blocker, one of the pair, the other")
+	})
 }
 
 // conflictOnce fails the transaction in which it is armed with
