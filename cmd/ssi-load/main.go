@@ -9,6 +9,9 @@
 // record, audit), signing, self-verification with the core verifier, and
 // marking the record issued. Offers, tokens, nonces and proofs are prepared
 // before the timed phase, so the wallets' own signing is not measured.
+// With -dpop the access tokens are DPoP-bound (RFC 9449), and each
+// credential request also carries a DPoP proof, prepared too; the server
+// then verifies one more signature and records the proof's jti.
 //
 // It runs against a fresh schema on the PostgreSQL server named by -store
 // (default $SSI_TEST_POSTGRES) and drops the schema at the end. It never
@@ -60,6 +63,10 @@ func main() {
 type job struct {
 	token  string
 	proofs []string
+	// dpopKey and dpop are the token's DPoP key and the proof for the
+	// credential request, with -dpop.
+	dpopKey keys.Signer
+	dpop    string
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -73,6 +80,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	batch := fs.Int("batch", 1, "proofs (credentials) per credential request, at most 10")
 	commitGroup := fs.Int("commit-group", 0, "the issuer's CommitGroup (0: its default)")
 	commitWorkers := fs.Int("commit-workers", 0, "the issuer's CommitWorkers (0: its default)")
+	useDPoP := fs.Bool("dpop", false, "DPoP-bound access tokens (RFC 9449): every credential request carries a DPoP proof")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -136,9 +144,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	requests := (*n + *batch - 1) / *batch
 	fmt.Fprintf(out, "preparing %d offers, tokens, nonces and %d proofs on %s …\n", requests, requests**batch, st.Backend())
-	jobs, err := prepare(ctx, svc, requests, *batch)
+	prepStart := time.Now()
+	jobs, err := prepare(ctx, svc, requests, *batch, *useDPoP)
 	if err != nil {
 		return err
+	}
+	// A DPoP proof is fresh for 60 s after its iat (issuer.dpopMaxAge):
+	// the timed phase must start well within that.
+	if *useDPoP && time.Since(prepStart) > 40*time.Second {
+		return fmt.Errorf("preparing took %v, too long for the DPoP proofs to stay fresh: use a smaller -n", time.Since(prepStart).Round(time.Second))
 	}
 	// A running deployment's tables have statistics: autovacuum analyses a
 	// table within a minute of its first rows. The fresh schema has none
@@ -180,6 +194,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			defer wg.Done()
 			for j := range ch {
 				s := wallet.Session(svc.IssuerURL("health"), "vaccination-pass", j.token)
+				if j.dpopKey != nil {
+					s.TokenType, s.DPoPKey, s.NextDPoPProof = "DPoP", j.dpopKey, j.dpop
+				}
 				t0 := time.Now()
 				creds, err := s.Credentials(ctx, j.proofs)
 				dt := time.Since(t0)
@@ -221,8 +238,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	ok := len(lat) * *batch
 	perCred := cpu / time.Duration(ok)
-	fmt.Fprintf(out, "store %s, %d concurrent wallets, %d credentials in %d requests of %d (%d requests failed) in %v\n",
-		st.Backend(), *clients, ok, len(lat), *batch, failed.Load(), wall.Round(time.Millisecond))
+	tokens := "bearer"
+	if *useDPoP {
+		tokens = "DPoP-bound"
+	}
+	fmt.Fprintf(out, "store %s, %d concurrent wallets, %s tokens, %d credentials in %d requests of %d (%d requests failed) in %v\n",
+		st.Backend(), *clients, tokens, ok, len(lat), *batch, failed.Load(), wall.Round(time.Millisecond))
 	fmt.Fprintf(out, "throughput  %.0f credentials/s\n", float64(ok)/wall.Seconds())
 	fmt.Fprintf(out, "latency     p50 %v  p99 %v  max %v (per request)\n", pct(lat, 50), pct(lat, 99), lat[len(lat)-1])
 	fmt.Fprintf(out, "cpu         %v per credential (process, wallets' HTTP included); raw ES256 verify+sign+verify %v; ratio %.1f\n",
@@ -248,7 +269,7 @@ func pct(s []time.Duration, p int) time.Duration {
 
 // prepare creates n redeemed offers with a nonce and batch proofs (of
 // distinct keys) each, with 8 workers.
-func prepare(ctx context.Context, svc *issuer.Service, n, batch int) ([]job, error) {
+func prepare(ctx context.Context, svc *issuer.Service, n, batch int, useDPoP bool) ([]job, error) {
 	subject, _ := json.Marshal(map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1950-12-10",
 		"vaccinations": []any{map[string]any{"date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "vaccine": "XYZ-1"}}})
 	jobs := make([]job, n)
@@ -261,7 +282,7 @@ func prepare(ctx context.Context, svc *issuer.Service, n, batch int) ([]job, err
 		go func() {
 			defer wg.Done()
 			for i := range idx {
-				j, err := prepareOne(ctx, svc, subject, i, batch)
+				j, err := prepareOne(ctx, svc, subject, i, batch, useDPoP)
 				if err != nil {
 					once.Do(func() { firstErr = err })
 					continue
@@ -278,14 +299,26 @@ func prepare(ctx context.Context, svc *issuer.Service, n, batch int) ([]job, err
 	return jobs, firstErr
 }
 
-func prepareOne(ctx context.Context, svc *issuer.Service, subject []byte, i, batch int) (job, error) {
+func prepareOne(ctx context.Context, svc *issuer.Service, subject []byte, i, batch int, useDPoP bool) (job, error) {
 	o, err := svc.CreateOffer(ctx, issuer.Actor{TenantID: "health", ID: "load"}, issuer.OfferRequest{
 		ConfigID: "vaccination-pass", SubjectRef: fmt.Sprintf("citizen-%d", i), SubjectData: subject})
 	if err != nil {
 		return job{}, err
 	}
 	code := o.OfferURL[strings.LastIndex(o.OfferURL, "/")+1:]
-	tr, err := svc.Token(ctx, "health", issuer.TokenRequest{GrantType: issuer.PreAuthGrant, Code: code, TxCode: o.TxCode, Client: "load"})
+	treq := issuer.TokenRequest{GrantType: issuer.PreAuthGrant, Code: code, TxCode: o.TxCode, Client: "load"}
+	var dk keys.Signer
+	if useDPoP {
+		if dk, err = keys.Generate(keys.ES256); err != nil {
+			return job{}, err
+		}
+		p, err := issuertest.DPoPProof(dk, http.MethodPost, svc.IssuerURL("health")+"/token", "", time.Now())
+		if err != nil {
+			return job{}, err
+		}
+		treq.DPoP = []string{p}
+	}
+	tr, err := svc.Token(ctx, "health", treq)
 	if err != nil {
 		return job{}, err
 	}
@@ -294,6 +327,15 @@ func prepareOne(ctx context.Context, svc *issuer.Service, subject []byte, i, bat
 		return job{}, err
 	}
 	j := job{token: tr.AccessToken}
+	if dk != nil {
+		if tr.TokenType != "DPoP" {
+			return job{}, fmt.Errorf("token_type %q with a DPoP proof", tr.TokenType)
+		}
+		if j.dpop, err = issuertest.DPoPProof(dk, http.MethodPost, svc.IssuerURL("health")+"/credential", tr.AccessToken, time.Now()); err != nil {
+			return job{}, err
+		}
+		j.dpopKey = dk
+	}
 	for range batch {
 		h, err := keys.Generate(keys.ES256)
 		if err != nil {

@@ -130,7 +130,11 @@ type Session struct {
 	// session. Every request it makes with the token carries a fresh proof
 	// of it.
 	DPoPKey keys.Signer
-	now     func() time.Time
+	// NextDPoPProof, when set, is sent with the next request instead of a
+	// fresh proof of DPoPKey, and then cleared: a load test prepares its
+	// proofs before the timed phase, as it does its key proofs.
+	NextDPoPProof string
+	now           func() time.Time
 }
 
 // Option changes how Redeem redeems an offer.
@@ -185,9 +189,13 @@ func (s *Session) authHeaders(htu string) (http.Header, error) {
 		hdr.Set("Authorization", "Bearer "+s.Token)
 		return hdr, nil
 	}
-	p, err := DPoPProof(s.DPoPKey, http.MethodPost, htu, s.Token, s.now())
-	if err != nil {
-		return nil, err
+	p := s.NextDPoPProof
+	s.NextDPoPProof = ""
+	if p == "" {
+		var err error
+		if p, err = DPoPProof(s.DPoPKey, http.MethodPost, htu, s.Token, s.now()); err != nil {
+			return nil, err
+		}
 	}
 	hdr.Set("Authorization", "DPoP "+s.Token)
 	hdr.Set("DPoP", p)
