@@ -140,14 +140,9 @@ func TestDPoPFlow(t *testing.T) {
 		body, _ := w.credBody()
 		code, b, _ = w.credentialWith("DPoP", body, e.dpopProof(key, w.issuer+"/credential", w.token, nil))
 		require.Equal(t, http.StatusOK, code, string(b))
-		var out struct {
-			Credentials []struct {
-				Credential string `json:"credential"`
-			} `json:"credentials"`
-		}
-		require.NoError(t, json.Unmarshal(b, &out))
-		require.Len(t, out.Credentials, 1)
-		r := e.coreVerify(out.Credentials[0].Credential, sdjwt.ProfileSDJWTVC)
+		creds := credentialsOf(t, b)
+		require.Len(t, creds, 1)
+		r := e.coreVerify(creds[0], sdjwt.ProfileSDJWTVC)
 		assert.Equal(t, e.dids["health"], r.Claims["iss"])
 		holder, err := jose.PublicJWK(w.holders[0].Public())
 		require.NoError(t, err)

@@ -384,14 +384,9 @@ func TestFaultAuditDown(t *testing.T) {
 		code, b = w.credential(map[string]any{"credential_configuration_id": "vaccination-pass",
 			"proofs": map[string]any{"jwt": []string{w.proof(h, nonce, nil)}}})
 		require.Equal(t, http.StatusOK, code, "the token and the nonce survived the failed attempt: %s", b)
-		var out struct {
-			Credentials []struct {
-				Credential string `json:"credential"`
-			} `json:"credentials"`
-		}
-		require.NoError(t, json.Unmarshal(b, &out))
-		require.Len(t, out.Credentials, 1)
-		e.reconcile([]string{creds[0], out.Credentials[0].Credential})
+		again := credentialsOf(t, b)
+		require.Len(t, again, 1)
+		e.reconcile([]string{creds[0], again[0]})
 	})
 }
 

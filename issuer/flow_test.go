@@ -215,12 +215,9 @@ func TestBatchSizePerConfiguration(t *testing.T) {
 		n3, n4 := w.nonce(), w.nonce()
 		code, b = send([]string{w.proof(holder(), n3, nil), w.proof(holder(), n3, nil), w.proof(holder(), n4, nil)})
 		require.Equal(t, http.StatusOK, code, string(b))
-		var resp struct {
-			Credentials []struct{ Credential string } `json:"credentials"`
-		}
-		require.NoError(t, json.Unmarshal(b, &resp))
-		require.Equal(t, 1, len(resp.Credentials), "the configuration's batch size decides")
-		r := e.coreVerify(resp.Credentials[0].Credential, sdjwt.ProfileSDJWTVC)
+		creds := credentialsOf(t, b)
+		require.Equal(t, 1, len(creds), "the configuration's batch size decides")
+		r := e.coreVerify(creds[0], sdjwt.ProfileSDJWTVC)
 		want, err := jose.PublicJWK(w.holders[0].Public())
 		require.NoError(t, err)
 		got, err := jose.PublicJWK(r.HolderKey.Key)

@@ -201,16 +201,33 @@ func TestGroupedRequestsFailAlone(t *testing.T) {
 // through the service API.
 func (e *env) prepRequest(name string) groupRequest {
 	e.t.Helper()
+	return e.prepRequestWith(name, nil)
+}
+
+// prepRequestWith is prepRequest with a DPoP key (nil: a bearer token):
+// a DPoP-bound token and a proof of the key for the credential request.
+func (e *env) prepRequestWith(name string, dpopKey keys.Signer) groupRequest {
+	e.t.Helper()
 	ctx := context.Background()
 	o, err := e.svc.CreateOffer(ctx, Actor{TenantID: "health", ID: "test"}, OfferRequest{ConfigID: "vaccination-pass",
 		SubjectRef: name, SubjectData: mustJSON(vaccSubject)})
 	require.NoError(e.t, err)
 	code := o.URI[strings.LastIndex(o.URI, "%2F")+3:]
-	tr, err := e.svc.Token(ctx, "health", TokenRequest{GrantType: PreAuthGrant, Code: code, TxCode: o.TxCode, Client: name})
+	issuerURL := e.svc.IssuerURL("health")
+	treq := TokenRequest{GrantType: PreAuthGrant, Code: code, TxCode: o.TxCode, Client: name}
+	if dpopKey != nil {
+		treq.DPoP = []string{e.dpopProof(dpopKey, issuerURL+"/token", "", nil)}
+	}
+	tr, err := e.svc.Token(ctx, "health", treq)
 	require.NoError(e.t, err)
 	n, err := e.svc.Nonce(ctx, "health", name)
 	require.NoError(e.t, err)
-	return groupRequest{name: name, token: tr.AccessToken, nonce: n}
+	r := groupRequest{name: name, token: tr.AccessToken, nonce: n}
+	if dpopKey != nil {
+		require.Equal(e.t, "DPoP", tr.TokenType)
+		r.dpop = e.dpopProof(dpopKey, issuerURL+"/credential", tr.AccessToken, nil)
+	}
+	return r
 }
 
 // sendRequest asks for one credential with a fresh holder key.
@@ -227,27 +244,6 @@ func (e *env) sendRequest(r groupRequest) ([]Credential, error) {
 	return e.svc.Credential(context.Background(), "health", req)
 }
 
-// prepDPoPRequest is prepRequest with a DPoP-bound token and a proof of
-// its key for the credential request.
-func (e *env) prepDPoPRequest(name string) groupRequest {
-	e.t.Helper()
-	ctx := context.Background()
-	o, err := e.svc.CreateOffer(ctx, Actor{TenantID: "health", ID: "test"}, OfferRequest{ConfigID: "vaccination-pass",
-		SubjectRef: name, SubjectData: mustJSON(vaccSubject)})
-	require.NoError(e.t, err)
-	code := o.URI[strings.LastIndex(o.URI, "%2F")+3:]
-	k, err := keys.Generate(keys.ES256)
-	require.NoError(e.t, err)
-	issuerURL := e.svc.IssuerURL("health")
-	tr, err := e.svc.Token(ctx, "health", TokenRequest{GrantType: PreAuthGrant, Code: code, TxCode: o.TxCode, Client: name,
-		DPoP: []string{e.dpopProof(k, issuerURL+"/token", "", nil)}})
-	require.NoError(e.t, err)
-	require.Equal(e.t, "DPoP", tr.TokenType)
-	n, err := e.svc.Nonce(ctx, "health", name)
-	require.NoError(e.t, err)
-	return groupRequest{name: name, token: tr.AccessToken, nonce: n, dpop: e.dpopProof(k, issuerURL+"/credential", tr.AccessToken, nil)}
-}
-
 // TestGroupedDPoPReplay: two requests of one record group presenting the
 // same DPoP proof (with the same token, and each its own c_nonce) get one
 // credential; the other is refused as a replayed proof, and a DPoP request
@@ -257,7 +253,11 @@ func TestGroupedDPoPReplay(t *testing.T) {
 		e := newEnv(t, st, envOpts{})
 		e.svc.cfg.RatePerClient = 1 << 30
 		blocker := e.prepRequest("blocker")
-		a, other := e.prepDPoPRequest("a"), e.prepDPoPRequest("other")
+		ka, err := keys.Generate(keys.ES256)
+		require.NoError(t, err)
+		ko, err := keys.Generate(keys.ES256)
+		require.NoError(t, err)
+		a, other := e.prepRequestWith("a", ka), e.prepRequestWith("other", ko)
 		again := a
 		again.nonce = e.prepRequest("again-nonce").nonce
 		res := e.inOneGroup(blocker, []groupRequest{a, again, other}, func([]*recordJob) {})

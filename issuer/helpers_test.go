@@ -337,12 +337,18 @@ func (w *wallet) batch(n int) []string {
 	}
 	code, b := w.credential(map[string]any{"credential_configuration_id": w.configID, "proofs": map[string]any{"jwt": proofs}})
 	require.Equal(w.e.t, http.StatusOK, code, string(b))
+	return credentialsOf(w.e.t, b)
+}
+
+// credentialsOf returns the credentials of a credential response body.
+func credentialsOf(t *testing.T, b []byte) []string {
+	t.Helper()
 	var out struct {
 		Credentials []struct {
 			Credential string `json:"credential"`
 		} `json:"credentials"`
 	}
-	require.NoError(w.e.t, json.Unmarshal(b, &out))
+	require.NoError(t, json.Unmarshal(b, &out))
 	var creds []string
 	for _, c := range out.Credentials {
 		creds = append(creds, c.Credential)

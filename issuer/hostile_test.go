@@ -581,9 +581,9 @@ func TestHostileRequests(t *testing.T) {
 				"proofs": map[string]any{"jwt": []string{p}}, "iss": "did:example:evil", "idx": 0,
 				"status": map[string]any{"status_list": map[string]any{"idx": 0, "uri": "https://evil.example/list"}}})
 			require.Equal(t, http.StatusOK, code, string(b))
-			var out struct{ Credentials []struct{ Credential string } }
-			require.NoError(t, json.Unmarshal(b, &out))
-			r := e.coreVerify(out.Credentials[0].Credential, sdjwt.ProfileSDJWTVC)
+			creds := credentialsOf(t, b)
+			require.Len(t, creds, 1)
+			r := e.coreVerify(creds[0], sdjwt.ProfileSDJWTVC)
 			assert.Equal(t, e.dids["health"], r.Claims["iss"])
 			assert.True(t, strings.HasPrefix(r.Status.URI, e.srv.URL+"/status/"))
 			recs, err := st.ListCredentials(context.Background(), "health", "c3", 0)
