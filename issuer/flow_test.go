@@ -108,6 +108,31 @@ func TestFullFlow(t *testing.T) {
 	})
 }
 
+// TestHAIPOfferScheme: with OfferScheme haip://, both forms of an offer
+// use that scheme (with the same query as under openid-credential-offer://)
+// and the offer redeems as usual; any other scheme is refused by New.
+func TestHAIPOfferScheme(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, envOpts{config: func(c *Config) { c.OfferScheme = HAIPOfferScheme }})
+		offer := e.createOffer("health", "vaccination-pass", "citizen-haip", vaccSubject)
+		assert.True(t, strings.HasPrefix(offer.OfferURI, "haip://?credential_offer_uri="), offer.OfferURI)
+		assert.True(t, strings.HasPrefix(offer.OfferByValueURI, "haip://?credential_offer="), "by value too")
+		w := e.fetchOffer(offer) // checks the scheme, and follows the reference
+		code, b := w.tokenWith(w.txCode)
+		require.Equal(t, http.StatusOK, code, string(b))
+		creds := w.batch(1)
+		require.Len(t, creds, 1)
+		e.coreVerify(creds[0], sdjwt.ProfileSDJWTVC)
+
+		for _, bad := range []string{"https://", "openid-credential-offer:", "haip"} {
+			cfg := e.svc.cfg
+			cfg.OfferScheme = bad
+			_, err := New(cfg)
+			assert.ErrorContains(t, err, "offer scheme", bad)
+		}
+	})
+}
+
 // TestOfferByValue: the same offer by value (credential_offer) carries
 // the JSON the by-reference URL serves, redeems to a credential the core
 // verifier accepts, and redeeming it uses up the offer in both forms.

@@ -250,7 +250,7 @@ func (e *env) fetchOffer(v OfferView) *wallet {
 	e.t.Helper()
 	u, err := url.Parse(v.OfferURI)
 	require.NoError(e.t, err)
-	require.Equal(e.t, "openid-credential-offer", u.Scheme)
+	require.Equal(e.t, strings.TrimSuffix(e.svc.cfg.OfferScheme, "://"), u.Scheme, "the configured offer scheme")
 	ref := u.Query().Get("credential_offer_uri")
 	require.True(e.t, strings.HasPrefix(ref, e.srv.URL))
 	code, b, _ := e.do("GET", strings.TrimPrefix(ref, e.srv.URL), "", nil, "")

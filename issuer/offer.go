@@ -46,7 +46,7 @@ type OfferRequest struct {
 // shown once, here; only their hashes are stored.
 type Offer struct {
 	ID  string
-	URI string // by reference: openid-credential-offer://?credential_offer_uri=…
+	URI string // by reference: openid-credential-offer://?credential_offer_uri=… (or haip://, Config.OfferScheme)
 	// ByValueURI carries the offer JSON itself
 	// (openid-credential-offer://?credential_offer=…), for a wallet on the
 	// same device that cannot or should not fetch it. Its pre-authorized
@@ -108,12 +108,16 @@ func (s *Service) CreateOffer(ctx context.Context, a Actor, req OfferRequest) (*
 		return nil, errs.Wrap(errs.Internal, "", "", fmt.Errorf("encoding the offer: %w", err))
 	}
 	return &Offer{ID: id, OfferURL: offerURL, TxCode: tx, ExpiresAt: o.ExpiresAt,
-		URI:        OfferScheme + "?credential_offer_uri=" + url.QueryEscape(offerURL),
-		ByValueURI: OfferScheme + "?credential_offer=" + url.QueryEscape(string(doc))}, nil
+		URI:        s.cfg.OfferScheme + "?credential_offer_uri=" + url.QueryEscape(offerURL),
+		ByValueURI: s.cfg.OfferScheme + "?credential_offer=" + url.QueryEscape(string(doc))}, nil
 }
 
-// OfferScheme is the OpenID4VCI credential offer URI scheme (§4.1).
-const OfferScheme = "openid-credential-offer://"
+// The URI schemes of a credential offer: OpenID4VCI's (§4.1), and the one
+// HAIP 1.0 (§4.1) has wallets register.
+const (
+	OfferScheme     = "openid-credential-offer://"
+	HAIPOfferScheme = "haip://"
+)
 
 // OfferDocument is the credential offer JSON (OpenID4VCI §4.1.1).
 type OfferDocument struct {

@@ -114,6 +114,11 @@ type Config struct {
 	// so that every access token is sender-constrained (HAIP). Off, a
 	// request with a proof still gets a DPoP-bound token.
 	RequireDPoP bool
+	// OfferScheme is the URI scheme of the offers' links and QR codes:
+	// OfferScheme (openid-credential-offer://, the default) or
+	// HAIPOfferScheme (haip://, which HAIP 1.0 §4.1 asks wallets to
+	// answer). The offers are the same either way.
+	OfferScheme string
 }
 
 // Service is the issuer. It is safe for concurrent use.
@@ -188,6 +193,13 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.RatePerClient <= 0 {
 		cfg.RatePerClient = 60
+	}
+	switch cfg.OfferScheme {
+	case "":
+		cfg.OfferScheme = OfferScheme
+	case OfferScheme, HAIPOfferScheme:
+	default:
+		return nil, fmt.Errorf("issuer: the offer scheme must be %s or %s", OfferScheme, HAIPOfferScheme)
 	}
 	if cfg.CommitGroup <= 0 {
 		cfg.CommitGroup = 64

@@ -117,12 +117,18 @@ type issuerConfig struct {
 	// requires; off, a wallet may still ask for one. `ssi dev` leaves it
 	// off.
 	RequireDPoP bool `yaml:"require_dpop" flag:"require-dpop" usage:"refuse token requests without a DPoP proof, so that every access token is sender-constrained (RFC 9449, HAIP)"`
+	// OfferScheme is the scheme of the offers' links and QR codes.
+	OfferScheme string `yaml:"offer_scheme" flag:"offer-scheme" usage:"URI scheme of credential offers: openid-credential-offer (default) or haip (HAIP 1.0)"`
 }
+
+// offerSchemes maps the values of --offer-scheme to the issuer's.
+var offerSchemes = map[string]string{"": "", "openid-credential-offer": issuer.OfferScheme, "haip": issuer.HAIPOfferScheme}
 
 // service is the issuer.Config of c, for the agencies tenants (the store
 // and anchor are startIssuer's).
 func (c *issuerConfig) service(tenants []issuer.Tenant, log *slog.Logger) issuer.Config {
-	return issuer.Config{PublicURL: c.PublicURL, Tenants: tenants, Logger: log, RequireDPoP: c.RequireDPoP}
+	return issuer.Config{PublicURL: c.PublicURL, Tenants: tenants, Logger: log, RequireDPoP: c.RequireDPoP,
+		OfferScheme: offerSchemes[c.OfferScheme]}
 }
 
 func (c *issuerConfig) validate() error {
@@ -130,8 +136,12 @@ func (c *issuerConfig) validate() error {
 	if c.TenantsFile == "" {
 		tenants = errors.New("tenants: the issuer needs the file of its issuing agencies")
 	}
+	var scheme error
+	if _, ok := offerSchemes[c.OfferScheme]; !ok {
+		scheme = errors.New("offer-scheme: must be openid-credential-offer or haip")
+	}
 	resolved := c.Resolve() // reads the KEK file first
-	return errors.Join(resolved, c.Validate(), c.RequireHTTPS(), c.LedgerConn.validate(c.KEK), tenants)
+	return errors.Join(resolved, c.Validate(), c.RequireHTTPS(), c.LedgerConn.validate(c.KEK), tenants, scheme)
 }
 
 // runIssuer runs the issuer alone, for production: its store (PostgreSQL,

@@ -249,6 +249,28 @@ func listEntry(t testing.TB, tok string, idx int64) uint8 {
 // TestIssuerRequireDPoP: `ssi issuer --require-dpop` (or require_dpop in
 // the config file, or SSI_REQUIRE_DPOP) reaches the issuer, which then
 // refuses a token request without a DPoP proof; it is off by default.
+// TestIssuerOfferScheme: --offer-scheme haip reaches the issuer, whose
+// offers then use haip://; an unknown scheme is a configuration error.
+func TestIssuerOfferScheme(t *testing.T) {
+	for value, want := range map[string]string{"": "", "openid-credential-offer": issuer.OfferScheme, "haip": issuer.HAIPOfferScheme} {
+		cfg := issuerConfig{Server: config.DefaultServer()}
+		fs := flag.NewFlagSet("ssi issuer", flag.ContinueOnError)
+		_, err := config.Load(fs, &cfg, []string{"--offer-scheme=" + value}, func(string) string { return "" })
+		require.NoError(t, err)
+		assert.Equal(t, want, cfg.service(nil, nil).OfferScheme, value)
+	}
+	cfg := issuerConfig{Server: config.DefaultServer()}
+	_, err := config.Load(flag.NewFlagSet("ssi issuer", flag.ContinueOnError), &cfg, nil,
+		func(k string) string { return map[string]string{"SSI_OFFER_SCHEME": "haip"}[k] })
+	require.NoError(t, err)
+	assert.Equal(t, issuer.HAIPOfferScheme, cfg.service(nil, nil).OfferScheme, "from the environment")
+
+	cfg = issuerConfig{Server: config.DefaultServer(), TenantsFile: "tenants.json", OfferScheme: "https"}
+	assert.ErrorContains(t, cfg.validate(), "offer-scheme: must be openid-credential-offer or haip")
+	cfg.OfferScheme = "haip"
+	assert.NotContains(t, fmt.Sprint(cfg.validate()), "offer-scheme", "haip is a valid scheme")
+}
+
 func TestIssuerRequireDPoP(t *testing.T) {
 	dir := t.TempDir()
 	yml := filepath.Join(dir, "issuer.yaml")

@@ -222,7 +222,7 @@ func (c *Client) Redeem(ctx context.Context, offerURI, txCode string, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	if u.Scheme != "openid-credential-offer" {
+	if u.Scheme != "openid-credential-offer" && u.Scheme != "haip" {
 		return nil, fmt.Errorf("not a credential offer URI")
 	}
 	b := []byte(u.Query().Get("credential_offer"))
