@@ -101,32 +101,14 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	if err != nil {
 		return nil, err
 	}
-	cfg, ok := t.configs[req.ConfigID]
-	if !ok || req.ConfigID != o.ConfigID {
-		return nil, ErrUnknownConfig
-	}
-	if len(req.Proofs) == 0 {
-		return nil, ErrInvalidProof.With("proofs.jwt is required", nil)
-	}
-	if len(req.Proofs) > t.batch {
-		return nil, ErrInvalidCredReq.With(fmt.Sprintf("at most %d proofs per request (batch_size)", t.batch), nil)
-	}
-	holders, nonces, err := s.checkProofs(ctx, t, req.Proofs, now)
+	cfg, nonces, plans, err := s.planRequest(ctx, t, o, req, now)
 	if err != nil {
-		return nil, err
-	}
-	// The issuer decides how many credentials a request gets (OpenID4VCI
-	// §14): batch_size is the tenant's largest, and a configuration with a
-	// smaller one gets that many, for the first proofs' keys.
-	holders = holders[:min(len(holders), cfg.BatchSize)]
-	subject, err := cfg.ValidateSubject(o.SubjectData)
-	if err != nil {
-		return nil, errs.Wrap(errs.Internal, "", "", fmt.Errorf("re-validating stored subject data: %w", err))
-	}
-	cfg.derive(subject, now)
-
-	plans, err := s.plan(t, cfg, o, subject, holders, now)
-	if err != nil {
+		if proof != nil {
+			// The proof was presented with its token: it is used, even
+			// though the request failed (RFC 9449 §11.1), so that nobody
+			// who saw it can send it again with another body.
+			s.spendDPoP(ctx, *proof)
+		}
 		return nil, err
 	}
 	if err := s.records.do(&recordJob{t: t, cfg: cfg, offer: o, nonces: nonces, dpop: proof, plans: plans, now: now}); err != nil {
@@ -161,6 +143,40 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 		return nil, err
 	}
 	return out, nil
+}
+
+// planRequest checks a credential request's configuration and key
+// proofs against its offer o, and plans a credential for each key, with
+// the c_nonces the proofs carry. It changes nothing.
+func (s *Service) planRequest(ctx context.Context, t *tenant, o store.CredentialOffer, req CredentialRequest, now time.Time) (*CredentialConfig, []string, []*plan, error) {
+	cfg, ok := t.configs[req.ConfigID]
+	if !ok || req.ConfigID != o.ConfigID {
+		return nil, nil, nil, ErrUnknownConfig
+	}
+	if len(req.Proofs) == 0 {
+		return nil, nil, nil, ErrInvalidProof.With("proofs.jwt is required", nil)
+	}
+	if len(req.Proofs) > t.batch {
+		return nil, nil, nil, ErrInvalidCredReq.With(fmt.Sprintf("at most %d proofs per request (batch_size)", t.batch), nil)
+	}
+	holders, nonces, err := s.checkProofs(ctx, t, req.Proofs, now)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// The issuer decides how many credentials a request gets (OpenID4VCI
+	// §14): batch_size is the tenant's largest, and a configuration with a
+	// smaller one gets that many, for the first proofs' keys.
+	holders = holders[:min(len(holders), cfg.BatchSize)]
+	subject, err := cfg.ValidateSubject(o.SubjectData)
+	if err != nil {
+		return nil, nil, nil, errs.Wrap(errs.Internal, "", "", fmt.Errorf("re-validating stored subject data: %w", err))
+	}
+	cfg.derive(subject, now)
+	plans, err := s.plan(t, cfg, o, subject, holders, now)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, nonces, plans, nil
 }
 
 // CheckAccessToken reports whether tok is a live access token of

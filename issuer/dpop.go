@@ -189,9 +189,18 @@ func normalizeHTU(raw string) (string, bool) {
 // even if the request then fails on its c_nonce or token: the proof has
 // been presented.
 func (s *Service) useDPoPs(ctx context.Context, tx *store.Store, jobs []*recordJob, res []error) error {
+	// A proof is checked for freshness when its request arrives, but its
+	// jti is recorded only here, after the request may have waited for
+	// its group: checked again now, a proof is never recorded after the
+	// record of its earlier use could have been purged.
+	now := s.now()
 	var us []store.SingleUse
-	for _, j := range jobs {
-		if j.dpop != nil {
+	for i, j := range jobs {
+		switch {
+		case j.dpop == nil:
+		case now.Sub(j.dpop.iat) > dpopMaxAge:
+			res[i] = resourceError(ErrInvalidDPoPProof.With("the DPoP proof is not fresh", nil))
+		default:
 			us = append(us, j.dpop.singleUse())
 		}
 	}
@@ -203,7 +212,7 @@ func (s *Service) useDPoPs(ctx context.Context, tx *store.Store, jobs []*recordJ
 		return err
 	}
 	for i, j := range jobs {
-		if j.dpop == nil {
+		if j.dpop == nil || res[i] != nil {
 			continue
 		}
 		if v := j.dpop.singleUse().Value; stored[v] {
@@ -215,10 +224,15 @@ func (s *Service) useDPoPs(ctx context.Context, tx *store.Store, jobs []*recordJ
 	return nil
 }
 
+// dpopJTIKeep is how long after its proof's iat a used jti is kept: past
+// the freshness window, with a margin for the clocks of several issuer
+// instances sharing one database.
+const dpopJTIKeep = dpopMaxAge + dpopMaxFuture + time.Minute
+
 // singleUse is how p's jti is kept as used: scoped to its key, until no
 // proof carrying it could still be fresh.
 func (p dpopProof) singleUse() store.SingleUse {
-	return store.SingleUse{Kind: dpopJTIKind, Value: p.jkt + "." + p.jti, ExpiresAt: p.iat.Add(dpopMaxAge + time.Second)}
+	return store.SingleUse{Kind: dpopJTIKind, Value: p.jkt + "." + p.jti, ExpiresAt: p.iat.Add(dpopJTIKeep)}
 }
 
 // useDPoP records p's jti as used, scoped to its key, until no proof
@@ -234,4 +248,13 @@ func (s *Service) useDPoP(ctx context.Context, p dpopProof) error {
 		return err
 	}
 	return nil
+}
+
+// spendDPoP records p's jti as used for a credential request that failed
+// after its proof checked out. A jti used before needs nothing more; a
+// store failure is logged (the request fails anyway).
+func (s *Service) spendDPoP(ctx context.Context, p dpopProof) {
+	if err := s.useDPoP(ctx, p); err != nil && !errors.Is(err, ErrInvalidDPoPProof) {
+		s.log.Warn("recording a used DPoP proof", "error", err.Error())
+	}
 }

@@ -459,3 +459,46 @@ func TestRequireDPoP(t *testing.T) {
 		assert.Equal(t, `DPoP algs="ES256"`, h.Get("WWW-Authenticate"))
 	})
 }
+
+// TestDPoPProofSpentOnRefusal: a DPoP proof that checked out is used up
+// even when its credential request is then refused (here for an unknown
+// configuration, and for a key proof of the wrong audience), so that
+// whoever saw it cannot send it again with a body of their own (RFC 9449
+// §11.1).
+func TestDPoPProofSpentOnRefusal(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, envOpts{})
+		for name, bad := range map[string]func(w *wallet) map[string]any{
+			"unknown configuration": func(w *wallet) map[string]any {
+				body, _ := w.credBody()
+				body["credential_configuration_id"] = "benefits-card"
+				return body
+			},
+			"wrong aud": func(w *wallet) map[string]any {
+				h, err := keys.Generate(keys.ES256)
+				require.NoError(t, err)
+				return map[string]any{"credential_configuration_id": w.configID,
+					"proofs": map[string]any{"jwt": []string{w.proof(h, w.nonce(), func(_, c map[string]any) { c["aud"] = "https://elsewhere.example" })}}}
+			},
+		} {
+			t.Run(name, func(t *testing.T) {
+				w, key := e.dpopRedeemed("citizen-spent-" + strings.ReplaceAll(name, " ", "-"))
+				before := e.jtiRows(t)
+				proof := e.dpopProof(key, w.issuer+"/credential", w.token, nil)
+				code, b, _ := w.credentialWith("DPoP", bad(w), proof)
+				require.Equal(t, http.StatusBadRequest, code, string(b))
+				assert.Equal(t, before+1, e.jtiRows(t), "the refused request used up its DPoP proof")
+
+				body, _ := w.credBody()
+				code, b, hdr := w.credentialWith("DPoP", body, proof)
+				assert.Equal(t, http.StatusUnauthorized, code, string(b))
+				assert.Contains(t, string(b), "invalid_dpop_proof")
+				assert.Contains(t, hdr.Get("WWW-Authenticate"), `DPoP error="invalid_dpop_proof"`)
+
+				body, _ = w.credBody()
+				code, b, _ = w.credentialWith("DPoP", body, e.dpopProof(key, w.issuer+"/credential", w.token, nil))
+				assert.Equal(t, http.StatusOK, code, "a fresh proof still works: %s", b)
+			})
+		}
+	})
+}

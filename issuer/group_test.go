@@ -459,3 +459,36 @@ func (e *env) inOneGroup(blocker groupRequest, reqs []groupRequest, hook func(jo
 	require.NoError(e.t, <-blockerDone)
 	return res
 }
+
+// TestDPoPReplayAfterPurge: a proof whose first use was refused is sent
+// again just inside its freshness window, and its request then waits in
+// the record queue while the clock passes the window and the single-use
+// values are purged: it is refused as not fresh, not recorded anew (found
+// in review).
+func TestDPoPReplayAfterPurge(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, envOpts{})
+		e.svc.cfg.RatePerClient = 1 << 30
+		k, err := keys.Generate(keys.ES256)
+		require.NoError(t, err)
+		r := e.prepRequestWith("victim", k)
+		first := r
+		first.nonce = "no-such-nonce"
+		_, err = e.sendRequest(first)
+		require.ErrorIs(t, err, ErrInvalidNonce)
+
+		e.clock.Add(dpopMaxAge)
+		blocker := e.prepRequest("blocker")
+		replay := r
+		replay.nonce = e.prepRequest("n1").nonce
+		res := e.inOneGroup(blocker, []groupRequest{replay}, func([]*recordJob) {
+			e.clock.Add(dpopJTIKeep - dpopMaxAge + time.Second)
+			_, err := st.PurgeSingleUse(context.Background(), e.clock.Now())
+			require.NoError(t, err)
+		})
+		require.ErrorIs(t, res[0], ErrInvalidDPoPProof, "the replayed proof yields no credential")
+		var records int64
+		require.NoError(t, st.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
+		assert.Equal(t, int64(1), records, "the blocker's only")
+	})
+}
