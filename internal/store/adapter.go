@@ -112,9 +112,6 @@ func clampLimit(limit int) int {
 	return limit
 }
 
-// checkArgs rejects string arguments that are not valid UTF-8 or contain
-// NUL. PostgreSQL refuses them in TEXT and SQLite would store them, so both
-// adapters reject them up front, alike, with ErrInvalid.
 // planPerCall, as the first argument of a statement, has PostgreSQL plan
 // that statement afresh on every call (SQLite ignores it). It is for
 // statements whose cached plan goes wrong as a table grows from empty:
@@ -139,6 +136,9 @@ func withoutPlanMode(args []any) []any {
 	return args
 }
 
+// checkArgs rejects string arguments that are not valid UTF-8 or contain
+// NUL. PostgreSQL refuses them in TEXT and SQLite would store them, so both
+// adapters reject them up front, alike, with ErrInvalid.
 func checkArgs(args []any) error {
 	for _, a := range args {
 		switch v := a.(type) {

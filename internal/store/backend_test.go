@@ -294,3 +294,31 @@ func TestSQLiteNoLockUpgradeDeadlock(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(2*n), depth)
 }
+
+// TestPostgresByteaOutput: a server, database or DSN that sets
+// bytea_output to escape does not reach the store's connections, whose
+// statements planned per call read bytea results as text (found in
+// review: with escape, every token request failed to scan).
+func TestPostgresByteaOutput(t *testing.T) {
+	dsn := os.Getenv("SSI_TEST_POSTGRES")
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("SSI_TEST_POSTGRES is empty in CI")
+		}
+		t.Skip("SSI_TEST_POSTGRES is empty")
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, dsn+sep+"bytea_output=escape", Options{MaxConns: 2})
+	require.NoError(t, err)
+	defer s.Close()
+	var setting string
+	require.NoError(t, s.RawQueryRow(ctx, "SHOW bytea_output", nil, &setting))
+	assert.Equal(t, "hex", setting)
+	var got []byte
+	require.NoError(t, s.RawQueryRow(ctx, "SELECT $1::bytea", []any{planPerCall, []byte{0, 1, 0xfe}}, &got), "a bytea read as text")
+	assert.Equal(t, []byte{0, 1, 0xfe}, got)
+}

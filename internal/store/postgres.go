@@ -35,6 +35,11 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*pgBackend, er
 		// The parse error may quote the DSN (and its password): cause only.
 		return nil, ErrInvalid.With("the PostgreSQL DSN is not valid", err)
 	}
+	// Statements run with planPerCall read their results as text, and pgx
+	// reads bytea text only in the hex form: a database or role set to
+	// bytea_output = 'escape' (for old clients) must not change that. A
+	// startup parameter overrides both.
+	cfg.ConnConfig.RuntimeParams["bytea_output"] = "hex"
 	if opts.Schema != "" {
 		if !schemaName.MatchString(opts.Schema) {
 			return nil, ErrInvalid.With("the schema name must be a lowercase identifier", nil)
@@ -176,10 +181,13 @@ func (q pgQuerier) queryRow(ctx context.Context, sql string, args ...any) row {
 // call's values and the tables' sizes at that moment, instead of through
 // the connection's prepared-statement cache.
 func pgPlanMode(args []any) []any {
-	if len(args) > 0 && args[0] == planPerCall {
-		args[0] = pgx.QueryExecModeExec
+	if len(args) == 0 || args[0] != planPerCall {
+		return args
 	}
-	return args
+	out := make([]any, len(args)) // the caller's slice stays as it was
+	out[0] = pgx.QueryExecModeExec
+	copy(out[1:], args[1:])
+	return out
 }
 
 type pgRow struct{ r pgx.Row }
