@@ -192,8 +192,12 @@ func (s *Session) authHeaders(htu string) (http.Header, error) {
 	p := s.NextDPoPProof
 	s.NextDPoPProof = ""
 	if p == "" {
+		now := s.now
+		if now == nil { // a session whose DPoPKey was set directly
+			now = time.Now
+		}
 		var err error
-		if p, err = DPoPProof(s.DPoPKey, http.MethodPost, htu, s.Token, s.now()); err != nil {
+		if p, err = DPoPProof(s.DPoPKey, http.MethodPost, htu, s.Token, now()); err != nil {
 			return nil, err
 		}
 	}
