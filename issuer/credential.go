@@ -514,7 +514,7 @@ func (s *Service) recordTx(ctx context.Context, jobs []*recordJob) ([]error, err
 
 func (s *Service) recordIn(ctx context.Context, tx *store.Store, jobs []*recordJob, res []error) error {
 	now := s.now()
-	if err := s.useDPoPs(ctx, tx, jobs, res); err != nil {
+	if err := s.useDPoPs(ctx, tx, jobs, res, now); err != nil {
 		return err
 	}
 	var nonces []string

@@ -48,7 +48,7 @@ type Offer struct {
 	ID  string
 	URI string // by reference: openid-credential-offer://?credential_offer_uri=… (or haip://, Config.OfferScheme)
 	// ByValueURI carries the offer JSON itself
-	// (openid-credential-offer://?credential_offer=…), for a wallet on the
+	// (openid-credential-offer://?credential_offer=…, or haip://), for a wallet on the
 	// same device that cannot or should not fetch it. Its pre-authorized
 	// code is the same as the one behind URI: either redeems the offer, once.
 	ByValueURI string
@@ -225,12 +225,12 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 	if err := s.limiter.allow("code:"+t.ID+":"+string(codeHash), s.cfg.RatePerCode); err != nil {
 		return nil, err
 	}
-	tokenType, jkt := "Bearer", ""
+	tokenType, jkt := SchemeBearer, ""
 	if proof != nil {
 		if err := s.useDPoP(ctx, *proof); err != nil {
 			return nil, err
 		}
-		tokenType, jkt = "DPoP", proof.jkt
+		tokenType, jkt = SchemeDPoP, proof.jkt
 	}
 	o, err := s.cfg.Store.AttemptOffer(ctx, t.ID, codeHash, now)
 	if errors.Is(err, store.ErrNotFound) {

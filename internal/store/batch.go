@@ -72,11 +72,9 @@ func (s *Store) ConsumeSingleUses(ctx context.Context, kind string, values []str
 func (s *Store) PutSingleUses(ctx context.Context, kind string, us []SingleUse) (map[string]bool, error) {
 	out := make(map[string]bool, len(us))
 	for _, u := range us {
-		if err := need("single-use kind", kind, "single-use value", u.Value); err != nil {
+		u.Kind = kind
+		if err := checkSingleUse(u); err != nil {
 			return nil, err
-		}
-		if u.ExpiresAt.IsZero() {
-			return nil, ErrInvalid.With("the expiry is required", nil)
 		}
 	}
 	if !s.postgres() {

@@ -19,17 +19,26 @@ func valueHash(v string) []byte {
 // ErrConflict (the same kind and value is already stored, expired or not,
 // until purged).
 func (s *Store) PutSingleUse(ctx context.Context, u SingleUse) error {
-	if err := need("single-use kind", u.Kind, "single-use value", u.Value); err != nil {
+	if err := checkSingleUse(u); err != nil {
 		return err
-	}
-	if u.ExpiresAt.IsZero() {
-		return ErrInvalid.With("the expiry is required", nil)
 	}
 	_, err := s.w().exec(ctx,
 		"INSERT INTO single_use (kind, value_hash, data, expires_at) VALUES ($1, $2, $3, $4)",
 		u.Kind, valueHash(u.Value), nullBytes(u.Data), toMicros(u.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("storing single-use value: %w", err)
+	}
+	return nil
+}
+
+// checkSingleUse is what PutSingleUse and PutSingleUses refuse as
+// ErrInvalid: an empty Kind or Value, a zero ExpiresAt.
+func checkSingleUse(u SingleUse) error {
+	if err := need("single-use kind", u.Kind, "single-use value", u.Value); err != nil {
+		return err
+	}
+	if u.ExpiresAt.IsZero() {
+		return ErrInvalid.With("the expiry is required", nil)
 	}
 	return nil
 }
