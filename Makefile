@@ -2,9 +2,14 @@
 GO ?= go
 STATICCHECK_VERSION := v0.7.0
 
-.PHONY: test vet staticcheck build bench
-test: vet staticcheck
+.PHONY: test tidy vet staticcheck build bench
+test: tidy vet staticcheck
 	$(GO) test -race -timeout 20m ./...
+
+# tidy fails when go mod tidy would change go.mod or go.sum, and prints
+# the diff; run `go mod tidy` and commit the result.
+tidy:
+	@$(GO) mod tidy -diff || { echo 'go.mod or go.sum is not tidy: run go mod tidy' >&2; exit 1; }
 
 vet:
 	$(GO) vet ./...
