@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK_VERSION := v0.7.0
 
-.PHONY: test tidy vet staticcheck build bench
+.PHONY: test tidy vet staticcheck vulncheck build bench
 test: tidy vet staticcheck
 	$(GO) test -race -timeout 20m ./...
 
@@ -18,6 +18,11 @@ vet:
 # machine needs nothing installed beyond Go.
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+# vulncheck runs govulncheck against the Go vulnerability database taken
+# from the module proxy (no network beyond it); see docs/vulnerabilities.md.
+vulncheck:
+	GO=$(GO) ./scripts/vulncheck
 
 build:
 	CGO_ENABLED=0 $(GO) build -o ssi ./cmd/ssi
