@@ -33,7 +33,7 @@ type Server struct {
 	// TrustedProxies are the reverse proxies and load balancers whose
 	// X-Forwarded-For names the client (httpx.ClientAddr); from any other
 	// peer the header is ignored. Empty (the default) trusts none.
-	TrustedProxies []string `yaml:"trusted_proxies" flag:"trusted-proxies" usage:"comma-separated addresses or CIDRs of the reverse proxies whose X-Forwarded-For names the client (default: none, the header is ignored)"`
+	TrustedProxies []string `yaml:"trusted_proxies" flag:"trusted-proxies" usage:"comma-separated addresses or CIDRs of the reverse proxies whose X-Forwarded-For names the client (default none: the header is ignored)"`
 }
 
 // DefaultServer returns the defaults: everything embedded under ./data.
