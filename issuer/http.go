@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -108,13 +107,10 @@ func (h handlers) offer(w http.ResponseWriter, r *http.Request) error {
 	return httpx.JSON(w, http.StatusOK, doc)
 }
 
-// clientAddr is the rate-limit key of the caller: its IP address.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// client is the rate-limit key of the caller: its address (behind a
+// trusted proxy, the one the proxy names), per /64 for IPv6.
+func (h handlers) client(r *http.Request) string {
+	return httpx.ClientKey(httpx.ClientAddr(r, h.s.cfg.TrustedProxies))
 }
 
 func (h handlers) token(w http.ResponseWriter, r *http.Request) error {
@@ -136,7 +132,7 @@ func (h handlers) token(w http.ResponseWriter, r *http.Request) error {
 		return ErrInvalidRequest.With("authorization_details is not supported by this issuer", nil)
 	}
 	resp, err := h.s.Token(r.Context(), chi.URLParam(r, "tenant"), TokenRequest{
-		GrantType: form["grant_type"], Code: form["pre-authorized_code"], TxCode: form["tx_code"], Client: clientAddr(r),
+		GrantType: form["grant_type"], Code: form["pre-authorized_code"], TxCode: form["tx_code"], Client: h.client(r),
 		DPoP: r.Header.Values("DPoP"),
 	})
 	if err != nil {
@@ -169,7 +165,7 @@ func parseForm(body string) (map[string]string, error) {
 }
 
 func (h handlers) nonce(w http.ResponseWriter, r *http.Request) error {
-	n, err := h.s.Nonce(r.Context(), chi.URLParam(r, "tenant"), clientAddr(r))
+	n, err := h.s.Nonce(r.Context(), chi.URLParam(r, "tenant"), h.client(r))
 	if err != nil {
 		return err
 	}

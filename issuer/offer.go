@@ -3,11 +3,11 @@ package issuer
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/ssi-project/ssi/internal/errs"
@@ -167,7 +167,7 @@ type TokenRequest struct {
 	GrantType string
 	Code      string
 	TxCode    string
-	Client    string // the client's address, for rate limiting
+	Client    string // the client's rate-limit key: httpx.ClientKey of its address
 	// DPoP holds the values of the request's DPoP headers (RFC 9449);
 	// none for a bearer token.
 	DPoP []string
@@ -204,7 +204,7 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 	if req.Code == "" || len(req.Code) > 256 || len(req.TxCode) > 64 {
 		return nil, ErrInvalidRequest.With("pre-authorized_code is required", nil)
 	}
-	if err := s.limiter.allow("client:"+req.Client, s.cfg.RatePerClient); err != nil {
+	if err := s.allow(ctx, "issuer/token/client:"+req.Client, s.cfg.RatePerClient); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -222,7 +222,7 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 	codeHash := hash(req.Code)
 	// Per tenant: a code sent to another tenant's endpoint spends neither
 	// the code's attempts nor its rate budget.
-	if err := s.limiter.allow("code:"+t.ID+":"+string(codeHash), s.cfg.RatePerCode); err != nil {
+	if err := s.allow(ctx, "issuer/token/code:"+t.ID+":"+hex.EncodeToString(codeHash), s.cfg.RatePerCode); err != nil {
 		return nil, err
 	}
 	tokenType, jkt := SchemeBearer, ""
@@ -260,13 +260,14 @@ func (s *Service) Token(ctx context.Context, tenantID string, req TokenRequest) 
 }
 
 // Nonce returns a fresh single-use c_nonce. client is the caller's
-// address: each client may ask for RatePerClient nonces a minute (the
-// endpoint is unauthenticated and every nonce is a stored row).
+// rate-limit key (httpx.ClientKey): each client may ask for RatePerClient
+// nonces per RateWindow (the endpoint is unauthenticated and every nonce
+// is a stored row).
 func (s *Service) Nonce(ctx context.Context, tenantID, client string) (string, error) {
 	if _, err := s.tenant(tenantID); err != nil {
 		return "", err
 	}
-	if err := s.limiter.allow("nonce:"+client, s.cfg.RatePerClient); err != nil {
+	if err := s.allow(ctx, "issuer/nonce/client:"+client, s.cfg.RatePerClient); err != nil {
 		return "", err
 	}
 	n := randomToken(24)
@@ -275,44 +276,4 @@ func (s *Service) Nonce(ctx context.Context, tenantID, client string) (string, e
 		return "", fmt.Errorf("storing c_nonce: %w", err)
 	}
 	return n, nil
-}
-
-// ErrRateLimited: too many requests; RetryAfterSeconds says when to retry.
-type rateLimited struct{ secs int }
-
-func (r rateLimited) Error() string          { return "rate limited" }
-func (r rateLimited) RetryAfterSeconds() int { return r.secs }
-
-// limiter is a fixed-window counter per key (one-minute windows).
-type limiter struct {
-	mu     sync.Mutex
-	now    func() time.Time
-	window time.Time
-	counts map[string]int
-}
-
-func newLimiter(now func() time.Time) *limiter {
-	return &limiter{now: now, counts: map[string]int{}}
-}
-
-func (l *limiter) allow(key string, max int) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.now().Truncate(time.Minute)
-	if !w.Equal(l.window) {
-		l.window, l.counts = w, map[string]int{}
-	}
-	l.counts[key]++
-	if l.counts[key] > max {
-		secs := int(w.Add(time.Minute).Sub(l.now()).Seconds()) + 1
-		return errs.Wrap(errs.RateLimited, "rate_limited", "too many requests, retry later", rateLimited{secs: max1(secs)})
-	}
-	return nil
-}
-
-func max1(n int) int {
-	if n < 1 {
-		return 1
-	}
-	return n
 }

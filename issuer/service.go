@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -43,6 +44,8 @@ type Store interface {
 	PutSingleUse(ctx context.Context, u store.SingleUse) error
 	PurgeSingleUse(ctx context.Context, before time.Time) (int64, error)
 	DropStaleSubjectData(ctx context.Context, now time.Time) (int64, error)
+	HitRateLimit(ctx context.Context, key string, limit int64, window time.Duration, now time.Time) (store.RateLimit, error)
+	PurgeRateLimits(ctx context.Context, before time.Time) (int64, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -98,9 +101,17 @@ type Config struct {
 	// PublishInterval is how often Run looks for changed lists (default
 	// 200 ms, so a change is served within a second).
 	PublishInterval time.Duration
-	// RatePerCode and RatePerClient bound token requests per minute per
-	// pre-authorized code and per client address (defaults 10 and 60).
+	// RatePerCode bounds token requests per RateWindow per pre-authorized
+	// code (default DefaultRatePerCode; it cannot be turned off), and
+	// RatePerClient token requests, and apart from them nonce requests,
+	// per client address (default DefaultRatePerClient; RateOff turns it
+	// off). RateWindow is their window (default DefaultRateWindow, 1 s to
+	// 1 h). The budgets are kept in the store, shared by every instance.
 	RatePerCode, RatePerClient int
+	RateWindow                 time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client of a request (httpx.ClientAddr); none by default.
+	TrustedProxies []netip.Prefix
 	// CommitGroup is the most credential requests whose database work
 	// shares one statement or transaction (group commit; default 64, 1
 	// turns grouping off), and CommitWorkers how many groups of each kind
@@ -127,7 +138,6 @@ type Service struct {
 	tenants map[string]*tenant
 	now     func() time.Time
 	log     *slog.Logger
-	limiter *limiter
 	pubMu   sync.Mutex // one publication round at a time in this process
 	notify  chan struct{}
 	allocs  atomic.Int64 // indices allocated by this process
@@ -188,11 +198,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.ListSize < minListSize {
 		return nil, fmt.Errorf("issuer: status lists hold at least %d entries", minListSize)
 	}
-	if cfg.RatePerCode <= 0 {
-		cfg.RatePerCode = 10
-	}
-	if cfg.RatePerClient <= 0 {
-		cfg.RatePerClient = 60
+	if err := rateDefaults(&cfg); err != nil {
+		return nil, err
 	}
 	switch cfg.OfferScheme {
 	case "":
@@ -208,7 +215,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.CommitWorkers = 1
 	}
 	s := &Service{cfg: cfg, tenants: map[string]*tenant{}, now: cfg.Now, log: cfg.Logger,
-		limiter: newLimiter(cfg.Now), notify: make(chan struct{}, 1)}
+		notify: make(chan struct{}, 1)}
 	s.lookups = &groupCommit[*lookupJob]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, run: s.lookupGroup}
 	s.records = &groupCommit[*recordJob]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, run: s.recordGroup}
 	s.marks = &groupCommit[[]store.CredentialRef]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, run: s.markGroup}

@@ -136,6 +136,10 @@ func (s *Service) Run(ctx context.Context) error {
 			if _, err := s.cfg.Store.DropStaleSubjectData(ctx, now); err != nil && ctx.Err() == nil {
 				s.log.Warn("dropping stale subject data", "error", err.Error())
 			}
+			// Ended rate-limit windows too: they hold client addresses.
+			if _, err := s.cfg.Store.PurgeRateLimits(ctx, now); err != nil && ctx.Err() == nil {
+				s.log.Warn("purging ended rate-limit windows", "error", err.Error())
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -363,9 +363,12 @@ func TestAdminAuthorization(t *testing.T) {
 // with a Retry-After of at most a minute, and the refused request changes
 // nothing (no attempt counted, no token issued, no nonce stored).
 func TestRateLimits(t *testing.T) {
+	// A budget of 60 rather than the default (DefaultRatePerClient, 1,200),
+	// so that spending it takes 60 requests.
+	perClient := envOpts{config: func(c *Config) { c.RatePerClient = 60 }}
 	t.Run("per client", func(t *testing.T) {
 		backends(t, func(t *testing.T, st *store.Store) {
-			e := newEnv(t, st, envOpts{})
+			e := newEnv(t, st, perClient)
 			v := e.createOffer("health", "vaccination-pass", "c0", vaccSubject)
 			w := e.fetchOffer(v)
 			for i := range e.svc.cfg.RatePerClient { // each guess a new code: the per-code limit is not hit
@@ -397,7 +400,7 @@ func TestRateLimits(t *testing.T) {
 	})
 	t.Run("nonces per client", func(t *testing.T) {
 		backends(t, func(t *testing.T, st *store.Store) {
-			e := newEnv(t, st, envOpts{})
+			e := newEnv(t, st, perClient)
 			before := countWhere(t, st, "single_use", "kind = 'c_nonce'")
 			for range e.svc.cfg.RatePerClient {
 				code, b, _ := e.do("POST", "/issuers/health/nonce", "", nil, "")

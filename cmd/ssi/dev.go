@@ -35,27 +35,37 @@ func parseConfig(fs *flag.FlagSet, cfg any, args []string, validate func() error
 // --check-config it validates and reports instead of returning a config.
 func loadServerConfig(name string, args []string, stdout, stderr io.Writer) (cfg config.Server, checkOnly bool, err error) {
 	cfg = config.DefaultServer()
+	checkOnly, err = loadCommandConfig(name, &cfg, func() error { return errors.Join(cfg.Resolve(), cfg.Validate()) }, args, stdout, stderr)
+	return cfg, checkOnly, err
+}
+
+// loadCommandConfig is loadServerConfig for a command whose configuration
+// cfg (a pointer to a struct holding the defaults) has more than
+// config.Server; validate checks all of it.
+func loadCommandConfig(name string, cfg any, validate func() error, args []string, stdout, stderr io.Writer) (checkOnly bool, err error) {
 	fs := flag.NewFlagSet("ssi "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	check := fs.Bool("check-config", false, "validate the configuration and exit")
-	if err := parseConfig(fs, &cfg, args, func() error { return errors.Join(cfg.Resolve(), cfg.Validate()) }); err != nil {
-		return cfg, false, err
+	if err := parseConfig(fs, cfg, args, validate); err != nil {
+		return false, err
 	}
 	if *check {
 		fmt.Fprintln(stdout, "configuration ok")
-		return cfg, true, nil
+		return true, nil
 	}
-	return cfg, false, nil
+	return false, nil
 }
 
 // runDev runs everything in one process on the embedded store under the
 // data directory, migrating it first. It prints the URLs and serves until
 // the context ends (SIGINT or SIGTERM).
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, checkOnly, err := loadServerConfig("dev", args, stdout, stderr)
+	dc := devConfig{Server: config.DefaultServer(), IssuerRates: defaultIssuerRates()}
+	checkOnly, err := loadCommandConfig("dev", &dc, func() error { return errors.Join(dc.Resolve(), dc.Validate(), dc.IssuerRates.validate()) }, args, stdout, stderr)
 	if err != nil || checkOnly {
 		return err
 	}
+	cfg := dc.Server
 	log := newLogger(cfg, stderr)
 
 	st, err := openStore(ctx, cfg)
@@ -97,7 +107,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	// DPoP stays optional on `ssi dev` (no --require-dpop): a demo
 	// wallet without DPoP still works.
-	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, issuer.Config{PublicURL: cfg.PublicURL, Tenants: tenants, Logger: log})
+	icfg := issuer.Config{PublicURL: cfg.PublicURL, Tenants: tenants, Logger: log}
+	dc.IssuerRates.apply(&icfg, cfg)
+	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, icfg)
 	if err != nil {
 		ln.Close()
 		return err

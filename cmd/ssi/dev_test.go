@@ -47,15 +47,15 @@ func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 // startDev runs `ssi dev` on a free port with dir as its data directory and
 // returns its base URL and a function that stops it (as SIGTERM would) and
-// waits for a clean exit.
-func startDev(t testing.TB, dir string) (string, func()) {
+// waits for a clean exit. extra are more command-line arguments.
+func startDev(t testing.TB, dir string, extra ...string) (string, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	stderr := &safeBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "--data", dir, "--addr", "127.0.0.1:0", "--shutdown-timeout", "5s"}, pw, stderr)
+		done <- run(ctx, append([]string{"dev", "--data", dir, "--addr", "127.0.0.1:0", "--shutdown-timeout", "5s"}, extra...), pw, stderr)
 		pw.Close()
 	}()
 	lines := make(chan string, 16)

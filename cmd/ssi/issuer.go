@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/ssi-project/ssi/internal/config"
 	"github.com/ssi-project/ssi/internal/jsonx"
@@ -108,10 +109,53 @@ func startIssuer(ctx context.Context, st *store.Store, anc issuer.Anchor, cfg is
 	return svc, func() { cancel(); wg.Wait() }, nil
 }
 
+// IssuerRates are the issuer's rate limits, the same for `ssi issuer` and
+// `ssi dev` (issuer.Config's RatePerClient, RatePerCode, RateWindow; see
+// issuer.DefaultRatePerClient for why the defaults are what they are).
+type IssuerRates struct {
+	RatePerClient int           `yaml:"rate_per_client" flag:"rate-per-client" usage:"token requests, and apart from them nonce requests, one client address may make per window; 0 turns the per-address limit off"`
+	RatePerCode   int           `yaml:"rate_per_code" flag:"rate-per-code" usage:"token requests per pre-authorized code per window (at least 1; each code also dies after 5 tx_code attempts)"`
+	RateWindow    time.Duration `yaml:"rate_window" flag:"rate-window" usage:"the rate limits' window, 1s to 1h"`
+}
+
+func defaultIssuerRates() IssuerRates {
+	return IssuerRates{RatePerClient: issuer.DefaultRatePerClient, RatePerCode: issuer.DefaultRatePerCode, RateWindow: issuer.DefaultRateWindow}
+}
+
+func (r IssuerRates) validate() error {
+	var p []error
+	if r.RatePerClient < 0 {
+		p = append(p, fmt.Errorf("rate-per-client: %d is negative (0 turns the limit off)", r.RatePerClient))
+	}
+	if r.RatePerCode < 1 {
+		p = append(p, fmt.Errorf("rate-per-code: %d is below 1 (the per-code limit cannot be turned off)", r.RatePerCode))
+	}
+	if r.RateWindow < time.Second || r.RateWindow > time.Hour {
+		p = append(p, fmt.Errorf("rate-window: %s is outside 1s to 1h", r.RateWindow))
+	}
+	return errors.Join(p...)
+}
+
+// apply sets c's rate limits and the trusted proxies of srv (validated).
+func (r IssuerRates) apply(c *issuer.Config, srv config.Server) {
+	c.RatePerClient, c.RatePerCode, c.RateWindow = r.RatePerClient, r.RatePerCode, r.RateWindow
+	if r.RatePerClient == 0 {
+		c.RatePerClient = issuer.RateOff
+	}
+	c.TrustedProxies, _ = srv.TrustedProxyPrefixes()
+}
+
+// devConfig configures `ssi dev`.
+type devConfig struct {
+	config.Server `yaml:",inline"`
+	IssuerRates   `yaml:",inline"`
+}
+
 // issuerConfig configures `ssi issuer`.
 type issuerConfig struct {
 	config.Server `yaml:",inline"`
 	LedgerConn    `yaml:",inline"`
+	IssuerRates   `yaml:",inline"`
 	TenantsFile   string `yaml:"tenants_file" flag:"tenants" usage:"JSON file listing the issuing agencies (id, did, key_id, key_file, configurations)"`
 	// RequireDPoP makes every access token DPoP-bound (RFC 9449), as HAIP
 	// requires; off, a wallet may still ask for one. `ssi dev` leaves it
@@ -127,8 +171,10 @@ var offerSchemes = map[string]string{"": "", "openid-credential-offer": issuer.O
 // service is the issuer.Config of c, for the agencies tenants (the store
 // and anchor are startIssuer's).
 func (c *issuerConfig) service(tenants []issuer.Tenant, log *slog.Logger) issuer.Config {
-	return issuer.Config{PublicURL: c.PublicURL, Tenants: tenants, Logger: log, RequireDPoP: c.RequireDPoP,
+	cfg := issuer.Config{PublicURL: c.PublicURL, Tenants: tenants, Logger: log, RequireDPoP: c.RequireDPoP,
 		OfferScheme: offerSchemes[c.OfferScheme]}
+	c.IssuerRates.apply(&cfg, c.Server)
+	return cfg
 }
 
 func (c *issuerConfig) validate() error {
@@ -141,7 +187,7 @@ func (c *issuerConfig) validate() error {
 		scheme = errors.New("offer-scheme: must be openid-credential-offer or haip")
 	}
 	resolved := c.Resolve() // reads the KEK file first
-	return errors.Join(resolved, c.Validate(), c.RequireHTTPS(), c.LedgerConn.validate(c.KEK), tenants, scheme)
+	return errors.Join(resolved, c.Validate(), c.RequireHTTPS(), c.LedgerConn.validate(c.KEK), c.IssuerRates.validate(), tenants, scheme)
 }
 
 // runIssuer runs the issuer alone, for production: its store (PostgreSQL,
@@ -149,7 +195,7 @@ func (c *issuerConfig) validate() error {
 // agencies of --tenants with their keys sealed under the KEK, and a
 // validator of the ledger reached over RPC for anchoring status lists.
 func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := issuerConfig{Server: config.DefaultServer()}
+	cfg := issuerConfig{Server: config.DefaultServer(), IssuerRates: defaultIssuerRates()}
 	fs := flag.NewFlagSet("ssi issuer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	check := fs.Bool("check-config", false, "validate the configuration and exit")

@@ -119,6 +119,9 @@ func (f *flagValue) String() string {
 	if isSecret(f.field.flag) {
 		return ""
 	}
+	if f.field.v.Kind() == reflect.Slice && f.field.v.Len() == 0 {
+		return "" // flag's help then prints no "(default [])"
+	}
 	return fmt.Sprint(f.field.v.Interface())
 }
 

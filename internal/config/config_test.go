@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,4 +148,46 @@ func TestPublicURL(t *testing.T) {
 			assert.NotContains(t, err.Error(), "u:p", "user information is never quoted")
 		}
 	}
+}
+
+// TestTrustedProxies: --trusted-proxies, SSI_TRUSTED_PROXIES and the YAML
+// list trusted_proxies take addresses and CIDRs; anything else is a
+// validation error naming the entry; the default trusts nobody.
+func TestTrustedProxies(t *testing.T) {
+	c, err := load(t, nil, nil)
+	require.NoError(t, err)
+	p, err := c.TrustedProxyPrefixes()
+	require.NoError(t, err)
+	assert.Empty(t, p, "no proxy is trusted by default")
+
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.10/32"),
+		netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("198.51.100.0/24")}
+	list := "10.0.0.0/8, 192.0.2.10,2001:db8::/32,::1,::ffff:198.51.100.7/120"
+	file := filepath.Join(t.TempDir(), "ssi.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("trusted_proxies: [10.0.0.0/8, 192.0.2.10, 2001:db8::/32, '::1', '::ffff:198.51.100.7/120']\n"), 0o600))
+	for name, src := range map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"flag": {args: []string{"--trusted-proxies", list}},
+		"env":  {env: map[string]string{"SSI_TRUSTED_PROXIES": list}},
+		"yaml": {args: []string{"--config", file}},
+	} {
+		c, err := load(t, src.args, src.env)
+		require.NoError(t, err, name)
+		p, err := c.TrustedProxyPrefixes()
+		require.NoError(t, err, name)
+		assert.Equal(t, want, p, name)
+	}
+
+	c = DefaultServer()
+	c.Store = "sqlite:ssi.db"
+	c.TrustedProxies = []string{"10.0.0.0/8", "proxy.internal", "10.0.0.0/33", "fe80::1%eth0", "::ffff:10.0.0.0/90"}
+	err = c.Validate()
+	require.Error(t, err)
+	for _, bad := range []string{`"proxy.internal"`, `"10.0.0.0/33"`, `"fe80::1%eth0"`, `"::ffff:10.0.0.0/90"`} {
+		assert.Contains(t, err.Error(), bad)
+	}
+	assert.Contains(t, err.Error(), "trusted-proxies:")
+	assert.NotContains(t, err.Error(), `"10.0.0.0/8"`)
 }

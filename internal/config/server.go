@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,11 @@ type Server struct {
 	WriteTimeout    time.Duration `yaml:"write_timeout" flag:"write-timeout" usage:"HTTP write timeout"`
 	IdleTimeout     time.Duration `yaml:"idle_timeout" flag:"idle-timeout" usage:"HTTP idle timeout"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" flag:"shutdown-timeout" usage:"how long to drain requests on shutdown"`
+
+	// TrustedProxies are the reverse proxies and load balancers whose
+	// X-Forwarded-For names the client (httpx.ClientAddr); from any other
+	// peer the header is ignored. Empty (the default) trusts none.
+	TrustedProxies []string `yaml:"trusted_proxies" flag:"trusted-proxies" usage:"comma-separated addresses or CIDRs of the reverse proxies whose X-Forwarded-For names the client (default none: the header is ignored)"`
 }
 
 // DefaultServer returns the defaults: everything embedded under ./data.
@@ -130,7 +136,53 @@ func (c *Server) Validate() error {
 			add("%s: %s is outside (0, 10m]", t.name, t.d)
 		}
 	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		p = append(p, err)
+	}
 	return errors.Join(p...)
+}
+
+// TrustedProxyPrefixes parses TrustedProxies: each entry is a CIDR
+// ("10.0.0.0/8", "2001:db8::/32") or one address (a /32 or /128). An
+// IPv4-mapped IPv6 entry is taken as the IPv4 address or prefix it maps,
+// as client addresses are compared unmapped. The error names every entry
+// that is neither.
+func (c *Server) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var bad []string
+	for _, e := range c.TrustedProxies {
+		p, err := parseProxy(strings.TrimSpace(e))
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%q", e))
+			continue
+		}
+		out = append(out, p)
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("trusted-proxies: %s is not an IP address or CIDR", strings.Join(bad, ", "))
+	}
+	return out, nil
+}
+
+func parseProxy(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		if a.Zone() != "" {
+			return netip.Prefix{}, errors.New("a zone")
+		}
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if a := p.Addr(); a.Is4In6() {
+		if p.Bits() < 96 {
+			return netip.Prefix{}, errors.New("a mapped prefix wider than IPv4")
+		}
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
 }
 
 // RequireHTTPS reports a public URL that is plain http on a host other

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	cases = append(cases, concurrencyCases()...)
 	cases = append(cases, registryCases()...)
 	cases = append(cases, issuerCases()...)
+	cases = append(cases, rateLimitCases()...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
@@ -61,16 +62,38 @@ func Postgres(t *testing.T) *store.Store {
 // OpenSQLite is SQLite for any testing.TB.
 func OpenSQLite(t testing.TB) *store.Store {
 	t.Helper()
+	return SharedSQLite(t, 1)[0]
+}
+
+// SharedSQLite returns n stores on one fresh, migrated SQLite file, each
+// with its own connections, as n processes on one file would have; they
+// are closed in t.Cleanup.
+func SharedSQLite(t testing.TB, n int) []*store.Store {
+	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "ssi.db"), store.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	require.NoError(t, s.Migrate(ctx))
-	return s
+	path := filepath.Join(t.TempDir(), "ssi.db")
+	out := make([]*store.Store, n)
+	for i := range out {
+		s, err := store.Open(ctx, path, store.Options{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		out[i] = s
+	}
+	require.NoError(t, out[0].Migrate(ctx))
+	return out
 }
 
 // OpenPostgres is Postgres for any testing.TB.
 func OpenPostgres(t testing.TB) *store.Store {
+	t.Helper()
+	return SharedPostgres(t, 1)[0]
+}
+
+// SharedPostgres returns n stores on one fresh, migrated schema, each with
+// its own pool, as n instances of a service behind a load balancer would
+// have; skipped (or failed, in CI) without $SSI_TEST_POSTGRES like
+// Postgres. The stores are closed, and the schema dropped, in t.Cleanup.
+func SharedPostgres(t testing.TB, n int) []*store.Store {
 	t.Helper()
 	dsn := PostgresDSN(t)
 	ctx := context.Background()
@@ -88,11 +111,15 @@ func OpenPostgres(t testing.TB) *store.Store {
 			t.Errorf("dropping test schema: %v", err)
 		}
 	})
-	s, err := store.Open(ctx, dsn, store.Options{Schema: schema, MaxConns: 8})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() }) // runs before the drop (LIFO)
-	require.NoError(t, s.Migrate(ctx))
-	return s
+	out := make([]*store.Store, n)
+	for i := range out {
+		s, err := store.Open(ctx, dsn, store.Options{Schema: schema, MaxConns: 8})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() }) // runs before the drop (LIFO)
+		out[i] = s
+	}
+	require.NoError(t, out[0].Migrate(ctx))
+	return out
 }
 
 // PostgresDSN returns $SSI_TEST_POSTGRES, skipping the test when it is
