@@ -24,7 +24,7 @@ const ProofTyp = "openid4vci-proof+jwt"
 // OAuth errors of the credential endpoint (OpenID4VCI §8.3.1.2).
 var (
 	ErrInvalidProof   = errs.E(errs.Invalid, "invalid_proof", "a key proof is missing or invalid")
-	ErrInvalidNonce   = errs.E(errs.Invalid, "invalid_nonce", "a key proof carries an invalid or used c_nonce; get a new one")
+	ErrInvalidNonce   = jose.ErrInvalidNonce.With("a key proof carries an invalid or used c_nonce; get a new one", nil)
 	ErrInvalidCredReq = errs.E(errs.Invalid, "invalid_credential_request", "the credential request is malformed")
 	// ErrInvalidEncryption: the request asks for an encrypted credential
 	// response, which this issuer does not offer (it publishes no

@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-json-experiment/json"
 
-	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
 )
 
@@ -131,7 +130,7 @@ func jwkNode(k jose.JWK) *object {
 func marshalLeaf(v any) (node, error) {
 	b, err := json.Marshal(v, json.Deterministic(true))
 	if err != nil {
-		return nil, errs.Wrap(errs.Invalid, "invalid_claim", "a claim cannot be encoded as JSON", err)
+		return nil, jose.ErrInvalidClaim.With("a claim cannot be encoded as JSON", err)
 	}
 	return leaf(b), nil
 }
