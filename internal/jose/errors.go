@@ -7,8 +7,8 @@ import (
 
 // Stable error codes (SECURITY-CASES.md, section A). Compare with errors.Is.
 // Each code has one definition in the module (internal/errs's
-// TestErrorCodesAreUnique): unsupported_alg and private_jwk are keys'
-// sentinels, raised here with the JOSE wording.
+// TestErrorCodesAreUnique): unsupported_alg is keys' sentinel, raised here
+// with the JOSE wording, and a private JWK is keys.ErrPrivateJWK.
 var (
 	ErrTooLarge         = errs.E(errs.TooLarge, "token_too_large", "the token is over the size limit")
 	ErrMalformed        = errs.E(errs.Invalid, "malformed_jws", "the token is not a compact JWS")
@@ -22,7 +22,6 @@ var (
 	ErrExpired          = errs.E(errs.Unauthorized, "expired", "the token has expired")
 	ErrNotYetValid      = errs.E(errs.Unauthorized, "not_yet_valid", "the token is not valid yet")
 	ErrInvalidJWK       = errs.E(errs.Invalid, "invalid_jwk", "the JWK is not an acceptable public key")
-	ErrPrivateJWK       = keys.ErrPrivateJWK
 
 	// ErrInvalidNonce: a JWT's nonce is not one the verifier issued, or
 	// was used: the OpenID4VCI key proof's c_nonce (an OpenID4VCI code,
