@@ -7,13 +7,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 // Transaction types.
@@ -27,12 +27,6 @@ const (
 const (
 	RoleOperator = "operator" // may anchor and change the allow-list
 	RoleWriter   = "writer"   // may anchor
-)
-
-// Signature algorithms of writer keys.
-const (
-	AlgEdDSA = "EdDSA" // Ed25519, 32-byte public key
-	AlgES256 = "ES256" // ECDSA P-256 with SHA-256, 65-byte SEC1 uncompressed public key
 )
 
 // txDomain separates ledger transaction signatures from every other use of
@@ -57,6 +51,8 @@ type Body struct {
 
 // WriterKey is a writer's public key as the allow-list holds it.
 type WriterKey struct {
+	// Alg is keys.EdDSA (Key is a 32-byte Ed25519 key) or keys.ES256 (Key
+	// is a 65-byte SEC1 uncompressed P-256 key).
 	Alg string `json:"alg"`
 	Key []byte `json:"key"`
 }
@@ -165,37 +161,40 @@ func entryError(err error, i int) error {
 }
 
 // id returns the writer ID of k: the base64url RFC 7638 SHA-256 thumbprint
-// of the key as a JWK, the same value keys.Signer.KeyID returns.
+// of the key as a JWK, computed by keys.Thumbprint as keys.Signer.KeyID is.
 func (k *WriterKey) id() (string, error) {
-	var thumb string
+	var pub crypto.PublicKey
 	switch k.Alg {
-	case AlgEdDSA:
+	case keys.EdDSA:
 		if len(k.Key) != ed25519.PublicKeySize {
 			return "", ErrMalformedTx.With("an Ed25519 key has 32 bytes", nil)
 		}
-		thumb = `{"crv":"Ed25519","kty":"OKP","x":"` + b64(k.Key) + `"}`
-	case AlgES256:
+		pub = ed25519.PublicKey(k.Key)
+	case keys.ES256:
 		if len(k.Key) != 65 {
 			return "", ErrMalformedTx.With("a P-256 key is 65 bytes, uncompressed", nil)
 		}
-		if _, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), k.Key); err != nil {
+		p, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), k.Key)
+		if err != nil {
 			return "", ErrMalformedTx.With("the P-256 key is not on the curve", err)
 		}
-		// SEC1 uncompressed: 0x04 || X || Y
-		thumb = `{"crv":"P-256","kty":"EC","x":"` + b64(k.Key[1:33]) + `","y":"` + b64(k.Key[33:65]) + `"}`
+		pub = p
 	default:
 		return "", ErrMalformedTx.With("unsupported key algorithm", nil)
 	}
-	sum := sha256.Sum256([]byte(thumb))
-	return b64(sum[:]), nil
+	id, err := keys.Thumbprint(pub)
+	if err != nil {
+		return "", ErrMalformedTx.With("the key has no thumbprint", err)
+	}
+	return id, nil
 }
 
 // verify reports whether sig is k's signature over msg.
 func (k *WriterKey) verify(msg, sig []byte) bool {
 	switch k.Alg {
-	case AlgEdDSA:
+	case keys.EdDSA:
 		return len(k.Key) == ed25519.PublicKeySize && ed25519.Verify(k.Key, msg, sig)
-	case AlgES256:
+	case keys.ES256:
 		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), k.Key)
 		if err != nil {
 			return false
@@ -205,8 +204,6 @@ func (k *WriterKey) verify(msg, sig []byte) bool {
 	}
 	return false
 }
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // TxSigner signs transactions for one writer key. It works with any
 // crypto.Signer holding an Ed25519 or a P-256 key, including a keys.Signer.
@@ -221,7 +218,7 @@ func NewTxSigner(s crypto.Signer) (*TxSigner, error) {
 	var k WriterKey
 	switch pub := s.Public().(type) {
 	case ed25519.PublicKey:
-		k = WriterKey{Alg: AlgEdDSA, Key: append([]byte(nil), pub...)}
+		k = WriterKey{Alg: keys.EdDSA, Key: append([]byte(nil), pub...)}
 	case *ecdsa.PublicKey:
 		if pub.Curve != elliptic.P256() {
 			return nil, ErrMalformedTx.With("only P-256 ECDSA keys can sign ledger transactions", nil)
@@ -230,7 +227,7 @@ func NewTxSigner(s crypto.Signer) (*TxSigner, error) {
 		if err != nil {
 			return nil, ErrMalformedTx.With("encoding the P-256 key", err)
 		}
-		k = WriterKey{Alg: AlgES256, Key: raw}
+		k = WriterKey{Alg: keys.ES256, Key: raw}
 	default:
 		return nil, ErrMalformedTx.With("only Ed25519 and P-256 keys can sign ledger transactions", nil)
 	}
@@ -257,7 +254,7 @@ func (s *TxSigner) Sign(b Body) ([]byte, error) {
 	}
 	msg := append([]byte(txDomain), body...)
 	var sig []byte
-	if s.key.Alg == AlgEdDSA {
+	if s.key.Alg == keys.EdDSA {
 		sig, err = s.signer.Sign(rand.Reader, msg, crypto.Hash(0))
 	} else {
 		d := sha256.Sum256(msg)

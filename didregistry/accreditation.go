@@ -8,6 +8,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/store"
 )
 
 // Accreditation states.
@@ -32,8 +33,9 @@ type Accreditation struct {
 	EffectiveAt time.Time `json:"effective_at"`
 }
 
-// ErrInvalidRecord answers a malformed accreditation or registration.
-var ErrInvalidRecord = errs.E(errs.Invalid, "invalid_record", "the registry record is not valid")
+// ErrInvalidRecord answers a malformed accreditation or registration. Its
+// code, invalid_record, is the store's (store.ErrInvalid).
+var ErrInvalidRecord = store.ErrInvalid.With("the registry record is not valid", nil)
 
 var vctPattern = regexp.MustCompile(`^[\x21-\x7e]{1,256}$`)
 

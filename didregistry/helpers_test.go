@@ -122,6 +122,17 @@ func problemCode(b []byte) string {
 	return p.Code
 }
 
+// createDID creates a DID whose only key is the controller ctl ("ctl-1")
+// for the health tenant, and returns it.
+func (e *env) createDID(ctl keys.Signer) string {
+	e.t.Helper()
+	tok, didStr, err := SignCreate(ctl, "ctl-1", nil, nil)
+	require.NoError(e.t, err)
+	code, body, _ := e.do(http.MethodPost, "/registry/v1/dids", "health", map[string]string{"operation": tok})
+	require.Equal(e.t, http.StatusCreated, code, string(body))
+	return didStr
+}
+
 func newSigner(t testing.TB) keys.Signer {
 	t.Helper()
 	s, err := keys.Generate(keys.ES256)

@@ -70,8 +70,6 @@ func actorOf(r *http.Request) Actor {
 	return Actor{TenantID: p.TenantID, ID: p.KeyID, RequestID: httpx.RequestID(r.Context())}
 }
 
-var errBadQuery = errs.E(errs.Invalid, "invalid_query", "a query parameter is invalid")
-
 // didParam returns the DID in the path. chi gives the raw (escaped) path
 // segment, which for did:web with a port holds %3A as part of the DID; a
 // DID sent fully escaped is unescaped once.
@@ -105,7 +103,7 @@ func clientSafe(err error) error {
 func parseTime(s, name string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, errBadQuery.With(name+" must be an RFC 3339 time", nil)
+		return time.Time{}, httpx.ErrInvalidQuery.With(name+" must be an RFC 3339 time", nil)
 	}
 	return t, nil
 }
@@ -170,7 +168,7 @@ func (h handlers) resolve(w http.ResponseWriter, r *http.Request) error {
 	if s := q.Get("versionId"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 53)
 		if err != nil || n == 0 {
-			return errBadQuery.With("versionId must be a positive integer", nil)
+			return httpx.ErrInvalidQuery.With("versionId must be a positive integer", nil)
 		}
 		opts.VersionID = n
 	}
@@ -180,7 +178,7 @@ func (h handlers) resolve(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if opts.VersionID > 0 && !opts.VersionTime.IsZero() {
-		return errBadQuery.With("give versionId or versionTime, not both", nil)
+		return httpx.ErrInvalidQuery.With("give versionId or versionTime, not both", nil)
 	}
 	body := resolutionBody{ResolutionMetadata: resolutionMetadata{ContentType: MediaDIDJSON}}
 	status := http.StatusOK
@@ -201,7 +199,7 @@ func (h handlers) resolve(w http.ResponseWriter, r *http.Request) error {
 		}
 	} else {
 		if opts.VersionID > 0 || !opts.VersionTime.IsZero() {
-			return errBadQuery.With("versionId and versionTime apply to did:"+Method+" only", nil)
+			return httpx.ErrInvalidQuery.With("versionId and versionTime apply to did:"+Method+" only", nil)
 		}
 		res, err := h.others.Resolve(r.Context(), d, did.ResolveOptions{})
 		if err != nil {
@@ -330,7 +328,7 @@ func versionParam(r *http.Request) (uint64, error) {
 	}
 	n, err := strconv.ParseUint(s, 10, 53)
 	if err != nil || n == 0 {
-		return 0, errBadQuery.With("version must be a positive integer", nil)
+		return 0, httpx.ErrInvalidQuery.With("version must be a positive integer", nil)
 	}
 	return n, nil
 }

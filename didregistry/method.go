@@ -146,7 +146,7 @@ func decodeKey(in VMInput, version uint64) (Key, error) {
 		return Key{}, ErrInvalidOperation.With("verification method "+in.ID+" has an unusable key: "+errs.CodeOf(err), err)
 	}
 	alg, err := keys.AlgorithmFor(pub)
-	if err != nil || (alg != jose.ES256 && alg != jose.EdDSA) {
+	if err != nil || (alg != keys.ES256 && alg != keys.EdDSA) {
 		return Key{}, ErrInvalidOperation.With("verification method "+in.ID+" must be a P-256 or Ed25519 key", err)
 	}
 	if len(in.Purposes) == 0 {

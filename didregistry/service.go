@@ -75,7 +75,7 @@ type Actor struct {
 // Stable codes of the registry.
 var (
 	ErrAnchorMismatch = errs.E(errs.Conflict, "anchor_mismatch", "the stored record does not match its ledger anchor; it is not served")
-	ErrLedger         = errs.E(errs.Unavailable, "ledger_unavailable", "the ledger cannot be read now, try again later")
+	ErrLedger         = anchor.ErrUnavailable.With("the ledger cannot be read now, try again later", nil)
 )
 
 // AnchorStatus says whether a served version is anchored.

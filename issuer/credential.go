@@ -14,6 +14,7 @@ import (
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/sdjwt"
 	"github.com/ssi-project/ssi/internal/store"
 )
@@ -24,7 +25,7 @@ const ProofTyp = "openid4vci-proof+jwt"
 // OAuth errors of the credential endpoint (OpenID4VCI §8.3.1.2).
 var (
 	ErrInvalidProof   = errs.E(errs.Invalid, "invalid_proof", "a key proof is missing or invalid")
-	ErrInvalidNonce   = errs.E(errs.Invalid, "invalid_nonce", "a key proof carries an invalid or used c_nonce; get a new one")
+	ErrInvalidNonce   = jose.ErrInvalidNonce.With("a key proof carries an invalid or used c_nonce; get a new one", nil)
 	ErrInvalidCredReq = errs.E(errs.Invalid, "invalid_credential_request", "the credential request is malformed")
 	// ErrInvalidEncryption: the request asks for an encrypted credential
 	// response, which this issuer does not offer (it publishes no
@@ -49,7 +50,7 @@ type CredentialRequest struct {
 type Credential struct {
 	ID     string // the issuance record's ID (never sent to the wallet)
 	SDJWT  string
-	Holder jose.JWK
+	Holder keys.JWK
 }
 
 // proofResolver resolves the DIDs a proof's kid may name: did:key and
@@ -251,8 +252,8 @@ func (s *Service) accessToken(ctx context.Context, tenantID, tok string) (*tenan
 // and the distinct c_nonces they carry (a batch may share one), which the
 // record transaction uses up. The keys must be distinct: a batch yields
 // unlinkable copies.
-func (s *Service) checkProofs(ctx context.Context, t *tenant, proofs []string, now time.Time) ([]jose.JWK, []string, error) {
-	keys := make([]jose.JWK, 0, len(proofs))
+func (s *Service) checkProofs(ctx context.Context, t *tenant, proofs []string, now time.Time) ([]keys.JWK, []string, error) {
+	holders := make([]keys.JWK, 0, len(proofs))
 	var nonces []string
 	seen := map[string]bool{}
 	for _, p := range proofs {
@@ -260,30 +261,33 @@ func (s *Service) checkProofs(ctx context.Context, t *tenant, proofs []string, n
 		if err != nil {
 			return nil, nil, err
 		}
-		tp := k.Thumbprint()
+		tp, err := k.Thumbprint()
+		if err != nil {
+			return nil, nil, ErrInvalidProof.With("the proof key has no thumbprint", err)
+		}
 		if seen[tp] {
 			return nil, nil, ErrInvalidProof.With("every proof of a batch must prove a different key", nil)
 		}
 		seen[tp] = true
-		keys = append(keys, k)
+		holders = append(holders, k)
 		if !slices.Contains(nonces, n) {
 			nonces = append(nonces, n)
 		}
 	}
-	return keys, nonces, nil
+	return holders, nonces, nil
 }
 
 // checkProof verifies one key proof JWT (OpenID4VCI Appendix F.1) and
 // returns the proven key and the nonce it carries (not yet consumed).
-func (s *Service) checkProof(ctx context.Context, t *tenant, proof string, now time.Time) (jose.JWK, string, error) {
+func (s *Service) checkProof(ctx context.Context, t *tenant, proof string, now time.Time) (keys.JWK, string, error) {
 	unverified, err := jose.ParseUnverified(proof, 16<<10)
 	if err != nil {
-		return jose.JWK{}, "", ErrInvalidProof.With("the proof is not a compact JWS", err)
+		return keys.JWK{}, "", ErrInvalidProof.With("the proof is not a compact JWS", err)
 	}
 	h := &unverified.Header
 	hasJWK, hasKid := h.Has("jwk"), h.Kid != ""
 	if hasJWK == hasKid {
-		return jose.JWK{}, "", ErrInvalidProof.With("the proof header must carry exactly one of jwk and kid", nil)
+		return keys.JWK{}, "", ErrInvalidProof.With("the proof header must carry exactly one of jwk and kid", nil)
 	}
 	opts := jose.VerifyOptions{Typ: []string{ProofTyp}, MaxSize: 16 << 10}
 	if hasJWK {
@@ -293,31 +297,31 @@ func (s *Service) checkProof(ctx context.Context, t *tenant, proof string, now t
 	}
 	j, err := jose.Verify(proof, opts)
 	if err != nil {
-		return jose.JWK{}, "", ErrInvalidProof.With("the proof does not verify ("+errs.CodeOf(err)+")", err)
+		return keys.JWK{}, "", ErrInvalidProof.With("the proof does not verify ("+errs.CodeOf(err)+")", err)
 	}
 	key := j.HeaderJWK
 	if !hasJWK {
 		if key, err = jose.PublicJWK(j.Key.Key); err != nil {
-			return jose.JWK{}, "", ErrInvalidProof.With("the proof key is not usable", err)
+			return keys.JWK{}, "", ErrInvalidProof.With("the proof key is not usable", err)
 		}
 	}
 	c, err := j.Claims()
 	if err != nil {
-		return jose.JWK{}, "", ErrInvalidProof.With("the proof claims are malformed", err)
+		return keys.JWK{}, "", ErrInvalidProof.With("the proof claims are malformed", err)
 	}
 	if !audIs(c["aud"], s.IssuerURL(t.ID)) {
-		return jose.JWK{}, "", ErrInvalidProof.With("the proof's aud is not this credential issuer", nil)
+		return keys.JWK{}, "", ErrInvalidProof.With("the proof's aud is not this credential issuer", nil)
 	}
 	if err := c.CheckTimes(jose.TimeRules{Now: now, Skew: jose.MaxSkew, RequireIat: true}); err != nil {
-		return jose.JWK{}, "", ErrInvalidProof.With("the proof's times are invalid", err)
+		return keys.JWK{}, "", ErrInvalidProof.With("the proof's times are invalid", err)
 	}
 	iat, _, _ := c.NumericDate("iat")
 	if now.Sub(iat) > s.cfg.ProofMaxAge {
-		return jose.JWK{}, "", ErrInvalidProof.With("the proof is not fresh", nil)
+		return keys.JWK{}, "", ErrInvalidProof.With("the proof is not fresh", nil)
 	}
 	nonce, ok, err := c.String("nonce")
 	if err != nil || !ok || nonce == "" {
-		return jose.JWK{}, "", ErrInvalidProof.With("the proof has no c_nonce", err)
+		return keys.JWK{}, "", ErrInvalidProof.With("the proof has no c_nonce", err)
 	}
 	return key, nonce, nil
 }
@@ -336,7 +340,7 @@ func audIs(v any, want string) bool {
 // plan is one credential to record and sign.
 type plan struct {
 	rec    store.IssuedCredential
-	holder jose.JWK
+	holder keys.JWK
 	claims []byte // the claims to sign, status filled in by record
 	subj   map[string]any
 	// Set by the record group.
@@ -345,7 +349,7 @@ type plan struct {
 	list store.StatusList
 }
 
-func (s *Service) plan(t *tenant, cfg *CredentialConfig, o store.CredentialOffer, subject map[string]any, holders []jose.JWK, now time.Time) ([]*plan, error) {
+func (s *Service) plan(t *tenant, cfg *CredentialConfig, o store.CredentialOffer, subject map[string]any, holders []keys.JWK, now time.Time) ([]*plan, error) {
 	out := make([]*plan, len(holders))
 	for i, h := range holders {
 		out[i] = &plan{holder: h, subj: subject, rec: store.IssuedCredential{

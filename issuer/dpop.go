@@ -12,6 +12,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
 )
 
@@ -28,7 +29,7 @@ const DPoPTyp = "dpop+jwt"
 
 // DPoPAlgs are the algorithms a DPoP proof may be signed with, as
 // dpop_signing_alg_values_supported advertises them.
-var DPoPAlgs = []string{jose.ES256}
+var DPoPAlgs = []string{keys.ES256}
 
 // The time window of a DPoP proof's iat, and the bounds of what it carries.
 const (
@@ -136,9 +137,9 @@ func checkDPoP(values []string, want dpopRequest, now time.Time) (dpopProof, err
 	case want.token != "" && subtle.ConstantTimeCompare([]byte(ath), []byte(tokenHashB64(want.token))) != 1:
 		return dpopProof{}, ErrInvalidDPoPProof.With("the DPoP proof's ath is not the hash of this access token", nil)
 	}
-	jkt := j.HeaderJWK.Thumbprint()
-	if jkt == "" {
-		return dpopProof{}, ErrInvalidDPoPProof.With("the DPoP proof key has no thumbprint", nil)
+	jkt, err := j.HeaderJWK.Thumbprint()
+	if err != nil {
+		return dpopProof{}, ErrInvalidDPoPProof.With("the DPoP proof key has no thumbprint", err)
 	}
 	return dpopProof{jkt: jkt, jti: jti, iat: iat}, nil
 }

@@ -134,7 +134,9 @@ func TestDPoPFlow(t *testing.T) {
 		require.NoError(t, err)
 		jwk, err := jose.PublicJWK(key.Public())
 		require.NoError(t, err)
-		assert.Equal(t, jwk.Thumbprint(), o.TokenJKT, "the token is bound to the proof's key")
+		jkt, err := jwk.Thumbprint()
+		require.NoError(t, err)
+		assert.Equal(t, jkt, o.TokenJKT, "the token is bound to the proof's key")
 		assert.Equal(t, int64(1), e.jtiRows(t), "the token request's jti is used up")
 
 		body, _ := w.credBody()

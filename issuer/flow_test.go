@@ -63,7 +63,9 @@ func TestFullFlow(t *testing.T) {
 			got, err := jose.PublicJWK(r.HolderKey.Key)
 			require.NoError(t, err)
 			assert.Equal(t, want, got, "cnf is the proven key of proof %d", i)
-			cnfs[got.Thumbprint()] = true
+			tp, err := got.Thumbprint()
+			require.NoError(t, err)
+			cnfs[tp] = true
 			require.NotNil(t, r.Status)
 			idxs[r.Status.Index] = true
 			listURI = r.Status.URI

@@ -171,7 +171,7 @@ func FuzzDPoP(f *testing.F) {
 			}
 			return
 		}
-		if _, err := jose.Verify(proof, jose.VerifyOptions{Typ: []string{DPoPTyp}, Algs: []string{jose.ES256}, HeaderJWKIsHolderKey: true}); err != nil {
+		if _, err := jose.Verify(proof, jose.VerifyOptions{Typ: []string{DPoPTyp}, Algs: []string{keys.ES256}, HeaderJWKIsHolderKey: true}); err != nil {
 			t.Fatalf("accepted a proof jose refuses: %v", err)
 		}
 		if len(p.jkt) != 43 || p.jti == "" || len(p.jti) > dpopMaxJTI || now.Sub(p.iat) > dpopMaxAge || p.iat.Sub(now) > dpopMaxFuture {
@@ -183,7 +183,7 @@ func FuzzDPoP(f *testing.F) {
 	})
 }
 
-func mustJWK(f *testing.F, s keys.Signer) jose.JWK {
+func mustJWK(f *testing.F, s keys.Signer) keys.JWK {
 	j, err := jose.PublicJWK(s.Public())
 	if err != nil {
 		f.Fatal(err)

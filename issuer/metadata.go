@@ -1,6 +1,9 @@
 package issuer
 
-import "github.com/ssi-project/ssi/internal/sdjwt"
+import (
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/sdjwt"
+)
 
 // Metadata is the Credential Issuer Metadata of tenant (OpenID4VCI §12.2),
 // served at /.well-known/openid-credential-issuer/issuers/{tenant}.
@@ -30,7 +33,7 @@ func (s *Service) Metadata(tenantID string) (map[string]any, error) {
 			"cryptographic_binding_methods_supported": []string{"jwk"},
 			"credential_signing_alg_values_supported": []string{t.Signer.Algorithm()},
 			"proof_types_supported": map[string]any{
-				"jwt": map[string]any{"proof_signing_alg_values_supported": []string{"ES256", "EdDSA"}},
+				"jwt": map[string]any{"proof_signing_alg_values_supported": []string{keys.ES256, keys.EdDSA}},
 			},
 		}
 		if len(display) > 0 { // a non-empty array, or absent (§12.2.4)

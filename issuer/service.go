@@ -151,7 +151,7 @@ type Service struct {
 type tenant struct {
 	Tenant
 	configs map[string]*CredentialConfig
-	jwk     jose.JWK
+	jwk     keys.JWK
 	// batch is the largest BatchSize of the tenant's configurations: the
 	// batch_size its metadata advertises, the most proofs a credential
 	// request may carry.

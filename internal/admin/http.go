@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/httpx"
 	"github.com/ssi-project/ssi/internal/store"
 )
@@ -112,8 +111,6 @@ type AuditView struct {
 	Outcome   string    `json:"outcome"`
 }
 
-var errBadQuery = errs.E(errs.Invalid, "invalid_query", "a query parameter is invalid")
-
 func intParam(r *http.Request, name string, max int64) (int64, error) {
 	s := r.URL.Query().Get(name)
 	if s == "" {
@@ -121,7 +118,7 @@ func intParam(r *http.Request, name string, max int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 || n > max {
-		return 0, errBadQuery.With(name+" must be an integer from 0 to "+strconv.FormatInt(max, 10), nil)
+		return 0, httpx.ErrInvalidQuery.With(name+" must be an integer from 0 to "+strconv.FormatInt(max, 10), nil)
 	}
 	return n, nil
 }

@@ -12,15 +12,16 @@ import (
 // maxJWKIDLen bounds the method-specific id of a did:jwk before decoding.
 const maxJWKIDLen = 2048
 
-// JWKResolver resolves did:jwk DIDs locally, with no I/O. A JWK with a
-// private part "d", an unsupported or invalid key, or bad base64url is
-// invalid_did.
+// JWKResolver resolves did:jwk DIDs locally, with no I/O. A JWK with any
+// private member (keys.JWKFromMap's rule: d, p, q, dp, dq, qi, oth, k), an
+// unsupported or invalid key, or bad base64url is invalid_did.
 type JWKResolver struct{}
 
 var _ Resolver = JWKResolver{}
 
-// JWKDID returns the did:jwk of a public JWK. A JWK with "d" or whose key
-// does not validate is refused with the keys error.
+// JWKDID returns the did:jwk of a public JWK (a keys.JWK never holds
+// private material). A JWK whose key does not validate is refused with the
+// keys error.
 func JWKDID(j keys.JWK) (string, error) {
 	if _, err := j.PublicKey(); err != nil {
 		return "", err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 )
@@ -14,8 +13,9 @@ import (
 // ErrUnknownKey means no usable verification method matches a key id: the
 // id is malformed or names another DID, no method has it, the method is not
 // authorized for the requested relationship, or its key material is
-// ambiguous (SECURITY-CASES A6 uses this code for hostile kids).
-var ErrUnknownKey = errs.E(errs.Invalid, "unknown_key", "no usable key matches the key id")
+// ambiguous (SECURITY-CASES A6 uses this code for hostile kids). It is
+// jose.ErrUnknownKey with the DID wording: one code, one kind.
+var ErrUnknownKey = jose.ErrUnknownKey.With("no usable key matches the key id", nil)
 
 // PublicKey finds the verification method named by ref and returns its
 // public key and the one JOSE algorithm that key verifies with (ES256,

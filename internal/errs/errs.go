@@ -1,12 +1,3 @@
-// Package errs is the one internal error type of ssi.
-//
-// Every error that may reach a client is an *Error: a Kind (how it maps to a
-// status), a stable Code (the machine-readable name documented in
-// openapi.yaml and SECURITY-CASES.md), a Detail that is safe to show to the
-// user, and the wrapped cause that only ever goes to the log.
-//
-// This package must never import HTTP, SQL or logging code: the format
-// packages (sdjwt, did, statuslist, keys, qr) return these errors too.
 package errs
 
 import (
@@ -92,7 +83,9 @@ func (e *Error) Unwrap() error { return e.Err }
 //	var ErrNonceUsed = errs.E(errs.Conflict, "nonce_used", "the nonce was already used")
 //
 // and test with errors.Is(err, ErrNonceUsed) even after the error was
-// re-created with another detail or cause.
+// re-created with another detail or cause, or re-kinded at a boundary.
+// Codes are unique in the module (see the package doc), so the code alone
+// names the error.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	if !ok {

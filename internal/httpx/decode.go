@@ -17,8 +17,12 @@ const DefaultMaxBody = 64 << 10
 var (
 	ErrBodyTooLarge     = errs.E(errs.TooLarge, "body_too_large", "the request body is too large")
 	ErrUnsupportedMedia = errs.E(errs.Invalid, "unsupported_media_type", "the request body must be application/json")
-	ErrEmptyBody        = errs.E(errs.Invalid, "malformed_json", "the request body is empty")
+	ErrEmptyBody        = jsonx.ErrMalformed.With("the request body is empty", nil)
 )
+
+// ErrInvalidQuery answers a query parameter that does not parse or is out
+// of range, for every API that reads one.
+var ErrInvalidQuery = errs.E(errs.Invalid, "invalid_query", "a query parameter is invalid")
 
 // ReadBody reads the whole body, at most max bytes (the LimitBody
 // middleware may have set a lower cap). Over the cap it returns

@@ -1,5 +1,7 @@
 // Package jose is the strict JWS layer of ssi: compact JWS signing and
-// verification, public JWK conversion and pedantic NumericDate handling.
+// verification, the policy for holder keys carried as JWKs (the JWK type
+// itself and its one parsing rule are package keys') and pedantic
+// NumericDate handling.
 //
 // It accepts exactly two algorithms, ES256 and EdDSA, each bound to one key
 // type, from an explicit allow-list. It checks `crit` itself (RFC 7515

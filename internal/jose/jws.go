@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,6 +39,9 @@ var registeredHeaders = map[string]bool{
 	"tag": true, "p2s": true, "p2c": true,
 }
 
+// b64 is the strict unpadded base64url of JWS segments.
+var b64 = base64.RawURLEncoding.Strict()
+
 // Sign returns the compact JWS of payload signed by s. header carries the
 // other header members (typ, kid, …); alg is always s.Algorithm(), and a
 // header that names another alg is refused. payload must be one JSON value
@@ -46,7 +50,7 @@ var registeredHeaders = map[string]bool{
 // order.
 func Sign(s keys.Signer, header map[string]any, payload []byte) (string, error) {
 	alg := s.Algorithm()
-	if alg != ES256 && alg != EdDSA {
+	if alg != keys.ES256 && alg != keys.EdDSA {
 		return "", ErrUnsupportedAlg.With(fmt.Sprintf("signer algorithm %q", alg), nil)
 	}
 	if a, ok := header["alg"]; ok && a != alg {
@@ -87,7 +91,7 @@ func SignEncoded(s keys.Signer, headerJSON, payload []byte) (string, error) {
 
 func signRaw(s keys.Signer, signingInput []byte) ([]byte, error) {
 	switch s.Algorithm() {
-	case ES256:
+	case keys.ES256:
 		sum := sha256.Sum256(signingInput)
 		der, err := s.Sign(rand.Reader, sum[:], crypto.SHA256)
 		if err != nil {
@@ -98,7 +102,7 @@ func signRaw(s keys.Signer, signingInput []byte) ([]byte, error) {
 			return nil, errs.E(errs.Internal, "internal", "the signer returned a malformed ECDSA signature")
 		}
 		return raw, nil
-	case EdDSA:
+	case keys.EdDSA:
 		sig, err := s.Sign(rand.Reader, signingInput, crypto.Hash(0))
 		if err != nil {
 			return nil, fmt.Errorf("signing with EdDSA: %w", err)
@@ -183,7 +187,7 @@ type JWS struct {
 	Payload []byte
 	Key     PublicKey // the key that verified it (after Verify)
 	// HeaderJWK is the proof key when HeaderJWKIsHolderKey was set.
-	HeaderJWK JWK
+	HeaderJWK keys.JWK
 
 	signingInput string
 	sig          []byte
@@ -345,16 +349,16 @@ func (j *JWS) headerJWK() (PublicKey, error) {
 	if !ok {
 		return PublicKey{}, ErrInvalidJWK.With("jwk is not an object", nil)
 	}
-	k, pub, err := JWKFromClaims(m)
+	k, pub, err := HolderKey(m)
 	if err != nil {
 		return PublicKey{}, err
 	}
 	j.HeaderJWK = k
-	return PublicKey{Key: pub, Alg: k.Alg()}, nil
+	return pub, nil
 }
 
 func checkAlg(alg string, allow []string) error {
-	if alg != ES256 && alg != EdDSA {
+	if alg != keys.ES256 && alg != keys.EdDSA {
 		return ErrUnsupportedAlg
 	}
 	if allow == nil {
@@ -453,7 +457,7 @@ func appendDERInt(dst, v []byte, n int) []byte {
 
 func verifySig(key PublicKey, signingInput string, sig []byte) error {
 	switch key.Alg {
-	case ES256:
+	case keys.ES256:
 		pub, ok := key.Key.(*ecdsa.PublicKey)
 		if !ok || pub == nil || pub.Curve != elliptic.P256() {
 			return ErrUnsupportedAlg.With("ES256 needs a P-256 key", nil)
@@ -471,7 +475,7 @@ func verifySig(key PublicKey, signingInput string, sig []byte) error {
 			return ErrInvalidSignature
 		}
 		return nil
-	case EdDSA:
+	case keys.EdDSA:
 		pub, ok := key.Key.(ed25519.PublicKey)
 		if !ok || len(pub) != ed25519.PublicKeySize {
 			return ErrUnsupportedAlg.With("EdDSA needs an Ed25519 key", nil)

@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 func enc(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -56,7 +57,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 func TestInteropJWX(t *testing.T) {
 	for _, s := range []testSigner{newES256(t), newEdDSA(t)} {
 		alg := jwa.ES256()
-		if s.alg == EdDSA {
+		if s.alg == keys.EdDSA {
 			alg = jwa.EdDSA()
 		}
 		t.Run(s.alg+"/ours_to_jwx", func(t *testing.T) {
@@ -144,8 +145,8 @@ func TestVerifyRejects(t *testing.T) {
 		{"A2_hs256_sec1_point_as_secret", hsToken("HS256", sha256.New, sec1), opts(es), "unsupported_alg"},
 		{"A2_hs384", hsToken("HS384", sha512.New384, sec1), opts(es), "unsupported_alg"},
 		{"A2_hs512", hsToken("HS512", sha512.New, sec1), opts(es), "unsupported_alg"},
-		{"A2_hs256_even_when_allow_listed", hsToken("HS256", sha256.New, sec1), VerifyOptions{Typ: []string{testTyp}, Key: lookupFor(es), Algs: []string{"HS256", ES256}}, "unsupported_alg"},
-		{"A3_alg_not_on_allow_list", good, VerifyOptions{Typ: []string{testTyp}, Key: lookupFor(es), Algs: []string{EdDSA}}, "unsupported_alg"},
+		{"A2_hs256_even_when_allow_listed", hsToken("HS256", sha256.New, sec1), VerifyOptions{Typ: []string{testTyp}, Key: lookupFor(es), Algs: []string{"HS256", keys.ES256}}, "unsupported_alg"},
+		{"A3_alg_not_on_allow_list", good, VerifyOptions{Typ: []string{testTyp}, Key: lookupFor(es), Algs: []string{keys.EdDSA}}, "unsupported_alg"},
 		{"A3_key_bound_to_other_alg", forge(t, ed, `{"alg":"EdDSA","typ":"example+jwt","kid":"`+es.kid+`"}`, `{"a":1}`), opts(es), "unsupported_alg"},
 		{"A3_ES384", forge(t, es, kidHdr("ES384"), `{"a":1}`), opts(es), "unsupported_alg"},
 		{"A4_jwk_in_header", forge(t, es, `{"alg":"ES256","typ":"example+jwt","jwk":{"kty":"EC","crv":"P-256","x":"`+pubJWK.X+`","y":"`+pubJWK.Y+`"}}`, `{"a":1}`), opts(es), "untrusted_key"},

@@ -9,6 +9,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,17 +30,17 @@ func (s testSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, er
 func newES256(t testing.TB) testSigner {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	j, err := PublicJWK(&k.PublicKey)
+	kid, err := keys.Thumbprint(&k.PublicKey)
 	require.NoError(t, err)
-	return testSigner{Signer: k, alg: ES256, kid: j.Thumbprint()}
+	return testSigner{Signer: k, alg: keys.ES256, kid: kid}
 }
 
 func newEdDSA(t testing.TB) testSigner {
 	_, k, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	j, err := PublicJWK(k.Public())
+	kid, err := keys.Thumbprint(k.Public())
 	require.NoError(t, err)
-	return testSigner{Signer: k, alg: EdDSA, kid: j.Thumbprint()}
+	return testSigner{Signer: k, alg: keys.EdDSA, kid: kid}
 }
 
 // lookupFor returns a KeyLookup that knows exactly the signer's key.

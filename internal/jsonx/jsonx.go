@@ -17,13 +17,12 @@ import (
 // MaxDepth is the nesting limit used by ssi (SECURITY-CASES A14).
 const MaxDepth = 32
 
-// Stable error codes.
+// Stable error codes. A duplicate member name and a number beyond the
+// range of a double are ErrMalformed too, with their own detail.
 var (
 	ErrMalformed = errs.E(errs.Invalid, "malformed_json", "the JSON is malformed")
-	ErrDuplicate = errs.E(errs.Invalid, "malformed_json", "a JSON object has a duplicate member name")
 	ErrTooDeep   = errs.E(errs.Invalid, "json_too_deep", "the JSON nests too deeply")
 	ErrBadUTF8   = errs.E(errs.Invalid, "invalid_utf8", "the JSON is not valid UTF-8")
-	ErrRange     = errs.E(errs.Invalid, "malformed_json", "a JSON number is beyond the range of a double")
 )
 
 // Check reports whether data is a single JSON value that is valid UTF-8, has
@@ -125,7 +124,7 @@ func walk(data []byte, maxDepth int) error {
 		case (k == '{' || k == '[') && dec.StackDepth() > maxDepth:
 			return ErrTooDeep.With("", fmt.Errorf("depth over %d", maxDepth))
 		case k == '0' && !NumberInRange([]byte(tok.String())):
-			return ErrRange
+			return ErrMalformed.With("a JSON number is beyond the range of a double", nil)
 		}
 		if dec.StackDepth() == 0 {
 			break
@@ -146,7 +145,7 @@ func classify(err error) error {
 		return ErrMalformed.With("the JSON ends early", err)
 	}
 	if errors.Is(err, jsontext.ErrDuplicateName) {
-		return ErrDuplicate.With("", err)
+		return ErrMalformed.With("a JSON object has a duplicate member name", err)
 	}
 	return ErrMalformed.With("", err)
 }

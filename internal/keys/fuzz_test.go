@@ -16,6 +16,9 @@ func FuzzParseJWK(f *testing.F) {
 	f.Add(`{"kty":"EC","crv":"P-256","x":"igrFmi0whuihKnj9R3Om1SoMph72wUGeFaBbzG2vzns","y":"efsX5b10x8yjyrj4ny3pGfLcY7Xby1KzgqOdqnsrJIM"}`) // did:key vector
 	f.Add(`{"kty":"EC","crv":"P-256","x":"AQ","y":"AQ"}`)                                                                                   // short coordinates
 	f.Add(`{"kty":"OKP","crv":"Ed25519","x":"` + rfc8037X + `","d":"` + rfc8037D + `"}`)                                                    // private part
+	f.Add(`{"kty":"OKP","crv":"Ed25519","x":"` + rfc8037X + `","d":null}`)                                                                  // private member, null
+	f.Add(`{"kty":"oct","k":"c2VjcmV0"}`)                                                                                                   // symmetric key
+	f.Add(`{"kty":"OKP","crv":"Ed25519","x":"` + rfc8037X + `","D":"x"}`)                                                                   // case variant: unknown member
 	f.Add(`{"kty":"RSA","n":"AQAB","e":"AQAB"}`)                                                                                            // RSA: thumbprint only
 	f.Add(`{"kty":"OKP","kty":"EC"}`)                                                                                                       // duplicate member
 	f.Add(`{}`)                                                                                                                             // nothing

@@ -20,16 +20,23 @@ var (
 	ErrPrivateJWK     = errs.E(errs.Invalid, "private_jwk", "the JWK contains private key material")
 )
 
-// JOSE algorithm names.
+// JOSE algorithm names: the one set of them in the module (jose, the
+// issuer, the registry and the ledger's writer keys use these).
 const (
 	ES256 = "ES256"
 	ES384 = "ES384"
 	EdDSA = "EdDSA"
 )
 
-// JWK is a JSON Web Key (RFC 7517) restricted to the members ssi reads.
+// JWK is the one JSON Web Key type of ssi (RFC 7517), restricted to the
+// public members it reads: every JWK on the wire (did:jwk, DID documents,
+// registry keys, OpenID4VCI proof and DPoP headers, cnf.jwk) is this type.
+// It has no field for private material, and every way of reading one
+// (ParseJWK, JWKFromMap, UnmarshalJSON) refuses a JWK that carries any.
 // Only EC (P-256, P-384) and OKP (Ed25519) keys convert to a public key;
-// RSA members exist so that RFC 7638 thumbprints of RSA keys can be computed.
+// RSA members exist so that RFC 7638 thumbprints of RSA keys can be
+// computed. It marshals with member order kty, crv, x, y, n, e, alg, kid,
+// use, empty members left out.
 type JWK struct {
 	Kty string `json:"kty"`
 	Crv string `json:"crv,omitempty"`
@@ -37,31 +44,90 @@ type JWK struct {
 	Y   string `json:"y,omitempty"`
 	N   string `json:"n,omitempty"`
 	E   string `json:"e,omitempty"`
-	// D is the private part. ParseJWK refuses it; it is only here so its
-	// presence can be detected.
-	D   string `json:"d,omitempty"`
 	Alg string `json:"alg,omitempty"`
 	Kid string `json:"kid,omitempty"`
 	Use string `json:"use,omitempty"`
 }
 
+// privateMembers are the JWK members that carry private or symmetric key
+// material (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2).
+var privateMembers = [...]string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
 // ParseJWK decodes a public JWK from untrusted JSON (through jsonx: no
-// duplicate members, bounded depth, case-exact names; unknown members are
-// ignored as RFC 7517 requires). A JWK with a private part "d" is refused
-// with ErrPrivateJWK; malformed JSON keeps its jsonx code. The key material
-// itself is checked by PublicKey, not here.
+// duplicate members, bounded depth, valid UTF-8) with the rules of
+// JWKFromMap. Malformed JSON keeps its jsonx code; JSON that is not an
+// object is invalid_type. The key material itself is checked by PublicKey,
+// not here.
 func ParseJWK(data []byte) (JWK, error) {
-	var j JWK
-	if err := jsonx.Unmarshal(data, &j, false); err != nil {
+	var m map[string]any
+	if err := jsonx.Unmarshal(data, &m, false); err != nil {
 		return JWK{}, err
 	}
-	if j.D != "" {
-		return JWK{}, ErrPrivateJWK
+	if m == nil {
+		return JWK{}, ErrInvalidKey.With("the JWK is not an object", nil)
+	}
+	return JWKFromMap(m)
+}
+
+// JWKFromMap reads a public JWK from a decoded JSON object (a proof
+// header's jwk, cnf.jwk). It is the one rule for every JWK ssi reads: a
+// private member (d, p, q, dp, dq, qi, oth, or a symmetric k) is
+// ErrPrivateJWK whatever its value, null and "" included; kty, crv, x, y,
+// n, e, alg, kid and use must be strings when present and kty must be
+// there, or it is ErrInvalidKey. Member names are case-exact, so "D" is an
+// unknown member, and unknown members are ignored as RFC 7517 requires.
+func JWKFromMap(m map[string]any) (JWK, error) {
+	for _, name := range privateMembers {
+		if _, ok := m[name]; ok {
+			return JWK{}, ErrPrivateJWK
+		}
+	}
+	var j JWK
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{
+		{"kty", &j.Kty}, {"crv", &j.Crv}, {"x", &j.X}, {"y", &j.Y}, {"n", &j.N}, {"e", &j.E},
+		{"alg", &j.Alg}, {"kid", &j.Kid}, {"use", &j.Use},
+	} {
+		v, ok := m[f.name]
+		if !ok {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return JWK{}, ErrInvalidKey.With(fmt.Sprintf("the JWK member %q must be a string", f.name), nil)
+		}
+		*f.dst = s
 	}
 	if j.Kty == "" {
 		return JWK{}, ErrInvalidKey.With("the JWK has no kty", nil)
 	}
 	return j, nil
+}
+
+// UnmarshalJSON decodes j with ParseJWK, so that a JWK inside a larger
+// document (a DID document's publicKeyJwk, a stored registry key) obeys the
+// same rule as one parsed alone.
+func (j *JWK) UnmarshalJSON(data []byte) error {
+	k, err := ParseJWK(data)
+	if err != nil {
+		return err
+	}
+	*j = k
+	return nil
+}
+
+// Map returns the non-empty members of j as a JSON object, for embedding
+// into claims or headers (cnf.jwk, a proof header's jwk).
+func (j JWK) Map() map[string]any {
+	m := map[string]any{"kty": j.Kty}
+	for name, v := range map[string]string{"crv": j.Crv, "x": j.X, "y": j.Y, "n": j.N, "e": j.E, "alg": j.Alg, "kid": j.Kid, "use": j.Use} {
+		if v != "" {
+			m[name] = v
+		}
+	}
+	return m
 }
 
 // JWKFromPublic returns the public JWK of pub with only the members RFC 7638
@@ -93,12 +159,8 @@ func JWKFromPublic(pub crypto.PublicKey) (JWK, error) {
 // coordinates decode as unpadded base64url of exactly the curve's size, EC
 // points lie on the curve, and Ed25519 points are canonical, on the curve
 // and not of small order. It returns *ecdsa.PublicKey or ed25519.PublicKey;
-// any other kty/crv is ErrUnsupportedAlg, bad material ErrInvalidKey, and a
-// private part ErrPrivateJWK.
+// any other kty/crv is ErrUnsupportedAlg and bad material ErrInvalidKey.
 func (j JWK) PublicKey() (crypto.PublicKey, error) {
-	if j.D != "" {
-		return nil, ErrPrivateJWK
-	}
 	switch j.Kty {
 	case "EC":
 		curve, size, ok := curveByName(j.Crv)

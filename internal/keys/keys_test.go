@@ -9,12 +9,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/keys/keystest"
 )
 
 // RFC 8037 Appendix A.1 Ed25519 key and A.3 thumbprint.
@@ -169,7 +172,6 @@ func TestJWKRoundTripAndValidation(t *testing.T) {
 		{"off-curve P-256 point", offCurve, "invalid_key"},
 		{"padded base64", padded, "invalid_key"},
 		{"short coordinate", short, "invalid_key"},
-		{"private part", func() JWK { j := good; j.D = "AAAA"; return j }(), "private_jwk"},
 		{"secp256k1", func() JWK { j := good; j.Crv = "secp256k1"; return j }(), "unsupported_alg"},
 		{"oct key", JWK{Kty: "oct"}, "unsupported_alg"},
 		{"X25519", JWK{Kty: "OKP", Crv: "X25519", X: rfc8037X}, "unsupported_alg"},
@@ -193,7 +195,9 @@ func TestParseJWK(t *testing.T) {
 		{"private part", `{"kty":"OKP","crv":"Ed25519","x":"` + rfc8037X + `","d":"` + rfc8037D + `"}`, "private_jwk"},
 		{"duplicate member", `{"kty":"OKP","kty":"EC"}`, "malformed_json"},
 		{"case-variant kty is not kty", `{"KTY":"OKP","crv":"Ed25519","x":"` + rfc8037X + `"}`, "invalid_key"},
+		{"x not a string", `{"kty":"OKP","crv":"Ed25519","x":["` + rfc8037X + `"]}`, "invalid_key"},
 		{"not an object", `[1,2]`, "invalid_type"},
+		{"null", `null`, "invalid_key"},
 		{"truncated", `{"kty":`, "malformed_json"},
 	}
 	for _, tc := range tests {
@@ -209,6 +213,79 @@ func TestParseJWK(t *testing.T) {
 			assert.Equal(t, tc.code, errs.CodeOf(err))
 		})
 	}
+}
+
+// TestJWKRefusesPrivateMembers holds the one rule for every JWK ssi reads:
+// any private member, whatever its value, is private_jwk, through
+// ParseJWK, JWKFromMap and a JWK decoded inside a larger document (by
+// value and by pointer), wherever the member stands in the object.
+func TestJWKRefusesPrivateMembers(t *testing.T) {
+	pub := `{"kty":"OKP","crv":"Ed25519","x":"` + rfc8037X + `"}`
+	for _, pm := range keystest.PrivateMembers {
+		t.Run(pm.Name, func(t *testing.T) {
+			for _, in := range []string{keystest.With(pub, pm.JSON, true), keystest.With(pub, pm.JSON, false)} {
+				_, err := ParseJWK([]byte(in))
+				assert.Equal(t, "private_jwk", errs.CodeOf(err), in)
+
+				var m map[string]any
+				require.NoError(t, json.Unmarshal([]byte(in), &m))
+				_, err = JWKFromMap(m)
+				assert.Equal(t, "private_jwk", errs.CodeOf(err), in)
+
+				var doc struct {
+					Key    JWK  `json:"key"`
+					KeyPtr *JWK `json:"key_ptr"`
+				}
+				err = jsonx.Unmarshal([]byte(`{"key":`+in+`}`), &doc, false)
+				assert.ErrorIs(t, err, ErrPrivateJWK, in)
+				err = jsonx.Unmarshal([]byte(`{"key_ptr":`+in+`}`), &doc, false)
+				assert.ErrorIs(t, err, ErrPrivateJWK, in)
+			}
+		})
+	}
+	// A symmetric key alone, with no public part at all.
+	_, err := ParseJWK([]byte(`{"kty":"oct","k":"c2VjcmV0"}`))
+	assert.Equal(t, "private_jwk", errs.CodeOf(err))
+
+	for _, pm := range keystest.NotPrivateMembers {
+		t.Run(pm.Name, func(t *testing.T) {
+			j, err := ParseJWK([]byte(keystest.With(pub, pm.JSON, true)))
+			require.NoError(t, err)
+			assert.Equal(t, JWK{Kty: "OKP", Crv: "Ed25519", X: rfc8037X}, j)
+		})
+	}
+}
+
+// TestJWKDecodesInDocuments: a JWK field of a larger document decodes
+// through ParseJWK (member checks included) and marshals back to the same
+// members in the same order.
+func TestJWKDecodesInDocuments(t *testing.T) {
+	var doc struct {
+		Key    JWK  `json:"key"`
+		KeyPtr *JWK `json:"key_ptr"`
+	}
+	in := `{"key":{"kty":"OKP","crv":"Ed25519","x":"` + rfc8037X + `","use":"sig","key_ops":["verify"]},"key_ptr":null}`
+	require.NoError(t, jsonx.Unmarshal([]byte(in), &doc, false))
+	assert.Equal(t, JWK{Kty: "OKP", Crv: "Ed25519", X: rfc8037X, Use: "sig"}, doc.Key)
+	assert.Nil(t, doc.KeyPtr)
+	out, err := json.Marshal(doc.Key)
+	require.NoError(t, err)
+	assert.Equal(t, `{"kty":"OKP","crv":"Ed25519","x":"`+rfc8037X+`","use":"sig"}`, string(out))
+
+	for name, in := range map[string]string{
+		"kty not a string": `{"key":{"kty":1,"crv":"Ed25519","x":"` + rfc8037X + `"}}`,
+		"no kty":           `{"key":{"crv":"Ed25519","x":"` + rfc8037X + `"}}`,
+		"kid not a string": `{"key":{"kty":"OKP","crv":"Ed25519","x":"` + rfc8037X + `","kid":7}}`,
+		"null":             `{"key":null}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := jsonx.Unmarshal([]byte(in), &doc, false)
+			assert.Equal(t, "invalid_type", errs.CodeOf(err))
+			assert.ErrorIs(t, err, ErrInvalidKey)
+		})
+	}
+	err = jsonx.Unmarshal([]byte(`{"key":"OKP"}`), &doc, false)
+	assert.Equal(t, "invalid_type", errs.CodeOf(err), "a JWK that is not an object")
 }
 
 func TestParseECPublicKey(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/go-json-experiment/json"
 
-	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 // VCClaims are the claims of an SD-JWT VC (draft-16) as an issuer builds
@@ -20,7 +20,7 @@ type VCClaims struct {
 	IssuedAt  time.Time
 	NotBefore time.Time // omitted when zero
 	Expiry    time.Time // omitted when zero
-	HolderKey *jose.JWK // cnf.jwk, omitted when nil
+	HolderKey *keys.JWK // cnf.jwk, omitted when nil
 	Status    *StatusRef
 	// Subject holds the other claims; it must not redefine the names above.
 	Subject map[string]any
@@ -64,7 +64,7 @@ type VCDMClaims struct {
 	ValidFrom  time.Time
 	ValidUntil time.Time
 	Status     map[string]any // credentialStatus, omitted when nil
-	HolderKey  *jose.JWK
+	HolderKey  *keys.JWK
 	Subject    map[string]any // credentialSubject, required
 }
 
@@ -117,7 +117,7 @@ func addTime(o *object, name string, t time.Time) {
 	}
 }
 
-func jwkNode(k jose.JWK) *object {
+func jwkNode(k keys.JWK) *object {
 	o := &object{}
 	o.add("kty", k.Kty)
 	o.add("crv", k.Crv)
@@ -131,7 +131,7 @@ func jwkNode(k jose.JWK) *object {
 func marshalLeaf(v any) (node, error) {
 	b, err := json.Marshal(v, json.Deterministic(true))
 	if err != nil {
-		return nil, errs.Wrap(errs.Invalid, "invalid_claim", "a claim cannot be encoded as JSON", err)
+		return nil, jose.ErrInvalidClaim.With("a claim cannot be encoded as JSON", err)
 	}
 	return leaf(b), nil
 }

@@ -1,9 +1,13 @@
 package sdjwt
 
-import "github.com/ssi-project/ssi/internal/errs"
+import (
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jose"
+)
 
 // Stable error codes. JOSE-level failures keep the codes of package jose
-// (unsupported_alg, wrong_typ, invalid_signature, …).
+// (unsupported_alg, wrong_typ, invalid_signature, …), and invalid_nonce is
+// jose's too.
 var (
 	ErrMalformed            = errs.E(errs.Invalid, "malformed_sd_jwt", "the SD-JWT is malformed")
 	ErrMalformedDisclosure  = errs.E(errs.Invalid, "malformed_disclosure", "a disclosure is malformed")
@@ -20,7 +24,7 @@ var (
 	ErrNonDisclosable       = errs.E(errs.Invalid, "non_disclosable_claim", "this claim can never be selectively disclosable")
 	ErrUnexpectedKeyBinding = errs.E(errs.Invalid, "unexpected_key_binding", "a key binding JWT was not expected here")
 	ErrKBRequired           = errs.E(errs.Unauthorized, "kb_required", "key binding is required")
-	ErrInvalidNonce         = errs.E(errs.Unauthorized, "invalid_nonce", "the key binding nonce is not the expected one")
+	ErrInvalidNonce         = jose.ErrInvalidNonce.With("the key binding nonce is not the expected one", nil)
 	ErrInvalidAudience      = errs.E(errs.Unauthorized, "invalid_audience", "the key binding audience is not this verifier")
 	ErrStaleKeyBinding      = errs.E(errs.Unauthorized, "stale_key_binding", "the key binding JWT is too old or from the future")
 	ErrInvalidSDHash        = errs.E(errs.Unauthorized, "invalid_sd_hash", "the key binding sd_hash does not match the presentation")

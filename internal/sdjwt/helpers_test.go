@@ -13,6 +13,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jose/josetest"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 // RFC 9901 Appendix A.5: the issuer key of every spec example.
@@ -36,9 +37,11 @@ func readVector(t testing.TB, name string) string {
 
 func rfcIssuerKey(t testing.TB) jose.PublicKey {
 	t.Helper()
-	j, pub, err := jose.ParseJWK([]byte(rfcIssuerJWK))
+	c, err := jose.ParseClaims([]byte(rfcIssuerJWK))
 	require.NoError(t, err)
-	return jose.PublicKey{Key: pub, Alg: j.Alg()}
+	_, pub, err := jose.HolderKey(c)
+	require.NoError(t, err)
+	return pub
 }
 
 // fixedKey is an IssuerKeyFunc that knows one key and accepts any iss.
@@ -57,8 +60,8 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	return &env{
-		issuer: josetest.New(t, jose.ES256),
-		holder: josetest.New(t, jose.ES256),
+		issuer: josetest.New(t, keys.ES256),
+		holder: josetest.New(t, keys.ES256),
 		now:    time.Unix(1_800_000_000, 0),
 	}
 }

@@ -168,11 +168,8 @@ func holderKey(cnf any) (jose.PublicKey, error) {
 	if !ok {
 		return jose.PublicKey{}, missing("cnf.jwk", "must be a JWK object")
 	}
-	k, pub, err := jose.JWKFromClaims(jwk)
-	if err != nil {
-		return jose.PublicKey{}, err
-	}
-	return jose.PublicKey{Key: pub, Alg: k.Alg()}, nil
+	_, pub, err := jose.HolderKey(jwk)
+	return pub, err
 }
 
 // StatusRef is an SD-JWT VC status.status_list reference (Token Status List).

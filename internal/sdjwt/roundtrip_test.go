@@ -13,6 +13,7 @@ import (
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jose/josetest"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 func assertCode(t *testing.T, code string, err error, msg ...any) {
@@ -25,7 +26,7 @@ func assertCode(t *testing.T, code string, err error, msg ...any) {
 // TestIssuePresentVerify runs the three roles end to end for both
 // algorithms and checks that the result holds exactly the revealed claims.
 func TestIssuePresentVerify(t *testing.T) {
-	for _, alg := range []string{jose.ES256, jose.EdDSA} {
+	for _, alg := range []string{keys.ES256, keys.EdDSA} {
 		t.Run(alg, func(t *testing.T) {
 			e := newEnv(t)
 			e.issuer, e.holder = josetest.New(t, alg), josetest.New(t, alg)

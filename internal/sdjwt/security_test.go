@@ -17,6 +17,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jose/josetest"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 // stdAlphabet encodes body with the standard base64 alphabet (+ and /).
@@ -71,8 +72,8 @@ func TestSecurityCases(t *testing.T) {
 	okHash := digest(SHA256, sdPart)
 	now := e.now.Unix()
 
-	attacker := josetest.New(t, jose.ES256)
-	edHolder := josetest.New(t, jose.EdDSA)
+	attacker := josetest.New(t, keys.ES256)
+	edHolder := josetest.New(t, keys.EdDSA)
 	aj := attacker.JWK()
 	pub := e.issuer.JWK()
 
@@ -129,7 +130,7 @@ func TestSecurityCases(t *testing.T) {
 		{"A1_alg_None_title", b64s(`{"alg":"None","typ":"dc+sd-jwt"}`) + "." + b64s("{"+base+"}") + ".~", v, Options{}, "unsupported_alg"},
 		{"A1_alg_nOnE_mixed", b64s(`{"alg":"nOnE","typ":"dc+sd-jwt"}`) + "." + b64s("{"+base+"}") + ".~", v, Options{}, "unsupported_alg"},
 		{"A2_hs256_issuer_public_key_as_secret", hs256, v, Options{}, "unsupported_alg"},
-		{"A3_alg_not_allowed_for_verifier", good, &Verifier{IssuerKey: v.IssuerKey, Now: v.Now, Algs: []string{jose.EdDSA}}, Options{}, "unsupported_alg"},
+		{"A3_alg_not_allowed_for_verifier", good, &Verifier{IssuerKey: v.IssuerKey, Now: v.Now, Algs: []string{keys.EdDSA}}, Options{}, "unsupported_alg"},
 		{"A3_key_bound_to_other_alg", good, &Verifier{IssuerKey: fixedKey(edHolder.PublicKey()), Now: v.Now}, Options{}, "unsupported_alg"},
 		{"A4_attacker_jwk_in_header", e.signJWT(t, "{"+base+"}", map[string]any{"jwk": aj.Map()}) + "~", v, Options{}, "untrusted_key"},
 		{"A4_x5c_in_header", e.signJWT(t, "{"+base+"}", map[string]any{"x5c": []string{"MIIBIjAN"}}) + "~", v, Options{}, "untrusted_key"},

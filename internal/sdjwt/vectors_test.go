@@ -11,6 +11,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jose/josetest"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 type specDisclosure struct {
@@ -38,7 +39,7 @@ func TestRFC9901IssuerReproducesDisclosures(t *testing.T) {
 				ptrs = append(ptrs, d.Ptr)
 			}
 			is := &Issuer{
-				Signer: josetest.New(t, jose.ES256), Profile: ProfilePlain, Typ: "example+sd-jwt", Spaced: true,
+				Signer: josetest.New(t, keys.ES256), Profile: ProfilePlain, Typ: "example+sd-jwt", Spaced: true,
 				Salt: func(ptr string) (string, error) { return salts[ptr], nil },
 			}
 			out, err := is.Issue(Request{Claims: []byte(readVector(t, tc.claims)), Disclose: ptrs})

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/keys"
 )
 
 // Signer is an in-memory keys.Signer.
@@ -19,7 +20,7 @@ type Signer struct {
 	crypto.Signer
 	alg string
 	kid string
-	jwk jose.JWK
+	jwk keys.JWK
 }
 
 // Algorithm returns the one JOSE alg of the key.
@@ -29,20 +30,20 @@ func (s *Signer) Algorithm() string { return s.alg }
 func (s *Signer) KeyID() string { return s.kid }
 
 // JWK returns the public JWK.
-func (s *Signer) JWK() jose.JWK { return s.jwk }
+func (s *Signer) JWK() keys.JWK { return s.jwk }
 
 // PublicKey returns the verification key bound to its alg.
 func (s *Signer) PublicKey() jose.PublicKey { return jose.PublicKey{Key: s.Public(), Alg: s.alg} }
 
-// New returns a fresh signer for alg (jose.ES256 or jose.EdDSA).
+// New returns a fresh signer for alg (keys.ES256 or keys.EdDSA).
 func New(tb testing.TB, alg string) *Signer {
 	tb.Helper()
 	var k crypto.Signer
 	var err error
 	switch alg {
-	case jose.ES256:
+	case keys.ES256:
 		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case jose.EdDSA:
+	case keys.EdDSA:
 		_, k, err = ed25519.GenerateKey(rand.Reader)
 	default:
 		tb.Fatalf("josetest: unsupported alg %q", alg)
@@ -60,5 +61,9 @@ func FromKey(tb testing.TB, k crypto.Signer, alg string) *Signer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Signer{Signer: k, alg: alg, kid: j.Thumbprint(), jwk: j}
+	kid, err := j.Thumbprint()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Signer{Signer: k, alg: alg, kid: kid, jwk: j}
 }
