@@ -166,7 +166,7 @@ func TestDIDLifecycle(t *testing.T) {
 		// Tamper with version 2 behind the registry's back, keeping the row
 		// self-consistent: only the ledger can tell, and it does.
 		var forged State
-		raw, err := st.QueryRawBytes(context.Background(), "SELECT state FROM did_versions WHERE did = $1 AND version = 2", didStr)
+		raw, err := store.Raw(st).QueryBytes(context.Background(), "SELECT state FROM did_versions WHERE did = $1 AND version = 2", didStr)
 		require.NoError(t, err)
 		require.NoError(t, json.Unmarshal(raw, &forged))
 		forged.Services = []ServiceInput{{ID: "status", Type: "StatusList", ServiceEndpoint: "https://attacker.example/status"}}
@@ -174,7 +174,7 @@ func TestDIDLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		fs, _ := json.Marshal(forged)
 		sum := sha256.Sum256(doc)
-		n, err := st.ExecRaw(context.Background(), "UPDATE did_versions SET document = $1, state = $2, sha256 = $3 WHERE did = $4 AND version = 2",
+		n, err := store.Raw(st).Exec(context.Background(), "UPDATE did_versions SET document = $1, state = $2, sha256 = $3 WHERE did = $4 AND version = 2",
 			doc, fs, hex.EncodeToString(sum[:]), didStr)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, n)
@@ -197,14 +197,14 @@ func TestUpdateWithTamperedStateIsRefused(t *testing.T) {
 	// An attacker adds their own controller key to the stored state only.
 	evil := newSigner(t)
 	var st State
-	raw, err := e.st.QueryRawBytes(context.Background(), "SELECT state FROM did_versions WHERE did = $1 AND version = 1", didStr)
+	raw, err := store.Raw(e.st).QueryBytes(context.Background(), "SELECT state FROM did_versions WHERE did = $1 AND version = 1", didStr)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &st))
 	ej, err := keys.JWKFromPublic(evil.Public())
 	require.NoError(t, err)
 	st.Keys = append(st.Keys, Key{ID: "evil", JWK: ej, Purposes: []string{PurposeCapabilityInvocation}, AddedIn: 1})
 	b, _ := json.Marshal(st)
-	_, err = e.st.ExecRaw(context.Background(), "UPDATE did_versions SET state = $1 WHERE did = $2", b, didStr)
+	_, err = store.Raw(e.st).Exec(context.Background(), "UPDATE did_versions SET state = $1 WHERE did = $2", b, didStr)
 	require.NoError(t, err)
 
 	op, err := SignOp(evil, "evil", Operation{Op: "deactivate", DID: didStr, Version: 2})

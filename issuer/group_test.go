@@ -176,7 +176,7 @@ func TestGroupedRequestsFailAlone(t *testing.T) {
 		assert.Equal(t, "invalid_nonce", errs.CodeOf(results[7]), "another issuer's c_nonce")
 
 		var records int64
-		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(1+3+1+1), records, "a record only for each request that succeeded")
 
 		// A request that failed on its nonce kept its token.
@@ -192,7 +192,7 @@ func TestGroupedRequestsFailAlone(t *testing.T) {
 				assert.Equal(t, "invalid_token", errs.CodeOf(err), "only the winner's token is used up")
 			}
 		}
-		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(8), records, "the retry and the losing share request are issued")
 	})
 }
@@ -272,7 +272,7 @@ func TestGroupedDPoPReplay(t *testing.T) {
 		assert.Equal(t, errs.Unauthorized, errs.KindOf(failed), "401 at the credential endpoint")
 		assert.NoError(t, res[2], "the other DPoP request")
 		var records int64
-		require.NoError(t, st.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(3), records, "the blocker, one of the pair, the other")
 	})
 }
@@ -398,7 +398,7 @@ func TestGroupFallbackIsolatesAFault(t *testing.T) {
 		}
 		assert.Equal(t, 1, failed, "only the poisoned request fails: %v", res)
 		var records int64
-		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(3), records, "the blocker and the two good requests")
 		_, err := st.GetCredential(ctx, "health", poisoned)
 		assert.ErrorIs(t, err, store.ErrNotFound, "no record for the failed request")
@@ -488,7 +488,7 @@ func TestDPoPReplayAfterPurge(t *testing.T) {
 		})
 		require.ErrorIs(t, res[0], ErrInvalidDPoPProof, "the replayed proof yields no credential")
 		var records int64
-		require.NoError(t, st.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(1), records, "the blocker's only")
 	})
 }

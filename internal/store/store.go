@@ -153,14 +153,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 	return nil
 }
 
-// RawQueryRow runs one raw query and scans its single row into dest, any
-// number of columns of any type (QueryRawBytes is the one-[]byte case). Like
-// ExecRaw, it exists for tests and operator tooling; services must use the
-// typed methods. No row: ErrNotFound.
-func (s *Store) RawQueryRow(ctx context.Context, sql string, args []any, dest ...any) error {
-	return s.r().queryRow(ctx, sql, args...).Scan(dest...)
-}
-
 // need returns ErrInvalid naming the first empty required field.
 func need(fields ...string) error {
 	for i := 0; i+1 < len(fields); i += 2 {
