@@ -188,7 +188,7 @@ func normalizeHTU(raw string) (string, bool) {
 // gets invalid_dpop_proof (401) in res and no record. The jti is spent
 // even if the request then fails on its c_nonce or token: the proof has
 // been presented.
-func (s *Service) useDPoPs(ctx context.Context, tx *store.Store, jobs []*recordJob, res []error, now time.Time) error {
+func (s *Service) useDPoPs(ctx context.Context, tx Tx, jobs []*recordJob, res []error, now time.Time) error {
 	// A proof is checked for freshness when its request arrives, but its
 	// jti is recorded only here (at now), after the request may have
 	// waited for its group: checked again, a proof is never recorded after

@@ -104,7 +104,7 @@ func (s *Service) recordGroup(jobs []*recordJob) []error {
 func (s *Service) recordTx(ctx context.Context, jobs []*recordJob) ([]error, error) {
 	res := make([]error, len(jobs))
 	for try := 0; ; try++ {
-		err := s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+		err := s.inTx(ctx, func(tx Tx) error {
 			clear(res)
 			return s.recordIn(ctx, tx, jobs, res)
 		})
@@ -125,7 +125,7 @@ func (s *Service) recordTx(ctx context.Context, jobs []*recordJob) ([]error, err
 	}
 }
 
-func (s *Service) recordIn(ctx context.Context, tx *store.Store, jobs []*recordJob, res []error) error {
+func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []error) error {
 	now := s.now()
 	if err := s.useDPoPs(ctx, tx, jobs, res, now); err != nil {
 		return err
@@ -238,7 +238,7 @@ func (s *Service) maybeRecount(plans []*plan) {
 }
 
 // openList returns a list of tenant with room, creating one when none has.
-func (s *Service) openList(ctx context.Context, tx *store.Store, tenantID string, bits int, now time.Time) (store.StatusList, error) {
+func (s *Service) openList(ctx context.Context, tx Tx, tenantID string, bits int, now time.Time) (store.StatusList, error) {
 	l, err := tx.OpenStatusList(ctx, tenantID, bits)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return l, err
@@ -260,7 +260,7 @@ const maxDraws = 64
 // the records, drawing again for those whose index was taken until all
 // are in. A taken index is refused by the unique constraint without
 // aborting the transaction, so no look-up precedes the insert.
-func (s *Service) insertAll(ctx context.Context, tx *store.Store, todo []*plan) error {
+func (s *Service) insertAll(ctx context.Context, tx Tx, todo []*plan) error {
 	for range maxDraws {
 		if len(todo) == 0 {
 			return nil

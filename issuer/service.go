@@ -25,6 +25,8 @@ import (
 )
 
 // Store is what the issuer needs from the store; *store.Store has it.
+// InTx runs a transaction, which the service uses only through Tx (see
+// Service.inTx).
 type Store interface {
 	InTx(ctx context.Context, fn func(tx *store.Store) error) error
 	GetStatusList(ctx context.Context, id string) (store.StatusList, error)
@@ -45,12 +47,49 @@ type Store interface {
 	DropStaleSubjectData(ctx context.Context, now time.Time) (int64, error)
 }
 
-var _ Store = (*store.Store)(nil)
+// Tx is what the issuer does inside a transaction: the record
+// transaction of credential requests (recordIn), a status change, an
+// offer's creation and a status list's publication, with the anchor that
+// Anchor.Enqueue writes through it (anchor.OutboxTx). A transaction-bound
+// *store.Store has it.
+type Tx interface {
+	anchor.OutboxTx
+	AppendAudit(ctx context.Context, a store.AuditRecord) (int64, error)
+	AppendAudits(ctx context.Context, as []store.AuditRecord) error
+	CompleteOffers(ctx context.Context, ids []string, now time.Time) (map[string]bool, error)
+	ConsumeSingleUses(ctx context.Context, kind string, values []string, now time.Time) (map[string][]byte, error)
+	CreateOffer(ctx context.Context, o store.CredentialOffer) error
+	CreateStatusList(ctx context.Context, l store.StatusList) error
+	GetCredential(ctx context.Context, tenant, id string) (store.IssuedCredential, error)
+	GetStatusList(ctx context.Context, id string) (store.StatusList, error)
+	InsertCredentials(ctx context.Context, cs []store.IssuedCredential) ([]bool, error)
+	OpenStatusList(ctx context.Context, tenant string, bits int) (store.StatusList, error)
+	PutSingleUses(ctx context.Context, kind string, us []store.SingleUse) (map[string]bool, error)
+	PutStatusListVersion(ctx context.Context, v store.StatusListVersion) error
+	SetCredentialStatus(ctx context.Context, tenant, id string, status int, from []int) (store.IssuedCredential, bool, error)
+}
+
+var (
+	_ Store = (*store.Store)(nil)
+	_ Tx    = (*store.Store)(nil)
+)
+
+// inTx runs fn in one transaction of the store (committed when fn
+// returns nil, rolled back otherwise, as Store.InTx does) and hands it the
+// transaction as a Tx: inside a transaction the service can do only what
+// Tx lists. This is the one place the concrete transaction passes
+// through: Store.InTx must take a func of *store.Store for *store.Store to
+// satisfy Store (Go has no variance, so an InTx taking a func(Tx) would
+// not match it), and test doubles that wrap Store.InTx to inject faults
+// keep working.
+func (s *Service) inTx(ctx context.Context, fn func(tx Tx) error) error {
+	return s.cfg.Store.InTx(ctx, func(tx *store.Store) error { return fn(tx) })
+}
 
 // Anchor enqueues status-list versions for anchoring, inside the caller's
 // transaction, and returns receipts; *anchor.Anchorer has it.
 type Anchor interface {
-	Enqueue(ctx context.Context, ob anchor.Outbox, entries ...anchor.Entry) error
+	Enqueue(ctx context.Context, ob anchor.OutboxTx, entries ...anchor.Entry) error
 	Get(ctx context.Context, kind, subject string, version uint64) (*anchor.Receipt, error)
 }
 
