@@ -419,3 +419,40 @@ func TestHostileInputs(t *testing.T) {
 	assert.Zero(t, depth, "nothing was enqueued")
 	assert.Equal(t, len(cases)+len(writes), e.leaks.Checked)
 }
+
+// TestTrustCheckUsesTheClock: an issuer check without at answers for the
+// injected clock's now, not the machine's: the decision names that
+// instant, and moving the clock into and out of the validity window
+// changes the answer.
+func TestTrustCheckUsesTheClock(t *testing.T) {
+	e := newEnv(t, storetestSQLite(t))
+	issuer, vct := "did:psr:"+strings.Repeat("B", 44), "https://health.example/vaccination"
+	from, until := e.clock.Now().Add(time.Hour), e.clock.Now().Add(48*time.Hour)
+	code, body, _ := e.do(http.MethodPost, "/registry/v1/accreditations", "operator", map[string]any{
+		"issuer": issuer, "vct": []string{vct}, "valid_from": from, "valid_until": until,
+	})
+	require.Equal(t, http.StatusCreated, code, string(body))
+	check := func() Decision {
+		t.Helper()
+		q := url.Values{"issuer": {issuer}, "vct": {vct}}
+		code, body, _ := e.do(http.MethodGet, "/registry/v1/trust/issuers?"+q.Encode(), "", nil)
+		require.Equal(t, http.StatusOK, code, string(body))
+		var d Decision
+		require.NoError(t, json.Unmarshal(body, &d))
+		return d
+	}
+	for _, c := range []struct {
+		name       string
+		at         time.Time
+		accredited bool
+	}{
+		{"before the window", from.Add(-time.Hour), false},
+		{"during the window", from.Add(time.Hour), true},
+		{"after the window", until.Add(time.Hour), false},
+	} {
+		e.clock.Set(c.at)
+		d := check()
+		assert.True(t, c.at.Equal(d.At), "%s: the decision is for the clock's now, got %v", c.name, d.At)
+		assert.Equal(t, c.accredited, d.Accredited, c.name)
+	}
+}

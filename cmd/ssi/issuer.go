@@ -127,7 +127,7 @@ var offerSchemes = map[string]string{"": "", "openid-credential-offer": issuer.O
 // service is the issuer.Config of c, for the agencies tenants (the store
 // and anchor are startIssuer's).
 func (c *issuerConfig) service(tenants []issuer.Tenant, log *slog.Logger) issuer.Config {
-	return issuer.Config{PublicURL: c.PublicURL, Tenants: tenants, Logger: log, RequireDPoP: c.RequireDPoP,
+	return issuer.Config{PublicURL: c.PublicURL, Tenants: tenants, Now: clock, Logger: log, RequireDPoP: c.RequireDPoP,
 		OfferScheme: offerSchemes[c.OfferScheme]}
 }
 

@@ -10,10 +10,11 @@ import (
 // (tampering with a stored row to prove it is detected, reading a row to
 // prove a secret is not stored, breaking a table to provoke a failure)
 // and for the set-up of the load tool (cmd/ssi-load). No service may use
-// it: TestNoServiceUsesRawSQL fails on a package outside internal/store
-// and cmd/ssi-load that refers to it in its non-test code. It is a
-// wrapper, not methods of Store, so that no interface a service declares
-// of the store, and no transaction a service is handed, can reach raw SQL.
+// it: TestNoServiceUsesRawSQL (rules_test.go, at the module root) fails
+// on non-test code outside internal/store and cmd/ssi-load that refers to
+// it. It is a wrapper, not methods of Store, so that no interface a
+// service declares of the store, and no transaction a service is handed,
+// can reach raw SQL.
 type RawSQL struct{ s *Store }
 
 // Raw returns the raw SQL of s. On a transaction-bound Store (inside

@@ -19,7 +19,9 @@ type Options struct {
 	MaxConns int
 	// Now is the clock for default timestamps (CreatedAt left zero, DoneAt,
 	// the expiry check of BeginIdempotent when CreatedAt is zero). nil means
-	// time.Now.
+	// time.Now. Give it the clock the services are given, so that the
+	// times the store fills in agree with theirs (cmd/ssi hands the same
+	// one to all).
 	Now func() time.Time
 }
 
