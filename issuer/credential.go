@@ -108,7 +108,8 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 		}
 		return nil, err
 	}
-	if err := s.records.do(&recordJob{t: t, cfg: cfg, offer: o, nonces: nonces, dpop: proof, plans: plans, now: now}); err != nil {
+	recs, err := s.records.do(&recordJob{t: t, cfg: cfg, offer: o, nonces: nonces, dpop: proof, plans: plans, now: now})
+	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(plans))
@@ -120,7 +121,7 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	}
 	out := make([]Credential, len(plans))
 	for i, p := range plans {
-		sd, err := s.signAndCheck(t, cfg, p)
+		sd, err := s.signAndCheck(t, cfg, p, recs[i])
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +134,7 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	for i, id := range ids {
 		refs[i] = store.CredentialRef{TenantID: t.ID, ID: id}
 	}
-	if err := s.marks.do(refs); err != nil {
+	if _, err := s.marks.do(refs); err != nil {
 		return nil, err
 	}
 	if err := s.fault(FaultBeforeRespond, ids); err != nil {
@@ -234,8 +235,8 @@ func (s *Service) accessToken(ctx context.Context, tenantID, tok string) (*tenan
 	if err != nil {
 		return nil, store.CredentialOffer{}, err
 	}
-	lookup := &lookupJob{tokenHash: hash(tok)}
-	if err := s.lookups.do(lookup); err != nil {
+	lookup, err := s.lookups.do(hash(tok))
+	if err != nil {
 		return nil, store.CredentialOffer{}, err
 	}
 	if !lookup.found || lookup.offer.TenantID != t.ID {
@@ -330,16 +331,13 @@ func audIs(v any, want string) bool {
 	return false
 }
 
-// plan is one credential to record and sign.
+// plan is one credential to record and sign: its record as far as it is
+// known before the record group (which draws its list and index, see
+// recorded), its holder key and subject claims.
 type plan struct {
 	rec    store.IssuedCredential
 	holder jose.JWK
-	claims []byte // the claims to sign, status filled in by record
 	subj   map[string]any
-	// Set by the record group.
-	t    *tenant
-	cfg  *CredentialConfig
-	list store.StatusList
 }
 
 func (s *Service) plan(t *tenant, cfg *CredentialConfig, o store.CredentialOffer, subject map[string]any, holders []jose.JWK, now time.Time) ([]*plan, error) {
@@ -353,20 +351,21 @@ func (s *Service) plan(t *tenant, cfg *CredentialConfig, o store.CredentialOffer
 	return out, nil
 }
 
-// claimsJSON builds the claims of p for cfg's profile.
-func (s *Service) claimsJSON(t *tenant, cfg *CredentialConfig, p *plan, listURI string) ([]byte, error) {
+// claimsJSON builds the claims of p for cfg's profile, with the status
+// list entry of rec (p's record with its list and index drawn).
+func (s *Service) claimsJSON(t *tenant, cfg *CredentialConfig, p *plan, rec store.IssuedCredential, listURI string) ([]byte, error) {
 	h := p.holder
 	if cfg.Profile == sdjwt.ProfileVCDM {
 		return sdjwt.VCDMClaims{
-			Types: cfg.Types, Issuer: t.DID, ID: "urn:uuid:" + uuidOf(p.rec.ID),
-			ValidFrom: p.rec.CreatedAt, ValidUntil: p.rec.ExpiresAt, HolderKey: &h,
-			Status:  map[string]any{"type": "TokenStatusList", "status_list": map[string]any{"idx": p.rec.Index, "uri": listURI}},
+			Types: cfg.Types, Issuer: t.DID, ID: "urn:uuid:" + uuidOf(rec.ID),
+			ValidFrom: rec.CreatedAt, ValidUntil: rec.ExpiresAt, HolderKey: &h,
+			Status:  map[string]any{"type": "TokenStatusList", "status_list": map[string]any{"idx": rec.Index, "uri": listURI}},
 			Subject: p.subj,
 		}.JSON()
 	}
 	return sdjwt.VCClaims{
-		Issuer: t.DID, Type: cfg.VCT, IssuedAt: p.rec.CreatedAt, Expiry: p.rec.ExpiresAt, HolderKey: &h,
-		Status: &sdjwt.StatusRef{Index: uint64(p.rec.Index), URI: listURI}, Subject: p.subj,
+		Issuer: t.DID, Type: cfg.VCT, IssuedAt: rec.CreatedAt, Expiry: rec.ExpiresAt, HolderKey: &h,
+		Status: &sdjwt.StatusRef{Index: uint64(rec.Index), URI: listURI}, Subject: p.subj,
 	}.JSON()
 }
 
@@ -377,11 +376,11 @@ func uuidOf(hexID string) string {
 	return hexID[:8] + "-" + hexID[8:12] + "-" + hexID[12:16] + "-" + hexID[16:20] + "-" + hexID[20:]
 }
 
-// signAndCheck signs p's claims and verifies the result with the core
-// verifier, as a wallet receiving it would.
-func (s *Service) signAndCheck(t *tenant, cfg *CredentialConfig, p *plan) (string, error) {
+// signAndCheck signs the claims recorded for p (r) and verifies the
+// result with the core verifier, as a wallet receiving it would.
+func (s *Service) signAndCheck(t *tenant, cfg *CredentialConfig, p *plan, r recorded) (string, error) {
 	is := &sdjwt.Issuer{Signer: t.Signer, Profile: cfg.Profile, Header: map[string]any{"kid": t.KeyID}}
-	issued, err := is.Issue(sdjwt.Request{Claims: p.claims, Disclose: cfg.disclose(p.subj)})
+	issued, err := is.Issue(sdjwt.Request{Claims: r.claims, Disclose: cfg.disclose(p.subj)})
 	if err != nil {
 		return "", errs.Wrap(errs.Internal, "", "", fmt.Errorf("signing credential: %w", err))
 	}
@@ -396,7 +395,7 @@ func (s *Service) signAndCheck(t *tenant, cfg *CredentialConfig, p *plan) (strin
 	if err != nil {
 		return "", errs.Wrap(errs.Internal, "", "", fmt.Errorf("self-verifying credential: %w", err))
 	}
-	if res.HolderKey == nil || cfg.Profile == sdjwt.ProfileSDJWTVC && (res.Status == nil || res.Status.Index != uint64(p.rec.Index)) {
+	if res.HolderKey == nil || cfg.Profile == sdjwt.ProfileSDJWTVC && (res.Status == nil || res.Status.Index != uint64(r.rec.Index)) {
 		return "", errs.Wrap(errs.Internal, "", "", fmt.Errorf("self-verifying credential: binding or status missing"))
 	}
 	return sd, nil

@@ -23,38 +23,35 @@ import (
 const maxAllocTries = 4
 
 // groupTimeout bounds one group's transaction; the requests in it wait
-// for it whatever their own deadlines.
+// for it whatever their own deadlines (but not past shutdown, see
+// groupCommit).
 const groupTimeout = 30 * time.Second
 
-// lookupJob is one credential request's access-token look-up.
-type lookupJob struct {
-	tokenHash []byte
-	// Set by the group.
+// lookupResult is the outcome of one access-token look-up: the offer the
+// token was issued for, if it is live.
+type lookupResult struct {
 	offer store.CredentialOffer
 	found bool
 }
 
-// lookupGroup finds the offers of a group of access tokens with one query.
-func (s *Service) lookupGroup(jobs []*lookupJob) []error {
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-	defer cancel()
-	hashes := make([][]byte, len(jobs))
-	for i, j := range jobs {
-		hashes[i] = j.tokenHash
-	}
-	found, err := s.cfg.Store.OffersByTokens(ctx, hashes, s.now())
-	res := make([]error, len(jobs))
-	for i, j := range jobs {
+// lookupGroup finds the offers of a group of access tokens, each job the
+// hash of one, with one query.
+func (s *Service) lookupGroup(ctx context.Context, tokenHashes [][]byte) []outcome[lookupResult] {
+	found, err := s.cfg.Store.OffersByTokens(ctx, tokenHashes, s.now())
+	res := make([]outcome[lookupResult], len(tokenHashes))
+	for i, h := range tokenHashes {
 		if err != nil {
-			res[i] = err
+			res[i].err = err
 			continue
 		}
-		j.offer, j.found = found[string(j.tokenHash)]
+		o, ok := found[string(h)]
+		res[i].val = lookupResult{offer: o, found: ok}
 	}
 	return res
 }
 
-// recordJob is one credential request's step 2 (record before sign).
+// recordJob is one credential request's step 2 (record before sign): its
+// inputs, which the record group does not change.
 type recordJob struct {
 	t      *tenant
 	cfg    *CredentialConfig
@@ -64,6 +61,18 @@ type recordJob struct {
 	plans  []*plan
 	now    time.Time
 }
+
+// recorded is one credential as its record group stored it: the record,
+// with the status list, index and claims hash drawn for it, and the
+// claims to sign, which hash to the recorded hash.
+type recorded struct {
+	rec    store.IssuedCredential
+	claims []byte
+}
+
+// recordOutcome is one record job's outcome: a recorded credential per
+// plan, in the order of its plans.
+type recordOutcome = outcome[[]recorded]
 
 // recordGroup runs step 2 for a group of requests in one transaction:
 // it uses up their c_nonces and access tokens, allocates the status
@@ -75,48 +84,40 @@ type recordJob struct {
 // several that is not the database being unavailable could be one
 // request's fault: the requests are then recorded one by one, so that it
 // fails that request alone.
-func (s *Service) recordGroup(jobs []*recordJob) []error {
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-	defer cancel()
+func (s *Service) recordGroup(ctx context.Context, jobs []*recordJob) []recordOutcome {
 	res, err := s.recordTx(ctx, jobs)
 	if err == nil {
 		return res
 	}
-	res = make([]error, len(jobs))
+	res = make([]recordOutcome, len(jobs))
 	if len(jobs) > 1 && errs.KindOf(err) != errs.Unavailable && ctx.Err() == nil {
 		for i, j := range jobs {
 			one, err := s.recordTx(ctx, []*recordJob{j})
 			if err != nil {
-				one = []error{err}
+				one = []recordOutcome{{err: err}}
 			}
 			res[i] = one[0]
 		}
 		return res
 	}
 	for i := range res {
-		res[i] = err
+		res[i].err = err
 	}
 	return res
 }
 
 // recordTx runs jobs in one transaction, retrying lost races, and returns
 // each job's outcome, or the error that failed the transaction.
-func (s *Service) recordTx(ctx context.Context, jobs []*recordJob) ([]error, error) {
-	res := make([]error, len(jobs))
+func (s *Service) recordTx(ctx context.Context, jobs []*recordJob) ([]recordOutcome, error) {
 	for try := 0; ; try++ {
+		var res []recordOutcome
 		err := s.inTx(ctx, func(tx Tx) error {
-			clear(res)
+			res = make([]recordOutcome, len(jobs)) // nothing of a rolled-back try
 			return s.recordIn(ctx, tx, jobs, res)
 		})
 		switch {
 		case err == nil:
-			var plans []*plan
-			for i, j := range jobs {
-				if res[i] == nil {
-					plans = append(plans, j.plans...)
-				}
-			}
-			s.maybeRecount(plans)
+			s.maybeRecount(res)
 			return res, nil
 		case (errors.Is(err, store.ErrConflict) || store.IsSerializationFailure(err)) && try+1 < maxAllocTries:
 			continue
@@ -125,14 +126,17 @@ func (s *Service) recordTx(ctx context.Context, jobs []*recordJob) ([]error, err
 	}
 }
 
-func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []error) error {
+// recordIn is the record transaction of jobs: it writes each job's
+// outcome into res (an error, or its recorded credentials), and returns
+// an error that fails the whole transaction.
+func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []recordOutcome) error {
 	now := s.now()
 	if err := s.useDPoPs(ctx, tx, jobs, res, now); err != nil {
 		return err
 	}
 	var nonces []string
 	for i, j := range jobs {
-		if res[i] == nil {
+		if res[i].err == nil {
 			nonces = append(nonces, j.nonces...)
 		}
 	}
@@ -144,16 +148,16 @@ func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []
 	taken := map[string]bool{}
 	var offers []string
 	for i, j := range jobs {
-		if res[i] != nil {
+		if res[i].err != nil {
 			continue
 		}
 		for _, n := range j.nonces {
 			if d, ok := data[n]; !ok || taken[n] || string(d) != j.t.ID {
-				res[i] = ErrInvalidNonce
+				res[i].err = ErrInvalidNonce
 				break
 			}
 		}
-		if res[i] != nil {
+		if res[i].err != nil {
 			continue
 		}
 		for _, n := range j.nonces {
@@ -167,14 +171,14 @@ func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []
 	}
 	used := map[string]bool{}
 	lists := map[string]store.StatusList{}
-	var todo []*plan
+	var todo []draft
 	var audits []store.AuditRecord
 	for i, j := range jobs {
-		if res[i] != nil {
+		if res[i].err != nil {
 			continue
 		}
 		if !completed[j.offer.ID] || used[j.offer.ID] {
-			res[i] = ErrInvalidToken
+			res[i].err = ErrInvalidToken
 			continue
 		}
 		used[j.offer.ID] = true
@@ -186,9 +190,9 @@ func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []
 			}
 			lists[key] = l
 		}
-		for _, p := range j.plans {
-			p.t, p.cfg, p.list = j.t, j.cfg, l
-			todo = append(todo, p)
+		res[i].val = make([]recorded, len(j.plans))
+		for k, p := range j.plans {
+			todo = append(todo, draft{p: p, t: j.t, cfg: j.cfg, list: l, out: &res[i].val[k]})
 		}
 		audits = append(audits, store.AuditRecord{Time: j.now, TenantID: j.t.ID, Actor: "wallet",
 			Action: "credential.issue", Target: j.offer.ID, Outcome: "ok",
@@ -211,23 +215,30 @@ func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []
 // full at half its size, so the slack is harmless.
 const recountEvery = 1024
 
-// maybeRecount refreshes the allocation count of the lists plans used,
-// every recountEvery allocations (the count is kept off the hot path so
-// that concurrent issuances never queue on a list's row). The recount
-// runs in its own goroutine, so that no record group waits for it.
-func (s *Service) maybeRecount(plans []*plan) {
-	after := s.allocs.Add(int64(len(plans)))
-	if (after-int64(len(plans)))/recountEvery == after/recountEvery {
+// maybeRecount refreshes the allocation count of the lists that the
+// credentials recorded in res used, every recountEvery allocations (the
+// count is kept off the hot path so that concurrent issuances never queue
+// on a list's row). The recount runs in its own goroutine, so that no
+// record group waits for it, until done or shutdown.
+func (s *Service) maybeRecount(res []recordOutcome) {
+	n := 0
+	for _, o := range res {
+		n += len(o.val)
+	}
+	after := s.allocs.Add(int64(n))
+	if (after-int64(n))/recountEvery == after/recountEvery {
 		return
 	}
 	var lists []string
-	for _, p := range plans {
-		if !slices.Contains(lists, p.rec.ListID) {
-			lists = append(lists, p.rec.ListID)
+	for _, o := range res {
+		for _, r := range o.val {
+			if !slices.Contains(lists, r.rec.ListID) {
+				lists = append(lists, r.rec.ListID)
+			}
 		}
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+		ctx, cancel := context.WithTimeout(s.life, groupTimeout)
 		defer cancel()
 		for _, id := range lists {
 			if _, err := s.cfg.Store.RecountStatusList(ctx, id); err != nil {
@@ -256,34 +267,46 @@ func (s *Service) openList(ctx context.Context, tx Tx, tenantID string, bits int
 // most about half full, so 64 misses in a row do not happen by chance.
 const maxDraws = 64
 
-// insertAll draws a random index of its list for every plan and inserts
+// draft is a plan being recorded, with its tenant, configuration and
+// list; out is its job's result slot, which insertAll fills in.
+type draft struct {
+	p    *plan
+	t    *tenant
+	cfg  *CredentialConfig
+	list store.StatusList
+	out  *recorded
+}
+
+// insertAll draws a random index of its list for every draft and inserts
 // the records, drawing again for those whose index was taken until all
 // are in. A taken index is refused by the unique constraint without
 // aborting the transaction, so no look-up precedes the insert.
-func (s *Service) insertAll(ctx context.Context, tx Tx, todo []*plan) error {
+func (s *Service) insertAll(ctx context.Context, tx Tx, todo []draft) error {
 	for range maxDraws {
 		if len(todo) == 0 {
 			return nil
 		}
 		recs := make([]store.IssuedCredential, len(todo))
-		for i, p := range todo {
-			p.rec.ListID, p.rec.Index = p.list.ID, randomIndex(p.list.Size)
-			var err error
-			if p.claims, err = s.claimsJSON(p.t, p.cfg, p, p.list.URI); err != nil {
+		for i, d := range todo {
+			rec := d.p.rec
+			rec.ListID, rec.Index = d.list.ID, randomIndex(d.list.Size)
+			claims, err := s.claimsJSON(d.t, d.cfg, d.p, rec, d.list.URI)
+			if err != nil {
 				return errs.Wrap(errs.Internal, "", "", err)
 			}
-			sum := sha256.Sum256(p.claims)
-			p.rec.ClaimsHash = sum[:]
-			recs[i] = p.rec
+			sum := sha256.Sum256(claims)
+			rec.ClaimsHash = sum[:]
+			*d.out = recorded{rec: rec, claims: claims}
+			recs[i] = rec
 		}
 		in, err := tx.InsertCredentials(ctx, recs)
 		if err != nil {
 			return err
 		}
 		next := todo[:0]
-		for i, p := range todo {
+		for i, d := range todo {
 			if !in[i] {
-				next = append(next, p)
+				next = append(next, d)
 			}
 		}
 		todo = next
@@ -294,23 +317,21 @@ func (s *Service) insertAll(ctx context.Context, tx Tx, todo []*plan) error {
 	return errs.E(errs.Unavailable, "status_list_full", "no free status index was found, try again")
 }
 
-// markGroup runs step 5 for a group of requests: one statement marks all
-// their records issued.
-func (s *Service) markGroup(jobs [][]store.CredentialRef) []error {
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-	defer cancel()
+// markGroup runs step 5 for a group of requests, each job the records of
+// one: one statement marks all their records issued.
+func (s *Service) markGroup(ctx context.Context, jobs [][]store.CredentialRef) []outcome[struct{}] {
 	var all []store.CredentialRef
 	for _, refs := range jobs {
 		all = append(all, refs...)
 	}
 	marked, err := s.cfg.Store.MarkCredentialsIssued(ctx, all, s.now())
-	res := make([]error, len(jobs))
+	res := make([]outcome[struct{}], len(jobs))
 	for i, refs := range jobs {
 		switch {
 		case err != nil:
-			res[i] = fmt.Errorf("marking credentials issued: %w", err)
+			res[i].err = fmt.Errorf("marking credentials issued: %w", err)
 		case !allMarked(marked, refs):
-			res[i] = fmt.Errorf("marking credentials issued: %w", store.ErrConflict.With("a credential record is not pending", nil))
+			res[i].err = fmt.Errorf("marking credentials issued: %w", store.ErrConflict.With("a credential record is not pending", nil))
 		}
 	}
 	return res

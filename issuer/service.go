@@ -170,11 +170,15 @@ type Service struct {
 	pubMu   sync.Mutex // one publication round at a time in this process
 	notify  chan struct{}
 	allocs  atomic.Int64 // indices allocated by this process
-	// records and marks group the record (step 2) and mark-issued (step
-	// 5) work of concurrent credential requests.
-	lookups *groupCommit[*lookupJob]
-	records *groupCommit[*recordJob]
-	marks   *groupCommit[[]store.CredentialRef]
+	// lookups, records and marks group the token look-up (step 1),
+	// record (step 2) and mark-issued (step 5) work of concurrent
+	// credential requests.
+	lookups *groupCommit[[]byte, lookupResult]
+	records *groupCommit[*recordJob, []recorded]
+	marks   *groupCommit[[]store.CredentialRef, struct{}]
+	// life ends when Close is called: it cancels the groups' work.
+	life context.Context
+	stop context.CancelFunc
 }
 
 type tenant struct {
@@ -248,9 +252,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, tenants: map[string]*tenant{}, now: cfg.Now, log: cfg.Logger,
 		limiter: newLimiter(cfg.Now), notify: make(chan struct{}, 1)}
-	s.lookups = &groupCommit[*lookupJob]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, run: s.lookupGroup}
-	s.records = &groupCommit[*recordJob]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, run: s.recordGroup}
-	s.marks = &groupCommit[[]store.CredentialRef]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, run: s.markGroup}
+	s.life, s.stop = context.WithCancel(context.Background())
+	s.lookups = &groupCommit[[]byte, lookupResult]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, ctx: s.life, run: s.lookupGroup}
+	s.records = &groupCommit[*recordJob, []recorded]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, ctx: s.life, run: s.recordGroup}
+	s.marks = &groupCommit[[]store.CredentialRef, struct{}]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, ctx: s.life, run: s.markGroup}
 	for _, t := range cfg.Tenants {
 		if t.ID == "" || t.DID == "" || t.Signer == nil || t.KeyID == "" {
 			return nil, fmt.Errorf("issuer: tenant %q needs an ID, a DID, a key ID and a signer", t.ID)
@@ -276,6 +281,21 @@ func New(cfg Config) (*Service, error) {
 	}
 	return s, nil
 }
+
+// ErrShuttingDown: the service was closed; the client may retry (on
+// another instance).
+var ErrShuttingDown = errs.E(errs.Unavailable, "shutting_down", "the service is shutting down, try again")
+
+// Close shuts down the shared database work of credential requests (the
+// group commit of Credential and CheckAccessToken): the groups in flight
+// have their context cancelled, so that their transactions roll back
+// instead of holding the store, and their requests fail with
+// ErrShuttingDown (a record whose commit was already under way stays
+// pending, as after a crash); every later credential request fails with
+// it at once, before any database work. Call it once the HTTP server has
+// drained what it could, before the store closes. It does not stop Run;
+// calling it again does nothing.
+func (s *Service) Close() { s.stop() }
 
 // minListSize is the herd-privacy minimum of a status list.
 const minListSize = 131072

@@ -91,7 +91,9 @@ func devIssuerTenants(dataDir string, kek keys.KEK) ([]issuer.Tenant, error) {
 }
 
 // startIssuer builds the issuer of cfg on st and anc and runs its
-// status-list publisher until the returned stop function is called.
+// status-list publisher until the returned stop function is called, which
+// also closes the issuer (cancelling the database work of credential
+// requests still in flight once the server has drained).
 func startIssuer(ctx context.Context, st *store.Store, anc issuer.Anchor, cfg issuer.Config) (*issuer.Service, func(), error) {
 	cfg.Store, cfg.Anchor = st, anc
 	svc, err := issuer.New(cfg)
@@ -105,7 +107,7 @@ func startIssuer(ctx context.Context, st *store.Store, anc issuer.Anchor, cfg is
 		defer wg.Done()
 		_ = svc.Run(pctx)
 	}()
-	return svc, func() { cancel(); wg.Wait() }, nil
+	return svc, func() { svc.Close(); cancel(); wg.Wait() }, nil
 }
 
 // issuerConfig configures `ssi issuer`.
