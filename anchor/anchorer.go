@@ -22,11 +22,17 @@ import (
 // Topic is the outbox topic of anchor work.
 const Topic = "anchor"
 
-// Outbox is the part of the store the anchoring client uses. Enqueue is
-// given the caller's transaction-bound store, so the anchor commits or rolls
-// back with the caller's state change; the worker uses its own.
-type Outbox interface {
+// OutboxTx is the part of a caller's transaction that Enqueue writes
+// through (a transaction-bound *store.Store), so that the anchor commits
+// or rolls back with the caller's state change.
+type OutboxTx interface {
 	EnqueueOutbox(ctx context.Context, items ...store.OutboxItem) error
+}
+
+// Outbox is the part of the store the anchoring worker uses (its own
+// store, not a transaction).
+type Outbox interface {
+	OutboxTx
 	PendingOutbox(ctx context.Context, topic string, limit int) ([]store.OutboxItem, error)
 	CompleteOutbox(ctx context.Context, topic string, id int64, result []byte) error
 	FailOutbox(ctx context.Context, topic string, id int64, reason string) error
@@ -34,6 +40,19 @@ type Outbox interface {
 	GetOutbox(ctx context.Context, topic, key string) (store.OutboxItem, error)
 	OutboxDepth(ctx context.Context, topic string) (int64, error)
 }
+
+// TxOutbox is an Outbox that also runs transactions, as *store.Store does.
+// When the worker's Outbox is one, the receipts of a batch are stored in
+// one transaction (one commit, not one per entry); otherwise one by one.
+type TxOutbox interface {
+	Outbox
+	InTx(ctx context.Context, fn func(tx *store.Store) error) error
+}
+
+var (
+	_ TxOutbox = (*store.Store)(nil)
+	_ OutboxTx = (*store.Store)(nil)
+)
 
 // permanent prefixes the LastError of an item the worker will not retry
 // (a different hash is already anchored for its version, or its payload
@@ -95,9 +114,9 @@ func New(cfg Config) (*Anchorer, error) {
 
 // Enqueue validates entries and writes one outbox item per entry (key
 // kind|subject|version) through ob, which should be the caller's
-// transaction-bound store. Enqueueing the same entry again is a no-op; the
-// same version with another hash is store.ErrConflict.
-func (a *Anchorer) Enqueue(ctx context.Context, ob Outbox, entries ...Entry) error {
+// transaction. Enqueueing the same entry again is a no-op; the same
+// version with another hash is store.ErrConflict.
+func (a *Anchorer) Enqueue(ctx context.Context, ob OutboxTx, entries ...Entry) error {
 	items := make([]store.OutboxItem, len(entries))
 	for i, e := range entries {
 		req := Entry{Kind: e.Kind, Subject: e.Subject, Version: e.Version, SHA256: e.SHA256}
@@ -367,9 +386,7 @@ func (a *Anchorer) complete(ctx context.Context, ps []pending) (int, error) {
 		return nil
 	}
 	var err error
-	if txer, ok := a.cfg.Outbox.(interface {
-		InTx(context.Context, func(*store.Store) error) error
-	}); ok {
+	if txer, ok := a.cfg.Outbox.(TxOutbox); ok {
 		err = txer.InTx(ctx, func(tx *store.Store) error { return storeAll(tx) })
 	} else {
 		err = storeAll(a.cfg.Outbox)

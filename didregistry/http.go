@@ -358,7 +358,7 @@ func (h handlers) listAccreditations(w http.ResponseWriter, r *http.Request) err
 
 func (h handlers) checkIssuer(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	at := time.Now()
+	at := h.svc.cfg.Now() // the service's clock, which its writes use too
 	if s := q.Get("at"); s != "" {
 		var err error
 		if at, err = parseTime(s, "at"); err != nil {

@@ -48,7 +48,7 @@ func (s *Service) putRecord(ctx context.Context, a Actor, kind, id, subjectDID s
 	}
 	sum := hashHex(b)
 	now := s.cfg.Now().UTC()
-	err = s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		if err := tx.PutRecordVersion(ctx, store.RecordVersion{
 			Kind: kind, ID: id, Version: version, TenantID: a.TenantID, SubjectDID: subjectDID,
 			Body: b, SHA256: sum, EffectiveAt: now,

@@ -166,7 +166,7 @@ func TestDIDLifecycle(t *testing.T) {
 		// Tamper with version 2 behind the registry's back, keeping the row
 		// self-consistent: only the ledger can tell, and it does.
 		var forged State
-		raw, err := st.QueryRawBytes(context.Background(), "SELECT state FROM did_versions WHERE did = $1 AND version = 2", didStr)
+		raw, err := store.Raw(st).QueryBytes(context.Background(), "SELECT state FROM did_versions WHERE did = $1 AND version = 2", didStr)
 		require.NoError(t, err)
 		require.NoError(t, json.Unmarshal(raw, &forged))
 		forged.Services = []ServiceInput{{ID: "status", Type: "StatusList", ServiceEndpoint: "https://attacker.example/status"}}
@@ -174,7 +174,7 @@ func TestDIDLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		fs, _ := json.Marshal(forged)
 		sum := sha256.Sum256(doc)
-		n, err := st.ExecRaw(context.Background(), "UPDATE did_versions SET document = $1, state = $2, sha256 = $3 WHERE did = $4 AND version = 2",
+		n, err := store.Raw(st).Exec(context.Background(), "UPDATE did_versions SET document = $1, state = $2, sha256 = $3 WHERE did = $4 AND version = 2",
 			doc, fs, hex.EncodeToString(sum[:]), didStr)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, n)
@@ -197,14 +197,14 @@ func TestUpdateWithTamperedStateIsRefused(t *testing.T) {
 	// An attacker adds their own controller key to the stored state only.
 	evil := newSigner(t)
 	var st State
-	raw, err := e.st.QueryRawBytes(context.Background(), "SELECT state FROM did_versions WHERE did = $1 AND version = 1", didStr)
+	raw, err := store.Raw(e.st).QueryBytes(context.Background(), "SELECT state FROM did_versions WHERE did = $1 AND version = 1", didStr)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &st))
 	ej, err := keys.JWKFromPublic(evil.Public())
 	require.NoError(t, err)
 	st.Keys = append(st.Keys, Key{ID: "evil", JWK: ej, Purposes: []string{PurposeCapabilityInvocation}, AddedIn: 1})
 	b, _ := json.Marshal(st)
-	_, err = e.st.ExecRaw(context.Background(), "UPDATE did_versions SET state = $1 WHERE did = $2", b, didStr)
+	_, err = store.Raw(e.st).Exec(context.Background(), "UPDATE did_versions SET state = $1 WHERE did = $2", b, didStr)
 	require.NoError(t, err)
 
 	op, err := SignOp(evil, "evil", Operation{Op: "deactivate", DID: didStr, Version: 2})
@@ -418,4 +418,41 @@ func TestHostileInputs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, depth, "nothing was enqueued")
 	assert.Equal(t, len(cases)+len(writes), e.leaks.Checked)
+}
+
+// TestTrustCheckUsesTheClock: an issuer check without at answers for the
+// injected clock's now, not the machine's: the decision names that
+// instant, and moving the clock into and out of the validity window
+// changes the answer.
+func TestTrustCheckUsesTheClock(t *testing.T) {
+	e := newEnv(t, storetestSQLite(t))
+	issuer, vct := "did:psr:"+strings.Repeat("B", 44), "https://health.example/vaccination"
+	from, until := e.clock.Now().Add(time.Hour), e.clock.Now().Add(48*time.Hour)
+	code, body, _ := e.do(http.MethodPost, "/registry/v1/accreditations", "operator", map[string]any{
+		"issuer": issuer, "vct": []string{vct}, "valid_from": from, "valid_until": until,
+	})
+	require.Equal(t, http.StatusCreated, code, string(body))
+	check := func() Decision {
+		t.Helper()
+		q := url.Values{"issuer": {issuer}, "vct": {vct}}
+		code, body, _ := e.do(http.MethodGet, "/registry/v1/trust/issuers?"+q.Encode(), "", nil)
+		require.Equal(t, http.StatusOK, code, string(body))
+		var d Decision
+		require.NoError(t, json.Unmarshal(body, &d))
+		return d
+	}
+	for _, c := range []struct {
+		name       string
+		at         time.Time
+		accredited bool
+	}{
+		{"before the window", from.Add(-time.Hour), false},
+		{"during the window", from.Add(time.Hour), true},
+		{"after the window", until.Add(time.Hour), false},
+	} {
+		e.clock.Set(c.at)
+		d := check()
+		assert.True(t, c.at.Equal(d.At), "%s: the decision is for the clock's now, got %v", c.name, d.At)
+		assert.Equal(t, c.accredited, d.Accredited, c.name)
+	}
 }

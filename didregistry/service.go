@@ -16,7 +16,9 @@ import (
 	"github.com/ssi-project/ssi/internal/store"
 )
 
-// Store is what the registry needs from the store.
+// Store is what the registry needs from the store; *store.Store has it.
+// InTx runs a transaction, which the service uses only through Tx (see
+// Service.inTx).
 type Store interface {
 	InTx(ctx context.Context, fn func(tx *store.Store) error) error
 	GetDIDVersion(ctx context.Context, did string, version uint64) (store.DIDVersion, error)
@@ -26,10 +28,37 @@ type Store interface {
 	ListRecords(ctx context.Context, kind, tenant string) ([]store.RecordVersion, error)
 }
 
+// Tx is what the registry does inside a transaction: store a version of a
+// DID or of a registry record with its audit record, and the anchor that
+// Anchor.Enqueue writes through it (anchor.OutboxTx). A
+// transaction-bound *store.Store has it.
+type Tx interface {
+	anchor.OutboxTx
+	PutDIDVersion(ctx context.Context, v store.DIDVersion) error
+	PutRecordVersion(ctx context.Context, v store.RecordVersion) error
+	AppendAudit(ctx context.Context, a store.AuditRecord) (int64, error)
+}
+
+var (
+	_ Store = (*store.Store)(nil)
+	_ Tx    = (*store.Store)(nil)
+)
+
+// inTx runs fn in one transaction of the store (committed when fn
+// returns nil, rolled back otherwise, as Store.InTx does) and hands it the
+// transaction as a Tx: inside a transaction the service can do only what
+// Tx lists. This is the one place the concrete transaction passes
+// through: Store.InTx must take a func of *store.Store for *store.Store to
+// satisfy Store (Go has no variance, so an InTx taking a func(Tx) would
+// not match it), and test doubles can still wrap Store.InTx.
+func (s *Service) inTx(ctx context.Context, fn func(tx Tx) error) error {
+	return s.cfg.Store.InTx(ctx, func(tx *store.Store) error { return fn(tx) })
+}
+
 // Anchor is the ledger client as the registry uses it (*anchor.Anchorer).
 type Anchor interface {
 	// Enqueue records entries in the outbox of the caller's transaction.
-	Enqueue(ctx context.Context, ob anchor.Outbox, entries ...anchor.Entry) error
+	Enqueue(ctx context.Context, ob anchor.OutboxTx, entries ...anchor.Entry) error
 	// Get returns the anchored entry of a version with its receipt.
 	Get(ctx context.Context, kind, subject string, version uint64) (*anchor.Receipt, error)
 }
@@ -153,7 +182,7 @@ func (s *Service) checkVersion(ctx context.Context, v store.DIDVersion) (*State,
 }
 
 // audit appends an audit record in tx.
-func audit(ctx context.Context, tx *store.Store, now time.Time, a Actor, action, target string, details any) error {
+func audit(ctx context.Context, tx Tx, now time.Time, a Actor, action, target string, details any) error {
 	var d []byte
 	if details != nil {
 		d, _ = json.Marshal(details)
@@ -219,7 +248,7 @@ func (s *Service) putVersion(ctx context.Context, a Actor, st *State, token, act
 		return errs.Wrap(errs.Internal, "", "", err)
 	}
 	sum := hashHex(doc)
-	err = s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		if err := tx.PutDIDVersion(ctx, store.DIDVersion{
 			DID: st.DID, Version: st.Version, TenantID: a.TenantID, Document: doc, State: stateJSON,
 			SHA256: sum, Operation: token, CreatedAt: now,

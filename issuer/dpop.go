@@ -189,7 +189,7 @@ func normalizeHTU(raw string) (string, bool) {
 // gets invalid_dpop_proof (401) in res and no record. The jti is spent
 // even if the request then fails on its c_nonce or token: the proof has
 // been presented.
-func (s *Service) useDPoPs(ctx context.Context, tx *store.Store, jobs []*recordJob, res []error, now time.Time) error {
+func (s *Service) useDPoPs(ctx context.Context, tx Tx, jobs []*recordJob, res []recordOutcome, now time.Time) error {
 	// A proof is checked for freshness when its request arrives, but its
 	// jti is recorded only here (at now), after the request may have
 	// waited for its group: checked again, a proof is never recorded after
@@ -199,7 +199,7 @@ func (s *Service) useDPoPs(ctx context.Context, tx *store.Store, jobs []*recordJ
 		switch {
 		case j.dpop == nil:
 		case now.Sub(j.dpop.iat) > dpopMaxAge:
-			res[i] = resourceError(ErrInvalidDPoPProof.With("the DPoP proof is not fresh", nil))
+			res[i].err = resourceError(ErrInvalidDPoPProof.With("the DPoP proof is not fresh", nil))
 		default:
 			us = append(us, j.dpop.singleUse())
 		}
@@ -212,14 +212,14 @@ func (s *Service) useDPoPs(ctx context.Context, tx *store.Store, jobs []*recordJ
 		return err
 	}
 	for i, j := range jobs {
-		if j.dpop == nil || res[i] != nil {
+		if j.dpop == nil || res[i].err != nil {
 			continue
 		}
 		if v := j.dpop.singleUse().Value; stored[v] {
 			delete(stored, v) // a second job with the same proof is a replay
 			continue
 		}
-		res[i] = resourceError(ErrInvalidDPoPProof.With("the DPoP proof was used before", nil))
+		res[i].err = resourceError(ErrInvalidDPoPProof.With("the DPoP proof was used before", nil))
 	}
 	return nil
 }

@@ -58,14 +58,14 @@ func (e *env) reconcile(delivered []string) {
 		listID, idx := e.statusRefOf(sd)
 		var n int64
 		var state string
-		require.NoError(e.t, e.st.RawQueryRow(ctx, "SELECT COUNT(*), MIN(state) FROM credentials WHERE status_list = $1 AND status_idx = $2",
+		require.NoError(e.t, store.Raw(e.st).QueryRow(ctx, "SELECT COUNT(*), MIN(state) FROM credentials WHERE status_list = $1 AND status_idx = $2",
 			[]any{listID, idx}, &n, &state))
 		assert.Equal(e.t, int64(1), n, "(1) a delivered credential has exactly one record")
 		assert.Equal(e.t, store.CredentialIssued, state, "(1) and it is marked issued")
 	}
 
 	var dups int64
-	require.NoError(e.t, e.st.RawQueryRow(ctx,
+	require.NoError(e.t, store.Raw(e.st).QueryRow(ctx,
 		"SELECT COUNT(*) FROM (SELECT status_list, status_idx FROM credentials GROUP BY status_list, status_idx HAVING COUNT(*) > 1) d", nil, &dups))
 	assert.Zero(e.t, dups, "(2) no duplicate (list, index)")
 
@@ -108,7 +108,7 @@ func (e *env) reconcile(delivered []string) {
 		for ver := uint64(1); ver <= l.Version; ver++ {
 			key := anchor.Entry{Kind: anchor.KindStatusList, Subject: l.URI, Version: ver}.Key()
 			var n int64
-			require.NoError(e.t, e.st.RawQueryRow(ctx, "SELECT COUNT(*) FROM outbox WHERE topic = $1 AND okey = $2", []any{anchor.Topic, key}, &n))
+			require.NoError(e.t, store.Raw(e.st).QueryRow(ctx, "SELECT COUNT(*) FROM outbox WHERE topic = $1 AND okey = $2", []any{anchor.Topic, key}, &n))
 			if !assert.Equal(e.t, int64(1), n, "(4) one anchor for version %d", ver) {
 				continue // nothing to wait for on the ledger
 			}
@@ -120,7 +120,7 @@ func (e *env) reconcile(delivered []string) {
 		}
 	}
 	var n int64
-	require.NoError(e.t, e.st.RawQueryRow(ctx, "SELECT COUNT(*) FROM outbox WHERE topic = $1 AND okey LIKE 'status-list|%'", []any{anchor.Topic}, &n))
+	require.NoError(e.t, store.Raw(e.st).QueryRow(ctx, "SELECT COUNT(*) FROM outbox WHERE topic = $1 AND okey LIKE 'status-list|%'", []any{anchor.Topic}, &n))
 	assert.Equal(e.t, versions, n, "(4) exactly one anchor per list version, no more")
 }
 
@@ -166,7 +166,7 @@ func (e *env) revokeDelivered(delivered []string, n int) {
 	for _, sd := range delivered[:n] {
 		list, idx := e.statusRefOf(sd)
 		var id string
-		require.NoError(e.t, e.st.RawQueryRow(context.Background(),
+		require.NoError(e.t, store.Raw(e.st).QueryRow(context.Background(),
 			"SELECT id FROM credentials WHERE status_list = $1 AND status_idx = $2", []any{list, idx}, &id))
 		code, b := e.setStatus("health/all", id, ActionRevoke, "reconciliation")
 		require.Equal(e.t, http.StatusOK, code, string(b))
@@ -180,7 +180,7 @@ func (e *env) listIDs() []string {
 	for _, tn := range []string{"health", "benefits"} {
 		for off := int64(0); ; off++ {
 			var id string
-			err := e.st.RawQueryRow(context.Background(),
+			err := store.Raw(e.st).QueryRow(context.Background(),
 				"SELECT id FROM status_lists WHERE tenant_id = $1 ORDER BY id LIMIT 1 OFFSET $2", []any{tn, off}, &id)
 			if errors.Is(err, store.ErrNotFound) {
 				break
@@ -303,13 +303,13 @@ func TestFaultKills(t *testing.T) {
 		assert.Equal(t, int64(failures), total)
 
 		var records, pending int64
-		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
-		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials WHERE state = $1", []any{store.CredentialPending}, &pending))
+		require.NoError(t, store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials WHERE state = $1", []any{store.CredentialPending}, &pending))
 		assert.Equal(t, int64(30), records, "every attempt recorded before anything was signed")
 		assert.Equal(t, signs.Load(), records-killed[FaultAfterAllocate].Load(), "no signature without its record")
 		assert.Equal(t, killed[FaultAfterAllocate].Load()+killed[FaultAfterSign].Load(), pending, "killed issuances stay pending")
 		var issuedRecs int64
-		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials WHERE state = $1", []any{store.CredentialIssued}, &issuedRecs))
+		require.NoError(t, store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials WHERE state = $1", []any{store.CredentialIssued}, &issuedRecs))
 		assert.Equal(t, int64(len(delivered))+killed[FaultBeforeRespond].Load(), issuedRecs,
 			"issued records: the delivered ones and those killed before responding")
 		e.revokeDelivered(delivered, 2)
@@ -394,11 +394,11 @@ func breakAudit(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	var err error
 	if st.Backend() == "sqlite" {
-		_, err = st.ExecRaw(ctx, "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit down'); END")
+		_, err = store.Raw(st).Exec(ctx, "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit down'); END")
 	} else {
-		_, err = st.ExecRaw(ctx, "CREATE FUNCTION audit_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit down'; END $$ LANGUAGE plpgsql")
+		_, err = store.Raw(st).Exec(ctx, "CREATE FUNCTION audit_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit down'; END $$ LANGUAGE plpgsql")
 		require.NoError(t, err)
-		_, err = st.ExecRaw(ctx, "CREATE TRIGGER audit_down BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_down()")
+		_, err = store.Raw(st).Exec(ctx, "CREATE TRIGGER audit_down BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_down()")
 	}
 	require.NoError(t, err)
 }
@@ -407,9 +407,9 @@ func fixAudit(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	var err error
 	if st.Backend() == "sqlite" {
-		_, err = st.ExecRaw(ctx, "DROP TRIGGER audit_down")
+		_, err = store.Raw(st).Exec(ctx, "DROP TRIGGER audit_down")
 	} else {
-		_, err = st.ExecRaw(ctx, "DROP TRIGGER audit_down ON audit")
+		_, err = store.Raw(st).Exec(ctx, "DROP TRIGGER audit_down ON audit")
 	}
 	require.NoError(t, err)
 }
@@ -494,7 +494,7 @@ func TestFaultIdempotentPOSTs(t *testing.T) {
 			assert.Len(t, bodies, 1, "every success is the one response")
 			assert.Equal(t, int64(1), countWhere(t, st, "credential_offers", "subject_ref = 'c50'"), "processed once")
 			var id string
-			require.NoError(t, st.RawQueryRow(context.Background(), "SELECT id FROM credential_offers WHERE subject_ref = 'c50'", nil, &id))
+			require.NoError(t, store.Raw(st).QueryRow(context.Background(), "SELECT id FROM credential_offers WHERE subject_ref = 'c50'", nil, &id))
 			assert.Equal(t, int64(1), audits(t, "credential_offer.create", id), "one audit event")
 		})
 
@@ -668,10 +668,10 @@ func TestFaultPostgresConnectionLoss(t *testing.T) {
 	schema := "ssitest_" + hex.EncodeToString(rb[:])
 	adm, err := store.Open(ctx, dsn, store.Options{MaxConns: 2})
 	require.NoError(t, err)
-	_, err = adm.ExecRaw(ctx, "CREATE SCHEMA "+schema)
+	_, err = store.Raw(adm).Exec(ctx, "CREATE SCHEMA "+schema)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, _ = adm.ExecRaw(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		_, _ = store.Raw(adm).Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 		_ = adm.Close()
 	})
 	sep := "?"
@@ -692,7 +692,7 @@ func TestFaultPostgresConnectionLoss(t *testing.T) {
 	var killed, inFlight atomic.Int64
 	kill := func() int64 {
 		var k int64
-		if err := adm.RawQueryRow(ctx, "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", []any{app}, &k); err != nil {
+		if err := store.Raw(adm).QueryRow(ctx, "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", []any{app}, &k); err != nil {
 			return 0
 		}
 		killed.Add(k)

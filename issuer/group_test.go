@@ -25,7 +25,7 @@ import (
 // larger than size, and no more than workers groups run at once.
 func TestGroupCommitBounds(t *testing.T) {
 	var running, maxRunning, groups atomic.Int64
-	g := &groupCommit[int]{size: 5, workers: 2, run: func(jobs []int) []error {
+	g := &groupCommit[int, int]{size: 5, workers: 2, ctx: context.Background(), run: func(_ context.Context, jobs []int) []outcome[int] {
 		n := running.Add(1)
 		for {
 			m := maxRunning.Load()
@@ -39,21 +39,24 @@ func TestGroupCommitBounds(t *testing.T) {
 		if len(jobs) > 5 {
 			panic("group too large")
 		}
-		res := make([]error, len(jobs))
+		res := make([]outcome[int], len(jobs))
 		for i, j := range jobs {
 			if j%3 == 0 {
-				res[i] = fmt.Errorf("job %d", j)
+				res[i].err = fmt.Errorf("job %d", j)
+			} else {
+				res[i].val = -j
 			}
 		}
 		return res
 	}}
 	var wg sync.WaitGroup
 	errsByJob := make([]error, 200)
+	valsByJob := make([]int, 200)
 	for i := range 200 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errsByJob[i] = g.do(i)
+			valsByJob[i], errsByJob[i] = g.do(i)
 		}()
 	}
 	wg.Wait()
@@ -62,6 +65,7 @@ func TestGroupCommitBounds(t *testing.T) {
 			assert.EqualError(t, err, fmt.Sprintf("job %d", i))
 		} else {
 			assert.NoError(t, err, i)
+			assert.Equal(t, -i, valsByJob[i], "each job gets its own result")
 		}
 	}
 	assert.LessOrEqual(t, maxRunning.Load(), int64(2), "at most workers groups at once")
@@ -79,18 +83,18 @@ func TestGroupCommitBounds(t *testing.T) {
 func TestGroupCommitOff(t *testing.T) {
 	var running, most atomic.Int64
 	release := make(chan struct{})
-	g := &groupCommit[int]{size: 1, workers: 1, run: func(jobs []int) []error {
+	g := &groupCommit[int, struct{}]{size: 1, workers: 1, ctx: context.Background(), run: func(_ context.Context, jobs []int) []outcome[struct{}] {
 		n := running.Add(1)
 		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 		}
 		<-release
 		running.Add(-1)
-		return make([]error, len(jobs))
+		return make([]outcome[struct{}], len(jobs))
 	}}
 	var wg sync.WaitGroup
 	for i := range 3 {
 		wg.Add(1)
-		go func() { defer wg.Done(); assert.NoError(t, g.do(i)) }()
+		go func() { defer wg.Done(); _, err := g.do(i); assert.NoError(t, err) }()
 	}
 	assert.Eventually(t, func() bool { return running.Load() == 3 }, 5*time.Second, time.Millisecond,
 		"three jobs run at once although workers is 1")
@@ -103,21 +107,23 @@ func TestGroupCommitOff(t *testing.T) {
 // its group an internal error instead of a hang, and the next group runs.
 func TestGroupCommitBug(t *testing.T) {
 	mode := "panic"
-	g := &groupCommit[int]{size: 4, workers: 1, run: func(jobs []int) []error {
+	g := &groupCommit[int, struct{}]{size: 4, workers: 1, ctx: context.Background(), run: func(_ context.Context, jobs []int) []outcome[struct{}] {
 		switch mode {
 		case "panic":
 			panic("boom")
 		case "short":
 			return nil
 		}
-		return make([]error, len(jobs))
+		return make([]outcome[struct{}], len(jobs))
 	}}
-	err := g.do(1)
+	_, err := g.do(1)
 	assert.Equal(t, errs.Internal, errs.KindOf(err))
 	mode = "short"
-	assert.Equal(t, errs.Internal, errs.KindOf(g.do(2)))
+	_, err = g.do(2)
+	assert.Equal(t, errs.Internal, errs.KindOf(err))
 	mode = "ok"
-	assert.NoError(t, g.do(3))
+	_, err = g.do(3)
+	assert.NoError(t, err)
 }
 
 // groupRequest is one prepared credential request of the isolation test.
@@ -176,7 +182,7 @@ func TestGroupedRequestsFailAlone(t *testing.T) {
 		assert.Equal(t, "invalid_nonce", errs.CodeOf(results[7]), "another issuer's c_nonce")
 
 		var records int64
-		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(1+3+1+1), records, "a record only for each request that succeeded")
 
 		// A request that failed on its nonce kept its token.
@@ -192,7 +198,7 @@ func TestGroupedRequestsFailAlone(t *testing.T) {
 				assert.Equal(t, "invalid_token", errs.CodeOf(err), "only the winner's token is used up")
 			}
 		}
-		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(8), records, "the retry and the losing share request are issued")
 	})
 }
@@ -272,7 +278,7 @@ func TestGroupedDPoPReplay(t *testing.T) {
 		assert.Equal(t, errs.Unauthorized, errs.KindOf(failed), "401 at the credential endpoint")
 		assert.NoError(t, res[2], "the other DPoP request")
 		var records int64
-		require.NoError(t, st.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(3), records, "the blocker, one of the pair, the other")
 	})
 }
@@ -308,13 +314,16 @@ func TestRetriedGroupStaysConsistent(t *testing.T) {
 		e.svc.cfg.RatePerClient = 1 << 30
 		orig := e.svc.records.run
 		var mu sync.Mutex
-		var seen []*recordJob
-		e.svc.records.run = func(jobs []*recordJob) []error {
+		var seen []recorded // what the record groups returned
+		e.svc.records.run = func(ctx context.Context, jobs []*recordJob) []recordOutcome {
 			w.armed.Store(true) // the first try of every group loses
+			res := orig(ctx, jobs)
 			mu.Lock()
-			seen = append(seen, jobs...)
+			for _, o := range res {
+				seen = append(seen, o.val...)
+			}
 			mu.Unlock()
-			return orig(jobs)
+			return res
 		}
 		reqs := []groupRequest{e.prepRequest("a"), e.prepRequest("b"), e.prepRequest("c")}
 		reqs = append(reqs, reqs[0]) // a replayed token
@@ -335,24 +344,22 @@ func TestRetriedGroupStaysConsistent(t *testing.T) {
 		require.Len(t, delivered, 3, "%v", errsOf)
 		e.revokeDelivered(delivered, 1) // so that reconcile finds a revocation in the list
 		e.reconcile(delivered)
-		byID := map[string]*plan{}
-		for _, j := range seen {
-			for _, p := range j.plans {
-				byID[p.rec.ID] = p
-			}
+		byID := map[string]recorded{}
+		for _, r := range seen {
+			byID[r.rec.ID] = r
 		}
 		for i, err := range errsOf {
 			if err != nil {
 				continue
 			}
-			p := byID[creds[i][0].ID]
-			require.NotNil(t, p)
+			p, ok := byID[creds[i][0].ID]
+			require.True(t, ok)
 			rec, err := st.GetCredential(ctx, "health", p.rec.ID)
 			require.NoError(t, err)
 			sum := sha256.Sum256(p.claims)
 			assert.Equal(t, sum[:], rec.ClaimsHash, "the record holds the hash of the claims signed")
 			assert.Equal(t, p.rec.Index, rec.Index)
-			assert.Equal(t, p.list.ID, rec.ListID)
+			assert.Equal(t, p.rec.ListID, rec.ListID)
 			var payload struct {
 				Status struct {
 					StatusList struct {
@@ -398,7 +405,7 @@ func TestGroupFallbackIsolatesAFault(t *testing.T) {
 		}
 		assert.Equal(t, 1, failed, "only the poisoned request fails: %v", res)
 		var records int64
-		require.NoError(t, st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(3), records, "the blocker and the two good requests")
 		_, err := st.GetCredential(ctx, "health", poisoned)
 		assert.ErrorIs(t, err, store.ErrNotFound, "no record for the failed request")
@@ -416,14 +423,14 @@ func (e *env) inOneGroup(blocker groupRequest, reqs []groupRequest, hook func(jo
 	orig := g.run
 	gate, inFirst := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
-	g.run = func(jobs []*recordJob) []error {
+	g.run = func(ctx context.Context, jobs []*recordJob) []recordOutcome {
 		if first.CompareAndSwap(false, true) {
 			close(inFirst)
 			<-gate
 		} else {
 			hook(jobs)
 		}
-		return orig(jobs)
+		return orig(ctx, jobs)
 	}
 	var openGate sync.Once
 	release := func() { openGate.Do(func() { close(gate) }) }
@@ -488,7 +495,93 @@ func TestDPoPReplayAfterPurge(t *testing.T) {
 		})
 		require.ErrorIs(t, res[0], ErrInvalidDPoPProof, "the replayed proof yields no credential")
 		var records int64
-		require.NoError(t, st.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
+		require.NoError(t, store.Raw(st).QueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(1), records, "the blocker's only")
+	})
+}
+
+// TestGroupCommitAfterShutdown: once the groups' context has ended, a job
+// is not run (with or without grouping) and fails with ErrShuttingDown,
+// a cancellation.
+func TestGroupCommitAfterShutdown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, size := range []int{1, 4} {
+		var ran atomic.Bool
+		g := &groupCommit[int, int]{size: size, workers: 1, ctx: ctx, run: func(_ context.Context, jobs []int) []outcome[int] {
+			ran.Store(true)
+			return make([]outcome[int], len(jobs))
+		}}
+		_, err := g.do(1)
+		assert.ErrorIs(t, err, ErrShuttingDown, "size %d", size)
+		assert.ErrorIs(t, err, context.Canceled, "size %d", size)
+		assert.Equal(t, errs.Unavailable, errs.KindOf(err))
+		assert.False(t, ran.Load(), "size %d: no group runs after shutdown", size)
+	}
+}
+
+// holdInTx holds a transaction open, once armed, until its context ends,
+// and counts the token look-ups.
+type holdInTx struct {
+	Store
+	armed   atomic.Bool
+	entered chan struct{}
+	lookups atomic.Int64
+}
+
+func (h *holdInTx) InTx(ctx context.Context, fn func(tx *store.Store) error) error {
+	if !h.armed.Load() {
+		return h.Store.InTx(ctx, fn)
+	}
+	return h.Store.InTx(ctx, func(tx *store.Store) error {
+		close(h.entered)
+		<-ctx.Done()
+		return fn(tx)
+	})
+}
+
+func (h *holdInTx) OffersByTokens(ctx context.Context, hashes [][]byte, now time.Time) (map[string]store.CredentialOffer, error) {
+	h.lookups.Add(1)
+	return h.Store.OffersByTokens(ctx, hashes, now)
+}
+
+// TestCloseCancelsGroups: Close cancels a record group in flight (its
+// request fails with ErrShuttingDown at once instead of waiting for the
+// group's timeout, and nothing is recorded), and a credential request
+// after Close fails the same way without reaching the store.
+func TestCloseCancelsGroups(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		h := &holdInTx{entered: make(chan struct{})}
+		e := newEnv(t, st, envOpts{wrap: func(s Store) Store { h.Store = s; return h }})
+		inFlight, later := e.prepRequest("in-flight"), e.prepRequest("later")
+		h.armed.Store(true)
+		done := make(chan error, 1)
+		go func() { _, err := e.sendRequest(inFlight); done <- err }()
+		select {
+		case <-h.entered:
+		case err := <-done:
+			t.Fatalf("the request finished before its record transaction: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("the request did not reach its record transaction in 30 s")
+		}
+		e.svc.Close()
+		select {
+		case err := <-done:
+			assert.ErrorIs(t, err, ErrShuttingDown)
+			assert.ErrorIs(t, err, context.Canceled)
+		case <-time.After(10 * time.Second): // the group's own timeout is 30 s
+			t.Fatal("the group in flight was not cancelled by Close")
+		}
+		var records int64
+		require.NoError(t, store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials", nil, &records))
+		assert.Zero(t, records, "the cancelled transaction rolled back")
+
+		before := h.lookups.Load()
+		_, err := e.sendRequest(later)
+		assert.ErrorIs(t, err, ErrShuttingDown)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, before, h.lookups.Load(), "no look-up after Close")
+		e.svc.Close() // again: nothing happens
 	})
 }

@@ -32,7 +32,7 @@ import (
 func countRows(t *testing.T, st *store.Store, table string) int64 {
 	t.Helper()
 	var n int64
-	require.NoError(t, st.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM "+table, nil, &n))
+	require.NoError(t, store.Raw(st).QueryRow(context.Background(), "SELECT COUNT(*) FROM "+table, nil, &n))
 	return n
 }
 
@@ -40,7 +40,7 @@ func countRows(t *testing.T, st *store.Store, table string) int64 {
 func countWhere(t *testing.T, st *store.Store, table, cond string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	require.NoError(t, st.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM "+table+" WHERE "+cond, args, &n))
+	require.NoError(t, store.Raw(st).QueryRow(context.Background(), "SELECT COUNT(*) FROM "+table+" WHERE "+cond, args, &n))
 	return n
 }
 

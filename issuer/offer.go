@@ -87,7 +87,7 @@ func (s *Service) CreateOffer(ctx context.Context, a Actor, req OfferRequest) (*
 	// The code is the last path segment of the offer URL (the offer by
 	// reference): only its hash is stored, and the wallet that scanned the
 	// QR code is the one that can present it.
-	err = s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		if err := tx.CreateOffer(ctx, o); err != nil {
 			return err
 		}

@@ -26,6 +26,8 @@ import (
 )
 
 // Store is what the issuer needs from the store; *store.Store has it.
+// InTx runs a transaction, which the service uses only through Tx (see
+// Service.inTx).
 type Store interface {
 	InTx(ctx context.Context, fn func(tx *store.Store) error) error
 	GetStatusList(ctx context.Context, id string) (store.StatusList, error)
@@ -48,12 +50,49 @@ type Store interface {
 	PurgeRateLimits(ctx context.Context, before time.Time) (int64, error)
 }
 
-var _ Store = (*store.Store)(nil)
+// Tx is what the issuer does inside a transaction: the record
+// transaction of credential requests (recordIn), a status change, an
+// offer's creation and a status list's publication, with the anchor that
+// Anchor.Enqueue writes through it (anchor.OutboxTx). A transaction-bound
+// *store.Store has it.
+type Tx interface {
+	anchor.OutboxTx
+	AppendAudit(ctx context.Context, a store.AuditRecord) (int64, error)
+	AppendAudits(ctx context.Context, as []store.AuditRecord) error
+	CompleteOffers(ctx context.Context, ids []string, now time.Time) (map[string]bool, error)
+	ConsumeSingleUses(ctx context.Context, kind string, values []string, now time.Time) (map[string][]byte, error)
+	CreateOffer(ctx context.Context, o store.CredentialOffer) error
+	CreateStatusList(ctx context.Context, l store.StatusList) error
+	GetCredential(ctx context.Context, tenant, id string) (store.IssuedCredential, error)
+	GetStatusList(ctx context.Context, id string) (store.StatusList, error)
+	InsertCredentials(ctx context.Context, cs []store.IssuedCredential) ([]bool, error)
+	OpenStatusList(ctx context.Context, tenant string, bits int) (store.StatusList, error)
+	PutSingleUses(ctx context.Context, kind string, us []store.SingleUse) (map[string]bool, error)
+	PutStatusListVersion(ctx context.Context, v store.StatusListVersion) error
+	SetCredentialStatus(ctx context.Context, tenant, id string, status int, from []int) (store.IssuedCredential, bool, error)
+}
+
+var (
+	_ Store = (*store.Store)(nil)
+	_ Tx    = (*store.Store)(nil)
+)
+
+// inTx runs fn in one transaction of the store (committed when fn
+// returns nil, rolled back otherwise, as Store.InTx does) and hands it the
+// transaction as a Tx: inside a transaction the service can do only what
+// Tx lists. This is the one place the concrete transaction passes
+// through: Store.InTx must take a func of *store.Store for *store.Store to
+// satisfy Store (Go has no variance, so an InTx taking a func(Tx) would
+// not match it), and test doubles that wrap Store.InTx to inject faults
+// keep working.
+func (s *Service) inTx(ctx context.Context, fn func(tx Tx) error) error {
+	return s.cfg.Store.InTx(ctx, func(tx *store.Store) error { return fn(tx) })
+}
 
 // Anchor enqueues status-list versions for anchoring, inside the caller's
 // transaction, and returns receipts; *anchor.Anchorer has it.
 type Anchor interface {
-	Enqueue(ctx context.Context, ob anchor.Outbox, entries ...anchor.Entry) error
+	Enqueue(ctx context.Context, ob anchor.OutboxTx, entries ...anchor.Entry) error
 	Get(ctx context.Context, kind, subject string, version uint64) (*anchor.Receipt, error)
 }
 
@@ -141,11 +180,15 @@ type Service struct {
 	pubMu   sync.Mutex // one publication round at a time in this process
 	notify  chan struct{}
 	allocs  atomic.Int64 // indices allocated by this process
-	// records and marks group the record (step 2) and mark-issued (step
-	// 5) work of concurrent credential requests.
-	lookups *groupCommit[*lookupJob]
-	records *groupCommit[*recordJob]
-	marks   *groupCommit[[]store.CredentialRef]
+	// lookups, records and marks group the token look-up (step 1),
+	// record (step 2) and mark-issued (step 5) work of concurrent
+	// credential requests.
+	lookups *groupCommit[[]byte, lookupResult]
+	records *groupCommit[*recordJob, []recorded]
+	marks   *groupCommit[[]store.CredentialRef, struct{}]
+	// life ends when Close is called: it cancels the groups' work.
+	life context.Context
+	stop context.CancelFunc
 }
 
 type tenant struct {
@@ -216,9 +259,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, tenants: map[string]*tenant{}, now: cfg.Now, log: cfg.Logger,
 		notify: make(chan struct{}, 1)}
-	s.lookups = &groupCommit[*lookupJob]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, run: s.lookupGroup}
-	s.records = &groupCommit[*recordJob]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, run: s.recordGroup}
-	s.marks = &groupCommit[[]store.CredentialRef]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, run: s.markGroup}
+	s.life, s.stop = context.WithCancel(context.Background())
+	s.lookups = &groupCommit[[]byte, lookupResult]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, ctx: s.life, run: s.lookupGroup}
+	s.records = &groupCommit[*recordJob, []recorded]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, ctx: s.life, run: s.recordGroup}
+	s.marks = &groupCommit[[]store.CredentialRef, struct{}]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, ctx: s.life, run: s.markGroup}
 	for _, t := range cfg.Tenants {
 		if t.ID == "" || t.DID == "" || t.Signer == nil || t.KeyID == "" {
 			return nil, fmt.Errorf("issuer: tenant %q needs an ID, a DID, a key ID and a signer", t.ID)
@@ -244,6 +288,21 @@ func New(cfg Config) (*Service, error) {
 	}
 	return s, nil
 }
+
+// ErrShuttingDown: the service was closed; the client may retry (on
+// another instance).
+var ErrShuttingDown = errs.E(errs.Unavailable, "shutting_down", "the service is shutting down, try again")
+
+// Close shuts down the shared database work of credential requests (the
+// group commit of Credential and CheckAccessToken): the groups in flight
+// have their context cancelled, so that their transactions roll back
+// instead of holding the store, and their requests fail with
+// ErrShuttingDown (a record whose commit was already under way stays
+// pending, as after a crash); every later credential request fails with
+// it at once, before any database work. Call it once the HTTP server has
+// drained what it could, before the store closes. It does not stop Run;
+// calling it again does nothing.
+func (s *Service) Close() { s.stop() }
 
 // minListSize is the herd-privacy minimum of a status list.
 const minListSize = 131072

@@ -65,7 +65,7 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id, action, reason str
 		return StatusChange{}, ErrInvalidRequest.With("unknown status action", nil)
 	}
 	var out StatusChange
-	err := s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+	err := s.inTx(ctx, func(tx Tx) error {
 		c, err := tx.GetCredential(ctx, a.TenantID, id)
 		if err != nil {
 			return err
@@ -226,7 +226,7 @@ func (s *Service) publishList(ctx context.Context, listID string, refreshBefore 
 	}
 	sum := sha256.Sum256([]byte(tok))
 	v := store.StatusListVersion{ListID: l.ID, Version: l.Version + 1, Token: tok, SHA256: hex.EncodeToString(sum[:]), Seq: l.ChangeSeq, CreatedAt: now}
-	err = s.cfg.Store.InTx(ctx, func(tx *store.Store) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		if err := tx.PutStatusListVersion(ctx, v); err != nil {
 			return err
 		}

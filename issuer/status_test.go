@@ -451,7 +451,7 @@ func TestNewListWhenFull(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, envOpts{})
 		first := e.issuedRecord("c1")
-		_, err := st.ExecRaw(context.Background(), "UPDATE status_lists SET allocated = size / 2 WHERE id = $1", first.ListID)
+		_, err := store.Raw(st).Exec(context.Background(), "UPDATE status_lists SET allocated = size / 2 WHERE id = $1", first.ListID)
 		require.NoError(t, err)
 		second := e.issuedRecord("c2")
 		assert.NotEqual(t, first.ListID, second.ListID, "a new list was opened")

@@ -96,10 +96,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer adm.Close()
-	if _, err := adm.ExecRaw(ctx, "CREATE SCHEMA "+schema); err != nil {
+	if _, err := store.Raw(adm).Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		return err
 	}
-	defer func() { _, _ = adm.ExecRaw(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
+	defer func() { _, _ = store.Raw(adm).Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
 	st, err := store.Open(ctx, *dsn, store.Options{Schema: schema, MaxConns: *conns})
 	if err != nil {
 		return err
@@ -156,7 +156,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// offers' tenant index for a code look-up, the nonces' kind prefix
 	// for a batch delete) in the cached plans the timed phase would use.
 	// Analysing now invalidates those plans.
-	if _, err := adm.ExecRaw(ctx, "ANALYZE "+schema+".credential_offers, "+schema+".single_use, "+schema+".credentials, "+schema+".status_lists, "+schema+".audit"); err != nil {
+	if _, err := store.Raw(adm).Exec(ctx, "ANALYZE "+schema+".credential_offers, "+schema+".single_use, "+schema+".credentials, "+schema+".status_lists, "+schema+".audit"); err != nil {
 		return err
 	}
 
@@ -254,7 +254,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			(db / time.Duration(ok)).Round(time.Microsecond), float64(db/time.Duration(ok))/float64(raw))
 	}
 	var records int64
-	if err := st.RawQueryRow(ctx, "SELECT COUNT(*) FROM credentials WHERE state = 'issued'", nil, &records); err == nil {
+	if err := store.Raw(st).QueryRow(ctx, "SELECT COUNT(*) FROM credentials WHERE state = 'issued'", nil, &records); err == nil {
 		fmt.Fprintf(out, "records     %d issued\n", records)
 	}
 	return nil

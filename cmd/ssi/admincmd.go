@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/ssi-project/ssi/internal/admin"
 	"github.com/ssi-project/ssi/internal/config"
@@ -51,7 +50,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrating store: %w", err)
 	}
-	svc := &admin.Service{Store: st, Now: time.Now}
+	svc := &admin.Service{Store: st, Now: clock}
 	actor := admin.Actor{ID: "cli"}
 	switch sub {
 	case "create-tenant":

@@ -71,8 +71,13 @@ func openStore(ctx context.Context, cfg config.Server) (*store.Store, error) {
 			}
 		}
 	}
-	return store.Open(ctx, cfg.Store, store.Options{})
+	return store.Open(ctx, cfg.Store, store.Options{Now: clock})
 }
+
+// clock is the one clock of an ssi process: the wiring hands it to the
+// store (its default timestamps), to every service and to the admin API,
+// so that none of them reads the time on its own.
+func clock() time.Time { return time.Now() }
 
 func dirOf(path string) string {
 	if i := strings.LastIndexAny(path, `/\`); i > 0 {
@@ -90,7 +95,7 @@ type services struct {
 
 // newApp builds the server on an open store.
 func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) *app {
-	a := &app{cfg: cfg, log: log, store: st, registry: prometheus.NewRegistry(), now: time.Now}
+	a := &app{cfg: cfg, log: log, store: st, registry: prometheus.NewRegistry(), now: clock}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.registerStoreMetrics()
 	a.ready = append(a.ready, readiness{"store", st.Ping, true})

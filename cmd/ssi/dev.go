@@ -93,7 +93,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer ledger.stop()
-	reg := didregistry.New(didregistry.Config{Store: st, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Logger: log})
+	reg := didregistry.New(didregistry.Config{Store: st, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Now: clock, Logger: log})
 	seed, err := seedDev(ctx, cfg.DataDir, kek, st, reg)
 	if err != nil {
 		ln.Close()
@@ -107,7 +107,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	// DPoP stays optional on `ssi dev` (no --require-dpop): a demo
 	// wallet without DPoP still works.
-	icfg := issuer.Config{PublicURL: cfg.PublicURL, Tenants: tenants, Logger: log}
+	icfg := issuer.Config{PublicURL: cfg.PublicURL, Tenants: tenants, Now: clock, Logger: log}
 	dc.IssuerRates.apply(&icfg, cfg)
 	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, icfg)
 	if err != nil {

@@ -92,7 +92,9 @@ func devIssuerTenants(dataDir string, kek keys.KEK) ([]issuer.Tenant, error) {
 }
 
 // startIssuer builds the issuer of cfg on st and anc and runs its
-// status-list publisher until the returned stop function is called.
+// status-list publisher until the returned stop function is called, which
+// also closes the issuer (cancelling the database work of credential
+// requests still in flight once the server has drained).
 func startIssuer(ctx context.Context, st *store.Store, anc issuer.Anchor, cfg issuer.Config) (*issuer.Service, func(), error) {
 	cfg.Store, cfg.Anchor = st, anc
 	svc, err := issuer.New(cfg)
@@ -106,7 +108,7 @@ func startIssuer(ctx context.Context, st *store.Store, anc issuer.Anchor, cfg is
 		defer wg.Done()
 		_ = svc.Run(pctx)
 	}()
-	return svc, func() { cancel(); wg.Wait() }, nil
+	return svc, func() { svc.Close(); cancel(); wg.Wait() }, nil
 }
 
 // IssuerRates are the issuer's rate limits, the same for `ssi issuer` and
@@ -171,7 +173,7 @@ var offerSchemes = map[string]string{"": "", "openid-credential-offer": issuer.O
 // service is the issuer.Config of c, for the agencies tenants (the store
 // and anchor are startIssuer's).
 func (c *issuerConfig) service(tenants []issuer.Tenant, log *slog.Logger) issuer.Config {
-	cfg := issuer.Config{PublicURL: c.PublicURL, Tenants: tenants, Logger: log, RequireDPoP: c.RequireDPoP,
+	cfg := issuer.Config{PublicURL: c.PublicURL, Tenants: tenants, Now: clock, Logger: log, RequireDPoP: c.RequireDPoP,
 		OfferScheme: offerSchemes[c.OfferScheme]}
 	c.IssuerRates.apply(&cfg, c.Server)
 	return cfg

@@ -160,7 +160,7 @@ func wireLedger(l *anchor.Ledger, signer *anchor.TxSigner, st *store.Store, log 
 	return &ledgerParts{
 		ledger:   l,
 		anchorer: a,
-		health:   &anchor.HealthChecker{Ledger: l, Outbox: st, HaltAfter: 10 * time.Second},
+		health:   &anchor.HealthChecker{Ledger: l, Outbox: st, HaltAfter: 10 * time.Second, Now: clock},
 	}, nil
 }
 

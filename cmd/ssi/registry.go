@@ -59,7 +59,7 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	reg := didregistry.New(didregistry.Config{Store: st, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Logger: log})
+	reg := didregistry.New(didregistry.Config{Store: st, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Now: clock, Logger: log})
 	a := newApp(cfg.Server, st, log, services{ledger: ledger, registry: reg})
 	fmt.Fprintf(stdout, "ssi registry listening on %s (ledger chain %s)\n", cfg.PublicURL, ledger.chainID)
 	return a.serve(ctx, ln)

@@ -87,7 +87,7 @@ func seedDev(ctx context.Context, dataDir string, kek keys.KEK, st *store.Store,
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	adm := &admin.Service{Store: st, Now: time.Now}
+	adm := &admin.Service{Store: st, Now: clock}
 	cli := admin.Actor{ID: "dev-seed"}
 	seed := &devSeed{APIKeys: map[string]string{}, DIDs: map[string]string{}, Accredit: map[string]string{}}
 	tenants := []struct {
@@ -110,7 +110,7 @@ func seedDev(ctx context.Context, dataDir string, kek keys.KEK, st *store.Store,
 		seed.APIKeys[t.id] = k
 	}
 
-	now := time.Now().UTC()
+	now := clock().UTC()
 	operator := didregistry.Actor{TenantID: "registry", ID: "dev-seed"}
 	for _, ag := range []struct{ id, vct string }{{"health", VaccinationVCT}, {"benefits", BenefitsVCT}} {
 		ctl, err := newSealedKey(dataDir, ag.id+"-controller", keys.ES256, kek)

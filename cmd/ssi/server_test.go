@@ -297,11 +297,11 @@ func TestIdempotencyKey(t *testing.T) {
 		var created admin.KeyView
 		require.NoError(t, json.Unmarshal(b1, &created))
 		require.NotEmpty(t, created.Key)
-		stored, err := st.QueryRawBytes(context.Background(), "SELECT body FROM idempotency WHERE tenant_id = $1", "health")
+		stored, err := store.Raw(st).QueryBytes(context.Background(), "SELECT body FROM idempotency WHERE tenant_id = $1", "health")
 		require.NoError(t, err)
 		assert.NotContains(t, string(stored), created.Key)
 		assert.NotContains(t, string(stored), created.ID)
-		name, err := st.QueryRawBytes(context.Background(), "SELECT idem_key FROM idempotency WHERE tenant_id = $1", "health")
+		name, err := store.Raw(st).QueryBytes(context.Background(), "SELECT idem_key FROM idempotency WHERE tenant_id = $1", "health")
 		require.NoError(t, err)
 		assert.NotEqual(t, "op-1", string(name))
 
@@ -351,12 +351,12 @@ func TestAPIKeysAreStoredHashed(t *testing.T) {
 		secret := strings.SplitN(key, "_", 3)[2]
 		ctx := context.Background()
 
-		hash, err := st.QueryRawBytes(ctx, "SELECT hash FROM api_keys WHERE id = $1", rec.ID)
+		hash, err := store.Raw(st).QueryBytes(ctx, "SELECT hash FROM api_keys WHERE id = $1", rec.ID)
 		require.NoError(t, err)
 		sum := sha256.Sum256([]byte(secret))
 		assert.Equal(t, sum[:], hash, "the hash column holds SHA-256(secret)")
 		for _, col := range []string{"id", "tenant_id", "scopes"} {
-			v, err := st.QueryRawBytes(ctx, "SELECT "+col+" FROM api_keys WHERE id = $1", rec.ID)
+			v, err := store.Raw(st).QueryBytes(ctx, "SELECT "+col+" FROM api_keys WHERE id = $1", rec.ID)
 			require.NoError(t, err)
 			assert.NotContains(t, string(v), secret, "column %s must not hold the secret", col)
 		}

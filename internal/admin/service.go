@@ -34,7 +34,9 @@ var KnownScopes = []string{
 // TenantKinds lists the kinds of tenant.
 var TenantKinds = []string{"agency", "registry-operator", "venue-operator"}
 
-// Store is what the admin service needs from the store.
+// Store is what the admin service needs from the store; *store.Store has
+// it. InTx runs a transaction, which the service uses only through Tx (see
+// Service.inTx).
 type Store interface {
 	InTx(ctx context.Context, fn func(tx *store.Store) error) error
 	GetTenant(ctx context.Context, id string) (store.Tenant, error)
@@ -42,10 +44,33 @@ type Store interface {
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditRecord, error)
 }
 
+// Tx is what the admin service does inside a transaction: a change of a
+// tenant or an API key with its audit record. A transaction-bound
+// *store.Store has it.
+type Tx interface {
+	CreateTenant(ctx context.Context, t store.Tenant) error
+	CreateAPIKey(ctx context.Context, k store.APIKey) error
+	GetAPIKey(ctx context.Context, id string) (store.APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+	AppendAudit(ctx context.Context, a store.AuditRecord) (int64, error)
+}
+
+var (
+	_ Store = (*store.Store)(nil)
+	_ Tx    = (*store.Store)(nil)
+)
+
 // Service administers tenants, keys and the audit log.
 type Service struct {
 	Store Store
 	Now   func() time.Time
+}
+
+// inTx runs fn in one transaction of the store and hands it the
+// transaction as a Tx, as issuer's Service.inTx does (Store.InTx takes the
+// concrete store's func so that *store.Store satisfies Store).
+func (s *Service) inTx(ctx context.Context, fn func(tx Tx) error) error {
+	return s.Store.InTx(ctx, func(tx *store.Store) error { return fn(tx) })
 }
 
 // Actor names who does something, for the audit log.
@@ -90,7 +115,7 @@ func (s *Service) CreateTenant(ctx context.Context, a Actor, t store.Tenant) (st
 		return store.Tenant{}, ErrInvalidTenant.With("a tenant name is 1 to 200 characters", nil)
 	}
 	t.CreatedAt = s.Now().UTC()
-	err := s.Store.InTx(ctx, func(tx *store.Store) error {
+	err := s.inTx(ctx, func(tx Tx) error {
 		if err := tx.CreateTenant(ctx, t); err != nil {
 			return err
 		}
@@ -133,7 +158,7 @@ func (s *Service) CreateKey(ctx context.Context, a Actor, tenant string, scopes 
 	if err != nil {
 		return "", store.APIKey{}, errs.Wrap(errs.Internal, "", "", err)
 	}
-	err = s.Store.InTx(ctx, func(tx *store.Store) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		if err := tx.CreateAPIKey(ctx, rec); err != nil {
 			return err
 		}
@@ -159,7 +184,7 @@ func (s *Service) GetKey(ctx context.Context, tenant, id string) (store.APIKey, 
 // no-op that succeeds (and is not audited again).
 func (s *Service) RevokeKey(ctx context.Context, a Actor, tenant, id string) error {
 	now := s.Now().UTC()
-	return s.Store.InTx(ctx, func(tx *store.Store) error {
+	return s.inTx(ctx, func(tx Tx) error {
 		k, err := tx.GetAPIKey(ctx, id)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && k.TenantID != tenant) {
 			return ErrKeyNotFound

@@ -139,10 +139,10 @@ func TestSQLitePersists(t *testing.T) {
 	assert.Equal(t, "Health", got.Name)
 
 	var mode string
-	require.NoError(t, s.RawQueryRow(ctx, "PRAGMA journal_mode", nil, &mode))
+	require.NoError(t, Raw(s).QueryRow(ctx, "PRAGMA journal_mode", nil, &mode))
 	assert.Equal(t, "wal", strings.ToLower(mode))
 	var fk int64
-	require.NoError(t, s.RawQueryRow(ctx, "PRAGMA foreign_keys", nil, &fk))
+	require.NoError(t, Raw(s).QueryRow(ctx, "PRAGMA foreign_keys", nil, &fk))
 	assert.Equal(t, int64(1), fk)
 }
 
@@ -172,10 +172,10 @@ func TestMigrateConcurrently(t *testing.T) {
 			admin, err := Open(ctx, dsn, Options{})
 			require.NoError(t, err)
 			schema := fmt.Sprintf("ssitest_migrate_%d", time.Now().UnixNano())
-			_, err = admin.ExecRaw(ctx, "CREATE SCHEMA "+schema)
+			_, err = Raw(admin).Exec(ctx, "CREATE SCHEMA "+schema)
 			require.NoError(t, err)
 			t.Cleanup(func() {
-				_, _ = admin.ExecRaw(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+				_, _ = Raw(admin).Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 				_ = admin.Close()
 			})
 			return dsn, Options{Schema: schema}
@@ -201,13 +201,13 @@ func TestMigrateConcurrently(t *testing.T) {
 				assert.NoError(t, err)
 			}
 			var n int64
-			require.NoError(t, stores[0].RawQueryRow(ctx, "SELECT COUNT(*) FROM schema_migrations", nil, &n))
+			require.NoError(t, Raw(stores[0]).QueryRow(ctx, "SELECT COUNT(*) FROM schema_migrations", nil, &n))
 			st, err := stores[0].MigrationStatus(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, int64(len(st)), n, "each migration recorded once")
 
 			// A database migrated by a newer binary is left alone.
-			_, err = stores[0].ExecRaw(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 1)")
+			_, err = Raw(stores[0]).Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 1)")
 			require.NoError(t, err)
 			assert.ErrorIs(t, stores[1].Migrate(ctx), ErrConflict)
 		})
@@ -316,9 +316,9 @@ func TestPostgresByteaOutput(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	var setting string
-	require.NoError(t, s.RawQueryRow(ctx, "SHOW bytea_output", nil, &setting))
+	require.NoError(t, Raw(s).QueryRow(ctx, "SHOW bytea_output", nil, &setting))
 	assert.Equal(t, "hex", setting)
 	var got []byte
-	require.NoError(t, s.RawQueryRow(ctx, "SELECT $1::bytea", []any{planPerCall, []byte{0, 1, 0xfe}}, &got), "a bytea read as text")
+	require.NoError(t, Raw(s).QueryRow(ctx, "SELECT $1::bytea", []any{planPerCall, []byte{0, 1, 0xfe}}, &got), "a bytea read as text")
 	assert.Equal(t, []byte{0, 1, 0xfe}, got)
 }

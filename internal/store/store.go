@@ -19,7 +19,9 @@ type Options struct {
 	MaxConns int
 	// Now is the clock for default timestamps (CreatedAt left zero, DoneAt,
 	// the expiry check of BeginIdempotent when CreatedAt is zero). nil means
-	// time.Now.
+	// time.Now. Give it the clock the services are given, so that the
+	// times the store fills in agree with theirs (cmd/ssi hands the same
+	// one to all).
 	Now func() time.Time
 }
 
@@ -151,14 +153,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 		return fmt.Errorf("committing transaction: %w", err)
 	}
 	return nil
-}
-
-// RawQueryRow runs one raw query and scans its single row into dest, any
-// number of columns of any type (QueryRawBytes is the one-[]byte case). Like
-// ExecRaw, it exists for tests and operator tooling; services must use the
-// typed methods. No row: ErrNotFound.
-func (s *Store) RawQueryRow(ctx context.Context, sql string, args []any, dest ...any) error {
-	return s.r().queryRow(ctx, sql, args...).Scan(dest...)
 }
 
 // need returns ErrInvalid naming the first empty required field.

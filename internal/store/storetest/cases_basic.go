@@ -139,7 +139,7 @@ func testAPIKeys(t *testing.T, s *store.Store) {
 
 	// The raw row: the hash column holds exactly the hash.
 	var raw []byte
-	require.NoError(t, s.RawQueryRow(ctx, "SELECT hash FROM api_keys WHERE id = $1", []any{"k1"}, &raw))
+	require.NoError(t, store.Raw(s).QueryRow(ctx, "SELECT hash FROM api_keys WHERE id = $1", []any{"k1"}, &raw))
 	assert.Equal(t, sum[:], raw)
 }
 
@@ -198,13 +198,13 @@ func testAuditAppendOnly(t *testing.T, s *store.Store) {
 	}
 	for _, q := range stmts {
 		t.Run(q, func(t *testing.T) {
-			_, err := s.ExecRaw(ctx, q)
+			_, err := store.Raw(s).Exec(ctx, q)
 			assertCode(t, store.ErrAppendOnly, err)
 		})
 	}
 	// Inside a transaction too, and the record is unchanged afterwards.
 	err = s.InTx(ctx, func(tx *store.Store) error {
-		_, err := tx.ExecRaw(ctx, "DELETE FROM audit")
+		_, err := store.Raw(tx).Exec(ctx, "DELETE FROM audit")
 		return err
 	})
 	assertCode(t, store.ErrAppendOnly, err)

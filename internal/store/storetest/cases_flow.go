@@ -124,10 +124,10 @@ func testSingleUse(t *testing.T, s *store.Store) {
 
 	// Only the hash is stored.
 	var n int64
-	require.NoError(t, s.RawQueryRow(ctx, "SELECT COUNT(*) FROM single_use WHERE value_hash = $1", []any{[]byte("n-123")}, &n))
+	require.NoError(t, store.Raw(s).QueryRow(ctx, "SELECT COUNT(*) FROM single_use WHERE value_hash = $1", []any{[]byte("n-123")}, &n))
 	assert.Zero(t, n, "the raw value must not be stored")
 	sum := sha256.Sum256([]byte("n-123"))
-	require.NoError(t, s.RawQueryRow(ctx, "SELECT COUNT(*) FROM single_use WHERE kind = 'c_nonce' AND value_hash = $1", []any{sum[:]}, &n))
+	require.NoError(t, store.Raw(s).QueryRow(ctx, "SELECT COUNT(*) FROM single_use WHERE kind = 'c_nonce' AND value_hash = $1", []any{sum[:]}, &n))
 	assert.Equal(t, int64(1), n)
 
 	_, err := s.ConsumeSingleUse(ctx, "pre_auth_code", "n-123", t0)

@@ -163,7 +163,7 @@ func testRateLimitPurge(t *testing.T, s *store.Store) {
 func rateLimitRows(t *testing.T, s *store.Store) int {
 	t.Helper()
 	var n int64
-	require.NoError(t, s.RawQueryRow(context.Background(), "SELECT COUNT(*) FROM rate_limits", nil, &n))
+	require.NoError(t, store.Raw(s).QueryRow(context.Background(), "SELECT COUNT(*) FROM rate_limits", nil, &n))
 	return int(n)
 }
 
@@ -173,7 +173,7 @@ func testRateLimitStoresOnlyAHash(t *testing.T, s *store.Store) {
 	const key = "client:2001:db8:1:2::/64"
 	hit(t, s, key, 1, time.Minute, t0)
 	var raw []byte
-	require.NoError(t, s.RawQueryRow(context.Background(), "SELECT key_hash FROM rate_limits", nil, &raw))
+	require.NoError(t, store.Raw(s).QueryRow(context.Background(), "SELECT key_hash FROM rate_limits", nil, &raw))
 	sum := sha256.Sum256([]byte(key))
 	assert.Equal(t, sum[:], raw)
 	assert.NotContains(t, string(raw), "2001:db8")

@@ -102,10 +102,10 @@ func SharedPostgres(t testing.TB, n int) []*store.Store {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	schema := "ssitest_" + hex.EncodeToString(b[:])
-	_, err = admin.ExecRaw(ctx, "CREATE SCHEMA "+schema)
+	_, err = store.Raw(admin).Exec(ctx, "CREATE SCHEMA "+schema)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, err := admin.ExecRaw(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		_, err := store.Raw(admin).Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 		_ = admin.Close()
 		if err != nil {
 			t.Errorf("dropping test schema: %v", err)
