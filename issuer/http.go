@@ -62,14 +62,12 @@ func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
 	r.Get("/status/{list}", httpx.H(h.statusList))
 	r.Get("/status/{list}/versions/{version}/receipt", httpx.H(h.receipt))
 	r.Route("/issuer/v1", func(r chi.Router) {
-		now := s.now
 		r.Use(httpx.Authenticate(st))
-		r.Use(httpx.Idempotency(st, now, 24*time.Hour, maxBody))
-		scope := func(sc string) func(http.Handler) http.Handler { return httpx.RequireScope(sc, st, now) }
-		r.With(scope(ScopeIssue)).Post("/offers", httpx.H(h.createOffer))
-		r.With(scope(ScopeIssue)).Get("/credentials", httpx.H(h.listCredentials))
+		g := httpx.Guard{Audit: st, Idem: st, Now: s.now, MaxBody: maxBody}
+		r.With(g.Scope(ScopeIssue)).Post("/offers", httpx.H(h.createOffer))
+		r.With(g.Scope(ScopeIssue)).Get("/credentials", httpx.H(h.listCredentials))
 		for _, a := range []string{ActionRevoke, ActionSuspend, ActionUnsuspend} {
-			r.With(scope(ScopeRevoke)).Post("/credentials/{id}/"+a, httpx.H(h.setStatus(a)))
+			r.With(g.Scope(ScopeRevoke)).Post("/credentials/{id}/"+a, httpx.H(h.setStatus(a)))
 		}
 	})
 }

@@ -19,7 +19,9 @@ import (
 	"github.com/ssi-project/ssi/didregistry"
 	"github.com/ssi-project/ssi/internal/admin"
 	"github.com/ssi-project/ssi/internal/config"
+	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/httpx/httpxtest"
+	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/store/storetest"
 	"github.com/ssi-project/ssi/issuer"
@@ -36,13 +38,45 @@ func backends(t *testing.T, f func(t *testing.T, st *store.Store)) {
 
 func newTestApp(t *testing.T, st *store.Store) *app {
 	t.Helper()
+	return newTestAppWith(t, st, testAppOpts{})
+}
+
+// testAppOpts changes what newTestAppWith builds.
+type testAppOpts struct {
+	log       io.Writer // the server's and the services' log (default: discarded)
+	publicURL string    // default http://127.0.0.1
+	// agency gives the issuer the tenant "health" issuing the
+	// vaccination pass with a fresh key (the tenant itself is not created
+	// in the store).
+	agency bool
+}
+
+// newTestAppWith is newTestApp with options.
+func newTestAppWith(t *testing.T, st *store.Store, o testAppOpts) *app {
+	t.Helper()
 	cfg := config.DefaultServer()
 	cfg.MaxBody = 4096
 	cfg.PublicURL = "http://127.0.0.1"
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	iss, err := issuer.New(issuer.Config{Store: st, PublicURL: cfg.PublicURL})
+	if o.publicURL != "" {
+		cfg.PublicURL = o.publicURL
+	}
+	logw := o.log
+	if logw == nil {
+		logw = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var tenants []issuer.Tenant
+	if o.agency {
+		sg, err := keys.Generate(keys.ES256)
+		require.NoError(t, err)
+		d, err := did.KeyDID(sg.Public())
+		require.NoError(t, err)
+		health, _ := issuer.DevConfigs(VaccinationVCT, BenefitsVCT)
+		tenants = append(tenants, issuer.Tenant{ID: "health", DID: d, KeyID: d + "#" + strings.TrimPrefix(d, "did:key:"), Signer: sg, Configs: health})
+	}
+	iss, err := issuer.New(issuer.Config{Store: st, PublicURL: cfg.PublicURL, Tenants: tenants, Logger: log})
 	require.NoError(t, err)
-	return newApp(cfg, st, log, services{registry: didregistry.New(didregistry.Config{Store: st, PublicURL: cfg.PublicURL}), issuer: iss})
+	return newApp(cfg, st, log, services{registry: didregistry.New(didregistry.Config{Store: st, PublicURL: cfg.PublicURL, Logger: log}), issuer: iss})
 }
 
 // testEnv is a real server on a real store with two tenants.
@@ -56,7 +90,12 @@ type testEnv struct {
 }
 
 func newTestEnv(t *testing.T, st *store.Store) *testEnv {
-	a := newTestApp(t, st)
+	return newTestEnvWith(t, st, testAppOpts{})
+}
+
+// newTestEnvWith is newTestEnv on newTestAppWith(o).
+func newTestEnvWith(t *testing.T, st *store.Store, o testAppOpts) *testEnv {
+	a := newTestAppWith(t, st, o)
 	srv := httptest.NewServer(a.router)
 	t.Cleanup(srv.Close)
 	client, lc := httpxtest.NewClient(t)

@@ -23,6 +23,7 @@ const (
 	requestIDKey ctxKey = iota
 	loggerKey
 	principalKey
+	scopeCheckedKey
 )
 
 // RequestID returns the request's ID, or "".
