@@ -116,9 +116,8 @@ func clientAddr(r *http.Request) string {
 }
 
 func (h handlers) token(w http.ResponseWriter, r *http.Request) error {
-	ct := r.Header.Get("Content-Type")
-	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		return ErrInvalidRequest.With("the token request must be application/x-www-form-urlencoded", nil)
+	if err := httpx.RequireMediaType(r, "application/x-www-form-urlencoded"); err != nil {
+		return err // 415, invalid_request in the OAuth form
 	}
 	body, err := httpx.ReadBody(r, 8<<10)
 	if err != nil {
@@ -330,8 +329,8 @@ func (h handlers) createOffer(w http.ResponseWriter, r *http.Request) error {
 
 // credentialRequest reads and parses the body of a credential request.
 func (h handlers) credentialRequest(r *http.Request, tok string) (CredentialRequest, error) {
-	if mt := r.Header.Get("Content-Type"); !strings.HasPrefix(mt, "application/json") {
-		return CredentialRequest{}, ErrInvalidCredReq.With("the credential request must be application/json", nil)
+	if err := httpx.RequireMediaType(r, "application/json"); err != nil {
+		return CredentialRequest{}, err // 415, invalid_request in the OAuth form
 	}
 	body, err := httpx.ReadBody(r, h.maxBody)
 	if err != nil {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"path"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/admin"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/issuer/issuertest"
 )
 
 // offerBody is a valid offer request for the vaccination pass of the
@@ -128,4 +131,137 @@ func TestIdempotentReplayIsAuthorizedFirst(t *testing.T) {
 		// The leak checker saw the secrets in neither 403.
 		assert.GreaterOrEqual(t, e.leaks.Checked, 2)
 	})
+}
+
+// token redeems a fresh offer of the "health" agency and returns its
+// bearer access token; e must be newTestEnvWith(…, testAppOpts{agency: true}).
+func (e *testEnv) token(t *testing.T, issueKey string) string {
+	t.Helper()
+	ctx := context.Background()
+	c := &issuertest.Client{HTTP: e.client, Base: e.srv.URL}
+	var subject map[string]any
+	require.NoError(t, json.Unmarshal([]byte(offerBody("x", "Ada")), &struct {
+		S *map[string]any `json:"subject_data"`
+	}{&subject}))
+	o, err := c.CreateOffer(ctx, issueKey, "vaccination-pass", "citizen-token", subject)
+	require.NoError(t, err)
+	sess, err := c.Redeem(ctx, o.OfferURI, o.TxCode)
+	require.NoError(t, err)
+	e.leaks.Secret(sess.Token)
+	return sess.Token
+}
+
+// bodyEndpoint is one endpoint that reads a request body.
+type bodyEndpoint struct {
+	path  string
+	media string // the one media type it reads
+	body  string // a body it would take
+	auth  string // API key or access token
+	oauth bool   // errors in the OAuth form
+}
+
+// bodyEndpoints lists every endpoint that reads a body, with credentials
+// that pass authentication and authorization, so that the body is what
+// decides the answer.
+func (e *testEnv) bodyEndpoints(t *testing.T) []bodyEndpoint {
+	t.Helper()
+	key, _ := e.key("health", admin.KnownScopes...)
+	tok := e.token(t, key)
+	reason := `{"reason":"x"}`
+	var out []bodyEndpoint
+	for _, p := range []struct{ path, body string }{
+		{"/admin/v1/keys", `{"scopes":["audit:read"]}`},
+		{"/issuer/v1/offers", offerBody("citizen-2", "Ada")},
+		{"/issuer/v1/credentials/c1/revoke", reason},
+		{"/issuer/v1/credentials/c1/suspend", reason},
+		{"/issuer/v1/credentials/c1/unsuspend", reason},
+		{"/registry/v1/dids", `{"operation":"x"}`},
+		{"/registry/v1/dids/did:psr:x/operations", `{"operation":"x"}`},
+		{"/registry/v1/accreditations", `{"issuer":"did:psr:x","vct":["urn:x"]}`},
+		{"/registry/v1/accreditations/a1/suspend", reason},
+		{"/registry/v1/relying-parties", `{"verifier":"did:psr:x","name":"x"}`},
+		{"/registry/v1/relying-parties/r1/approve", reason},
+	} {
+		out = append(out, bodyEndpoint{path: p.path, media: "application/json", body: p.body, auth: key})
+	}
+	return append(out,
+		bodyEndpoint{path: "/issuers/health/token", media: "application/x-www-form-urlencoded", oauth: true,
+			body: "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=x&tx_code=1"},
+		bodyEndpoint{path: "/issuers/health/credential", media: "application/json", oauth: true, auth: tok,
+			body: `{"credential_configuration_id":"vaccination-pass","proofs":{"jwt":["x"]}}`},
+	)
+}
+
+// post sends body to ep with the Content-Type contentType ("": none).
+func (e *testEnv) post(t *testing.T, ep bodyEndpoint, contentType, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+ep.path, strings.NewReader(body))
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if ep.auth != "" {
+		req.Header.Set("Authorization", "Bearer "+ep.auth)
+	}
+	resp, err := e.client.Do(req)
+	require.NoError(t, err)
+	return resp
+}
+
+// TestBodyMediaTypesAreExact is issue 13 fix 2: every endpoint that reads
+// a body compares its media type exactly, after parsing it; a longer type
+// (application/jsonfoo), another one, none, or one with a parameter other
+// than charset=utf-8 is 415, unsupported_media_type, or invalid_request on
+// the OAuth endpoints.
+func TestBodyMediaTypesAreExact(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newTestEnvWith(t, st, testAppOpts{agency: true})
+		for _, ep := range e.bodyEndpoints(t) {
+			t.Run(ep.path, func(t *testing.T) {
+				other := "application/json"
+				if ep.media == other {
+					other = "application/x-www-form-urlencoded"
+				}
+				for _, ct := range []string{
+					"application/x-www-form-urlencodedX",
+					"application/jsonfoo",
+					ep.media + "foo",
+					ep.media + "; garbage",
+					ep.media + ";charset=utf-8;;",
+					ep.media + "; charset=iso-8859-1",
+					ep.media + "; boundary=x",
+					ep.media + ", " + ep.media,
+					"text/plain",
+					other,
+					"",
+				} {
+					resp := e.post(t, ep, ct, ep.body)
+					b := readAll(t, resp)
+					require.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode, "Content-Type %q: %.300s", ct, b)
+					if ep.oauth {
+						assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+						assert.JSONEq(t, `"invalid_request"`, string(mustField(t, b, "error")), "Content-Type %q", ct)
+					} else {
+						assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+						assert.JSONEq(t, `"unsupported_media_type"`, string(mustField(t, b, "code")), "Content-Type %q", ct)
+					}
+				}
+				// The media type itself, in any letter case and with
+				// charset=utf-8, gets past the check.
+				for _, ct := range []string{ep.media, strings.ToUpper(ep.media) + "; charset=UTF-8"} {
+					resp := e.post(t, ep, ct, ep.body)
+					readAll(t, resp)
+					assert.NotEqual(t, http.StatusUnsupportedMediaType, resp.StatusCode, "Content-Type %q", ct)
+				}
+			})
+		}
+	})
+}
+
+// mustField returns the raw JSON of the member name of the object b.
+func mustField(t *testing.T, b []byte, name string) json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(b, &m), "%.300s", b)
+	return m[name]
 }

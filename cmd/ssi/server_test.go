@@ -95,8 +95,14 @@ func newTestEnv(t *testing.T, st *store.Store) *testEnv {
 
 // newTestEnvWith is newTestEnv on newTestAppWith(o).
 func newTestEnvWith(t *testing.T, st *store.Store, o testAppOpts) *testEnv {
+	// The listener comes first, so that the services know their URL.
+	srv := httptest.NewUnstartedServer(nil)
+	if o.publicURL == "" && o.agency {
+		o.publicURL = "http://" + srv.Listener.Addr().String()
+	}
 	a := newTestAppWith(t, st, o)
-	srv := httptest.NewServer(a.router)
+	srv.Config.Handler = a.router
+	srv.Start()
 	t.Cleanup(srv.Close)
 	client, lc := httpxtest.NewClient(t)
 	e := &testEnv{t: t, st: st, srv: srv, client: client, leaks: lc, svc: &admin.Service{Store: st, Now: time.Now}}

@@ -74,7 +74,10 @@ func TestDecodeJSONRejectsBadInput(t *testing.T) {
 		{"case-variant field", `{"NAME":"a"}`, "application/json", 400, "unknown_field"},
 		{"invalid utf-8", "{\"name\":\"\xff\xfe\"}", "application/json", 400, "invalid_utf8"},
 		{"wrong type", `{"items":"x"}`, "application/json", 400, "invalid_type"},
-		{"not json", `name=a`, "application/x-www-form-urlencoded", 400, "unsupported_media_type"},
+		{"not json", `name=a`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
+		{"no media type", `{"name":"a"}`, "", 415, "unsupported_media_type"},
+		{"a longer media type", `{"name":"a"}`, "application/jsonfoo", 415, "unsupported_media_type"},
+		{"a parameter other than charset=utf-8", `{"name":"a"}`, "application/json; charset=utf-16", 415, "unsupported_media_type"},
 		{"empty", ``, "application/json", 400, "malformed_json"},
 		{"truncated", `{"name":`, "application/json", 400, "malformed_json"},
 	}

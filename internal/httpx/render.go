@@ -45,6 +45,8 @@ func Status(k errs.Kind) int {
 		return http.StatusServiceUnavailable
 	case errs.Unprocessable:
 		return http.StatusUnprocessableEntity
+	case errs.UnsupportedMedia:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}
@@ -120,13 +122,17 @@ type OAuthError struct {
 // RenderOAuth writes err in the OAuth form. The error code is the
 // *errs.Error's Code, which on OpenID endpoints must be one of the codes of
 // the spec (invalid_request, invalid_grant, invalid_proof, …); an internal
-// error becomes server_error.
+// error becomes server_error, and a body of the wrong media type (415)
+// invalid_request, the OAuth code for a malformed request (RFC 6749 §5.2).
 func RenderOAuth(w http.ResponseWriter, r *http.Request, err error) {
 	kind, code, detail := public(err)
 	logError(r, kind, err)
 	status := Status(kind)
-	if kind == errs.Internal {
+	switch kind {
+	case errs.Internal:
 		code = "server_error"
+	case errs.UnsupportedMedia:
+		code = "invalid_request"
 	}
 	setRetryAfter(w, err)
 	w.Header().Set("Content-Type", "application/json")
