@@ -143,7 +143,8 @@ const maxSubjectBytes = 16 << 10
 
 // ValidateSubject checks subject data against the configuration's schema
 // and returns it decoded. Every failure is ErrInvalidSubject naming the
-// path (never the value).
+// path by the schema's names (never a value, nor a member name the schema
+// does not know).
 func (c *CredentialConfig) ValidateSubject(data []byte) (map[string]any, error) {
 	if len(data) == 0 || len(data) > maxSubjectBytes {
 		return nil, ErrInvalidSubject.With("the subject data must be a JSON object of at most 16 KiB", nil)
@@ -205,7 +206,8 @@ func (s *schema) validate(path string, v any) error {
 			sub, ok := s.Properties[k]
 			if !ok {
 				if s.AdditionalProperties != nil && !*s.AdditionalProperties {
-					return bad(path+"/"+k, "is not allowed")
+					// Not named: the name is the input's, not the schema's.
+					return bad(path, "has a member the schema does not allow")
 				}
 				continue
 			}

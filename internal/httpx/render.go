@@ -70,16 +70,36 @@ func public(err error) (errs.Kind, string, string) {
 // RetryAfter, when found in an error's chain, sets the Retry-After header.
 type RetryAfter interface{ RetryAfterSeconds() int }
 
+// inputOffset is implemented by the causes that locate a fault in the
+// request's bytes (jsonx.Position).
+type inputOffset interface{ InputOffset() int64 }
+
+// logError logs a refused request. A server fault (kind Internal or
+// Unavailable, which public makes of anything that is not a client error)
+// is logged with its whole chain: the operator needs the cause, and only
+// the server's own parts wrote it. A client error is logged by kind, code
+// and, when a decoder located the fault, its byte offset only: never its
+// detail or cause, which are about the request and may quote it (a
+// decoder's message, a member name, a claim value), and request bodies
+// carry citizens' claims and secrets.
 func logError(r *http.Request, kind errs.Kind, err error) {
-	lvl := slog.LevelInfo
-	if kind == errs.Internal || kind == errs.Unavailable {
-		lvl = slog.LevelError
-	}
-	Logger(r.Context()).Log(r.Context(), lvl, "request failed",
+	attrs := []slog.Attr{
 		slog.String("request_id", RequestID(r.Context())),
 		slog.String("kind", kind.String()),
 		slog.String("code", errs.CodeOf(err)),
-		slog.String("error", err.Error()))
+	}
+	lvl := slog.LevelInfo
+	switch {
+	case kind == errs.Internal || kind == errs.Unavailable:
+		lvl = slog.LevelError
+		attrs = append(attrs, slog.String("error", err.Error()))
+	default:
+		var pos inputOffset
+		if errors.As(err, &pos) && pos.InputOffset() >= 0 {
+			attrs = append(attrs, slog.Int64("offset", pos.InputOffset()))
+		}
+	}
+	Logger(r.Context()).LogAttrs(r.Context(), lvl, "request failed", attrs...)
 }
 
 func setRetryAfter(w http.ResponseWriter, err error) {
