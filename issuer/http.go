@@ -49,6 +49,10 @@ const VersionHeader = "Status-List-Version"
 //   - the status lists at /status/{list} and their anchor receipts;
 //   - the admin API under /issuer/v1 (API key, scopes, tenant isolation,
 //     Idempotency-Key on POSTs), with problem+json errors.
+//
+// Every answer but a served status list must not be cached (RFC 6749
+// §5.1 for the token response): the server mounts httpx.SecurityHeaders in
+// front, which sets Cache-Control: no-store on all of them.
 func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
 	h := handlers{s: s, maxBody: maxBody}
 	r.Get("/.well-known/openid-credential-issuer/issuers/{tenant}", httpx.H(h.issuerMetadata))
@@ -77,8 +81,6 @@ type handlers struct {
 	maxBody int64
 }
 
-func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }
-
 // ---- OpenID4VCI ----
 
 func (h handlers) issuerMetadata(w http.ResponseWriter, r *http.Request) error {
@@ -102,7 +104,6 @@ func (h handlers) offer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	noStore(w)
 	return httpx.JSON(w, http.StatusOK, doc)
 }
 
@@ -139,7 +140,6 @@ func (h handlers) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	noStore(w)
 	return httpx.JSON(w, http.StatusOK, resp)
 }
 
@@ -170,7 +170,6 @@ func (h handlers) nonce(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	noStore(w)
 	return httpx.JSON(w, http.StatusOK, map[string]string{"c_nonce": n})
 }
 
@@ -249,7 +248,6 @@ func (h handlers) credential(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range creds {
 		out.Credentials = append(out.Credentials, map[string]string{"credential": c.SDJWT})
 	}
-	noStore(w)
 	return httpx.JSON(w, http.StatusOK, out)
 }
 
@@ -322,7 +320,6 @@ func (h handlers) createOffer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errs.Wrap(errs.Internal, "", "", err)
 	}
-	noStore(w)
 	return httpx.JSON(w, http.StatusCreated, OfferView{ID: o.ID, OfferURI: o.URI, OfferByValueURI: o.ByValueURI, TxCode: o.TxCode, ExpiresAt: o.ExpiresAt,
 		QRPNG: base64.StdEncoding.EncodeToString(qr.PNG), QRSVG: qr.SVG})
 }

@@ -96,6 +96,7 @@ func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) 
 	a.ready = append(a.ready, readiness{"store", st.Ping, true})
 
 	r := chi.NewRouter()
+	r.Use(httpx.SecurityHeaders(strings.HasPrefix(cfg.PublicURL, "https://")))
 	r.Use(httpx.Observe(log, httpx.NewMetrics(a.registry)))
 	r.Use(httpx.LimitBody(cfg.MaxBody))
 	r.NotFound(httpx.H(func(http.ResponseWriter, *http.Request) error {

@@ -76,8 +76,7 @@ func (h handlers) createKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := view(rec)
-	v.Key = presented
-	w.Header().Set("Cache-Control", "no-store")
+	v.Key = presented // shown once: never cached (httpx.SecurityHeaders)
 	return httpx.JSON(w, http.StatusCreated, v)
 }
 

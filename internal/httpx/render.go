@@ -120,7 +120,6 @@ func Render(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ssi"`)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(Problem{
 		Type:      ProblemTypePrefix + code,
@@ -156,7 +155,6 @@ func RenderOAuth(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	setRetryAfter(w, err)
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(OAuthError{Error: code, Description: detail})
 }
