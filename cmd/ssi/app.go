@@ -62,16 +62,26 @@ func newLogger(cfg config.Server, w io.Writer) *slog.Logger {
 }
 
 // openStore opens the configured store, creating the data directory for an
-// embedded SQLite file.
-func openStore(ctx context.Context, cfg config.Server) (*store.Store, error) {
+// embedded SQLite file, and with migrate applies the pending migrations.
+func openStore(ctx context.Context, cfg config.Server, migrate bool) (*store.Store, error) {
 	if path, ok := strings.CutPrefix(cfg.Store, "sqlite:"); ok {
 		if dir := dirOf(path); dir != "" {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("creating data directory: %w", err)
+				return nil, fmt.Errorf("opening store: creating data directory: %w", err)
 			}
 		}
 	}
-	return store.Open(ctx, cfg.Store, store.Options{})
+	st, err := store.Open(ctx, cfg.Store, store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	if migrate {
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("migrating store: %w", err)
+		}
+	}
+	return st, nil
 }
 
 func dirOf(path string) string {
