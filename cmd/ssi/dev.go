@@ -83,7 +83,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			s.onStop(stopIssuer)
 			details := func(w io.Writer) {
 				u := cfg.PublicURL
-				fmt.Fprintf(w, "  health   %s/healthz\n  ready    %s/readyz\n  metrics  %s/metrics\n  API      %s/openapi.yaml\n", u, u, u, u)
+				fmt.Fprintf(w, "  health   %s/healthz\n  ready    %s/readyz\n  metrics  %s/metrics\n  API      %s/openapi.yaml\n", u, u, s.adminURL, u)
 				fmt.Fprintf(w, "  store    %s\n  ledger   chain %s, one validator in process\n", s.store.Backend(), ledger.node.ChainID())
 				if seed != nil {
 					fmt.Fprintf(w, "  seeded   health %s\n           benefits %s\n           venue %s\n", seed.DIDs["health"], seed.DIDs["benefits"], seed.DIDs["venue"])

@@ -127,4 +127,12 @@ func walkSecurityHeaders(t *testing.T, e *testEnv, reqs []documentedRequest, htt
 		assertSecurityHeaders(t, r.method+" "+r.path, resp, https)
 	}
 	require.NotZero(t, statuses[http.StatusOK], "some operations succeeded: %v", statuses)
+	// The admin listener's answers too (no HSTS: it is plain http on
+	// loopback, whatever the public URL).
+	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/debug/pprof/", "/no/such/route"} {
+		resp, err := e.client.Get(e.admin.URL + path)
+		require.NoError(t, err)
+		readAll(t, resp)
+		assertSecurityHeaders(t, "admin GET "+path, resp, false)
+	}
 }

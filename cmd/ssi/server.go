@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 
 	"github.com/ssi-project/ssi/internal/config"
 	"github.com/ssi-project/ssi/internal/store"
@@ -38,10 +39,11 @@ type serverCommand struct {
 
 // server is a server being started, as a command's build sees it.
 type server struct {
-	cfg   *config.Server
-	log   *slog.Logger
-	store *store.Store
-	stops []func()
+	cfg      *config.Server
+	log      *slog.Logger
+	store    *store.Store
+	adminURL string // the admin listener's base URL (metrics, pprof, health)
+	stops    []func()
 }
 
 // onStop registers f to run on shutdown, after the listeners have drained
@@ -58,10 +60,12 @@ type built struct {
 // run is the start-up every server command shares, in this order: parse
 // and validate the configuration, and prepare (--check-config stops here
 // and reports "configuration ok"); the logger; the store, migrated when
-// migrate is set; the listener; the command's services (build); the app;
-// the banner, whose first line is "ssi NAME listening on URL"; serving
-// until ctx ends; then, in order, draining the listener, stopping what
-// build started (last started, first stopped) and closing the store.
+// migrate is set; the public listener and the admin listener (metrics,
+// pprof, health: --admin-addr, loopback by default); the command's
+// services (build); the app; the banner, whose first line is "ssi NAME
+// listening on URL" and second the admin URL; serving until ctx ends; then,
+// in order, draining both listeners, stopping what build started (last
+// started, first stopped) and closing the store.
 func (c serverCommand) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ssi "+c.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -89,7 +93,12 @@ func (c serverCommand) run(ctx context.Context, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	s := &server{cfg: cfg, log: log, store: st}
+	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listening on the admin address: %w", err)
+	}
+	s := &server{cfg: cfg, log: log, store: st, adminURL: "http://" + adminLn.Addr().String()}
 	defer func() {
 		for i := len(s.stops) - 1; i >= 0; i-- {
 			s.stops[i]()
@@ -98,12 +107,14 @@ func (c serverCommand) run(ctx context.Context, args []string, stdout, stderr io
 	b, err := c.build(ctx, s)
 	if err != nil {
 		ln.Close()
+		adminLn.Close()
 		return err
 	}
 	a := newApp(*cfg, st, log, b.services)
 	fmt.Fprintf(stdout, "ssi %s listening on %s%s\n", c.name, cfg.PublicURL, b.summary)
+	fmt.Fprintf(stdout, "  admin    %s (metrics, pprof, health; not public)\n", s.adminURL)
 	if b.details != nil {
 		b.details(stdout)
 	}
-	return a.serve(ctx, ln)
+	return a.serveBoth(ctx, ln, adminLn)
 }

@@ -84,6 +84,7 @@ type testEnv struct {
 	t      *testing.T
 	st     *store.Store
 	srv    *httptest.Server
+	admin  *httptest.Server // the admin listener's router (metrics, pprof, health)
 	client *http.Client
 	leaks  *httpxtest.LeakChecker
 	svc    *admin.Service
@@ -104,8 +105,10 @@ func newTestEnvWith(t *testing.T, st *store.Store, o testAppOpts) *testEnv {
 	srv.Config.Handler = a.router
 	srv.Start()
 	t.Cleanup(srv.Close)
+	adm := httptest.NewServer(a.admin)
+	t.Cleanup(adm.Close)
 	client, lc := httpxtest.NewClient(t)
-	e := &testEnv{t: t, st: st, srv: srv, client: client, leaks: lc, svc: &admin.Service{Store: st, Now: time.Now}}
+	e := &testEnv{t: t, st: st, srv: srv, admin: adm, client: client, leaks: lc, svc: &admin.Service{Store: st, Now: time.Now}}
 	for _, id := range []string{"health", "benefits"} {
 		_, err := e.svc.CreateTenant(context.Background(), admin.Actor{ID: "cli"}, store.Tenant{ID: id, Name: id + " agency", Kind: "agency"})
 		require.NoError(t, err)
@@ -166,9 +169,14 @@ func TestHealthAndReadiness(t *testing.T) {
 			resp.Body.Close()
 			assert.Equal(t, http.StatusOK, resp.StatusCode, path)
 		}
+		// Metrics are served on the admin listener only (issue 13 fix 6).
 		resp := e.do(http.MethodGet, "/metrics", "", "")
+		assert.Equal(t, "route_not_found", httpxtest.ReadProblem(t, resp, http.StatusNotFound).Code)
+		resp, err := http.Get(e.admin.URL + "/metrics")
+		require.NoError(t, err)
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.Contains(t, string(body), `ssi_http_requests_total{method="GET",route="/healthz",status="200"} 1`)
 		assert.Contains(t, string(body), "ssi_store_open_connections")
 
