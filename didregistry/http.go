@@ -42,7 +42,6 @@ type handlers struct {
 // writes need an API key with the right scope.
 func Routes(r chi.Router, svc *Service, others did.Resolver, st HTTPStore, maxBody int64) {
 	h := handlers{svc: svc, others: others, maxBody: maxBody}
-	now := svc.cfg.Now
 	r.Get("/1.0/identifiers/{did}", httpx.H(h.resolve))
 	r.Route("/registry/v1", func(r chi.Router) {
 		r.Get("/accreditations", httpx.H(h.listAccreditations))
@@ -52,15 +51,14 @@ func Routes(r chi.Router, svc *Service, others did.Resolver, st HTTPStore, maxBo
 		r.Get("/trust/relying-parties", httpx.H(h.checkRP))
 		r.Group(func(r chi.Router) {
 			r.Use(httpx.Authenticate(st))
-			r.Use(httpx.Idempotency(st, now, 24*time.Hour, maxBody))
-			scope := func(s string) func(http.Handler) http.Handler { return httpx.RequireScope(s, st, now) }
-			r.With(scope(admin.ScopeDIDsManage)).Post("/dids", httpx.H(h.createDID))
-			r.With(scope(admin.ScopeDIDsManage)).Post("/dids/{did}/operations", httpx.H(h.updateDID))
-			r.With(scope(admin.ScopeRegistryAdmin)).Post("/accreditations", httpx.H(h.accredit))
-			r.With(scope(admin.ScopeRegistryAdmin)).Post("/accreditations/{id}/{action}", httpx.H(h.changeAccreditation))
-			r.With(scope(admin.ScopeRPManage)).Post("/relying-parties", httpx.H(h.registerRP))
-			r.With(scope(admin.ScopeRPManage)).Get("/relying-parties", httpx.H(h.listRPs))
-			r.With(scope(admin.ScopeRegistryAdmin)).Post("/relying-parties/{id}/{action}", httpx.H(h.decideRP))
+			g := httpx.Guard{Audit: st, Idem: st, Now: svc.cfg.Now, MaxBody: maxBody}
+			r.With(g.Scope(admin.ScopeDIDsManage)).Post("/dids", httpx.H(h.createDID))
+			r.With(g.Scope(admin.ScopeDIDsManage)).Post("/dids/{did}/operations", httpx.H(h.updateDID))
+			r.With(g.Scope(admin.ScopeRegistryAdmin)).Post("/accreditations", httpx.H(h.accredit))
+			r.With(g.Scope(admin.ScopeRegistryAdmin)).Post("/accreditations/{id}/{action}", httpx.H(h.changeAccreditation))
+			r.With(g.Scope(admin.ScopeRPManage)).Post("/relying-parties", httpx.H(h.registerRP))
+			r.With(g.Scope(admin.ScopeRPManage)).Get("/relying-parties", httpx.H(h.listRPs))
+			r.With(g.Scope(admin.ScopeRegistryAdmin)).Post("/relying-parties/{id}/{action}", httpx.H(h.decideRP))
 		})
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ssi-project/ssi/internal/errs"
@@ -138,12 +139,53 @@ func (c *CredentialConfig) parseSchema() (*schema, error) {
 	return &s, nil
 }
 
+// isControl reports whether r is a C0 control character (U+0000 to
+// U+001F, tab, newline and carriage return included), DEL (U+007F) or a C1
+// control character (U+0080 to U+009F).
+func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r <= 0x9f) }
+
+// noControls refuses a control character (isControl) in any string of v,
+// a member name or a value at any depth. Subject data are names, dates and
+// codes, one line each: a tab or newline is refused as well as NUL, ESC or
+// CSI, which would reach wallets' displays, verifiers' records and
+// terminals as invisible, line-breaking or escape text. The error names no
+// path: the path would hold the input's own member names.
+func noControls(v any) error {
+	switch v := v.(type) {
+	case string:
+		if strings.ContainsFunc(v, isControl) {
+			return errControl
+		}
+	case map[string]any:
+		for k, e := range v {
+			if strings.ContainsFunc(k, isControl) {
+				return errControl
+			}
+			if err := noControls(e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if err := noControls(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var errControl = ErrInvalidSubject.With("a string of the subject data (a name or a value) holds a control character", nil)
+
 // maxSubjectBytes bounds the subject data of one offer.
 const maxSubjectBytes = 16 << 10
 
 // ValidateSubject checks subject data against the configuration's schema
-// and returns it decoded. Every failure is ErrInvalidSubject naming the
-// path (never the value).
+// and returns it decoded. Before the schema, it refuses a control
+// character (C0 with tab, newline and carriage return, DEL, C1) in any
+// string, name or value (see noControls). Every failure is ErrInvalidSubject naming the
+// path by the schema's names (never a value, nor a member name the schema
+// does not know).
 func (c *CredentialConfig) ValidateSubject(data []byte) (map[string]any, error) {
 	if len(data) == 0 || len(data) > maxSubjectBytes {
 		return nil, ErrInvalidSubject.With("the subject data must be a JSON object of at most 16 KiB", nil)
@@ -151,6 +193,9 @@ func (c *CredentialConfig) ValidateSubject(data []byte) (map[string]any, error) 
 	var v map[string]any
 	if err := jsonx.Unmarshal(data, &v, false); err != nil {
 		return nil, ErrInvalidSubject.With("the subject data is not a JSON object", err)
+	}
+	if err := noControls(v); err != nil {
+		return nil, err
 	}
 	s, err := c.parseSchema()
 	if err != nil {
@@ -205,7 +250,8 @@ func (s *schema) validate(path string, v any) error {
 			sub, ok := s.Properties[k]
 			if !ok {
 				if s.AdditionalProperties != nil && !*s.AdditionalProperties {
-					return bad(path+"/"+k, "is not allowed")
+					// Not named: the name is the input's, not the schema's.
+					return bad(path, "has a member the schema does not allow")
 				}
 				continue
 			}

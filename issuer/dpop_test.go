@@ -410,7 +410,9 @@ func TestDPoPHostileCredential(t *testing.T) {
 			w, key := e.dpopRedeemed("citizen-bad-body")
 			p := e.dpopProof(key, w.issuer+"/credential", w.token, nil)
 			before := e.jtiRows(t)
-			code, b, _ := w.credentialWith("DPoP", "{not json", p)
+			// Sent as JSON: a body without a media type is refused (415)
+			// before it is read at all.
+			code, b, _ := w.e.doWith("POST", w.path("/credential"), http.Header{"Authorization": {"DPoP " + w.token}, "DPoP": {p}}, "{not json", "application/json")
 			assert.Equal(t, http.StatusBadRequest, code, string(b))
 			assert.Equal(t, "invalid_credential_request", errCode(b))
 			assert.Equal(t, before, e.jtiRows(t), "the jti is not used up")

@@ -41,16 +41,18 @@ func FuzzCredentialRequest(f *testing.F) {
 }
 
 // FuzzValidateSubject: subject data is checked against the schema without
-// panics; every rejection is invalid_subject_data.
+// panics; every rejection is invalid_subject_data, and nothing accepted
+// holds a control character.
 func FuzzValidateSubject(f *testing.F) {
 	health, benefits := DevConfigs(vaccVCT, benefitsVCT)
-	f.Add([]byte(`{"given_name":"Ada","family_name":"L","birth_date":"1950-12-10","vaccinations":[{"date":"2026-01-01","vaccine":"x"}]}`), false) // valid pass
-	f.Add([]byte(`{"given_name":"A","family_name":"B","birth_date":"1950-12-10","benefit":"housing","eligible_for_benefit":true}`), true)         // valid card
-	f.Add([]byte(`{"birth_date":"9999-99-99"}`), false)                                                                                           // impossible date
-	f.Add([]byte(`{"vaccinations":[{"date":null}]}`), false)                                                                                      // null date
-	f.Add([]byte(`{"given_name":1e400}`), false)                                                                                                  // huge number
-	f.Add([]byte(`{"age_over_18":true}`), false)                                                                                                  // a derived claim set by the caller
-	f.Add([]byte(`"text"`), true)                                                                                                                 // not an object
+	f.Add([]byte(`{"given_name":"Ada","family_name":"L","birth_date":"1950-12-10","vaccinations":[{"date":"2026-01-01","vaccine":"x"}]}`), false)       // valid pass
+	f.Add([]byte(`{"given_name":"A","family_name":"B","birth_date":"1950-12-10","benefit":"housing","eligible_for_benefit":true}`), true)               // valid card
+	f.Add([]byte(`{"birth_date":"9999-99-99"}`), false)                                                                                                 // impossible date
+	f.Add([]byte(`{"vaccinations":[{"date":null}]}`), false)                                                                                            // null date
+	f.Add([]byte(`{"given_name":1e400}`), false)                                                                                                        // huge number
+	f.Add([]byte(`{"age_over_18":true}`), false)                                                                                                        // a derived claim set by the caller
+	f.Add([]byte(`"text"`), true)                                                                                                                       // not an object
+	f.Add([]byte(`{"given_name":"Ada\u0000","family_name":"L","birth_date":"1950-12-10","vaccinations":[{"date":"2026-01-01","vaccine":"x"}]}`), false) // a NUL in a name
 	f.Fuzz(func(t *testing.T, b []byte, card bool) {
 		cfg := &health[0]
 		if card {
@@ -62,6 +64,9 @@ func FuzzValidateSubject(f *testing.F) {
 				t.Fatalf("code %q", errs.CodeOf(err))
 			}
 			return
+		}
+		if err := noControls(v); err != nil {
+			t.Fatalf("accepted subject data holds a control character: %q", b)
 		}
 		cfg.derive(v, time.Now())
 		_ = cfg.disclose(v)

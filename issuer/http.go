@@ -48,6 +48,10 @@ const VersionHeader = "Status-List-Version"
 //   - the status lists at /status/{list} and their anchor receipts;
 //   - the admin API under /issuer/v1 (API key, scopes, tenant isolation,
 //     Idempotency-Key on POSTs), with problem+json errors.
+//
+// Every answer but a served status list must not be cached (RFC 6749
+// §5.1 for the token response): the server mounts httpx.SecurityHeaders in
+// front, which sets Cache-Control: no-store on all of them.
 func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
 	h := handlers{s: s, maxBody: maxBody}
 	r.Get("/.well-known/openid-credential-issuer/issuers/{tenant}", httpx.H(h.issuerMetadata))
@@ -61,14 +65,12 @@ func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
 	r.Get("/status/{list}", httpx.H(h.statusList))
 	r.Get("/status/{list}/versions/{version}/receipt", httpx.H(h.receipt))
 	r.Route("/issuer/v1", func(r chi.Router) {
-		now := s.now
 		r.Use(httpx.Authenticate(st))
-		r.Use(httpx.Idempotency(st, now, 24*time.Hour, maxBody))
-		scope := func(sc string) func(http.Handler) http.Handler { return httpx.RequireScope(sc, st, now) }
-		r.With(scope(ScopeIssue)).Post("/offers", httpx.H(h.createOffer))
-		r.With(scope(ScopeIssue)).Get("/credentials", httpx.H(h.listCredentials))
+		g := httpx.Guard{Audit: st, Idem: st, Now: s.now, MaxBody: maxBody}
+		r.With(g.Scope(ScopeIssue)).Post("/offers", httpx.H(h.createOffer))
+		r.With(g.Scope(ScopeIssue)).Get("/credentials", httpx.H(h.listCredentials))
 		for _, a := range []string{ActionRevoke, ActionSuspend, ActionUnsuspend} {
-			r.With(scope(ScopeRevoke)).Post("/credentials/{id}/"+a, httpx.H(h.setStatus(a)))
+			r.With(g.Scope(ScopeRevoke)).Post("/credentials/{id}/"+a, httpx.H(h.setStatus(a)))
 		}
 	})
 }
@@ -77,8 +79,6 @@ type handlers struct {
 	s       *Service
 	maxBody int64
 }
-
-func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }
 
 // ---- OpenID4VCI ----
 
@@ -103,7 +103,6 @@ func (h handlers) offer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	noStore(w)
 	return httpx.JSON(w, http.StatusOK, doc)
 }
 
@@ -114,9 +113,8 @@ func (h handlers) client(r *http.Request) string {
 }
 
 func (h handlers) token(w http.ResponseWriter, r *http.Request) error {
-	ct := r.Header.Get("Content-Type")
-	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		return ErrInvalidRequest.With("the token request must be application/x-www-form-urlencoded", nil)
+	if err := httpx.RequireMediaType(r, "application/x-www-form-urlencoded"); err != nil {
+		return err // 415, invalid_request in the OAuth form
 	}
 	body, err := httpx.ReadBody(r, 8<<10)
 	if err != nil {
@@ -138,7 +136,6 @@ func (h handlers) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	noStore(w)
 	return httpx.JSON(w, http.StatusOK, resp)
 }
 
@@ -169,7 +166,6 @@ func (h handlers) nonce(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	noStore(w)
 	return httpx.JSON(w, http.StatusOK, map[string]string{"c_nonce": n})
 }
 
@@ -248,7 +244,6 @@ func (h handlers) credential(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range creds {
 		out.Credentials = append(out.Credentials, map[string]string{"credential": c.SDJWT})
 	}
-	noStore(w)
 	return httpx.JSON(w, http.StatusOK, out)
 }
 
@@ -321,15 +316,14 @@ func (h handlers) createOffer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errs.Wrap(errs.Internal, "", "", err)
 	}
-	noStore(w)
 	return httpx.JSON(w, http.StatusCreated, OfferView{ID: o.ID, OfferURI: o.URI, OfferByValueURI: o.ByValueURI, TxCode: o.TxCode, ExpiresAt: o.ExpiresAt,
 		QRPNG: base64.StdEncoding.EncodeToString(qr.PNG), QRSVG: qr.SVG})
 }
 
 // credentialRequest reads and parses the body of a credential request.
 func (h handlers) credentialRequest(r *http.Request, tok string) (CredentialRequest, error) {
-	if mt := r.Header.Get("Content-Type"); !strings.HasPrefix(mt, "application/json") {
-		return CredentialRequest{}, ErrInvalidCredReq.With("the credential request must be application/json", nil)
+	if err := httpx.RequireMediaType(r, "application/json"); err != nil {
+		return CredentialRequest{}, err // 415, invalid_request in the OAuth form
 	}
 	body, err := httpx.ReadBody(r, h.maxBody)
 	if err != nil {

@@ -42,14 +42,11 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseConfig(fs, &cfg, args, func() error { return errors.Join(cfg.Resolve(), cfg.Validate()) }); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, true)
 	if err != nil {
-		return fmt.Errorf("opening store: %w", err)
+		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrating store: %w", err)
-	}
 	svc := &admin.Service{Store: st, Now: clock}
 	actor := admin.Actor{ID: "cli"}
 	switch sub {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -28,15 +29,19 @@ import (
 	"github.com/ssi-project/ssi/issuer"
 )
 
-// app is one running ssi server: its store, router and metrics. Everything
-// is wired here, explicitly.
+// app is one running ssi server: its store, its two routers and metrics.
+// Everything is wired here, explicitly.
 type app struct {
 	cfg      config.Server
 	log      *slog.Logger
 	store    *store.Store
 	registry *prometheus.Registry
-	router   chi.Router
-	now      func() time.Time
+	router   chi.Router // the public listener's: the APIs
+	// admin is the admin listener's (--admin-addr, loopback by default):
+	// metrics, pprof and health, none of which the public one serves but
+	// health.
+	admin chi.Router
+	now   func() time.Time
 	// ready lists the readiness checks; /readyz fails when one fails.
 	ready []readiness
 }
@@ -62,16 +67,26 @@ func newLogger(cfg config.Server, w io.Writer) *slog.Logger {
 }
 
 // openStore opens the configured store, creating the data directory for an
-// embedded SQLite file.
-func openStore(ctx context.Context, cfg config.Server) (*store.Store, error) {
+// embedded SQLite file, and with migrate applies the pending migrations.
+func openStore(ctx context.Context, cfg config.Server, migrate bool) (*store.Store, error) {
 	if path, ok := strings.CutPrefix(cfg.Store, "sqlite:"); ok {
 		if dir := dirOf(path); dir != "" {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("creating data directory: %w", err)
+				return nil, fmt.Errorf("opening store: creating data directory: %w", err)
 			}
 		}
 	}
-	return store.Open(ctx, cfg.Store, store.Options{Now: clock})
+	st, err := store.Open(ctx, cfg.Store, store.Options{Now: clock})
+	if err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	if migrate {
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("migrating store: %w", err)
+		}
+	}
+	return st, nil
 }
 
 // clock is the one clock of an ssi process: the wiring hands it to the
@@ -101,6 +116,7 @@ func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) 
 	a.ready = append(a.ready, readiness{"store", st.Ping, true})
 
 	r := chi.NewRouter()
+	r.Use(httpx.SecurityHeaders(strings.HasPrefix(cfg.PublicURL, "https://")))
 	r.Use(httpx.Observe(log, httpx.NewMetrics(a.registry)))
 	r.Use(httpx.LimitBody(cfg.MaxBody))
 	r.NotFound(httpx.H(func(http.ResponseWriter, *http.Request) error {
@@ -110,12 +126,8 @@ func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) 
 		return errs.E(errs.Invalid, "method_not_allowed", "the method is not allowed on this route")
 	}))
 
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
-	})
+	r.Get("/healthz", healthz)
 	r.Get("/readyz", httpx.H(a.readyz))
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	r.Get("/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(ssi.OpenAPI)
@@ -135,7 +147,36 @@ func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) 
 		issuer.Routes(r, svc.issuer, st, cfg.MaxBody)
 	}
 	a.router = r
+	a.admin = a.adminRoutes()
 	return a
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+}
+
+// adminRoutes is the router of the admin listener: /metrics (Prometheus),
+// /debug/pprof/ (net/http/pprof, without cmdline, which would show the
+// command line and any secret given on it as a flag), /healthz and /readyz.
+// It has no access log: a scrape every few seconds would drown the log.
+func (a *app) adminRoutes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(httpx.SecurityHeaders(false))
+	r.NotFound(httpx.H(func(http.ResponseWriter, *http.Request) error {
+		return errs.E(errs.NotFound, "route_not_found", "no such route")
+	}))
+	r.Get("/healthz", healthz)
+	r.Get("/readyz", httpx.H(a.readyz))
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	// pprof.Index also serves the named profiles (/debug/pprof/heap, …);
+	// the package's init registers on http.DefaultServeMux, which ssi
+	// never serves.
+	r.Get("/debug/pprof/*", pprof.Index)
+	r.Get("/debug/pprof/profile", pprof.Profile)
+	r.Get("/debug/pprof/trace", pprof.Trace)
+	r.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	return r
 }
 
 func (a *app) registerStoreMetrics() {
@@ -179,11 +220,33 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) error {
 	return httpx.JSON(w, code, map[string]any{"ready": !failed, "checks": status})
 }
 
-// serve runs the HTTP server on ln until ctx is done, then stops accepting,
-// drains in-flight requests for at most the shutdown timeout, and returns.
+// serve runs the public router on ln until ctx is done (see serveOn).
 func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	return a.serveOn(ctx, ln, a.router)
+}
+
+// serveBoth runs the public router on public and the admin router on admin
+// until ctx is done or either server fails, then drains both (serveOn) and
+// returns the first error.
+func (a *app) serveBoth(ctx context.Context, public, admin net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- a.serveOn(ctx, admin, a.admin) }()
+	go func() { errc <- a.serveOn(ctx, public, a.router) }()
+	err := <-errc
+	cancel() // the other one stops too
+	if err2 := <-errc; err == nil {
+		err = err2
+	}
+	return err
+}
+
+// serveOn runs handler on ln until ctx is done, then stops accepting,
+// drains in-flight requests for at most the shutdown timeout, and returns.
+func (a *app) serveOn(ctx context.Context, ln net.Listener, handler http.Handler) error {
 	srv := &http.Server{
-		Handler:           a.router,
+		Handler:           handler,
 		ReadTimeout:       a.cfg.ReadTimeout,
 		ReadHeaderTimeout: 5 * time.Second,
 		WriteTimeout:      a.cfg.WriteTimeout,
@@ -198,7 +261,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.log.Info("shutting down", "drain", a.cfg.ShutdownTimeout.String())
+	a.log.Info("shutting down", "listener", ln.Addr().String(), "drain", a.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)

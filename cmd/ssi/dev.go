@@ -61,72 +61,50 @@ func loadCommandConfig(name string, cfg any, validate func() error, args []strin
 // the context ends (SIGINT or SIGTERM).
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dc := devConfig{Server: config.DefaultServer(), IssuerRates: defaultIssuerRates()}
-	checkOnly, err := loadCommandConfig("dev", &dc, func() error { return errors.Join(dc.Resolve(), dc.Validate(), dc.IssuerRates.validate()) }, args, stdout, stderr)
-	if err != nil || checkOnly {
-		return err
-	}
-	cfg := dc.Server
-	log := newLogger(cfg, stderr)
-
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("opening store: %w", err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrating store: %w", err)
-	}
-
-	ln, err := listen(&cfg)
-	if err != nil {
-		return err
-	}
-
-	kek, err := devKEK(cfg.KEK, cfg.DataDir)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("loading the key-encryption key: %w", err)
-	}
-	ledger, err := startDevLedger(ctx, cfg.DataDir, st, kek, log)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer ledger.stop()
-	reg := didregistry.New(didregistry.Config{Store: st, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Now: clock, Logger: log})
-	seed, err := seedDev(ctx, cfg.DataDir, kek, st, reg)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-
-	tenants, err := devIssuerTenants(cfg.DataDir, kek)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	// DPoP stays optional on `ssi dev` (no --require-dpop): a demo
-	// wallet without DPoP still works.
-	icfg := issuer.Config{PublicURL: cfg.PublicURL, Tenants: tenants, Now: clock, Logger: log}
-	dc.IssuerRates.apply(&icfg, cfg)
-	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, icfg)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer stopIssuer()
-
-	a := newApp(cfg, st, log, services{ledger: ledger, registry: reg, issuer: iss})
-	fmt.Fprintf(stdout, "ssi dev listening on %s\n", cfg.PublicURL)
-	fmt.Fprintf(stdout, "  health   %s/healthz\n  ready    %s/readyz\n  metrics  %s/metrics\n  API      %s/openapi.yaml\n",
-		cfg.PublicURL, cfg.PublicURL, cfg.PublicURL, cfg.PublicURL)
-	fmt.Fprintf(stdout, "  store    %s\n  ledger   chain %s, one validator in process\n", st.Backend(), ledger.node.ChainID())
-	if seed != nil {
-		fmt.Fprintf(stdout, "  seeded   health %s\n           benefits %s\n           venue %s\n", seed.DIDs["health"], seed.DIDs["benefits"], seed.DIDs["venue"])
-	}
-	fmt.Fprintf(stdout, "  issuers  %s/issuers/health  %s/issuers/benefits\n", cfg.PublicURL, cfg.PublicURL)
-	fmt.Fprintf(stdout, "  admin API keys of the demo tenants: %s\n", filepath.Join(cfg.DataDir, "dev-credentials.json"))
-	return a.serve(ctx, ln)
+	cfg := &dc.Server
+	return serverCommand{name: "dev", config: &dc, server: cfg, migrate: true,
+		validate: func() error { return errors.Join(dc.Resolve(), dc.Validate(), dc.IssuerRates.validate()) },
+		build: func(ctx context.Context, s *server) (built, error) {
+			kek, err := devKEK(cfg.KEK, cfg.DataDir)
+			if err != nil {
+				return built{}, fmt.Errorf("loading the key-encryption key: %w", err)
+			}
+			ledger, err := startDevLedger(ctx, cfg.DataDir, s.store, kek, s.log)
+			if err != nil {
+				return built{}, err
+			}
+			s.onStop(func() { _ = ledger.stop() })
+			reg := didregistry.New(didregistry.Config{Store: s.store, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Now: clock, Logger: s.log})
+			seed, err := seedDev(ctx, cfg.DataDir, kek, s.store, reg)
+			if err != nil {
+				return built{}, err
+			}
+			tenants, err := devIssuerTenants(cfg.DataDir, kek)
+			if err != nil {
+				return built{}, err
+			}
+			// DPoP stays optional on `ssi dev` (no --require-dpop): a demo
+			// wallet without DPoP still works.
+			icfg := issuer.Config{PublicURL: cfg.PublicURL, Tenants: tenants, Now: clock, Logger: s.log}
+			dc.IssuerRates.apply(&icfg, *cfg)
+			iss, stopIssuer, err := startIssuer(ctx, s.store, ledger.anchorer, icfg)
+			if err != nil {
+				return built{}, err
+			}
+			s.onStop(stopIssuer)
+			details := func(w io.Writer) {
+				u := cfg.PublicURL
+				fmt.Fprintf(w, "  health   %s/healthz\n  ready    %s/readyz\n  metrics  %s/metrics\n  API      %s/openapi.yaml\n", u, u, s.adminURL, u)
+				fmt.Fprintf(w, "  store    %s\n  ledger   chain %s, one validator in process\n", s.store.Backend(), ledger.node.ChainID())
+				if seed != nil {
+					fmt.Fprintf(w, "  seeded   health %s\n           benefits %s\n           venue %s\n", seed.DIDs["health"], seed.DIDs["benefits"], seed.DIDs["venue"])
+				}
+				fmt.Fprintf(w, "  issuers  %s/issuers/health  %s/issuers/benefits\n", u, u)
+				fmt.Fprintf(w, "  admin API keys of the demo tenants: %s\n", filepath.Join(cfg.DataDir, "dev-credentials.json"))
+			}
+			return built{services: services{ledger: ledger, registry: reg, issuer: iss}, details: details}, nil
+		},
+	}.run(ctx, args, stdout, stderr)
 }
 
 // listen opens the configured address. When the public URL was derived

@@ -50,12 +50,22 @@ func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // waits for a clean exit. extra are more command-line arguments.
 func startDev(t testing.TB, dir string, extra ...string) (string, func()) {
 	t.Helper()
+	url, _, stop := startServer(t, append([]string{"dev", "--data", dir, "--addr", "127.0.0.1:0", "--shutdown-timeout", "5s"}, extra...)...)
+	return url, stop
+}
+
+// startServer runs the server command args (e.g. "dev", "--data", …) in
+// process and returns its public and admin base URLs, read from the
+// banner, and a function that stops it (as SIGTERM would) and waits for a
+// clean exit.
+func startServer(t testing.TB, args ...string) (url, admin string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	stderr := &safeBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"dev", "--data", dir, "--addr", "127.0.0.1:0", "--shutdown-timeout", "5s"}, extra...), pw, stderr)
+		done <- run(ctx, args, pw, stderr)
 		pw.Close()
 	}()
 	lines := make(chan string, 16)
@@ -66,26 +76,34 @@ func startDev(t testing.TB, dir string, extra ...string) (string, func()) {
 		}
 		close(lines)
 	}()
-	var url string
-	select {
-	case l, ok := <-lines:
-		require.True(t, ok, "ssi dev exited early: %s", stderr.String())
-		url, ok = strings.CutPrefix(l, "ssi dev listening on ")
-		require.True(t, ok, "unexpected first line %q", l)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("ssi dev did not start: %s", stderr.String())
+	next := func() string {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			require.True(t, ok, "ssi %s exited early: %s", args[0], stderr.String())
+			return l
+		case <-time.After(60 * time.Second):
+			t.Fatalf("ssi %s did not start: %s", args[0], stderr.String())
+		}
+		return ""
 	}
+	rest, ok := strings.CutPrefix(next(), "ssi "+args[0]+" listening on ")
+	require.True(t, ok, "unexpected first line")
+	url, _, _ = strings.Cut(rest, " ")
+	rest, ok = strings.CutPrefix(next(), "  admin    ")
+	require.True(t, ok, "the second line names the admin listener")
+	admin, _, _ = strings.Cut(rest, " ")
 	go func() {
 		for range lines {
 		}
 	}()
-	return url, func() {
+	return url, admin, func() {
 		cancel()
 		select {
 		case code := <-done:
-			require.Equal(t, 0, code, "ssi dev exit: %s", stderr.String())
+			require.Equal(t, 0, code, "ssi %s exit: %s", args[0], stderr.String())
 		case <-time.After(30 * time.Second):
-			t.Fatal("ssi dev did not stop")
+			t.Fatalf("ssi %s did not stop", args[0])
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -198,55 +197,50 @@ func (c *issuerConfig) validate() error {
 // validator of the ledger reached over RPC for anchoring status lists.
 func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := issuerConfig{Server: config.DefaultServer(), IssuerRates: defaultIssuerRates()}
-	fs := flag.NewFlagSet("ssi issuer", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	check := fs.Bool("check-config", false, "validate the configuration and exit")
-	if err := parseConfig(fs, &cfg, args, cfg.validate); err != nil {
-		return err
-	}
-	kek, err := keys.ParseKEK(cfg.KEK)
+	var kek keys.KEK
+	var tenants []issuer.Tenant
+	return serverCommand{name: "issuer", config: &cfg, server: &cfg.Server, validate: cfg.validate,
+		// --check-config opens every agency's sealed key.
+		prepare: func() (err error) {
+			kek, tenants, err = cfg.tenants()
+			return err
+		},
+		build: func(ctx context.Context, s *server) (built, error) {
+			ledger, err := cfg.LedgerConn.connect(ctx, s.store, kek, s.log)
+			if err != nil {
+				return built{}, err
+			}
+			s.onStop(func() { _ = ledger.stop() })
+			iss, stopIssuer, err := startIssuer(ctx, s.store, ledger.anchorer, cfg.service(tenants, s.log))
+			if err != nil {
+				return built{}, err
+			}
+			s.onStop(stopIssuer)
+			return built{services: services{ledger: ledger, issuer: iss},
+				summary: fmt.Sprintf(" (%d agencies, ledger chain %s, DPoP %s)", len(tenants), ledger.chainID,
+					map[bool]string{true: "required", false: "optional"}[cfg.RequireDPoP])}, nil
+		},
+	}.run(ctx, args, stdout, stderr)
+}
+
+// tenants opens the KEK and, under it, the sealed keys of the agencies of
+// the --tenants file.
+func (c *issuerConfig) tenants() (keys.KEK, []issuer.Tenant, error) {
+	kek, err := keys.ParseKEK(c.KEK)
 	if err != nil {
-		return fmt.Errorf("loading the key-encryption key: %w", err)
+		return keys.KEK{}, nil, fmt.Errorf("loading the key-encryption key: %w", err)
 	}
-	b, err := os.ReadFile(cfg.TenantsFile)
+	b, err := os.ReadFile(c.TenantsFile)
 	if err != nil {
-		return fmt.Errorf("reading the tenants file: %w", err)
+		return keys.KEK{}, nil, fmt.Errorf("reading the tenants file: %w", err)
 	}
 	var files []issuerTenantFile
 	if err := jsonx.Unmarshal(b, &files, true); err != nil {
-		return fmt.Errorf("reading the tenants file: %w", err)
+		return keys.KEK{}, nil, fmt.Errorf("reading the tenants file: %w", err)
 	}
 	tenants, err := loadIssuerTenants(files, kek)
 	if err != nil {
-		return err
+		return keys.KEK{}, nil, err
 	}
-	if *check {
-		fmt.Fprintln(stdout, "configuration ok")
-		return nil
-	}
-	log := newLogger(cfg.Server, stderr)
-	st, err := openStore(ctx, cfg.Server)
-	if err != nil {
-		return fmt.Errorf("opening store: %w", err)
-	}
-	defer st.Close()
-	ledger, err := cfg.LedgerConn.connect(ctx, st, kek, log)
-	if err != nil {
-		return err
-	}
-	defer ledger.stop()
-	ln, err := listen(&cfg.Server)
-	if err != nil {
-		return err
-	}
-	iss, stopIssuer, err := startIssuer(ctx, st, ledger.anchorer, cfg.service(tenants, log))
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer stopIssuer()
-	a := newApp(cfg.Server, st, log, services{ledger: ledger, issuer: iss})
-	fmt.Fprintf(stdout, "ssi issuer listening on %s (%d agencies, ledger chain %s, DPoP %s)\n", cfg.PublicURL, len(tenants), ledger.chainID,
-		map[bool]string{true: "required", false: "optional"}[cfg.RequireDPoP])
-	return a.serve(ctx, ln)
+	return kek, tenants, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -28,39 +27,19 @@ func (c *registryConfig) validate() error {
 // ledger reached over RPC. Migrations are applied with `ssi migrate`.
 func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := registryConfig{Server: config.DefaultServer()}
-	fs := flag.NewFlagSet("ssi registry", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	check := fs.Bool("check-config", false, "validate the configuration and exit")
-	if err := parseConfig(fs, &cfg, args, cfg.validate); err != nil {
-		return err
-	}
-	if *check {
-		fmt.Fprintln(stdout, "configuration ok")
-		return nil
-	}
-	log := newLogger(cfg.Server, stderr)
-	st, err := openStore(ctx, cfg.Server)
-	if err != nil {
-		return fmt.Errorf("opening store: %w", err)
-	}
-	defer st.Close()
-
-	kek, err := keys.ParseKEK(cfg.KEK)
-	if err != nil {
-		return fmt.Errorf("loading the key-encryption key: %w", err)
-	}
-	ledger, err := cfg.LedgerConn.connect(ctx, st, kek, log)
-	if err != nil {
-		return err
-	}
-	defer ledger.stop()
-
-	ln, err := listen(&cfg.Server)
-	if err != nil {
-		return err
-	}
-	reg := didregistry.New(didregistry.Config{Store: st, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Now: clock, Logger: log})
-	a := newApp(cfg.Server, st, log, services{ledger: ledger, registry: reg})
-	fmt.Fprintf(stdout, "ssi registry listening on %s (ledger chain %s)\n", cfg.PublicURL, ledger.chainID)
-	return a.serve(ctx, ln)
+	return serverCommand{name: "registry", config: &cfg, server: &cfg.Server, validate: cfg.validate,
+		build: func(ctx context.Context, s *server) (built, error) {
+			kek, err := keys.ParseKEK(cfg.KEK)
+			if err != nil {
+				return built{}, fmt.Errorf("loading the key-encryption key: %w", err)
+			}
+			ledger, err := cfg.LedgerConn.connect(ctx, s.store, kek, s.log)
+			if err != nil {
+				return built{}, err
+			}
+			s.onStop(func() { _ = ledger.stop() })
+			reg := didregistry.New(didregistry.Config{Store: s.store, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Now: clock, Logger: s.log})
+			return built{services: services{ledger: ledger, registry: reg}, summary: " (ledger chain " + ledger.chainID + ")"}, nil
+		},
+	}.run(ctx, args, stdout, stderr)
 }

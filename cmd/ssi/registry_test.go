@@ -29,20 +29,8 @@ func TestRegistryCommand(t *testing.T) {
 		t.Skip("starts a validator and the registry")
 	}
 	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "writer.key")
-	kek, err := devKEK("", dir) // writes dir/kek
-	require.NoError(t, err)
-	kekFile := filepath.Join(dir, "kek")
-	signer, err := writerKey(keyFile, kek, true)
-	require.NoError(t, err)
-	homes, err := anchor.Init(filepath.Join(dir, "ledger"), 1, anchor.InitOptions{ChainID: "registry-cmd", RPC: true, Operators: []anchor.WriterKey{signer.Key()}})
-	require.NoError(t, err)
-	node, err := anchor.StartNode(context.Background(), homes[0], anchor.NodeOptions{})
-	require.NoError(t, err)
-	defer node.Stop()
-	settings, err := anchor.ReadSettings(homes[0])
-	require.NoError(t, err)
-	rpcURL := "http://" + strings.TrimPrefix(settings.RPCAddress, "tcp://")
+	l := startRPCLedger(t, dir, "registry-cmd")
+	node, rpcURL, keyFile, kekFile := l.node, l.rpcURL, l.keyFile, l.kekFile
 
 	data := filepath.Join(dir, "data")
 	runCmd(t, "migrate", "--data", data)
@@ -93,6 +81,36 @@ func TestRegistryCommand(t *testing.T) {
 }
 
 func didResolveOptions() did.ResolveOptions { return did.ResolveOptions{} }
+
+// rpcLedger is a validator reached over its RPC port, as a service run
+// alone reaches it.
+type rpcLedger struct {
+	node    *anchor.Node
+	rpcURL  string
+	keyFile string // a writer key on the allow-list, sealed under the KEK
+	kekFile string
+}
+
+// startRPCLedger starts a one-validator ledger of chainID under dir, with
+// a sealed writer key and the KEK file (dir/kek) that opens it; it stops
+// with the test.
+func startRPCLedger(t *testing.T, dir, chainID string) rpcLedger {
+	t.Helper()
+	l := rpcLedger{keyFile: filepath.Join(dir, "writer.key"), kekFile: filepath.Join(dir, "kek")}
+	kek, err := devKEK("", dir) // writes dir/kek
+	require.NoError(t, err)
+	signer, err := writerKey(l.keyFile, kek, true)
+	require.NoError(t, err)
+	homes, err := anchor.Init(filepath.Join(dir, "ledger"), 1, anchor.InitOptions{ChainID: chainID, RPC: true, Operators: []anchor.WriterKey{signer.Key()}})
+	require.NoError(t, err)
+	l.node, err = anchor.StartNode(context.Background(), homes[0], anchor.NodeOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.node.Stop() })
+	settings, err := anchor.ReadSettings(homes[0])
+	require.NoError(t, err)
+	l.rpcURL = "http://" + strings.TrimPrefix(settings.RPCAddress, "tcp://")
+	return l
+}
 
 // TestServicesReportAMissingKEKWithEveryOtherProblem: ssi registry and ssi
 // issuer need the KEK to open their ledger writer key, and say so in the

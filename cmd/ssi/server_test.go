@@ -19,7 +19,9 @@ import (
 	"github.com/ssi-project/ssi/didregistry"
 	"github.com/ssi-project/ssi/internal/admin"
 	"github.com/ssi-project/ssi/internal/config"
+	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/httpx/httpxtest"
+	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/store/storetest"
 	"github.com/ssi-project/ssi/issuer"
@@ -36,13 +38,45 @@ func backends(t *testing.T, f func(t *testing.T, st *store.Store)) {
 
 func newTestApp(t *testing.T, st *store.Store) *app {
 	t.Helper()
+	return newTestAppWith(t, st, testAppOpts{})
+}
+
+// testAppOpts changes what newTestAppWith builds.
+type testAppOpts struct {
+	log       io.Writer // the server's and the services' log (default: discarded)
+	publicURL string    // default http://127.0.0.1
+	// agency gives the issuer the tenant "health" issuing the
+	// vaccination pass with a fresh key (the tenant itself is not created
+	// in the store).
+	agency bool
+}
+
+// newTestAppWith is newTestApp with options.
+func newTestAppWith(t *testing.T, st *store.Store, o testAppOpts) *app {
+	t.Helper()
 	cfg := config.DefaultServer()
 	cfg.MaxBody = 4096
 	cfg.PublicURL = "http://127.0.0.1"
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	iss, err := issuer.New(issuer.Config{Store: st, PublicURL: cfg.PublicURL})
+	if o.publicURL != "" {
+		cfg.PublicURL = o.publicURL
+	}
+	logw := o.log
+	if logw == nil {
+		logw = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var tenants []issuer.Tenant
+	if o.agency {
+		sg, err := keys.Generate(keys.ES256)
+		require.NoError(t, err)
+		d, err := did.KeyDID(sg.Public())
+		require.NoError(t, err)
+		health, _ := issuer.DevConfigs(VaccinationVCT, BenefitsVCT)
+		tenants = append(tenants, issuer.Tenant{ID: "health", DID: d, KeyID: d + "#" + strings.TrimPrefix(d, "did:key:"), Signer: sg, Configs: health})
+	}
+	iss, err := issuer.New(issuer.Config{Store: st, PublicURL: cfg.PublicURL, Tenants: tenants, Logger: log})
 	require.NoError(t, err)
-	return newApp(cfg, st, log, services{registry: didregistry.New(didregistry.Config{Store: st, PublicURL: cfg.PublicURL}), issuer: iss})
+	return newApp(cfg, st, log, services{registry: didregistry.New(didregistry.Config{Store: st, PublicURL: cfg.PublicURL, Logger: log}), issuer: iss})
 }
 
 // testEnv is a real server on a real store with two tenants.
@@ -50,17 +84,31 @@ type testEnv struct {
 	t      *testing.T
 	st     *store.Store
 	srv    *httptest.Server
+	admin  *httptest.Server // the admin listener's router (metrics, pprof, health)
 	client *http.Client
 	leaks  *httpxtest.LeakChecker
 	svc    *admin.Service
 }
 
 func newTestEnv(t *testing.T, st *store.Store) *testEnv {
-	a := newTestApp(t, st)
-	srv := httptest.NewServer(a.router)
+	return newTestEnvWith(t, st, testAppOpts{})
+}
+
+// newTestEnvWith is newTestEnv on newTestAppWith(o).
+func newTestEnvWith(t *testing.T, st *store.Store, o testAppOpts) *testEnv {
+	// The listener comes first, so that the services know their URL.
+	srv := httptest.NewUnstartedServer(nil)
+	if o.publicURL == "" && o.agency {
+		o.publicURL = "http://" + srv.Listener.Addr().String()
+	}
+	a := newTestAppWith(t, st, o)
+	srv.Config.Handler = a.router
+	srv.Start()
 	t.Cleanup(srv.Close)
+	adm := httptest.NewServer(a.admin)
+	t.Cleanup(adm.Close)
 	client, lc := httpxtest.NewClient(t)
-	e := &testEnv{t: t, st: st, srv: srv, client: client, leaks: lc, svc: &admin.Service{Store: st, Now: time.Now}}
+	e := &testEnv{t: t, st: st, srv: srv, admin: adm, client: client, leaks: lc, svc: &admin.Service{Store: st, Now: time.Now}}
 	for _, id := range []string{"health", "benefits"} {
 		_, err := e.svc.CreateTenant(context.Background(), admin.Actor{ID: "cli"}, store.Tenant{ID: id, Name: id + " agency", Kind: "agency"})
 		require.NoError(t, err)
@@ -121,9 +169,14 @@ func TestHealthAndReadiness(t *testing.T) {
 			resp.Body.Close()
 			assert.Equal(t, http.StatusOK, resp.StatusCode, path)
 		}
+		// Metrics are served on the admin listener only (issue 13 fix 6).
 		resp := e.do(http.MethodGet, "/metrics", "", "")
+		assert.Equal(t, "route_not_found", httpxtest.ReadProblem(t, resp, http.StatusNotFound).Code)
+		resp, err := http.Get(e.admin.URL + "/metrics")
+		require.NoError(t, err)
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.Contains(t, string(body), `ssi_http_requests_total{method="GET",route="/healthz",status="200"} 1`)
 		assert.Contains(t, string(body), "ssi_store_open_connections")
 

@@ -21,16 +21,14 @@ type HTTPStore interface {
 // Routes mounts the admin API under r (which the caller mounts at
 // /admin/v1). Every route needs an API key; each needs its own scope.
 func Routes(r chi.Router, svc *Service, st HTTPStore, maxBody int64) {
-	now := svc.Now
 	r.Use(httpx.Authenticate(st))
-	r.Use(httpx.Idempotency(st, now, 24*time.Hour, maxBody))
-	scope := func(s string) func(http.Handler) http.Handler { return httpx.RequireScope(s, st, now) }
+	g := httpx.Guard{Audit: st, Idem: st, Now: svc.Now, MaxBody: maxBody}
 
 	h := handlers{svc: svc, maxBody: maxBody}
-	r.With(scope(ScopeKeysManage)).Post("/keys", httpx.H(h.createKey))
-	r.With(scope(ScopeKeysManage)).Get("/keys/{id}", httpx.H(h.getKey))
-	r.With(scope(ScopeKeysManage)).Delete("/keys/{id}", httpx.H(h.revokeKey))
-	r.With(scope(ScopeAuditRead)).Get("/audit", httpx.H(h.listAudit))
+	r.With(g.Scope(ScopeKeysManage)).Post("/keys", httpx.H(h.createKey))
+	r.With(g.Scope(ScopeKeysManage)).Get("/keys/{id}", httpx.H(h.getKey))
+	r.With(g.Scope(ScopeKeysManage)).Delete("/keys/{id}", httpx.H(h.revokeKey))
+	r.With(g.Scope(ScopeAuditRead)).Get("/audit", httpx.H(h.listAudit))
 }
 
 type handlers struct {
@@ -77,8 +75,7 @@ func (h handlers) createKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := view(rec)
-	v.Key = presented
-	w.Header().Set("Cache-Control", "no-store")
+	v.Key = presented // shown once: never cached (httpx.SecurityHeaders)
 	return httpx.JSON(w, http.StatusCreated, v)
 }
 

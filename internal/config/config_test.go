@@ -191,3 +191,41 @@ func TestTrustedProxies(t *testing.T) {
 	assert.Contains(t, err.Error(), "trusted-proxies:")
 	assert.NotContains(t, err.Error(), `"10.0.0.0/8"`)
 }
+
+// TestAdminAddr: the admin listener (metrics, pprof, health) defaults to
+// loopback port 9090, follows a public listener on port 0 to port 0, is set
+// by flag, env or YAML like every setting, and is never the public address.
+func TestAdminAddr(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ssi.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("admin_addr: 127.0.0.1:7000\n"), 0o600))
+	for name, c := range map[string]struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		"default":             {nil, nil, DefaultAdminAddr},
+		"public port 0":       {[]string{"--addr", "127.0.0.1:0"}, nil, "127.0.0.1:0"},
+		"public port 0, IPv6": {[]string{"--addr", "[::1]:0"}, nil, "127.0.0.1:0"},
+		"flag":                {[]string{"--admin-addr", "127.0.0.1:9100", "--addr", "127.0.0.1:0"}, nil, "127.0.0.1:9100"},
+		"environment":         {nil, map[string]string{"SSI_ADMIN_ADDR": "10.0.0.5:9100"}, "10.0.0.5:9100"},
+		"config file":         {[]string{"--config", file}, nil, "127.0.0.1:7000"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := load(t, c.args, c.env)
+			require.NoError(t, err)
+			require.NoError(t, cfg.Resolve())
+			assert.Equal(t, c.want, cfg.AdminAddr)
+			assert.NoError(t, cfg.Validate())
+		})
+	}
+	for name, addr := range map[string]string{"not host:port": "9090", "no port": "127.0.0.1:", "the public address": "127.0.0.1:8080"} {
+		c := DefaultServer()
+		c.AdminAddr = addr
+		require.NoError(t, c.Resolve())
+		err := c.Validate()
+		if assert.Error(t, err, name) {
+			assert.Contains(t, err.Error(), "admin-addr:", name)
+		}
+	}
+}

@@ -18,6 +18,10 @@ type Server struct {
 	Store     string `yaml:"store" flag:"store" usage:"store DSN: sqlite:PATH or postgres://… (default: SQLite in the data directory)"`
 	StoreFile string `yaml:"store_file" flag:"store-file" usage:"file holding the store DSN (a secret)"`
 	Addr      string `yaml:"addr" flag:"addr" usage:"HTTP listen address"`
+	// AdminAddr is the listener of the operator's endpoints (metrics,
+	// pprof, health), kept off the public one; empty means the default
+	// (see Resolve).
+	AdminAddr string `yaml:"admin_addr" flag:"admin-addr" usage:"listen address for metrics, pprof and health, off the public listener (default 127.0.0.1:9090; 127.0.0.1:0 when --addr has port 0)"`
 	PublicURL string `yaml:"public_url" flag:"public-url" usage:"the base URL clients use (default: http://ADDR)"`
 	LogFormat string `yaml:"log_format" flag:"log-format" usage:"log format: text or json"`
 	LogLevel  string `yaml:"log_level" flag:"log-level" usage:"log level: debug, info, warn or error"`
@@ -35,6 +39,11 @@ type Server struct {
 	// peer the header is ignored. Empty (the default) trusts none.
 	TrustedProxies []string `yaml:"trusted_proxies" flag:"trusted-proxies" usage:"comma-separated addresses or CIDRs of the reverse proxies whose X-Forwarded-For names the client (default none: the header is ignored)"`
 }
+
+// DefaultAdminAddr is the admin listener's default address: loopback
+// only, so that metrics and pprof are reached from the host (or through a
+// deliberate --admin-addr), never from the public network.
+const DefaultAdminAddr = "127.0.0.1:9090"
 
 // DefaultServer returns the defaults: everything embedded under ./data.
 func DefaultServer() Server {
@@ -75,6 +84,15 @@ func (c *Server) Resolve() error {
 	if c.PublicURL == "" && c.Addr != "" {
 		c.PublicURL = "http://" + c.Addr
 	}
+	if c.AdminAddr == "" {
+		c.AdminAddr = DefaultAdminAddr
+		// A server on a port the system picks (tests, a second instance)
+		// gets its admin listener the same way, rather than a clash on
+		// the fixed port; the banner prints where it is.
+		if _, port, err := net.SplitHostPort(c.Addr); err == nil && port == "0" {
+			c.AdminAddr = "127.0.0.1:0"
+		}
+	}
 	// Every URL is the public URL plus a path starting with /.
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return errors.Join(problems...)
@@ -86,6 +104,12 @@ func (c *Server) Validate() error {
 	add := func(format string, args ...any) { p = append(p, fmt.Errorf(format, args...)) }
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		add("addr: %q is not host:port", c.Addr)
+	}
+	// Empty is the default, which Resolve fills in.
+	if _, port, err := net.SplitHostPort(c.AdminAddr); c.AdminAddr != "" && (err != nil || port == "") {
+		add("admin-addr: %q is not host:port", c.AdminAddr)
+	} else if c.AdminAddr == c.Addr && port != "0" {
+		add("admin-addr: must differ from addr: metrics and pprof stay off the public listener")
 	}
 	switch {
 	case c.Store == "":

@@ -10,17 +10,18 @@ import (
 type Kind uint8
 
 const (
-	Other         Kind = iota // unclassified; rendered as Internal
-	Invalid                   // the input is malformed or breaks a rule (400)
-	Unauthorized              // no or bad credentials (401)
-	Forbidden                 // authenticated, but not allowed (403)
-	NotFound                  // no such resource, or not visible to the caller (404)
-	Conflict                  // state conflict: duplicate, stale version, reused value (409)
-	TooLarge                  // the request body is over its limit (413)
-	RateLimited               // too many requests (429)
-	Unavailable               // a dependency is down; retry later (503)
-	Internal                  // a bug or an unexpected fault (500)
-	Unprocessable             // well-formed but semantically refused, e.g. idempotency key reuse (422)
+	Other            Kind = iota // unclassified; rendered as Internal
+	Invalid                      // the input is malformed or breaks a rule (400)
+	Unauthorized                 // no or bad credentials (401)
+	Forbidden                    // authenticated, but not allowed (403)
+	NotFound                     // no such resource, or not visible to the caller (404)
+	Conflict                     // state conflict: duplicate, stale version, reused value (409)
+	TooLarge                     // the request body is over its limit (413)
+	RateLimited                  // too many requests (429)
+	Unavailable                  // a dependency is down; retry later (503)
+	Internal                     // a bug or an unexpected fault (500)
+	Unprocessable                // well-formed but semantically refused, e.g. idempotency key reuse (422)
+	UnsupportedMedia             // the request body's media type is not the one the endpoint reads (415)
 )
 
 var kindNames = [...]string{
@@ -28,6 +29,7 @@ var kindNames = [...]string{
 	Forbidden: "forbidden", NotFound: "not_found", Conflict: "conflict",
 	TooLarge: "too_large", RateLimited: "rate_limited",
 	Unavailable: "unavailable", Internal: "internal", Unprocessable: "unprocessable",
+	UnsupportedMedia: "unsupported_media",
 }
 
 func (k Kind) String() string {

@@ -138,7 +138,8 @@ func Authenticate(keys KeyStore) func(http.Handler) http.Handler {
 }
 
 // RequireScope answers 403 when the caller lacks scope, and records the
-// refusal in the caller's audit log.
+// refusal in the caller's audit log. A request it lets through is marked
+// as authorized, which Idempotency requires.
 func RequireScope(scope string, audit Auditor, now func() time.Time) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +164,13 @@ func RequireScope(scope string, audit Auditor, now func() time.Time) func(http.H
 				Render(w, r, ErrMissingScope.With("this action needs the scope "+scope, nil))
 				return
 			}
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scopeCheckedKey, true)))
 		})
 	}
+}
+
+// scopeChecked reports whether RequireScope let the request through.
+func scopeChecked(ctx context.Context) bool {
+	ok, _ := ctx.Value(scopeCheckedKey).(bool)
+	return ok
 }

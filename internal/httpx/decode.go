@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jsonx"
@@ -16,7 +17,7 @@ const DefaultMaxBody = 64 << 10
 // Stable codes of the decoder.
 var (
 	ErrBodyTooLarge     = errs.E(errs.TooLarge, "body_too_large", "the request body is too large")
-	ErrUnsupportedMedia = errs.E(errs.Invalid, "unsupported_media_type", "the request body must be application/json")
+	ErrUnsupportedMedia = errs.E(errs.UnsupportedMedia, "unsupported_media_type", "the request body's media type is not supported here")
 	ErrEmptyBody        = jsonx.ErrMalformed.With("the request body is empty", nil)
 )
 
@@ -44,21 +45,40 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	return b, nil
 }
 
+// RequireMediaType checks that r's Content-Type is the media type want,
+// compared exactly (case-insensitively, as media types are) after
+// mime.ParseMediaType: a missing header, one that does not parse, another
+// type or a longer one (application/jsonfoo), and any parameter but
+// charset=utf-8 are ErrUnsupportedMedia (415), whose detail names want.
+// Bodies are read as UTF-8, and a parameter we do not read must not
+// change how the bytes are taken.
+func RequireMediaType(r *http.Request, want string) error {
+	refused := ErrUnsupportedMedia.With("the request body must be "+want, nil)
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != want {
+		return refused
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return refused
+		}
+	}
+	return nil
+}
+
 // DecodeJSON reads r's body (at most max bytes; 0 means DefaultMaxBody) and
-// decodes it into v strictly: the media type must be JSON, the bytes valid
-// UTF-8, no duplicate member names, nesting ≤ 32, no member that v does not
-// declare, and names matched case-exactly. Every failure is an *errs.Error
-// with a stable code (body_too_large, unsupported_media_type,
-// malformed_json, json_too_deep, invalid_utf8, unknown_field, invalid_type).
+// decodes it into v strictly: the media type must be application/json
+// (RequireMediaType), the bytes valid UTF-8, no duplicate member names,
+// nesting ≤ 32, no member that v does not declare, and names matched
+// case-exactly. Every failure is an *errs.Error with a stable code
+// (unsupported_media_type (415), body_too_large (413), malformed_json,
+// json_too_deep, invalid_utf8, unknown_field, invalid_type).
 func DecodeJSON(r *http.Request, v any, max int64) error {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return ErrUnsupportedMedia
-		}
+	if err := RequireMediaType(r, "application/json"); err != nil {
+		return err
 	}
 	b, err := ReadBody(r, max)
 	if err != nil {

@@ -10,5 +10,8 @@
 // and its cause goes only to the log.
 //
 // It must never log request bodies, tokens, API keys, SD-JWTs, disclosures,
-// PINs or subject claims.
+// PINs or subject claims. So a client error (4xx) is logged by kind, code
+// and the byte offset of a decoder's fault only, never with its detail or
+// cause, which may quote the request; only server faults are logged with
+// their cause.
 package httpx

@@ -47,6 +47,9 @@ func newServer(t *testing.T) (*httptest.Server, *bytes.Buffer) {
 		return fmt.Errorf("querying: %w", errors.New(`pgx: ERROR: relation "tenants" (SQLSTATE 42P01) at store.go:42`))
 	}))
 	r.Get("/panic", func(http.ResponseWriter, *http.Request) { panic("boom at handler.go:7") })
+	r.Get("/client", httpx.H(func(http.ResponseWriter, *http.Request) error {
+		return errs.Wrap(errs.Invalid, "invalid_type", "the name GIVEN-Zelda is wrong", errors.New(`parsing "CAUSE-Zelda"`))
+	}))
 	r.Get("/oauth", httpx.OAuth(func(http.ResponseWriter, *http.Request) error {
 		return errs.E(errs.Invalid, "invalid_grant", "the code is not valid")
 	}))
@@ -74,7 +77,10 @@ func TestDecodeJSONRejectsBadInput(t *testing.T) {
 		{"case-variant field", `{"NAME":"a"}`, "application/json", 400, "unknown_field"},
 		{"invalid utf-8", "{\"name\":\"\xff\xfe\"}", "application/json", 400, "invalid_utf8"},
 		{"wrong type", `{"items":"x"}`, "application/json", 400, "invalid_type"},
-		{"not json", `name=a`, "application/x-www-form-urlencoded", 400, "unsupported_media_type"},
+		{"not json", `name=a`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
+		{"no media type", `{"name":"a"}`, "", 415, "unsupported_media_type"},
+		{"a longer media type", `{"name":"a"}`, "application/jsonfoo", 415, "unsupported_media_type"},
+		{"a parameter other than charset=utf-8", `{"name":"a"}`, "application/json; charset=utf-16", 415, "unsupported_media_type"},
 		{"empty", ``, "application/json", 400, "malformed_json"},
 		{"truncated", `{"name":`, "application/json", 400, "malformed_json"},
 	}
@@ -118,6 +124,23 @@ func TestInternalErrorsNeverReachTheClient(t *testing.T) {
 	// The cause is in the log, for the operator.
 	assert.Contains(t, logs.String(), "SQLSTATE 42P01")
 	assert.Contains(t, logs.String(), "boom at handler.go:7")
+}
+
+// TestClientErrorsAreLoggedByKindCodeAndOffset is issue 13 fix 3 at the
+// log: a client error's detail and cause are about the request, and may
+// quote it, so neither is logged; a decoder's fault is logged by offset.
+func TestClientErrorsAreLoggedByKindCodeAndOffset(t *testing.T) {
+	srv, logs := newServer(t)
+	resp, err := http.Get(srv.URL + "/client")
+	require.NoError(t, err)
+	resp.Body.Close()
+	resp, err = http.Post(srv.URL+"/echo", "application/json", strings.NewReader(`{"name":"\ud800Zelda"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Contains(t, logs.String(), `"code":"invalid_type"`)
+	assert.Contains(t, logs.String(), `"code":"malformed_json","offset":9`)
+	assert.NotContains(t, logs.String(), "Zelda")
 }
 
 func TestOAuthErrorForm(t *testing.T) {

@@ -45,15 +45,23 @@ func validIdemKey(k string) bool {
 	return true
 }
 
-// idemKeys derives, from the client's Idempotency-Key, the name the store
-// keeps (a hash, never the key itself) and the AES-256-GCM key that seals
-// the stored response. Responses can carry secrets shown once (an API key,
-// a tx_code, a pre-authorized code): only a client that holds the
-// Idempotency-Key can have them replayed, and the database alone never
-// reveals them.
-func idemKeys(tenant, key string) (name string, seal cipher.AEAD) {
-	n := sha256.Sum256([]byte("ssi idempotency name\x00" + tenant + "\x00" + key))
-	k := sha256.Sum256([]byte("ssi idempotency seal\x00" + tenant + "\x00" + key))
+// IdempotencyTTL is how long a stored response can be replayed.
+const IdempotencyTTL = 24 * time.Hour
+
+// idemKeys derives, from the client's Idempotency-Key and the API key that
+// sent it, the name the store keeps (a hash, never the key itself) and the
+// AES-256-GCM key that seals the stored response. Responses can carry
+// secrets shown once (an API key, a tx_code, a pre-authorized code): only
+// the API key that made the request, holding the Idempotency-Key, can have
+// them replayed, and the database alone never reveals them. Each API key
+// has a key space of its own: another key of the same tenant that sends
+// the same Idempotency-Key finds no record, so its request is processed as
+// a new one (after its own scope check), never answered with the other
+// key's response, and it learns nothing about the other key's requests.
+func idemKeys(p Principal, key string) (name string, seal cipher.AEAD) {
+	id := p.TenantID + "\x00" + p.KeyID + "\x00" + key
+	n := sha256.Sum256([]byte("ssi idempotency name\x00" + id))
+	k := sha256.Sum256([]byte("ssi idempotency seal\x00" + id))
 	block, _ := aes.NewCipher(k[:]) // a 32-byte key never fails
 	aead, _ := cipher.NewGCM(block)
 	return hex.EncodeToString(n[:]), aead
@@ -92,16 +100,45 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 	return b.body.Write(p)
 }
 
+// Guard is the authorization and idempotency of the authenticated routes
+// of one API (mounted after Authenticate).
+type Guard struct {
+	Audit   Auditor
+	Idem    IdemStore
+	Now     func() time.Time
+	MaxBody int64 // the body cap of Idempotency
+}
+
+// Scope returns the middleware of a route that needs scope: RequireScope,
+// then Idempotency. The order is the point: a stored response is replayed
+// only to a caller the route authorizes, so a key without the scope gets
+// 403 however it names an earlier request.
+func (g Guard) Scope(scope string) func(http.Handler) http.Handler {
+	authz := RequireScope(scope, g.Audit, g.Now)
+	idem := Idempotency(g.Idem, g.Now, IdempotencyTTL, g.MaxBody)
+	return func(next http.Handler) http.Handler { return authz(idem(next)) }
+}
+
 // Idempotency makes POSTs that carry an Idempotency-Key header safe to
-// retry, per tenant: the first request is processed and its response
-// stored; the same request again gets the stored response (with
-// Idempotent-Replayed: true); a different request with the same key gets
-// 422; a retry while the first is still running gets 409. Responses with a
-// 5xx status are not stored, so the client may retry them. It must run after
-// Authenticate. Requests without the header pass through.
+// retry, per API key: the first request is processed and its response
+// stored; the same request again from the same API key gets the stored
+// response (with Idempotent-Replayed: true); a different request with the
+// same key gets 422; a retry while the first is still running gets 409.
+// The same Idempotency-Key from another API key, even of the same tenant,
+// is another record (see idemKeys). Responses with a 5xx status are not
+// stored, so the client may retry them.
+//
+// It must run after RequireScope (Guard.Scope mounts both in order): a
+// request that did not pass a scope check is answered 500 and logged, as
+// the wiring bug it is, rather than replayed. Requests without the header
+// pass through.
 func Idempotency(st IdemStore, now func() time.Time, ttl time.Duration, maxBody int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !scopeChecked(r.Context()) {
+				Render(w, r, errs.Wrap(errs.Internal, "", "", errors.New("idempotency middleware mounted before RequireScope")))
+				return
+			}
 			key := r.Header.Get(idempotencyHeader)
 			if r.Method != http.MethodPost || key == "" {
 				next.ServeHTTP(w, r)
@@ -125,7 +162,7 @@ func Idempotency(st IdemStore, now func() time.Time, ttl time.Duration, maxBody 
 			h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
 			h.Write(body)
 			t := now()
-			name, aead := idemKeys(p.TenantID, key)
+			name, aead := idemKeys(p, key)
 			prev, fresh, err := st.BeginIdempotent(r.Context(), store.IdempotencyRecord{
 				TenantID: p.TenantID, Key: name, RequestHash: h.Sum(nil),
 				State: store.IdemInProgress, CreatedAt: t, ExpiresAt: t.Add(ttl),

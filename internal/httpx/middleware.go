@@ -23,6 +23,7 @@ const (
 	requestIDKey ctxKey = iota
 	loggerKey
 	principalKey
+	scopeCheckedKey
 )
 
 // RequestID returns the request's ID, or "".
@@ -173,6 +174,38 @@ func LimitBody(max int64) func(http.Handler) http.Handler {
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, max)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// HSTSMaxAge is the Strict-Transport-Security max-age (two years, the
+// preload list's minimum is one): once a browser has reached the service
+// over https, it does not fall back to plain http for that long. It has no
+// includeSubDomains: the service's host need not own its parent domain's
+// other hosts.
+const HSTSMaxAge = "max-age=63072000"
+
+// SecurityHeaders sets, before the handler runs, the headers every
+// response carries: X-Content-Type-Options: nosniff (a body is never
+// sniffed into another type), Referrer-Policy: no-referrer (no URL of ours,
+// which may hold an offer code, leaks to another site), Cache-Control:
+// no-store (admin answers, tokens, credentials, offers and nonces, and
+// every error, must not be kept by a browser or a proxy), and, when https
+// is true (the public URL is https), Strict-Transport-Security. A handler
+// whose answer may be cached sets its own Cache-Control (the served status
+// lists: max-age). Mount it first, so that the router's own 404 and 405 and
+// a recovered panic carry them too.
+func SecurityHeaders(https bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("Cache-Control", "no-store")
+			if https {
+				h.Set("Strict-Transport-Security", HSTSMaxAge)
+			}
 			next.ServeHTTP(w, r)
 		})
 	}

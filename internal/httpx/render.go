@@ -45,6 +45,8 @@ func Status(k errs.Kind) int {
 		return http.StatusServiceUnavailable
 	case errs.Unprocessable:
 		return http.StatusUnprocessableEntity
+	case errs.UnsupportedMedia:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}
@@ -68,16 +70,36 @@ func public(err error) (errs.Kind, string, string) {
 // RetryAfter, when found in an error's chain, sets the Retry-After header.
 type RetryAfter interface{ RetryAfterSeconds() int }
 
+// inputOffset is implemented by the causes that locate a fault in the
+// request's bytes (jsonx.Position).
+type inputOffset interface{ InputOffset() int64 }
+
+// logError logs a refused request. A server fault (kind Internal or
+// Unavailable, which public makes of anything that is not a client error)
+// is logged with its whole chain: the operator needs the cause, and only
+// the server's own parts wrote it. A client error is logged by kind, code
+// and, when a decoder located the fault, its byte offset only: never its
+// detail or cause, which are about the request and may quote it (a
+// decoder's message, a member name, a claim value), and request bodies
+// carry citizens' claims and secrets.
 func logError(r *http.Request, kind errs.Kind, err error) {
-	lvl := slog.LevelInfo
-	if kind == errs.Internal || kind == errs.Unavailable {
-		lvl = slog.LevelError
-	}
-	Logger(r.Context()).Log(r.Context(), lvl, "request failed",
+	attrs := []slog.Attr{
 		slog.String("request_id", RequestID(r.Context())),
 		slog.String("kind", kind.String()),
 		slog.String("code", errs.CodeOf(err)),
-		slog.String("error", err.Error()))
+	}
+	lvl := slog.LevelInfo
+	switch {
+	case kind == errs.Internal || kind == errs.Unavailable:
+		lvl = slog.LevelError
+		attrs = append(attrs, slog.String("error", err.Error()))
+	default:
+		var pos inputOffset
+		if errors.As(err, &pos) && pos.InputOffset() >= 0 {
+			attrs = append(attrs, slog.Int64("offset", pos.InputOffset()))
+		}
+	}
+	Logger(r.Context()).LogAttrs(r.Context(), lvl, "request failed", attrs...)
 }
 
 func setRetryAfter(w http.ResponseWriter, err error) {
@@ -98,7 +120,6 @@ func Render(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ssi"`)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(Problem{
 		Type:      ProblemTypePrefix + code,
@@ -120,17 +141,20 @@ type OAuthError struct {
 // RenderOAuth writes err in the OAuth form. The error code is the
 // *errs.Error's Code, which on OpenID endpoints must be one of the codes of
 // the spec (invalid_request, invalid_grant, invalid_proof, …); an internal
-// error becomes server_error.
+// error becomes server_error, and a body of the wrong media type (415)
+// invalid_request, the OAuth code for a malformed request (RFC 6749 §5.2).
 func RenderOAuth(w http.ResponseWriter, r *http.Request, err error) {
 	kind, code, detail := public(err)
 	logError(r, kind, err)
 	status := Status(kind)
-	if kind == errs.Internal {
+	switch kind {
+	case errs.Internal:
 		code = "server_error"
+	case errs.UnsupportedMedia:
+		code = "invalid_request"
 	}
 	setRetryAfter(w, err)
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(OAuthError{Error: code, Description: detail})
 }

@@ -138,3 +138,51 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// TestErrorsQuoteNoInput is issue 13 fix 3 at its source: no refusal of
+// Check or Unmarshal holds a byte of the input in its text (detail or
+// cause), only the fault and its byte offset. jsontext's own errors quote
+// the input (a lone surrogate left `\ud800ZeldaS` in the log) and name
+// members by JSON pointer.
+func TestErrorsQuoteNoInput(t *testing.T) {
+	const m = "ZeldaSECRET"
+	type body struct {
+		Name  string   `json:"name"`
+		Items []string `json:"items"`
+		N     int8     `json:"n"`
+	}
+	for name, tc := range map[string]struct {
+		in     string
+		code   string
+		offset int64
+	}{
+		"lone surrogate":     {`{"name":"\ud800` + m + `"}`, "malformed_json", 9},
+		"bad escape":         {`{"` + m + `":"\q"}`, "malformed_json", 16},
+		"bad UTF-8":          {"{\"name\":\"" + m + "\xff\"}", "invalid_utf8", 20},
+		"duplicate name":     {`{"` + m + `":1,"` + m + `":2}`, "malformed_json", 17},
+		"too deep":           {strings.Repeat(`{"`+m+`":`, 33) + `1` + strings.Repeat(`}`, 33), "json_too_deep", 15 * 32},
+		"truncated":          {`{"` + m + `":"` + m, "malformed_json", 27},
+		"bare word":          {`{"` + m + `":` + m + `}`, "malformed_json", 15},
+		"trailing data":      {`{"name":"` + m + `"} "` + m + `"`, "malformed_json", 22},
+		"control character":  {"{\"" + m + "\":\"" + m + "\x01\"}", "malformed_json", 27},
+		"out of range":       {`{"` + m + `":1e999}`, "malformed_json", 20},
+		"unknown member":     {`{"name":"a","` + m + `":1}`, "unknown_field", 12},
+		"wrong type":         {`{"items":"` + m + `"}`, "invalid_type", 9},
+		"number beyond int8": {`{"n":1234567}`, "invalid_type", 5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var b body
+			err := Unmarshal([]byte(tc.in), &b, true)
+			require.Error(t, err)
+			assert.Equal(t, tc.code, errs.CodeOf(err))
+			assert.NotContains(t, err.Error(), m)
+			assert.NotContains(t, err.Error(), "1234567")
+			var e *errs.Error
+			require.ErrorAs(t, err, &e)
+			assert.NotContains(t, e.Detail, m)
+			var p *Position
+			require.ErrorAs(t, err, &p, "the cause locates the fault")
+			assert.Equal(t, tc.offset, p.Offset, "%v", err)
+		})
+	}
+}
