@@ -59,7 +59,7 @@ func parseValue(data []byte, str string) (any, error) {
 	if cerr := jsonx.Check(data, jsonx.MaxDepth); cerr != nil {
 		return nil, cerr
 	}
-	return nil, jsonx.ErrMalformed.With("", err)
+	return nil, jsonx.Malformed(err)
 }
 
 // String returns the string claim name. ok is false when it is absent; a

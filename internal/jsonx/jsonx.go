@@ -89,10 +89,12 @@ func refuse(sentinel *errs.Error, detail, fault string, offset int64) error {
 	return sentinel.With(detail, &Position{Fault: fault, Offset: offset})
 }
 
-// malformed returns ErrMalformed for err, a decoder's refusal of input
-// that Check accepted: only the byte offset of err survives, never its
-// text, which quotes the input.
-func malformed(err error) error {
+// Malformed returns ErrMalformed for err, a JSON decoder's refusal of
+// input (typically input that Check accepted): only the byte offset of err
+// survives, never its text, which may quote the input. Every package that
+// runs a decoder of its own over untrusted JSON returns its refusals
+// through it.
+func Malformed(err error) error {
 	return refuse(ErrMalformed, "", faultDecode, offsetOf(err, -1))
 }
 
@@ -285,7 +287,7 @@ func Unmarshal(data []byte, v any, strict bool) error {
 			}
 			return err
 		}
-		return malformed(err)
+		return Malformed(err)
 	}
 	return nil
 }

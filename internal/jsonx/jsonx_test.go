@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -185,4 +186,23 @@ func TestErrorsQuoteNoInput(t *testing.T) {
 			assert.Equal(t, tc.offset, p.Offset, "%v", err)
 		})
 	}
+}
+
+// TestMalformedKeepsOnlyTheOffset: the refusal of another decoder (here
+// jsontext's, which names the member it was in) comes back as
+// malformed_json with the decoder's byte offset and none of its text.
+func TestMalformedKeepsOnlyTheOffset(t *testing.T) {
+	const m = "ZeldaSECRET"
+	dec := jsontext.NewDecoder(strings.NewReader(`{"` + m + `":[1,}`))
+	var err error
+	for err == nil {
+		_, err = dec.ReadToken()
+	}
+	require.Contains(t, err.Error(), m, "the decoder's own error quotes the input")
+	got := Malformed(err)
+	assert.Equal(t, "malformed_json", errs.CodeOf(got))
+	assert.NotContains(t, got.Error(), m)
+	var p *Position
+	require.ErrorAs(t, got, &p)
+	assert.Equal(t, int64(17), p.Offset, "the decoder's offset survives")
 }

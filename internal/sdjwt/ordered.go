@@ -34,7 +34,7 @@ func parseOrdered(data []byte) (node, error) {
 	dec := jsontext.NewDecoder(bytes.NewReader(data))
 	n, err := readNode(dec)
 	if err != nil {
-		return nil, jsonx.ErrMalformed.With("", err)
+		return nil, jsonx.Malformed(err)
 	}
 	return n, nil
 }
