@@ -69,7 +69,7 @@ var (
 		"the control proof's iss is not the verifier DID")
 	ErrKeyPurpose = errs.E(errs.Forbidden, "wrong_key_purpose",
 		"the control proof's key is not an authentication or capabilityInvocation key of the verifier DID")
-	errControlAudience = sdjwt.ErrInvalidAudience.With("the control proof's aud is not this registry's public URL", nil)
+	ErrControlAudience = sdjwt.ErrInvalidAudience.With("the control proof's aud is not this registry's public URL", nil)
 )
 
 // RPChallenge is a challenge for a control proof: single-use, bound to the
@@ -167,7 +167,7 @@ func verifyControl(ctx context.Context, token, verifier, audience string, now ti
 		return controlProof{}, err
 	}
 	if aud, ok := c["aud"].(string); !ok || aud != audience {
-		return controlProof{}, errControlAudience
+		return controlProof{}, ErrControlAudience
 	}
 	iss, _, err := c.String("iss")
 	if err != nil {

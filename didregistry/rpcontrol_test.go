@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/httpx"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
@@ -567,4 +570,50 @@ func TestRelyingPartyRegistry(t *testing.T) {
 	assert.False(t, d.Within, "a request beyond the registration is refused")
 	assert.Equal(t, []string{"birth_date"}, d.Excess)
 	e.waitAnchored(anchor.KindRPRegistration, "https://registry.example/registry/v1/relying-parties/"+reg.Record.ID, 2)
+}
+
+// pendingAnchor is the ledger with one subject's anchors not signed over
+// yet: the failure of a did:psr version still waiting in the outbox.
+type pendingAnchor struct {
+	Anchor
+	subject string
+}
+
+func (p pendingAnchor) Get(ctx context.Context, kind, subject string, version uint64) (*anchor.Receipt, error) {
+	if subject == p.subject {
+		return nil, anchor.ErrNotYet
+	}
+	return p.Anchor.Get(ctx, kind, subject, version)
+}
+
+// TestRPControlNeedsAnAnchoredDIDVersion: a did:psr verifier proves
+// control only with its current version anchored; until then the
+// registration is anchor_pending (503, try again) and stores nothing.
+func TestRPControlNeedsAnAnchoredDIDVersion(t *testing.T) {
+	e := newEnv(t, storetestSQLite(t))
+	ctl := newSigner(t)
+	verifier := e.createDID(ctl)
+	e.waitAnchored(anchor.KindDIDDocument, verifier, 1)
+
+	svc := New(Config{Store: e.st, Anchor: pendingAnchor{e.ledger.Anchorer, verifier}, PublicURL: "https://registry.example", Now: e.clock.Now})
+	r := chi.NewRouter()
+	r.Use(httpx.Observe(slog.New(slog.DiscardHandler), nil))
+	Routes(r, svc, did.NewRouter(), e.st, 64<<10)
+	pending := httptest.NewServer(r)
+	t.Cleanup(pending.Close)
+	direct := e.srv
+	e.srv = pending
+	ch := e.challenge("venues", verifier)
+	proof, err := SignRPControl(ctl, verifier+"#ctl-1", ch, e.clock.Now())
+	require.NoError(t, err)
+	before := e.rpCounts()
+	code, body := e.register("venues", verifier, proof)
+	assert.Equal(t, http.StatusServiceUnavailable, code, string(body))
+	assert.Equal(t, "anchor_pending", problemCode(body))
+	assert.Equal(t, before, e.rpCounts(), "nothing was stored")
+
+	// Once the version is anchored, the same proof registers.
+	e.srv = direct
+	code, body = e.register("venues", verifier, proof)
+	assert.Equal(t, http.StatusCreated, code, string(body))
 }
