@@ -65,7 +65,7 @@ func (e *env) register(tenant, verifier, proof string) (int, []byte) {
 }
 
 // rpCounts is what a registration writes: its record versions, the
-// anchors queued for them, their audit records, and the challenges left.
+// anchors queued for them, their audit records; and the challenges left.
 type rpCounts struct{ records, anchors, audits, challenges int64 }
 
 func (e *env) rpCounts() rpCounts {
@@ -76,9 +76,10 @@ func (e *env) rpCounts() rpCounts {
 	require.NoError(e.t, raw.QueryRow(ctx, "SELECT COUNT(*) FROM registry_records WHERE kind = $1", []any{KindRPRegistration}, &c.records))
 	require.NoError(e.t, raw.QueryRow(ctx, "SELECT COUNT(*) FROM audit WHERE action = $1", []any{"rp.register"}, &c.audits))
 	require.NoError(e.t, raw.QueryRow(ctx, "SELECT COUNT(*) FROM single_use WHERE kind = $1", []any{challengeKind}, &c.challenges))
-	depth, err := e.st.OutboxDepth(ctx, anchor.Topic)
-	require.NoError(e.t, err)
-	c.anchors = depth
+	// Every anchor ever queued for a registration, done or not: an outbox
+	// row is marked done, never deleted, so this count only grows.
+	require.NoError(e.t, raw.QueryRow(ctx, "SELECT COUNT(*) FROM outbox WHERE topic = $1 AND okey LIKE $2",
+		[]any{anchor.Topic, KindRPRegistration + "|%"}, &c.anchors))
 	return c
 }
 
@@ -436,10 +437,11 @@ func TestRPControlRefusals(t *testing.T) {
 		code, body = e.register("venues", verifier, signControl(t, other, hdr(kid), payload(ch)))
 		require.Equal(t, http.StatusUnauthorized, code, string(body))
 		good := signControl(t, venueKey, hdr(kid), payload(ch))
+		left := e.rpCounts().challenges
 		code, body = e.register("venues", verifier, good)
 		require.Equal(t, http.StatusCreated, code, string(body))
 		before := e.rpCounts()
-		assert.EqualValues(t, 1, before.records)
+		assert.Equal(t, rpCounts{records: 1, anchors: 1, audits: 1, challenges: left - 1}, before, "a registration writes one of each, and uses up its challenge")
 		code, body = e.register("venues", verifier, good)
 		assert.Equal(t, http.StatusBadRequest, code, string(body))
 		assert.Equal(t, "unknown_challenge", problemCode(body), "a replayed challenge")
