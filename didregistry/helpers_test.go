@@ -53,19 +53,23 @@ type env struct {
 	keys   map[string]string // tenant → API key
 }
 
-func newEnv(t *testing.T, st *store.Store) *env {
+func newEnv(t *testing.T, st *store.Store) *env { return newEnvWith(t, st, did.WebOptions{}) }
+
+// newEnvWith is newEnv with the registry's did:web resolver (for the
+// resolver endpoint and for relying-party control proofs) made with web.
+func newEnvWith(t *testing.T, st *store.Store, web did.WebOptions) *env {
 	t.Helper()
 	e := &env{t: t, st: st, clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, keys: map[string]string{}}
 	e.ledger = newLedger(t, st)
-	e.svc = New(Config{Store: st, Anchor: e.ledger.Anchorer, PublicURL: "https://registry.example", Now: e.clock.Now})
+	others := did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk", did.JWKResolver{})
+	webRes, err := did.NewWebResolver(web)
+	require.NoError(t, err)
+	others.Handle("web", webRes)
+	e.svc = New(Config{Store: st, Anchor: e.ledger.Anchorer, PublicURL: "https://registry.example", Resolver: others, Now: e.clock.Now})
 	r := chi.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r.Use(httpx.Observe(log, nil))
 	r.Use(httpx.LimitBody(64 << 10))
-	others := did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk", did.JWKResolver{})
-	web, err := did.NewWebResolver(did.WebOptions{})
-	require.NoError(t, err)
-	others.Handle("web", web)
 	Routes(r, e.svc, others, st, 64<<10)
 	e.srv = httptest.NewServer(r)
 	t.Cleanup(e.srv.Close)
@@ -77,6 +81,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 		{"benefits", "agency", admin.ScopeDIDsManage},
 		{"operator", "registry-operator", admin.ScopeRegistryAdmin},
 		{"venues", "venue-operator", admin.ScopeRPManage},
+		{"venues2", "venue-operator", admin.ScopeRPManage},
 	} {
 		_, err := adm.CreateTenant(context.Background(), admin.Actor{ID: "test"}, store.Tenant{ID: tn.id, Name: tn.id, Kind: tn.kind})
 		require.NoError(t, err)

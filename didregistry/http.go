@@ -56,6 +56,7 @@ func Routes(r chi.Router, svc *Service, others did.Resolver, st HTTPStore, maxBo
 			r.With(g.Scope(admin.ScopeDIDsManage)).Post("/dids/{did}/operations", httpx.H(h.updateDID))
 			r.With(g.Scope(admin.ScopeRegistryAdmin)).Post("/accreditations", httpx.H(h.accredit))
 			r.With(g.Scope(admin.ScopeRegistryAdmin)).Post("/accreditations/{id}/{action}", httpx.H(h.changeAccreditation))
+			r.With(g.Scope(admin.ScopeRPManage)).Post("/relying-parties/challenges", httpx.H(h.rpChallenge))
 			r.With(g.Scope(admin.ScopeRPManage)).Post("/relying-parties", httpx.H(h.registerRP))
 			r.With(g.Scope(admin.ScopeRPManage)).Get("/relying-parties", httpx.H(h.listRPs))
 			r.With(g.Scope(admin.ScopeRegistryAdmin)).Post("/relying-parties/{id}/{action}", httpx.H(h.decideRP))
@@ -374,6 +375,23 @@ type registerRPRequest struct {
 	Verifier    string         `json:"verifier"`
 	Name        string         `json:"name"`
 	Credentials []RPCredential `json:"credentials"`
+	Proof       string         `json:"proof"`
+}
+
+type challengeRequest struct {
+	Verifier string `json:"verifier"`
+}
+
+func (h handlers) rpChallenge(w http.ResponseWriter, r *http.Request) error {
+	var req challengeRequest
+	if err := httpx.DecodeJSON(r, &req, h.maxBody); err != nil {
+		return err
+	}
+	ch, err := h.svc.NewRPChallenge(r.Context(), actorOf(r), req.Verifier)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusCreated, ch)
 }
 
 func (h handlers) registerRP(w http.ResponseWriter, r *http.Request) error {
@@ -381,7 +399,7 @@ func (h handlers) registerRP(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req, h.maxBody); err != nil {
 		return err
 	}
-	rp, err := h.svc.RegisterRP(r.Context(), actorOf(r), req.Verifier, req.Name, req.Credentials)
+	rp, err := h.svc.RegisterRP(r.Context(), actorOf(r), req.Verifier, req.Name, req.Credentials, req.Proof)
 	if err != nil {
 		return err
 	}

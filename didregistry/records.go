@@ -42,6 +42,13 @@ func (s *Service) recordURL(kind, id string) string {
 // record in one transaction. A concurrent writer of the same version makes
 // it stale_version.
 func (s *Service) putRecord(ctx context.Context, a Actor, kind, id, subjectDID string, version uint64, body any, action string) error {
+	return s.putRecordAfter(ctx, nil, a, kind, id, subjectDID, version, body, action)
+}
+
+// putRecordAfter is putRecord with first run at the start of the same
+// transaction (when not nil): an error from first, or from any later step,
+// rolls back everything, first's work included.
+func (s *Service) putRecordAfter(ctx context.Context, first func(tx Tx) error, a Actor, kind, id, subjectDID string, version uint64, body any, action string) error {
 	b, err := json.Marshal(body, json.Deterministic(true))
 	if err != nil {
 		return errs.Wrap(errs.Internal, "", "", err)
@@ -49,6 +56,11 @@ func (s *Service) putRecord(ctx context.Context, a Actor, kind, id, subjectDID s
 	sum := hashHex(b)
 	now := s.cfg.Now().UTC()
 	err = s.inTx(ctx, func(tx Tx) error {
+		if first != nil {
+			if err := first(tx); err != nil {
+				return err
+			}
+		}
 		if err := tx.PutRecordVersion(ctx, store.RecordVersion{
 			Kind: kind, ID: id, Version: version, TenantID: a.TenantID, SubjectDID: subjectDID,
 			Body: b, SHA256: sum, EffectiveAt: now,

@@ -309,41 +309,6 @@ func TestAccreditationOverTime(t *testing.T) {
 	})
 }
 
-func TestRelyingPartyRegistry(t *testing.T) {
-	e := newEnv(t, storetestSQLite(t))
-	verifier := "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
-	vct := "https://health.example/vaccination"
-	code, body, _ := e.do(http.MethodPost, "/registry/v1/relying-parties", "venues", map[string]any{
-		"verifier": verifier, "name": "City Stadium",
-		"credentials": []map[string]any{{"vct": vct, "claims": []string{"vaccinated_within_policy"}, "purpose": "entry check", "retention_days": 0}},
-	})
-	require.Equal(t, http.StatusCreated, code, string(body))
-	var reg struct{ Record RPRegistration }
-	require.NoError(t, json.Unmarshal(body, &reg))
-
-	within := func(claims string) RPDecision {
-		q := url.Values{"verifier": {verifier}, "vct": {vct}, "claims": {claims}}
-		code, body, _ := e.do(http.MethodGet, "/registry/v1/trust/relying-parties?"+q.Encode(), "", nil)
-		require.Equal(t, http.StatusOK, code, string(body))
-		var d RPDecision
-		require.NoError(t, json.Unmarshal(body, &d))
-		return d
-	}
-	assert.False(t, within("vaccinated_within_policy").Within, "pending registrations allow nothing")
-	code, body, _ = e.do(http.MethodPost, "/registry/v1/relying-parties/"+reg.Record.ID+"/approve", "venues", map[string]string{})
-	assert.Equal(t, http.StatusForbidden, code, "a venue operator cannot approve itself")
-	assert.Equal(t, "insufficient_scope", problemCode(body))
-	code, _, _ = e.do(http.MethodPost, "/registry/v1/relying-parties/"+reg.Record.ID+"/approve", "operator", map[string]string{"reason": "ok"})
-	require.Equal(t, http.StatusOK, code)
-	d := within("vaccinated_within_policy")
-	assert.True(t, d.Within)
-	assert.Equal(t, "entry check", d.Purpose)
-	d = within("vaccinated_within_policy,birth_date")
-	assert.False(t, d.Within, "a request beyond the registration is refused")
-	assert.Equal(t, []string{"birth_date"}, d.Excess)
-	e.waitAnchored(anchor.KindRPRegistration, "https://registry.example/registry/v1/relying-parties/"+reg.Record.ID, 2)
-}
-
 // TestHostileInputs is acceptance 4: every route answers 400 or 404 with a
 // problem code, never 500, and stores nothing.
 func TestHostileInputs(t *testing.T) {

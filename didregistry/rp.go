@@ -26,7 +26,10 @@ type RPCredential struct {
 }
 
 // RPRegistration registers a verifier DID with what it may request and why.
-// A venue operator submits it; a registry operator approves it.
+// A venue operator submits it with a proof of control of the DID (Control);
+// a registry operator approves it. A registration without Control was made
+// before control proofs existed: it allows nothing, cannot be approved, and
+// its venue registers again with a proof (docs/relying-parties.md).
 type RPRegistration struct {
 	ID          string         `json:"id"`
 	Version     uint64         `json:"version"`
@@ -38,7 +41,12 @@ type RPRegistration struct {
 	Tenant      string         `json:"tenant"` // the venue operator that registered it
 	DecidedBy   string         `json:"decided_by,omitempty"`
 	EffectiveAt time.Time      `json:"effective_at"`
+	Control     *RPControl     `json:"control,omitempty"`
 }
+
+// proven reports whether r counts: its own tenant proved control of its
+// verifier DID.
+func (r *RPRegistration) proven() bool { return r.Control != nil && r.Control.Tenant == r.Tenant }
 
 var claimPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
@@ -84,8 +92,23 @@ func checkRPCredentials(in []RPCredential) ([]RPCredential, error) {
 	return out, nil
 }
 
-// RegisterRP records a pending registration of verifier by a venue operator.
-func (s *Service) RegisterRP(ctx context.Context, a Actor, verifier, name string, creds []RPCredential) (*RPRegistration, error) {
+// RegisterRP records a pending registration of verifier by a venue
+// operator, which proves control of verifier with proof: a control proof
+// (verifyControl) over a challenge that NewRPChallenge issued to the same
+// tenant for the same verifier. The challenge is consumed in the
+// transaction that stores the registration, its anchor and its audit
+// record, so a refusal at any step stores nothing and leaves the challenge
+// as it was, and a challenge makes at most one registration. Another
+// tenant that proves control of the same DID (it holds a key of the DID)
+// may register it too: each registration stands on its own proof.
+//
+// Refusals, after the record's own checks (invalid_did, invalid_record):
+// control_proof_required; the proof's (verifyControl); the DID's
+// resolution errors (did_not_found, did_deactivated, anchor_pending for a
+// did:psr version not yet anchored, …); unknown_challenge (never issued,
+// already used, or purged), challenge_tenant_mismatch,
+// challenge_verifier_mismatch, challenge_expired.
+func (s *Service) RegisterRP(ctx context.Context, a Actor, verifier, name string, creds []RPCredential, proof string) (*RPRegistration, error) {
 	if err := checkSubjectDID(verifier); err != nil {
 		return nil, err
 	}
@@ -96,11 +119,18 @@ func (s *Service) RegisterRP(ctx context.Context, a Actor, verifier, name string
 	if err != nil {
 		return nil, err
 	}
+	now := s.cfg.Now().UTC()
+	p, err := verifyControl(ctx, proof, verifier, s.audience(), now, s.verifierDocument)
+	if err != nil {
+		return nil, err
+	}
 	r := &RPRegistration{
 		ID: newRecordID("rp_"), Version: 1, Verifier: verifier, Name: name, Credentials: creds,
-		Status: RPPending, Tenant: a.TenantID, EffectiveAt: s.cfg.Now().UTC(),
+		Status: RPPending, Tenant: a.TenantID, EffectiveAt: now,
+		Control: &RPControl{Tenant: a.TenantID, KeyID: p.kid, ProvenAt: now, Proof: p.token},
 	}
-	if err := s.putRecord(ctx, a, KindRPRegistration, r.ID, verifier, 1, r, "rp.register"); err != nil {
+	consume := func(tx Tx) error { return consumeChallenge(ctx, tx, p, a.TenantID, verifier, now) }
+	if err := s.putRecordAfter(ctx, consume, a, KindRPRegistration, r.ID, verifier, 1, r, "rp.register"); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -128,6 +158,9 @@ func (s *Service) DecideRP(ctx context.Context, a Actor, id, action, reason stri
 	}
 	if cur.Status == to {
 		return &cur, nil
+	}
+	if to == RPApproved && !cur.proven() {
+		return nil, ErrControlProofRequired.With("the registration has no proof of control of its verifier DID; the venue must register again with one", nil)
 	}
 	allowed := (cur.Status == RPPending && (to == RPApproved || to == RPRejected)) || (cur.Status == RPApproved && to == RPRevoked)
 	if !allowed {
@@ -168,7 +201,9 @@ type RPDecision struct {
 
 // CheckRP says whether an approved registration of verifier allows every
 // claim in claims for vct. It names the claims outside the registration so
-// the wallet can tell the citizen.
+// the wallet can tell the citizen. Only registrations whose tenant proved
+// control of verifier count; one without a control proof (made before
+// proofs existed) allows nothing.
 func (s *Service) CheckRP(ctx context.Context, verifier, vct string, claims []string) (RPDecision, error) {
 	d := RPDecision{Verifier: verifier, VCT: vct}
 	if err := checkSubjectDID(verifier); err != nil {
@@ -190,7 +225,7 @@ func (s *Service) CheckRP(ctx context.Context, verifier, vct string, claims []st
 		if _, err := s.checkRecord(ctx, v, &r); err != nil {
 			return d, err
 		}
-		if r.Status != RPApproved {
+		if r.Status != RPApproved || !r.proven() {
 			continue
 		}
 		for _, c := range r.Credentials {

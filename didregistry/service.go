@@ -26,17 +26,21 @@ type Store interface {
 	GetRecordVersion(ctx context.Context, kind, id string, version uint64) (store.RecordVersion, error)
 	RecordVersionsFor(ctx context.Context, kind, subjectDID string) ([]store.RecordVersion, error)
 	ListRecords(ctx context.Context, kind, tenant string) ([]store.RecordVersion, error)
+	// PutSingleUse stores a relying-party control challenge (by its hash).
+	PutSingleUse(ctx context.Context, u store.SingleUse) error
 }
 
 // Tx is what the registry does inside a transaction: store a version of a
-// DID or of a registry record with its audit record, and the anchor that
-// Anchor.Enqueue writes through it (anchor.OutboxTx). A
+// DID or of a registry record with its audit record, the anchor that
+// Anchor.Enqueue writes through it (anchor.OutboxTx), and use up the
+// challenge of a relying-party registration's control proof. A
 // transaction-bound *store.Store has it.
 type Tx interface {
 	anchor.OutboxTx
 	PutDIDVersion(ctx context.Context, v store.DIDVersion) error
 	PutRecordVersion(ctx context.Context, v store.RecordVersion) error
 	AppendAudit(ctx context.Context, a store.AuditRecord) (int64, error)
+	ConsumeSingleUse(ctx context.Context, kind, value string, now time.Time) (store.SingleUse, error)
 }
 
 var (
@@ -68,16 +72,23 @@ type Config struct {
 	Store  Store
 	Anchor Anchor
 	// PublicURL is the registry's base URL; accreditation and relying-party
-	// records are anchored under their URLs below it.
+	// records are anchored under their URLs below it, and it is the aud of
+	// relying-party control proofs.
 	PublicURL string
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Resolver resolves the verifier DIDs of the other methods (did:key,
+	// did:jwk, did:web) whose control a relying-party registration proves;
+	// did:psr DIDs are resolved from the registry itself. nil: did:key and
+	// did:jwk only, which need no network.
+	Resolver did.Resolver
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Service is the DID registry and the trust registries.
 type Service struct {
 	cfg      Config
 	log      *slog.Logger
+	resolver did.Resolver
 	mu       sync.RWMutex
 	receipts map[string]*anchor.Receipt // anchored entries never change
 }
@@ -91,7 +102,11 @@ func New(cfg Config) *Service {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, log: lg, receipts: map[string]*anchor.Receipt{}}
+	res := cfg.Resolver
+	if res == nil {
+		res = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk", did.JWKResolver{})
+	}
+	return &Service{cfg: cfg, log: lg, resolver: res, receipts: map[string]*anchor.Receipt{}}
 }
 
 // Actor is the authenticated caller of a write, for tenancy and audit.

@@ -74,7 +74,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				return built{}, err
 			}
 			s.onStop(func() { _ = ledger.stop() })
-			reg := didregistry.New(didregistry.Config{Store: s.store, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Now: clock, Logger: s.log})
+			reg := didregistry.New(didregistry.Config{Store: s.store, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Resolver: coreResolver(), Now: clock, Logger: s.log})
 			seed, err := seedDev(ctx, cfg.DataDir, kek, s.store, reg)
 			if err != nil {
 				return built{}, err

@@ -161,6 +161,16 @@ func TestDevServesAndKeepsDataAcrossRestart(t *testing.T) {
 	code, body := get(t, url+"/registry/v1/trust/issuers?issuer="+healthDID+"&vct="+VaccinationVCT, "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, string(body), `"accredited":true`)
+	// The seeded venue proved control of its verifier DID, so its approved
+	// registration counts.
+	venueDID := seed.DIDs["venue"]
+	require.NotEmpty(t, venueDID)
+	code, body = get(t, url+"/registry/v1/trust/relying-parties?verifier="+venueDID+"&vct="+VaccinationVCT+"&claims=vaccinated_within_policy", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(body), `"within":true`)
+	code, body = get(t, url+"/registry/v1/relying-parties/"+seed.Venue, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(body), `"control":{"tenant":"venue","kid":"`+venueDID+"#")
 	stop()
 
 	url, stop = startDev(t, dir)

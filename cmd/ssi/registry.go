@@ -38,7 +38,7 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				return built{}, err
 			}
 			s.onStop(func() { _ = ledger.stop() })
-			reg := didregistry.New(didregistry.Config{Store: s.store, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Now: clock, Logger: s.log})
+			reg := didregistry.New(didregistry.Config{Store: s.store, Anchor: ledger.anchorer, PublicURL: cfg.PublicURL, Resolver: coreResolver(), Now: clock, Logger: s.log})
 			return built{services: services{ledger: ledger, registry: reg}, summary: " (ledger chain " + ledger.chainID + ")"}, nil
 		},
 	}.run(ctx, args, stdout, stderr)

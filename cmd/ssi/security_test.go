@@ -179,6 +179,7 @@ func (e *testEnv) bodyEndpoints(t *testing.T) []bodyEndpoint {
 		{"/registry/v1/dids/did:psr:x/operations", `{"operation":"x"}`},
 		{"/registry/v1/accreditations", `{"issuer":"did:psr:x","vct":["urn:x"]}`},
 		{"/registry/v1/accreditations/a1/suspend", reason},
+		{"/registry/v1/relying-parties/challenges", `{"verifier":"did:psr:x"}`},
 		{"/registry/v1/relying-parties", `{"verifier":"did:psr:x","name":"x"}`},
 		{"/registry/v1/relying-parties/r1/approve", reason},
 	} {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ssi-project/ssi/didregistry"
@@ -150,8 +151,19 @@ func seedDev(ctx context.Context, dataDir string, kek keys.KEK, st *store.Store,
 		return nil, err
 	}
 	seed.DIDs["venue"] = venueDID
-	rp, err := reg.RegisterRP(ctx, didregistry.Actor{TenantID: "venue", ID: "dev-seed"}, venueDID, "City Stadium entrance",
-		[]didregistry.RPCredential{{VCT: VaccinationVCT, Claims: []string{"vaccinated_within_policy"}, Purpose: "admission under the public health order", RetentionDays: 0}})
+	// The venue proves control of its DID: it signs the registry's
+	// challenge with the DID's key, as a venue operator does over HTTP.
+	venue := didregistry.Actor{TenantID: "venue", ID: "dev-seed"}
+	ch, err := reg.NewRPChallenge(ctx, venue, venueDID)
+	if err != nil {
+		return nil, fmt.Errorf("asking for the venue's control challenge: %w", err)
+	}
+	proof, err := didregistry.SignRPControl(venueKey, venueDID+"#"+strings.TrimPrefix(venueDID, "did:key:"), *ch, clock())
+	if err != nil {
+		return nil, fmt.Errorf("signing the venue's control proof: %w", err)
+	}
+	rp, err := reg.RegisterRP(ctx, venue, venueDID, "City Stadium entrance",
+		[]didregistry.RPCredential{{VCT: VaccinationVCT, Claims: []string{"vaccinated_within_policy"}, Purpose: "admission under the public health order", RetentionDays: 0}}, proof)
 	if err != nil {
 		return nil, fmt.Errorf("seeding the venue registration: %w", err)
 	}
