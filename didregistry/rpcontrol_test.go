@@ -188,6 +188,10 @@ func TestRPControlHappyPaths(t *testing.T) {
 				d := e.within(c.verifier, "vaccinated_within_policy")
 				assert.True(t, d.Within)
 				assert.Equal(t, reg.Record.ID, d.RegistrationID)
+				// The approved registration is still the venue's own.
+				code, body, _ = e.do(http.MethodGet, "/registry/v1/relying-parties", "venues", nil)
+				require.Equal(t, http.StatusOK, code, string(body))
+				assert.Contains(t, string(body), `"id":"`+reg.Record.ID+`"`, "the venue lists its approved registration")
 
 				// The proof is in the anchored record, so a reader can
 				// check it again.

@@ -182,11 +182,14 @@ func (s *Store) RecordVersionsFor(ctx context.Context, kind, subjectDID string) 
 }
 
 // ListRecords returns the latest version of every record of kind, ordered
-// by ID, optionally only those written by tenant ("" for all).
+// by ID, optionally only the records tenant created ("" for all): the
+// tenant that wrote version 1, whoever wrote the later versions (a relying
+// party's registration stays the venue's after an operator approves it).
 func (s *Store) ListRecords(ctx context.Context, kind, tenant string) ([]RecordVersion, error) {
 	var out []RecordVersion
 	err := forEach(ctx, s.r(),
-		`SELECT `+recordColumns+` FROM registry_records r WHERE kind = $1 AND ($2 = '' OR tenant_id = $2)
+		`SELECT `+recordColumns+` FROM registry_records r WHERE kind = $1
+		   AND ($2 = '' OR EXISTS (SELECT 1 FROM registry_records f WHERE f.kind = r.kind AND f.id = r.id AND f.version = 1 AND f.tenant_id = $2))
 		   AND version = (SELECT MAX(version) FROM registry_records WHERE kind = r.kind AND id = r.id) ORDER BY id`,
 		[]any{kind, tenant}, func(r rows) error {
 			v, err := scanRecord(r)

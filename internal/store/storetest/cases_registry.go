@@ -81,10 +81,13 @@ func testRecordVersions(t *testing.T, s *store.Store) {
 	}
 	x1, x2 := rec("x", 1, "registry", "did:psr:issuer"), rec("x", 2, "registry", "did:psr:issuer")
 	y1 := rec("y", 1, "other", "did:psr:other")
+	// y2 is written by another tenant (an operator deciding on it): y
+	// still belongs to "other", whose record it is.
+	y2 := rec("y", 2, "registry", "did:psr:other")
 	z1 := rec("z", 1, "registry", "did:psr:issuer")
 	rp := store.RecordVersion{Kind: "rp-registration", ID: "x", Version: 1, TenantID: "registry",
 		SubjectDID: "did:psr:issuer", Body: []byte("{}"), SHA256: "ef", EffectiveAt: t0}
-	for _, v := range []store.RecordVersion{x1, x2, y1, z1, rp} {
+	for _, v := range []store.RecordVersion{x1, x2, y1, y2, z1, rp} {
 		require.NoError(t, s.PutRecordVersion(ctx, v))
 	}
 	assertCode(t, store.ErrConflict, s.PutRecordVersion(ctx, x1))
@@ -109,10 +112,13 @@ func testRecordVersions(t *testing.T, s *store.Store) {
 
 	all, err := s.ListRecords(ctx, "accreditation", "")
 	require.NoError(t, err)
-	assert.Equal(t, []store.RecordVersion{x2, y1, z1}, all, "latest versions of every tenant")
+	assert.Equal(t, []store.RecordVersion{x2, y2, z1}, all, "latest versions of every tenant")
 	mine, err := s.ListRecords(ctx, "accreditation", "other")
 	require.NoError(t, err)
-	assert.Equal(t, []store.RecordVersion{y1}, mine)
+	assert.Equal(t, []store.RecordVersion{y2}, mine, "the latest version of the records other created, whoever wrote it")
+	theirs, err := s.ListRecords(ctx, "accreditation", "registry")
+	require.NoError(t, err)
+	assert.Equal(t, []store.RecordVersion{x2, z1}, theirs, "a later version does not make the record its writer's")
 }
 
 // testConcurrentDIDVersion: many writers racing to publish the same next
