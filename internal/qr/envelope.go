@@ -31,9 +31,10 @@ const (
 	// mode (version 40, level L); no longer text is ever decoded.
 	MaxTextSize = 4296
 	// MaxFramedSize caps the framed presentation, before deflate when
-	// encoding and as inflated when decoding. The largest text inflates
-	// legitimately to about twice its deflated 2,861 bytes; 32 KiB is ten
-	// times that, and inflating stops there.
+	// encoding and as inflated when decoding. The longest text carries
+	// 2,860 deflated bytes, which real presentations inflate to less than
+	// twice as many; 32 KiB is over ten times that, and inflating stops
+	// there.
 	MaxFramedSize = 32 << 10
 )
 
@@ -175,7 +176,7 @@ func deflate(b []byte) []byte {
 	var buf bytes.Buffer
 	// Nothing here fails: the level is valid and a bytes.Buffer takes
 	// every write.
-	w, _ := flate.NewWriterDict(&buf, flate.BestCompression, []byte(dictionary))
+	w, _ := flate.NewWriterDict(&buf, flate.BestCompression, dictionary)
 	_, _ = w.Write(b)
 	_ = w.Close()
 	return buf.Bytes()
@@ -186,7 +187,7 @@ func deflate(b []byte) []byte {
 // MaxFramedSize+1 bytes of output, and refuses bytes after its end.
 func inflate(b []byte) ([]byte, error) {
 	src := bytes.NewReader(b) // an io.ByteReader: flate reads no byte past the stream
-	r := flate.NewReaderDict(src, []byte(dictionary))
+	r := flate.NewReaderDict(src, dictionary)
 	out, err := io.ReadAll(io.LimitReader(r, MaxFramedSize+1))
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
