@@ -242,3 +242,49 @@ func breakdown(t testing.TB, p, text string, vL, vM int) string {
 	fmt.Fprintf(&b, "%-26s L: version %d (%d modules), M: version %d (%d modules)\n", "QR code", vL, 17+4*vL, vM, 17+4*vM)
 	return b.String()
 }
+
+// referenceEnvelope is one reference presentation and its envelope.
+func referenceEnvelope(b *testing.B) (presentation, text string) {
+	r := newReference(b)
+	p, _ := r.present(b, referenceReveal)
+	text, err := EncodeEnvelope(p)
+	require.NoError(b, err)
+	b.ReportAllocs()
+	return p, text
+}
+
+// BenchmarkDecodeEnvelope is the verifier's cost of one scanned reference
+// presentation before any signature: Base45, inflate, frame, rebuild.
+func BenchmarkDecodeEnvelope(b *testing.B) {
+	_, text := referenceEnvelope(b)
+	for b.Loop() {
+		if _, err := DecodeEnvelope(text); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeEnvelope is the wallet's cost of one envelope (DEFLATE
+// at level 9 dominates).
+func BenchmarkEncodeEnvelope(b *testing.B) {
+	p, _ := referenceEnvelope(b)
+	for b.Loop() {
+		if _, err := EncodeEnvelope(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeOfflineQR is the wallet's cost of the symbol and its PNG.
+func BenchmarkEncodeOfflineQR(b *testing.B) {
+	_, text := referenceEnvelope(b)
+	for b.Loop() {
+		sym, err := EncodeOffline(text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sym.PNG(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
