@@ -57,7 +57,8 @@ var b64 = base64.RawURLEncoding.Strict()
 // non-zero trailing bits, characters outside the alphabet):
 // qr_non_canonical_base64url. A string that is not an SD-JWT shape is
 // sdjwt's malformed_sd_jwt or malformed_disclosure, more than
-// sdjwt.MaxDisclosures disclosures too_many_disclosures, a frame over
+// sdjwt.MaxDisclosures disclosures too_many_disclosures, an input over
+// sdjwt.DefaultMaxSize jose's token_too_large, a frame over
 // MaxFramedSize qr_envelope_too_large, and a text over MaxTextSize
 // qr_text_too_long: it never returns a text that DecodeEnvelope refuses.
 func EncodeEnvelope(s string) (string, error) {

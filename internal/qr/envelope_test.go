@@ -155,6 +155,8 @@ func TestEncodeEnvelopeRefuses(t *testing.T) {
 			assert.Equal(t, errs.Invalid, errs.KindOf(err))
 		})
 	}
+	_, err := EncodeEnvelope(jwt + "~" + strings.Repeat("A", sdjwt.DefaultMaxSize) + "~")
+	assert.Equal(t, "token_too_large", errs.CodeOf(err), "sdjwt's size limit comes first")
 }
 
 // TestDecodeEnvelopeRefuses: every refusal of the decoder, with its code.
