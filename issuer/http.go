@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/httpx"
+	"github.com/ssi-project/ssi/internal/qr"
 	"github.com/ssi-project/ssi/internal/store"
 )
 
@@ -312,12 +314,16 @@ func (h handlers) createOffer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	qr, err := EncodeQR(o.URI)
+	sym, err := qr.EncodeURI(o.URI)
+	if err != nil {
+		return errs.Wrap(errs.Internal, "", "", fmt.Errorf("encoding the offer QR code: %w", err))
+	}
+	png, err := sym.PNG()
 	if err != nil {
 		return errs.Wrap(errs.Internal, "", "", err)
 	}
 	return httpx.JSON(w, http.StatusCreated, OfferView{ID: o.ID, OfferURI: o.URI, OfferByValueURI: o.ByValueURI, TxCode: o.TxCode, ExpiresAt: o.ExpiresAt,
-		QRPNG: base64.StdEncoding.EncodeToString(qr.PNG), QRSVG: qr.SVG})
+		QRPNG: base64.StdEncoding.EncodeToString(png), QRSVG: sym.SVG()})
 }
 
 // credentialRequest reads and parses the body of a credential request.

@@ -1,0 +1,77 @@
+package qr
+
+// Base45 (RFC 9285), written here rather than taken from
+// github.com/minvws/base45-go v0.1.0: that module's RFC codec (eubase45)
+// decodes a triplet over 65535 or a pair over 255 by truncating it to a
+// byte instead of refusing it (RFC 9285 §4 says decoding MUST fail), so
+// two texts would decode to the same bytes, and it pulls in
+// github.com/go-errors/errors for its error strings.
+
+// base45Alphabet is RFC 9285 Table 1; it is also exactly the QR
+// alphanumeric character set, in the same order.
+const base45Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+// base45Value maps a byte to its Base45 value, or -1.
+var base45Value = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i := range len(base45Alphabet) {
+		t[base45Alphabet[i]] = int8(i)
+	}
+	return t
+}()
+
+// base45EncodedLen is the length of the Base45 text of n bytes.
+func base45EncodedLen(n int) int { return n/2*3 + n%2*2 }
+
+// base45Encode returns the Base45 text of src: every two bytes [a b] as
+// three characters [c d e] with a·256+b = c + d·45 + e·45², and a last odd
+// byte as two characters [c d] with its value = c + d·45.
+func base45Encode(src []byte) string {
+	dst := make([]byte, 0, base45EncodedLen(len(src)))
+	for len(src) >= 2 {
+		n := int(src[0])<<8 | int(src[1])
+		dst = append(dst, base45Alphabet[n%45], base45Alphabet[n/45%45], base45Alphabet[n/2025])
+		src = src[2:]
+	}
+	if len(src) == 1 {
+		n := int(src[0])
+		dst = append(dst, base45Alphabet[n%45], base45Alphabet[n/45])
+	}
+	return string(dst)
+}
+
+// base45Decode decodes s. It refuses (qr_invalid_base45) a character
+// outside the alphabet, a text whose length is 1 modulo 3 (a dangling
+// character), a triplet worth more than 65535 and a final pair worth more
+// than 255, so every byte string has exactly one Base45 text.
+func base45Decode(s string) ([]byte, error) {
+	if len(s)%3 == 1 {
+		return nil, ErrInvalidBase45.With("a Base45 text cannot end in a single character", nil)
+	}
+	dst := make([]byte, 0, len(s)/3*2+len(s)%3/2)
+	for i := 0; i < len(s); i += 3 {
+		g := s[i:min(i+3, len(s))]
+		n := 0
+		for k := len(g) - 1; k >= 0; k-- {
+			v := base45Value[g[k]]
+			if v < 0 {
+				return nil, ErrInvalidBase45.With("a character is outside the Base45 alphabet", nil)
+			}
+			n = n*45 + int(v)
+		}
+		if len(g) == 3 {
+			if n > 0xffff {
+				return nil, ErrInvalidBase45.With("a Base45 triplet is over 65535", nil)
+			}
+			dst = append(dst, byte(n>>8), byte(n))
+			continue
+		}
+		if n > 0xff {
+			return nil, ErrInvalidBase45.With("a final Base45 pair is over 255", nil)
+		}
+		dst = append(dst, byte(n))
+	}
+	return dst, nil
+}
