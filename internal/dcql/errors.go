@@ -119,7 +119,7 @@ const (
 
 // The limits' values.
 const (
-	MaxQuerySize          = 64 << 10
+	MaxQuerySize          = 32 << 10
 	MaxCredentials        = 32
 	MaxClaims             = 64
 	MaxPathLength         = 16

@@ -55,6 +55,15 @@ type SetOffer struct {
 // for the citizen: it lists what can satisfy the query and what each
 // choice would disclose.
 //
+// Claims paths are applied to the credential as stored (every disclosure
+// applied). An integer component counts positions there; a presentation of
+// an SD-JWT drops the array elements it does not disclose, so an element
+// asked by index i arrives at index i only if the elements before it are
+// disclosed too. Candidates never discloses more than a path selects, so
+// the verifier's Match refuses such an answer unless those elements are
+// always visible; a query into a selectively disclosable array should use
+// null (with values) instead. ssi's own credentials have no such arrays.
+//
 // Values are matched here too, which tells the wallet whether a claim
 // holds a value the verifier named; by §15.4.1 the wallet must not let the
 // verifier tell a values mismatch from a refusal, so a wallet that cannot
