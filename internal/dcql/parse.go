@@ -46,8 +46,8 @@ func Parse(data []byte) (*Query, error) {
 //     array of non-empty strings; trusted_authorities, when present, a
 //     non-empty array of objects with a type and a non-empty array of
 //     values (for aki, base64url); claims, when present, non-empty;
-//     claim_sets only with claims, a non-empty array of non-empty arrays of
-//     ids of claims;
+//     claim_sets only with claims, a non-empty array of arrays of ids of
+//     claims (an empty claim set asks for the credential without claims);
 //   - each claims query: id of [A-Za-z0-9_-] when present, present when
 //     claim_sets is, unique in its claims; path a non-empty array of
 //     strings, nulls and non-negative integers; values, when present, a
@@ -240,7 +240,9 @@ func parseClaims(o map[string]any, l *loc, c *CredentialQuery) error {
 	c.ClaimSets = make([][]string, len(sets))
 	for i, s := range sets {
 		el := loc{parent: &sl, index: i}
-		ids, err := idList(s, &el, MaxClaims, LimitClaimSetSize)
+		// §6.1 asks options of credential_sets to be non-empty, not claim
+		// sets: an empty one asks for the credential without claims.
+		ids, err := idList(s, &el, true, MaxClaims, LimitClaimSetSize)
 		if err != nil {
 			return err
 		}
@@ -319,7 +321,7 @@ func parseSet(q *Query, v any, l *loc, s *CredentialSet) error {
 	s.Options = make([][]string, len(opts))
 	for i, opt := range opts {
 		el := loc{parent: &ol, index: i}
-		ids, err := idList(opt, &el, MaxCredentials, LimitOptionSize)
+		ids, err := idList(opt, &el, false, MaxCredentials, LimitOptionSize)
 		if err != nil {
 			return err
 		}
@@ -371,9 +373,13 @@ func asArray(raw any, l *loc, maxLen int, lim Limit) ([]any, bool, error) {
 	return arr, true, nil
 }
 
-// idList reads a non-empty array of at most maxLen strings (a claim set or
-// a credential set option); whether they name anything is the caller's.
-func idList(v any, l *loc, maxLen int, lim Limit) ([]string, error) {
+// idList reads an array of at most maxLen strings (a claim set or a
+// credential set option), non-empty unless mayBeEmpty; whether they name
+// anything is the caller's.
+func idList(v any, l *loc, mayBeEmpty bool, maxLen int, lim Limit) ([]string, error) {
+	if a, ok := v.([]any); ok && len(a) == 0 && mayBeEmpty {
+		return []string{}, nil
+	}
 	arr, _, err := asArray(v, l, maxLen, lim)
 	if err != nil {
 		return nil, err

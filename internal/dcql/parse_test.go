@@ -105,6 +105,16 @@ func TestParseAccepts(t *testing.T) {
 	// Another format keeps no meta; its contents are not looked at.
 	q = mustParse(t, `{"credentials":[{"id":"a","format":"vc+sd-jwt","meta":{"vct_values":[1]}}]}`)
 	assert.Nil(t, q.Credentials[0].VCTValues)
+
+	// An empty claim set (§6.1 requires non-empty options of credential
+	// sets, not of claim sets) asks for the credential without claims.
+	q = mustParse(t, query(`,"claims":[{"id":"a","path":["a"]}],"claim_sets":[["a"],[]]`))
+	assert.Equal(t, [][]string{{"a"}, {}}, q.Credentials[0].ClaimSets)
+	roundTrip(t, q)
+	m, err := q.Credentials[0].Match(&Credential{Format: FormatSDJWTVC, VCT: "v", Claims: map[string]any{}, KeyBound: true})
+	require.NoError(t, err)
+	assert.Equal(t, 1, m.ClaimSet)
+	assert.Nil(t, m.Claims)
 }
 
 // query builds a one-credential dc+sd-jwt query around the members of the
@@ -212,7 +222,6 @@ func TestParseRefusals(t *testing.T) {
 		{"claim without id under claim_sets", query(`,"claims":[{"id":"a","path":["a"]},{"path":["b"]}],"claim_sets":[["a"]]`), "dcql_missing_claim_id", ""},
 		{"claim_sets not an array", query(`,"claims":[{"id":"a","path":["a"]}],"claim_sets":"a"`), "dcql_wrong_type", ""},
 		{"claim_sets empty", query(`,"claims":[{"id":"a","path":["a"]}],"claim_sets":[]`), "dcql_empty_array", ""},
-		{"claim set empty", query(`,"claims":[{"id":"a","path":["a"]}],"claim_sets":[[]]`), "dcql_empty_array", ""},
 		{"claim set not an array", query(`,"claims":[{"id":"a","path":["a"]}],"claim_sets":["a"]`), "dcql_wrong_type", ""},
 		{"claim set id not a string", query(`,"claims":[{"id":"a","path":["a"]}],"claim_sets":[[1]]`), "dcql_wrong_type", ""},
 		{"claim set unknown id", query(`,"claims":[{"id":"a","path":["a"]}],"claim_sets":[["a"],["b"]]`), "dcql_unknown_claim_id", ""},

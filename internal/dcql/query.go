@@ -19,7 +19,8 @@ const FormatSDJWTVC = "dc+sd-jwt"
 // Match, Candidates and CheckAllowed rely on nothing more than its exported
 // fields, and stay safe (no panic, ids looked up, never indexed blindly) on
 // a Query built or changed by hand, which is not validated. Unknown members
-// of the input are ignored, as §6 requires, and are not kept.
+// of the input are ignored, as §6 requires, and are not kept. No method
+// changes a Query: one parsed policy serves concurrent matches.
 type Query struct {
 	Credentials []CredentialQuery
 	// CredentialSets is nil when the query has none: every credential
