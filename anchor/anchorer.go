@@ -17,6 +17,7 @@ import (
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jsonx"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Topic is the outbox topic of anchor work.
@@ -97,11 +98,11 @@ func New(cfg Config) (*Anchorer, error) {
 // kind|subject|version) through ob, which should be the caller's
 // transaction-bound store. Enqueueing the same entry again is a no-op; the
 // same version with another hash is store.ErrConflict.
-func (a *Anchorer) Enqueue(ctx context.Context, ob Outbox, entries ...Entry) error {
+func (a *Anchorer) Enqueue(ctx context.Context, ob Outbox, entries ...trust.Entry) error {
 	items := make([]store.OutboxItem, len(entries))
 	for i, e := range entries {
-		req := Entry{Kind: e.Kind, Subject: e.Subject, Version: e.Version, SHA256: e.SHA256}
-		if err := req.validateRequest(); err != nil {
+		req := trust.Entry{Kind: e.Kind, Subject: e.Subject, Version: e.Version, SHA256: e.SHA256}
+		if err := req.ValidateRequest(); err != nil {
 			return err
 		}
 		p, err := json.Marshal(req)
@@ -182,10 +183,10 @@ func (a *Anchorer) Drain(ctx context.Context) (int, error) {
 			a.park(ctx, it.ID, it.LastError) // failed for good before parking existed
 			continue
 		}
-		var e Entry
+		var e trust.Entry
 		perr := jsonx.Unmarshal(it.Payload, &e, true)
 		if perr == nil {
-			perr = e.validateRequest()
+			perr = e.ValidateRequest()
 		}
 		if perr != nil {
 			a.park(ctx, it.ID, permanent+"the payload is not an anchor entry")
@@ -223,7 +224,7 @@ func (a *Anchorer) Drain(ctx context.Context) (int, error) {
 
 type pending struct {
 	id    int64
-	entry Entry
+	entry trust.Entry
 	loc   Located
 }
 
@@ -269,7 +270,7 @@ func (a *Anchorer) submit(ctx context.Context, todo []pending) ([]pending, error
 		if err != nil {
 			return nil, err
 		}
-		entries := make([]Entry, len(todo))
+		entries := make([]trust.Entry, len(todo))
 		for i, p := range todo {
 			entries[i] = p.entry
 		}
@@ -334,7 +335,7 @@ func (a *Anchorer) complete(ctx context.Context, ps []pending) (int, error) {
 	headers := signedHeaders{}
 	results := make([][]byte, len(ps))
 	for i, p := range ps {
-		var r *Receipt
+		var r *trust.Receipt
 		var err error
 		for {
 			r, err = a.cfg.Ledger.receipt(ctx, p.loc, headers)
@@ -398,7 +399,7 @@ func (a *Anchorer) park(ctx context.Context, id int64, reason string) {
 // Receipt returns the stored receipt of an entry once the worker anchored
 // it, ErrNotYet while it is pending, or ErrHashMismatch when a different
 // hash holds its version on the ledger.
-func (a *Anchorer) Receipt(ctx context.Context, e Entry) (*Receipt, error) {
+func (a *Anchorer) Receipt(ctx context.Context, e trust.Entry) (*trust.Receipt, error) {
 	it, err := a.cfg.Outbox.GetOutbox(ctx, Topic, e.Key())
 	if err != nil {
 		return nil, err
@@ -409,7 +410,7 @@ func (a *Anchorer) Receipt(ctx context.Context, e Entry) (*Receipt, error) {
 		}
 		return nil, ErrNotYet
 	}
-	var r Receipt
+	var r trust.Receipt
 	if err := json.Unmarshal(it.Result, &r); err != nil {
 		return nil, ErrInternal.With("a stored receipt does not decode", err)
 	}
@@ -418,12 +419,12 @@ func (a *Anchorer) Receipt(ctx context.Context, e Entry) (*Receipt, error) {
 
 // Latest returns the latest anchored version of (kind, subject) with a
 // fresh receipt from the ledger.
-func (a *Anchorer) Latest(ctx context.Context, kind, subject string) (*Receipt, error) {
+func (a *Anchorer) Latest(ctx context.Context, kind, subject string) (*trust.Receipt, error) {
 	return a.cfg.Ledger.Latest(ctx, kind, subject)
 }
 
 // Get returns one anchored version with a fresh receipt from the ledger.
-func (a *Anchorer) Get(ctx context.Context, kind, subject string, version uint64) (*Receipt, error) {
+func (a *Anchorer) Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error) {
 	if version == 0 {
 		return nil, ErrInvalidEntry.With("the version must be at least 1", nil)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // AppVersion is the ABCI application protocol version.
@@ -129,7 +130,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	blockTime := req.Time.UTC()
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
-		err := a.apply(a.deliver, &a.next.Operators, raw, func(e Entry) error {
+		err := a.apply(a.deliver, &a.next.Operators, raw, func(e trust.Entry) error {
 			return a.appendLeaf(e, req.Height, blockTime)
 		})
 		if err != nil {
@@ -179,7 +180,7 @@ var errStorage = errors.New("app storage failure")
 // apply checks raw against st and, when every check passes, applies it:
 // the writer's sequence advances, versions advance, and each entry goes to
 // onEntry (nil in CheckTx). A rejected transaction writes nothing.
-func (a *App) apply(st *overlay, operators *int, raw []byte, onEntry func(Entry) error) error {
+func (a *App) apply(st *overlay, operators *int, raw []byte, onEntry func(trust.Entry) error) error {
 	tx, err := a.txs.decode(raw)
 	if err != nil {
 		return err
@@ -228,7 +229,7 @@ func (a *App) apply(st *overlay, operators *int, raw []byte, onEntry func(Entry)
 	return nil
 }
 
-func (a *App) applyAnchor(st *overlay, b *Body, onEntry func(Entry) error) error {
+func (a *App) applyAnchor(st *overlay, b *Body, onEntry func(trust.Entry) error) error {
 	// First check every entry, tracking versions this batch already extends
 	// (a batch may carry v1 and v2 of one subject). The map is only looked
 	// up, never iterated.
@@ -265,7 +266,7 @@ func (a *App) applyAnchor(st *overlay, b *Body, onEntry func(Entry) error) error
 
 // appendLeaf appends e (stamped with block time) to the log, storing the
 // leaf, its version index and every new perfect-subtree hash.
-func (a *App) appendLeaf(e Entry, height int64, t time.Time) error {
+func (a *App) appendLeaf(e trust.Entry, height int64, t time.Time) error {
 	e.Time = t
 	idx := a.rng.End()
 	leaf, err := json.Marshal(storedLeaf{Entry: e, Height: height})
@@ -274,7 +275,7 @@ func (a *App) appendLeaf(e Entry, height int64, t time.Time) error {
 	}
 	a.deliver.set(leafKey(idx), leaf)
 	a.deliver.set(entryKey(e.Kind, e.Subject, e.Version), u64(idx))
-	return a.rng.Append(hasher.HashLeaf(e.leafBytes()), func(id compact.NodeID, h []byte) {
+	return a.rng.Append(e.LeafHash(), func(id compact.NodeID, h []byte) {
 		a.deliver.set(nodeKey(id), h)
 	})
 }

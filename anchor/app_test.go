@@ -14,6 +14,8 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 const testChain = "test-chain"
@@ -82,7 +84,7 @@ func (ta *testApp) sign(s *TxSigner, b Body) []byte {
 	return tx
 }
 
-func (ta *testApp) anchor(s *TxSigner, es ...Entry) []byte {
+func (ta *testApp) anchor(s *TxSigner, es ...trust.Entry) []byte {
 	return ta.sign(s, Body{Type: TxAnchor, Entries: es})
 }
 
@@ -128,7 +130,7 @@ func TestAppAcceptsBatchAndExtendsVersions(t *testing.T) {
 	res := ta.block(ta.anchor(op, didEntry(1, 1), didEntry(1, 2), didEntry(2, 1)))
 	require.Len(t, res, 1)
 	require.Equal(t, uint32(0), res[0].Code, res[0].Log)
-	loc, err := ta.app.locate(EntryRef{Kind: KindDIDDocument, Subject: "did:ssi:issuer-1"})
+	loc, err := ta.app.locate(EntryRef{Kind: trust.KindDIDDocument, Subject: "did:ssi:issuer-1"})
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), loc.Entry.Version)
 	assert.Equal(t, uint64(1), loc.LeafIndex)
@@ -165,7 +167,7 @@ func TestAppRejections(t *testing.T) {
 			return tx
 		}, ErrReplayedTx},
 		{"sequence skips ahead", func(ta *testApp) []byte {
-			return ta.sign(op, Body{Type: TxAnchor, Seq: 5, Entries: []Entry{didEntry(1, 1)}})
+			return ta.sign(op, Body{Type: TxAnchor, Seq: 5, Entries: []trust.Entry{didEntry(1, 1)}})
 		}, ErrSequenceGap},
 		{"version skip", func(ta *testApp) []byte {
 			return ta.anchor(op, didEntry(1, 2))
@@ -182,27 +184,27 @@ func TestAppRejections(t *testing.T) {
 			return ta.anchor(op, didEntry(1, 1), didEntry(1, 1))
 		}, ErrVersionRepeat},
 		{"oversized subject", func(ta *testApp) []byte {
-			return ta.anchor(op, Entry{Kind: KindStatusList, Subject: "https://x.example/" + strings.Repeat("a", MaxSubjectLen),
+			return ta.anchor(op, trust.Entry{Kind: trust.KindStatusList, Subject: "https://x.example/" + strings.Repeat("a", trust.MaxSubjectLen),
 				Version: 1, SHA256: digest("x")})
 		}, ErrFieldTooLarge},
 		{"oversized hash", func(ta *testApp) []byte {
-			return ta.anchor(op, Entry{Kind: KindStatusList, Subject: "https://x.example/1", Version: 1, SHA256: digest("x") + "00"})
+			return ta.anchor(op, trust.Entry{Kind: trust.KindStatusList, Subject: "https://x.example/1", Version: 1, SHA256: digest("x") + "00"})
 		}, ErrFieldTooLarge},
 		{"too many entries", func(ta *testApp) []byte {
-			es := make([]Entry, MaxEntriesPerTx+1)
+			es := make([]trust.Entry, MaxEntriesPerTx+1)
 			for i := range es {
 				es[i] = didEntry(i, 1)
 			}
 			return ta.anchor(op, es...)
 		}, ErrFieldTooLarge},
 		{"personal data as subject", func(ta *testApp) []byte {
-			return ta.anchor(op, Entry{Kind: KindAccreditation, Subject: "Jane Doe, born 1990-01-01", Version: 1, SHA256: digest("x")})
+			return ta.anchor(op, trust.Entry{Kind: trust.KindAccreditation, Subject: "Jane Doe, born 1990-01-01", Version: 1, SHA256: digest("x")})
 		}, ErrInvalidEntry},
 		{"did-document subject that is not a DID", func(ta *testApp) []byte {
-			return ta.anchor(op, Entry{Kind: KindDIDDocument, Subject: "https://x.example/", Version: 1, SHA256: digest("x")})
+			return ta.anchor(op, trust.Entry{Kind: trust.KindDIDDocument, Subject: "https://x.example/", Version: 1, SHA256: digest("x")})
 		}, ErrInvalidEntry},
 		{"unknown kind", func(ta *testApp) []byte {
-			return ta.anchor(op, Entry{Kind: "medical-record", Subject: "did:ssi:x", Version: 1, SHA256: digest("x")})
+			return ta.anchor(op, trust.Entry{Kind: "medical-record", Subject: "did:ssi:x", Version: 1, SHA256: digest("x")})
 		}, ErrInvalidEntry},
 		{"writer-set time", func(ta *testApp) []byte {
 			e := didEntry(1, 1)
@@ -210,7 +212,7 @@ func TestAppRejections(t *testing.T) {
 			return ta.anchor(op, e)
 		}, ErrMalformedTx},
 		{"another chain", func(ta *testApp) []byte {
-			return ta.sign(op, Body{ChainID: "other-chain", Type: TxAnchor, Entries: []Entry{didEntry(1, 1)}})
+			return ta.sign(op, Body{ChainID: "other-chain", Type: TxAnchor, Entries: []trust.Entry{didEntry(1, 1)}})
 		}, ErrWrongChain},
 		{"not JSON", func(*testApp) []byte { return []byte("\x00\x01garbage") }, ErrMalformedTx},
 		{"writer adds a writer", func(ta *testApp) []byte {
@@ -307,7 +309,7 @@ func TestAppRestartResumesFromCommit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ta.height, info.LastBlockHeight)
 	assert.Equal(t, ta.appHash(), info.LastBlockAppHash)
-	_, found, err := getU64(&overlay{db: ta.db}, versionKey(KindDIDDocument, "did:ssi:issuer-9"))
+	_, found, err := getU64(&overlay{db: ta.db}, versionKey(trust.KindDIDDocument, "did:ssi:issuer-9"))
 	require.NoError(t, err)
 	assert.False(t, found, "uncommitted state must not persist")
 

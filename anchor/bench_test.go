@@ -7,12 +7,14 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 func batchTx(b *testing.B, s *TxSigner, seq uint64, n int) []byte {
-	es := make([]Entry, n)
+	es := make([]trust.Entry, n)
 	for j := range es {
-		es[j] = Entry{Kind: KindStatusList, Subject: fmt.Sprintf("https://load.example/lists/%d/%d", seq, j),
+		es[j] = trust.Entry{Kind: trust.KindStatusList, Subject: fmt.Sprintf("https://load.example/lists/%d/%d", seq, j),
 			Version: 1, SHA256: digest(fmt.Sprintf("%d/%d", seq, j))}
 	}
 	tx, err := s.Sign(Body{ChainID: testChain, Type: TxAnchor, Seq: seq, Entries: es})

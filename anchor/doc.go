@@ -15,9 +15,11 @@
 //     receipt per entry;
 //   - health (HealthChecker): last height, last block time, halt detection
 //     and outbox depth, with Prometheus gauges;
-//   - receipts and their offline verification (VerifyReceipt): an inclusion
-//     proof bound to an app hash in a header that more than 2/3 of the pinned
-//     validators' voting power signed.
+//   - receipts (Ledger.Receipt): an inclusion proof bound to an app hash in
+//     a header that more than 2/3 of the pinned validators' voting power
+//     signed. Their offline verification, and the types a consumer shares
+//     with the ledger (trust.Entry, trust.Receipt, trust.Trust), are in
+//     internal/trust, which this package imports and never the reverse.
 //
 // What it must never do: accept personal data (only DIDs, URIs, hashes and
 // versions, each with a size limit), read the wall clock or iterate a map

@@ -10,6 +10,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // FuzzDecodeTx feeds arbitrary bytes to the transaction decoder. It must
@@ -21,7 +22,7 @@ func FuzzDecodeTx(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	valid, err := s.Sign(Body{ChainID: "c", Type: TxAnchor, Seq: 1, Entries: []Entry{didEntry(1, 1)}})
+	valid, err := s.Sign(Body{ChainID: "c", Type: TxAnchor, Seq: 1, Entries: []trust.Entry{didEntry(1, 1)}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func FuzzParseVerifyReceipt(f *testing.F) {
 		f.Fatal(err)
 	}
 	oc := newOfflineChain(f, op, 1)
-	batch := []Entry{didEntry(1, 1), didEntry(2, 1), didEntry(3, 1), didEntry(1, 2), statusEntry(1, 1)}
+	batch := []trust.Entry{didEntry(1, 1), didEntry(2, 1), didEntry(3, 1), didEntry(1, 2), statusEntry(1, 1)}
 	if res := oc.ta.block(oc.ta.anchor(op, batch...)); res[0].Code != 0 {
 		f.Fatal(res[0].Log)
 	}
@@ -95,16 +96,16 @@ func FuzzParseVerifyReceipt(f *testing.F) {
 	f.Add([]byte(`{"entry":{},"signed_header":"////"}`))                                                                                                                                                                                                                  // garbage protobuf
 	f.Add([]byte(`null`))                                                                                                                                                                                                                                                 // not an object
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := ParseReceipt(b)
+		r, err := trust.ParseReceipt(b)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidReceipt) {
+			if !errors.Is(err, trust.ErrInvalidReceipt) {
 				t.Fatalf("unexpected parse error: %v", err)
 			}
 			return
 		}
-		err = VerifyReceipt(r, oc.trust)
+		err = trust.VerifyReceipt(r, oc.trust)
 		if err != nil {
-			if !errors.Is(err, ErrReceiptUnverified) && !errors.Is(err, ErrInvalidReceipt) {
+			if !errors.Is(err, trust.ErrReceiptUnverified) && !errors.Is(err, trust.ErrInvalidReceipt) {
 				t.Fatalf("unexpected error: %v", err)
 			}
 			return

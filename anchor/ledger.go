@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Ledger is a client of one node: it submits signed transactions, reads
@@ -117,7 +118,7 @@ var ErrNotYet = errs.E(errs.Unavailable, "anchor_pending", "the entry is not anc
 // Receipt assembles the receipt of a located entry: the inclusion proof in
 // the tree as of the block that appended it, and the signed header of the
 // next block, whose app hash is that tree's root.
-func (l *Ledger) Receipt(ctx context.Context, loc Located) (*Receipt, error) {
+func (l *Ledger) Receipt(ctx context.Context, loc Located) (*trust.Receipt, error) {
 	return l.receipt(ctx, loc, nil)
 }
 
@@ -127,7 +128,7 @@ type signedHeaders map[int64]encodedHeader
 
 type encodedHeader struct{ enc, validatorsHash []byte }
 
-func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) (*Receipt, error) {
+func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) (*trust.Receipt, error) {
 	if !loc.Found {
 		return nil, ErrNotFound
 	}
@@ -144,7 +145,7 @@ func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) 
 			}
 			return nil, ErrUnavailable.With("", err)
 		}
-		enc, err := encodeSignedHeader(&res.SignedHeader)
+		enc, err := trust.EncodeSignedHeader(&res.SignedHeader)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +158,7 @@ func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) 
 	if err := l.query(ctx, QueryProof, proofQuery{LeafIndex: loc.LeafIndex, Height: loc.Height}, &p); err != nil {
 		return nil, err
 	}
-	return &Receipt{
+	return &trust.Receipt{
 		Entry:          loc.Entry,
 		LeafIndex:      loc.LeafIndex,
 		TreeSize:       p.TreeSize,
@@ -170,13 +171,13 @@ func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) 
 
 // Latest returns the latest anchored version of (kind, subject) with its
 // receipt, or ErrNotFound.
-func (l *Ledger) Latest(ctx context.Context, kind, subject string) (*Receipt, error) {
+func (l *Ledger) Latest(ctx context.Context, kind, subject string) (*trust.Receipt, error) {
 	return l.Get(ctx, kind, subject, 0)
 }
 
 // Get returns one anchored version (0: the latest) with its receipt, or
 // ErrNotFound, or ErrNotYet right after it was anchored.
-func (l *Ledger) Get(ctx context.Context, kind, subject string, version uint64) (*Receipt, error) {
+func (l *Ledger) Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error) {
 	locs, err := l.Lookup(ctx, EntryRef{Kind: kind, Subject: subject, Version: version})
 	if err != nil {
 		return nil, err

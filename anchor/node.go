@@ -30,6 +30,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // settingsFile is our per-node configuration, in <home>/config. The node is
@@ -348,8 +349,8 @@ func (n *Node) Home() string { return n.home }
 
 // Trust returns the chain ID and the genesis validator set, for
 // VerifyReceipt.
-func (n *Node) Trust() (Trust, error) {
-	return TrustFromGenesis(filepath.Join(n.home, "config", "genesis.json"))
+func (n *Node) Trust() (trust.Trust, error) {
+	return trust.TrustFromGenesis(filepath.Join(n.home, "config", "genesis.json"))
 }
 
 // Stop stops the node and closes every database it opened, so the same

@@ -9,6 +9,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // ABCI query paths. Requests and responses are JSON.
@@ -32,10 +33,10 @@ type entriesQuery struct {
 // Located is an entry found on the ledger: where it is in the log and the
 // height of the block that appended it.
 type Located struct {
-	Found     bool   `json:"found"`
-	Entry     Entry  `json:"entry"`
-	LeafIndex uint64 `json:"leaf_index"`
-	Height    int64  `json:"height"`
+	Found     bool        `json:"found"`
+	Entry     trust.Entry `json:"entry"`
+	LeafIndex uint64      `json:"leaf_index"`
+	Height    int64       `json:"height"`
 }
 
 type entriesResult struct {
@@ -128,7 +129,7 @@ func (a *App) query(path string, data []byte) (any, error) {
 		if err := jsonx.Unmarshal(data, &q, true); err != nil {
 			return nil, ErrMalformedTx.With("", err)
 		}
-		if !validWriterID(q.ID) {
+		if !trust.ValidWriterID(q.ID) {
 			return nil, ErrMalformedTx.With("not a writer ID", nil)
 		}
 		w, err := getWriter(&overlay{db: a.db}, q.ID)
@@ -144,7 +145,7 @@ func (a *App) query(path string, data []byte) (any, error) {
 }
 
 func (a *App) locate(ref EntryRef) (Located, error) {
-	if len(ref.Kind) > maxKindLen || len(ref.Subject) > MaxSubjectLen {
+	if len(ref.Kind) > trust.MaxKindLen || len(ref.Subject) > trust.MaxSubjectLen {
 		return Located{}, ErrFieldTooLarge
 	}
 	st := &overlay{db: a.db}

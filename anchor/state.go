@@ -10,6 +10,8 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Key layout of the application database. All integers are big-endian, so
@@ -57,8 +59,8 @@ type writer struct {
 
 // storedLeaf is a leaf and the height of the block that appended it.
 type storedLeaf struct {
-	Entry  Entry `json:"entry"`
-	Height int64 `json:"height"`
+	Entry  trust.Entry `json:"entry"`
+	Height int64       `json:"height"`
 }
 
 // overlay buffers writes over the committed database. Reads see the

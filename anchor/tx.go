@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/jsonx"
 	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Transaction types.
@@ -35,18 +36,26 @@ const txDomain = "ssi-anchor-tx-v1\x00"
 
 const maxChainIDLen = 64
 
+// Size limits of a transaction. With the entries' own (trust.MaxSubjectLen
+// and the others), a transaction can never smuggle a document or personal
+// data onto the ledger.
+const (
+	MaxEntriesPerTx = 2000    // entries in one batch transaction
+	MaxTxBytes      = 1 << 20 // a whole encoded transaction
+)
+
 // Body is the signed content of a transaction. Every transaction carries
 // the chain ID (no cross-chain replay) and the writer's next sequence number
 // (no replay on this chain).
 type Body struct {
-	ChainID string     `json:"chain_id"`
-	Type    string     `json:"type"`
-	Writer  string     `json:"writer"`
-	Seq     uint64     `json:"seq"`
-	Entries []Entry    `json:"entries,omitempty"` // TxAnchor: kind, subject, version, sha256 only
-	Key     *WriterKey `json:"key,omitempty"`     // TxAddWriter
-	Role    string     `json:"role,omitempty"`    // TxAddWriter
-	Target  string     `json:"target,omitempty"`  // TxRemoveWriter: the writer ID
+	ChainID string        `json:"chain_id"`
+	Type    string        `json:"type"`
+	Writer  string        `json:"writer"`
+	Seq     uint64        `json:"seq"`
+	Entries []trust.Entry `json:"entries,omitempty"` // TxAnchor: kind, subject, version, sha256 only
+	Key     *WriterKey    `json:"key,omitempty"`     // TxAddWriter
+	Role    string        `json:"role,omitempty"`    // TxAddWriter
+	Target  string        `json:"target,omitempty"`  // TxRemoveWriter: the writer ID
 }
 
 // WriterKey is a writer's public key as the allow-list holds it.
@@ -103,14 +112,14 @@ func DecodeTx(b []byte) (*Tx, error) {
 }
 
 func (b *Body) validate() error {
-	if len(b.ChainID) > maxChainIDLen || len(b.Writer) > maxWriterIDLen ||
-		len(b.Target) > maxWriterIDLen || len(b.Role) > 16 {
+	if len(b.ChainID) > maxChainIDLen || len(b.Writer) > trust.MaxWriterIDLen ||
+		len(b.Target) > trust.MaxWriterIDLen || len(b.Role) > 16 {
 		return ErrFieldTooLarge
 	}
 	if b.ChainID == "" {
 		return ErrMalformedTx.With("chain_id is missing", nil)
 	}
-	if !validWriterID(b.Writer) {
+	if !trust.ValidWriterID(b.Writer) {
 		return ErrMalformedTx.With("writer is not a key thumbprint", nil)
 	}
 	if b.Seq == 0 {
@@ -129,7 +138,7 @@ func (b *Body) validate() error {
 			if e.Writer != "" || !e.Time.IsZero() {
 				return ErrMalformedTx.With("writer and time are set by the ledger", nil)
 			}
-			if err := e.validateRequest(); err != nil {
+			if err := e.ValidateRequest(); err != nil {
 				return entryError(err, i)
 			}
 		}
@@ -144,7 +153,7 @@ func (b *Body) validate() error {
 			return err
 		}
 	case TxRemoveWriter:
-		if !validWriterID(b.Target) || len(b.Entries) != 0 || b.Key != nil || b.Role != "" {
+		if !trust.ValidWriterID(b.Target) || len(b.Entries) != 0 || b.Key != nil || b.Role != "" {
 			return ErrMalformedTx.With("remove_writer carries a target writer ID only", nil)
 		}
 	default:

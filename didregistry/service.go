@@ -14,6 +14,7 @@ import (
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Store is what the registry needs from the store.
@@ -29,9 +30,9 @@ type Store interface {
 // Anchor is the ledger client as the registry uses it (*anchor.Anchorer).
 type Anchor interface {
 	// Enqueue records entries in the outbox of the caller's transaction.
-	Enqueue(ctx context.Context, ob anchor.Outbox, entries ...anchor.Entry) error
+	Enqueue(ctx context.Context, ob anchor.Outbox, entries ...trust.Entry) error
 	// Get returns the anchored entry of a version with its receipt.
-	Get(ctx context.Context, kind, subject string, version uint64) (*anchor.Receipt, error)
+	Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error)
 }
 
 // Config configures the registry service.
@@ -50,7 +51,7 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	mu       sync.RWMutex
-	receipts map[string]*anchor.Receipt // anchored entries never change
+	receipts map[string]*trust.Receipt // anchored entries never change
 }
 
 // New returns a registry service.
@@ -62,7 +63,7 @@ func New(cfg Config) *Service {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, log: lg, receipts: map[string]*anchor.Receipt{}}
+	return &Service{cfg: cfg, log: lg, receipts: map[string]*trust.Receipt{}}
 }
 
 // Actor is the authenticated caller of a write, for tenancy and audit.
@@ -80,8 +81,8 @@ var (
 
 // AnchorStatus says whether a served version is anchored.
 type AnchorStatus struct {
-	Status  string          `json:"status"` // "anchored" or "pending"
-	Receipt *anchor.Receipt `json:"receipt,omitempty"`
+	Status  string         `json:"status"` // "anchored" or "pending"
+	Receipt *trust.Receipt `json:"receipt,omitempty"`
 }
 
 func hashHex(b []byte) string {
@@ -145,7 +146,7 @@ func (s *Service) checkVersion(ctx context.Context, v store.DIDVersion) (*State,
 		s.log.Error("ALERT: stored DID state does not derive its document", "did", v.DID, "version", v.Version)
 		return nil, AnchorStatus{}, ErrAnchorMismatch
 	}
-	as, err := s.anchored(ctx, anchor.KindDIDDocument, v.DID, v.Version, sum)
+	as, err := s.anchored(ctx, trust.KindDIDDocument, v.DID, v.Version, sum)
 	if err != nil {
 		return nil, AnchorStatus{}, err
 	}
@@ -226,8 +227,8 @@ func (s *Service) putVersion(ctx context.Context, a Actor, st *State, token, act
 		}); err != nil {
 			return err
 		}
-		if err := s.cfg.Anchor.Enqueue(ctx, tx, anchor.Entry{
-			Kind: anchor.KindDIDDocument, Subject: st.DID, Version: st.Version, SHA256: sum,
+		if err := s.cfg.Anchor.Enqueue(ctx, tx, trust.Entry{
+			Kind: trust.KindDIDDocument, Subject: st.DID, Version: st.Version, SHA256: sum,
 		}); err != nil {
 			return err
 		}

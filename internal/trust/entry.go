@@ -1,4 +1,4 @@
-package anchor
+package trust
 
 import (
 	"encoding/hex"
@@ -16,14 +16,12 @@ const (
 	KindRPRegistration = "rp-registration"
 )
 
-// Size limits. Every field of a transaction has one, so a transaction can
-// never smuggle a document or personal data onto the ledger.
+// Size limits of an entry's fields, so an entry can never carry a document
+// or personal data.
 const (
-	MaxSubjectLen   = 512     // a DID or an http(s) URI
-	MaxEntriesPerTx = 2000    // entries in one batch transaction
-	MaxTxBytes      = 1 << 20 // a whole encoded transaction
-	maxKindLen      = 32
-	maxWriterIDLen  = 64
+	MaxSubjectLen  = 512 // a DID or an http(s) URI
+	MaxKindLen     = 32
+	MaxWriterIDLen = 64
 )
 
 // Entry is one anchored fact: "version Version of Subject (of kind Kind) has
@@ -43,6 +41,9 @@ func (e Entry) Key() string {
 	return fmt.Sprintf("%s|%s|%d", e.Kind, e.Subject, e.Version)
 }
 
+// LeafHash is the RFC 6962 leaf hash of e in the ledger's log.
+func (e Entry) LeafHash() []byte { return logHasher.HashLeaf(e.leafBytes()) }
+
 // leafBytes is the canonical encoding hashed into the Merkle log. It is
 // encoding/json of a fixed struct (fields in declaration order, time in UTC
 // RFC 3339 with nanoseconds), so every validator and every offline verifier
@@ -59,15 +60,16 @@ func (e Entry) leafBytes() []byte {
 	b, err := json.Marshal(leaf{e.Kind, e.Subject, e.Version, e.SHA256, e.Writer,
 		e.Time.UTC().Format(time.RFC3339Nano)})
 	if err != nil { // a struct of strings and an integer always marshals
-		panic(fmt.Sprintf("anchor: encoding a leaf: %v", err))
+		panic(fmt.Sprintf("trust: encoding a leaf: %v", err))
 	}
 	return b
 }
 
-// validateRequest checks the fields a writer supplies (kind, subject,
-// version, sha256). It never looks at state.
-func (e Entry) validateRequest() error {
-	if len(e.Kind) > maxKindLen || len(e.Subject) > MaxSubjectLen || len(e.SHA256) > 64 {
+// ValidateRequest checks the fields a writer supplies (kind, subject,
+// version, sha256). It never looks at state. A failure is ErrFieldTooLarge
+// or ErrInvalidEntry.
+func (e Entry) ValidateRequest() error {
+	if len(e.Kind) > MaxKindLen || len(e.Subject) > MaxSubjectLen || len(e.SHA256) > 64 {
 		return ErrFieldTooLarge
 	}
 	switch e.Kind {
@@ -90,13 +92,13 @@ func (e Entry) validateRequest() error {
 	return nil
 }
 
-// validate checks a stored or received entry, including the ledger-set
+// Validate checks a stored or received entry, including the ledger-set
 // fields.
-func (e Entry) validate() error {
-	if err := e.validateRequest(); err != nil {
+func (e Entry) Validate() error {
+	if err := e.ValidateRequest(); err != nil {
 		return err
 	}
-	if !validWriterID(e.Writer) {
+	if !ValidWriterID(e.Writer) {
 		return ErrInvalidEntry.With("the writer is not a key thumbprint", nil)
 	}
 	return nil
@@ -146,7 +148,9 @@ func uriChar(c byte) bool {
 	return strings.IndexByte("-._~:/?#[]@!$&'()*+,;=%", c) >= 0
 }
 
-func validWriterID(id string) bool {
+// ValidWriterID reports whether id has the shape of a writer ID: the
+// base64url (unpadded) RFC 7638 SHA-256 thumbprint of the writer's key.
+func ValidWriterID(id string) bool {
 	if len(id) != 43 { // base64url (no padding) of a SHA-256 digest
 		return false
 	}
