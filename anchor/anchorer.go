@@ -262,7 +262,9 @@ func (a *Anchorer) reconcile(ctx context.Context, work []pending) (int, []pendin
 
 // submit signs and submits todo as one transaction and returns what it
 // submitted. A version that does not extend the ledger's (its predecessor
-// is not anchored yet) is taken out and left for a later round.
+// is not anchored yet) is taken out and left for a later round; an entry
+// of a subject our writer does not own (or may not open) is taken out and
+// parked.
 func (a *Anchorer) submit(ctx context.Context, todo []pending) ([]pending, error) {
 	todo = slices.Clone(todo)
 	for len(todo) > 0 {
@@ -284,9 +286,16 @@ func (a *Anchorer) submit(ctx context.Context, todo []pending) ([]pending, error
 			return todo, nil
 		}
 		var bad int
-		if errors.Is(err, ErrVersionSkip) || errors.Is(err, ErrVersionRepeat) {
+		foreign := errors.Is(err, ErrNotSubjectOwner) || errors.Is(err, ErrOutsideNamespace)
+		if foreign || errors.Is(err, ErrVersionSkip) || errors.Is(err, ErrVersionRepeat) {
 			if _, serr := fmt.Sscanf(detailOf(err), "entry %d", &bad); serr == nil && bad >= 0 && bad < len(todo) {
-				a.fail(ctx, todo[bad].id, errs.CodeOf(err))
+				if foreign { // never ours to write: retrying would hold up the queue forever
+					a.log.Error("ALERT: the ledger refuses our writer for this subject", "code", errs.CodeOf(err),
+						"kind", todo[bad].entry.Kind, "subject", todo[bad].entry.Subject, "version", todo[bad].entry.Version)
+					a.park(ctx, todo[bad].id, permanent+errs.CodeOf(err))
+				} else {
+					a.fail(ctx, todo[bad].id, errs.CodeOf(err))
+				}
 				todo = slices.Delete(todo, bad, bad+1)
 				continue
 			}

@@ -28,6 +28,8 @@ var (
 	ErrInvalidGovernance = errs.E(errs.Invalid, "invalid_governance", "the governance change is not allowed")
 	ErrNotFound          = errs.E(errs.NotFound, "not_anchored", "no such entry on the ledger")
 	ErrInternal          = errs.E(errs.Internal, "ledger_internal", "the ledger failed internally")
+	ErrNotSubjectOwner   = errs.E(errs.Forbidden, "not_subject_owner", "only the subject's owner may extend it")
+	ErrOutsideNamespace  = errs.E(errs.Forbidden, "outside_namespace", "the writer may not open a subject outside its namespaces")
 
 	// Client-side outcomes.
 	ErrUnavailable  = errs.E(errs.Unavailable, "ledger_unavailable", "the ledger is unavailable, try again later")
@@ -41,7 +43,7 @@ var abciCodes = []*errs.Error{
 	1: ErrMalformedTx, 2: ErrWriterNotAllowed, 3: ErrBadSignature, 4: ErrReplayedTx,
 	5: ErrSequenceGap, 6: ErrVersionSkip, 7: ErrVersionRepeat, 8: ErrFieldTooLarge,
 	9: ErrInvalidEntry, 10: ErrNotOperator, 11: ErrWrongChain, 12: ErrInvalidGovernance,
-	13: ErrNotFound, 14: ErrInternal,
+	13: ErrNotFound, 14: ErrInternal, 15: ErrNotSubjectOwner, 16: ErrOutsideNamespace,
 }
 
 // abciCode returns the ABCI code and the stable code string for err.

@@ -112,7 +112,7 @@ func FuzzParseVerifyReceipt(f *testing.F) {
 		}
 		loc, lerr := oc.ta.app.locate(EntryRef{Kind: r.Entry.Kind, Subject: r.Entry.Subject, Version: r.Entry.Version})
 		if lerr != nil || !loc.Found || loc.LeafIndex != r.LeafIndex || !loc.Entry.Time.Equal(r.Entry.Time) ||
-			loc.Entry.SHA256 != r.Entry.SHA256 || loc.Entry.Writer != r.Entry.Writer {
+			loc.Entry.SHA256 != r.Entry.SHA256 || loc.Entry.Writer != r.Entry.Writer || loc.Entry.Owner != r.Entry.Owner {
 			t.Fatalf("a receipt verified for an entry the log does not hold: %+v", r.Entry)
 		}
 	})

@@ -54,11 +54,23 @@ func (l *Ledger) Submit(ctx context.Context, tx []byte) error {
 
 // AddWriter submits an operator-signed governance transaction that puts
 // key on the allow-list with role (RoleWriter or RoleOperator), or changes
-// its role. A removed writer comes back with its old sequence number. It
-// returns once the mempool accepted the transaction; the change applies
-// from the next block.
-func (l *Ledger) AddWriter(ctx context.Context, operator *TxSigner, key WriterKey, role string) error {
-	return l.govern(ctx, operator, Body{Type: TxAddWriter, Key: &key, Role: role})
+// its role and namespaces. A writer (not an operator) may open new
+// subjects only inside its namespaces (subject prefixes, see
+// trust.ValidNamespace); an operator may open any. A removed writer comes
+// back with its old sequence number and its subjects. It returns once the
+// mempool accepted the transaction; the change applies from the next
+// block.
+func (l *Ledger) AddWriter(ctx context.Context, operator *TxSigner, key WriterKey, role string, namespaces ...string) error {
+	return l.govern(ctx, operator, Body{Type: TxAddWriter, Key: &key, Role: role, Namespaces: namespaces})
+}
+
+// SetOwner submits an operator-signed governance transaction that gives
+// the anchored subject (kind, subject) to the writer with ID owner, which
+// must be on the allow-list; from the next block only that writer may
+// extend the subject. It is how a subject whose owner was removed (or lost
+// its key) is handed over; the entries already anchored stay as they are.
+func (l *Ledger) SetOwner(ctx context.Context, operator *TxSigner, kind, subject, owner string) error {
+	return l.govern(ctx, operator, Body{Type: TxSetOwner, Kind: kind, Subject: subject, Target: owner})
 }
 
 // RemoveWriter submits an operator-signed governance transaction that takes
@@ -163,6 +175,7 @@ func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) 
 		LeafIndex:      loc.LeafIndex,
 		TreeSize:       p.TreeSize,
 		InclusionProof: p.Proof,
+		MapRoot:        p.MapRoot,
 		Height:         loc.Height,
 		SignedHeader:   hdr.enc,
 		ValidatorsHash: hdr.validatorsHash,
@@ -183,6 +196,41 @@ func (l *Ledger) Get(ctx context.Context, kind, subject string, version uint64) 
 		return nil, err
 	}
 	return l.Receipt(ctx, locs[0])
+}
+
+// LatestProof returns the proof, verifiable offline with trust.VerifyLatest,
+// of the latest state of (kind, subject) (or that it was never anchored),
+// as of the newest block whose successor's signed header the node has. It
+// asks the app for the state after its last committed block H and takes
+// the header H+1; when that header is not there yet (the next block is
+// being made), it asks for the state after H-1 instead, whose header H is.
+// It returns ErrNotYet when neither is available, or ErrUnavailable.
+func (l *Ledger) LatestProof(ctx context.Context, kind, subject string) (*trust.LatestProof, error) {
+	var p trust.LatestProof
+	if err := l.query(ctx, QueryLatest, latestQuery{Kind: kind, Subject: subject}, &p); err != nil {
+		return nil, err
+	}
+	next := p.Height + 1
+	res, err := l.c.Commit(ctx, &next)
+	if err != nil && p.Height > 1 {
+		p = trust.LatestProof{}
+		if err := l.query(ctx, QueryLatest, latestQuery{Kind: kind, Subject: subject, Height: next - 2}, &p); err != nil {
+			return nil, err
+		}
+		next = p.Height + 1
+		res, err = l.c.Commit(ctx, &next)
+	}
+	if err != nil {
+		if h, _, serr := l.Status(ctx); serr == nil && h <= next {
+			return nil, ErrNotYet
+		}
+		return nil, ErrUnavailable.With("", err)
+	}
+	if p.SignedHeader, err = trust.EncodeSignedHeader(&res.SignedHeader); err != nil {
+		return nil, err
+	}
+	p.ValidatorsHash = res.SignedHeader.ValidatorsHash
+	return &p, nil
 }
 
 func (l *Ledger) query(ctx context.Context, path string, req, out any) error {

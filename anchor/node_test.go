@@ -90,7 +90,7 @@ func TestRejectionsThroughTheNode(t *testing.T) {
 	assert.ErrorIs(t, anchorAs(issuer, 1, didEntry(1, 1)), ErrWriterNotAllowed)
 
 	// An operator adds the issuer as a writer; it can then anchor.
-	require.NoError(t, l.AddWriter(ctx, op, issuer.Key(), RoleWriter))
+	require.NoError(t, l.AddWriter(ctx, op, issuer.Key(), RoleWriter, "did:ssi:"))
 	eventually(t, 10*time.Second, func() error { _, err := l.Writer(ctx, issuer.ID()); return err })
 	assert.ErrorIs(t, l.AddWriter(ctx, issuer, newEdSigner(t).Key(), RoleWriter), ErrNotOperator)
 	require.NoError(t, anchorAs(issuer, 1, didEntry(1, 1)))

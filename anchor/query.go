@@ -17,6 +17,7 @@ const (
 	QueryEntries = "/entries" // entriesQuery → entriesResult
 	QueryProof   = "/proof"   // proofQuery → proofResult
 	QueryWriter  = "/writer"  // writerQuery → WriterInfo
+	QueryLatest  = "/latest"  // latestQuery → trust.LatestProof without its signed header
 )
 
 // EntryRef names one entry; Version 0 means the latest version.
@@ -51,6 +52,15 @@ type proofQuery struct {
 type proofResult struct {
 	TreeSize uint64   `json:"tree_size"`
 	Proof    [][]byte `json:"proof"`
+	MapRoot  []byte   `json:"map_root"` // the map root at the same height, for the app hash
+}
+
+// latestQuery asks for the state of a subject after block Height (0: the
+// last committed block; only the last few heights can be proven).
+type latestQuery struct {
+	Kind    string `json:"kind"`
+	Subject string `json:"subject"`
+	Height  int64  `json:"height"`
 }
 
 type writerQuery struct {
@@ -59,11 +69,12 @@ type writerQuery struct {
 
 // WriterInfo is an allow-list record as a query returns it.
 type WriterInfo struct {
-	ID      string    `json:"id"`
-	Key     WriterKey `json:"key"`
-	Role    string    `json:"role"`
-	Seq     uint64    `json:"seq"`
-	Removed bool      `json:"removed"`
+	ID         string    `json:"id"`
+	Key        WriterKey `json:"key"`
+	Role       string    `json:"role"`
+	Namespaces []string  `json:"namespaces,omitempty"`
+	Seq        uint64    `json:"seq"`
+	Removed    bool      `json:"removed"`
 }
 
 // Query answers from the committed state only.
@@ -112,18 +123,24 @@ func (a *App) query(path string, data []byte) (any, error) {
 		if q.Height <= 0 || q.Height > a.meta.Height {
 			return nil, ErrNotFound.With("no committed block at that height", nil)
 		}
-		size, ok, err := getU64(&overlay{db: a.db}, heightKey(q.Height))
+		rec, ok, err := getHeight(&overlay{db: a.db}, q.Height)
 		if err != nil {
 			return nil, err
 		}
-		if !ok || q.LeafIndex >= size {
+		if !ok || q.LeafIndex >= rec.Size {
 			return nil, ErrNotFound.With("the leaf is not in the tree at that height", nil)
 		}
-		p, err := inclusionProof(a.db, q.LeafIndex, size)
+		p, err := inclusionProof(a.db, q.LeafIndex, rec.Size)
 		if err != nil {
 			return nil, err
 		}
-		return proofResult{TreeSize: size, Proof: p}, nil
+		return proofResult{TreeSize: rec.Size, Proof: p, MapRoot: rec.MapRoot}, nil
+	case QueryLatest:
+		var q latestQuery
+		if err := jsonx.Unmarshal(data, &q, true); err != nil {
+			return nil, ErrMalformedTx.With("", err)
+		}
+		return a.proveLatest(q.Kind, q.Subject, q.Height)
 	case QueryWriter:
 		var q writerQuery
 		if err := jsonx.Unmarshal(data, &q, true); err != nil {
@@ -151,11 +168,11 @@ func (a *App) locate(ref EntryRef) (Located, error) {
 	st := &overlay{db: a.db}
 	v := ref.Version
 	if v == 0 {
-		latest, ok, err := getU64(st, versionKey(ref.Kind, ref.Subject))
+		s, ok, err := getState(st, ref.Kind, ref.Subject)
 		if err != nil || !ok {
 			return Located{}, err
 		}
-		v = latest
+		v = s.Version
 	}
 	idx, ok, err := getU64(st, entryKey(ref.Kind, ref.Subject, v))
 	if err != nil || !ok {

@@ -94,7 +94,7 @@ func (oc *offlineChain) receipt(t testing.TB, e trust.Entry, sign func(int) bool
 	v, err := oc.ta.app.query(QueryProof, mustJSON(t, proofQuery{LeafIndex: loc.LeafIndex, Height: loc.Height}))
 	require.NoError(t, err)
 	p := v.(proofResult)
-	return &trust.Receipt{Entry: loc.Entry, LeafIndex: loc.LeafIndex, TreeSize: p.TreeSize, InclusionProof: p.Proof,
+	return &trust.Receipt{Entry: loc.Entry, LeafIndex: loc.LeafIndex, TreeSize: p.TreeSize, InclusionProof: p.Proof, MapRoot: p.MapRoot,
 		Height: loc.Height, ValidatorsHash: oc.vals.Hash(),
 		SignedHeader: oc.signedHeader(t, loc.Height, oc.rootAt(t, loc.Height), sign)}
 }
@@ -142,6 +142,16 @@ func TestVerifyReceipt(t *testing.T) {
 		{"tampered hash", func(r *trust.Receipt) { r.Entry.SHA256 = digest("forged") }, trust.ErrReceiptUnverified},
 		{"tampered version", func(r *trust.Receipt) { r.Entry.Version = 2 }, trust.ErrReceiptUnverified},
 		{"tampered writer", func(r *trust.Receipt) { r.Entry.Writer = newEdSigner(t).ID() }, trust.ErrReceiptUnverified},
+		// A forged receipt naming a writer that is not the subject's owner
+		// (the attack of issue 14: a foreign writer's entry) ...
+		{"writer is not the owner", func(r *trust.Receipt) { r.Entry.Owner = newEdSigner(t).ID() }, trust.ErrReceiptUnverified},
+		// ... and one that names the forger as both: not in the log.
+		{"writer and owner both forged", func(r *trust.Receipt) {
+			r.Entry.Writer = newEdSigner(t).ID()
+			r.Entry.Owner = r.Entry.Writer
+		}, trust.ErrReceiptUnverified},
+		{"map root missing", func(r *trust.Receipt) { r.MapRoot = nil }, trust.ErrInvalidReceipt},
+		{"another map root", func(r *trust.Receipt) { r.MapRoot = bytes.Repeat([]byte{5}, 32) }, trust.ErrReceiptUnverified},
 		{"tampered time", func(r *trust.Receipt) { r.Entry.Time = r.Entry.Time.Add(time.Second) }, trust.ErrReceiptUnverified},
 		{"forged proof node", func(r *trust.Receipt) { r.InclusionProof[1] = bytes.Repeat([]byte{7}, 32) }, trust.ErrReceiptUnverified},
 		{"proof for another index", func(r *trust.Receipt) { r.LeafIndex++ }, trust.ErrReceiptUnverified},
@@ -191,6 +201,21 @@ func TestVerifyReceipt(t *testing.T) {
 		tr.Validators = append(tr.Validators, tr.Validators[0]) // duplicate key
 		assert.ErrorIs(t, trust.VerifyReceipt(oc.receipt(t, target, all), tr), trust.ErrInvalidTrust)
 		assert.ErrorIs(t, trust.VerifyReceipt(nil, oc.trust), trust.ErrInvalidReceipt)
+	})
+	t.Run("a signed leaf whose writer is not its owner is refused", func(t *testing.T) {
+		// A one-leaf log signed by the validators, as a buggy or forked app
+		// would make it: everything verifies but the owner check.
+		synthetic := func(e trust.Entry) *trust.Receipt {
+			mapRoot := bytes.Repeat([]byte{9}, 32)
+			h := oc.ta.height
+			return &trust.Receipt{Entry: e, LeafIndex: 0, TreeSize: 1, MapRoot: mapRoot, Height: h,
+				ValidatorsHash: oc.vals.Hash(), SignedHeader: oc.signedHeader(t, h, trust.AppHash(e.LeafHash(), mapRoot), all)}
+		}
+		e := target
+		e.Writer, e.Owner, e.Time = op.ID(), op.ID(), time.Unix(1700000000, 0).UTC()
+		require.NoError(t, trust.VerifyReceipt(synthetic(e), oc.trust), "the control verifies")
+		e.Writer = newEdSigner(t).ID()
+		assert.ErrorIs(t, trust.VerifyReceipt(synthetic(e), oc.trust), trust.ErrReceiptUnverified)
 	})
 	t.Run("every leaf of the batch verifies", func(t *testing.T) {
 		for _, e := range batch {

@@ -20,8 +20,9 @@ import (
 // Transaction types.
 const (
 	TxAnchor       = "anchor"        // append entries
-	TxAddWriter    = "add_writer"    // operator adds (or re-enables) a writer
+	TxAddWriter    = "add_writer"    // operator adds (or re-enables, or changes) a writer
 	TxRemoveWriter = "remove_writer" // operator removes a writer
+	TxSetOwner     = "set_owner"     // operator gives an anchored subject to another writer
 )
 
 // Writer roles.
@@ -55,8 +56,16 @@ type Body struct {
 	Entries []trust.Entry `json:"entries,omitempty"` // TxAnchor: kind, subject, version, sha256 only
 	Key     *WriterKey    `json:"key,omitempty"`     // TxAddWriter
 	Role    string        `json:"role,omitempty"`    // TxAddWriter
-	Target  string        `json:"target,omitempty"`  // TxRemoveWriter: the writer ID
+	// Namespaces (TxAddWriter, role writer only) are the subject prefixes
+	// under which the writer may open subjects (trust.ValidNamespace).
+	Namespaces []string `json:"namespaces,omitempty"`
+	Target     string   `json:"target,omitempty"`  // TxRemoveWriter, TxSetOwner: the writer ID
+	Kind       string   `json:"kind,omitempty"`    // TxSetOwner: the subject
+	Subject    string   `json:"subject,omitempty"` // TxSetOwner
 }
+
+// maxNamespaces bounds a writer's namespaces.
+const maxNamespaces = 16
 
 // WriterKey is a writer's public key as the allow-list holds it.
 type WriterKey struct {
@@ -113,7 +122,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 
 func (b *Body) validate() error {
 	if len(b.ChainID) > maxChainIDLen || len(b.Writer) > trust.MaxWriterIDLen ||
-		len(b.Target) > trust.MaxWriterIDLen || len(b.Role) > 16 {
+		len(b.Target) > trust.MaxWriterIDLen || len(b.Role) > 16 || len(b.Namespaces) > maxNamespaces {
 		return ErrFieldTooLarge
 	}
 	if b.ChainID == "" {
@@ -125,36 +134,59 @@ func (b *Body) validate() error {
 	if b.Seq == 0 {
 		return ErrMalformedTx.With("seq must be at least 1", nil)
 	}
+	// Each type carries its own fields and no other.
+	var (
+		entries    = len(b.Entries) != 0
+		key        = b.Key != nil || b.Role != ""
+		namespaces = b.Namespaces != nil
+		target     = b.Target != ""
+		subject    = b.Kind != "" || b.Subject != ""
+	)
 	switch b.Type {
 	case TxAnchor:
 		if len(b.Entries) > MaxEntriesPerTx {
 			return ErrFieldTooLarge.With("too many entries in one transaction", nil)
 		}
-		if len(b.Entries) == 0 || b.Key != nil || b.Role != "" || b.Target != "" {
+		if !entries || key || namespaces || target || subject {
 			return ErrMalformedTx.With("an anchor transaction carries entries only", nil)
 		}
 		for i := range b.Entries {
 			e := &b.Entries[i]
-			if e.Writer != "" || !e.Time.IsZero() {
-				return ErrMalformedTx.With("writer and time are set by the ledger", nil)
+			if e.Writer != "" || e.Owner != "" || !e.Time.IsZero() {
+				return ErrMalformedTx.With("writer, owner and time are set by the ledger", nil)
 			}
 			if err := e.ValidateRequest(); err != nil {
 				return entryError(err, i)
 			}
 		}
 	case TxAddWriter:
-		if b.Key == nil || len(b.Entries) != 0 || b.Target != "" {
-			return ErrMalformedTx.With("add_writer carries a key and a role only", nil)
+		if b.Key == nil || entries || target || subject {
+			return ErrMalformedTx.With("add_writer carries a key, a role and namespaces only", nil)
 		}
 		if b.Role != RoleWriter && b.Role != RoleOperator {
 			return ErrMalformedTx.With("unknown role", nil)
+		}
+		if b.Role == RoleOperator && namespaces {
+			return ErrMalformedTx.With("an operator may open any subject: it has no namespaces", nil)
+		}
+		for _, ns := range b.Namespaces {
+			if !trust.ValidNamespace(ns) {
+				return ErrMalformedTx.With("a namespace must be an http(s) URI prefix ending in / or a DID prefix ending in :", nil)
+			}
 		}
 		if _, err := b.Key.id(); err != nil {
 			return err
 		}
 	case TxRemoveWriter:
-		if !trust.ValidWriterID(b.Target) || len(b.Entries) != 0 || b.Key != nil || b.Role != "" {
+		if !trust.ValidWriterID(b.Target) || entries || key || namespaces || subject {
 			return ErrMalformedTx.With("remove_writer carries a target writer ID only", nil)
+		}
+	case TxSetOwner:
+		if !trust.ValidWriterID(b.Target) || entries || key || namespaces {
+			return ErrMalformedTx.With("set_owner carries a subject and a target writer ID only", nil)
+		}
+		if err := trust.ValidSubject(b.Kind, b.Subject); err != nil {
+			return err
 		}
 	default:
 		return ErrMalformedTx.With("unknown transaction type", nil)

@@ -25,14 +25,18 @@ const (
 )
 
 // Entry is one anchored fact: "version Version of Subject (of kind Kind) has
-// the SHA-256 digest SHA256". Writer and Time are set by the ledger: the
-// writer's ID (an RFC 7638 thumbprint of its key) and the block time.
+// the SHA-256 digest SHA256". Writer, Owner and Time are set by the ledger:
+// the writer's ID (an RFC 7638 thumbprint of its key), the owner of the
+// subject as the ledger determined it when it appended the entry (only the
+// owner may extend a subject, so in a genuine entry Owner == Writer), and
+// the block time.
 type Entry struct {
 	Kind    string    `json:"kind"`
 	Subject string    `json:"subject"`
 	Version uint64    `json:"version"`
 	SHA256  string    `json:"sha256"` // 64 lowercase hex characters
 	Writer  string    `json:"writer,omitempty"`
+	Owner   string    `json:"owner,omitempty"`
 	Time    time.Time `json:"time,omitzero"`
 }
 
@@ -55,9 +59,10 @@ func (e Entry) leafBytes() []byte {
 		Version uint64 `json:"version"`
 		SHA256  string `json:"sha256"`
 		Writer  string `json:"writer"`
+		Owner   string `json:"owner"`
 		Time    string `json:"time"`
 	}
-	b, err := json.Marshal(leaf{e.Kind, e.Subject, e.Version, e.SHA256, e.Writer,
+	b, err := json.Marshal(leaf{e.Kind, e.Subject, e.Version, e.SHA256, e.Writer, e.Owner,
 		e.Time.UTC().Format(time.RFC3339Nano)})
 	if err != nil { // a struct of strings and an integer always marshals
 		panic(fmt.Sprintf("trust: encoding a leaf: %v", err))
@@ -72,24 +77,44 @@ func (e Entry) ValidateRequest() error {
 	if len(e.Kind) > MaxKindLen || len(e.Subject) > MaxSubjectLen || len(e.SHA256) > 64 {
 		return ErrFieldTooLarge
 	}
-	switch e.Kind {
-	case KindDIDDocument, KindStatusList, KindAccreditation, KindRPRegistration:
-	default:
+	if !validKind(e.Kind) {
 		return ErrInvalidEntry.With("unknown entry kind", nil)
 	}
 	if e.Version == 0 || e.Version > 1<<53 {
 		return ErrInvalidEntry.With("the version must be between 1 and 2^53", nil)
 	}
-	if len(e.SHA256) != 64 || strings.ToLower(e.SHA256) != e.SHA256 {
+	if !validDigest(e.SHA256) {
 		return ErrInvalidEntry.With("sha256 must be 64 lowercase hex characters", nil)
 	}
-	if _, err := hex.DecodeString(e.SHA256); err != nil {
-		return ErrInvalidEntry.With("sha256 must be 64 lowercase hex characters", nil)
+	return validSubject(e.Kind, e.Subject)
+}
+
+// ValidSubject checks a (kind, subject) pair as ValidateRequest checks an
+// entry's: ErrFieldTooLarge or ErrInvalidEntry.
+func ValidSubject(kind, subject string) error {
+	if len(kind) > MaxKindLen || len(subject) > MaxSubjectLen {
+		return ErrFieldTooLarge
 	}
-	if err := validSubject(e.Kind, e.Subject); err != nil {
-		return err
+	if !validKind(kind) {
+		return ErrInvalidEntry.With("unknown entry kind", nil)
 	}
-	return nil
+	return validSubject(kind, subject)
+}
+
+func validKind(k string) bool {
+	switch k {
+	case KindDIDDocument, KindStatusList, KindAccreditation, KindRPRegistration:
+		return true
+	}
+	return false
+}
+
+func validDigest(d string) bool {
+	if len(d) != 64 || strings.ToLower(d) != d {
+		return false
+	}
+	_, err := hex.DecodeString(d)
+	return err == nil
 }
 
 // Validate checks a stored or received entry, including the ledger-set
@@ -98,8 +123,8 @@ func (e Entry) Validate() error {
 	if err := e.ValidateRequest(); err != nil {
 		return err
 	}
-	if !ValidWriterID(e.Writer) {
-		return ErrInvalidEntry.With("the writer is not a key thumbprint", nil)
+	if !ValidWriterID(e.Writer) || !ValidWriterID(e.Owner) {
+		return ErrInvalidEntry.With("the writer or owner is not a key thumbprint", nil)
 	}
 	return nil
 }
@@ -124,6 +149,38 @@ func validSubject(kind, s string) error {
 		return ErrInvalidEntry.With("the subject must be a DID or an http(s) URI", nil)
 	}
 	return nil
+}
+
+// ValidNamespace reports whether ns can confine a writer: a prefix of
+// subjects that ends at a boundary, so that it covers nothing its owner did
+// not mean. It is an http(s) URI with a host and a path that ends in "/"
+// ("https://health.example/status/"), or a DID prefix of a method that ends
+// in ":" ("did:web:health.example:", "did:psr:"), of URI characters only.
+func ValidNamespace(ns string) bool {
+	if ns == "" || len(ns) > MaxSubjectLen {
+		return false
+	}
+	for i := 0; i < len(ns); i++ {
+		if !uriChar(ns[i]) {
+			return false
+		}
+	}
+	for _, scheme := range []string{"https://", "http://"} {
+		if rest, ok := strings.CutPrefix(ns, scheme); ok {
+			return strings.IndexByte(rest, '/') > 0 && strings.HasSuffix(ns, "/")
+		}
+	}
+	rest, ok := strings.CutPrefix(ns, "did:")
+	i := strings.IndexByte(rest, ':')
+	if !ok || i <= 0 || !strings.HasSuffix(ns, ":") {
+		return false
+	}
+	for _, c := range []byte(rest[:i]) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func validDIDMethod(s string) bool {

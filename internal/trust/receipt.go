@@ -2,6 +2,7 @@ package trust
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
@@ -17,15 +18,18 @@ import (
 var logHasher = rfc6962.DefaultHasher
 
 // Receipt proves that Entry is in the ledger's log: the inclusion proof of
-// leaf LeafIndex in the tree of TreeSize leaves leads to the app hash that
-// the header at Height+1 carries (CometBFT puts the app hash of block H in
-// header H+1), and that header's commit is signed by the validators.
-// It is self-contained and serialises to JSON.
+// leaf LeafIndex in the tree of TreeSize leaves gives the log root which,
+// with MapRoot (the root of the map of subject states after the same
+// block), makes the app hash (AppHash) that the header at Height+1 carries
+// (CometBFT puts the app hash of block H in header H+1), and that header's
+// commit is signed by the validators. It is self-contained and serialises
+// to JSON.
 type Receipt struct {
 	Entry          Entry    `json:"entry"`
 	LeafIndex      uint64   `json:"leaf_index"`
 	TreeSize       uint64   `json:"tree_size"`
 	InclusionProof [][]byte `json:"inclusion_proof"`
+	MapRoot        []byte   `json:"map_root"`
 	Height         int64    `json:"height"`
 	// SignedHeader is the protobuf encoding of the CometBFT SignedHeader
 	// (header and commit) at Height+1.
@@ -53,15 +57,19 @@ func ParseReceipt(b []byte) (*Receipt, error) {
 
 // VerifyReceipt checks r offline against the pinned trust:
 //
-//  1. the entry is well formed and its leaf hash, with the inclusion proof,
-//     gives a root equal to the app hash of the header at r.Height+1;
-//  2. that header belongs to the pinned chain and names the pinned
+//  1. the entry is well formed, and its writer is the subject's owner as
+//     the ledger recorded it in the entry when it appended it;
+//  2. its leaf hash, with the inclusion proof, gives a log root which, with
+//     the map root, makes the app hash of the header at r.Height+1;
+//  3. that header belongs to the pinned chain and names the pinned
 //     validator set;
-//  3. its commit carries valid signatures of more than 2/3 of the pinned
+//  4. its commit carries valid signatures of more than 2/3 of the pinned
 //     voting power (every signature present must verify).
 //
 // Any failure is ErrReceiptUnverified, ErrInvalidReceipt for a receipt that
 // is malformed, or ErrInvalidTrust; it never panics and needs no network.
+// It proves that the entry was anchored, not that it is the latest version
+// of its subject: that is VerifyLatest's.
 func VerifyReceipt(r *Receipt, trust Trust) error {
 	if r == nil {
 		return ErrInvalidReceipt.With("no receipt", nil)
@@ -69,14 +77,21 @@ func VerifyReceipt(r *Receipt, trust Trust) error {
 	if err := r.Entry.Validate(); err != nil {
 		return ErrReceiptUnverified.With("the entry is not valid", err)
 	}
+	if r.Entry.Writer != r.Entry.Owner {
+		return ErrReceiptUnverified.With("the entry's writer is not the subject's owner", nil)
+	}
 	if len(r.InclusionProof) > maxProofLen || len(r.SignedHeader) > maxSignedHeaderLen {
 		return ErrInvalidReceipt.With("the receipt is too large", nil)
+	}
+	if len(r.MapRoot) != sha256.Size {
+		return ErrInvalidReceipt.With("the map root is missing", nil)
 	}
 	sh, err := verifiedHeader(r.SignedHeader, r.Height, r.ValidatorsHash, trust, ErrReceiptUnverified, ErrInvalidReceipt)
 	if err != nil {
 		return err
 	}
-	if err := proof.VerifyInclusion(logHasher, r.LeafIndex, r.TreeSize, r.Entry.LeafHash(), r.InclusionProof, sh.AppHash); err != nil {
+	logRoot, err := proof.RootFromInclusionProof(logHasher, r.LeafIndex, r.TreeSize, r.Entry.LeafHash(), r.InclusionProof)
+	if err != nil || !bytes.Equal(AppHash(logRoot, r.MapRoot), sh.AppHash) {
 		return ErrReceiptUnverified.With("the inclusion proof does not lead to the signed app hash", err)
 	}
 	return nil
