@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,9 @@ type App struct {
 
 	finalized int64 // blocks finalized by this instance (restart tests)
 	txs       txCache
+	// propose, when set (tests only), plays a faulty proposer: it rewrites
+	// the transactions this validator proposes for the block at a height.
+	propose func(height int64, txs [][]byte) [][]byte
 }
 
 var _ abci.Application = (*App)(nil)
@@ -134,6 +138,28 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 }
 
+// PrepareProposal proposes the mempool's transactions in order, as many as
+// fit the block (CometBFT's default). Every validator checks each of them
+// again in FinalizeBlock, so a proposer that adds others gains nothing.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	a.mu.Lock()
+	propose := a.propose
+	a.mu.Unlock()
+	in := req.Txs
+	if propose != nil {
+		in = propose(req.Height, slices.Clone(in))
+	}
+	txs := make([][]byte, 0, len(in))
+	var total int64
+	for _, tx := range in {
+		if total += int64(len(tx)); total > req.MaxTxBytes {
+			break
+		}
+		txs = append(txs, tx)
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
 // FinalizeBlock applies the block's transactions in order. A rejected
 // transaction changes nothing and carries its code in its result.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
@@ -156,6 +182,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	logRoot, err := a.rng.GetRootHash(nil)
 	if err != nil {
 		return nil, fmt.Errorf("computing the log root: %w", err)
+	}
+	if logRoot == nil { // an empty log (the range has no root)
+		logRoot = hasher.EmptyRoot()
 	}
 	mapRoot, err := a.commitMap(req.Height)
 	if err != nil {

@@ -339,3 +339,19 @@ func TestCheckTxTracksMempoolState(t *testing.T) {
 	ta.block(tx1)
 	assert.Equal(t, uint32(0), ta.checkTx(tx2).Code)
 }
+
+// TestAppRefusesAnOldState: the state of a chain whose app hash covered
+// the log only (format 1, before ownership and the map) is refused, not
+// resumed: replaying it would compute other app hashes and fork.
+func TestAppRefusesAnOldState(t *testing.T) {
+	db := dbm.NewMemDB()
+	old := `{"height":12,"app_hash":"` + strings.Repeat("A", 43) + `=","size":3,"range":[],"operators":1}`
+	require.NoError(t, db.Set([]byte{pMeta}, []byte(old)))
+	_, err := NewApp(db, testChain)
+	assert.ErrorIs(t, err, ErrOldState)
+
+	// A state this version wrote resumes.
+	ta := newTestApp(t, newEdSigner(t))
+	_, err = NewApp(ta.db, testChain)
+	assert.NoError(t, err)
+}

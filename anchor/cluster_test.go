@@ -62,9 +62,14 @@ func TestFourValidators(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, tr.Validators, 4)
 	waitWriter(t, l0, op)
+	// The entries are an agency's, written by its own writer confined to its
+	// namespace, so ownership is enforced throughout the faults.
+	agency := newEdSigner(t)
+	require.NoError(t, l0.AddWriter(ctx, op, agency.Key(), RoleWriter, "https://status.example/"))
+	waitWriter(t, l3, agency)
 
 	st := openStore(t)
-	a, err := New(Config{Ledger: l0, Signer: op, Outbox: st, PollInterval: 5 * time.Millisecond,
+	a, err := New(Config{Ledger: l0, Signer: agency, Outbox: st, PollInterval: 5 * time.Millisecond,
 		MaxBackoff: 200 * time.Millisecond, ConfirmTimeout: 2 * time.Second})
 	require.NoError(t, err)
 	hc := &HealthChecker{Ledger: l0, Outbox: st, HaltAfter: 5 * time.Second}
@@ -172,6 +177,24 @@ func TestFourValidators(t *testing.T) {
 		// once, with its hash, nothing else is in the log, and versions of a
 		// subject come in order.
 		reconcile(t, l0, all)
+
+		// A restarted validator resumed its map too: its latest-version
+		// proofs verify against the network's signatures.
+		l2 := NewLedger(nodes[2].Client(), nodes[2].ChainID())
+		for _, e := range round(5)[:3] {
+			var l *trust.Latest
+			eventually(t, 20*time.Second, func() error { // (the restarted node may still be catching up)
+				p, err := l2.LatestProof(ctx, e.Kind, e.Subject)
+				if err != nil {
+					return err
+				}
+				if l, err = trust.VerifyLatest(p, tr); err != nil {
+					t.Fatalf("a proof of the restarted node does not verify: %v", err)
+				}
+				return l.Require(e.Kind, e.Subject, 5, e.SHA256)
+			})
+			assert.Equal(t, agency.ID(), l.State.Owner)
+		}
 		eventually(t, 5*time.Second, func() error { // the counter moves just after the store
 			if got := a.Stats().Anchored; got != int64(len(all)) {
 				return fmt.Errorf("anchored %d of %d", got, len(all))

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -66,6 +68,16 @@ func TestSingleNodeAnchorQueryReceiptRestart(t *testing.T) {
 	assert.LessOrEqual(t, finalized, h1-h0+1, "blocks re-executed after restart (no full replay)")
 	r := waitReceipt(t, l, entries[1])
 	require.NoError(t, trust.VerifyReceipt(r, tr))
+	// The map resumed too: the latest version is proven after the restart.
+	var p *trust.LatestProof
+	eventually(t, 10*time.Second, func() error {
+		var err error
+		p, err = l.LatestProof(ctx, trust.KindDIDDocument, "did:ssi:issuer-1")
+		return err
+	})
+	lp, err := trust.VerifyLatest(p, tr)
+	require.NoError(t, err)
+	assert.NoError(t, lp.Require(trust.KindDIDDocument, "did:ssi:issuer-1", 2, entries[1].SHA256))
 
 	// The sequence and the versions survived the restart too.
 	tx, err = op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: []trust.Entry{didEntry(1, 3)}})
@@ -159,4 +171,23 @@ func TestMempoolFullIsBackPressure(t *testing.T) {
 	}
 	runWorker(t, a)
 	eventually(t, 60*time.Second, depthIs(t, st, 0))
+}
+
+// TestStartNodeRefusesAnOldState: a node home whose app state is of the
+// old format (the app hash was the log root alone) does not start, and
+// says why, instead of replaying its chain into other app hashes.
+func TestStartNodeRefusesAnOldState(t *testing.T) {
+	op := newEdSigner(t)
+	homes, err := Init(t.TempDir(), 1, InitOptions{ChainID: "test-chain", Operators: []WriterKey{op.Key()}})
+	require.NoError(t, err)
+	db, err := dbm.NewGoLevelDB("anchor_app", filepath.Join(homes[0], "data"))
+	require.NoError(t, err)
+	require.NoError(t, db.Set([]byte{pMeta}, []byte(`{"height":3,"app_hash":"AAAA","size":1,"range":[],"operators":1}`)))
+	require.NoError(t, db.Close())
+	n, err := StartNode(context.Background(), homes[0], NodeOptions{})
+	if err == nil {
+		_ = n.Stop()
+	}
+	require.ErrorIs(t, err, ErrOldState)
+	assert.Contains(t, err.Error(), "fresh --data directory")
 }

@@ -234,7 +234,7 @@ func putWriter(o *overlay, w *writer) error {
 // app hashes were computed another way, so replaying it would fork.
 var ErrOldState = errors.New("the ledger's app state was written by an older version of ssi, " +
 	"whose app hash covered the log only (no subject ownership, no map of latest versions); " +
-	"this chain cannot be resumed: start a new one in a fresh directory (for ssi dev, remove DATA/ledger)")
+	"this chain cannot be resumed: start a new one in a fresh directory (for ssi dev, a fresh --data directory)")
 
 func loadMeta(db dbm.DB) (meta, error) {
 	m := meta{Format: stateFormat}
