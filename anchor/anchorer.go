@@ -432,6 +432,12 @@ func (a *Anchorer) Latest(ctx context.Context, kind, subject string) (*trust.Rec
 	return a.cfg.Ledger.Latest(ctx, kind, subject)
 }
 
+// LatestProof returns a fresh latest-version proof of (kind, subject) from
+// the ledger (Ledger.LatestProof).
+func (a *Anchorer) LatestProof(ctx context.Context, kind, subject string) (*trust.LatestProof, error) {
+	return a.cfg.Ledger.LatestProof(ctx, kind, subject)
+}
+
 // Get returns one anchored version with a fresh receipt from the ledger.
 func (a *Anchorer) Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error) {
 	if version == 0 {

@@ -173,3 +173,36 @@ func TestVerifyLatest(t *testing.T) {
 		}
 	})
 }
+
+func TestVerifyCurrent(t *testing.T) {
+	op := newEdSigner(t)
+	oc := newOfflineChain(t, op, 1)
+	e1, e2 := didEntry(1, 1), didEntry(1, 2)
+	require.Equal(t, uint32(0), oc.ta.block(oc.ta.anchor(op, e1, didEntry(2, 1)))[0].Code)
+	r1, other := oc.receipt(t, e1, all), oc.receipt(t, didEntry(2, 1), all)
+	p1 := oc.latest(t, e1.Kind, e1.Subject, all)
+	now := headerTime(oc.ta.height)
+	_, err := trust.VerifyCurrent(r1, p1, oc.trust, now, time.Minute)
+	require.NoError(t, err, "version 1 is current")
+
+	require.Equal(t, uint32(0), oc.ta.block(oc.ta.anchor(op, e2))[0].Code)
+	r2 := oc.receipt(t, e2, all)
+	p2 := oc.latest(t, e1.Kind, e1.Subject, all)
+	now = headerTime(oc.ta.height)
+	l, err := trust.VerifyCurrent(r2, p2, oc.trust, now, time.Minute)
+	require.NoError(t, err, "version 2 is current")
+	assert.Equal(t, uint64(2), l.State.Version)
+
+	_, err = trust.VerifyCurrent(r1, p2, oc.trust, now, time.Minute)
+	assert.ErrorIs(t, err, trust.ErrStaleVersion, "version 1 with its genuine receipt, after version 2")
+	_, err = trust.VerifyCurrent(r1, p1, oc.trust, now.Add(2*time.Minute), time.Minute)
+	assert.ErrorIs(t, err, trust.ErrProofTooOld, "version 1 with the proof from when it was current")
+	_, err = trust.VerifyCurrent(r2, p1, oc.trust, headerTime(oc.ta.height-1), time.Minute)
+	assert.ErrorIs(t, err, trust.ErrProofTooOld, "a proof from before the served version")
+	_, err = trust.VerifyCurrent(other, p2, oc.trust, now, time.Minute)
+	assert.ErrorIs(t, err, trust.ErrProofUnverified, "a proof for another subject")
+	forged := *r2
+	forged.Entry.Writer = newEdSigner(t).ID()
+	_, err = trust.VerifyCurrent(&forged, p2, oc.trust, now, time.Minute)
+	assert.ErrorIs(t, err, trust.ErrReceiptUnverified)
+}

@@ -220,3 +220,31 @@ func (l *Latest) Require(kind, subject string, version uint64, sha256 string) er
 	}
 	return nil
 }
+
+// VerifyCurrent checks, offline, that the entry r proves anchored is the
+// latest version of its subject: r verifies (VerifyReceipt), p verifies
+// (VerifyLatest), p is no older than maxAge at now (FreshAt), and p's
+// latest state is r's entry (Require, and the same leaf). It is what a
+// client does with a document, its receipt and a latest-version proof
+// served together: a document from before a rotation or a deactivation,
+// with its genuine receipt, is ErrStaleVersion.
+func VerifyCurrent(r *Receipt, p *LatestProof, trust Trust, now time.Time, maxAge time.Duration) (*Latest, error) {
+	if err := VerifyReceipt(r, trust); err != nil {
+		return nil, err
+	}
+	l, err := VerifyLatest(p, trust)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.FreshAt(now, maxAge); err != nil {
+		return nil, err
+	}
+	e := r.Entry
+	if err := l.Require(e.Kind, e.Subject, e.Version, e.SHA256); err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(l.State.LeafHash, e.LeafHash()) || l.State.LeafIndex != r.LeafIndex {
+		return nil, ErrProofUnverified.With("the latest state names another entry than the receipt", nil)
+	}
+	return l, nil
+}
