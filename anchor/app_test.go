@@ -28,12 +28,18 @@ type testApp struct {
 	db     dbm.DB
 	height int64
 	seq    map[string]uint64
-	blocks [][][]byte // every block's txs, to replay into another app
+	blocks [][][]byte  // every block's txs, to replay into another app
+	ops    []*TxSigner // the genesis operators
 }
 
 func newTestApp(t testing.TB, ops ...*TxSigner) *testApp {
 	t.Helper()
-	db := dbm.NewMemDB()
+	return newTestAppOn(t, dbm.NewMemDB(), ops...)
+}
+
+// newTestAppOn is newTestApp on a given (empty) database.
+func newTestAppOn(t testing.TB, db dbm.DB, ops ...*TxSigner) *testApp {
+	t.Helper()
 	app, err := NewApp(db, testChain)
 	require.NoError(t, err)
 	var keys []WriterKey
@@ -44,7 +50,7 @@ func newTestApp(t testing.TB, ops ...*TxSigner) *testApp {
 	require.NoError(t, err)
 	_, err = app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, AppStateBytes: gs})
 	require.NoError(t, err)
-	ta := &testApp{t: t, app: app, db: db, seq: map[string]uint64{}}
+	ta := &testApp{t: t, app: app, db: db, seq: map[string]uint64{}, ops: ops}
 	ta.block()
 	return ta
 }

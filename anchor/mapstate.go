@@ -30,11 +30,16 @@ import (
 // returns to contents it had before.
 const mapKeep = 2
 
+// maxCachedMapNodes bounds the map nodes the app's trie keeps in memory
+// (a few hundred bytes each) before it is reopened from its root.
+const maxCachedMapNodes = 1 << 18
+
 // mapNodes is the trie's smt.MapStore over an overlay (the deliver overlay
 // for the app's trie; the committed database, read-only, for proofs).
 type mapNodes struct {
 	st       *overlay
-	orphans  [][]byte // digests the trie deleted since the last takeOrphans
+	orphans  [][]byte // digests the trie deleted in this block
+	reads    int      // nodes read since the trie was opened
 	readOnly bool
 }
 
@@ -46,6 +51,7 @@ func orphansKey(h int64) []byte       { return binary.BigEndian.AppendUint64([]b
 // Get returns a stored node. A node the trie refers to is always stored,
 // so a missing one is an error (the library would panic on nil data).
 func (m *mapNodes) Get(k []byte) ([]byte, error) {
+	m.reads++
 	v, err := m.st.get(mapNodeKey(k))
 	if err != nil {
 		return nil, err
