@@ -214,3 +214,43 @@ func TestParkedItemsDoNotStarveTheQueue(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, it.LastError, "permanent")
 }
+
+// TestForeignEntriesAreParked: entries the ledger will never take from our
+// writer (a subject another writer owns, or one outside our namespaces)
+// are parked with their code, and the rest of the batch anchors; without
+// that, one of them would hold up the queue for ever.
+func TestForeignEntriesAreParked(t *testing.T) {
+	ctx := context.Background()
+	op, w := newEdSigner(t), newEdSigner(t)
+	l, _ := startLedger(t, op)
+	require.NoError(t, l.AddWriter(ctx, op, w.Key(), RoleWriter, nsA))
+	waitWriter(t, l, w)
+	tx, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: []trust.Entry{listEntry(nsA, 1, 1)}})
+	require.NoError(t, err)
+	require.NoError(t, l.Submit(ctx, tx)) // the operator owns list 1 in w's namespace
+	waitReceipt(t, l, listEntry(nsA, 1, 1))
+
+	st := openStore(t)
+	a, err := New(Config{Ledger: l, Signer: w, Outbox: st, PollInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+	owned, outside, good := listEntry(nsA, 1, 2), listEntry(nsB, 1, 1), listEntry(nsA, 2, 1)
+	require.NoError(t, a.Enqueue(ctx, st, owned, outside, good))
+	eventually(t, 20*time.Second, func() error {
+		if _, err := a.Drain(ctx); err != nil {
+			return err
+		}
+		_, err = a.Receipt(ctx, good)
+		return err
+	})
+	for _, c := range []struct {
+		e    trust.Entry
+		code string
+	}{{owned, ErrNotSubjectOwner.Code}, {outside, ErrOutsideNamespace.Code}} {
+		it, err := st.GetOutbox(ctx, Topic, c.e.Key())
+		require.NoError(t, err)
+		assert.Equal(t, permanent+c.code, it.LastError, c.e.Key())
+	}
+	depth, err := st.OutboxDepth(ctx, Topic)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, depth, "parked items remain visible to alerts")
+}

@@ -231,6 +231,24 @@ func TestAppRejections(t *testing.T) {
 		{"removing the last operator", func(ta *testApp) []byte {
 			return ta.sign(op, Body{Type: TxRemoveWriter, Target: op.ID()})
 		}, ErrInvalidGovernance},
+		{"writer-set owner", func(ta *testApp) []byte {
+			e := didEntry(1, 1)
+			e.Owner = op.ID()
+			return ta.anchor(op, e)
+		}, ErrMalformedTx},
+		{"anchor carrying namespaces", func(ta *testApp) []byte {
+			return ta.sign(op, Body{Type: TxAnchor, Entries: []trust.Entry{didEntry(1, 1)}, Namespaces: []string{"did:ssi:"}})
+		}, ErrMalformedTx},
+		{"namespace not at a boundary", func(ta *testApp) []byte {
+			k := stranger.Key()
+			return ta.sign(op, Body{Type: TxAddWriter, Key: &k, Role: RoleWriter, Namespaces: []string{"https://x.example/status"}})
+		}, ErrMalformedTx},
+		{"set_owner carrying entries", func(ta *testApp) []byte {
+			return ta.sign(op, Body{Type: TxSetOwner, Kind: trust.KindDIDDocument, Subject: "did:ssi:x", Target: op.ID(), Entries: []trust.Entry{didEntry(1, 1)}})
+		}, ErrMalformedTx},
+		{"set_owner of a did-document that is not a DID", func(ta *testApp) []byte {
+			return ta.sign(op, Body{Type: TxSetOwner, Kind: trust.KindDIDDocument, Subject: "https://x.example/", Target: op.ID()})
+		}, ErrInvalidEntry},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
