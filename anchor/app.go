@@ -216,11 +216,11 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	a.meta = a.next
 	a.meta.Range = append([][]byte(nil), a.next.Range...)
 	a.check, a.checkOps = newOverlay(a.db), a.meta.Operators
-	// The library keeps every node it ever read in memory, which saves
+	// The library keeps every node it read or wrote in memory, which saves
 	// reading them again in the next blocks but would end up holding the
 	// whole map: reopen the trie from its root now and then.
-	if a.nodes.reads > maxCachedMapNodes {
-		a.tree, a.nodes.reads = openMap(a.nodes, a.meta.MapRoot), 0
+	if a.nodes.touched > maxCachedMapNodes {
+		a.tree, a.nodes.touched = openMap(a.nodes, a.meta.MapRoot), 0
 	}
 	return &abci.ResponseCommit{}, nil
 }

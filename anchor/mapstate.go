@@ -31,15 +31,16 @@ import (
 const mapKeep = 2
 
 // maxCachedMapNodes bounds the map nodes the app's trie keeps in memory
-// (a few hundred bytes each) before it is reopened from its root.
-const maxCachedMapNodes = 1 << 18
+// (a few hundred bytes each, so some tens of MB) before it is reopened
+// from its root. (A variable for the tests only.)
+var maxCachedMapNodes = 1 << 17
 
 // mapNodes is the trie's smt.MapStore over an overlay (the deliver overlay
 // for the app's trie; the committed database, read-only, for proofs).
 type mapNodes struct {
 	st       *overlay
 	orphans  [][]byte // digests the trie deleted in this block
-	reads    int      // nodes read since the trie was opened
+	touched  int      // nodes read or written since the trie was opened (it keeps them in memory)
 	readOnly bool
 }
 
@@ -51,7 +52,7 @@ func orphansKey(h int64) []byte       { return binary.BigEndian.AppendUint64([]b
 // Get returns a stored node. A node the trie refers to is always stored,
 // so a missing one is an error (the library would panic on nil data).
 func (m *mapNodes) Get(k []byte) ([]byte, error) {
-	m.reads++
+	m.touched++
 	v, err := m.st.get(mapNodeKey(k))
 	if err != nil {
 		return nil, err
@@ -66,6 +67,7 @@ func (m *mapNodes) Set(k, v []byte) error {
 	if m.readOnly {
 		return errReadOnlyMap
 	}
+	m.touched++
 	m.st.set(mapNodeKey(k), bytes.Clone(v))
 	return nil
 }

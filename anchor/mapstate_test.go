@@ -24,6 +24,9 @@ import (
 // live was deleted, nothing orphaned is left), with the same root; and a
 // restarted app resumes that root.
 func TestMapPruning(t *testing.T) {
+	// Reopen the app's trie every few blocks too, as a long-running node does.
+	defer func(n int) { maxCachedMapNodes = n }(maxCachedMapNodes)
+	maxCachedMapNodes = 500
 	op := newEdSigner(t)
 	ta := newTestApp(t, op)
 	others := []*TxSigner{newEdSigner(t), newEdSigner(t)}
