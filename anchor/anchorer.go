@@ -17,6 +17,7 @@ import (
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jsonx"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Topic is the outbox topic of anchor work.
@@ -116,11 +117,11 @@ func New(cfg Config) (*Anchorer, error) {
 // kind|subject|version) through ob, which should be the caller's
 // transaction. Enqueueing the same entry again is a no-op; the same
 // version with another hash is store.ErrConflict.
-func (a *Anchorer) Enqueue(ctx context.Context, ob OutboxTx, entries ...Entry) error {
+func (a *Anchorer) Enqueue(ctx context.Context, ob OutboxTx, entries ...trust.Entry) error {
 	items := make([]store.OutboxItem, len(entries))
 	for i, e := range entries {
-		req := Entry{Kind: e.Kind, Subject: e.Subject, Version: e.Version, SHA256: e.SHA256}
-		if err := req.validateRequest(); err != nil {
+		req := trust.Entry{Kind: e.Kind, Subject: e.Subject, Version: e.Version, SHA256: e.SHA256}
+		if err := req.ValidateRequest(); err != nil {
 			return err
 		}
 		p, err := json.Marshal(req)
@@ -201,10 +202,10 @@ func (a *Anchorer) Drain(ctx context.Context) (int, error) {
 			a.park(ctx, it.ID, it.LastError) // failed for good before parking existed
 			continue
 		}
-		var e Entry
+		var e trust.Entry
 		perr := jsonx.Unmarshal(it.Payload, &e, true)
 		if perr == nil {
-			perr = e.validateRequest()
+			perr = e.ValidateRequest()
 		}
 		if perr != nil {
 			a.park(ctx, it.ID, permanent+"the payload is not an anchor entry")
@@ -242,7 +243,7 @@ func (a *Anchorer) Drain(ctx context.Context) (int, error) {
 
 type pending struct {
 	id    int64
-	entry Entry
+	entry trust.Entry
 	loc   Located
 }
 
@@ -280,7 +281,9 @@ func (a *Anchorer) reconcile(ctx context.Context, work []pending) (int, []pendin
 
 // submit signs and submits todo as one transaction and returns what it
 // submitted. A version that does not extend the ledger's (its predecessor
-// is not anchored yet) is taken out and left for a later round.
+// is not anchored yet) is taken out and left for a later round; an entry
+// of a subject our writer does not own (or may not open) is taken out and
+// parked.
 func (a *Anchorer) submit(ctx context.Context, todo []pending) ([]pending, error) {
 	todo = slices.Clone(todo)
 	for len(todo) > 0 {
@@ -288,7 +291,7 @@ func (a *Anchorer) submit(ctx context.Context, todo []pending) ([]pending, error
 		if err != nil {
 			return nil, err
 		}
-		entries := make([]Entry, len(todo))
+		entries := make([]trust.Entry, len(todo))
 		for i, p := range todo {
 			entries[i] = p.entry
 		}
@@ -302,9 +305,16 @@ func (a *Anchorer) submit(ctx context.Context, todo []pending) ([]pending, error
 			return todo, nil
 		}
 		var bad int
-		if errors.Is(err, ErrVersionSkip) || errors.Is(err, ErrVersionRepeat) {
+		foreign := errors.Is(err, ErrNotSubjectOwner) || errors.Is(err, ErrOutsideNamespace)
+		if foreign || errors.Is(err, ErrVersionSkip) || errors.Is(err, ErrVersionRepeat) {
 			if _, serr := fmt.Sscanf(detailOf(err), "entry %d", &bad); serr == nil && bad >= 0 && bad < len(todo) {
-				a.fail(ctx, todo[bad].id, errs.CodeOf(err))
+				if foreign { // never ours to write: retrying would hold up the queue forever
+					a.log.Error("ALERT: the ledger refuses our writer for this subject", "code", errs.CodeOf(err),
+						"kind", todo[bad].entry.Kind, "subject", todo[bad].entry.Subject, "version", todo[bad].entry.Version)
+					a.park(ctx, todo[bad].id, permanent+errs.CodeOf(err))
+				} else {
+					a.fail(ctx, todo[bad].id, errs.CodeOf(err))
+				}
 				todo = slices.Delete(todo, bad, bad+1)
 				continue
 			}
@@ -353,7 +363,7 @@ func (a *Anchorer) complete(ctx context.Context, ps []pending) (int, error) {
 	headers := signedHeaders{}
 	results := make([][]byte, len(ps))
 	for i, p := range ps {
-		var r *Receipt
+		var r *trust.Receipt
 		var err error
 		for {
 			r, err = a.cfg.Ledger.receipt(ctx, p.loc, headers)
@@ -415,7 +425,7 @@ func (a *Anchorer) park(ctx context.Context, id int64, reason string) {
 // Receipt returns the stored receipt of an entry once the worker anchored
 // it, ErrNotYet while it is pending, or ErrHashMismatch when a different
 // hash holds its version on the ledger.
-func (a *Anchorer) Receipt(ctx context.Context, e Entry) (*Receipt, error) {
+func (a *Anchorer) Receipt(ctx context.Context, e trust.Entry) (*trust.Receipt, error) {
 	it, err := a.cfg.Outbox.GetOutbox(ctx, Topic, e.Key())
 	if err != nil {
 		return nil, err
@@ -426,7 +436,7 @@ func (a *Anchorer) Receipt(ctx context.Context, e Entry) (*Receipt, error) {
 		}
 		return nil, ErrNotYet
 	}
-	var r Receipt
+	var r trust.Receipt
 	if err := json.Unmarshal(it.Result, &r); err != nil {
 		return nil, ErrInternal.With("a stored receipt does not decode", err)
 	}
@@ -435,12 +445,18 @@ func (a *Anchorer) Receipt(ctx context.Context, e Entry) (*Receipt, error) {
 
 // Latest returns the latest anchored version of (kind, subject) with a
 // fresh receipt from the ledger.
-func (a *Anchorer) Latest(ctx context.Context, kind, subject string) (*Receipt, error) {
+func (a *Anchorer) Latest(ctx context.Context, kind, subject string) (*trust.Receipt, error) {
 	return a.cfg.Ledger.Latest(ctx, kind, subject)
 }
 
+// LatestProof returns a fresh latest-version proof of (kind, subject) from
+// the ledger (Ledger.LatestProof).
+func (a *Anchorer) LatestProof(ctx context.Context, kind, subject string) (*trust.LatestProof, error) {
+	return a.cfg.Ledger.LatestProof(ctx, kind, subject)
+}
+
 // Get returns one anchored version with a fresh receipt from the ledger.
-func (a *Anchorer) Get(ctx context.Context, kind, subject string, version uint64) (*Receipt, error) {
+func (a *Anchorer) Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error) {
 	if version == 0 {
 		return nil, ErrInvalidEntry.With("the version must be at least 1", nil)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 var _ Outbox = (*store.Store)(nil)
@@ -51,7 +52,7 @@ func TestAnchorerSingleNode(t *testing.T) {
 	ctx := context.Background()
 	op := newEdSigner(t)
 	l, node := startLedger(t, op)
-	trust, err := node.Trust()
+	tr, err := node.Trust()
 	require.NoError(t, err)
 	st := openStore(t)
 	a, err := New(Config{Ledger: l, Signer: op, Outbox: st, PollInterval: 5 * time.Millisecond})
@@ -66,7 +67,7 @@ func TestAnchorerSingleNode(t *testing.T) {
 	require.ErrorIs(t, err, boom)
 
 	// Enqueued in a committed transaction, twice (idempotent).
-	var entries []Entry
+	var entries []trust.Entry
 	for i := range 30 {
 		entries = append(entries, didEntry(i, 1), didEntry(i, 2))
 	}
@@ -76,12 +77,12 @@ func TestAnchorerSingleNode(t *testing.T) {
 	conflicting := entries[0]
 	conflicting.SHA256 = digest("another document")
 	assert.ErrorIs(t, a.Enqueue(ctx, st, conflicting), store.ErrConflict)
-	assert.ErrorIs(t, a.Enqueue(ctx, st, Entry{Kind: KindDIDDocument, Subject: "not a did", Version: 1, SHA256: digest("x")}), ErrInvalidEntry)
+	assert.ErrorIs(t, a.Enqueue(ctx, st, trust.Entry{Kind: trust.KindDIDDocument, Subject: "not a did", Version: 1, SHA256: digest("x")}), ErrInvalidEntry)
 
 	// One version is already on the ledger with the same hash (e.g. the
 	// worker died after submitting), another with a different hash.
 	same, other := didEntry(40, 1), didEntry(41, 1)
-	tx, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: []Entry{same, other}})
+	tx, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: []trust.Entry{same, other}})
 	require.NoError(t, err)
 	require.NoError(t, l.Submit(ctx, tx))
 	waitReceipt(t, l, other)
@@ -115,7 +116,7 @@ func TestAnchorerSingleNode(t *testing.T) {
 		r, err := a.Receipt(ctx, e)
 		require.NoError(t, err, e.Key())
 		assert.Equal(t, e.SHA256, r.Entry.SHA256)
-		require.NoError(t, VerifyReceipt(r, trust), e.Key())
+		require.NoError(t, trust.VerifyReceipt(r, tr), e.Key())
 	}
 	_, err = a.Receipt(ctx, otherLocal)
 	assert.ErrorIs(t, err, ErrHashMismatch)
@@ -132,12 +133,12 @@ func TestAnchorerSingleNode(t *testing.T) {
 	assert.Equal(t, int64(62), stats.Anchored)
 	assert.LessOrEqual(t, stats.Transactions, int64(3), "61 entries are batched, the pre-anchored one is not resubmitted")
 
-	r, err := a.Latest(ctx, KindDIDDocument, "did:ssi:issuer-3")
+	r, err := a.Latest(ctx, trust.KindDIDDocument, "did:ssi:issuer-3")
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), r.Entry.Version)
-	r, err = a.Get(ctx, KindDIDDocument, "did:ssi:issuer-3", 1)
+	r, err = a.Get(ctx, trust.KindDIDDocument, "did:ssi:issuer-3", 1)
 	require.NoError(t, err)
-	assert.NoError(t, VerifyReceipt(r, trust))
+	assert.NoError(t, trust.VerifyReceipt(r, tr))
 }
 
 // TestWorkerKilledBetweenSubmitAndConfirm stops the worker right after its
@@ -149,11 +150,11 @@ func TestWorkerKilledBetweenSubmitAndConfirm(t *testing.T) {
 	l, _ := startLedger(t, op)
 	st := openStore(t)
 
-	var all []Entry
+	var all []trust.Entry
 	for round := range 8 {
 		a, err := New(Config{Ledger: l, Signer: op, Outbox: st, PollInterval: time.Millisecond, BatchSize: 7})
 		require.NoError(t, err)
-		var es []Entry
+		var es []trust.Entry
 		for i := range 5 {
 			es = append(es, didEntry(i, uint64(round+1)))
 		}
@@ -212,4 +213,44 @@ func TestParkedItemsDoNotStarveTheQueue(t *testing.T) {
 	it, err := st.GetOutbox(ctx, Topic, "junk-0")
 	require.NoError(t, err)
 	assert.Contains(t, it.LastError, "permanent")
+}
+
+// TestForeignEntriesAreParked: entries the ledger will never take from our
+// writer (a subject another writer owns, or one outside our namespaces)
+// are parked with their code, and the rest of the batch anchors; without
+// that, one of them would hold up the queue for ever.
+func TestForeignEntriesAreParked(t *testing.T) {
+	ctx := context.Background()
+	op, w := newEdSigner(t), newEdSigner(t)
+	l, _ := startLedger(t, op)
+	require.NoError(t, l.AddWriter(ctx, op, w.Key(), RoleWriter, nsA))
+	waitWriter(t, l, w)
+	tx, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: []trust.Entry{listEntry(nsA, 1, 1)}})
+	require.NoError(t, err)
+	require.NoError(t, l.Submit(ctx, tx)) // the operator owns list 1 in w's namespace
+	waitReceipt(t, l, listEntry(nsA, 1, 1))
+
+	st := openStore(t)
+	a, err := New(Config{Ledger: l, Signer: w, Outbox: st, PollInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+	owned, outside, good := listEntry(nsA, 1, 2), listEntry(nsB, 1, 1), listEntry(nsA, 2, 1)
+	require.NoError(t, a.Enqueue(ctx, st, owned, outside, good))
+	eventually(t, 20*time.Second, func() error {
+		if _, err := a.Drain(ctx); err != nil {
+			return err
+		}
+		_, err = a.Receipt(ctx, good)
+		return err
+	})
+	for _, c := range []struct {
+		e    trust.Entry
+		code string
+	}{{owned, ErrNotSubjectOwner.Code}, {outside, ErrOutsideNamespace.Code}} {
+		it, err := st.GetOutbox(ctx, Topic, c.e.Key())
+		require.NoError(t, err)
+		assert.Equal(t, permanent+c.code, it.LastError, c.e.Key())
+	}
+	depth, err := st.OutboxDepth(ctx, Topic)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, depth, "parked items remain visible to alerts")
 }

@@ -14,6 +14,8 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 const testChain = "test-chain"
@@ -26,12 +28,18 @@ type testApp struct {
 	db     dbm.DB
 	height int64
 	seq    map[string]uint64
-	blocks [][][]byte // every block's txs, to replay into another app
+	blocks [][][]byte  // every block's txs, to replay into another app
+	ops    []*TxSigner // the genesis operators
 }
 
 func newTestApp(t testing.TB, ops ...*TxSigner) *testApp {
 	t.Helper()
-	db := dbm.NewMemDB()
+	return newTestAppOn(t, dbm.NewMemDB(), ops...)
+}
+
+// newTestAppOn is newTestApp on a given (empty) database.
+func newTestAppOn(t testing.TB, db dbm.DB, ops ...*TxSigner) *testApp {
+	t.Helper()
 	app, err := NewApp(db, testChain)
 	require.NoError(t, err)
 	var keys []WriterKey
@@ -42,7 +50,7 @@ func newTestApp(t testing.TB, ops ...*TxSigner) *testApp {
 	require.NoError(t, err)
 	_, err = app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, AppStateBytes: gs})
 	require.NoError(t, err)
-	ta := &testApp{t: t, app: app, db: db, seq: map[string]uint64{}}
+	ta := &testApp{t: t, app: app, db: db, seq: map[string]uint64{}, ops: ops}
 	ta.block()
 	return ta
 }
@@ -82,7 +90,7 @@ func (ta *testApp) sign(s *TxSigner, b Body) []byte {
 	return tx
 }
 
-func (ta *testApp) anchor(s *TxSigner, es ...Entry) []byte {
+func (ta *testApp) anchor(s *TxSigner, es ...trust.Entry) []byte {
 	return ta.sign(s, Body{Type: TxAnchor, Entries: es})
 }
 
@@ -128,7 +136,7 @@ func TestAppAcceptsBatchAndExtendsVersions(t *testing.T) {
 	res := ta.block(ta.anchor(op, didEntry(1, 1), didEntry(1, 2), didEntry(2, 1)))
 	require.Len(t, res, 1)
 	require.Equal(t, uint32(0), res[0].Code, res[0].Log)
-	loc, err := ta.app.locate(EntryRef{Kind: KindDIDDocument, Subject: "did:ssi:issuer-1"})
+	loc, err := ta.app.locate(EntryRef{Kind: trust.KindDIDDocument, Subject: "did:ssi:issuer-1"})
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), loc.Entry.Version)
 	assert.Equal(t, uint64(1), loc.LeafIndex)
@@ -165,7 +173,7 @@ func TestAppRejections(t *testing.T) {
 			return tx
 		}, ErrReplayedTx},
 		{"sequence skips ahead", func(ta *testApp) []byte {
-			return ta.sign(op, Body{Type: TxAnchor, Seq: 5, Entries: []Entry{didEntry(1, 1)}})
+			return ta.sign(op, Body{Type: TxAnchor, Seq: 5, Entries: []trust.Entry{didEntry(1, 1)}})
 		}, ErrSequenceGap},
 		{"version skip", func(ta *testApp) []byte {
 			return ta.anchor(op, didEntry(1, 2))
@@ -182,27 +190,27 @@ func TestAppRejections(t *testing.T) {
 			return ta.anchor(op, didEntry(1, 1), didEntry(1, 1))
 		}, ErrVersionRepeat},
 		{"oversized subject", func(ta *testApp) []byte {
-			return ta.anchor(op, Entry{Kind: KindStatusList, Subject: "https://x.example/" + strings.Repeat("a", MaxSubjectLen),
+			return ta.anchor(op, trust.Entry{Kind: trust.KindStatusList, Subject: "https://x.example/" + strings.Repeat("a", trust.MaxSubjectLen),
 				Version: 1, SHA256: digest("x")})
 		}, ErrFieldTooLarge},
 		{"oversized hash", func(ta *testApp) []byte {
-			return ta.anchor(op, Entry{Kind: KindStatusList, Subject: "https://x.example/1", Version: 1, SHA256: digest("x") + "00"})
+			return ta.anchor(op, trust.Entry{Kind: trust.KindStatusList, Subject: "https://x.example/1", Version: 1, SHA256: digest("x") + "00"})
 		}, ErrFieldTooLarge},
 		{"too many entries", func(ta *testApp) []byte {
-			es := make([]Entry, MaxEntriesPerTx+1)
+			es := make([]trust.Entry, MaxEntriesPerTx+1)
 			for i := range es {
 				es[i] = didEntry(i, 1)
 			}
 			return ta.anchor(op, es...)
 		}, ErrFieldTooLarge},
 		{"personal data as subject", func(ta *testApp) []byte {
-			return ta.anchor(op, Entry{Kind: KindAccreditation, Subject: "Jane Doe, born 1990-01-01", Version: 1, SHA256: digest("x")})
+			return ta.anchor(op, trust.Entry{Kind: trust.KindAccreditation, Subject: "Jane Doe, born 1990-01-01", Version: 1, SHA256: digest("x")})
 		}, ErrInvalidEntry},
 		{"did-document subject that is not a DID", func(ta *testApp) []byte {
-			return ta.anchor(op, Entry{Kind: KindDIDDocument, Subject: "https://x.example/", Version: 1, SHA256: digest("x")})
+			return ta.anchor(op, trust.Entry{Kind: trust.KindDIDDocument, Subject: "https://x.example/", Version: 1, SHA256: digest("x")})
 		}, ErrInvalidEntry},
 		{"unknown kind", func(ta *testApp) []byte {
-			return ta.anchor(op, Entry{Kind: "medical-record", Subject: "did:ssi:x", Version: 1, SHA256: digest("x")})
+			return ta.anchor(op, trust.Entry{Kind: "medical-record", Subject: "did:ssi:x", Version: 1, SHA256: digest("x")})
 		}, ErrInvalidEntry},
 		{"writer-set time", func(ta *testApp) []byte {
 			e := didEntry(1, 1)
@@ -210,7 +218,7 @@ func TestAppRejections(t *testing.T) {
 			return ta.anchor(op, e)
 		}, ErrMalformedTx},
 		{"another chain", func(ta *testApp) []byte {
-			return ta.sign(op, Body{ChainID: "other-chain", Type: TxAnchor, Entries: []Entry{didEntry(1, 1)}})
+			return ta.sign(op, Body{ChainID: "other-chain", Type: TxAnchor, Entries: []trust.Entry{didEntry(1, 1)}})
 		}, ErrWrongChain},
 		{"not JSON", func(*testApp) []byte { return []byte("\x00\x01garbage") }, ErrMalformedTx},
 		{"writer adds a writer", func(ta *testApp) []byte {
@@ -223,6 +231,24 @@ func TestAppRejections(t *testing.T) {
 		{"removing the last operator", func(ta *testApp) []byte {
 			return ta.sign(op, Body{Type: TxRemoveWriter, Target: op.ID()})
 		}, ErrInvalidGovernance},
+		{"writer-set owner", func(ta *testApp) []byte {
+			e := didEntry(1, 1)
+			e.Owner = op.ID()
+			return ta.anchor(op, e)
+		}, ErrMalformedTx},
+		{"anchor carrying namespaces", func(ta *testApp) []byte {
+			return ta.sign(op, Body{Type: TxAnchor, Entries: []trust.Entry{didEntry(1, 1)}, Namespaces: []string{"did:ssi:"}})
+		}, ErrMalformedTx},
+		{"namespace not at a boundary", func(ta *testApp) []byte {
+			k := stranger.Key()
+			return ta.sign(op, Body{Type: TxAddWriter, Key: &k, Role: RoleWriter, Namespaces: []string{"https://x.example/status"}})
+		}, ErrMalformedTx},
+		{"set_owner carrying entries", func(ta *testApp) []byte {
+			return ta.sign(op, Body{Type: TxSetOwner, Kind: trust.KindDIDDocument, Subject: "did:ssi:x", Target: op.ID(), Entries: []trust.Entry{didEntry(1, 1)}})
+		}, ErrMalformedTx},
+		{"set_owner of a did-document that is not a DID", func(ta *testApp) []byte {
+			return ta.sign(op, Body{Type: TxSetOwner, Kind: trust.KindDIDDocument, Subject: "https://x.example/", Target: op.ID()})
+		}, ErrInvalidEntry},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -273,7 +299,7 @@ func TestGovernanceAddRemoveWriter(t *testing.T) {
 	w, err := NewTxSigner(ec)
 	require.NoError(t, err)
 	k := w.Key()
-	require.Equal(t, uint32(0), ta.block(ta.sign(op, Body{Type: TxAddWriter, Key: &k, Role: RoleWriter}))[0].Code)
+	require.Equal(t, uint32(0), ta.block(ta.sign(op, Body{Type: TxAddWriter, Key: &k, Role: RoleWriter, Namespaces: []string{"did:ssi:"}}))[0].Code)
 	old := ta.anchor(w, didEntry(7, 1))
 	require.Equal(t, uint32(0), ta.block(old)[0].Code)
 
@@ -282,7 +308,8 @@ func TestGovernanceAddRemoveWriter(t *testing.T) {
 	ta.wantCode(ta.anchor(w, didEntry(7, 2)), codeOf(t, ErrWriterNotAllowed))
 
 	// Re-added: its sequence number survived, so the old transaction is
-	// still a replay.
+	// still a replay. It still owns its subject (re-added with no
+	// namespace, it could open none).
 	require.Equal(t, uint32(0), ta.block(ta.sign(op, Body{Type: TxAddWriter, Key: &k, Role: RoleWriter}))[0].Code)
 	ta.wantCode(old, codeOf(t, ErrReplayedTx))
 	ta.seq[w.ID()] = 1 // the rejected seq-2 attempt above did not count
@@ -307,7 +334,7 @@ func TestAppRestartResumesFromCommit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ta.height, info.LastBlockHeight)
 	assert.Equal(t, ta.appHash(), info.LastBlockAppHash)
-	_, found, err := getU64(&overlay{db: ta.db}, versionKey(KindDIDDocument, "did:ssi:issuer-9"))
+	_, found, err := getState(&overlay{db: ta.db}, trust.KindDIDDocument, "did:ssi:issuer-9")
 	require.NoError(t, err)
 	assert.False(t, found, "uncommitted state must not persist")
 
@@ -335,4 +362,20 @@ func TestCheckTxTracksMempoolState(t *testing.T) {
 	// After the block with tx1 commits, a recheck of tx2 still passes.
 	ta.block(tx1)
 	assert.Equal(t, uint32(0), ta.checkTx(tx2).Code)
+}
+
+// TestAppRefusesAnOldState: the state of a chain whose app hash covered
+// the log only (format 1, before ownership and the map) is refused, not
+// resumed: replaying it would compute other app hashes and fork.
+func TestAppRefusesAnOldState(t *testing.T) {
+	db := dbm.NewMemDB()
+	old := `{"height":12,"app_hash":"` + strings.Repeat("A", 43) + `=","size":3,"range":[],"operators":1}`
+	require.NoError(t, db.Set([]byte{pMeta}, []byte(old)))
+	_, err := NewApp(db, testChain)
+	assert.ErrorIs(t, err, ErrOldState)
+
+	// A state this version wrote resumes.
+	ta := newTestApp(t, newEdSigner(t))
+	_, err = NewApp(ta.db, testChain)
+	assert.NoError(t, err)
 }

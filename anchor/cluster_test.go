@@ -10,10 +10,12 @@ import (
 	"github.com/cometbft/cometbft/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
-func statusEntry(list int, v uint64) Entry {
-	return Entry{Kind: KindStatusList, Subject: fmt.Sprintf("https://status.example/lists/%d", list), Version: v,
+func statusEntry(list int, v uint64) trust.Entry {
+	return trust.Entry{Kind: trust.KindStatusList, Subject: fmt.Sprintf("https://status.example/lists/%d", list), Version: v,
 		SHA256: digest(fmt.Sprintf("list %d v%d", list, v))}
 }
 
@@ -56,25 +58,30 @@ func TestFourValidators(t *testing.T) {
 	homes, nodes := startNodes(t, 4, op)
 	l0 := NewLedger(nodes[0].Client(), nodes[0].ChainID())
 	l3 := NewLedger(nodes[3].Client(), nodes[3].ChainID())
-	trust, err := nodes[0].Trust()
+	tr, err := nodes[0].Trust()
 	require.NoError(t, err)
-	require.Len(t, trust.Validators, 4)
+	require.Len(t, tr.Validators, 4)
 	waitWriter(t, l0, op)
+	// The entries are an agency's, written by its own writer confined to its
+	// namespace, so ownership is enforced throughout the faults.
+	agency := newEdSigner(t)
+	require.NoError(t, l0.AddWriter(ctx, op, agency.Key(), RoleWriter, "https://status.example/"))
+	waitWriter(t, l3, agency)
 
 	st := openStore(t)
-	a, err := New(Config{Ledger: l0, Signer: op, Outbox: st, PollInterval: 5 * time.Millisecond,
+	a, err := New(Config{Ledger: l0, Signer: agency, Outbox: st, PollInterval: 5 * time.Millisecond,
 		MaxBackoff: 200 * time.Millisecond, ConfirmTimeout: 2 * time.Second})
 	require.NoError(t, err)
 	hc := &HealthChecker{Ledger: l0, Outbox: st, HaltAfter: 5 * time.Second}
 	runWorker(t, a)
 
-	var all []Entry
-	enqueue := func(es ...Entry) {
+	var all []trust.Entry
+	enqueue := func(es ...trust.Entry) {
 		require.NoError(t, a.Enqueue(ctx, st, es...))
 		all = append(all, es...)
 	}
-	round := func(v uint64) []Entry {
-		var es []Entry
+	round := func(v uint64) []trust.Entry {
+		var es []trust.Entry
 		for i := range 40 {
 			es = append(es, statusEntry(i, v))
 		}
@@ -85,28 +92,28 @@ func TestFourValidators(t *testing.T) {
 		enqueue(round(1)...)
 		eventually(t, 60*time.Second, depthIs(t, st, 0))
 		for _, e := range all {
-			var r *Receipt
+			var r *trust.Receipt
 			eventually(t, 20*time.Second, func() error { var err error; r, err = l3.Get(ctx, e.Kind, e.Subject, e.Version); return err })
-			require.NoError(t, VerifyReceipt(r, trust))
+			require.NoError(t, trust.VerifyReceipt(r, tr))
 		}
 
 		// A verifier that holds only the validators' public keys (and the
 		// chain ID), read back from JSON, accepts the receipt...
 		r, err := l3.Get(ctx, all[0].Kind, all[0].Subject, 1)
 		require.NoError(t, err)
-		tb, err := MarshalTrust(trust)
+		tb, err := trust.MarshalTrust(tr)
 		require.NoError(t, err)
-		var pinned Trust
+		var pinned trust.Trust
 		require.NoError(t, json.Unmarshal(tb, &pinned))
 		rb, err := json.Marshal(r)
 		require.NoError(t, err)
-		parsed, err := ParseReceipt(rb)
+		parsed, err := trust.ParseReceipt(rb)
 		require.NoError(t, err)
-		assert.NoError(t, VerifyReceipt(parsed, pinned))
+		assert.NoError(t, trust.VerifyReceipt(parsed, pinned))
 
 		// ...and refuses the same header once it carries fewer than 2/3
 		// of the power's signatures.
-		sh, err := decodeSignedHeader(parsed.SignedHeader)
+		sh, err := trust.DecodeSignedHeader(parsed.SignedHeader)
 		require.NoError(t, err)
 		signed := 0
 		for i := range sh.Commit.Signatures {
@@ -118,9 +125,9 @@ func TestFourValidators(t *testing.T) {
 			}
 		}
 		require.GreaterOrEqual(t, signed, 3)
-		parsed.SignedHeader, err = encodeSignedHeader(sh)
+		parsed.SignedHeader, err = trust.EncodeSignedHeader(sh)
 		require.NoError(t, err)
-		assert.ErrorIs(t, VerifyReceipt(parsed, pinned), ErrReceiptUnverified)
+		assert.ErrorIs(t, trust.VerifyReceipt(parsed, pinned), trust.ErrReceiptUnverified)
 	})
 
 	t.Run("one validator stopped: blocks continue, nothing lost", func(t *testing.T) {
@@ -170,6 +177,24 @@ func TestFourValidators(t *testing.T) {
 		// once, with its hash, nothing else is in the log, and versions of a
 		// subject come in order.
 		reconcile(t, l0, all)
+
+		// A restarted validator resumed its map too: its latest-version
+		// proofs verify against the network's signatures.
+		l2 := NewLedger(nodes[2].Client(), nodes[2].ChainID())
+		for _, e := range round(5)[:3] {
+			var l *trust.Latest
+			eventually(t, 20*time.Second, func() error { // (the restarted node may still be catching up)
+				p, err := l2.LatestProof(ctx, e.Kind, e.Subject)
+				if err != nil {
+					return err
+				}
+				if l, err = trust.VerifyLatest(p, tr); err != nil {
+					t.Fatalf("a proof of the restarted node does not verify: %v", err)
+				}
+				return l.Require(e.Kind, e.Subject, 5, e.SHA256)
+			})
+			assert.Equal(t, agency.ID(), l.State.Owner)
+		}
 		eventually(t, 5*time.Second, func() error { // the counter moves just after the store
 			if got := a.Stats().Anchored; got != int64(len(all)) {
 				return fmt.Errorf("anchored %d of %d", got, len(all))

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Codespace is the ABCI codespace of every rejection our app returns. The
@@ -20,20 +21,20 @@ var (
 	ErrSequenceGap       = errs.E(errs.Conflict, "sequence_gap", "the transaction sequence number skips ahead")
 	ErrVersionSkip       = errs.E(errs.Conflict, "version_skip", "the version does not extend the subject's version by one")
 	ErrVersionRepeat     = errs.E(errs.Conflict, "version_repeat", "the subject already has this version")
-	ErrFieldTooLarge     = errs.E(errs.TooLarge, "field_too_large", "a field is over its size limit")
-	ErrInvalidEntry      = errs.E(errs.Invalid, "invalid_entry", "the entry is not valid")
+	ErrFieldTooLarge     = trust.ErrFieldTooLarge // entries share the consumer's checks
+	ErrInvalidEntry      = trust.ErrInvalidEntry
 	ErrNotOperator       = errs.E(errs.Forbidden, "not_operator", "only an operator may change the allow-list")
 	ErrWrongChain        = errs.E(errs.Invalid, "wrong_chain", "the transaction is for another chain")
 	ErrInvalidGovernance = errs.E(errs.Invalid, "invalid_governance", "the governance change is not allowed")
 	ErrNotFound          = errs.E(errs.NotFound, "not_anchored", "no such entry on the ledger")
 	ErrInternal          = errs.E(errs.Internal, "ledger_internal", "the ledger failed internally")
+	ErrNotSubjectOwner   = errs.E(errs.Forbidden, "not_subject_owner", "only the subject's owner may extend it")
+	ErrOutsideNamespace  = errs.E(errs.Forbidden, "outside_namespace", "the writer may not open a subject outside its namespaces")
 
 	// Client-side outcomes.
-	ErrUnavailable       = errs.E(errs.Unavailable, "ledger_unavailable", "the ledger is unavailable, try again later")
-	ErrMempoolFull       = errs.E(errs.Unavailable, "ledger_busy", "the ledger mempool is full, try again later")
-	ErrHashMismatch      = errs.E(errs.Conflict, "anchor_hash_mismatch", "a different hash is already anchored for this version")
-	ErrInvalidReceipt    = errs.E(errs.Invalid, "invalid_receipt", "the receipt is malformed")
-	ErrReceiptUnverified = errs.E(errs.Invalid, "receipt_unverified", "the receipt does not verify")
+	ErrUnavailable  = errs.E(errs.Unavailable, "ledger_unavailable", "the ledger is unavailable, try again later")
+	ErrMempoolFull  = errs.E(errs.Unavailable, "ledger_busy", "the ledger mempool is full, try again later")
+	ErrHashMismatch = errs.E(errs.Conflict, "anchor_hash_mismatch", "a different hash is already anchored for this version")
 )
 
 // abciCodes maps each rejection to its ABCI response code. Numbers are
@@ -42,7 +43,7 @@ var abciCodes = []*errs.Error{
 	1: ErrMalformedTx, 2: ErrWriterNotAllowed, 3: ErrBadSignature, 4: ErrReplayedTx,
 	5: ErrSequenceGap, 6: ErrVersionSkip, 7: ErrVersionRepeat, 8: ErrFieldTooLarge,
 	9: ErrInvalidEntry, 10: ErrNotOperator, 11: ErrWrongChain, 12: ErrInvalidGovernance,
-	13: ErrNotFound, 14: ErrInternal,
+	13: ErrNotFound, 14: ErrInternal, 15: ErrNotSubjectOwner, 16: ErrOutsideNamespace,
 }
 
 // abciCode returns the ABCI code and the stable code string for err.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // eventually polls fn until it returns nil or the deadline passes.
@@ -47,8 +49,8 @@ func digest(s string) string {
 	return hex.EncodeToString(d[:])
 }
 
-func didEntry(i int, v uint64) Entry {
-	return Entry{Kind: KindDIDDocument, Subject: fmt.Sprintf("did:ssi:issuer-%d", i), Version: v,
+func didEntry(i int, v uint64) trust.Entry {
+	return trust.Entry{Kind: trust.KindDIDDocument, Subject: fmt.Sprintf("did:ssi:issuer-%d", i), Version: v,
 		SHA256: digest(fmt.Sprintf("doc %d v%d", i, v))}
 }
 
@@ -86,9 +88,9 @@ func nextSeq(t testing.TB, l *Ledger, id string) uint64 {
 }
 
 // waitReceipt polls until the entry has a receipt.
-func waitReceipt(t testing.TB, l *Ledger, e Entry) *Receipt {
+func waitReceipt(t testing.TB, l *Ledger, e trust.Entry) *trust.Receipt {
 	t.Helper()
-	var r *Receipt
+	var r *trust.Receipt
 	eventually(t, 20*time.Second, func() error {
 		var err error
 		r, err = l.Get(context.Background(), e.Kind, e.Subject, e.Version)
@@ -124,7 +126,7 @@ func waitWriter(t testing.TB, l *Ledger, w *TxSigner) {
 	eventually(t, 60*time.Second, func() error { _, err := l.Writer(context.Background(), w.ID()); return err })
 }
 
-func refsOf(es []Entry) []EntryRef {
+func refsOf(es []trust.Entry) []EntryRef {
 	refs := make([]EntryRef, len(es))
 	for i, e := range es {
 		refs[i] = EntryRef{Kind: e.Kind, Subject: e.Subject, Version: e.Version}
@@ -136,7 +138,7 @@ func refsOf(es []Entry) []EntryRef {
 // ledger exactly once with its hash, the log holds nothing else (its
 // leaves are exactly 0..len(all)-1), and the versions of a subject sit in
 // increasing leaf order.
-func reconcile(t testing.TB, l *Ledger, all []Entry) {
+func reconcile(t testing.TB, l *Ledger, all []trust.Entry) {
 	t.Helper()
 	locs, err := l.Lookup(context.Background(), refsOf(all)...)
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Ledger is a client of one node: it submits signed transactions, reads
@@ -53,11 +54,23 @@ func (l *Ledger) Submit(ctx context.Context, tx []byte) error {
 
 // AddWriter submits an operator-signed governance transaction that puts
 // key on the allow-list with role (RoleWriter or RoleOperator), or changes
-// its role. A removed writer comes back with its old sequence number. It
-// returns once the mempool accepted the transaction; the change applies
-// from the next block.
-func (l *Ledger) AddWriter(ctx context.Context, operator *TxSigner, key WriterKey, role string) error {
-	return l.govern(ctx, operator, Body{Type: TxAddWriter, Key: &key, Role: role})
+// its role and namespaces. A writer (not an operator) may open new
+// subjects only inside its namespaces (subject prefixes, see
+// trust.ValidNamespace); an operator may open any. A removed writer comes
+// back with its old sequence number and its subjects. It returns once the
+// mempool accepted the transaction; the change applies from the next
+// block.
+func (l *Ledger) AddWriter(ctx context.Context, operator *TxSigner, key WriterKey, role string, namespaces ...string) error {
+	return l.govern(ctx, operator, Body{Type: TxAddWriter, Key: &key, Role: role, Namespaces: namespaces})
+}
+
+// SetOwner submits an operator-signed governance transaction that gives
+// the anchored subject (kind, subject) to the writer with ID owner, which
+// must be on the allow-list; from the next block only that writer may
+// extend the subject. It is how a subject whose owner was removed (or lost
+// its key) is handed over; the entries already anchored stay as they are.
+func (l *Ledger) SetOwner(ctx context.Context, operator *TxSigner, kind, subject, owner string) error {
+	return l.govern(ctx, operator, Body{Type: TxSetOwner, Kind: kind, Subject: subject, Target: owner})
 }
 
 // RemoveWriter submits an operator-signed governance transaction that takes
@@ -117,7 +130,7 @@ var ErrNotYet = errs.E(errs.Unavailable, "anchor_pending", "the entry is not anc
 // Receipt assembles the receipt of a located entry: the inclusion proof in
 // the tree as of the block that appended it, and the signed header of the
 // next block, whose app hash is that tree's root.
-func (l *Ledger) Receipt(ctx context.Context, loc Located) (*Receipt, error) {
+func (l *Ledger) Receipt(ctx context.Context, loc Located) (*trust.Receipt, error) {
 	return l.receipt(ctx, loc, nil)
 }
 
@@ -127,7 +140,7 @@ type signedHeaders map[int64]encodedHeader
 
 type encodedHeader struct{ enc, validatorsHash []byte }
 
-func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) (*Receipt, error) {
+func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) (*trust.Receipt, error) {
 	if !loc.Found {
 		return nil, ErrNotFound
 	}
@@ -144,7 +157,7 @@ func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) 
 			}
 			return nil, ErrUnavailable.With("", err)
 		}
-		enc, err := encodeSignedHeader(&res.SignedHeader)
+		enc, err := trust.EncodeSignedHeader(&res.SignedHeader)
 		if err != nil {
 			return nil, err
 		}
@@ -157,11 +170,12 @@ func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) 
 	if err := l.query(ctx, QueryProof, proofQuery{LeafIndex: loc.LeafIndex, Height: loc.Height}, &p); err != nil {
 		return nil, err
 	}
-	return &Receipt{
+	return &trust.Receipt{
 		Entry:          loc.Entry,
 		LeafIndex:      loc.LeafIndex,
 		TreeSize:       p.TreeSize,
 		InclusionProof: p.Proof,
+		MapRoot:        p.MapRoot,
 		Height:         loc.Height,
 		SignedHeader:   hdr.enc,
 		ValidatorsHash: hdr.validatorsHash,
@@ -170,18 +184,53 @@ func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) 
 
 // Latest returns the latest anchored version of (kind, subject) with its
 // receipt, or ErrNotFound.
-func (l *Ledger) Latest(ctx context.Context, kind, subject string) (*Receipt, error) {
+func (l *Ledger) Latest(ctx context.Context, kind, subject string) (*trust.Receipt, error) {
 	return l.Get(ctx, kind, subject, 0)
 }
 
 // Get returns one anchored version (0: the latest) with its receipt, or
 // ErrNotFound, or ErrNotYet right after it was anchored.
-func (l *Ledger) Get(ctx context.Context, kind, subject string, version uint64) (*Receipt, error) {
+func (l *Ledger) Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error) {
 	locs, err := l.Lookup(ctx, EntryRef{Kind: kind, Subject: subject, Version: version})
 	if err != nil {
 		return nil, err
 	}
 	return l.Receipt(ctx, locs[0])
+}
+
+// LatestProof returns the proof, verifiable offline with trust.VerifyLatest,
+// of the latest state of (kind, subject) (or that it was never anchored),
+// as of the newest block whose successor's signed header the node has. It
+// asks the app for the state after its last committed block H and takes
+// the header H+1; when that header is not there yet (the next block is
+// being made), it asks for the state after H-1 instead, whose header H is.
+// It returns ErrNotYet when neither is available, or ErrUnavailable.
+func (l *Ledger) LatestProof(ctx context.Context, kind, subject string) (*trust.LatestProof, error) {
+	var p trust.LatestProof
+	if err := l.query(ctx, QueryLatest, latestQuery{Kind: kind, Subject: subject}, &p); err != nil {
+		return nil, err
+	}
+	next := p.Height + 1
+	res, err := l.c.Commit(ctx, &next)
+	if err != nil && p.Height > 1 {
+		p = trust.LatestProof{}
+		if err := l.query(ctx, QueryLatest, latestQuery{Kind: kind, Subject: subject, Height: next - 2}, &p); err != nil {
+			return nil, err
+		}
+		next = p.Height + 1
+		res, err = l.c.Commit(ctx, &next)
+	}
+	if err != nil {
+		if h, _, serr := l.Status(ctx); serr == nil && h <= next {
+			return nil, ErrNotYet
+		}
+		return nil, ErrUnavailable.With("", err)
+	}
+	if p.SignedHeader, err = trust.EncodeSignedHeader(&res.SignedHeader); err != nil {
+		return nil, err
+	}
+	p.ValidatorsHash = res.SignedHeader.ValidatorsHash
+	return &p, nil
 }
 
 func (l *Ledger) query(ctx context.Context, path string, req, out any) error {

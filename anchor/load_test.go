@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 func envInt(name string, def int) int {
@@ -53,9 +55,9 @@ func TestLedgerLoad(t *testing.T) {
 	seq := nextSeq(t, l, op.ID())
 	for i := range txs {
 		n := min(batch, total-i*batch)
-		es := make([]Entry, n)
+		es := make([]trust.Entry, n)
 		for j := range es {
-			es[j] = Entry{Kind: KindStatusList, Subject: fmt.Sprintf("https://load.example/lists/%d/%d", i, j),
+			es[j] = trust.Entry{Kind: trust.KindStatusList, Subject: fmt.Sprintf("https://load.example/lists/%d/%d", i, j),
 				Version: 1, SHA256: digest(fmt.Sprintf("%d/%d", i, j))}
 		}
 		var err error
@@ -114,9 +116,9 @@ func TestLedgerLoad(t *testing.T) {
 	st := openStore(t)
 	a, err := New(Config{Ledger: l, Signer: op, Outbox: st, PollInterval: 5 * time.Millisecond})
 	require.NoError(t, err)
-	es := make([]Entry, outboxN)
+	es := make([]trust.Entry, outboxN)
 	for j := range es {
-		es[j] = Entry{Kind: KindDIDDocument, Subject: fmt.Sprintf("did:load:%d", j), Version: 1, SHA256: digest(strconv.Itoa(j))}
+		es[j] = trust.Entry{Kind: trust.KindDIDDocument, Subject: fmt.Sprintf("did:load:%d", j), Version: 1, SHA256: digest(strconv.Itoa(j))}
 	}
 	for chunk := range slices.Chunk(es, 1000) {
 		require.NoError(t, a.Enqueue(ctx, st, chunk...))
@@ -147,7 +149,7 @@ func TestLedgerLoadSingle(t *testing.T) {
 	start := time.Now()
 	for i := range n {
 		e := didEntry(i, 1)
-		tx, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: []Entry{e}})
+		tx, err := op.Sign(Body{ChainID: l.ChainID(), Type: TxAnchor, Seq: nextSeq(t, l, op.ID()), Entries: []trust.Entry{e}})
 		require.NoError(t, err)
 		require.NoError(t, l.Submit(ctx, tx))
 		waitReceipt(t, l, e)

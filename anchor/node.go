@@ -30,6 +30,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // settingsFile is our per-node configuration, in <home>/config. The node is
@@ -302,13 +303,7 @@ func StartNode(ctx context.Context, home string, opts NodeOptions) (*Node, error
 	if err != nil {
 		return nil, fmt.Errorf("loading the node key: %w", err)
 	}
-	// Most version lookups miss (a new subject), so a bloom filter saves a
-	// walk through every table; a larger write buffer compacts less often.
-	appDB, err := dbm.NewGoLevelDBWithOpts("anchor_app", c.DBDir(), &opt.Options{
-		Filter:             filter.NewBloomFilter(10),
-		WriteBuffer:        16 << 20,
-		BlockCacheCapacity: 32 << 20,
-	})
+	appDB, err := dbm.NewGoLevelDBWithOpts("anchor_app", c.DBDir(), appDBOptions())
 	if err != nil {
 		return nil, fmt.Errorf("opening the app database: %w", err)
 	}
@@ -337,6 +332,23 @@ func StartNode(ctx context.Context, home string, opts NodeOptions) (*Node, error
 	return &Node{home: home, settings: s, node: n, app: app, appDB: appDB, dbs: dbs, client: local.New(n)}, nil
 }
 
+// appDBOptions are the goleveldb options of the app database. Most version
+// lookups miss (a new subject), so a bloom filter saves a walk through
+// every table; a larger write buffer and larger tables compact less often.
+// The map's nodes are keyed by their hash, so writes land all over the key
+// space and compaction is much of the write cost; the data is mostly
+// hashes, which do not compress.
+func appDBOptions() *opt.Options {
+	return &opt.Options{
+		Filter:                 filter.NewBloomFilter(10),
+		WriteBuffer:            16 << 20,
+		BlockCacheCapacity:     32 << 20,
+		CompactionTableSize:    8 << 20,
+		Compression:            opt.NoCompression,
+		DisableSeeksCompaction: true,
+	}
+}
+
 // Client is the in-process RPC client of the node.
 func (n *Node) Client() rpcclient.Client { return n.client }
 
@@ -348,8 +360,8 @@ func (n *Node) Home() string { return n.home }
 
 // Trust returns the chain ID and the genesis validator set, for
 // VerifyReceipt.
-func (n *Node) Trust() (Trust, error) {
-	return TrustFromGenesis(filepath.Join(n.home, "config", "genesis.json"))
+func (n *Node) Trust() (trust.Trust, error) {
+	return trust.TrustFromGenesis(filepath.Join(n.home, "config", "genesis.json"))
 }
 
 // Stop stops the node and closes every database it opened, so the same

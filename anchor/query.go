@@ -9,6 +9,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // ABCI query paths. Requests and responses are JSON.
@@ -16,6 +17,7 @@ const (
 	QueryEntries = "/entries" // entriesQuery → entriesResult
 	QueryProof   = "/proof"   // proofQuery → proofResult
 	QueryWriter  = "/writer"  // writerQuery → WriterInfo
+	QueryLatest  = "/latest"  // latestQuery → trust.LatestProof without its signed header
 )
 
 // EntryRef names one entry; Version 0 means the latest version.
@@ -32,10 +34,10 @@ type entriesQuery struct {
 // Located is an entry found on the ledger: where it is in the log and the
 // height of the block that appended it.
 type Located struct {
-	Found     bool   `json:"found"`
-	Entry     Entry  `json:"entry"`
-	LeafIndex uint64 `json:"leaf_index"`
-	Height    int64  `json:"height"`
+	Found     bool        `json:"found"`
+	Entry     trust.Entry `json:"entry"`
+	LeafIndex uint64      `json:"leaf_index"`
+	Height    int64       `json:"height"`
 }
 
 type entriesResult struct {
@@ -50,6 +52,15 @@ type proofQuery struct {
 type proofResult struct {
 	TreeSize uint64   `json:"tree_size"`
 	Proof    [][]byte `json:"proof"`
+	MapRoot  []byte   `json:"map_root"` // the map root at the same height, for the app hash
+}
+
+// latestQuery asks for the state of a subject after block Height (0: the
+// last committed block; only the last few heights can be proven).
+type latestQuery struct {
+	Kind    string `json:"kind"`
+	Subject string `json:"subject"`
+	Height  int64  `json:"height"`
 }
 
 type writerQuery struct {
@@ -58,11 +69,12 @@ type writerQuery struct {
 
 // WriterInfo is an allow-list record as a query returns it.
 type WriterInfo struct {
-	ID      string    `json:"id"`
-	Key     WriterKey `json:"key"`
-	Role    string    `json:"role"`
-	Seq     uint64    `json:"seq"`
-	Removed bool      `json:"removed"`
+	ID         string    `json:"id"`
+	Key        WriterKey `json:"key"`
+	Role       string    `json:"role"`
+	Namespaces []string  `json:"namespaces,omitempty"`
+	Seq        uint64    `json:"seq"`
+	Removed    bool      `json:"removed"`
 }
 
 // Query answers from the committed state only.
@@ -111,24 +123,30 @@ func (a *App) query(path string, data []byte) (any, error) {
 		if q.Height <= 0 || q.Height > a.meta.Height {
 			return nil, ErrNotFound.With("no committed block at that height", nil)
 		}
-		size, ok, err := getU64(&overlay{db: a.db}, heightKey(q.Height))
+		rec, ok, err := getHeight(&overlay{db: a.db}, q.Height)
 		if err != nil {
 			return nil, err
 		}
-		if !ok || q.LeafIndex >= size {
+		if !ok || q.LeafIndex >= rec.Size {
 			return nil, ErrNotFound.With("the leaf is not in the tree at that height", nil)
 		}
-		p, err := inclusionProof(a.db, q.LeafIndex, size)
+		p, err := inclusionProof(a.db, q.LeafIndex, rec.Size)
 		if err != nil {
 			return nil, err
 		}
-		return proofResult{TreeSize: size, Proof: p}, nil
+		return proofResult{TreeSize: rec.Size, Proof: p, MapRoot: rec.MapRoot}, nil
+	case QueryLatest:
+		var q latestQuery
+		if err := jsonx.Unmarshal(data, &q, true); err != nil {
+			return nil, ErrMalformedTx.With("", err)
+		}
+		return a.proveLatest(q.Kind, q.Subject, q.Height)
 	case QueryWriter:
 		var q writerQuery
 		if err := jsonx.Unmarshal(data, &q, true); err != nil {
 			return nil, ErrMalformedTx.With("", err)
 		}
-		if !validWriterID(q.ID) {
+		if !trust.ValidWriterID(q.ID) {
 			return nil, ErrMalformedTx.With("not a writer ID", nil)
 		}
 		w, err := getWriter(&overlay{db: a.db}, q.ID)
@@ -144,17 +162,17 @@ func (a *App) query(path string, data []byte) (any, error) {
 }
 
 func (a *App) locate(ref EntryRef) (Located, error) {
-	if len(ref.Kind) > maxKindLen || len(ref.Subject) > MaxSubjectLen {
+	if len(ref.Kind) > trust.MaxKindLen || len(ref.Subject) > trust.MaxSubjectLen {
 		return Located{}, ErrFieldTooLarge
 	}
 	st := &overlay{db: a.db}
 	v := ref.Version
 	if v == 0 {
-		latest, ok, err := getU64(st, versionKey(ref.Kind, ref.Subject))
+		s, ok, err := getState(st, ref.Kind, ref.Subject)
 		if err != nil || !ok {
 			return Located{}, err
 		}
-		v = latest
+		v = s.Version
 	}
 	idx, ok, err := getU64(st, entryKey(ref.Kind, ref.Subject, v))
 	if err != nil || !ok {

@@ -14,6 +14,8 @@ import (
 	"github.com/cometbft/cometbft/version"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // offlineChain is a 4-validator chain simulated in the test: the real app
@@ -23,13 +25,13 @@ type offlineChain struct {
 	ta    *testApp
 	pvs   []types.MockPV
 	vals  *types.ValidatorSet
-	trust Trust
+	trust trust.Trust
 }
 
 // newOfflineChain's validator keys derive from seed, so a chain can be
 // rebuilt identically (fuzz workers) or made different (another chain).
 func newOfflineChain(t testing.TB, op *TxSigner, seed byte) *offlineChain {
-	oc := &offlineChain{ta: newTestApp(t, op), trust: Trust{ChainID: testChain}}
+	oc := &offlineChain{ta: newTestApp(t, op), trust: trust.Trust{ChainID: testChain}}
 	var vs []*types.Validator
 	for i := range 4 {
 		pv := types.NewMockPVWithParams(cmted25519.GenPrivKeyFromSecret([]byte{seed, byte(i)}), false, false)
@@ -37,7 +39,7 @@ func newOfflineChain(t testing.TB, op *TxSigner, seed byte) *offlineChain {
 		vs = append(vs, pv.ExtractIntoValidator(10))
 		pub, err := pv.GetPubKey()
 		require.NoError(t, err)
-		oc.trust.Validators = append(oc.trust.Validators, TrustedValidator{PubKey: pub.Bytes(), Power: 10})
+		oc.trust.Validators = append(oc.trust.Validators, trust.TrustedValidator{PubKey: pub.Bytes(), Power: 10})
 	}
 	oc.vals = types.NewValidatorSet(vs)
 	return oc
@@ -79,20 +81,20 @@ func (oc *offlineChain) signedHeader(t testing.TB, h int64, appHash []byte, sign
 		commit.Signatures = append(commit.Signatures, types.CommitSig{BlockIDFlag: types.BlockIDFlagCommit,
 			ValidatorAddress: v.Address, Timestamp: header.Time, Signature: pb.Signature})
 	}
-	enc, err := encodeSignedHeader(&types.SignedHeader{Header: &header, Commit: commit})
+	enc, err := trust.EncodeSignedHeader(&types.SignedHeader{Header: &header, Commit: commit})
 	require.NoError(t, err)
 	return enc
 }
 
 // receipt anchors entries in one block and returns the receipt of e.
-func (oc *offlineChain) receipt(t testing.TB, e Entry, sign func(int) bool) *Receipt {
+func (oc *offlineChain) receipt(t testing.TB, e trust.Entry, sign func(int) bool) *trust.Receipt {
 	loc, err := oc.ta.app.locate(EntryRef{Kind: e.Kind, Subject: e.Subject, Version: e.Version})
 	require.NoError(t, err)
 	require.True(t, loc.Found)
 	v, err := oc.ta.app.query(QueryProof, mustJSON(t, proofQuery{LeafIndex: loc.LeafIndex, Height: loc.Height}))
 	require.NoError(t, err)
 	p := v.(proofResult)
-	return &Receipt{Entry: loc.Entry, LeafIndex: loc.LeafIndex, TreeSize: p.TreeSize, InclusionProof: p.Proof,
+	return &trust.Receipt{Entry: loc.Entry, LeafIndex: loc.LeafIndex, TreeSize: p.TreeSize, InclusionProof: p.Proof, MapRoot: p.MapRoot,
 		Height: loc.Height, ValidatorsHash: oc.vals.Hash(),
 		SignedHeader: oc.signedHeader(t, loc.Height, oc.rootAt(t, loc.Height), sign)}
 }
@@ -114,7 +116,7 @@ func all(int) bool { return true }
 func TestVerifyReceipt(t *testing.T) {
 	op := newEdSigner(t)
 	oc := newOfflineChain(t, op, 1)
-	var batch []Entry
+	var batch []trust.Entry
 	for i := range 13 {
 		batch = append(batch, didEntry(i, 1))
 	}
@@ -123,49 +125,59 @@ func TestVerifyReceipt(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		mutate func(r *Receipt)
+		mutate func(r *trust.Receipt)
 		want   error // nil: verifies
 	}{
-		{"valid, all four signatures", func(*Receipt) {}, nil},
-		{"valid, three of four (> 2/3)", func(r *Receipt) {
+		{"valid, all four signatures", func(*trust.Receipt) {}, nil},
+		{"valid, three of four (> 2/3)", func(r *trust.Receipt) {
 			r.SignedHeader = oc.signedHeader(t, r.Height, oc.rootAt(t, r.Height), func(i int) bool { return i != 2 })
 		}, nil},
-		{"survives a JSON round trip", func(r *Receipt) {
+		{"survives a JSON round trip", func(r *trust.Receipt) {
 			b, err := json.Marshal(r)
 			require.NoError(t, err)
-			back, err := ParseReceipt(b)
+			back, err := trust.ParseReceipt(b)
 			require.NoError(t, err)
 			*r = *back
 		}, nil},
-		{"tampered hash", func(r *Receipt) { r.Entry.SHA256 = digest("forged") }, ErrReceiptUnverified},
-		{"tampered version", func(r *Receipt) { r.Entry.Version = 2 }, ErrReceiptUnverified},
-		{"tampered writer", func(r *Receipt) { r.Entry.Writer = newEdSigner(t).ID() }, ErrReceiptUnverified},
-		{"tampered time", func(r *Receipt) { r.Entry.Time = r.Entry.Time.Add(time.Second) }, ErrReceiptUnverified},
-		{"forged proof node", func(r *Receipt) { r.InclusionProof[1] = bytes.Repeat([]byte{7}, 32) }, ErrReceiptUnverified},
-		{"proof for another index", func(r *Receipt) { r.LeafIndex++ }, ErrReceiptUnverified},
-		{"truncated proof", func(r *Receipt) { r.InclusionProof = r.InclusionProof[:1] }, ErrReceiptUnverified},
+		{"tampered hash", func(r *trust.Receipt) { r.Entry.SHA256 = digest("forged") }, trust.ErrReceiptUnverified},
+		{"tampered version", func(r *trust.Receipt) { r.Entry.Version = 2 }, trust.ErrReceiptUnverified},
+		{"tampered writer", func(r *trust.Receipt) { r.Entry.Writer = newEdSigner(t).ID() }, trust.ErrReceiptUnverified},
+		// A forged receipt naming a writer that is not the subject's owner
+		// (the attack of issue 14: a foreign writer's entry) ...
+		{"writer is not the owner", func(r *trust.Receipt) { r.Entry.Owner = newEdSigner(t).ID() }, trust.ErrReceiptUnverified},
+		// ... and one that names the forger as both: not in the log.
+		{"writer and owner both forged", func(r *trust.Receipt) {
+			r.Entry.Writer = newEdSigner(t).ID()
+			r.Entry.Owner = r.Entry.Writer
+		}, trust.ErrReceiptUnverified},
+		{"map root missing", func(r *trust.Receipt) { r.MapRoot = nil }, trust.ErrInvalidReceipt},
+		{"another map root", func(r *trust.Receipt) { r.MapRoot = bytes.Repeat([]byte{5}, 32) }, trust.ErrReceiptUnverified},
+		{"tampered time", func(r *trust.Receipt) { r.Entry.Time = r.Entry.Time.Add(time.Second) }, trust.ErrReceiptUnverified},
+		{"forged proof node", func(r *trust.Receipt) { r.InclusionProof[1] = bytes.Repeat([]byte{7}, 32) }, trust.ErrReceiptUnverified},
+		{"proof for another index", func(r *trust.Receipt) { r.LeafIndex++ }, trust.ErrReceiptUnverified},
+		{"truncated proof", func(r *trust.Receipt) { r.InclusionProof = r.InclusionProof[:1] }, trust.ErrReceiptUnverified},
 		// (A size with the same proof shape, e.g. 14 for 13 here, gives the
 		// same root: RFC 6962 roots do not commit to the size. The leaf and
 		// its index stay bound, which is what a receipt asserts.)
-		{"tree size that changes the proof shape", func(r *Receipt) { r.TreeSize = r.LeafIndex + 1 }, ErrReceiptUnverified},
-		{"header with a forged app hash, validly signed by 2 of 4", func(r *Receipt) {
+		{"tree size that changes the proof shape", func(r *trust.Receipt) { r.TreeSize = r.LeafIndex + 1 }, trust.ErrReceiptUnverified},
+		{"header with a forged app hash, validly signed by 2 of 4", func(r *trust.Receipt) {
 			r.SignedHeader = oc.signedHeader(t, r.Height, oc.rootAt(t, r.Height), func(i int) bool { return i < 2 })
-		}, ErrReceiptUnverified},
-		{"header signed by one validator", func(r *Receipt) {
+		}, trust.ErrReceiptUnverified},
+		{"header signed by one validator", func(r *trust.Receipt) {
 			r.SignedHeader = oc.signedHeader(t, r.Height, oc.rootAt(t, r.Height), func(i int) bool { return i == 0 })
-		}, ErrReceiptUnverified},
-		{"header for another height", func(r *Receipt) { r.Height++ }, ErrReceiptUnverified},
-		{"header with another app hash", func(r *Receipt) {
+		}, trust.ErrReceiptUnverified},
+		{"header for another height", func(r *trust.Receipt) { r.Height++ }, trust.ErrReceiptUnverified},
+		{"header with another app hash", func(r *trust.Receipt) {
 			r.SignedHeader = oc.signedHeader(t, r.Height, bytes.Repeat([]byte{1}, 32), all)
-		}, ErrReceiptUnverified},
-		{"garbage header", func(r *Receipt) { r.SignedHeader = []byte("not protobuf") }, ErrInvalidReceipt},
-		{"validators hash not the pinned set", func(r *Receipt) { r.ValidatorsHash = bytes.Repeat([]byte{2}, 32) }, ErrReceiptUnverified},
+		}, trust.ErrReceiptUnverified},
+		{"garbage header", func(r *trust.Receipt) { r.SignedHeader = []byte("not protobuf") }, trust.ErrInvalidReceipt},
+		{"validators hash not the pinned set", func(r *trust.Receipt) { r.ValidatorsHash = bytes.Repeat([]byte{2}, 32) }, trust.ErrReceiptUnverified},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := oc.receipt(t, target, all)
 			tc.mutate(r)
-			err := VerifyReceipt(r, oc.trust)
+			err := trust.VerifyReceipt(r, oc.trust)
 			if tc.want == nil {
 				assert.NoError(t, err)
 				return
@@ -176,23 +188,38 @@ func TestVerifyReceipt(t *testing.T) {
 
 	t.Run("a verifier pinning other validators rejects it", func(t *testing.T) {
 		other := newOfflineChain(t, op, 2)
-		assert.ErrorIs(t, VerifyReceipt(oc.receipt(t, target, all), other.trust), ErrReceiptUnverified)
+		assert.ErrorIs(t, trust.VerifyReceipt(oc.receipt(t, target, all), other.trust), trust.ErrReceiptUnverified)
 	})
 	t.Run("a verifier pinning another chain rejects it", func(t *testing.T) {
 		tr := oc.trust
 		tr.ChainID = "other-chain"
-		assert.ErrorIs(t, VerifyReceipt(oc.receipt(t, target, all), tr), ErrReceiptUnverified)
+		assert.ErrorIs(t, trust.VerifyReceipt(oc.receipt(t, target, all), tr), trust.ErrReceiptUnverified)
 	})
 	t.Run("malformed trust is refused, not a panic", func(t *testing.T) {
 		tr := oc.trust
-		tr.Validators = append([]TrustedValidator{}, tr.Validators...)
+		tr.Validators = append([]trust.TrustedValidator{}, tr.Validators...)
 		tr.Validators = append(tr.Validators, tr.Validators[0]) // duplicate key
-		assert.ErrorIs(t, VerifyReceipt(oc.receipt(t, target, all), tr), ErrInvalidReceipt)
-		assert.ErrorIs(t, VerifyReceipt(nil, oc.trust), ErrInvalidReceipt)
+		assert.ErrorIs(t, trust.VerifyReceipt(oc.receipt(t, target, all), tr), trust.ErrInvalidTrust)
+		assert.ErrorIs(t, trust.VerifyReceipt(nil, oc.trust), trust.ErrInvalidReceipt)
+	})
+	t.Run("a signed leaf whose writer is not its owner is refused", func(t *testing.T) {
+		// A one-leaf log signed by the validators, as a buggy or forked app
+		// would make it: everything verifies but the owner check.
+		synthetic := func(e trust.Entry) *trust.Receipt {
+			mapRoot := bytes.Repeat([]byte{9}, 32)
+			h := oc.ta.height
+			return &trust.Receipt{Entry: e, LeafIndex: 0, TreeSize: 1, MapRoot: mapRoot, Height: h,
+				ValidatorsHash: oc.vals.Hash(), SignedHeader: oc.signedHeader(t, h, trust.AppHash(e.LeafHash(), mapRoot), all)}
+		}
+		e := target
+		e.Writer, e.Owner, e.Time = op.ID(), op.ID(), time.Unix(1700000000, 0).UTC()
+		require.NoError(t, trust.VerifyReceipt(synthetic(e), oc.trust), "the control verifies")
+		e.Writer = newEdSigner(t).ID()
+		assert.ErrorIs(t, trust.VerifyReceipt(synthetic(e), oc.trust), trust.ErrReceiptUnverified)
 	})
 	t.Run("every leaf of the batch verifies", func(t *testing.T) {
 		for _, e := range batch {
-			assert.NoError(t, VerifyReceipt(oc.receipt(t, e, all), oc.trust), e.Key())
+			assert.NoError(t, trust.VerifyReceipt(oc.receipt(t, e, all), oc.trust), e.Key())
 		}
 	})
 }

@@ -14,13 +14,15 @@ import (
 
 	"github.com/ssi-project/ssi/internal/jsonx"
 	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Transaction types.
 const (
 	TxAnchor       = "anchor"        // append entries
-	TxAddWriter    = "add_writer"    // operator adds (or re-enables) a writer
+	TxAddWriter    = "add_writer"    // operator adds (or re-enables, or changes) a writer
 	TxRemoveWriter = "remove_writer" // operator removes a writer
+	TxSetOwner     = "set_owner"     // operator gives an anchored subject to another writer
 )
 
 // Writer roles.
@@ -35,19 +37,35 @@ const txDomain = "ssi-anchor-tx-v1\x00"
 
 const maxChainIDLen = 64
 
+// Size limits of a transaction. With the entries' own (trust.MaxSubjectLen
+// and the others), a transaction can never smuggle a document or personal
+// data onto the ledger.
+const (
+	MaxEntriesPerTx = 2000    // entries in one batch transaction
+	MaxTxBytes      = 1 << 20 // a whole encoded transaction
+)
+
 // Body is the signed content of a transaction. Every transaction carries
 // the chain ID (no cross-chain replay) and the writer's next sequence number
 // (no replay on this chain).
 type Body struct {
-	ChainID string     `json:"chain_id"`
-	Type    string     `json:"type"`
-	Writer  string     `json:"writer"`
-	Seq     uint64     `json:"seq"`
-	Entries []Entry    `json:"entries,omitempty"` // TxAnchor: kind, subject, version, sha256 only
-	Key     *WriterKey `json:"key,omitempty"`     // TxAddWriter
-	Role    string     `json:"role,omitempty"`    // TxAddWriter
-	Target  string     `json:"target,omitempty"`  // TxRemoveWriter: the writer ID
+	ChainID string        `json:"chain_id"`
+	Type    string        `json:"type"`
+	Writer  string        `json:"writer"`
+	Seq     uint64        `json:"seq"`
+	Entries []trust.Entry `json:"entries,omitempty"` // TxAnchor: kind, subject, version, sha256 only
+	Key     *WriterKey    `json:"key,omitempty"`     // TxAddWriter
+	Role    string        `json:"role,omitempty"`    // TxAddWriter
+	// Namespaces (TxAddWriter, role writer only) are the subject prefixes
+	// under which the writer may open subjects (trust.ValidNamespace).
+	Namespaces []string `json:"namespaces,omitempty"`
+	Target     string   `json:"target,omitempty"`  // TxRemoveWriter, TxSetOwner: the writer ID
+	Kind       string   `json:"kind,omitempty"`    // TxSetOwner: the subject
+	Subject    string   `json:"subject,omitempty"` // TxSetOwner
 }
+
+// maxNamespaces bounds a writer's namespaces.
+const maxNamespaces = 16
 
 // WriterKey is a writer's public key as the allow-list holds it.
 type WriterKey struct {
@@ -103,49 +121,72 @@ func DecodeTx(b []byte) (*Tx, error) {
 }
 
 func (b *Body) validate() error {
-	if len(b.ChainID) > maxChainIDLen || len(b.Writer) > maxWriterIDLen ||
-		len(b.Target) > maxWriterIDLen || len(b.Role) > 16 {
+	if len(b.ChainID) > maxChainIDLen || len(b.Writer) > trust.MaxWriterIDLen ||
+		len(b.Target) > trust.MaxWriterIDLen || len(b.Role) > 16 || len(b.Namespaces) > maxNamespaces {
 		return ErrFieldTooLarge
 	}
 	if b.ChainID == "" {
 		return ErrMalformedTx.With("chain_id is missing", nil)
 	}
-	if !validWriterID(b.Writer) {
+	if !trust.ValidWriterID(b.Writer) {
 		return ErrMalformedTx.With("writer is not a key thumbprint", nil)
 	}
 	if b.Seq == 0 {
 		return ErrMalformedTx.With("seq must be at least 1", nil)
 	}
+	// Each type carries its own fields and no other.
+	var (
+		entries    = len(b.Entries) != 0
+		key        = b.Key != nil || b.Role != ""
+		namespaces = b.Namespaces != nil
+		target     = b.Target != ""
+		subject    = b.Kind != "" || b.Subject != ""
+	)
 	switch b.Type {
 	case TxAnchor:
 		if len(b.Entries) > MaxEntriesPerTx {
 			return ErrFieldTooLarge.With("too many entries in one transaction", nil)
 		}
-		if len(b.Entries) == 0 || b.Key != nil || b.Role != "" || b.Target != "" {
+		if !entries || key || namespaces || target || subject {
 			return ErrMalformedTx.With("an anchor transaction carries entries only", nil)
 		}
 		for i := range b.Entries {
 			e := &b.Entries[i]
-			if e.Writer != "" || !e.Time.IsZero() {
-				return ErrMalformedTx.With("writer and time are set by the ledger", nil)
+			if e.Writer != "" || e.Owner != "" || !e.Time.IsZero() {
+				return ErrMalformedTx.With("writer, owner and time are set by the ledger", nil)
 			}
-			if err := e.validateRequest(); err != nil {
+			if err := e.ValidateRequest(); err != nil {
 				return entryError(err, i)
 			}
 		}
 	case TxAddWriter:
-		if b.Key == nil || len(b.Entries) != 0 || b.Target != "" {
-			return ErrMalformedTx.With("add_writer carries a key and a role only", nil)
+		if b.Key == nil || entries || target || subject {
+			return ErrMalformedTx.With("add_writer carries a key, a role and namespaces only", nil)
 		}
 		if b.Role != RoleWriter && b.Role != RoleOperator {
 			return ErrMalformedTx.With("unknown role", nil)
+		}
+		if b.Role == RoleOperator && namespaces {
+			return ErrMalformedTx.With("an operator may open any subject: it has no namespaces", nil)
+		}
+		for _, ns := range b.Namespaces {
+			if !trust.ValidNamespace(ns) {
+				return ErrMalformedTx.With("a namespace must be an http(s) URI prefix ending in / or a DID prefix ending in :", nil)
+			}
 		}
 		if _, err := b.Key.id(); err != nil {
 			return err
 		}
 	case TxRemoveWriter:
-		if !validWriterID(b.Target) || len(b.Entries) != 0 || b.Key != nil || b.Role != "" {
+		if !trust.ValidWriterID(b.Target) || entries || key || namespaces || subject {
 			return ErrMalformedTx.With("remove_writer carries a target writer ID only", nil)
+		}
+	case TxSetOwner:
+		if !trust.ValidWriterID(b.Target) || entries || key || namespaces {
+			return ErrMalformedTx.With("set_owner carries a subject and a target writer ID only", nil)
+		}
+		if err := trust.ValidSubject(b.Kind, b.Subject); err != nil {
+			return err
 		}
 	default:
 		return ErrMalformedTx.With("unknown transaction type", nil)

@@ -8,9 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/store/storetest"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // benchDID creates a rotated, anchored DID on SQLite and returns the
@@ -35,7 +35,7 @@ func benchDID(b *testing.B) (*Service, *store.Store, string) {
 	require.NoError(b, err)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if _, err := l.Anchorer.Get(ctx, anchor.KindDIDDocument, d, 2); err == nil {
+		if _, err := l.Anchorer.Get(ctx, trust.KindDIDDocument, d, 2); err == nil {
 			break
 		}
 		require.True(b, time.Now().Before(deadline))

@@ -17,10 +17,10 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Client reads a registry over HTTP for verifiers and wallets: it resolves
@@ -37,7 +37,7 @@ type Client struct {
 	base  string
 	http  *http.Client
 	ttl   time.Duration
-	trust *anchor.Trust
+	trust *trust.Trust
 	now   func() time.Time
 
 	mu    sync.Mutex
@@ -58,7 +58,7 @@ type ClientOptions struct {
 	TTL time.Duration
 	// Trust pins the ledger's validators; nil trusts the registry's word
 	// (development only).
-	Trust *anchor.Trust
+	Trust *trust.Trust
 	Now   func() time.Time
 }
 
@@ -243,10 +243,10 @@ func (c *Client) checkAnchor(d string, version uint64, w wireResolution) error {
 	}
 	sum := sha256.Sum256(w.Document)
 	e := a.Receipt.Entry
-	if e.Kind != anchor.KindDIDDocument || e.Subject != d || e.Version != version || e.SHA256 != hex.EncodeToString(sum[:]) {
+	if e.Kind != trust.KindDIDDocument || e.Subject != d || e.Version != version || e.SHA256 != hex.EncodeToString(sum[:]) {
 		return ErrAnchorRequired.With("the anchor receipt is for other content", nil)
 	}
-	if err := anchor.VerifyReceipt(a.Receipt, *c.trust); err != nil {
+	if err := trust.VerifyReceipt(a.Receipt, *c.trust); err != nil {
 		return ErrAnchorRequired.With("the anchor receipt does not verify", err)
 	}
 	return nil

@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // createDID creates and rotates a DID over HTTP and waits for both anchors.
@@ -38,8 +38,8 @@ func (e *env) createRotated() (string, time.Time) {
 	require.NoError(e.t, err)
 	code, body, _ = e.do(http.MethodPost, "/registry/v1/dids/"+d+"/operations", "health", map[string]string{"operation": op})
 	require.Equal(e.t, http.StatusOK, code, string(body))
-	e.waitAnchored(anchor.KindDIDDocument, d, 1)
-	e.waitAnchored(anchor.KindDIDDocument, d, 2)
+	e.waitAnchored(trust.KindDIDDocument, d, 1)
+	e.waitAnchored(trust.KindDIDDocument, d, 2)
 	return d, v1Time
 }
 
@@ -52,8 +52,8 @@ func TestClientVerifiesAnchorsAndCaches(t *testing.T) {
 		httputil.NewSingleHostReverseProxy(mustURL(t, e.srv.URL)).ServeHTTP(w, r)
 	}))
 	defer counting.Close()
-	trust := e.ledger.Trust
-	c := NewClient(counting.URL, ClientOptions{Trust: &trust, TTL: time.Minute})
+	pinned := e.ledger.Trust
+	c := NewClient(counting.URL, ClientOptions{Trust: &pinned, TTL: time.Minute})
 
 	res, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
 	require.NoError(t, err)
@@ -82,7 +82,7 @@ func TestClientVerifiesAnchorsAndCaches(t *testing.T) {
 func TestClientRefusesALyingRegistry(t *testing.T) {
 	e := newEnv(t, storetestSQLite(t))
 	d, _ := e.createRotated()
-	trust := e.ledger.Trust
+	pinned := e.ledger.Trust
 	rewrite := func(from, to string) *httptest.Server {
 		proxy := httputil.NewSingleHostReverseProxy(mustURL(t, e.srv.URL))
 		proxy.ModifyResponse = func(r *http.Response) error {
@@ -103,7 +103,7 @@ func TestClientRefusesALyingRegistry(t *testing.T) {
 		"anchor stripped":          rewrite(`"status":"anchored"`, `"status":"pending"`),
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := NewClient(srv.URL, ClientOptions{Trust: &trust})
+			c := NewClient(srv.URL, ClientOptions{Trust: &pinned})
 			_, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
 			require.Error(t, err)
 			assert.Equal(t, "anchor_required", errs.CodeOf(err))

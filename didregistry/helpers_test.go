@@ -25,6 +25,7 @@ import (
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/store/storetest"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // newLedger starts a real single-validator ledger anchoring st's outbox.
@@ -146,7 +147,7 @@ func newSigner(t testing.TB) keys.Signer {
 }
 
 // waitAnchored polls until the version's anchor receipt is on the ledger.
-func (e *env) waitAnchored(kind, subject string, version uint64) *anchor.Receipt {
+func (e *env) waitAnchored(kind, subject string, version uint64) *trust.Receipt {
 	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

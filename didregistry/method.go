@@ -18,6 +18,7 @@ import (
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jsonx"
 	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Method is our DID method name, and OpTyp the JWS typ of its operations.
@@ -43,7 +44,7 @@ const (
 var (
 	ErrInvalidOperation = errs.E(errs.Invalid, "invalid_operation", "the DID operation is not valid")
 	ErrNotController    = errs.E(errs.Forbidden, "not_controller", "the operation is not signed by a current controller key")
-	ErrStaleVersion     = errs.E(errs.Conflict, "stale_version", "the operation does not extend the current version")
+	ErrStaleVersion     = trust.ErrStaleVersion.With("the operation does not extend the current version", nil)
 	ErrDeactivated      = errs.E(errs.Conflict, "did_already_deactivated", "the DID is deactivated; it accepts no further operation")
 	ErrDIDExists        = errs.E(errs.Conflict, "did_exists", "the DID exists already")
 )

@@ -9,15 +9,15 @@ import (
 
 	"github.com/go-json-experiment/json"
 
-	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Record kinds: the anchor kinds of the trust registries.
 const (
-	KindAccreditation  = anchor.KindAccreditation
-	KindRPRegistration = anchor.KindRPRegistration
+	KindAccreditation  = trust.KindAccreditation
+	KindRPRegistration = trust.KindRPRegistration
 )
 
 // ErrRecordNotFound answers a missing accreditation or registration.
@@ -67,7 +67,7 @@ func (s *Service) putRecordAfter(ctx context.Context, first func(tx Tx) error, a
 		}); err != nil {
 			return err
 		}
-		if err := s.cfg.Anchor.Enqueue(ctx, tx, anchor.Entry{
+		if err := s.cfg.Anchor.Enqueue(ctx, tx, trust.Entry{
 			Kind: kind, Subject: s.recordURL(kind, id), Version: version, SHA256: sum,
 		}); err != nil {
 			return err

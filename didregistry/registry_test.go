@@ -18,6 +18,7 @@ import (
 	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 type resolution struct {
@@ -133,8 +134,8 @@ func TestDIDLifecycle(t *testing.T) {
 		// Every version is anchored, with a receipt that verifies offline
 		// against the validator set alone.
 		for v := uint64(1); v <= 3; v++ {
-			rc := e.waitAnchored(anchor.KindDIDDocument, didStr, v)
-			require.NoError(t, anchor.VerifyReceipt(rc, e.ledger.Trust), "receipt of version %d", v)
+			rc := e.waitAnchored(trust.KindDIDDocument, didStr, v)
+			require.NoError(t, trust.VerifyReceipt(rc, e.ledger.Trust), "receipt of version %d", v)
 		}
 
 		// Historical resolution.
@@ -144,7 +145,7 @@ func TestDIDLifecycle(t *testing.T) {
 		assert.ElementsMatch(t, []string{"ctl-1", "sign-1"}, methodIDs(r1))
 		assert.Equal(t, "anchored", r1.Metadata.Anchor.Status)
 		require.NotNil(t, r1.Metadata.Anchor.Receipt)
-		require.NoError(t, anchor.VerifyReceipt(r1.Metadata.Anchor.Receipt, e.ledger.Trust), "the served receipt verifies")
+		require.NoError(t, trust.VerifyReceipt(r1.Metadata.Anchor.Receipt, e.ledger.Trust), "the served receipt verifies")
 
 		code, r2, _ := e.resolve(didStr, "?versionId=2")
 		require.Equal(t, http.StatusOK, code)
@@ -192,7 +193,7 @@ func TestUpdateWithTamperedStateIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	code, body, _ := e.do(http.MethodPost, "/registry/v1/dids", "health", map[string]string{"operation": tok})
 	require.Equal(t, http.StatusCreated, code, string(body))
-	e.waitAnchored(anchor.KindDIDDocument, didStr, 1)
+	e.waitAnchored(trust.KindDIDDocument, didStr, 1)
 
 	// An attacker adds their own controller key to the stored state only.
 	evil := newSigner(t)
@@ -289,8 +290,8 @@ func TestAccreditationOverTime(t *testing.T) {
 
 		// Every version is anchored and the record read verifies.
 		for v := uint64(1); v <= 4; v++ {
-			rc := e.waitAnchored(anchor.KindAccreditation, "https://registry.example/registry/v1/accreditations/"+id, v)
-			require.NoError(t, anchor.VerifyReceipt(rc, e.ledger.Trust))
+			rc := e.waitAnchored(trust.KindAccreditation, "https://registry.example/registry/v1/accreditations/"+id, v)
+			require.NoError(t, trust.VerifyReceipt(rc, e.ledger.Trust))
 		}
 		code, body, _ = e.do(http.MethodGet, "/registry/v1/accreditations/"+id+"?version=1", "", nil)
 		require.Equal(t, http.StatusOK, code)

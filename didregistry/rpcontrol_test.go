@@ -24,6 +24,7 @@ import (
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 const rpVCT = "https://health.example/vaccination"
@@ -148,8 +149,8 @@ func TestRPControlHappyPaths(t *testing.T) {
 		require.NoError(t, err)
 		code, body, _ := e.do(http.MethodPost, "/registry/v1/dids", "health", map[string]string{"operation": psrTok})
 		require.Equal(t, http.StatusCreated, code, string(body))
-		e.waitAnchored(anchor.KindDIDDocument, psrDID, 1)
-		e.waitAnchored(anchor.KindDIDDocument, authDID, 1)
+		e.waitAnchored(trust.KindDIDDocument, psrDID, 1)
+		e.waitAnchored(trust.KindDIDDocument, authDID, 1)
 		webKey := newSigner(t)
 		webDID := web.serve(t, webKey, "authentication")
 
@@ -196,8 +197,8 @@ func TestRPControlHappyPaths(t *testing.T) {
 				// The proof is in the anchored record, so a reader can
 				// check it again.
 				subject := "https://registry.example/registry/v1/relying-parties/" + reg.Record.ID
-				rc := e.waitAnchored(anchor.KindRPRegistration, subject, 1)
-				require.NoError(t, anchor.VerifyReceipt(rc, e.ledger.Trust))
+				rc := e.waitAnchored(trust.KindRPRegistration, subject, 1)
+				require.NoError(t, trust.VerifyReceipt(rc, e.ledger.Trust))
 				v, err := st.GetRecordVersion(context.Background(), KindRPRegistration, reg.Record.ID, 1)
 				require.NoError(t, err)
 				assert.Equal(t, rc.Entry.SHA256, hashHex(v.Body))
@@ -283,9 +284,9 @@ func TestRPControlRefusals(t *testing.T) {
 		code, body, _ = e.do(http.MethodPost, "/registry/v1/dids/"+goneDID+"/operations", "health", map[string]string{"operation": deact})
 		require.Equal(t, http.StatusOK, code, string(body))
 		for _, d := range []string{healthDID, assertDID, goneDID} {
-			e.waitAnchored(anchor.KindDIDDocument, d, 1)
+			e.waitAnchored(trust.KindDIDDocument, d, 1)
 		}
-		e.waitAnchored(anchor.KindDIDDocument, goneDID, 2)
+		e.waitAnchored(trust.KindDIDDocument, goneDID, 2)
 		encKey := newSigner(t)
 		encDID, encKid := jwkDID(t, encKey, "enc")
 
@@ -575,7 +576,7 @@ func TestRelyingPartyRegistry(t *testing.T) {
 	d = e.within(verifier, "vaccinated_within_policy,birth_date")
 	assert.False(t, d.Within, "a request beyond the registration is refused")
 	assert.Equal(t, []string{"birth_date"}, d.Excess)
-	e.waitAnchored(anchor.KindRPRegistration, "https://registry.example/registry/v1/relying-parties/"+reg.Record.ID, 2)
+	e.waitAnchored(trust.KindRPRegistration, "https://registry.example/registry/v1/relying-parties/"+reg.Record.ID, 2)
 }
 
 // pendingAnchor is the ledger with one subject's anchors not signed over
@@ -585,7 +586,7 @@ type pendingAnchor struct {
 	subject string
 }
 
-func (p pendingAnchor) Get(ctx context.Context, kind, subject string, version uint64) (*anchor.Receipt, error) {
+func (p pendingAnchor) Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error) {
 	if subject == p.subject {
 		return nil, anchor.ErrNotYet
 	}
@@ -599,7 +600,7 @@ func TestRPControlNeedsAnAnchoredDIDVersion(t *testing.T) {
 	e := newEnv(t, storetestSQLite(t))
 	ctl := newSigner(t)
 	verifier := e.createDID(ctl)
-	e.waitAnchored(anchor.KindDIDDocument, verifier, 1)
+	e.waitAnchored(trust.KindDIDDocument, verifier, 1)
 
 	svc := New(Config{Store: e.st, Anchor: pendingAnchor{e.ledger.Anchorer, verifier}, PublicURL: "https://registry.example", Now: e.clock.Now})
 	r := chi.NewRouter()

@@ -14,6 +14,7 @@ import (
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Store is what the registry needs from the store; *store.Store has it.
@@ -62,9 +63,9 @@ func (s *Service) inTx(ctx context.Context, fn func(tx Tx) error) error {
 // Anchor is the ledger client as the registry uses it (*anchor.Anchorer).
 type Anchor interface {
 	// Enqueue records entries in the outbox of the caller's transaction.
-	Enqueue(ctx context.Context, ob anchor.OutboxTx, entries ...anchor.Entry) error
+	Enqueue(ctx context.Context, ob anchor.OutboxTx, entries ...trust.Entry) error
 	// Get returns the anchored entry of a version with its receipt.
-	Get(ctx context.Context, kind, subject string, version uint64) (*anchor.Receipt, error)
+	Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error)
 }
 
 // Config configures the registry service.
@@ -90,7 +91,7 @@ type Service struct {
 	log      *slog.Logger
 	resolver did.Resolver
 	mu       sync.RWMutex
-	receipts map[string]*anchor.Receipt // anchored entries never change
+	receipts map[string]*trust.Receipt // anchored entries never change
 }
 
 // New returns a registry service.
@@ -106,7 +107,7 @@ func New(cfg Config) *Service {
 	if res == nil {
 		res = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk", did.JWKResolver{})
 	}
-	return &Service{cfg: cfg, log: lg, resolver: res, receipts: map[string]*anchor.Receipt{}}
+	return &Service{cfg: cfg, log: lg, resolver: res, receipts: map[string]*trust.Receipt{}}
 }
 
 // Actor is the authenticated caller of a write, for tenancy and audit.
@@ -124,8 +125,8 @@ var (
 
 // AnchorStatus says whether a served version is anchored.
 type AnchorStatus struct {
-	Status  string          `json:"status"` // "anchored" or "pending"
-	Receipt *anchor.Receipt `json:"receipt,omitempty"`
+	Status  string         `json:"status"` // "anchored" or "pending"
+	Receipt *trust.Receipt `json:"receipt,omitempty"`
 }
 
 func hashHex(b []byte) string {
@@ -189,7 +190,7 @@ func (s *Service) checkVersion(ctx context.Context, v store.DIDVersion) (*State,
 		s.log.Error("ALERT: stored DID state does not derive its document", "did", v.DID, "version", v.Version)
 		return nil, AnchorStatus{}, ErrAnchorMismatch
 	}
-	as, err := s.anchored(ctx, anchor.KindDIDDocument, v.DID, v.Version, sum)
+	as, err := s.anchored(ctx, trust.KindDIDDocument, v.DID, v.Version, sum)
 	if err != nil {
 		return nil, AnchorStatus{}, err
 	}
@@ -270,8 +271,8 @@ func (s *Service) putVersion(ctx context.Context, a Actor, st *State, token, act
 		}); err != nil {
 			return err
 		}
-		if err := s.cfg.Anchor.Enqueue(ctx, tx, anchor.Entry{
-			Kind: anchor.KindDIDDocument, Subject: st.DID, Version: st.Version, SHA256: sum,
+		if err := s.cfg.Anchor.Enqueue(ctx, tx, trust.Entry{
+			Kind: trust.KindDIDDocument, Subject: st.DID, Version: st.Version, SHA256: sum,
 		}); err != nil {
 			return err
 		}

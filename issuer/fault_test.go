@@ -29,6 +29,7 @@ import (
 	"github.com/ssi-project/ssi/internal/sdjwt"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/store/storetest"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // reconcile is the check SECURITY-CASES.md §F runs after each fault:
@@ -106,7 +107,7 @@ func (e *env) reconcile(delivered []string) {
 		assert.Empty(e.t, wrong, "(3) every index of list %s (%d entries, %d non-zero stored) has its stored status in the latest list",
 			id, len(want), len(entries))
 		for ver := uint64(1); ver <= l.Version; ver++ {
-			key := anchor.Entry{Kind: anchor.KindStatusList, Subject: l.URI, Version: ver}.Key()
+			key := trust.Entry{Kind: trust.KindStatusList, Subject: l.URI, Version: ver}.Key()
 			var n int64
 			require.NoError(e.t, store.Raw(e.st).QueryRow(ctx, "SELECT COUNT(*) FROM outbox WHERE topic = $1 AND okey = $2", []any{anchor.Topic, key}, &n))
 			if !assert.Equal(e.t, int64(1), n, "(4) one anchor for version %d", ver) {
@@ -116,7 +117,7 @@ func (e *env) reconcile(delivered []string) {
 			require.NoError(e.t, err)
 			rc := e.anchored(id, ver)
 			assert.Equal(e.t, sv.SHA256, rc.Entry.SHA256, "(4) the ledger anchors version %d's own hash", ver)
-			assert.NoError(e.t, anchor.VerifyReceipt(rc, e.ledger.Trust), "(4) the receipt of version %d verifies", ver)
+			assert.NoError(e.t, trust.VerifyReceipt(rc, e.ledger.Trust), "(4) the receipt of version %d verifies", ver)
 		}
 	}
 	var n int64
@@ -126,7 +127,7 @@ func (e *env) reconcile(delivered []string) {
 
 // anchored polls until version of list is anchored on the ledger (deadline
 // 60 s) and returns its receipt, fresh from the ledger.
-func (e *env) anchored(listID string, version uint64) *anchor.Receipt {
+func (e *env) anchored(listID string, version uint64) *trust.Receipt {
 	e.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {

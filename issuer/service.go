@@ -23,6 +23,7 @@ import (
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/statuslist"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Store is what the issuer needs from the store; *store.Store has it.
@@ -92,8 +93,8 @@ func (s *Service) inTx(ctx context.Context, fn func(tx Tx) error) error {
 // Anchor enqueues status-list versions for anchoring, inside the caller's
 // transaction, and returns receipts; *anchor.Anchorer has it.
 type Anchor interface {
-	Enqueue(ctx context.Context, ob anchor.OutboxTx, entries ...anchor.Entry) error
-	Get(ctx context.Context, kind, subject string, version uint64) (*anchor.Receipt, error)
+	Enqueue(ctx context.Context, ob anchor.OutboxTx, entries ...trust.Entry) error
+	Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error)
 }
 
 var _ Anchor = (*anchor.Anchorer)(nil)

@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/statuslist"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Status values in the lists (Token Status List draft-20 §7.1).
@@ -233,7 +233,7 @@ func (s *Service) publishList(ctx context.Context, listID string, refreshBefore 
 		if s.cfg.Anchor == nil {
 			return nil
 		}
-		return s.cfg.Anchor.Enqueue(ctx, tx, anchor.Entry{Kind: anchor.KindStatusList, Subject: l.URI, Version: v.Version, SHA256: v.SHA256})
+		return s.cfg.Anchor.Enqueue(ctx, tx, trust.Entry{Kind: trust.KindStatusList, Subject: l.URI, Version: v.Version, SHA256: v.SHA256})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return false, nil
@@ -257,7 +257,7 @@ func (s *Service) StatusListToken(ctx context.Context, listID string) (store.Sta
 var ErrReceiptNotFound = errs.E(errs.NotFound, "receipt_not_found", "the version is not anchored yet")
 
 // Receipt returns the anchor receipt of version of list.
-func (s *Service) Receipt(ctx context.Context, listID string, version uint64) (*anchor.Receipt, error) {
+func (s *Service) Receipt(ctx context.Context, listID string, version uint64) (*trust.Receipt, error) {
 	if s.cfg.Anchor == nil {
 		return nil, ErrReceiptNotFound
 	}
@@ -268,7 +268,7 @@ func (s *Service) Receipt(ctx context.Context, listID string, version uint64) (*
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.cfg.Anchor.Get(ctx, anchor.KindStatusList, l.URI, version)
+	r, err := s.cfg.Anchor.Get(ctx, trust.KindStatusList, l.URI, version)
 	if err != nil {
 		if errs.KindOf(err) == errs.NotFound {
 			return nil, ErrReceiptNotFound

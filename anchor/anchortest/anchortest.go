@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/ssi-project/ssi/anchor"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Ledger is a running single-validator ledger with its worker.
 type Ledger struct {
 	Node     *anchor.Node
 	Anchorer *anchor.Anchorer
-	Trust    anchor.Trust // the pinned validator set, for VerifyReceipt
+	Trust    trust.Trust // the pinned validator set, for VerifyReceipt
 }
 
 // Start initialises a validator under tb.TempDir, starts it and the
@@ -41,7 +42,7 @@ func Start(tb testing.TB, ob anchor.Outbox) *Ledger {
 		_ = node.Stop()
 		fail("making the worker", err)
 	}
-	trust, err := node.Trust()
+	pinned, err := node.Trust()
 	if err != nil {
 		_ = node.Stop()
 		fail("reading the validator set", err)
@@ -55,5 +56,5 @@ func Start(tb testing.TB, ob anchor.Outbox) *Ledger {
 		wg.Wait()
 		_ = node.Stop()
 	})
-	return &Ledger{Node: node, Anchorer: a, Trust: trust}
+	return &Ledger{Node: node, Anchorer: a, Trust: pinned}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // ledgerParts is the ledger as the services use it: a client, the
@@ -24,7 +25,7 @@ type ledgerParts struct {
 	ledger   *anchor.Ledger
 	anchorer *anchor.Anchorer
 	health   *anchor.HealthChecker
-	trust    anchor.Trust
+	trust    trust.Trust
 	chainID  string
 	stop     func() error
 }
