@@ -42,10 +42,21 @@ func base45Encode(src []byte) string {
 	return string(dst)
 }
 
-// base45Decode decodes s. It refuses (qr_invalid_base45) a character
-// outside the alphabet, a text whose length is 1 modulo 3 (a dangling
-// character), a triplet worth more than 65535 and a final pair worth more
-// than 255, so every byte string has exactly one Base45 text.
+// DecodeBase45 decodes s as Base45 (RFC 9285), for the other formats that
+// use it (the EU DCC's HC1: text). It refuses a character outside the
+// alphabet (qr_base45_character), a group over its range: a triplet worth
+// more than 65535 or a final pair worth more than 255
+// (qr_base45_overflow), and a text whose length is 1 modulo 3, a dangling
+// character (qr_invalid_base45), so every byte string has exactly one
+// Base45 text. The first two are also errors.Is ErrInvalidBase45, the
+// class. No error quotes the input.
+func DecodeBase45(s string) ([]byte, error) { return base45Decode(s) }
+
+// EncodeBase45 returns the Base45 text of b (for tests and tools that
+// make other formats' texts).
+func EncodeBase45(b []byte) string { return base45Encode(b) }
+
+// base45Decode is DecodeBase45.
 func base45Decode(s string) ([]byte, error) {
 	if len(s)%3 == 1 {
 		return nil, ErrInvalidBase45.With("a Base45 text cannot end in a single character", nil)
@@ -57,19 +68,19 @@ func base45Decode(s string) ([]byte, error) {
 		for k := len(g) - 1; k >= 0; k-- {
 			v := base45Value[g[k]]
 			if v < 0 {
-				return nil, ErrInvalidBase45.With("a character is outside the Base45 alphabet", nil)
+				return nil, ErrBase45Character.With("", ErrInvalidBase45)
 			}
 			n = n*45 + int(v)
 		}
 		if len(g) == 3 {
 			if n > 0xffff {
-				return nil, ErrInvalidBase45.With("a Base45 triplet is over 65535", nil)
+				return nil, ErrBase45Overflow.With("a Base45 triplet is over 65535", ErrInvalidBase45)
 			}
 			dst = append(dst, byte(n>>8), byte(n))
 			continue
 		}
 		if n > 0xff {
-			return nil, ErrInvalidBase45.With("a final Base45 pair is over 255", nil)
+			return nil, ErrBase45Overflow.With("a final Base45 pair is over 255", ErrInvalidBase45)
 		}
 		dst = append(dst, byte(n))
 	}

@@ -32,26 +32,36 @@ func TestBase45RFC9285Vectors(t *testing.T) {
 }
 
 // TestBase45Refusals: everything RFC 9285 §4 says a decoder must refuse,
-// each qr_invalid_base45.
+// each with the code of its class (a character outside the alphabet, a
+// group over its range, a dangling character), and each errors.Is
+// ErrInvalidBase45.
 func TestBase45Refusals(t *testing.T) {
-	for _, c := range []struct{ name, in string }{
-		{"a triplet of 65536", "GGW"}, // 16 + 16·45 + 32·45² (minvws/base45-go gives 00 00)
-		{"the largest triplet value", ":::"},
-		{"a pair of 256", "V5"},          // 31 + 5·45
-		{"the largest pair value", "::"}, // 2024 (minvws/base45-go gives e8)
-		{"a dangling character", "A"},
-		{"a dangling character after a triplet", "BB8A"},
-		{"lower case", "bb8"},
-		{"a line feed", "BB8\n"},
-		{"a NUL", "BB\x00"},
-		{"a non-ASCII byte", "BB\xc3\xa9"},
-		{"an equals sign", "BB="},
-		{"a bad character in the final pair", "BB8B_"},
+	const (
+		character = "qr_base45_character"
+		overflow  = "qr_base45_overflow"
+		dangling  = "qr_invalid_base45"
+	)
+	for _, c := range []struct{ name, in, code string }{
+		{"a triplet of 65536", "GGW", overflow}, // 16 + 16·45 + 32·45² (minvws/base45-go gives 00 00)
+		{"the largest triplet value", ":::", overflow},
+		{"a pair of 256", "V5", overflow},          // 31 + 5·45
+		{"the largest pair value", "::", overflow}, // 2024 (minvws/base45-go gives e8)
+		{"a dangling character", "A", dangling},
+		{"a dangling character after a triplet", "BB8A", dangling},
+		{"lower case", "bb8", character},
+		{"a line feed", "BB8\n", dangling},
+		{"a line feed in a triplet", "BB\n", character},
+		{"a NUL", "BB\x00", character},
+		{"a non-ASCII byte", "BB\xc3\xa9", dangling},
+		{"a non-ASCII byte in a triplet", "B\xc3\xa9", character},
+		{"an equals sign", "BB=", character},
+		{"a bad character in the final pair", "BB8B_", character},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := base45Decode(c.in)
 			require.Error(t, err)
-			assert.Equal(t, "qr_invalid_base45", errs.CodeOf(err))
+			assert.Equal(t, c.code, errs.CodeOf(err))
+			assert.ErrorIs(t, err, ErrInvalidBase45)
 			assert.Equal(t, errs.Invalid, errs.KindOf(err))
 		})
 	}

@@ -17,9 +17,17 @@ var (
 	ErrUnsupportedVersion = errs.E(errs.Invalid, "qr_unsupported_version", "the offline presentation uses an unsupported envelope version")
 	// ErrTextTooLong: longer than any QR code holds in alphanumeric mode.
 	ErrTextTooLong = errs.E(errs.Invalid, "qr_text_too_long", "the offline presentation is longer than a QR code holds")
-	// ErrInvalidBase45: a character outside the alphabet, a dangling
-	// character, or a group over its range (RFC 9285 §4).
+	// ErrInvalidBase45: not valid Base45 (RFC 9285 §4). A dangling
+	// character has this code; a character outside the alphabet and a
+	// group over its range have their own (below), with this one as
+	// their cause, so errors.Is(err, ErrInvalidBase45) holds for all.
 	ErrInvalidBase45 = errs.E(errs.Invalid, "qr_invalid_base45", "the offline presentation is not valid Base45")
+	// ErrBase45Character: a character outside the Base45 alphabet (its
+	// cause is ErrInvalidBase45, the class).
+	ErrBase45Character = errs.E(errs.Invalid, "qr_base45_character", "the text has a character outside the Base45 alphabet")
+	// ErrBase45Overflow: a triplet over 65535 or a final pair over 255
+	// (its cause is ErrInvalidBase45, the class).
+	ErrBase45Overflow = errs.E(errs.Invalid, "qr_base45_overflow", "a Base45 group is over its range")
 	// ErrInvalidDeflate: not one complete raw DEFLATE stream.
 	ErrInvalidDeflate = errs.E(errs.Invalid, "qr_invalid_deflate", "the offline presentation does not inflate")
 	// ErrEnvelopeTooLarge: the framed presentation is over MaxFramedSize,
