@@ -78,6 +78,9 @@ type Config struct {
 	// only what is missing.
 	ConfirmTimeout time.Duration
 	Logger         *slog.Logger
+	// ProofReuse is how long a latest-version proof is served again before
+	// the ledger is asked for a newer one (ProofCache; default 1 s).
+	ProofReuse time.Duration
 }
 
 // Anchorer enqueues entries in the outbox and, in Run, anchors them.
@@ -87,6 +90,7 @@ type Anchorer struct {
 	anchored  atomic.Int64 // entries completed by this worker
 	mismatch  atomic.Int64 // alert: versions anchored with a different hash
 	submitted atomic.Int64 // transactions accepted by the mempool
+	proofs    *ProofCache
 }
 
 // New checks cfg and returns an Anchorer.
@@ -110,7 +114,7 @@ func New(cfg Config) (*Anchorer, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	return &Anchorer{cfg: cfg, log: lg}, nil
+	return &Anchorer{cfg: cfg, log: lg, proofs: NewProofCache(cfg.Ledger, cfg.ProofReuse, nil)}, nil
 }
 
 // Enqueue validates entries and writes one outbox item per entry (key
@@ -449,10 +453,12 @@ func (a *Anchorer) Latest(ctx context.Context, kind, subject string) (*trust.Rec
 	return a.cfg.Ledger.Latest(ctx, kind, subject)
 }
 
-// LatestProof returns a fresh latest-version proof of (kind, subject) from
-// the ledger (Ledger.LatestProof).
-func (a *Anchorer) LatestProof(ctx context.Context, kind, subject string) (*trust.LatestProof, error) {
-	return a.cfg.Ledger.LatestProof(ctx, kind, subject)
+// LatestProof returns a latest-version proof of (kind, subject) that
+// covers the block at minHeight (the height of the receipt it is served
+// with), from the worker's ProofCache or the ledger. The proof is shared:
+// callers must not modify it.
+func (a *Anchorer) LatestProof(ctx context.Context, kind, subject string, minHeight int64) (*trust.LatestProof, error) {
+	return a.proofs.Get(ctx, kind, subject, minHeight)
 }
 
 // Get returns one anchored version with a fresh receipt from the ledger.

@@ -53,7 +53,7 @@ func TestClientVerifiesAnchorsAndCaches(t *testing.T) {
 	}))
 	defer counting.Close()
 	pinned := e.ledger.Trust
-	c := NewClient(counting.URL, ClientOptions{Trust: &pinned, TTL: time.Minute})
+	c := trust.NewClient(counting.URL, trust.Options{Trust: pinned, TTL: time.Minute})
 
 	res, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
 	require.NoError(t, err)
@@ -103,7 +103,7 @@ func TestClientRefusesALyingRegistry(t *testing.T) {
 		"anchor stripped":          rewrite(`"status":"anchored"`, `"status":"pending"`),
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := NewClient(srv.URL, ClientOptions{Trust: &pinned})
+			c := trust.NewClient(srv.URL, trust.Options{Trust: pinned})
 			_, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
 			require.Error(t, err)
 			assert.Equal(t, "anchor_required", errs.CodeOf(err))
@@ -111,9 +111,19 @@ func TestClientRefusesALyingRegistry(t *testing.T) {
 	}
 	// Another ledger's validators do not vouch for this one.
 	other := newLedger(t, storetestSQLite(t))
-	c := NewClient(e.srv.URL, ClientOptions{Trust: &other.Trust})
+	c := trust.NewClient(e.srv.URL, trust.Options{Trust: other.Trust})
 	_, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
-	assert.Equal(t, "anchor_required", errs.CodeOf(err))
+	assert.Equal(t, "receipt_unverified", errs.CodeOf(err))
+
+	// The version from before the rotation, served as the current one with
+	// its genuine receipt, is stale.
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.RawQuery = "versionId=1"
+		httputil.NewSingleHostReverseProxy(mustURL(t, e.srv.URL)).ServeHTTP(w, r)
+	}))
+	t.Cleanup(old.Close)
+	_, err = trust.NewClient(old.URL, trust.Options{Trust: pinned}).Resolve(context.Background(), d, did.ResolveOptions{})
+	assert.Equal(t, "stale_version", errs.CodeOf(err))
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

@@ -186,6 +186,9 @@ func (h handlers) resolve(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		if err := h.svc.proveResolution(r.Context(), res); err != nil {
+			return err
+		}
 		created, updated := res.Created, res.Version.CreatedAt
 		body.Document = res.Document
 		body.DocumentMetadata = documentMetadata{

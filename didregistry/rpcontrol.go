@@ -17,6 +17,7 @@ import (
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/sdjwt"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Proof of control of a verifier DID (docs/relying-parties.md). A venue
@@ -240,7 +241,7 @@ func (s *Service) verifierDocument(ctx context.Context, verifier string) (*did.D
 	if res.State.Deactivated {
 		return nil, did.ErrDeactivated
 	}
-	if res.Anchor.Status != "anchored" {
+	if res.Anchor.Status != trust.AnchorAnchored {
 		return nil, anchor.ErrNotYet.With("the verifier DID's current version is not anchored yet; try again shortly", nil)
 	}
 	return res.State.Document(), nil

@@ -66,6 +66,10 @@ type Anchor interface {
 	Enqueue(ctx context.Context, ob anchor.OutboxTx, entries ...trust.Entry) error
 	// Get returns the anchored entry of a version with its receipt.
 	Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error)
+	// LatestProof returns a proof of the latest anchored version of a
+	// subject, covering the block at minHeight (cached: callers must not
+	// modify it).
+	LatestProof(ctx context.Context, kind, subject string, minHeight int64) (*trust.LatestProof, error)
 }
 
 // Config configures the registry service.
@@ -123,11 +127,9 @@ var (
 	ErrLedger         = anchor.ErrUnavailable.With("the ledger cannot be read now, try again later", nil)
 )
 
-// AnchorStatus says whether a served version is anchored.
-type AnchorStatus struct {
-	Status  string         `json:"status"` // "anchored" or "pending"
-	Receipt *trust.Receipt `json:"receipt,omitempty"`
-}
+// AnchorStatus says whether a served version is anchored, with the
+// proofs a client checks (trust.Anchor).
+type AnchorStatus = trust.Anchor
 
 func hashHex(b []byte) string {
 	sum := sha256.Sum256(b)
@@ -155,7 +157,7 @@ func (s *Service) anchored(ctx context.Context, kind, subject string, version ui
 		rc, err = s.cfg.Anchor.Get(ctx, kind, subject, version)
 		switch {
 		case errors.Is(err, anchor.ErrNotFound), errors.Is(err, anchor.ErrNotYet):
-			return AnchorStatus{Status: "pending"}, nil
+			return AnchorStatus{Status: trust.AnchorPending}, nil
 		case err != nil:
 			return AnchorStatus{}, ErrLedger.With("", err)
 		}
@@ -171,7 +173,7 @@ func (s *Service) anchored(ctx context.Context, kind, subject string, version ui
 			"kind", kind, "subject", subject, "version", version)
 		return AnchorStatus{}, ErrAnchorMismatch
 	}
-	return AnchorStatus{Status: "anchored", Receipt: rc}, nil
+	return AnchorStatus{Status: trust.AnchorAnchored, Receipt: rc}, nil
 }
 
 // checkVersion verifies a stored DID version end to end: its document

@@ -19,6 +19,7 @@ import (
 	"github.com/ssi-project/ssi/didregistry"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // TestRegistryCommand runs `ssi registry` alone against a validator
@@ -66,9 +67,9 @@ func TestRegistryCommand(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
 
-	trust, err := node.Trust()
+	pinned, err := node.Trust()
 	require.NoError(t, err)
-	client := didregistry.NewClient(base, didregistry.ClientOptions{Trust: &trust, TTL: time.Second})
+	client := trust.NewClient(base, trust.Options{Trust: pinned, TTL: time.Second})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err = client.Resolve(context.Background(), d, didResolveOptions())
@@ -77,7 +78,7 @@ func TestRegistryCommand(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	require.NoError(t, err, "the DID is served with a receipt that verifies against the validator set")
+	require.NoError(t, err, "the DID is served with a receipt and a latest-version proof that verify against the validator set")
 }
 
 func didResolveOptions() did.ResolveOptions { return did.ResolveOptions{} }

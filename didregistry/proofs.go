@@ -1,0 +1,55 @@
+package didregistry
+
+import (
+	"context"
+
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/trust"
+)
+
+// proveLatest completes the anchor of a served version (as, for version
+// version of subject) with what a client needs to know it is not served a
+// superseded version as current: the ledger's proof of the subject's
+// latest anchored version and, when that is newer than the served one, the
+// receipt of the version right after it (from next), whose block time
+// says when the served version stopped being in force.
+//
+// It changes nothing for a pending version. When the ledger cannot prove
+// the latest version right now (the next block is not signed yet, or the
+// ledger is unreachable), the answer goes out without the proof, which a
+// client that pins the validators refuses; the registry stays readable
+// for the others.
+func (s *Service) proveLatest(ctx context.Context, kind, subject string, version uint64, as *AnchorStatus, next func(version uint64) (AnchorStatus, error)) error {
+	if as.Receipt == nil {
+		return nil
+	}
+	p, err := s.cfg.Anchor.LatestProof(ctx, kind, subject, as.Receipt.Height)
+	if err != nil {
+		s.log.Warn("proving a latest version", "kind", kind, "code", errs.CodeOf(err))
+		return nil
+	}
+	as.Latest = p
+	if p.State == nil || p.State.Version <= version {
+		return nil
+	}
+	n, err := next(version + 1)
+	if err != nil {
+		return err
+	}
+	as.Next = n.Receipt
+	return nil
+}
+
+// proveResolution adds the latest-version proof (and the next version's
+// receipt, for a historic version) to a resolved did:psr version.
+func (s *Service) proveResolution(ctx context.Context, res *Resolved) error {
+	d := res.Version.DID
+	return s.proveLatest(ctx, trust.KindDIDDocument, d, res.Version.Version, &res.Anchor, func(v uint64) (AnchorStatus, error) {
+		nv, err := s.cfg.Store.GetDIDVersion(ctx, d, v)
+		if err != nil {
+			return AnchorStatus{}, err
+		}
+		_, as, err := s.checkVersion(ctx, nv)
+		return as, err
+	})
+}

@@ -1,0 +1,28 @@
+package trust
+
+// Anchor is how a server presents the ledger anchoring of a version it
+// serves (a DID document version, a registry record version, a status
+// list token), so that a client can check it without trusting the server:
+//
+//   - Receipt proves the version (kind, subject, version, sha256) was
+//     anchored (VerifyReceipt);
+//   - Latest proves the subject's latest anchored version (VerifyLatest):
+//     equal to the served version for a current answer, newer for a
+//     historic one;
+//   - Next, for a historic version, is the receipt of the version after
+//     it, whose block time says when the served version was superseded.
+//
+// Status is "anchored" when Receipt is set, "pending" while the version is
+// not on the ledger yet (a client that requires anchoring refuses it).
+type Anchor struct {
+	Status  string       `json:"status"`
+	Receipt *Receipt     `json:"receipt,omitempty"`
+	Latest  *LatestProof `json:"latest,omitempty"`
+	Next    *Receipt     `json:"next,omitempty"`
+}
+
+// Anchor statuses.
+const (
+	AnchorAnchored = "anchored"
+	AnchorPending  = "pending"
+)

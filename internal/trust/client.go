@@ -1,0 +1,358 @@
+package trust
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jsonx"
+)
+
+// Options configure a Client.
+type Options struct {
+	// Trust pins the ledger's validators. Every answer is checked down to
+	// it; a zero Trust makes every check fail (invalid_trust).
+	Trust Trust
+	// HTTP is the client for the registry (and the issuers' status lists);
+	// nil: a client with a 5 s timeout.
+	HTTP *http.Client
+	// Now is the clock proofs' ages are measured with; nil: time.Now.
+	Now func() time.Time
+	// TTL is how long verified answers are cached, clamped to [1 s, 10 min];
+	// 0 means 60 s.
+	TTL time.Duration
+	// MaxAge is the oldest a latest-version proof's signed header may be
+	// when the client checks it; 0 means 30 s. It bounds how long after a
+	// key rotation or a deactivation a registry can still pass off the
+	// version before it as current (plus TTL, for a cached answer).
+	MaxAge time.Duration
+}
+
+// Client is the consumer side of the registry, for verifiers and wallets:
+// it resolves did:psr DIDs (it is a did.Resolver for the method) without
+// trusting the registry server. Each document must come with its anchor
+// receipt and a proof of its DID's latest anchored version, both verified
+// offline against the pinned validators: the receipt's entry is exactly
+// this DID, this version and the SHA-256 of the served bytes, and the
+// proof (no older than MaxAge) shows that version as the latest, or, for a
+// version in force at an earlier instant (ResolveAt), a newer one whose
+// successor's receipt shows it superseded only after that instant.
+// Answers are cached for TTL.
+type Client struct {
+	base   string
+	http   *http.Client
+	trust  Trust
+	now    func() time.Time
+	ttl    time.Duration
+	maxAge time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cachedAnswer
+}
+
+type cachedAnswer struct {
+	val     any
+	err     error
+	expires time.Time
+}
+
+const (
+	maxCacheEntries = 4096
+	maxResponse     = 1 << 20
+	psrPrefix       = "did:psr:"
+)
+
+// Errors of the client. A registry's refusal keeps its code where the
+// client knows it (did_not_found, invalid_did), else registry_refused.
+var (
+	ErrAnchorRequired  = errs.E(errs.Forbidden, "anchor_required", "the answer is not backed by a verifying ledger anchor")
+	ErrRegistry        = errs.E(errs.Unavailable, "registry_unavailable", "the registry could not be reached")
+	ErrRegistryRefused = errs.E(errs.Invalid, "registry_refused", "the registry refused the request")
+)
+
+// NewClient returns a client of the registry at registryBase (e.g.
+// https://registry.example).
+func NewClient(registryBase string, o Options) *Client {
+	ttl := o.TTL
+	switch {
+	case ttl == 0:
+		ttl = time.Minute
+	case ttl < time.Second:
+		ttl = time.Second
+	case ttl > 10*time.Minute:
+		ttl = 10 * time.Minute
+	}
+	maxAge := o.MaxAge
+	if maxAge <= 0 {
+		maxAge = 30 * time.Second
+	}
+	hc := o.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 5 * time.Second}
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Client{base: strings.TrimRight(registryBase, "/"), http: hc, trust: o.Trust, now: now,
+		ttl: ttl, maxAge: maxAge, cache: map[string]cachedAnswer{}}
+}
+
+var _ did.Resolver = (*Client)(nil)
+
+// Resolve resolves the latest version of a did:psr DID. A deactivated DID
+// returns its resolution with did.ErrDeactivated. Refusals: invalid_did;
+// did_not_found; registry_unavailable, registry_refused; anchor_required
+// (no receipt or proof, or one for other content); receipt_unverified,
+// invalid_receipt, proof_unverified, invalid_latest_proof, invalid_trust;
+// proof_too_old (the proof is older than MaxAge, or predates the served
+// version); stale_version (a newer version is anchored: the registry
+// served a superseded document as current).
+func (c *Client) Resolve(ctx context.Context, d string, _ did.ResolveOptions) (*did.Resolution, error) {
+	return c.resolve(ctx, d, time.Time{})
+}
+
+// ResolveAt resolves the version of d in force at at: what a verifier uses
+// to check that a credential's key was valid at its iat. The served
+// version is checked as Resolve checks it, except that it may be older
+// than the latest: then the receipt of its successor must show that it was
+// superseded after at (stale_version otherwise). A version newer than the
+// one in force at at is not refused (a registry that does so can only
+// make a verification fail).
+func (c *Client) ResolveAt(ctx context.Context, d string, at time.Time) (*did.Resolution, error) {
+	if at.IsZero() {
+		return nil, ErrRegistryRefused.With("no instant to resolve at", nil)
+	}
+	return c.resolve(ctx, d, at.UTC())
+}
+
+func (c *Client) lookup(key string) (cachedAnswer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.cache[key]
+	if !ok || c.now().After(e.expires) {
+		return cachedAnswer{}, false
+	}
+	return e, true
+}
+
+func (c *Client) store(key string, val any, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if len(c.cache) >= maxCacheEntries {
+		for k, v := range c.cache {
+			if now.After(v.expires) {
+				delete(c.cache, k)
+			}
+		}
+		if len(c.cache) >= maxCacheEntries {
+			clear(c.cache)
+		}
+	}
+	c.cache[key] = cachedAnswer{val: val, err: err, expires: now.Add(c.ttl)}
+}
+
+// get fetches path on the registry and returns the status and body (at
+// most maxResponse).
+func (c *Client) get(ctx context.Context, path, accept string) (int, http.Header, []byte, error) {
+	return c.fetch(ctx, c.base+path, accept)
+}
+
+func (c *Client) fetch(ctx context.Context, u, accept string) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, nil, nil, ErrRegistry.With("", err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, nil, ErrRegistry.With("", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil || len(b) > maxResponse {
+		return 0, nil, nil, ErrRegistry.With("the answer is unreadable or too large", err)
+	}
+	return resp.StatusCode, resp.Header, b, nil
+}
+
+// problemError maps a server's problem document back to a typed error.
+// The server's detail is not carried (it is not trusted, and could carry
+// anything into a log).
+func problemError(status int, b []byte) error {
+	var p struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(b, &p)
+	switch {
+	case status == http.StatusNotFound:
+		return did.ErrNotFound
+	case status == http.StatusBadRequest && p.Code == "invalid_did":
+		return did.ErrInvalidDID
+	case status >= 500:
+		return ErrRegistry.With(fmt.Sprintf("the server answered %d", status), nil)
+	}
+	code := p.Code
+	if len(code) > 64 || strings.ContainsFunc(code, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z') }) {
+		code = ""
+	}
+	return ErrRegistryRefused.With(fmt.Sprintf("the server refused the request (%d %s)", status, code), nil)
+}
+
+// MediaResolution is the media type of a DID resolution result.
+const MediaResolution = `application/ld+json;profile="https://w3id.org/did-resolution"`
+
+type wireResolution struct {
+	Document         jsontext.Value `json:"didDocument"`
+	DocumentMetadata struct {
+		VersionID   string     `json:"versionId"`
+		Created     *time.Time `json:"created"`
+		Updated     *time.Time `json:"updated"`
+		Deactivated bool       `json:"deactivated"`
+		Anchor      *Anchor    `json:"anchor"`
+	} `json:"didDocumentMetadata"`
+}
+
+type resolved struct{ res *did.Resolution }
+
+func (c *Client) resolve(ctx context.Context, d string, at time.Time) (*did.Resolution, error) {
+	if _, err := did.Parse(d); err != nil || !strings.HasPrefix(d, psrPrefix) {
+		return nil, did.ErrInvalidDID.With("the DID is not a did:psr DID", nil)
+	}
+	path := "/1.0/identifiers/" + d
+	if !at.IsZero() {
+		path += "?versionTime=" + url.QueryEscape(at.Format(time.RFC3339Nano))
+	}
+	key := "did " + path
+	if e, ok := c.lookup(key); ok {
+		res, _ := e.val.(resolved)
+		return res.res, e.err
+	}
+	status, _, b, err := c.get(ctx, path, MediaResolution)
+	if err != nil {
+		return nil, err // not cached: a network failure is retried
+	}
+	if status != http.StatusOK && status != http.StatusGone {
+		perr := problemError(status, b)
+		if status == http.StatusNotFound {
+			c.store(key, resolved{}, perr)
+		}
+		return nil, perr
+	}
+	var w wireResolution
+	if err := jsonx.Unmarshal(b, &w, false); err != nil {
+		return nil, ErrRegistry.With("the resolution does not parse", err)
+	}
+	version, err := strconv.ParseUint(w.DocumentMetadata.VersionID, 10, 53)
+	if err != nil || version == 0 {
+		return nil, ErrAnchorRequired.With("the resolution has no version", err)
+	}
+	sum := sha256.Sum256(w.Document)
+	if err := c.checkServed(w.DocumentMetadata.Anchor, KindDIDDocument, d, version, hex.EncodeToString(sum[:]), at); err != nil {
+		return nil, err
+	}
+	doc, err := did.ParseDocument(w.Document)
+	if err != nil {
+		return nil, err
+	}
+	if doc.ID != d {
+		return nil, ErrAnchorRequired.With("the registry served another DID's document", nil)
+	}
+	res := &did.Resolution{
+		Document: doc,
+		DocumentMetadata: did.DocumentMetadata{
+			VersionID: w.DocumentMetadata.VersionID, Created: w.DocumentMetadata.Created,
+			Updated: w.DocumentMetadata.Updated, Deactivated: w.DocumentMetadata.Deactivated,
+		},
+		ResolutionMetadata: did.ResolutionMetadata{ContentType: did.MediaTypeDIDJSON},
+	}
+	// The metadata is the server's word; the anchored document is not. A
+	// did:psr version that is not deactivated always keeps a
+	// capabilityInvocation key (docs/did-method.md), and the deactivated
+	// version has none: a deactivated document served as active is still
+	// deactivated.
+	var rerr error
+	if status == http.StatusGone || res.DocumentMetadata.Deactivated || len(doc.CapabilityInvocation) == 0 {
+		res.DocumentMetadata.Deactivated = true
+		res.ResolutionMetadata.Error = "deactivated"
+		rerr = did.ErrDeactivated
+	}
+	c.store(key, resolved{res}, rerr)
+	return res, rerr
+}
+
+// checkServed checks the anchor a server sent with a version it served:
+// version version of (kind, subject), whose content has the SHA-256
+// digest sum (hex). With at zero the version must be the latest anchored;
+// otherwise the one in force at at (not superseded before it).
+func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, sum string, at time.Time) error {
+	if a == nil || a.Status != AnchorAnchored || a.Receipt == nil {
+		return ErrAnchorRequired.With("the version is not anchored yet", nil)
+	}
+	e := a.Receipt.Entry
+	if e.Kind != kind || e.Subject != subject || e.Version != version || e.SHA256 != sum {
+		return ErrAnchorRequired.With("the anchor receipt is for other content", nil)
+	}
+	if err := VerifyReceipt(a.Receipt, c.trust); err != nil {
+		return err
+	}
+	if a.Latest == nil {
+		return ErrAnchorRequired.With("no latest-version proof was served", nil)
+	}
+	l, err := VerifyLatest(a.Latest, c.trust)
+	if err != nil {
+		return err
+	}
+	if err := l.FreshAt(c.now(), c.maxAge); err != nil {
+		return err
+	}
+	if l.Kind != kind || l.Subject != subject {
+		return ErrProofUnverified.With("the latest-version proof is for another subject", nil)
+	}
+	var latest uint64
+	if l.State != nil {
+		latest = l.State.Version
+	}
+	switch {
+	case latest < version:
+		return ErrProofTooOld.With("the latest-version proof predates the served version", nil)
+	case latest == version:
+		if l.State.SHA256 != sum || !bytes.Equal(l.State.LeafHash, e.LeafHash()) || l.State.LeafIndex != a.Receipt.LeafIndex {
+			return ErrProofUnverified.With("the latest state names another entry than the receipt", nil)
+		}
+		return nil
+	case at.IsZero():
+		return ErrStaleVersion.With("a newer version than the one served is anchored", nil)
+	}
+	n := a.Next
+	if n == nil {
+		return ErrStaleVersion.With("a newer version is anchored and nothing shows when the served one was superseded", nil)
+	}
+	if n.Entry.Kind != kind || n.Entry.Subject != subject || n.Entry.Version != version+1 {
+		return ErrAnchorRequired.With("the next version's receipt is for another entry", nil)
+	}
+	if err := VerifyReceipt(n, c.trust); err != nil {
+		return err
+	}
+	if !n.Entry.Time.After(at) {
+		return ErrStaleVersion.With("the served version was superseded before the instant asked", nil)
+	}
+	return nil
+}
