@@ -48,6 +48,7 @@ import (
 	"github.com/ssi-project/ssi/internal/httpx"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/oid4vci"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/issuer"
 	"github.com/ssi-project/ssi/issuer/issuertest"
@@ -313,7 +314,7 @@ func prepareOne(ctx context.Context, svc *issuer.Service, subject []byte, i, bat
 		if dk, err = keys.Generate(keys.ES256); err != nil {
 			return job{}, err
 		}
-		p, err := issuertest.DPoPProof(dk, http.MethodPost, svc.IssuerURL("health")+"/token", "", time.Now())
+		p, err := oid4vci.DPoPProof(dk, http.MethodPost, svc.IssuerURL("health")+"/token", "", time.Now())
 		if err != nil {
 			return job{}, err
 		}
@@ -332,7 +333,7 @@ func prepareOne(ctx context.Context, svc *issuer.Service, subject []byte, i, bat
 		if tr.TokenType != "DPoP" {
 			return job{}, fmt.Errorf("token_type %q with a DPoP proof", tr.TokenType)
 		}
-		if j.dpop, err = issuertest.DPoPProof(dk, http.MethodPost, svc.IssuerURL("health")+"/credential", tr.AccessToken, time.Now()); err != nil {
+		if j.dpop, err = oid4vci.DPoPProof(dk, http.MethodPost, svc.IssuerURL("health")+"/credential", tr.AccessToken, time.Now()); err != nil {
 			return job{}, err
 		}
 		j.dpopKey = dk
@@ -342,7 +343,7 @@ func prepareOne(ctx context.Context, svc *issuer.Service, subject []byte, i, bat
 		if err != nil {
 			return job{}, err
 		}
-		p, err := issuertest.Proof(h, svc.IssuerURL("health"), nonce, time.Now())
+		p, err := oid4vci.Proof(h, svc.IssuerURL("health"), nonce, time.Now())
 		if err != nil {
 			return job{}, err
 		}

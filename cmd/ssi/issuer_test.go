@@ -25,6 +25,7 @@ import (
 	"github.com/ssi-project/ssi/internal/config"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/oid4vci"
 	"github.com/ssi-project/ssi/internal/statuslist"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/issuer"
@@ -173,7 +174,7 @@ func (d *devWallet) issue(tb testing.TB, subjectRef string) issuertest.Record {
 	require.NoError(tb, err)
 	holder, err := keys.Generate(keys.ES256)
 	require.NoError(tb, err)
-	proof, err := issuertest.Proof(holder, sess.Issuer, nonce, time.Now())
+	proof, err := oid4vci.Proof(holder, sess.Issuer, nonce, time.Now())
 	require.NoError(tb, err)
 	creds, err := sess.Credentials(ctx, []string{proof})
 	require.NoError(tb, err)

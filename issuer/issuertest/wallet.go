@@ -1,15 +1,13 @@
-// Package issuertest is a minimal OpenID4VCI wallet and admin client over
-// real HTTP, for end-to-end tests and the load command. It holds keys only
-// in memory and must never be used as a production wallet: it trusts the
-// issuer's answers and keeps no history.
+// Package issuertest is an admin client of the issuer, and a test wallet
+// over internal/oid4vci, over real HTTP, for end-to-end tests and the load
+// command. It holds keys only in memory and must never be used as a
+// production wallet: it allows loopback and plain HTTP, does not verify
+// what it receives and keeps no history.
 package issuertest
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,8 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ssi-project/ssi/internal/jose"
-	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/oid4vci"
 )
 
 // Offer is the admin API's answer to creating an offer.
@@ -117,235 +114,79 @@ func (c *Client) Records(ctx context.Context, apiKey, subjectRef string) ([]Reco
 	return out.Credentials, json.Unmarshal(b, &out)
 }
 
-// Session is a wallet holding an access token for one offer.
-type Session struct {
-	c        *Client
-	Issuer   string // the credential issuer identifier
-	ConfigID string
-	Token    string
-	// TokenType is the token response's token_type: Bearer, or DPoP for
-	// a session redeemed WithDPoP.
-	TokenType string
-	// DPoPKey is the session's DPoP key (WithDPoP), nil for a bearer
-	// session. Every request it makes with the token carries a fresh proof
-	// of it.
-	DPoPKey keys.Signer
-	// NextDPoPProof, when set, is sent with the next request instead of a
-	// fresh proof of DPoPKey, and then cleared: a load test prepares its
-	// proofs before the timed phase, as it does its key proofs.
-	NextDPoPProof string
-	now           func() time.Time
-}
+// Session is a wallet holding an access token for one offer: the
+// project's one OpenID4VCI client, internal/oid4vci.
+type Session = oid4vci.Session
 
 // Option changes how Redeem redeems an offer.
-type Option func(*Session) error
+type Option func(*oid4vci.Options)
 
-// WithDPoP makes a fresh ES256 DPoP key for the session and sends DPoP
-// proofs of it (RFC 9449), with iat from now (nil: time.Now), at the
-// token endpoint and, with the DPoP scheme, at the credential endpoint.
+// WithDPoP makes the session hold a DPoP-bound token: a fresh ES256 DPoP
+// key whose proofs (RFC 9449), with iat from now (nil: time.Now), go to
+// the token endpoint and, with the DPoP scheme, the credential endpoint.
+// Without it Redeem asks for a bearer token.
 func WithDPoP(now func() time.Time) Option {
-	return func(s *Session) error {
-		k, err := keys.Generate(keys.ES256)
-		if err != nil {
-			return err
-		}
-		s.DPoPKey, s.now = k, now
-		if s.now == nil {
-			s.now = time.Now
-		}
-		return nil
-	}
+	return func(o *oid4vci.Options) { o.DPoP, o.Now = oid4vci.DPoPAlways, now }
 }
 
-// DPoPProof builds a dpop+jwt proof of key for a request of method htm to
-// htu, at iat, with a random jti; with an access token it carries ath,
-// the token's base64url SHA-256.
-func DPoPProof(key keys.Signer, htm, htu, accessToken string, iat time.Time) (string, error) {
-	jwk, err := jose.PublicJWK(key.Public())
-	if err != nil {
-		return "", err
+// wallet returns an OpenID4VCI client over c.HTTP's transport, allowed
+// to reach the loopback test server over plain HTTP.
+func (c *Client) wallet(opts ...Option) (*oid4vci.Client, error) {
+	o := oid4vci.Options{AllowLoopback: true, AllowHTTP: true, DPoP: oid4vci.DPoPNever}
+	if c.HTTP != nil {
+		o.Transport = c.HTTP.Transport
 	}
-	jti := make([]byte, 16)
-	if _, err := rand.Read(jti); err != nil {
-		return "", err
+	for _, f := range opts {
+		f(&o)
 	}
-	c := map[string]any{"jti": base64.RawURLEncoding.EncodeToString(jti), "htm": htm, "htu": htu, "iat": iat.Unix()}
-	if accessToken != "" {
-		h := sha256.Sum256([]byte(accessToken))
-		c["ath"] = base64.RawURLEncoding.EncodeToString(h[:])
-	}
-	payload, err := json.Marshal(c)
-	if err != nil {
-		return "", err
-	}
-	return jose.Sign(key, map[string]any{"typ": "dpop+jwt", "jwk": jwk.Map()}, payload)
+	return oid4vci.New(o)
 }
 
-// authHeaders are the headers that present the session's token to htu:
-// Bearer, or DPoP with a fresh proof.
-func (s *Session) authHeaders(htu string) (http.Header, error) {
-	hdr := http.Header{}
-	if s.DPoPKey == nil {
-		hdr.Set("Authorization", "Bearer "+s.Token)
-		return hdr, nil
-	}
-	p := s.NextDPoPProof
-	s.NextDPoPProof = ""
-	if p == "" {
-		now := s.now
-		if now == nil { // a session whose DPoPKey was set directly
-			now = time.Now
-		}
-		var err error
-		if p, err = DPoPProof(s.DPoPKey, http.MethodPost, htu, s.Token, now()); err != nil {
-			return nil, err
-		}
-	}
-	hdr.Set("Authorization", "DPoP "+s.Token)
-	hdr.Set("DPoP", p)
-	return hdr, nil
-}
-
-// Session returns a session for a bearer access token obtained elsewhere.
+// Session returns a bearer session for an access token obtained
+// elsewhere, at issuer's /credential and /nonce endpoints.
 func (c *Client) Session(issuer, configID, token string) *Session {
-	return &Session{c: c, Issuer: issuer, ConfigID: configID, Token: token, TokenType: "Bearer"}
+	w, err := c.wallet()
+	if err != nil {
+		panic(err) // a test's misconfigured transport
+	}
+	return w.NewSession(issuer, configID, token, "Bearer", nil)
 }
 
 // Redeem resolves an offer URI, by reference (credential_offer_uri) or
-// by value (credential_offer), and redeems its pre-authorized code with
-// txCode. Without options the session holds a bearer token; WithDPoP
-// makes it hold a DPoP-bound one.
+// by value (credential_offer), on c's server only, and redeems its
+// pre-authorized code with txCode. Without options the session holds a
+// bearer token; WithDPoP makes it hold a DPoP-bound one.
 func (c *Client) Redeem(ctx context.Context, offerURI, txCode string, opts ...Option) (*Session, error) {
-	sess := &Session{c: c}
-	for _, o := range opts {
-		if err := o(sess); err != nil {
-			return nil, err
-		}
-	}
-	u, err := url.Parse(offerURI)
+	w, err := c.wallet(opts...)
 	if err != nil {
 		return nil, err
 	}
-	if u.Scheme != "openid-credential-offer" && u.Scheme != "haip" {
-		return nil, fmt.Errorf("not a credential offer URI")
+	ref, err := oid4vci.ParseOfferURI(offerURI)
+	if err != nil {
+		return nil, err
 	}
-	b := []byte(u.Query().Get("credential_offer"))
-	if len(b) == 0 {
-		ref := u.Query().Get("credential_offer_uri")
-		if !strings.HasPrefix(ref, c.Base+"/") {
-			return nil, fmt.Errorf("the offer points elsewhere")
-		}
-		var code int
-		code, b, err = c.do(ctx, http.MethodGet, ref, "", "", nil)
-		if err != nil {
-			return nil, err
-		}
-		if code != http.StatusOK {
-			return nil, fmt.Errorf("fetching offer: status %d: %s", code, b)
-		}
+	if ref.URI != "" && !strings.HasPrefix(ref.URI, c.Base+"/") {
+		return nil, fmt.Errorf("the offer points elsewhere")
 	}
-	var doc struct {
-		CredentialIssuer string                    `json:"credential_issuer"`
-		ConfigIDs        []string                  `json:"credential_configuration_ids"`
-		Grants           map[string]map[string]any `json:"grants"`
+	o, err := w.ResolveOffer(ctx, offerURI)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(b, &doc); err != nil || len(doc.ConfigIDs) == 0 {
-		return nil, fmt.Errorf("decoding offer: %v", err)
-	}
-	if !strings.HasPrefix(doc.CredentialIssuer, c.Base+"/") {
+	if !strings.HasPrefix(o.CredentialIssuer, c.Base+"/") {
 		return nil, fmt.Errorf("the offer names another issuer")
 	}
-	pre, _ := doc.Grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"].(string)
-	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:pre-authorized_code"}, "pre-authorized_code": {pre}, "tx_code": {txCode}}
-	hdr := http.Header{}
-	if sess.DPoPKey != nil {
-		p, err := DPoPProof(sess.DPoPKey, http.MethodPost, doc.CredentialIssuer+"/token", "", sess.now())
-		if err != nil {
-			return nil, err
-		}
-		hdr.Set("DPoP", p)
-	}
-	code, b, err := c.doWith(ctx, http.MethodPost, doc.CredentialIssuer+"/token", hdr, "application/x-www-form-urlencoded", []byte(form.Encode()))
+	sess, err := w.Redeem(ctx, o, txCode)
 	if err != nil {
 		return nil, err
 	}
-	if code != http.StatusOK {
-		return nil, fmt.Errorf("token: status %d: %s", code, b)
+	var dpop oid4vci.Options
+	for _, f := range opts {
+		f(&dpop)
 	}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
+	if want := map[bool]string{true: "DPoP", false: "Bearer"}[dpop.DPoP == oid4vci.DPoPAlways]; sess.TokenType != want {
+		return nil, fmt.Errorf("token: token_type %q, want %q", sess.TokenType, want)
 	}
-	if err := json.Unmarshal(b, &tr); err != nil {
-		return nil, err
-	}
-	if want := map[bool]string{true: "DPoP", false: "Bearer"}[sess.DPoPKey != nil]; tr.TokenType != want {
-		return nil, fmt.Errorf("token: token_type %q, want %q", tr.TokenType, want)
-	}
-	sess.Issuer, sess.ConfigID, sess.Token, sess.TokenType = doc.CredentialIssuer, doc.ConfigIDs[0], tr.AccessToken, tr.TokenType
 	return sess, nil
-}
-
-// Nonce fetches a c_nonce.
-func (s *Session) Nonce(ctx context.Context) (string, error) {
-	code, b, err := s.c.do(ctx, http.MethodPost, s.Issuer+"/nonce", "", "", nil)
-	if err != nil {
-		return "", err
-	}
-	if code != http.StatusOK {
-		return "", fmt.Errorf("nonce: status %d: %s", code, b)
-	}
-	var n struct {
-		CNonce string `json:"c_nonce"`
-	}
-	return n.CNonce, json.Unmarshal(b, &n)
-}
-
-// Proof builds an openid4vci-proof+jwt for holder with a header jwk.
-func Proof(holder keys.Signer, aud, nonce string, iat time.Time) (string, error) {
-	jwk, err := jose.PublicJWK(holder.Public())
-	if err != nil {
-		return "", err
-	}
-	payload, err := json.Marshal(map[string]any{"aud": aud, "iat": iat.Unix(), "nonce": nonce})
-	if err != nil {
-		return "", err
-	}
-	return jose.Sign(holder, map[string]any{"typ": "openid4vci-proof+jwt", "jwk": jwk.Map()}, payload)
-}
-
-// Credentials sends a credential request with the given proofs and
-// returns the issued SD-JWTs.
-func (s *Session) Credentials(ctx context.Context, proofs []string) ([]string, error) {
-	body, err := json.Marshal(map[string]any{"credential_configuration_id": s.ConfigID, "proofs": map[string]any{"jwt": proofs}})
-	if err != nil {
-		return nil, err
-	}
-	u := s.Issuer + "/credential"
-	hdr, err := s.authHeaders(u)
-	if err != nil {
-		return nil, err
-	}
-	code, b, err := s.c.doWith(ctx, http.MethodPost, u, hdr, "application/json", body)
-	if err != nil {
-		return nil, err
-	}
-	if code != http.StatusOK {
-		return nil, fmt.Errorf("credential: status %d: %s", code, b)
-	}
-	var out struct {
-		Credentials []struct {
-			Credential string `json:"credential"`
-		} `json:"credentials"`
-	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, err
-	}
-	creds := make([]string, len(out.Credentials))
-	for i, c := range out.Credentials {
-		creds[i] = c.Credential
-	}
-	return creds, nil
 }
 
 // StatusList fetches a served status list: its token, and the published
