@@ -1,0 +1,125 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+func verifierCases() []testCase {
+	return []testCase{
+		{"PresentationRoundTrip", testPresentationRoundTrip},
+		{"PresentationFinishOnce", testPresentationFinishOnce},
+		{"PresentationExpiredCannotFinish", testPresentationExpired},
+		{"PresentationPurge", testPresentationPurge},
+	}
+}
+
+func newPresentation(t *testing.T, s *store.Store, id string) store.Presentation {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.GetTenant(ctx, "venue"); errors.Is(err, store.ErrNotFound) {
+		require.NoError(t, s.CreateTenant(ctx, store.Tenant{ID: "venue", Name: "Venue", Kind: "venue-operator"}))
+	}
+	p := store.Presentation{
+		ID: id, RequestID: "req-" + id, TenantID: "venue", Policy: "entry",
+		Request: []byte(`{"dcql_query":{}}`), ResponseMode: "direct_post.jwt",
+		Nonce: "nonce-" + id, State: "state-" + id, EncKey: []byte("sealed"),
+		Events:    []store.PresentationEvent{{Type: "created", At: t0}},
+		CreatedAt: t0, ExpiresAt: t0.Add(5 * time.Minute),
+	}
+	require.NoError(t, s.CreatePresentation(ctx, p))
+	return p
+}
+
+// testPresentationRoundTrip: a transaction reads back by ID and by request
+// ID; its verdict is recorded, and the encryption key dropped with it.
+func testPresentationRoundTrip(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	p := newPresentation(t, s, "tx1")
+	got, err := s.GetPresentation(ctx, "tx1")
+	require.NoError(t, err)
+	assert.Equal(t, store.PresentationPending, got.Status)
+	assert.Equal(t, p.Request, got.Request)
+	assert.Equal(t, p.EncKey, got.EncKey)
+	assert.Equal(t, p.Events[0].Type, got.Events[0].Type)
+	assert.True(t, got.ExpiresAt.Equal(p.ExpiresAt))
+	byReq, err := s.GetPresentationByRequest(ctx, "req-tx1")
+	require.NoError(t, err)
+	assert.Equal(t, "tx1", byReq.ID)
+	_, err = s.GetPresentation(ctx, "nope")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.ErrorIs(t, s.CreatePresentation(ctx, p), store.ErrConflict)
+
+	require.NoError(t, s.SetPresentationEvents(ctx, "tx1", append(p.Events, store.PresentationEvent{Type: "request_fetched", At: t0})))
+	res := store.PresentationResult{Status: store.PresentationRejected, Verdict: "red", Reasons: []string{"revoked"},
+		ClaimNames: []string{"given_name"}, Issuer: "did:psr:x", VCT: "urn:v", ResponseCodeHash: []byte{1, 2},
+		Events: []store.PresentationEvent{{Type: "created", At: t0}, {Type: "rejected", At: t0.Add(time.Second)}}}
+	require.NoError(t, s.FinishPresentation(ctx, "tx1", res, t0.Add(time.Second)))
+	got, err = s.GetPresentation(ctx, "tx1")
+	require.NoError(t, err)
+	assert.Equal(t, store.PresentationRejected, got.Status)
+	assert.Equal(t, []string{"revoked"}, got.Reasons)
+	assert.Equal(t, []string{"given_name"}, got.ClaimNames)
+	assert.Equal(t, "did:psr:x", got.Issuer)
+	assert.Equal(t, []byte{1, 2}, got.ResponseCodeHash)
+	assert.Nil(t, got.EncKey, "the encryption key is dropped with the verdict")
+	assert.Len(t, got.Events, 2)
+	assert.True(t, got.DoneAt.Equal(t0.Add(time.Second)))
+	assert.ErrorIs(t, s.SetPresentationEvents(ctx, "tx1", nil), store.ErrConflict)
+}
+
+// testPresentationFinishOnce: of many concurrent responses exactly one is
+// recorded.
+func testPresentationFinishOnce(t *testing.T, s *store.Store) {
+	newPresentation(t, s, "tx2")
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			err := s.FinishPresentation(context.Background(), "tx2", store.PresentationResult{Status: store.PresentationVerified, Verdict: "green"}, t0)
+			switch {
+			case err == nil:
+				won.Add(1)
+			case !errors.Is(err, store.ErrConflict):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), won.Load())
+}
+
+// testPresentationExpired: a transaction past its expiry takes no verdict.
+func testPresentationExpired(t *testing.T, s *store.Store) {
+	p := newPresentation(t, s, "tx3")
+	err := s.FinishPresentation(context.Background(), "tx3", store.PresentationResult{Status: store.PresentationVerified}, p.ExpiresAt)
+	assert.ErrorIs(t, err, store.ErrConflict)
+	err = s.FinishPresentation(context.Background(), "tx3", store.PresentationResult{Status: "pending"}, t0)
+	assert.ErrorIs(t, err, store.ErrInvalid)
+}
+
+// testPresentationPurge: expired and finished transactions go, pending ones
+// stay.
+func testPresentationPurge(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	newPresentation(t, s, "a")
+	newPresentation(t, s, "b")
+	require.NoError(t, s.FinishPresentation(ctx, "b", store.PresentationResult{Status: store.PresentationVerified}, t0))
+	n, err := s.PurgePresentations(ctx, t0)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	_, err = s.GetPresentation(ctx, "a")
+	require.NoError(t, err)
+	n, err = s.PurgePresentations(ctx, t0.Add(5*time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+}

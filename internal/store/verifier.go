@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Presentation transaction states.
+const (
+	PresentationPending  = "pending"
+	PresentationVerified = "verified"
+	PresentationRejected = "rejected"
+	PresentationExpired  = "expired" // never stored: pending past ExpiresAt reads as it
+)
+
+// PresentationEvent is one step of a transaction, for the venue's log.
+type PresentationEvent struct {
+	Type string    `json:"type"`
+	At   time.Time `json:"at"`
+}
+
+// Presentation is a verifier's presentation transaction. It never holds a
+// presentation, a disclosure or a claim value (DESIGN §5).
+type Presentation struct {
+	ID           string // the venue's handle; never sent to the wallet
+	RequestID    string // in request_uri and response_uri
+	TenantID     string
+	Policy       string
+	Request      []byte // the request's parameters as JSON (DCQL, client_metadata, …)
+	ResponseMode string
+	Nonce        string
+	State        string
+	EncKey       []byte // sealed ephemeral private key (direct_post.jwt); nil otherwise
+	RedirectURI  string // same-device redirect; "" for cross-device
+	Status       string
+	// After the verdict:
+	Verdict          string
+	Reasons          []string
+	ClaimNames       []string
+	Issuer, VCT      string
+	ResponseCodeHash []byte
+	Events           []PresentationEvent
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+	DoneAt           time.Time
+}
+
+// PresentationResult is what FinishPresentation records.
+type PresentationResult struct {
+	Status           string // PresentationVerified or PresentationRejected
+	Verdict          string
+	Reasons          []string
+	ClaimNames       []string
+	Issuer, VCT      string
+	ResponseCodeHash []byte
+	Events           []PresentationEvent
+	DoneAt           time.Time
+}
+
+const presentationColumns = `id, request_id, tenant_id, policy, request, response_mode, nonce, state, enc_key,
+	redirect_uri, status, verdict, reasons, claim_names, issuer, vct, response_code_hash, events,
+	created_at, expires_at, done_at`
+
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", ErrInvalid.With("a value cannot be encoded", err)
+	}
+	return string(b), nil
+}
+
+// CreatePresentation stores a new pending transaction. Errors: ErrInvalid
+// (missing fields), ErrConflict (the ID or request ID exists), ErrNotFound
+// (no such tenant).
+func (s *Store) CreatePresentation(ctx context.Context, p Presentation) error {
+	if err := need("presentation ID", p.ID, "request ID", p.RequestID, "tenant ID", p.TenantID,
+		"policy", p.Policy, "response mode", p.ResponseMode, "nonce", p.Nonce, "state", p.State); err != nil {
+		return err
+	}
+	if len(p.Request) == 0 || p.ExpiresAt.IsZero() {
+		return ErrInvalid.With("a presentation needs its request and an expiry", nil)
+	}
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = s.now()
+	}
+	events, err := jsonText(p.Events)
+	if err != nil {
+		return err
+	}
+	_, err = s.w().exec(ctx,
+		`INSERT INTO verifier_transactions (id, request_id, tenant_id, policy, request, response_mode, nonce, state,
+		 enc_key, redirect_uri, status, events, created_at, expires_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		p.ID, p.RequestID, p.TenantID, p.Policy, p.Request, p.ResponseMode, p.Nonce, p.State,
+		nullBytes(p.EncKey), nullString(p.RedirectURI), PresentationPending, events,
+		toMicros(p.CreatedAt), toMicros(p.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("storing presentation: %w", err)
+	}
+	return nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func scanPresentation(r row) (Presentation, error) {
+	var (
+		p                                              Presentation
+		redirect, verdict, reasons, names, issuer, vct *string
+		events                                         string
+		created, expires                               int64
+		done                                           *int64
+	)
+	err := r.Scan(&p.ID, &p.RequestID, &p.TenantID, &p.Policy, &p.Request, &p.ResponseMode, &p.Nonce, &p.State,
+		&p.EncKey, &redirect, &p.Status, &verdict, &reasons, &names, &issuer, &vct, &p.ResponseCodeHash, &events,
+		&created, &expires, &done)
+	if err != nil {
+		return Presentation{}, err
+	}
+	deref := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	p.RedirectURI, p.Verdict, p.Issuer, p.VCT = deref(redirect), deref(verdict), deref(issuer), deref(vct)
+	p.EncKey, p.ResponseCodeHash = bytesOrNil(p.EncKey), bytesOrNil(p.ResponseCodeHash)
+	for _, f := range []struct {
+		s   *string
+		dst any
+	}{{reasons, &p.Reasons}, {names, &p.ClaimNames}, {&events, &p.Events}} {
+		if f.s != nil && *f.s != "" {
+			if err := json.Unmarshal([]byte(*f.s), f.dst); err != nil {
+				return Presentation{}, ErrInvalid.With("a stored presentation is corrupt", err)
+			}
+		}
+	}
+	p.CreatedAt, p.ExpiresAt = fromMicros(created), fromMicros(expires)
+	if done != nil {
+		p.DoneAt = fromMicros(*done)
+	}
+	return p, nil
+}
+
+// GetPresentation returns the transaction with this ID, or ErrNotFound.
+func (s *Store) GetPresentation(ctx context.Context, id string) (Presentation, error) {
+	p, err := scanPresentation(s.r().queryRow(ctx, "SELECT "+presentationColumns+" FROM verifier_transactions WHERE id = $1", id))
+	if err != nil {
+		return Presentation{}, fmt.Errorf("getting presentation: %w", err)
+	}
+	return p, nil
+}
+
+// GetPresentationByRequest returns the transaction with this request ID,
+// or ErrNotFound.
+func (s *Store) GetPresentationByRequest(ctx context.Context, requestID string) (Presentation, error) {
+	p, err := scanPresentation(s.w().queryRow(ctx, "SELECT "+presentationColumns+" FROM verifier_transactions WHERE request_id = $1", requestID))
+	if err != nil {
+		return Presentation{}, fmt.Errorf("getting presentation: %w", err)
+	}
+	return p, nil
+}
+
+// SetPresentationEvents replaces the events of a pending transaction (a
+// wallet fetched the request). Errors: ErrConflict when it is no longer
+// pending or has no such ID.
+func (s *Store) SetPresentationEvents(ctx context.Context, id string, events []PresentationEvent) error {
+	ev, err := jsonText(events)
+	if err != nil {
+		return err
+	}
+	n, err := s.w().exec(ctx, "UPDATE verifier_transactions SET events = $2 WHERE id = $1 AND status = $3", id, ev, PresentationPending)
+	if err != nil {
+		return fmt.Errorf("updating presentation events: %w", err)
+	}
+	if n == 0 {
+		return ErrConflict.With("the presentation is no longer pending", nil)
+	}
+	return nil
+}
+
+// FinishPresentation records the verdict of a pending transaction that
+// has not expired at now, and drops its encryption key, in one
+// conditional statement: of any number of concurrent responses to one
+// transaction exactly one is recorded. Every other outcome (finished,
+// expired, no such ID) is ErrConflict.
+func (s *Store) FinishPresentation(ctx context.Context, id string, r PresentationResult, now time.Time) error {
+	if r.Status != PresentationVerified && r.Status != PresentationRejected {
+		return ErrInvalid.With("a finished presentation is verified or rejected", nil)
+	}
+	reasons, err := jsonText(r.Reasons)
+	if err != nil {
+		return err
+	}
+	names, err := jsonText(r.ClaimNames)
+	if err != nil {
+		return err
+	}
+	events, err := jsonText(r.Events)
+	if err != nil {
+		return err
+	}
+	if r.DoneAt.IsZero() {
+		r.DoneAt = now
+	}
+	n, err := s.w().exec(ctx,
+		`UPDATE verifier_transactions SET status = $2, verdict = $3, reasons = $4, claim_names = $5, issuer = $6, vct = $7,
+		 response_code_hash = $8, events = $9, done_at = $10, enc_key = NULL
+		 WHERE id = $1 AND status = $11 AND expires_at > $12`,
+		id, r.Status, r.Verdict, reasons, names, nullString(r.Issuer), nullString(r.VCT),
+		nullBytes(r.ResponseCodeHash), events, toMicros(r.DoneAt), PresentationPending, toMicros(now))
+	if err != nil {
+		return fmt.Errorf("finishing presentation: %w", err)
+	}
+	if n == 0 {
+		return ErrConflict.With("the presentation is not pending", nil)
+	}
+	return nil
+}
+
+// PurgePresentations deletes the transactions that expired (pending) or
+// finished at or before `before`, and returns how many.
+func (s *Store) PurgePresentations(ctx context.Context, before time.Time) (int64, error) {
+	n, err := s.w().exec(ctx,
+		"DELETE FROM verifier_transactions WHERE (status = $1 AND expires_at <= $2) OR (done_at IS NOT NULL AND done_at <= $2)",
+		PresentationPending, toMicros(before))
+	if err != nil {
+		return 0, fmt.Errorf("purging presentations: %w", err)
+	}
+	return n, nil
+}
