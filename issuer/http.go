@@ -30,6 +30,9 @@ type AdminStore interface {
 const (
 	ScopeIssue  = "credentials:issue"
 	ScopeRevoke = "credentials:revoke"
+	// ScopeAuditRead reads the anchoring state (as it reads the audit
+	// log): oversight, no change.
+	ScopeAuditRead = "audit:read"
 )
 
 // StatusListMediaType is the content type of a served status list.
@@ -71,6 +74,8 @@ func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
 		g := httpx.Guard{Audit: st, Idem: st, Now: s.now, MaxBody: maxBody}
 		r.With(g.Scope(ScopeIssue)).Post("/offers", httpx.H(h.createOffer))
 		r.With(g.Scope(ScopeIssue)).Get("/credentials", httpx.H(h.listCredentials))
+		r.With(g.Scope(ScopeIssue)).Get("/configurations", httpx.H(h.listConfigurations))
+		r.With(g.Scope(ScopeAuditRead)).Get("/anchoring", httpx.H(h.anchoring))
 		for _, a := range []string{ActionRevoke, ActionSuspend, ActionUnsuspend} {
 			r.With(g.Scope(ScopeRevoke)).Post("/credentials/{id}/"+a, httpx.H(h.setStatus(a)))
 		}
@@ -406,4 +411,19 @@ func (h handlers) doSetStatus(w http.ResponseWriter, r *http.Request, action str
 		Changed    bool           `json:"changed"`
 	}{h.view(ch.Credential), ch.Changed}
 	return httpx.JSON(w, http.StatusOK, out)
+}
+
+func (h handlers) listConfigurations(w http.ResponseWriter, r *http.Request) error {
+	out := struct {
+		Configurations []ConfigurationView `json:"configurations"`
+	}{h.s.Configurations(actor(r).TenantID)}
+	return httpx.JSON(w, http.StatusOK, out)
+}
+
+func (h handlers) anchoring(w http.ResponseWriter, r *http.Request) error {
+	a, err := h.s.Anchoring(r.Context(), actor(r).TenantID)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, a)
 }

@@ -49,6 +49,7 @@ type Store interface {
 	DropStaleSubjectData(ctx context.Context, now time.Time) (int64, error)
 	HitRateLimit(ctx context.Context, key string, limit int64, window time.Duration, now time.Time) (store.RateLimit, error)
 	PurgeRateLimits(ctx context.Context, before time.Time) (int64, error)
+	ListStatusLists(ctx context.Context, tenant string, limit int) ([]store.StatusList, error)
 }
 
 // Tx is what the issuer does inside a transaction: the record
@@ -120,6 +121,10 @@ type Tenant struct {
 type Config struct {
 	Store  Store
 	Anchor Anchor // required for publication
+	// Ledger, when set, is the ledger's health the admin console's
+	// anchoring state shows (Anchoring); without it the ledger reads as
+	// unreachable.
+	Ledger LedgerHealth
 	// PublicURL is the service's base URL (https in production). Each
 	// tenant is its own Credential Issuer: PublicURL + "/issuers/" + tenant.
 	PublicURL string

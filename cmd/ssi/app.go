@@ -27,6 +27,7 @@ import (
 	"github.com/ssi-project/ssi/internal/httpx"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/issuer"
+	"github.com/ssi-project/ssi/web"
 )
 
 // app is one running ssi server: its store, its two routers and metrics.
@@ -146,6 +147,7 @@ func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) 
 	if svc.issuer != nil {
 		issuer.Routes(r, svc.issuer, st, cfg.MaxBody)
 	}
+	web.Routes(r) // the pages: /admin/ and their assets
 	a.router = r
 	a.admin = a.adminRoutes()
 	return a

@@ -85,7 +85,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 			// DPoP stays optional on `ssi dev` (no --require-dpop): a demo
 			// wallet without DPoP still works.
-			icfg := issuer.Config{PublicURL: cfg.PublicURL, Tenants: tenants, Now: clock, Logger: s.log}
+			icfg := issuer.Config{PublicURL: cfg.PublicURL, Tenants: tenants, Now: clock, Logger: s.log, Ledger: ledger.health}
 			dc.IssuerRates.apply(&icfg, *cfg)
 			iss, stopIssuer, err := startIssuer(ctx, s.store, ledger.anchorer, icfg)
 			if err != nil {

@@ -211,7 +211,9 @@ func runIssuer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				return built{}, err
 			}
 			s.onStop(func() { _ = ledger.stop() })
-			iss, stopIssuer, err := startIssuer(ctx, s.store, ledger.anchorer, cfg.service(tenants, s.log))
+			icfg := cfg.service(tenants, s.log)
+			icfg.Ledger = ledger.health
+			iss, stopIssuer, err := startIssuer(ctx, s.store, ledger.anchorer, icfg)
 			if err != nil {
 				return built{}, err
 			}

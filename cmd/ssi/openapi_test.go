@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi"
+	"github.com/ssi-project/ssi/web"
 )
 
 // TestOpenAPIMatchesRouter holds openapi.yaml to the router: the document
@@ -31,9 +32,21 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 		}
 	}
 
+	// The pages (web.Mounts, and /admin, which redirects to /admin/) are
+	// HTML for people, not API routes: openapi.yaml leaves them out, and
+	// so does this comparison, by exactly those patterns. Anything else
+	// under their prefixes (the /admin/v1 API) is held to the document.
+	pages := map[string]bool{}
+	for _, m := range web.Mounts {
+		pages[m+"*"] = true
+	}
+	pages["/admin"] = true
 	a := newTestApp(t, sqliteStore(t))
 	routed := map[string]bool{}
 	err = chi.Walk(a.router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if pages[route] {
+			return nil
+		}
 		route = strings.TrimSuffix(route, "/*")
 		if route != "/" {
 			route = strings.TrimSuffix(route, "/")

@@ -25,6 +25,7 @@ func Routes(r chi.Router, svc *Service, st HTTPStore, maxBody int64) {
 	g := httpx.Guard{Audit: st, Idem: st, Now: svc.Now, MaxBody: maxBody}
 
 	h := handlers{svc: svc, maxBody: maxBody}
+	r.Get("/whoami", httpx.H(h.whoami))
 	r.With(g.Scope(ScopeKeysManage)).Post("/keys", httpx.H(h.createKey))
 	r.With(g.Scope(ScopeKeysManage)).Get("/keys/{id}", httpx.H(h.getKey))
 	r.With(g.Scope(ScopeKeysManage)).Delete("/keys/{id}", httpx.H(h.revokeKey))
@@ -39,6 +40,23 @@ type handlers struct {
 func actor(r *http.Request) (httpx.Principal, Actor) {
 	p, _ := httpx.PrincipalFrom(r.Context())
 	return p, Actor{TenantID: p.TenantID, ID: p.KeyID, RequestID: httpx.RequestID(r.Context())}
+}
+
+// WhoAmI is the caller as its API key says: a page shows it after sign-in
+// (which actions the key may take); any valid key may read its own.
+type WhoAmI struct {
+	Tenant string   `json:"tenant"`
+	KeyID  string   `json:"key_id"`
+	Scopes []string `json:"scopes"`
+}
+
+func (h handlers) whoami(w http.ResponseWriter, r *http.Request) error {
+	p, _ := actor(r)
+	scopes := p.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return httpx.JSON(w, http.StatusOK, WhoAmI{Tenant: p.TenantID, KeyID: p.KeyID, Scopes: scopes})
 }
 
 // KeyView is an API key as the API shows it: never its hash.

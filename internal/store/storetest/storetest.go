@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	cases = append(cases, issuerCases()...)
 	cases = append(cases, rateLimitCases()...)
 	cases = append(cases, verifierCases()...)
+	cases = append(cases, statusListCases()...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}

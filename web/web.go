@@ -1,0 +1,138 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/httpx"
+)
+
+//go:embed static
+var static embed.FS
+
+// CSP is the Content-Security-Policy of every page answer: nothing from
+// another origin, no inline script or style (a script runs only from a
+// file of ours, so injected markup cannot run code), no plugins, no
+// framing by another site, no <base> rewriting, forms posting only here.
+// Images may also be data: and blob: URLs (the offer QR is a data: PNG
+// the issuer returns; a camera frame is a blob).
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	"connect-src 'self'; worker-src 'self'; manifest-src 'self'; media-src 'self' blob:; font-src 'self'; " +
+	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// Mounts are the URL prefixes the embedded files are served under, each
+// the folder of the same name under static/. They are pages and their
+// assets, not API routes: openapi.yaml does not list them (the OpenAPI
+// test of cmd/ssi leaves exactly these prefixes out).
+var Mounts = []string{"/admin/", "/assets/", "/vendor/"}
+
+// file is one embedded file, ready to serve.
+type file struct {
+	body  []byte
+	ctype string
+	etag  string
+}
+
+// files are the embedded files by URL path ("/admin/index.html"); a
+// folder's index.html is also its folder path ("/admin/").
+var files = load()
+
+func load() map[string]file {
+	out := map[string]file{}
+	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := static.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		f := file{body: b, ctype: contentType(p), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+		u := strings.TrimPrefix(p, "static")
+		out[u] = f
+		if path.Base(u) == "index.html" {
+			out[strings.TrimSuffix(u, "index.html")] = f
+		}
+		return nil
+	})
+	if err != nil {
+		// The files are compiled in: a walk cannot fail but for a
+		// broken build.
+		panic("web: reading the embedded files: " + err.Error())
+	}
+	return out
+}
+
+// contentType is the media type of an embedded file by its name. A name
+// not listed is served as plain text, never sniffed (SecurityHeaders sets
+// nosniff).
+func contentType(name string) string {
+	switch path.Ext(name) {
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".js", ".mjs":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".json":
+		return "application/json"
+	case ".webmanifest":
+		return "application/manifest+json"
+	case ".svg":
+		return "image/svg+xml"
+	case ".png":
+		return "image/png"
+	case ".wasm":
+		return "application/wasm"
+	}
+	return "text/plain; charset=utf-8"
+}
+
+var errNoPage = errs.E(errs.NotFound, "page_not_found", "no such page")
+
+// Routes mounts the pages on r (GET and HEAD under each of Mounts, and
+// /admin redirected to /admin/).
+func Routes(r chi.Router) {
+	for _, m := range Mounts {
+		r.Get(m+"*", Serve)
+		r.Head(m+"*", Serve)
+	}
+	r.Get("/admin", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
+	})
+}
+
+// Serve answers an embedded file by the request's path, with CSP, its
+// media type and a strong ETag. Cache-Control is no-cache: a browser keeps
+// the file but asks again each time, and an unchanged file costs a 304
+// (If-None-Match). The names are not fingerprinted, so a longer lifetime
+// would keep an old page after an upgrade. An unknown path is a 404
+// problem document (page_not_found).
+func Serve(w http.ResponseWriter, r *http.Request) {
+	f, ok := files[r.URL.Path]
+	if !ok {
+		httpx.Render(w, r, errNoPage)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", CSP)
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Type", f.ctype)
+	h.Set("ETag", f.etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
+}

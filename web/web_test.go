@@ -1,0 +1,156 @@
+package web
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func server(t *testing.T) *httptest.Server {
+	t.Helper()
+	r := chi.NewRouter()
+	Routes(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func fetch(t *testing.T, method, url string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, b
+}
+
+// TestEveryFileIsServedWithItsHeaders: each embedded file answers under its
+// mount with the CSP, its media type, no-cache and a strong ETag that
+// turns a repeat into a 304.
+func TestEveryFileIsServedWithItsHeaders(t *testing.T) {
+	srv := server(t)
+	require.NotEmpty(t, files)
+	require.Contains(t, files, "/admin/", "the console's index is its folder")
+	for p, f := range files {
+		t.Run(p, func(t *testing.T) {
+			resp, body := fetch(t, http.MethodGet, srv.URL+p)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, f.body, body)
+			assert.Equal(t, CSP, resp.Header.Get("Content-Security-Policy"))
+			assert.Equal(t, f.ctype, resp.Header.Get("Content-Type"))
+			assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
+			assert.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
+			etag := resp.Header.Get("ETag")
+			require.Regexp(t, `^"[0-9a-f]{32}"$`, etag)
+
+			resp, body = fetch(t, http.MethodGet, srv.URL+p, "If-None-Match", etag)
+			assert.Equal(t, http.StatusNotModified, resp.StatusCode)
+			assert.Empty(t, body)
+
+			resp, body = fetch(t, http.MethodHead, srv.URL+p)
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Empty(t, body)
+		})
+	}
+	assert.Equal(t, "text/html; charset=utf-8", files["/admin/"].ctype)
+	assert.Equal(t, "text/javascript; charset=utf-8", files["/admin/admin.js"].ctype, "module scripts need a JavaScript type")
+}
+
+func TestUnknownPagesAreProblems(t *testing.T) {
+	srv := server(t)
+	for _, p := range []string{"/admin/nope.html", "/assets/", "/vendor/jsqr/", "/admin/../go.mod", "/assets/%2e%2e/admin/index.html", "/vendor/jsqr/jsQR.js/x"} {
+		resp, body := fetch(t, http.MethodGet, srv.URL+p)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, p)
+		assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), p)
+		var prob struct{ Code string }
+		require.NoError(t, json.Unmarshal(body, &prob), p)
+		assert.Equal(t, "page_not_found", prob.Code, p)
+	}
+	resp, _ := fetch(t, http.MethodGet, srv.URL+"/admin")
+	assert.Equal(t, http.StatusMovedPermanently, resp.StatusCode)
+	assert.Equal(t, "/admin/", resp.Header.Get("Location"))
+}
+
+var (
+	scriptTag   = regexp.MustCompile(`(?is)<script\b([^>]*)>(.*?)</script>`)
+	handlerAttr = regexp.MustCompile(`(?i)<[^>]*\son[a-z]+\s*=`)
+	styleInline = regexp.MustCompile(`(?i)<style\b|<[^>]*\sstyle\s*=`)
+	refAttr     = regexp.MustCompile(`(?i)\s(?:src|href|action|data)\s*=\s*"([^"]*)"`)
+	remoteRef   = regexp.MustCompile(`(?i)(?:https?:)?//[a-z0-9.-]+[:/]|\beval\s*\(|new\s+Function\s*\(|\.innerHTML\s*=|\.outerHTML\s*=|document\.write\s*\(`)
+)
+
+// TestPagesHaveNoInlineCodeNorRemoteReferences reads our own files: every
+// script is a file of this origin (the CSP would block any other, and
+// this finds it before a browser does), no inline handler or style, every
+// reference a path on this origin; our JavaScript fetches nothing from
+// another origin and never parses strings as code or markup. The vendored
+// files are checked by the CSP at run time, not here.
+func TestPagesHaveNoInlineCodeNorRemoteReferences(t *testing.T) {
+	var html, js int
+	for p, f := range files {
+		if strings.HasPrefix(p, "/vendor/") || strings.HasSuffix(p, "/") {
+			continue
+		}
+		src := string(f.body)
+		switch {
+		case strings.HasSuffix(p, ".html"):
+			html++
+			for _, m := range scriptTag.FindAllStringSubmatch(src, -1) {
+				assert.Contains(t, m[1], `src="/`, "%s: a script is a file of ours", p)
+				assert.Empty(t, strings.TrimSpace(m[2]), "%s: no inline script", p)
+			}
+			assert.False(t, handlerAttr.MatchString(src), "%s: no inline event handler", p)
+			assert.False(t, styleInline.MatchString(src), "%s: no inline style", p)
+			for _, m := range refAttr.FindAllStringSubmatch(src, -1) {
+				ok := strings.HasPrefix(m[1], "/") && !strings.HasPrefix(m[1], "//") || strings.HasPrefix(m[1], "#")
+				assert.True(t, ok, "%s: %q is a path on this origin", p, m[1])
+			}
+		case strings.HasSuffix(p, ".js"):
+			js++
+			assert.False(t, remoteRef.MatchString(src), "%s: %q", p, remoteRef.FindString(src))
+		}
+	}
+	assert.Positive(t, html)
+	assert.Positive(t, js)
+	// The checks can fail: each pattern finds what it is for.
+	assert.True(t, handlerAttr.MatchString(`<button onclick="x()">`))
+	assert.True(t, styleInline.MatchString(`<p style="color:red">`))
+	assert.True(t, remoteRef.MatchString(`fetch("https://cdn.example/x.js")`))
+	assert.True(t, remoteRef.MatchString(`e.innerHTML = s`))
+}
+
+// TestVendoredFilesAreListed: each vendored package has its licence and
+// its VERSION, and docs/pages.md names it with that version.
+func TestVendoredFilesAreListed(t *testing.T) {
+	doc, err := readRepoFile("docs/pages.md")
+	require.NoError(t, err)
+	for _, pkg := range []struct{ dir, name, version string }{{"jsqr", "jsqr", "1.4.0"}} {
+		require.Contains(t, files, "/vendor/"+pkg.dir+"/LICENSE")
+		v, ok := files["/vendor/"+pkg.dir+"/VERSION"]
+		require.True(t, ok)
+		assert.Contains(t, string(v.body), pkg.name+" "+pkg.version)
+		assert.Contains(t, doc, "`"+pkg.name+"` "+pkg.version)
+	}
+}
+
+func readRepoFile(name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join("..", name))
+	return string(b), err
+}
