@@ -1,0 +1,221 @@
+package shc
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"math"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/ssi-project/ssi/internal/jsonx"
+)
+
+// Card is what a verified SMART Health Card says.
+type Card struct {
+	Issuer     string
+	IssuerName string // from the trust; "" when it has none
+	NotBefore  time.Time
+	Expires    time.Time // zero when the card has no exp
+	Types      []string
+	RID        string
+	Patient    Patient
+	// Immunizations are the bundle's Immunization resources, in order.
+	Immunizations []Immunization
+}
+
+// Patient is the bundle's (first) Patient resource, as far as a verdict
+// shows it.
+type Patient struct {
+	Given     []string
+	Family    string
+	BirthDate string // FHIR date: YYYY, YYYY-MM or YYYY-MM-DD
+}
+
+// FullName returns the given names and the family name, space-separated.
+func (p Patient) FullName() string {
+	return strings.Join(append(append([]string(nil), p.Given...), p.Family), " ")
+}
+
+// Immunization is one FHIR Immunization resource.
+type Immunization struct {
+	Status string // "completed", "entered-in-error", "not-done"
+	// Codes are the vaccineCode codings: system and code (CVX, SNOMED …).
+	Codes []Coding
+	Date  string // occurrenceDateTime (a FHIR dateTime)
+	Lot   string
+}
+
+// Coding is one FHIR coding.
+type Coding struct {
+	System string `json:"system"`
+	Code   string `json:"code"`
+}
+
+type payload struct {
+	ISS *string  `json:"iss"`
+	NBF *float64 `json:"nbf"`
+	EXP *float64 `json:"exp"`
+	VC  *struct {
+		Type              []string `json:"type"`
+		RID               string   `json:"rid"`
+		CredentialSubject struct {
+			FHIRBundle *struct {
+				ResourceType string `json:"resourceType"`
+				Entry        []struct {
+					Resource jsontext.Value `json:"resource"`
+				} `json:"entry"`
+			} `json:"fhirBundle"`
+		} `json:"credentialSubject"`
+	} `json:"vc"`
+}
+
+type resource struct {
+	ResourceType string `json:"resourceType"`
+}
+
+type patientResource struct {
+	Name []struct {
+		Family string   `json:"family"`
+		Given  []string `json:"given"`
+	} `json:"name"`
+	BirthDate string `json:"birthDate"`
+}
+
+type immunizationResource struct {
+	Status      string `json:"status"`
+	VaccineCode struct {
+		Coding []Coding `json:"coding"`
+	} `json:"vaccineCode"`
+	OccurrenceDateTime string `json:"occurrenceDateTime"`
+	LotNumber          string `json:"lotNumber"`
+}
+
+// Verify decodes and checks an shc:/ text at time at, in this order:
+// DecodeNumeric, ParseJWS, the payload JSON (shc_bad_payload), the issuer
+// (shc_unknown_issuer) and its key with the kid (shc_unknown_key), the
+// signature (shc_bad_signature), nbf and exp (shc_not_yet_valid,
+// shc_expired), revocation when the key has a crlVersion (shc_revoked,
+// shc_crl_unavailable), and the FHIR bundle (shc_bad_payload: it must hold
+// a Patient). It returns the card only when every check passed.
+func Verify(text string, trust *Trust, at time.Time) (*Card, error) {
+	jws, err := DecodeNumeric(text)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ParseJWS(jws)
+	if err != nil {
+		return nil, err
+	}
+	return p.Verify(trust, at)
+}
+
+// Verify runs the checks of Verify after ParseJWS.
+func (p *Parsed) Verify(trust *Trust, at time.Time) (*Card, error) {
+	var pl payload
+	if err := jsonx.Unmarshal(p.Payload, &pl, false); err != nil {
+		return nil, ErrPayload.With("the payload is not the JSON of a health card", err)
+	}
+	if pl.ISS == nil || pl.NBF == nil || pl.VC == nil || pl.VC.CredentialSubject.FHIRBundle == nil {
+		return nil, ErrPayload.With("the payload lacks iss, nbf or vc.credentialSubject.fhirBundle", nil)
+	}
+	var is *Issuer
+	if trust != nil {
+		is = trust.issuers[*pl.ISS]
+	}
+	if is == nil {
+		return nil, ErrUnknownIssuer
+	}
+	key := is.keys[p.KID]
+	if key == nil {
+		return nil, ErrUnknownKey
+	}
+	if !verifyES256(key.Pub, p.signingInput, p.sig) {
+		return nil, ErrSignature
+	}
+	c := &Card{Issuer: is.ISS, IssuerName: is.Name, Types: pl.VC.Type, RID: pl.VC.RID}
+	var err error
+	if c.NotBefore, err = numericDate(*pl.NBF); err != nil {
+		return nil, err
+	}
+	if at.Before(c.NotBefore) {
+		return nil, ErrNotYetValid
+	}
+	if pl.EXP != nil {
+		if c.Expires, err = numericDate(*pl.EXP); err != nil {
+			return nil, err
+		}
+		if at.After(c.Expires) {
+			return nil, ErrExpired
+		}
+	}
+	if key.CRLVersion > 0 {
+		crl := is.crls[key.KID]
+		if crl == nil || crl.Ctr < key.CRLVersion {
+			return nil, ErrNoCRL
+		}
+		if ts, ok := crl.rids[c.RID]; ok && c.RID != "" && (ts == 0 || *pl.NBF < float64(ts)) {
+			return nil, ErrRevoked
+		}
+	}
+	if err := readBundle(c, pl.VC.CredentialSubject.FHIRBundle.Entry); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// verifyES256 checks a raw R||S P-256 signature over the signing input.
+func verifyES256(pub *ecdsa.PublicKey, signingInput string, sig []byte) bool {
+	h := sha256.Sum256([]byte(signingInput))
+	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+	return ecdsa.Verify(pub, h[:], r, s)
+}
+
+// numericDate reads a JWT NumericDate (seconds, possibly fractional).
+func numericDate(f float64) (time.Time, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
+		return time.Time{}, ErrPayload.With("a NumericDate is out of range", nil)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+}
+
+func readBundle(c *Card, entries []struct {
+	Resource jsontext.Value `json:"resource"`
+}) error {
+	havePatient := false
+	for _, e := range entries {
+		var r resource
+		if err := jsonx.Unmarshal(e.Resource, &r, false); err != nil {
+			return ErrPayload.With("a bundle entry has no resource object", err)
+		}
+		switch r.ResourceType {
+		case "Patient":
+			if havePatient {
+				continue
+			}
+			var p patientResource
+			if err := jsonx.Unmarshal(e.Resource, &p, false); err != nil {
+				return ErrPayload.With("the Patient resource is malformed", err)
+			}
+			havePatient = true
+			if len(p.Name) > 0 {
+				c.Patient.Given, c.Patient.Family = p.Name[0].Given, p.Name[0].Family
+			}
+			c.Patient.BirthDate = p.BirthDate
+		case "Immunization":
+			var im immunizationResource
+			if err := jsonx.Unmarshal(e.Resource, &im, false); err != nil {
+				return ErrPayload.With("an Immunization resource is malformed", err)
+			}
+			c.Immunizations = append(c.Immunizations, Immunization{
+				Status: im.Status, Codes: im.VaccineCode.Coding, Date: im.OccurrenceDateTime, Lot: im.LotNumber,
+			})
+		}
+	}
+	if !havePatient {
+		return ErrPayload.With("the bundle holds no Patient", nil)
+	}
+	return nil
+}
