@@ -9,29 +9,19 @@ import (
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Accreditation states.
 const (
-	StatusActive    = "active"
-	StatusSuspended = "suspended"
-	StatusRevoked   = "revoked"
+	StatusActive    = trust.StatusActive
+	StatusSuspended = trust.StatusSuspended
+	StatusRevoked   = trust.StatusRevoked
 )
 
-// Accreditation says that an issuer DID may issue credentials of the listed
-// types (vct) within a validity window. Each change is a new version.
-type Accreditation struct {
-	ID          string    `json:"id"`
-	Version     uint64    `json:"version"`
-	Issuer      string    `json:"issuer"`
-	VCT         []string  `json:"vct"`
-	ValidFrom   time.Time `json:"valid_from"`
-	ValidUntil  time.Time `json:"valid_until"`
-	Status      string    `json:"status"`
-	Reason      string    `json:"reason,omitempty"`
-	Operator    string    `json:"operator"`
-	EffectiveAt time.Time `json:"effective_at"`
-}
+// Accreditation is trust's, so that the registry and its clients decide
+// with the same code.
+type Accreditation = trust.Accreditation
 
 // ErrInvalidRecord answers a malformed accreditation or registration. Its
 // code, invalid_record, is the store's (store.ErrInvalid).
@@ -135,64 +125,45 @@ func (s *Service) GetAccreditation(ctx context.Context, id string, version uint6
 }
 
 // Decision answers "is issuer accredited for vct at time t?".
-type Decision struct {
-	Accredited      bool      `json:"accredited"`
-	Issuer          string    `json:"issuer"`
-	VCT             string    `json:"vct"`
-	At              time.Time `json:"at"`
-	AccreditationID string    `json:"accreditation_id,omitempty"`
-	Status          string    `json:"status,omitempty"` // of the deciding accreditation at t
-}
+type Decision = trust.AccreditationDecision
 
 // IsAccredited answers with the history: the version of each
-// accreditation in force at t decides, so the answer for a past instant
-// does not change when the accreditation is revoked later. Every version
-// consulted is checked against its anchor.
-func (s *Service) IsAccredited(ctx context.Context, issuer, vct string, t time.Time) (Decision, error) {
+// accreditation in force at t decides (trust.AccreditedAt, the code
+// clients run too), so the answer for a past instant does not change when
+// the accreditation is revoked later. Every version consulted is checked
+// against its anchor. It returns the evidence a client recomputes the
+// decision from: each version in force at t, with its receipt and its
+// record's latest-version proof (and the next version, when a newer one
+// exists).
+func (s *Service) IsAccredited(ctx context.Context, issuer, vct string, t time.Time) (Decision, []trust.Evidence, error) {
 	d := Decision{Issuer: issuer, VCT: vct, At: t.UTC()}
 	if err := checkSubjectDID(issuer); err != nil {
-		return d, err
+		return d, nil, err
 	}
 	if !vctPattern.MatchString(vct) {
-		return d, ErrInvalidRecord.With("a vct is 1 to 256 printable ASCII characters", nil)
+		return d, nil, ErrInvalidRecord.With("a vct is 1 to 256 printable ASCII characters", nil)
 	}
 	versions, err := s.cfg.Store.RecordVersionsFor(ctx, KindAccreditation, issuer)
 	if err != nil {
-		return d, err
+		return d, nil, err
 	}
-	// versions are ordered by id then version: keep, per id, the last one
-	// effective at t.
-	inForce := map[string]Accreditation{}
-	var order []string
-	for _, v := range versions {
-		if v.EffectiveAt.After(t) {
-			continue
-		}
-		var acc Accreditation
-		if _, err := s.checkRecord(ctx, v, &acc); err != nil {
-			return d, err
-		}
-		if _, seen := inForce[v.ID]; !seen {
-			order = append(order, v.ID)
-		}
-		inForce[v.ID] = acc
-	}
-	for _, id := range order {
-		acc := inForce[id]
-		if !slices.Contains(acc.VCT, vct) {
-			continue
-		}
-		within := !t.Before(acc.ValidFrom) && t.Before(acc.ValidUntil)
-		if acc.Status == StatusActive && within {
-			d.Accredited, d.AccreditationID, d.Status = true, id, acc.Status
-			return d, nil
-		}
-		d.AccreditationID, d.Status = id, acc.Status
-		if !within {
-			d.Status = "outside_validity"
+	all := make([]Accreditation, len(versions))
+	anchors := make([]AnchorStatus, len(versions))
+	for i, v := range versions {
+		if anchors[i], err = s.checkRecord(ctx, v, &all[i]); err != nil {
+			return d, nil, err
 		}
 	}
-	return d, nil
+	var evidence []trust.Evidence
+	for _, acc := range trust.InForceAt(all, t) {
+		i := slices.IndexFunc(all, func(a Accreditation) bool { return a.ID == acc.ID && a.Version == acc.Version })
+		ev, err := s.evidence(ctx, versions[i], anchors[i])
+		if err != nil {
+			return d, nil, err
+		}
+		evidence = append(evidence, ev)
+	}
+	return trust.AccreditedAt(all, issuer, vct, t), evidence, nil
 }
 
 // ListAccreditations returns the latest version of every accreditation,

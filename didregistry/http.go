@@ -15,6 +15,7 @@ import (
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/httpx"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // HTTPStore is what the registry routes need for auth, audit and
@@ -367,11 +368,11 @@ func (h handlers) checkIssuer(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	d, err := h.svc.IsAccredited(r.Context(), q.Get("issuer"), q.Get("vct"), at)
+	d, ev, err := h.svc.IsAccredited(r.Context(), q.Get("issuer"), q.Get("vct"), at)
 	if err != nil {
 		return err
 	}
-	return httpx.JSON(w, http.StatusOK, d)
+	return httpx.JSON(w, http.StatusOK, accreditationAnswer{Decision: d, Evidence: nonNil(ev)})
 }
 
 type registerRPRequest struct {
@@ -449,9 +450,29 @@ func (h handlers) checkRP(w http.ResponseWriter, r *http.Request) error {
 			claims = append(claims, c)
 		}
 	}
-	d, err := h.svc.CheckRP(r.Context(), q.Get("verifier"), q.Get("vct"), claims)
+	d, ev, err := h.svc.CheckRP(r.Context(), q.Get("verifier"), q.Get("vct"), claims)
 	if err != nil {
 		return err
 	}
-	return httpx.JSON(w, http.StatusOK, d)
+	return httpx.JSON(w, http.StatusOK, rpAnswer{RPDecision: d, Evidence: nonNil(ev)})
+}
+
+// accreditationAnswer and rpAnswer are the registry's decisions with the
+// evidence they rest on (trust.Evidence), from which a client recomputes
+// them without trusting the registry (trust.Client).
+type accreditationAnswer struct {
+	Decision
+	Evidence []trust.Evidence `json:"evidence"`
+}
+
+type rpAnswer struct {
+	RPDecision
+	Evidence []trust.Evidence `json:"evidence"`
+}
+
+func nonNil(ev []trust.Evidence) []trust.Evidence {
+	if ev == nil {
+		return []trust.Evidence{}
+	}
+	return ev
 }

@@ -3,7 +3,10 @@ package didregistry
 import (
 	"context"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/trust"
 )
 
@@ -52,4 +55,22 @@ func (s *Service) proveResolution(ctx context.Context, res *Resolved) error {
 		_, as, err := s.checkVersion(ctx, nv)
 		return as, err
 	})
+}
+
+// evidence is a stored record version with its anchor, completed as
+// proveLatest does (with the next version's bytes when it is not the
+// latest): what a client verifies before it recomputes a decision.
+func (s *Service) evidence(ctx context.Context, v store.RecordVersion, as AnchorStatus) (trust.Evidence, error) {
+	ev := trust.Evidence{Record: v.Body, Anchor: as}
+	err := s.proveLatest(ctx, v.Kind, s.recordURL(v.Kind, v.ID), v.Version, &ev.Anchor, func(n uint64) (AnchorStatus, error) {
+		nv, err := s.cfg.Store.GetRecordVersion(ctx, v.Kind, v.ID, n)
+		if err != nil {
+			return AnchorStatus{}, err
+		}
+		var body jsontext.Value
+		as, err := s.checkRecord(ctx, nv, &body)
+		ev.NextRecord = nv.Body
+		return as, err
+	})
+	return ev, err
 }

@@ -7,46 +7,23 @@ import (
 	"time"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Registration states.
 const (
-	RPPending  = "pending"
-	RPApproved = "approved"
-	RPRejected = "rejected"
-	RPRevoked  = "revoked"
+	RPPending  = trust.RPPending
+	RPApproved = trust.RPApproved
+	RPRejected = trust.RPRejected
+	RPRevoked  = trust.RPRevoked
 )
 
-// RPCredential is what a relying party may request of one credential type.
-type RPCredential struct {
-	VCT           string   `json:"vct"`
-	Claims        []string `json:"claims"`
-	Purpose       string   `json:"purpose"`
-	RetentionDays int      `json:"retention_days"`
-}
-
-// RPRegistration registers a verifier DID with what it may request and why.
-// A venue operator submits it with a proof of control of the DID (Control);
-// a registry operator approves it. A registration without Control was made
-// before control proofs existed: it allows nothing, cannot be approved, and
-// its venue registers again with a proof (docs/relying-parties.md).
-type RPRegistration struct {
-	ID          string         `json:"id"`
-	Version     uint64         `json:"version"`
-	Verifier    string         `json:"verifier"`
-	Name        string         `json:"name"`
-	Credentials []RPCredential `json:"credentials"`
-	Status      string         `json:"status"`
-	Reason      string         `json:"reason,omitempty"`
-	Tenant      string         `json:"tenant"` // the venue operator that registered it
-	DecidedBy   string         `json:"decided_by,omitempty"`
-	EffectiveAt time.Time      `json:"effective_at"`
-	Control     *RPControl     `json:"control,omitempty"`
-}
-
-// proven reports whether r counts: its own tenant proved control of its
-// verifier DID.
-func (r *RPRegistration) proven() bool { return r.Control != nil && r.Control.Tenant == r.Tenant }
+// The registration types are trust's, so that the registry and its
+// clients decide with the same code.
+type (
+	RPCredential   = trust.RPCredential
+	RPRegistration = trust.RPRegistration
+)
 
 var claimPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
@@ -159,7 +136,7 @@ func (s *Service) DecideRP(ctx context.Context, a Actor, id, action, reason stri
 	if cur.Status == to {
 		return &cur, nil
 	}
-	if to == RPApproved && !cur.proven() {
+	if to == RPApproved && !cur.Proven() {
 		return nil, ErrControlProofRequired.With("the registration has no proof of control of its verifier DID; the venue must register again with one", nil)
 	}
 	allowed := (cur.Status == RPPending && (to == RPApproved || to == RPRejected)) || (cur.Status == RPApproved && to == RPRevoked)
@@ -189,65 +166,48 @@ func (s *Service) GetRP(ctx context.Context, id string, version uint64) (*RPRegi
 }
 
 // RPDecision answers "may verifier request these claims of vct?".
-type RPDecision struct {
-	Within         bool     `json:"within"`
-	Verifier       string   `json:"verifier"`
-	VCT            string   `json:"vct"`
-	RegistrationID string   `json:"registration_id,omitempty"`
-	Purpose        string   `json:"purpose,omitempty"`
-	RetentionDays  int      `json:"retention_days,omitempty"`
-	Excess         []string `json:"excess,omitempty"` // requested claims the registration does not allow
-}
+type RPDecision = trust.RPDecision
 
 // CheckRP says whether an approved registration of verifier allows every
-// claim in claims for vct. It names the claims outside the registration so
-// the wallet can tell the citizen. Only registrations whose tenant proved
-// control of verifier count; one without a control proof (made before
-// proofs existed) allows nothing.
-func (s *Service) CheckRP(ctx context.Context, verifier, vct string, claims []string) (RPDecision, error) {
+// claim in claims for vct (trust.RPAllows, the code clients run too). It
+// names the claims outside the registration so the wallet can tell the
+// citizen. Only registrations whose tenant proved control of verifier
+// count; one without a control proof (made before proofs existed) allows
+// nothing. It returns the evidence a client recomputes the decision from:
+// the latest version of each registration of verifier, with its receipt
+// and latest-version proof.
+func (s *Service) CheckRP(ctx context.Context, verifier, vct string, claims []string) (RPDecision, []trust.Evidence, error) {
 	d := RPDecision{Verifier: verifier, VCT: vct}
 	if err := checkSubjectDID(verifier); err != nil {
-		return d, err
+		return d, nil, err
 	}
 	if !vctPattern.MatchString(vct) || len(claims) > 64 {
-		return d, ErrInvalidRecord.With("a vct and at most 64 claims are needed", nil)
+		return d, nil, ErrInvalidRecord.With("a vct and at most 64 claims are needed", nil)
 	}
 	versions, err := s.cfg.Store.RecordVersionsFor(ctx, KindRPRegistration, verifier)
 	if err != nil {
-		return d, err
+		return d, nil, err
 	}
-	d.Excess = claims
+	var (
+		latest   []RPRegistration
+		evidence []trust.Evidence
+	)
 	for i, v := range versions {
 		if i+1 < len(versions) && versions[i+1].ID == v.ID {
 			continue
 		}
 		var r RPRegistration
-		if _, err := s.checkRecord(ctx, v, &r); err != nil {
-			return d, err
+		as, err := s.checkRecord(ctx, v, &r)
+		if err != nil {
+			return d, nil, err
 		}
-		if r.Status != RPApproved || !r.proven() {
-			continue
+		ev, err := s.evidence(ctx, v, as)
+		if err != nil {
+			return d, nil, err
 		}
-		for _, c := range r.Credentials {
-			if c.VCT != vct {
-				continue
-			}
-			var excess []string
-			for _, cl := range claims {
-				if !slices.Contains(c.Claims, cl) {
-					excess = append(excess, cl)
-				}
-			}
-			if len(excess) == 0 {
-				return RPDecision{Within: true, Verifier: verifier, VCT: vct, RegistrationID: r.ID,
-					Purpose: c.Purpose, RetentionDays: c.RetentionDays}, nil
-			}
-			if len(excess) < len(d.Excess) {
-				d.Excess, d.RegistrationID = excess, r.ID
-			}
-		}
+		latest, evidence = append(latest, r), append(evidence, ev)
 	}
-	return d, nil
+	return trust.RPAllows(latest, verifier, vct, claims, nil), evidence, nil
 }
 
 // ListRPs returns the latest version of every registration of tenant, or

@@ -15,50 +15,36 @@ import (
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
-	"github.com/ssi-project/ssi/internal/sdjwt"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Proof of control of a verifier DID (docs/relying-parties.md). A venue
 // operator asks for a challenge for the DID it wants to register, signs it
-// with a key of that DID's document, and sends the signature with the
-// registration; the challenge is consumed in the registration's
-// transaction.
+// with a key of that DID's document (trust.VerifyControl checks it), and
+// sends the signature with the registration; the challenge is consumed in
+// the registration's transaction.
 const (
 	// ControlTyp is the JWS typ of a control proof.
-	ControlTyp = "rp-control+jwt"
+	ControlTyp = trust.ControlTyp
 	// ChallengeTTL is how long a challenge can be used, and how old a
 	// control proof's iat may be.
-	ChallengeTTL = 5 * time.Minute
+	ChallengeTTL = trust.ChallengeTTL
 	// challengeKeep is how long after its expiry a challenge stays stored,
 	// so that using it answers challenge_expired rather than
 	// unknown_challenge; after that it is purged like any single-use value.
 	challengeKeep = time.Hour
 	challengeKind = "rp-control-challenge"
-	maxProofSize  = 16 << 10
-	maxNonceLen   = 128
 )
 
-// controlRelationships are the verification relationships whose keys can
-// prove control of a verifier DID: authentication (the key that
-// authenticates as the DID subject, DID Core §5.3.1) and
-// capabilityInvocation (the DID's controller keys). An assertionMethod key
-// signs credentials and a keyAgreement key encrypts; neither speaks for
-// the DID's operator here.
-var controlRelationships = []did.Relationship{did.Authentication, did.CapabilityInvocation}
-
-// Stable codes of relying-party control proofs. A bad signature, a kid
-// that names no verification method of the DID (or a method of another
-// DID), a wrong typ or alg, and header keys keep their jose codes
-// (invalid_signature, unknown_key, wrong_typ, unsupported_alg,
-// untrusted_key, unsupported_crit); a proof with a wrong aud is
-// invalid_audience, one with a bad or old iat invalid_claim,
-// not_yet_valid or expired.
+// Stable codes of relying-party control proofs: trust's for the proof
+// itself (see trust.VerifyControl), and the challenge's.
 var (
-	ErrControlProofRequired = errs.E(errs.Invalid, "control_proof_required",
-		"registering a verifier DID needs a control proof: a registry challenge signed by a key of the DID's document")
-	ErrUnknownChallenge = errs.E(errs.Invalid, "unknown_challenge",
+	ErrControlProofRequired = trust.ErrControlProofRequired
+	ErrControlIssuer        = trust.ErrControlIssuer
+	ErrKeyPurpose           = trust.ErrKeyPurpose
+	ErrControlAudience      = trust.ErrControlAudience
+	ErrUnknownChallenge     = errs.E(errs.Invalid, "unknown_challenge",
 		"the control proof's challenge is unknown or was used already; ask for a new one")
 	ErrChallengeExpired = errs.E(errs.Invalid, "challenge_expired",
 		"the control proof's challenge has expired; ask for a new one")
@@ -66,11 +52,6 @@ var (
 		"the control proof's challenge was issued to another tenant")
 	ErrChallengeVerifier = errs.E(errs.Invalid, "challenge_verifier_mismatch",
 		"the control proof's challenge was issued for another verifier DID")
-	ErrControlIssuer = errs.E(errs.Invalid, "control_proof_issuer_mismatch",
-		"the control proof's iss is not the verifier DID")
-	ErrKeyPurpose = errs.E(errs.Forbidden, "wrong_key_purpose",
-		"the control proof's key is not an authentication or capabilityInvocation key of the verifier DID")
-	ErrControlAudience = sdjwt.ErrInvalidAudience.With("the control proof's aud is not this registry's public URL", nil)
 )
 
 // RPChallenge is a challenge for a control proof: single-use, bound to the
@@ -90,16 +71,8 @@ type challengeData struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// RPControl records on a registration that its tenant proved control of
-// the verifier DID: by whom, with which verification method, when, and the
-// proof itself, so that anyone who reads the anchored record can verify it
-// again against the DID's document.
-type RPControl struct {
-	Tenant   string    `json:"tenant"`
-	KeyID    string    `json:"kid"`
-	ProvenAt time.Time `json:"proven_at"`
-	Proof    string    `json:"proof"`
-}
+// RPControl is trust.RPControl.
+type RPControl = trust.RPControl
 
 // audience is the aud of every control proof: the registry's public URL.
 func (s *Service) audience() string { return strings.TrimRight(s.cfg.PublicURL, "/") }
@@ -139,87 +112,15 @@ type controlProof struct {
 }
 
 // documentFunc returns the current DID document of a verifier DID.
-type documentFunc func(ctx context.Context, verifier string) (*did.Document, error)
+type documentFunc = trust.DocumentFunc
 
-// verifyControl verifies a control proof of verifier: a compact JWS with
-// typ rp-control+jwt, alg ES256 or EdDSA, no crit and no header keys, whose
-// kid is an absolute DID URL of a verification method of verifier's
-// current document (doc) in one of controlRelationships, and whose payload
-// is {iss: verifier, aud: audience, nonce, iat} with iat at most 60 s ahead
-// of now and at most ChallengeTTL behind it. It does not look at the
-// challenge; the caller consumes it. It never panics on any input.
+// verifyControl is trust.VerifyControl.
 func verifyControl(ctx context.Context, token, verifier, audience string, now time.Time, doc documentFunc) (controlProof, error) {
-	if token == "" {
-		return controlProof{}, ErrControlProofRequired
-	}
-	j, err := jose.Verify(token, jose.VerifyOptions{
-		Typ:     []string{ControlTyp},
-		Algs:    []string{keys.ES256, keys.EdDSA},
-		MaxSize: maxProofSize,
-		Key: func(h *jose.Header, _ []byte) (jose.PublicKey, error) {
-			return controlKey(ctx, h.Kid, verifier, doc)
-		},
-	})
+	p, err := trust.VerifyControl(ctx, token, verifier, audience, now, doc)
 	if err != nil {
 		return controlProof{}, err
 	}
-	c, err := j.Claims()
-	if err != nil {
-		return controlProof{}, err
-	}
-	if aud, ok := c["aud"].(string); !ok || aud != audience {
-		return controlProof{}, ErrControlAudience
-	}
-	iss, _, err := c.String("iss")
-	if err != nil {
-		return controlProof{}, err
-	}
-	if iss != verifier {
-		return controlProof{}, ErrControlIssuer
-	}
-	if err := c.CheckTimes(jose.TimeRules{Now: now, Skew: jose.MaxSkew, RequireIat: true}); err != nil {
-		return controlProof{}, err
-	}
-	if iat, _, _ := c.NumericDate("iat"); now.Sub(iat) > ChallengeTTL {
-		return controlProof{}, jose.ErrExpired.With("the control proof's iat is more than 5 minutes old", nil)
-	}
-	nonce, _, err := c.String("nonce")
-	if err != nil {
-		return controlProof{}, err
-	}
-	if nonce == "" || len(nonce) > maxNonceLen {
-		return controlProof{}, jose.ErrInvalidClaim.With("the control proof's nonce must be the registry's challenge", nil)
-	}
-	return controlProof{token: token, kid: j.Header.Kid, nonce: nonce}, nil
-}
-
-// controlKey returns the key of verification method kid of verifier's
-// document, which must be listed in one of controlRelationships. A kid
-// that is not an absolute DID URL of verifier with a fragment, or names no
-// method of the document, is unknown_key; a method with another purpose
-// is wrong_key_purpose.
-func controlKey(ctx context.Context, kid, verifier string, doc documentFunc) (jose.PublicKey, error) {
-	u, err := did.ParseURL(kid)
-	if err != nil || !u.HasFragment || u.Path != "" || u.HasQuery || u.DID.String() != verifier {
-		return jose.PublicKey{}, did.ErrUnknownKey.With("the kid must be a DID URL of a verification method of the verifier DID", err)
-	}
-	d, err := doc(ctx, verifier)
-	if err != nil {
-		return jose.PublicKey{}, err
-	}
-	if _, _, err := d.PublicKey(kid, did.AnyRelationship); err != nil {
-		return jose.PublicKey{}, err
-	}
-	for _, rel := range controlRelationships {
-		pub, alg, err := d.PublicKey(kid, rel)
-		if err == nil {
-			return jose.PublicKey{Key: pub, Alg: alg}, nil
-		}
-		if !errors.Is(err, did.ErrUnknownKey) {
-			return jose.PublicKey{}, err
-		}
-	}
-	return jose.PublicKey{}, ErrKeyPurpose
+	return controlProof{token: p.Token, kid: p.KeyID, nonce: p.Nonce}, nil
 }
 
 // verifierDocument returns the current document of verifier: for did:psr

@@ -26,3 +26,15 @@ const (
 	AnchorAnchored = "anchored"
 	AnchorPending  = "pending"
 )
+
+// Evidence is one record version a registry decision rests on, as the
+// registry serves it: the record's exact bytes (their SHA-256 is
+// anchored; base64 in JSON, so that no encoder on the way re-escapes
+// them), its Anchor, and, when Anchor.Next is set, the next version's
+// bytes (NextRecord), whose effective time says when this one was
+// superseded.
+type Evidence struct {
+	Record     []byte `json:"record"`
+	Anchor     Anchor `json:"anchor"`
+	NextRecord []byte `json:"next_record,omitempty"`
+}

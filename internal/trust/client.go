@@ -40,6 +40,14 @@ type Options struct {
 	// key rotation or a deactivation a registry can still pass off the
 	// version before it as current (plus TTL, for a cached answer).
 	MaxAge time.Duration
+	// RegistryURL is the registry's public URL, under which its records
+	// are anchored and which relying-party control proofs name as their
+	// audience; "" means registryBase.
+	RegistryURL string
+	// Resolver resolves the verifier DIDs of methods other than did:psr,
+	// whose recorded control proofs CheckRP checks again; nil: did:key and
+	// did:jwk only.
+	Resolver did.Resolver
 }
 
 // Client is the consumer side of the registry, for verifiers and wallets:
@@ -53,12 +61,14 @@ type Options struct {
 // successor's receipt shows it superseded only after that instant.
 // Answers are cached for TTL.
 type Client struct {
-	base   string
-	http   *http.Client
-	trust  Trust
-	now    func() time.Time
-	ttl    time.Duration
-	maxAge time.Duration
+	base     string
+	http     *http.Client
+	trust    Trust
+	now      func() time.Time
+	ttl      time.Duration
+	maxAge   time.Duration
+	records  string // the registry's public URL, without a trailing slash
+	resolver did.Resolver
 
 	mu    sync.Mutex
 	cache map[string]cachedAnswer
@@ -108,8 +118,17 @@ func NewClient(registryBase string, o Options) *Client {
 	if now == nil {
 		now = time.Now
 	}
-	return &Client{base: strings.TrimRight(registryBase, "/"), http: hc, trust: o.Trust, now: now,
-		ttl: ttl, maxAge: maxAge, cache: map[string]cachedAnswer{}}
+	base := strings.TrimRight(registryBase, "/")
+	records := strings.TrimRight(o.RegistryURL, "/")
+	if records == "" {
+		records = base
+	}
+	res := o.Resolver
+	if res == nil {
+		res = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk", did.JWKResolver{})
+	}
+	return &Client{base: base, http: hc, trust: o.Trust, now: now, ttl: ttl, maxAge: maxAge,
+		records: records, resolver: res, cache: map[string]cachedAnswer{}}
 }
 
 var _ did.Resolver = (*Client)(nil)
@@ -265,7 +284,8 @@ func (c *Client) resolve(ctx context.Context, d string, at time.Time) (*did.Reso
 		return nil, ErrAnchorRequired.With("the resolution has no version", err)
 	}
 	sum := sha256.Sum256(w.Document)
-	if err := c.checkServed(w.DocumentMetadata.Anchor, KindDIDDocument, d, version, hex.EncodeToString(sum[:]), at); err != nil {
+	supersededAt := func(next *Receipt) (time.Time, error) { return next.Entry.Time, nil }
+	if err := c.checkServed(w.DocumentMetadata.Anchor, KindDIDDocument, d, version, hex.EncodeToString(sum[:]), at, supersededAt); err != nil {
 		return nil, err
 	}
 	doc, err := did.ParseDocument(w.Document)
@@ -301,8 +321,9 @@ func (c *Client) resolve(ctx context.Context, d string, at time.Time) (*did.Reso
 // checkServed checks the anchor a server sent with a version it served:
 // version version of (kind, subject), whose content has the SHA-256
 // digest sum (hex). With at zero the version must be the latest anchored;
-// otherwise the one in force at at (not superseded before it).
-func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, sum string, at time.Time) error {
+// otherwise the one in force at at: not superseded before it, as
+// supersededAt tells from the next version's verified receipt.
+func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, sum string, at time.Time, supersededAt func(next *Receipt) (time.Time, error)) error {
 	if a == nil || a.Status != AnchorAnchored || a.Receipt == nil {
 		return ErrAnchorRequired.With("the version is not anchored yet", nil)
 	}
@@ -351,7 +372,11 @@ func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, su
 	if err := VerifyReceipt(n, c.trust); err != nil {
 		return err
 	}
-	if !n.Entry.Time.After(at) {
+	until, err := supersededAt(n)
+	if err != nil {
+		return err
+	}
+	if !until.After(at) {
 		return ErrStaleVersion.With("the served version was superseded before the instant asked", nil)
 	}
 	return nil

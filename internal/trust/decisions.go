@@ -2,108 +2,199 @@ package trust
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
-// AccreditationDecision answers "was issuer accredited for vct at At?".
-// Reason is a stable code when Accredited is false.
-type AccreditationDecision struct {
-	Accredited      bool
-	Reason          string
-	Issuer, VCT     string
-	At              time.Time
-	AccreditationID string
-	Status          string // of the deciding accreditation at At
-}
+// maxEvidence bounds the record versions one answer may carry.
+const maxEvidence = 256
 
-// RPDecision answers "may verifier request claims of vct?". Reason is a
-// stable code when Within is false; Excess names the requested claims the
-// closest registration does not allow.
-type RPDecision struct {
-	Within                                       bool
-	Reason                                       string
-	Verifier, VCT, RegistrationID, Name, Purpose string
-	RetentionDays                                int
-	Excess                                       []string
-}
-
-// Reasons of negative decisions.
+// Paths of the registry's records, under its public URL: a record's
+// anchored subject is its URL.
 const (
-	ReasonNotAccredited = "not_accredited"
-	ReasonNotRegistered = "not_registered"
-	ReasonOverAsking    = "over_asking"
+	accreditationsPath = "/registry/v1/accreditations/"
+	relyingPartiesPath = "/registry/v1/relying-parties/"
 )
 
-// IsAccredited asks the registry whether issuer was accredited for vct at
-// at.
+type decisionAnswer struct {
+	Evidence []Evidence `json:"evidence"`
+}
+
+// IsAccredited decides whether issuer was accredited for vct at at. The
+// registry's own decision is not used: the client recomputes it
+// (AccreditedAt, the registry's code) from the accreditation versions the
+// registry serves as in force at at, after verifying each: its bytes are
+// what its receipt anchors under its record URL, and the record's
+// latest-version proof shows it is the latest, or the next version's
+// receipt and bytes show it superseded only after at. So a revoked or
+// suspended accreditation cannot be passed off as active. A version the
+// registry serves as pending (not anchored yet) counts for nothing.
 //
-// Not yet proven: this still takes the registry's decision on its word
-// (the records it rests on and their anchors are not checked); issue 14
-// step 2 makes it recompute the decision from anchored records.
+// A negative decision has Reason not_accredited. Errors, for a registry
+// that lies or cannot prove what it serves: stale_version (a version
+// superseded before at, served as in force), anchor_required,
+// receipt_unverified, proof_unverified, proof_too_old, invalid_receipt,
+// invalid_latest_proof, invalid_trust; registry_unavailable,
+// registry_refused.
 func (c *Client) IsAccredited(ctx context.Context, issuer, vct string, at time.Time) (AccreditationDecision, error) {
-	q := url.Values{"issuer": {issuer}, "vct": {vct}, "at": {at.UTC().Format(time.RFC3339Nano)}}
-	var w struct {
-		Accredited      bool      `json:"accredited"`
-		Issuer          string    `json:"issuer"`
-		VCT             string    `json:"vct"`
-		At              time.Time `json:"at"`
-		AccreditationID string    `json:"accreditation_id"`
-		Status          string    `json:"status"`
+	if at.IsZero() {
+		return AccreditationDecision{}, ErrRegistryRefused.With("no instant to decide at", nil)
 	}
-	if err := c.getJSON(ctx, "/registry/v1/trust/issuers?"+q.Encode(), &w); err != nil {
+	at = at.UTC()
+	q := url.Values{"issuer": {issuer}, "vct": {vct}, "at": {at.Format(time.RFC3339Nano)}}
+	path := "/registry/v1/trust/issuers?" + q.Encode()
+	if e, ok := c.lookup("acc " + path); ok {
+		d, _ := e.val.(AccreditationDecision)
+		return d, e.err
+	}
+	evidence, err := c.evidence(ctx, path)
+	if err != nil {
 		return AccreditationDecision{}, err
 	}
-	d := AccreditationDecision{Accredited: w.Accredited, Issuer: issuer, VCT: vct, At: at.UTC(),
-		AccreditationID: w.AccreditationID, Status: w.Status}
-	if !d.Accredited {
-		d.Reason = ReasonNotAccredited
+	var versions []Accreditation
+	for _, ev := range evidence {
+		var a Accreditation
+		if err := jsonx.Unmarshal(ev.Record, &a, false); err != nil {
+			return AccreditationDecision{}, ErrAnchorRequired.With("a record does not parse", err)
+		}
+		ok, err := c.checkRecord(ev, KindAccreditation, accreditationsPath+a.ID, a.Version, at)
+		if err != nil {
+			return AccreditationDecision{}, err
+		}
+		if ok {
+			versions = append(versions, a)
+		}
 	}
+	d := AccreditedAt(versions, issuer, vct, at)
+	c.store("acc "+path, d, nil)
 	return d, nil
 }
 
-// CheckRP asks the registry whether verifier may request claims of vct.
+// CheckRP decides whether verifier may request claims of vct. The
+// registry's own decision is not used: the client recomputes it (RPAllows,
+// the registry's code) from the registrations of verifier the registry
+// serves, after verifying that each is anchored and the latest version of
+// its record (so a revoked registration cannot be passed off as approved),
+// and, for an approved one, that its recorded proof of control verifies
+// against the verifier DID's document at the time of the proof
+// (VerifyRecordedControl; did:psr through this client, other methods
+// through Options.Resolver). A registration the registry serves as pending
+// counts for nothing.
 //
-// Not yet proven: this still takes the registry's decision on its word;
-// issue 14 step 2 makes it recompute the decision from anchored records.
+// A negative decision has Reason not_registered, not_approved,
+// control_unproven or over_asking. Errors are IsAccredited's, with
+// stale_version for a registration served in a superseded version.
 func (c *Client) CheckRP(ctx context.Context, verifier, vct string, claims []string) (RPDecision, error) {
 	q := url.Values{"verifier": {verifier}, "vct": {vct}, "claims": {strings.Join(claims, ",")}}
-	var w struct {
-		Within         bool     `json:"within"`
-		RegistrationID string   `json:"registration_id"`
-		Purpose        string   `json:"purpose"`
-		RetentionDays  int      `json:"retention_days"`
-		Excess         []string `json:"excess"`
+	path := "/registry/v1/trust/relying-parties?" + q.Encode()
+	if e, ok := c.lookup("rp " + path); ok {
+		d, _ := e.val.(RPDecision)
+		return d, e.err
 	}
-	if err := c.getJSON(ctx, "/registry/v1/trust/relying-parties?"+q.Encode(), &w); err != nil {
+	evidence, err := c.evidence(ctx, path)
+	if err != nil {
 		return RPDecision{}, err
 	}
-	d := RPDecision{Within: w.Within, Verifier: verifier, VCT: vct, RegistrationID: w.RegistrationID,
-		Purpose: w.Purpose, RetentionDays: w.RetentionDays, Excess: w.Excess}
-	switch {
-	case d.Within:
-	case d.RegistrationID == "":
-		d.Reason = ReasonNotRegistered
-	default:
-		d.Reason = ReasonOverAsking
+	var latest []RPRegistration
+	for _, ev := range evidence {
+		var r RPRegistration
+		if err := jsonx.Unmarshal(ev.Record, &r, false); err != nil {
+			return RPDecision{}, ErrAnchorRequired.With("a record does not parse", err)
+		}
+		ok, err := c.checkRecord(ev, KindRPRegistration, relyingPartiesPath+r.ID, r.Version, time.Time{})
+		if err != nil {
+			return RPDecision{}, err
+		}
+		if ok {
+			latest = append(latest, r)
+		}
 	}
+	d := RPAllows(latest, verifier, vct, claims, func(r *RPRegistration) error {
+		return VerifyRecordedControl(ctx, r, c.records, func(ctx context.Context, v string) (*did.Document, error) {
+			return c.documentAt(ctx, v, r.Control.ProvenAt)
+		})
+	})
+	c.store("rp "+path, d, nil)
 	return d, nil
 }
 
-func (c *Client) getJSON(ctx context.Context, path string, v any) error {
+// documentAt returns verifier's document at t: for did:psr the version in
+// force then, verified (ResolveAt); for other methods what the resolver
+// resolves now.
+func (c *Client) documentAt(ctx context.Context, verifier string, t time.Time) (*did.Document, error) {
+	var (
+		res *did.Resolution
+		err error
+	)
+	if strings.HasPrefix(verifier, psrPrefix) {
+		res, err = c.ResolveAt(ctx, verifier, t)
+	} else {
+		res, err = c.resolver.Resolve(ctx, verifier, did.ResolveOptions{})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res.Document, nil
+}
+
+// evidence fetches a decision answer and returns its evidence.
+func (c *Client) evidence(ctx context.Context, path string) ([]Evidence, error) {
 	status, _, b, err := c.get(ctx, path, "application/json")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if status != http.StatusOK {
-		return problemError(status, b)
+		return nil, problemError(status, b)
 	}
-	if err := jsonx.Unmarshal(b, v, false); err != nil {
-		return ErrRegistry.With("the registry's answer does not parse", err)
+	var a decisionAnswer
+	if err := jsonx.Unmarshal(b, &a, false); err != nil {
+		return nil, ErrRegistry.With("the registry's answer does not parse", err)
 	}
-	return nil
+	if len(a.Evidence) > maxEvidence {
+		return nil, ErrRegistry.With("the registry's answer carries too many records", nil)
+	}
+	return a.Evidence, nil
+}
+
+// checkRecord verifies one record version served as evidence: its bytes
+// are anchored as version version of the record URL path (under the
+// registry's public URL), and it is the latest version (at zero) or the
+// one in force at at. It reports false, with no error, for a version the
+// registry serves as pending.
+func (c *Client) checkRecord(ev Evidence, kind, path string, version uint64, at time.Time) (bool, error) {
+	if ev.Anchor.Status == AnchorPending && ev.Anchor.Receipt == nil {
+		return false, nil
+	}
+	sum := sha256.Sum256(ev.Record)
+	err := c.checkServed(&ev.Anchor, kind, c.records+path, version, hex.EncodeToString(sum[:]), at,
+		func(next *Receipt) (time.Time, error) {
+			nsum := sha256.Sum256(ev.NextRecord)
+			if len(ev.NextRecord) == 0 || hex.EncodeToString(nsum[:]) != next.Entry.SHA256 {
+				return time.Time{}, ErrAnchorRequired.With("the next version's record is not the one anchored", nil)
+			}
+			var n struct {
+				EffectiveAt time.Time `json:"effective_at"`
+			}
+			if err := jsonx.Unmarshal(ev.NextRecord, &n, false); err != nil {
+				return time.Time{}, ErrAnchorRequired.With("the next version's record does not parse", err)
+			}
+			// The registry dates a change when it makes it; the ledger's block
+			// time bounds that from above.
+			return minTime(n.EffectiveAt, next.Entry.Time), nil
+		})
+	return err == nil, err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
