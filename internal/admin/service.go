@@ -16,19 +16,22 @@ import (
 // Scopes that API keys can hold. The list grows with the services; a key
 // can never be given a scope that is not on it.
 const (
-	ScopeKeysManage        = "keys:manage"
-	ScopeAuditRead         = "audit:read"
-	ScopeCredentialsIssue  = "credentials:issue"
-	ScopeCredentialsRevoke = "credentials:revoke"
-	ScopeRegistryAdmin     = "registry:admin"
-	ScopeRPManage          = "rp:manage"
-	ScopeDIDsManage        = "dids:manage"
+	ScopeKeysManage          = "keys:manage"
+	ScopeAuditRead           = "audit:read"
+	ScopeCredentialsIssue    = "credentials:issue"
+	ScopeCredentialsRevoke   = "credentials:revoke"
+	ScopeRegistryAdmin       = "registry:admin"
+	ScopeRPManage            = "rp:manage"
+	ScopeDIDsManage          = "dids:manage"
+	ScopePresentationsCreate = "presentations:create"
+	ScopePresentationsRead   = "presentations:read"
 )
 
 // KnownScopes lists every scope, sorted.
 var KnownScopes = []string{
 	ScopeAuditRead, ScopeCredentialsIssue, ScopeCredentialsRevoke,
-	ScopeDIDsManage, ScopeKeysManage, ScopeRegistryAdmin, ScopeRPManage,
+	ScopeDIDsManage, ScopeKeysManage, ScopePresentationsCreate, ScopePresentationsRead,
+	ScopeRegistryAdmin, ScopeRPManage,
 }
 
 // TenantKinds lists the kinds of tenant.

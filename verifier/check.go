@@ -1,0 +1,247 @@
+package verifier
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/dcql"
+	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/oid4vp"
+	"github.com/ssi-project/ssi/internal/sdjwt"
+)
+
+// Reason codes of the trust check that no other package defines. The
+// others are the codes of the package that found the fault: sdjwt
+// (disclosures, kb_required, invalid_nonce, invalid_audience,
+// stale_key_binding, invalid_sd_hash), jose (invalid_signature, expired,
+// not_yet_valid), dcql (what the response misses), and the trust layer's
+// own (anchor and status-list faults).
+var (
+	ErrPresentationTooLarge = errs.E(errs.Invalid, "presentation_too_large", "a presentation is over the size limit")
+	ErrIssuerUnknown        = errs.E(errs.Unauthorized, "issuer_unknown", "the issuer's DID does not resolve")
+	ErrIssuerKeyNotValid    = errs.E(errs.Unauthorized, "issuer_key_not_valid_at_iat", "the signing key was not the issuer's at the credential's iat")
+	ErrUntrustedIssuer      = errs.E(errs.Unauthorized, "untrusted_issuer", "the issuer is not accredited for this credential type")
+	ErrAccreditationExpired = errs.E(errs.Unauthorized, "accreditation_expired", "the issuer's accreditation for this credential type had expired")
+	ErrStatusMissing        = errs.E(errs.Unauthorized, "status_missing", "the credential has no status list entry")
+	ErrRevoked              = errs.E(errs.Unauthorized, "revoked", "the credential is revoked")
+	ErrSuspended            = errs.E(errs.Unauthorized, "suspended", "the credential is suspended")
+	ErrStatusInvalid        = errs.E(errs.Unauthorized, "status_invalid", "the credential's status is not valid")
+	ErrPolicyNotMet         = errs.E(errs.Unauthorized, "policy_not_met", "the disclosed claims do not satisfy the venue's policy")
+	ErrTrustUnavailable     = errs.E(errs.Unavailable, "trust_unavailable", "the trust check could not be completed")
+)
+
+// MaxPresentationSize caps one presented SD-JWT+KB.
+const MaxPresentationSize = 64 << 10
+
+// outcome is the verdict of one response, and all that is kept of it.
+type outcome struct {
+	green   bool
+	reasons []string
+	names   []string       // the claim names disclosed in the needed presentations
+	shown   map[string]any // the policy's Show claims; never stored in clear
+	issuer  string
+	vct     string
+}
+
+// checkInput is one response to check.
+type checkInput struct {
+	venue   *Venue
+	policy  *Policy
+	nonce   string
+	vpToken map[string][]string
+}
+
+// verify runs the trust check of DESIGN §4 on every presentation of the
+// VP token, then the DCQL match and the policy. A presentation that fails
+// makes the whole response red with its reason; nothing else is looked at
+// after the first failure, so the reason is the first check that failed.
+func (s *Service) verify(ctx context.Context, in checkInput) outcome {
+	creds := make(map[string][]dcql.Credential, len(in.vpToken))
+	issuers := make(map[string][]string, len(in.vpToken))
+	for id, ps := range in.vpToken {
+		for _, p := range ps {
+			res, err := s.checkOne(ctx, in, p)
+			if err != nil {
+				return red(err)
+			}
+			vct, _, _ := res.Claims.String("vct")
+			creds[id] = append(creds[id], dcql.Credential{Format: oid4vp.FormatSDJWTVC, VCT: vct, Claims: res.Claims, KeyBound: res.KeyBound})
+			issuers[id] = append(issuers[id], res.Issuer)
+		}
+	}
+	// 7. The request (DCQL) and the venue's policy.
+	m, err := in.policy.query.Match(creds)
+	if m != nil && len(m.Discarded) > 0 {
+		// A presentation that does not match its query is never shown, and
+		// the wallet answered with it: red, with its reason (§14.11).
+		return red(m.Discarded[0].Reason)
+	}
+	if err != nil {
+		return red(err)
+	}
+	out := outcome{green: true, shown: map[string]any{}}
+	merged := map[string]any{}
+	for _, cm := range m.Matches {
+		c := creds[cm.QueryID][cm.Credential]
+		iss := issuers[cm.QueryID][cm.Credential]
+		if len(in.policy.Issuers) > 0 && !slices.Contains(in.policy.Issuers, iss) {
+			return red(ErrUntrustedIssuer.With("the issuer is not one this policy accepts", nil))
+		}
+		if !slices.Contains(in.policy.VCTs, c.VCT) {
+			return red(dcql.ErrVCTMismatch)
+		}
+		if out.issuer == "" {
+			out.issuer, out.vct = iss, c.VCT
+		}
+		for _, cl := range cm.Claims {
+			name := cl.Path.Name()
+			if !slices.Contains(out.names, name) {
+				out.names = append(out.names, name)
+			}
+		}
+		for k, v := range c.Claims {
+			if _, ok := merged[k]; !ok {
+				merged[k] = v
+			}
+		}
+	}
+	if !holds(in.policy.conds, merged) {
+		o := red(ErrPolicyNotMet)
+		o.names, o.issuer, o.vct = out.names, out.issuer, out.vct
+		return o
+	}
+	for _, name := range in.policy.Show {
+		if v, ok := lookup(merged, name); ok {
+			out.shown[name] = v
+		}
+	}
+	return out
+}
+
+func red(err error) outcome {
+	code := errs.CodeOf(err)
+	if code == "" || errs.KindOf(err) == errs.Internal {
+		code = "internal"
+	}
+	return outcome{reasons: []string{code}}
+}
+
+// checkOne checks one presented SD-JWT+KB, steps 1 to 6 of DESIGN §4.
+func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sdjwt.Result, error) {
+	// 1. Envelope and limits.
+	if len(pres) > MaxPresentationSize {
+		return nil, ErrPresentationTooLarge
+	}
+	parts, err := sdjwt.Split(pres, MaxPresentationSize)
+	if err != nil {
+		return nil, err
+	}
+	jws, err := jose.ParseUnverified(parts.IssuerJWT, MaxPresentationSize)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := jws.Claims()
+	if err != nil {
+		return nil, err
+	}
+	iss, _, err := claims.String("iss")
+	if err != nil || !strings.HasPrefix(iss, "did:") {
+		return nil, ErrIssuerUnknown.With("the issuer is not a DID", nil)
+	}
+	iat, hasIat, err := claims.NumericDate("iat")
+	if err != nil || !hasIat {
+		return nil, jose.ErrInvalidClaim.With("the credential has no iat", nil)
+	}
+	vct, _, _ := claims.String("vct")
+
+	// 2. The issuer's DID, as it was at iat, with its anchor proofs; the
+	// key named by kid in it; the accreditation for the vct.
+	key, err := s.issuerKey(ctx, iss, jws.Header.Kid, iat)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := s.cfg.Trust.IsAccredited(ctx, iss, vct, iat)
+	if err != nil {
+		return nil, trustErr(err)
+	}
+	if !acc.Accredited {
+		if strings.Contains(acc.Reason, "expired") {
+			return nil, ErrAccreditationExpired
+		}
+		return nil, ErrUntrustedIssuer
+	}
+
+	// 3–5. Signature, disclosures, exp/nbf, and the KB-JWT bound to this
+	// transaction's nonce and the full client_id.
+	v := sdjwt.Verifier{
+		IssuerKey: func(string, *jose.Header) (jose.PublicKey, error) { return key, nil },
+		Profile:   sdjwt.ProfileSDJWTVC,
+		Now:       s.now,
+		Skew:      s.cfg.Skew,
+		MaxSize:   MaxPresentationSize,
+	}
+	res, err := v.Verify(pres, sdjwt.Options{
+		RequireKeyBinding: true, Nonce: in.nonce, Audience: in.venue.ClientID(), KBMaxAge: s.cfg.KBMaxAge,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// 6. Status, from the list (cached whole by the trust layer: no
+	// call-home about this credential).
+	if res.Status == nil {
+		return nil, ErrStatusMissing
+	}
+	st, err := s.cfg.Trust.Status(ctx, iss, res.Status.URI, int(res.Status.Index))
+	if err != nil {
+		return nil, trustErr(err)
+	}
+	switch st.Value {
+	case 0:
+	case 1:
+		return nil, ErrRevoked
+	case 2:
+		return nil, ErrSuspended
+	default:
+		return nil, ErrStatusInvalid
+	}
+	return res, nil
+}
+
+// issuerKey resolves iss as it was at iat and returns the assertion key
+// named by kid, which must be a DID URL of iss.
+func (s *Service) issuerKey(ctx context.Context, iss, kid string, iat time.Time) (jose.PublicKey, error) {
+	r, err := s.cfg.Trust.ResolveAt(ctx, iss, iat)
+	switch {
+	case errors.Is(err, did.ErrNotFound), errors.Is(err, did.ErrInvalidDID), errors.Is(err, did.ErrMethodNotSupported):
+		return jose.PublicKey{}, ErrIssuerUnknown.With("", err)
+	case errors.Is(err, did.ErrDeactivated):
+		return jose.PublicKey{}, ErrIssuerKeyNotValid.With("the issuer's DID was deactivated", err)
+	case err != nil:
+		return jose.PublicKey{}, trustErr(err)
+	case r == nil || r.Document == nil:
+		return jose.PublicKey{}, ErrIssuerUnknown
+	}
+	if !strings.HasPrefix(kid, iss+"#") {
+		return jose.PublicKey{}, ErrIssuerKeyNotValid.With("the kid is not a key of the issuer's DID", nil)
+	}
+	pub, alg, err := r.Document.PublicKey(kid, did.AssertionMethod)
+	if err != nil {
+		return jose.PublicKey{}, ErrIssuerKeyNotValid.With("", err)
+	}
+	return jose.PublicKey{Key: pub, Alg: alg}, nil
+}
+
+// trustErr keeps the trust layer's own code (an anchor or status-list
+// fault) and turns anything without one into trust_unavailable.
+func trustErr(err error) error {
+	if errs.CodeOf(err) == "" || errs.KindOf(err) == errs.Internal {
+		return ErrTrustUnavailable.With("", err)
+	}
+	return err
+}

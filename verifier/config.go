@@ -1,0 +1,230 @@
+package verifier
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/dcql"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/oid4vp"
+)
+
+// Config is what New needs.
+type Config struct {
+	Store Store
+	Trust Trust
+	// KEK seals the transactions' ephemeral encryption keys and the shown
+	// claims until the venue fetches them.
+	KEK keys.KEK
+	// PublicURL is the verifier's base URL, as wallets reach it.
+	PublicURL string
+	Venues    []Venue
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// TransactionTTL is how long a transaction waits for its wallet; 0
+	// means 5 minutes, at most 10 (the nonce lives as long).
+	TransactionTTL time.Duration
+	// Skew is the clock skew allowed on exp/nbf/iat, at most 60 s.
+	Skew time.Duration
+	// KBMaxAge is how old a KB-JWT iat may be; 0 means 300 s.
+	KBMaxAge time.Duration
+	// MaxWait caps ?wait=N of the poll; 0 means 30 s.
+	MaxWait time.Duration
+}
+
+// Venue is a venue-operator tenant's verifier identity.
+type Venue struct {
+	TenantID string
+	// DID is the verifier DID registered (and approved) in the
+	// relying-party registry; the client_id is ClientIDPrefixDID + DID.
+	DID string
+	// Signer signs the request objects; KeyID is its DID URL.
+	Signer   keys.Signer
+	KeyID    string
+	Policies []Policy
+}
+
+// ClientID is the venue's full client_id, with its prefix.
+func (v *Venue) ClientID() string { return oid4vp.ClientIDPrefixDID + v.DID }
+
+// Policy is one thing a venue checks at its door.
+type Policy struct {
+	Name string
+	// DCQL is the query sent to the wallet, as JSON.
+	DCQL json.RawMessage
+	// VCTs are the accepted credential types; every vct of the query must
+	// be one, and a presentation of another is red.
+	VCTs []string
+	// Issuers, when not empty, narrows the accredited issuers accepted
+	// (DIDs); accreditation is checked in any case.
+	Issuers []string
+	// Rule is the decision: conditions `claim == literal` joined by &&,
+	// a literal being true, false, an integer or a "string"; for the demo
+	// venue `vaccinated_within_policy == true`.
+	Rule string
+	// Show are the claim names returned to the venue (e.g. given_name
+	// for the photo-ID check); nothing else is shown.
+	Show []string
+
+	query *dcql.Query
+	conds []condition
+}
+
+// condition is one `claim == value` of a rule.
+type condition struct {
+	claim string
+	value any
+}
+
+// parseRule reads a Rule.
+func parseRule(s string) ([]condition, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []condition
+	for _, part := range strings.Split(s, "&&") {
+		name, lit, ok := strings.Cut(part, "==")
+		name, lit = strings.TrimSpace(name), strings.TrimSpace(lit)
+		if !ok || name == "" || lit == "" || strings.ContainsAny(name, " \"=!") {
+			return nil, fmt.Errorf("rule %q: each condition is claim == literal", s)
+		}
+		var v any
+		switch {
+		case lit == "true":
+			v = true
+		case lit == "false":
+			v = false
+		case strings.HasPrefix(lit, `"`):
+			u, err := strconv.Unquote(lit)
+			if err != nil {
+				return nil, fmt.Errorf("rule %q: bad string literal", s)
+			}
+			v = u
+		default:
+			n, err := strconv.ParseInt(lit, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("rule %q: bad literal %q", s, lit)
+			}
+			v = n
+		}
+		out = append(out, condition{claim: name, value: v})
+	}
+	return out, nil
+}
+
+// holds reports whether claims satisfy every condition. Claim names are
+// dot paths of object members ("address.country").
+func holds(conds []condition, claims map[string]any) bool {
+	for _, c := range conds {
+		v, ok := lookup(claims, c.claim)
+		if !ok || !sameValue(v, c.value) {
+			return false
+		}
+	}
+	return true
+}
+
+func lookup(claims map[string]any, name string) (any, bool) {
+	var cur any = claims
+	for _, part := range strings.Split(name, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func sameValue(got, want any) bool {
+	switch w := want.(type) {
+	case int64:
+		switch g := got.(type) {
+		case json.Number:
+			n, err := g.Int64()
+			return err == nil && n == w
+		case float64:
+			return g == float64(w)
+		case int64:
+			return g == w
+		}
+		return false
+	default:
+		return got == want
+	}
+}
+
+// compile parses the policy's query and rule and checks that they agree:
+// the query asks only for dc+sd-jwt of accepted vcts, and every claim the
+// rule reads or the venue is shown is requested.
+func (p *Policy) compile() error {
+	if p.Name == "" {
+		return fmt.Errorf("a policy needs a name")
+	}
+	q, err := dcql.Parse(p.DCQL)
+	if err != nil {
+		return fmt.Errorf("policy %s: DCQL: %w", p.Name, err)
+	}
+	if err := q.CheckFormats(oid4vp.FormatSDJWTVC); err != nil {
+		return fmt.Errorf("policy %s: %w", p.Name, err)
+	}
+	if len(p.VCTs) == 0 {
+		return fmt.Errorf("policy %s: no accepted vct", p.Name)
+	}
+	requested := map[string]bool{}
+	for _, cq := range q.Credentials {
+		if len(cq.VCTValues) == 0 {
+			return fmt.Errorf("policy %s: credential query %s names no vct", p.Name, cq.ID)
+		}
+		for _, v := range cq.VCTValues {
+			if !slices.Contains(p.VCTs, v) {
+				return fmt.Errorf("policy %s: the query asks for vct %s, which the policy does not accept", p.Name, v)
+			}
+		}
+		for _, c := range cq.Claims {
+			requested[c.Path.Name()] = true
+		}
+	}
+	if p.conds, err = parseRule(p.Rule); err != nil {
+		return fmt.Errorf("policy %s: %w", p.Name, err)
+	}
+	for _, c := range p.conds {
+		if !requested[c.claim] {
+			return fmt.Errorf("policy %s: the rule reads %s, which the query does not request", p.Name, c.claim)
+		}
+	}
+	for _, s := range p.Show {
+		if !requested[s] {
+			return fmt.Errorf("policy %s: it shows %s, which the query does not request", p.Name, s)
+		}
+	}
+	p.query = q
+	return nil
+}
+
+// claimNames returns, per vct, the claim names the policy's query requests:
+// what CheckRP compares with the registration.
+func (p *Policy) claimNames() map[string][]string {
+	out := map[string][]string{}
+	for _, cq := range p.query.Credentials {
+		var names []string
+		for _, c := range cq.Claims {
+			names = append(names, c.Path.Name())
+		}
+		for _, v := range cq.VCTValues {
+			for _, n := range names {
+				if !slices.Contains(out[v], n) {
+					out[v] = append(out[v], n)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,201 @@
+package verifier
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/oid4vp"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// Errors of the wallet-facing endpoints, rendered in the OAuth form.
+var (
+	ErrNonceUsed      = errs.E(errs.Conflict, "nonce_used", "this request was already answered")
+	ErrRequestExpired = errs.E(errs.Invalid, "request_expired", "the request has expired")
+	ErrInvalidState   = errs.E(errs.Invalid, "invalid_state", "the state is not this request's")
+)
+
+// walletTx finds the pending transaction of a request ID.
+func (s *Service) walletTx(ctx context.Context, requestID string) (store.Presentation, *Venue, *Policy, txRequest, error) {
+	var r txRequest
+	if !oid4vp.ValidState(requestID) {
+		return store.Presentation{}, nil, nil, r, ErrNoPresentation
+	}
+	tx, err := s.cfg.Store.GetPresentationByRequest(ctx, requestID)
+	if errors.Is(err, store.ErrNotFound) {
+		return tx, nil, nil, r, ErrNoPresentation
+	}
+	if err != nil {
+		return tx, nil, nil, r, err
+	}
+	v, err := s.venue(tx.TenantID)
+	if err != nil {
+		return tx, nil, nil, r, errs.Wrap(errs.Internal, "internal", "", err)
+	}
+	p, err := v.policy(tx.Policy)
+	if err != nil {
+		return tx, nil, nil, r, errs.Wrap(errs.Internal, "internal", "", err)
+	}
+	if err := json.Unmarshal(tx.Request, &r); err != nil {
+		return tx, nil, nil, r, errs.Wrap(errs.Internal, "internal", "", err)
+	}
+	switch {
+	case tx.Status != store.PresentationPending:
+		return tx, nil, nil, r, ErrNonceUsed
+	case !s.now().Before(tx.ExpiresAt):
+		return tx, nil, nil, r, ErrRequestExpired
+	}
+	return tx, v, p, r, nil
+}
+
+// RequestObject returns the signed request object of a request ID, as a
+// wallet fetches it by request_uri: by GET (walletNonce "") or by POST,
+// whose wallet_nonce it echoes (§5.10). It is signed afresh each time, for
+// as long as the transaction is pending.
+func (s *Service) RequestObject(ctx context.Context, requestID, walletNonce string) (string, error) {
+	tx, v, p, r, err := s.walletTx(ctx, requestID)
+	if err != nil {
+		return "", err
+	}
+	if len(walletNonce) > 256 {
+		return "", oid4vp.InvalidRequest("wallet_nonce is too long")
+	}
+	req := &oid4vp.Request{
+		ClientID: v.ClientID(), ResponseMode: tx.ResponseMode,
+		ResponseURI: s.cfg.PublicURL + "/verifier/v1/responses/" + tx.RequestID,
+		Nonce:       tx.Nonce, State: tx.State, DCQL: p.query, DCQLJSON: r.DCQL,
+		Metadata: r.Metadata, WalletNonce: walletNonce,
+		IssuedAt: s.now(), ExpiresAt: tx.ExpiresAt,
+	}
+	tok, err := oid4vp.SignRequest(v.Signer, v.KeyID, req)
+	if err != nil {
+		return "", err
+	}
+	if len(tx.Events) < 8 {
+		ev := append(tx.Events, store.PresentationEvent{Type: "request_fetched", At: s.now()})
+		if err := s.cfg.Store.SetPresentationEvents(ctx, tx.ID, ev); err != nil && !errors.Is(err, store.ErrConflict) {
+			return "", err
+		}
+	}
+	return tok, nil
+}
+
+// Answer is what the response endpoint returns to the wallet.
+type Answer struct {
+	// RedirectURI, for a same-device transaction, is where the wallet
+	// sends the browser: the venue's redirect with a fresh response_code.
+	RedirectURI string `json:"redirect_uri,omitempty"`
+}
+
+// Respond takes a wallet's response to a request ID (the body of
+// direct_post or direct_post.jwt), checks it, and records the verdict.
+//
+// A body that is not a response to this request is refused and nothing is
+// stored: another request ID (presentation_not_found), a finished
+// transaction (nonce_used), an expired one (request_expired), a form or
+// JWE that does not parse or was not made for this transaction's key and
+// algorithms (invalid_request, invalid_encrypted_response,
+// vp_token_too_large), another transaction's state (invalid_state). Any
+// other response is checked (verify) and its verdict, green or red, is
+// recorded; only the first of concurrent responses is, the others are
+// nonce_used.
+func (s *Service) Respond(ctx context.Context, requestID string, form url.Values) (*Answer, error) {
+	tx, v, p, r, err := s.walletTx(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	var resp *oid4vp.Response
+	if tx.ResponseMode == oid4vp.DirectPostJWT && form.Has("response") {
+		if len(form["response"]) != 1 || len(form) != 1 {
+			return nil, oid4vp.InvalidRequest("a direct_post.jwt body carries one response parameter and nothing else")
+		}
+		key, err := s.encKey(tx)
+		if err != nil {
+			return nil, err
+		}
+		if resp, err = oid4vp.DecryptResponse(form.Get("response"), key, r.EncKID, r.Metadata.EncValues); err != nil {
+			return nil, err
+		}
+	} else {
+		if resp, err = oid4vp.ParseResponseForm(form); err != nil {
+			return nil, err
+		}
+		if tx.ResponseMode == oid4vp.DirectPostJWT && resp.Error == "" {
+			return nil, oid4vp.InvalidRequest("this request asked for an encrypted response")
+		}
+	}
+	if subtle.ConstantTimeCompare([]byte(resp.State), []byte(tx.State)) != 1 {
+		return nil, ErrInvalidState
+	}
+	now := s.now()
+	var o outcome
+	if resp.Error != "" {
+		o = outcome{reasons: []string{walletError(resp.Error)}}
+	} else {
+		o = s.verify(ctx, checkInput{venue: v, policy: p, nonce: tx.Nonce, vpToken: resp.VPToken})
+	}
+	res := store.PresentationResult{Status: store.PresentationRejected, Verdict: "red", Reasons: o.reasons,
+		ClaimNames: o.names, Issuer: o.issuer, VCT: o.vct, DoneAt: now,
+		Events: append(tx.Events, store.PresentationEvent{Type: "response_received", At: now})}
+	if o.green {
+		res.Status, res.Verdict = store.PresentationVerified, "green"
+	}
+	res.Events = append(res.Events, store.PresentationEvent{Type: res.Status, At: now})
+	ans := &Answer{}
+	if tx.RedirectURI != "" {
+		code := oid4vp.NewNonce()
+		h := sha256.Sum256([]byte(code))
+		res.ResponseCodeHash = h[:]
+		sep := "?"
+		if strings.Contains(tx.RedirectURI, "?") {
+			sep = "&"
+		}
+		ans.RedirectURI = tx.RedirectURI + sep + "response_code=" + code
+	}
+	if err := s.cfg.Store.FinishPresentation(ctx, tx.ID, res, now); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, ErrNonceUsed
+		}
+		return nil, err
+	}
+	if o.green && len(o.shown) > 0 {
+		if err := s.keepShown(ctx, tx, o.shown); err != nil {
+			s.log.ErrorContext(ctx, "keeping the shown claims", "err", err)
+		}
+	}
+	s.notify(tx.ID)
+	s.log.InfoContext(ctx, "presentation checked", "tenant", tx.TenantID, "policy", tx.Policy, "verdict", res.Verdict, "reasons", o.reasons)
+	return ans, nil
+}
+
+// keepShown seals the shown claim values until the venue fetches them
+// once, or the transaction's retention ends.
+func (s *Service) keepShown(ctx context.Context, tx store.Presentation, shown map[string]any) error {
+	b, err := json.Marshal(shown)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.seal(b, "claims", tx.ID)
+	clear(b)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Store.PutSingleUse(ctx, store.SingleUse{Kind: claimsKind, Value: tx.ID, Data: sealed, ExpiresAt: tx.ExpiresAt.Add(s.cfg.TransactionTTL)})
+}
+
+// walletError is the reason recorded for a wallet's error response: its
+// code when it is one of OpenID4VP's, else wallet_error.
+func walletError(code string) string {
+	switch code {
+	case "access_denied", "invalid_request", "invalid_client", "vp_formats_not_supported",
+		"invalid_request_uri_method", "invalid_transaction_data", "wallet_unavailable":
+		return "wallet_" + code
+	}
+	return "wallet_error"
+}

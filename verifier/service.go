@@ -1,0 +1,442 @@
+package verifier
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/oid4vp"
+	"github.com/ssi-project/ssi/internal/qr"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// Store is what the verifier needs of the store; *store.Store has it.
+type Store interface {
+	CreatePresentation(ctx context.Context, p store.Presentation) error
+	GetPresentation(ctx context.Context, id string) (store.Presentation, error)
+	GetPresentationByRequest(ctx context.Context, requestID string) (store.Presentation, error)
+	SetPresentationEvents(ctx context.Context, id string, events []store.PresentationEvent) error
+	FinishPresentation(ctx context.Context, id string, r store.PresentationResult, now time.Time) error
+	PutSingleUse(ctx context.Context, u store.SingleUse) error
+	ConsumeSingleUse(ctx context.Context, kind, value string, now time.Time) (store.SingleUse, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Errors of the venue-facing API.
+var (
+	ErrUnknownPolicy   = errs.E(errs.Invalid, "unknown_policy", "the venue has no such policy")
+	ErrNotVenue        = errs.E(errs.Forbidden, "not_a_venue", "this tenant has no verifier identity")
+	ErrNoPresentation  = errs.E(errs.NotFound, "presentation_not_found", "no such presentation transaction")
+	ErrBadRedirect     = errs.E(errs.Invalid, "invalid_redirect_uri", "the same-device redirect URI must be an absolute https URL")
+	ErrInvalidArgument = errs.E(errs.Invalid, "invalid_argument", "a request member has an invalid value")
+)
+
+// Kinds of single-use values the verifier keeps.
+const (
+	claimsKind = "verifier-claims"
+)
+
+// Service is the verifier.
+type Service struct {
+	cfg    Config
+	venues map[string]*Venue
+	now    func() time.Time
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	waiters map[string][]chan struct{}
+}
+
+// New checks the configuration and returns the service. Each venue's
+// policies must compile (Policy.compile) and, through Trust.CheckRP, ask
+// for nothing beyond the venue's registration: a policy that over-asks,
+// or whose registration cannot be checked, stops the start-up.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Trust == nil || cfg.PublicURL == "" {
+		return nil, fmt.Errorf("verifier: a store, a trust client and a public URL are required")
+	}
+	if _, err := url.Parse(cfg.PublicURL); err != nil {
+		return nil, fmt.Errorf("verifier: public URL: %w", err)
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.TransactionTTL <= 0 {
+		cfg.TransactionTTL = 5 * time.Minute
+	}
+	if cfg.TransactionTTL > 10*time.Minute {
+		return nil, fmt.Errorf("verifier: a transaction lives at most 10 minutes")
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 30 * time.Second
+	}
+	s := &Service{cfg: cfg, venues: map[string]*Venue{}, now: cfg.Now, log: cfg.Logger, waiters: map[string][]chan struct{}{}}
+	for i := range cfg.Venues {
+		v := &cfg.Venues[i]
+		if v.TenantID == "" || v.Signer == nil || !strings.HasPrefix(v.KeyID, v.DID+"#") {
+			return nil, fmt.Errorf("verifier: venue %q needs a tenant, a signer and a key ID of its DID", v.TenantID)
+		}
+		if _, err := oid4vp.ClientDID(v.ClientID()); err != nil {
+			return nil, fmt.Errorf("verifier: venue %s: %w", v.TenantID, err)
+		}
+		for k := range v.Policies {
+			p := &v.Policies[k]
+			if err := p.compile(); err != nil {
+				return nil, fmt.Errorf("verifier: venue %s: %w", v.TenantID, err)
+			}
+			for vct, names := range p.claimNames() {
+				d, err := cfg.Trust.CheckRP(ctx, v.DID, vct, names)
+				if err != nil {
+					return nil, fmt.Errorf("verifier: venue %s, policy %s: checking the registration: %w", v.TenantID, p.Name, err)
+				}
+				if !d.Within {
+					return nil, fmt.Errorf("verifier: venue %s, policy %s asks for more than the registration allows for %s (%s: %v)",
+						v.TenantID, p.Name, vct, d.Reason, d.Excess)
+				}
+			}
+		}
+		s.venues[v.TenantID] = v
+	}
+	return s, nil
+}
+
+// CreateRequest is the body of POST /verifier/v1/presentations.
+type CreateRequest struct {
+	Policy       string `json:"policy"`
+	ResponseMode string `json:"response_mode,omitempty"` // direct_post.jwt (default) or direct_post
+	// SameDeviceRedirectURI, for the same-device flow, is where the wallet
+	// sends the browser back, with a response_code.
+	SameDeviceRedirectURI string `json:"same_device_redirect_uri,omitempty"`
+	// Scheme of the authorization request URI: openid4vp (default) or haip-vp.
+	Scheme string `json:"scheme,omitempty"`
+	// RequestURIMethod is get (default) or post.
+	RequestURIMethod string `json:"request_uri_method,omitempty"`
+}
+
+// Created is the answer to a new transaction.
+type Created struct {
+	TransactionID           string    `json:"transaction_id"`
+	RequestURI              string    `json:"request_uri"`
+	AuthorizationRequestURI string    `json:"authorization_request_uri"`
+	QRPNG                   []byte    `json:"qr_png"`
+	QRSVG                   string    `json:"qr_svg"`
+	ExpiresAt               time.Time `json:"expires_at"`
+}
+
+// txRequest is what a transaction keeps of its request, to sign the
+// request object each time a wallet fetches it.
+type txRequest struct {
+	DCQL     json.RawMessage       `json:"dcql_query"`
+	Metadata oid4vp.ClientMetadata `json:"client_metadata"`
+	Method   string                `json:"request_uri_method"`
+	EncKID   string                `json:"enc_kid,omitempty"`
+}
+
+func (s *Service) venue(tenantID string) (*Venue, error) {
+	v, ok := s.venues[tenantID]
+	if !ok {
+		return nil, ErrNotVenue
+	}
+	return v, nil
+}
+
+func (v *Venue) policy(name string) (*Policy, error) {
+	for i := range v.Policies {
+		if v.Policies[i].Name == name {
+			return &v.Policies[i], nil
+		}
+	}
+	return nil, ErrUnknownPolicy
+}
+
+func randomID() string { return oid4vp.NewNonce() }
+
+// Create starts a presentation transaction for the venue of tenantID:
+// a request ID for the wallet, a nonce and a state, and for
+// direct_post.jwt an ephemeral P-256 key (sealed under the KEK).
+func (s *Service) Create(ctx context.Context, tenantID string, req CreateRequest) (*Created, error) {
+	v, err := s.venue(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := v.policy(req.Policy)
+	if err != nil {
+		return nil, err
+	}
+	mode := req.ResponseMode
+	if mode == "" {
+		mode = oid4vp.DirectPostJWT
+	}
+	if mode != oid4vp.DirectPost && mode != oid4vp.DirectPostJWT {
+		return nil, ErrInvalidArgument.With("response_mode is direct_post or direct_post.jwt", nil)
+	}
+	scheme := req.Scheme
+	switch scheme {
+	case "":
+		scheme = oid4vp.SchemeOpenID4VP
+	case oid4vp.SchemeOpenID4VP, oid4vp.SchemeHAIP:
+	default:
+		return nil, ErrInvalidArgument.With("scheme is openid4vp or haip-vp", nil)
+	}
+	method := req.RequestURIMethod
+	switch method {
+	case "":
+		method = oid4vp.MethodGet
+	case oid4vp.MethodGet, oid4vp.MethodPost:
+	default:
+		return nil, oid4vp.ErrInvalidRequestURIMethod
+	}
+	if req.SameDeviceRedirectURI != "" {
+		u, err := url.Parse(req.SameDeviceRedirectURI)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" || len(req.SameDeviceRedirectURI) > 2048 {
+			return nil, ErrBadRedirect
+		}
+	}
+	now := s.now()
+	tx := store.Presentation{
+		ID: randomID(), RequestID: randomID(), TenantID: tenantID, Policy: p.Name,
+		ResponseMode: mode, Nonce: oid4vp.NewNonce(), State: oid4vp.NewNonce(),
+		RedirectURI: req.SameDeviceRedirectURI,
+		Events:      []store.PresentationEvent{{Type: "created", At: now}},
+		CreatedAt:   now, ExpiresAt: now.Add(s.cfg.TransactionTTL),
+	}
+	r := txRequest{DCQL: p.DCQL, Method: method, Metadata: oid4vp.ClientMetadata{
+		VPFormatsSupported: map[string]oid4vp.FormatParams{oid4vp.FormatSDJWTVC: {
+			SDJWTAlgs: []string{keys.ES256, keys.EdDSA}, KBJWTAlgs: []string{keys.ES256, keys.EdDSA}}},
+	}}
+	if mode == oid4vp.DirectPostJWT {
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, errs.Wrap(errs.Internal, "internal", "", err)
+		}
+		raw, err := priv.Bytes()
+		if err != nil {
+			return nil, errs.Wrap(errs.Internal, "internal", "", err)
+		}
+		if tx.EncKey, err = s.seal(raw, "enc-key", tx.ID); err != nil {
+			return nil, err
+		}
+		clear(raw)
+		jwk, err := keys.JWKFromPublic(&priv.PublicKey)
+		if err != nil {
+			return nil, errs.Wrap(errs.Internal, "internal", "", err)
+		}
+		jwk.Alg, jwk.Use, jwk.Kid = oid4vp.JWEAlg, "enc", randomID()[:16]
+		r.EncKID = jwk.Kid
+		r.Metadata.JWKS = &oid4vp.JWKS{Keys: []keys.JWK{jwk}}
+		r.Metadata.EncValues = oid4vp.SupportedEncs
+	}
+	if tx.Request, err = json.Marshal(r); err != nil {
+		return nil, errs.Wrap(errs.Internal, "internal", "", err)
+	}
+	if err := s.cfg.Store.CreatePresentation(ctx, tx); err != nil {
+		return nil, fmt.Errorf("storing the transaction: %w", err)
+	}
+	requestURI := s.cfg.PublicURL + "/verifier/v1/requests/" + tx.RequestID
+	auth := oid4vp.AuthorizationURI(scheme, v.ClientID(), requestURI, method)
+	sym, err := qr.EncodeURI(auth)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "internal", "", err)
+	}
+	png, err := sym.PNG()
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "internal", "", err)
+	}
+	s.log.InfoContext(ctx, "presentation transaction created", "tenant", tenantID, "policy", p.Name, "mode", mode)
+	return &Created{TransactionID: tx.ID, RequestURI: requestURI, AuthorizationRequestURI: auth,
+		QRPNG: png, QRSVG: sym.SVG(), ExpiresAt: tx.ExpiresAt}, nil
+}
+
+// View is a transaction as the venue sees it.
+type View struct {
+	TransactionID string                    `json:"transaction_id"`
+	Status        string                    `json:"status"`
+	Verdict       string                    `json:"verdict,omitempty"`
+	Reasons       []string                  `json:"reasons,omitempty"`
+	Claims        map[string]any            `json:"claims,omitempty"`
+	ClaimNames    []string                  `json:"claim_names,omitempty"`
+	Issuer        string                    `json:"issuer,omitempty"`
+	VCT           string                    `json:"vct,omitempty"`
+	Events        []store.PresentationEvent `json:"events"`
+	ExpiresAt     time.Time                 `json:"expires_at"`
+}
+
+// Get returns the venue's transaction id. With wait > 0 it waits, up to
+// wait (capped at MaxWait) or the context's end, for the transaction to
+// leave pending. The shown claim values come with the first answer after
+// the verdict and never again. A same-device transaction's result needs
+// its response_code (OID4VP §13.3); without it, or for another tenant's
+// transaction, it is presentation_not_found.
+func (s *Service) Get(ctx context.Context, tenantID, id string, wait time.Duration, responseCode string) (*View, error) {
+	wait = min(wait, s.cfg.MaxWait)
+	deadline := s.now().Add(wait)
+	for {
+		tx, err := s.cfg.Store.GetPresentation(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && tx.TenantID != tenantID) {
+			return nil, ErrNoPresentation
+		}
+		if err != nil {
+			return nil, err
+		}
+		now := s.now()
+		if tx.Status != store.PresentationPending || !now.Before(tx.ExpiresAt) || !now.Before(deadline) {
+			return s.view(ctx, tx, now, responseCode)
+		}
+		ch := s.subscribe(id)
+		// Another instance may finish it: look again at least every 250 ms.
+		t := time.NewTimer(min(deadline.Sub(now), tx.ExpiresAt.Sub(now), 250*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			s.unsubscribe(id, ch)
+			return nil, ctx.Err()
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+		s.unsubscribe(id, ch)
+	}
+}
+
+func (s *Service) view(ctx context.Context, tx store.Presentation, now time.Time, responseCode string) (*View, error) {
+	v := &View{TransactionID: tx.ID, Status: tx.Status, Verdict: tx.Verdict, Reasons: tx.Reasons,
+		ClaimNames: tx.ClaimNames, Issuer: tx.Issuer, VCT: tx.VCT, Events: tx.Events, ExpiresAt: tx.ExpiresAt}
+	if tx.Status == store.PresentationPending {
+		if !now.Before(tx.ExpiresAt) {
+			v.Status = store.PresentationExpired
+		}
+		return v, nil
+	}
+	if tx.RedirectURI != "" {
+		h := sha256.Sum256([]byte(responseCode))
+		if responseCode == "" || subtle.ConstantTimeCompare(h[:], tx.ResponseCodeHash) != 1 {
+			return nil, ErrNoPresentation.With("the result of a same-device transaction needs its response_code", nil)
+		}
+	}
+	u, err := s.cfg.Store.ConsumeSingleUse(ctx, claimsKind, tx.ID, now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		plain, err := s.open(u.Data, "claims", tx.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(plain, &v.Claims); err != nil {
+			return nil, errs.Wrap(errs.Internal, "internal", "", err)
+		}
+	}
+	return v, nil
+}
+
+func (s *Service) subscribe(id string) chan struct{} {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.waiters[id] = append(s.waiters[id], ch)
+	s.mu.Unlock()
+	return ch
+}
+
+func (s *Service) unsubscribe(id string, ch chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ws := s.waiters[id]
+	for i, w := range ws {
+		if w == ch {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(s.waiters, id)
+	} else {
+		s.waiters[id] = ws
+	}
+}
+
+// notify wakes the waiters of id.
+func (s *Service) notify(id string) {
+	s.mu.Lock()
+	ws := s.waiters[id]
+	delete(s.waiters, id)
+	s.mu.Unlock()
+	for _, ch := range ws {
+		close(ch)
+	}
+}
+
+// seal encrypts plain under the KEK with AES-256-GCM, bound to purpose
+// and the transaction ID, so that a blob cannot be moved to another row.
+func (s *Service) seal(plain []byte, purpose, id string) ([]byte, error) {
+	aead, err := s.aead()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, plain, []byte("ssi-verifier|"+purpose+"|"+id)), nil
+}
+
+func (s *Service) open(blob []byte, purpose, id string) ([]byte, error) {
+	aead, err := s.aead()
+	if err != nil {
+		return nil, err
+	}
+	if len(blob) < aead.NonceSize()+aead.Overhead() {
+		return nil, errs.E(errs.Internal, "internal", "a sealed value is corrupt")
+	}
+	plain, err := aead.Open(nil, blob[:aead.NonceSize()], blob[aead.NonceSize():], []byte("ssi-verifier|"+purpose+"|"+id))
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "internal", "a sealed value cannot be opened", err)
+	}
+	return plain, nil
+}
+
+func (s *Service) aead() (cipher.AEAD, error) {
+	block, err := aes.NewCipher(s.cfg.KEK[:])
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "internal", "", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "internal", "", err)
+	}
+	return aead, nil
+}
+
+// encKey opens a transaction's ephemeral private key.
+func (s *Service) encKey(tx store.Presentation) (*ecdsa.PrivateKey, error) {
+	raw, err := s.open(tx.EncKey, "enc-key", tx.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(raw)
+	k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), raw)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "internal", "", err)
+	}
+	return k, nil
+}
+
