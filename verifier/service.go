@@ -439,4 +439,3 @@ func (s *Service) encKey(tx store.Presentation) (*ecdsa.PrivateKey, error) {
 	}
 	return k, nil
 }
-
