@@ -29,6 +29,7 @@ func commands() map[string]command {
 		"ledger":   {"initialise (init) or run (node) a validator of the permissioned ledger", runLedger},
 		"registry": {"run the DID registry and trust registries alone", runRegistry},
 		"issuer":   {"run the OpenID4VCI issuer alone", runIssuer},
+		"pass":     {"verify an EU DCC (HC1:) or SMART Health Card (shc:/) QR text offline", runPassStdin},
 	}
 }
 
@@ -55,6 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := c.run(ctx, args[1:], stdout, stderr); err != nil {
+		if code, ok := asExitCode(err); ok { // the command chose its exit status
+			return code
+		}
 		fmt.Fprintf(stderr, "ssi %s: %v\n", args[0], err)
 		return 1
 	}
