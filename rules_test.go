@@ -62,7 +62,7 @@ func TestNoServiceUsesRawSQL(t *testing.T) {
 // clockPackages are the packages that must read the time only through
 // their injected clock (a Config.Now, store.Options.Now), which cmd/ssi
 // hands them all from one place: the services and the store.
-var clockPackages = []string{"issuer", "didregistry", "verifier", "internal/admin", "internal/store"}
+var clockPackages = []string{"issuer", "didregistry", "verifier", "holder", "internal/admin", "internal/store"}
 
 // TestServicesReadTheInjectedClock: no non-test file of clockPackages
 // calls time.Now, time.Since or time.Until. Naming time.Now as the

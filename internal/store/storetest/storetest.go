@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	cases = append(cases, rateLimitCases()...)
 	cases = append(cases, verifierCases()...)
 	cases = append(cases, statusListCases()...)
+	cases = append(cases, holderCases()...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}

@@ -1,0 +1,151 @@
+package holder
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/oid4vci"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// Store is what the holder needs from the store.
+type Store interface {
+	CreateHolderAccount(ctx context.Context, a store.HolderAccount) error
+	GetHolderAccount(ctx context.Context, id string) (store.HolderAccount, error)
+	GetHolderAccountByUsername(ctx context.Context, username string) (store.HolderAccount, error)
+	PutHolderSession(ctx context.Context, h store.HolderSession) error
+	GetHolderSession(ctx context.Context, tokenHash []byte, now time.Time) (store.HolderSession, error)
+	DeleteHolderSessions(ctx context.Context, accountID string, tokenHash []byte) (int64, error)
+
+	HitRateLimit(ctx context.Context, key string, limit int64, window time.Duration, now time.Time) (store.RateLimit, error)
+	PeekRateLimit(ctx context.Context, key string, now time.Time) (store.RateLimit, error)
+	ResetRateLimit(ctx context.Context, key string) error
+
+	PutHolderKey(ctx context.Context, k store.HolderKey) error
+	GetHolderKey(ctx context.Context, accountID, id string) (store.HolderKey, error)
+	PutHolderCredential(ctx context.Context, c store.HolderCredential) error
+	ListHolderCredentials(ctx context.Context, accountID string) ([]store.HolderCredential, error)
+	GetHolderCredential(ctx context.Context, accountID, id string) (store.HolderCredential, error)
+	SetHolderCredentialStatus(ctx context.Context, accountID, id, status string) error
+	DeleteHolderCredential(ctx context.Context, accountID, id string) error
+	UseHolderCopy(ctx context.Context, accountID, credentialID string, n int, usedBy string, reuse bool, at time.Time) error
+
+	PutHolderTransaction(ctx context.Context, t store.HolderTransaction) error
+	GetHolderTransaction(ctx context.Context, accountID, kind, id string) (store.HolderTransaction, error)
+	FinishHolderTransaction(ctx context.Context, accountID, id, from, to string, state []byte) error
+	AddHolderHistory(ctx context.Context, h store.HolderHistoryEntry) error
+	ListHolderHistory(ctx context.Context, accountID string, f store.HolderHistoryFilter) ([]store.HolderHistoryEntry, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Defaults of Config.
+const (
+	DefaultSessionTTL      = 12 * time.Hour
+	DefaultMaxFailures     = 5
+	DefaultFailureWindow   = 15 * time.Minute
+	DefaultLockout         = 15 * time.Minute
+	DefaultLoginsPerClient = 30
+	DefaultClientWindow    = time.Minute
+)
+
+// Config configures the holder.
+type Config struct {
+	Store Store
+	// KEK seals each account's data key.
+	KEK keys.KEK
+	// Now is the clock (nil: time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// KDF are the argon2id parameters of new password hashes (zero:
+	// DefaultKDF).
+	KDF KDF
+	// SessionTTL is a session's lifetime (default 12 h).
+	SessionTTL time.Duration
+	// MaxFailures failed logins of one account within FailureWindow lock
+	// it for Lockout (defaults 5, 15 min, 15 min). Every instance on one
+	// database shares the counts.
+	MaxFailures   int
+	FailureWindow time.Duration
+	Lockout       time.Duration
+	// LoginsPerClient bounds login attempts per client address per
+	// ClientWindow (defaults 30 a minute).
+	LoginsPerClient int
+	ClientWindow    time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client.
+	TrustedProxies []netip.Prefix
+	// Wallet configures the OpenID4VCI client (its Now is the holder's).
+	Wallet oid4vci.Options
+}
+
+// Service is the holder.
+type Service struct {
+	cfg    Config
+	now    func() time.Time
+	log    *slog.Logger
+	wallet *oid4vci.Client
+	// dummyHash is checked against for unknown usernames, so that a
+	// login takes as long whether or not the account exists.
+	dummyHash func() string
+}
+
+// New checks cfg and returns the service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("holder: a store is required")
+	}
+	if cfg.KEK == (keys.KEK{}) {
+		return nil, errors.New("holder: a KEK is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.KDF == (KDF{}) {
+		cfg.KDF = DefaultKDF
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.SessionTTL, DefaultSessionTTL)
+	def(&cfg.FailureWindow, DefaultFailureWindow)
+	def(&cfg.Lockout, DefaultLockout)
+	def(&cfg.ClientWindow, DefaultClientWindow)
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = DefaultMaxFailures
+	}
+	if cfg.LoginsPerClient <= 0 {
+		cfg.LoginsPerClient = DefaultLoginsPerClient
+	}
+	cfg.Wallet.Now = cfg.Now
+	w, err := oid4vci.New(cfg.Wallet)
+	if err != nil {
+		return nil, err
+	}
+	kdf := cfg.KDF
+	dummy := sync.OnceValue(func() string {
+		h, _ := hashPassword("dummy-password-never-valid", kdf)
+		return h
+	})
+	return &Service{cfg: cfg, now: cfg.Now, log: cfg.Logger, wallet: w, dummyHash: dummy}, nil
+}
+
+// newID returns a random 128-bit identifier in hex.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,310 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// PutHolderKey stores a holder key. Errors: ErrInvalid (missing fields, a
+// cloud key without its sealed private key or a device key with one),
+// ErrConflict (the account has that key), ErrNotFound (no account).
+func (s *Store) PutHolderKey(ctx context.Context, k HolderKey) error {
+	if err := need("account ID", k.AccountID, "key ID", k.ID, "JWK", k.JWK); err != nil {
+		return err
+	}
+	if (k.Mode == "cloud") != (len(k.Sealed) > 0) || (k.Mode != "cloud" && k.Mode != "device") {
+		return ErrInvalid.With("a cloud key has a sealed private key, a device key none", nil)
+	}
+	var sealed any
+	if len(k.Sealed) > 0 {
+		sealed = k.Sealed
+	}
+	_, err := s.w().exec(ctx, `INSERT INTO holder_keys (account_id, id, mode, jwk, sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.AccountID, k.ID, k.Mode, k.JWK, sealed, toMicros(s.stamp(k.CreatedAt)))
+	if err != nil {
+		return fmt.Errorf("storing holder key: %w", err)
+	}
+	return nil
+}
+
+// GetHolderKey returns key id of account. Errors: ErrNotFound.
+func (s *Store) GetHolderKey(ctx context.Context, accountID, id string) (HolderKey, error) {
+	var k HolderKey
+	var at int64
+	err := s.r().queryRow(ctx, `SELECT account_id, id, mode, jwk, sealed, created_at FROM holder_keys WHERE account_id = $1 AND id = $2`,
+		accountID, id).Scan(&k.AccountID, &k.ID, &k.Mode, &k.JWK, &k.Sealed, &at)
+	if err != nil {
+		return HolderKey{}, fmt.Errorf("getting holder key: %w", err)
+	}
+	k.CreatedAt = fromMicros(at)
+	return k, nil
+}
+
+// PutHolderCredential stores a credential with its copies in one
+// transaction: all of it or nothing. Errors: ErrInvalid, ErrConflict,
+// ErrNotFound (no account).
+func (s *Store) PutHolderCredential(ctx context.Context, c HolderCredential) error {
+	if err := need("account ID", c.AccountID, "ID", c.ID, "issuer", c.Issuer, "configuration", c.ConfigID, "status", c.Status, "key mode", c.KeyMode); err != nil {
+		return err
+	}
+	if len(c.Copies) == 0 {
+		return ErrInvalid.With("a credential needs at least one copy", nil)
+	}
+	return s.InTx(ctx, func(tx *Store) error {
+		_, err := tx.w().exec(ctx, `INSERT INTO holder_credentials (account_id, id, issuer, config_id, vct, display, key_mode, status, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			c.AccountID, c.ID, c.Issuer, c.ConfigID, c.VCT, c.Display, c.KeyMode, c.Status, toMicros(s.stamp(c.CreatedAt)), toMicros(c.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("storing holder credential: %w", err)
+		}
+		for _, cp := range c.Copies {
+			if cp.KeyID == "" || len(cp.Sealed) == 0 {
+				return ErrInvalid.With("a copy needs a key and a sealed credential", nil)
+			}
+			if _, err := tx.w().exec(ctx, `INSERT INTO holder_copies (account_id, credential_id, n, key_id, sealed) VALUES ($1, $2, $3, $4, $5)`,
+				c.AccountID, c.ID, cp.N, cp.KeyID, cp.Sealed); err != nil {
+				return fmt.Errorf("storing holder copy: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+const holderCredentialColumns = "account_id, id, issuer, config_id, vct, display, key_mode, status, created_at, expires_at"
+
+func scanHolderCredential(r row) (HolderCredential, error) {
+	var c HolderCredential
+	var at, exp int64
+	if err := r.Scan(&c.AccountID, &c.ID, &c.Issuer, &c.ConfigID, &c.VCT, &c.Display, &c.KeyMode, &c.Status, &at, &exp); err != nil {
+		return HolderCredential{}, err
+	}
+	c.CreatedAt, c.ExpiresAt = fromMicros(at), fromMicros(exp)
+	return c, nil
+}
+
+// ListHolderCredentials returns account's credentials, newest first,
+// without their copies.
+func (s *Store) ListHolderCredentials(ctx context.Context, accountID string) ([]HolderCredential, error) {
+	var out []HolderCredential
+	err := forEach(ctx, s.r(), `SELECT `+holderCredentialColumns+` FROM holder_credentials WHERE account_id = $1 ORDER BY created_at DESC, id`,
+		[]any{accountID}, func(r rows) error {
+			c, err := scanHolderCredential(r)
+			out = append(out, c)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("listing holder credentials: %w", err)
+	}
+	return out, nil
+}
+
+// GetHolderCredential returns credential id of account with its copies
+// in order. Errors: ErrNotFound (none, or another account's).
+func (s *Store) GetHolderCredential(ctx context.Context, accountID, id string) (HolderCredential, error) {
+	c, err := scanHolderCredential(s.r().queryRow(ctx, `SELECT `+holderCredentialColumns+` FROM holder_credentials WHERE account_id = $1 AND id = $2`, accountID, id))
+	if err != nil {
+		return HolderCredential{}, fmt.Errorf("getting holder credential: %w", err)
+	}
+	err = forEach(ctx, s.r(), `SELECT n, key_id, sealed, COALESCE(used_by, ''), used_at FROM holder_copies WHERE account_id = $1 AND credential_id = $2 ORDER BY n`,
+		[]any{accountID, id}, func(r rows) error {
+			var cp HolderCopy
+			var at int64
+			err := r.Scan(&cp.N, &cp.KeyID, &cp.Sealed, &cp.UsedBy, &at)
+			cp.UsedAt = fromMicros(at)
+			c.Copies = append(c.Copies, cp)
+			return err
+		})
+	if err != nil {
+		return HolderCredential{}, fmt.Errorf("getting holder copies: %w", err)
+	}
+	return c, nil
+}
+
+// SetHolderCredentialStatus records the status last seen of a credential.
+// Errors: ErrNotFound.
+func (s *Store) SetHolderCredentialStatus(ctx context.Context, accountID, id, status string) error {
+	n, err := s.w().exec(ctx, `UPDATE holder_credentials SET status = $3 WHERE account_id = $1 AND id = $2`, accountID, id, status)
+	if err != nil {
+		return fmt.Errorf("setting holder credential status: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteHolderCredential deletes a credential with its copies and their
+// keys. Errors: ErrNotFound.
+func (s *Store) DeleteHolderCredential(ctx context.Context, accountID, id string) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.w().exec(ctx, `DELETE FROM holder_keys WHERE account_id = $1 AND id IN
+			(SELECT key_id FROM holder_copies WHERE account_id = $1 AND credential_id = $2)`, accountID, id); err != nil {
+			return fmt.Errorf("deleting holder keys: %w", err)
+		}
+		n, err := tx.w().exec(ctx, `DELETE FROM holder_credentials WHERE account_id = $1 AND id = $2`, accountID, id)
+		if err != nil {
+			return fmt.Errorf("deleting holder credential: %w", err)
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// UseHolderCopy marks copy n of a credential as gone to the verifier
+// whose client_id hashes to usedBy, at at, if it is unused, or (with
+// reuse) already that verifier's. Concurrent calls for one copy: one
+// wins. Errors: ErrConflict (the copy went to someone else meanwhile),
+// ErrNotFound.
+func (s *Store) UseHolderCopy(ctx context.Context, accountID, credentialID string, n int, usedBy string, reuse bool, at time.Time) error {
+	cond := "used_by IS NULL"
+	if reuse {
+		cond = "(used_by IS NULL OR used_by = $4)"
+	}
+	k, err := s.w().exec(ctx, `UPDATE holder_copies SET used_by = $4, used_at = $5 WHERE account_id = $1 AND credential_id = $2 AND n = $3 AND `+cond,
+		accountID, credentialID, n, usedBy, toMicros(at))
+	if err != nil {
+		return fmt.Errorf("marking a holder copy used: %w", err)
+	}
+	if k == 0 {
+		return notFoundOr(ctx, s.w(), ErrConflict.With("the copy was used meanwhile", nil),
+			`SELECT 1 FROM holder_copies WHERE account_id = $1 AND credential_id = $2 AND n = $3`, accountID, credentialID, n)
+	}
+	return nil
+}
+
+// PutHolderTransaction stores a new flow. Errors: ErrInvalid, ErrConflict,
+// ErrNotFound (no account).
+func (s *Store) PutHolderTransaction(ctx context.Context, t HolderTransaction) error {
+	if err := need("account ID", t.AccountID, "ID", t.ID, "kind", t.Kind, "status", t.Status); err != nil {
+		return err
+	}
+	if len(t.State) == 0 || t.ExpiresAt.IsZero() {
+		return ErrInvalid.With("a transaction needs a sealed state and an expiry", nil)
+	}
+	_, err := s.w().exec(ctx, `INSERT INTO holder_transactions (account_id, id, kind, status, state, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		t.AccountID, t.ID, t.Kind, t.Status, t.State, toMicros(s.stamp(t.CreatedAt)), toMicros(t.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("storing holder transaction: %w", err)
+	}
+	return nil
+}
+
+// GetHolderTransaction returns flow id of account, of kind. Errors:
+// ErrNotFound (none, another account's, or of another kind).
+func (s *Store) GetHolderTransaction(ctx context.Context, accountID, kind, id string) (HolderTransaction, error) {
+	var t HolderTransaction
+	var at, exp int64
+	err := s.r().queryRow(ctx, `SELECT account_id, id, kind, status, state, created_at, expires_at FROM holder_transactions WHERE account_id = $1 AND id = $2 AND kind = $3`,
+		accountID, id, kind).Scan(&t.AccountID, &t.ID, &t.Kind, &t.Status, &t.State, &at, &exp)
+	if err != nil {
+		return HolderTransaction{}, fmt.Errorf("getting holder transaction: %w", err)
+	}
+	t.CreatedAt, t.ExpiresAt = fromMicros(at), fromMicros(exp)
+	return t, nil
+}
+
+// FinishHolderTransaction moves flow id from status from to status to,
+// with a new sealed state (nil keeps it): the single-use step of a flow.
+// Errors: ErrConflict (it is not in status from: another call finished
+// it), ErrNotFound.
+func (s *Store) FinishHolderTransaction(ctx context.Context, accountID, id, from, to string, state []byte) error {
+	var (
+		n   int64
+		err error
+	)
+	if state == nil {
+		n, err = s.w().exec(ctx, `UPDATE holder_transactions SET status = $4 WHERE account_id = $1 AND id = $2 AND status = $3`, accountID, id, from, to)
+	} else {
+		n, err = s.w().exec(ctx, `UPDATE holder_transactions SET status = $4, state = $5 WHERE account_id = $1 AND id = $2 AND status = $3`, accountID, id, from, to, state)
+	}
+	if err != nil {
+		return fmt.Errorf("finishing holder transaction: %w", err)
+	}
+	if n == 0 {
+		return notFoundOr(ctx, s.w(), ErrConflict.With("the transaction is no longer "+from, nil),
+			`SELECT 1 FROM holder_transactions WHERE account_id = $1 AND id = $2`, accountID, id)
+	}
+	return nil
+}
+
+// AddHolderHistory appends a history entry. Errors: ErrInvalid,
+// ErrNotFound (no account).
+func (s *Store) AddHolderHistory(ctx context.Context, h HolderHistoryEntry) error {
+	if err := need("account ID", h.AccountID, "ID", h.ID, "channel", h.Channel, "verifier", h.Verifier, "outcome", h.Outcome); err != nil {
+		return err
+	}
+	claims, err := json.Marshal(h.Claims)
+	if err != nil {
+		return ErrInvalid.With("the claim names cannot be encoded", err)
+	}
+	_, err = s.w().exec(ctx, `INSERT INTO holder_history (account_id, id, at, channel, verifier, verifier_name, credential_id, claims, outcome)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		h.AccountID, h.ID, toMicros(s.stamp(h.At)), h.Channel, h.Verifier, h.VerifierName, h.CredentialID, string(claims), h.Outcome)
+	if err != nil {
+		return fmt.Errorf("adding holder history: %w", err)
+	}
+	return nil
+}
+
+// HolderHistoryFilter narrows ListHolderHistory; zero fields match all.
+type HolderHistoryFilter struct {
+	Verifier     string
+	CredentialID string
+	Channel      string
+	From, To     time.Time // From ≤ at < To
+	Limit        int       // default and maximum 1000
+}
+
+// ListHolderHistory returns account's history entries matching f, newest
+// first.
+func (s *Store) ListHolderHistory(ctx context.Context, accountID string, f HolderHistoryFilter) ([]HolderHistoryEntry, error) {
+	q := `SELECT account_id, id, at, channel, verifier, verifier_name, credential_id, claims, outcome FROM holder_history WHERE account_id = $1`
+	args := []any{accountID}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		q += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.Verifier != "" {
+		add("verifier = $%d", f.Verifier)
+	}
+	if f.CredentialID != "" {
+		add("credential_id = $%d", f.CredentialID)
+	}
+	if f.Channel != "" {
+		add("channel = $%d", f.Channel)
+	}
+	if !f.From.IsZero() {
+		add("at >= $%d", toMicros(f.From))
+	}
+	if !f.To.IsZero() {
+		add("at < $%d", toMicros(f.To))
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 1000
+	}
+	args = append(args, f.Limit)
+	q += fmt.Sprintf(" ORDER BY at DESC, id LIMIT $%d", len(args))
+	var out []HolderHistoryEntry
+	err := forEach(ctx, s.r(), q, args, func(r rows) error {
+		var h HolderHistoryEntry
+		var at int64
+		var claims string
+		if err := r.Scan(&h.AccountID, &h.ID, &at, &h.Channel, &h.Verifier, &h.VerifierName, &h.CredentialID, &claims, &h.Outcome); err != nil {
+			return err
+		}
+		h.At = fromMicros(at)
+		if err := json.Unmarshal([]byte(claims), &h.Claims); err != nil {
+			return ErrInternal.With("", err)
+		}
+		out = append(out, h)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing holder history: %w", err)
+	}
+	return out, nil
+}

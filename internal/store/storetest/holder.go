@@ -1,0 +1,228 @@
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+func holderCases() []testCase {
+	return []testCase{
+		{"HolderAccounts", testHolderAccounts},
+		{"HolderSessions", testHolderSessions},
+		{"HolderCredentials", testHolderCredentials},
+		{"HolderCopiesOnceOnly", testHolderCopiesOnceOnly},
+		{"HolderTransactions", testHolderTransactions},
+		{"HolderHistory", testHolderHistory},
+		{"HolderRateLimitPeek", testHolderRateLimitPeek},
+	}
+}
+
+func holderAccount(t *testing.T, s *store.Store, id string) {
+	t.Helper()
+	require.NoError(t, s.CreateHolderAccount(context.Background(), store.HolderAccount{
+		ID: id, Username: "user-" + id, PasswordHash: "$argon2id$x", DataKey: []byte("sealed"), CreatedAt: t0}))
+}
+
+func testHolderAccounts(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	holderAccount(t, s, "a1")
+	a, err := s.GetHolderAccountByUsername(ctx, "user-a1")
+	require.NoError(t, err)
+	assert.Equal(t, store.HolderAccount{ID: "a1", Username: "user-a1", PasswordHash: "$argon2id$x", DataKey: []byte("sealed"), CreatedAt: t0}, a)
+	b, err := s.GetHolderAccount(ctx, "a1")
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+	err = s.CreateHolderAccount(ctx, store.HolderAccount{ID: "a2", Username: "user-a1", PasswordHash: "h", DataKey: []byte("k")})
+	assertCode(t, store.ErrConflict, err, "a username is taken once")
+	_, err = s.GetHolderAccountByUsername(ctx, "nobody")
+	assertCode(t, store.ErrNotFound, err)
+	assertCode(t, store.ErrInvalid, s.CreateHolderAccount(ctx, store.HolderAccount{ID: "a3", Username: "u3", PasswordHash: "h"}), "no data key")
+}
+
+func testHolderSessions(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	holderAccount(t, s, "a1")
+	holderAccount(t, s, "a2")
+	h := func(s string) []byte { b := sha256.Sum256([]byte(s)); return b[:] }
+	for i, tok := range []string{"t1", "t2"} {
+		require.NoError(t, s.PutHolderSession(ctx, store.HolderSession{TokenHash: h(tok), AccountID: "a1", CreatedAt: t0, ExpiresAt: t0.Add(time.Duration(i+1) * time.Hour)}))
+	}
+	require.NoError(t, s.PutHolderSession(ctx, store.HolderSession{TokenHash: h("t3"), AccountID: "a2", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	assertCode(t, store.ErrConflict, s.PutHolderSession(ctx, store.HolderSession{TokenHash: h("t1"), AccountID: "a2", ExpiresAt: t0.Add(time.Hour)}))
+	assertCode(t, store.ErrNotFound, s.PutHolderSession(ctx, store.HolderSession{TokenHash: h("t9"), AccountID: "ghost", ExpiresAt: t0.Add(time.Hour)}))
+
+	got, err := s.GetHolderSession(ctx, h("t1"), t0)
+	require.NoError(t, err)
+	assert.Equal(t, "a1", got.AccountID)
+	_, err = s.GetHolderSession(ctx, h("t1"), t0.Add(time.Hour))
+	assertCode(t, store.ErrNotFound, err, "expired at its expiry")
+
+	n, err := s.DeleteHolderSessions(ctx, "a2", h("t2"))
+	require.NoError(t, err)
+	assert.Zero(t, n, "another account's session is not deleted")
+	n, err = s.DeleteHolderSessions(ctx, "a1", nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), n, "logout everywhere")
+	_, err = s.GetHolderSession(ctx, h("t2"), t0)
+	assertCode(t, store.ErrNotFound, err)
+	_, err = s.GetHolderSession(ctx, h("t3"), t0)
+	require.NoError(t, err, "the other account keeps its session")
+	n, err = s.PurgeHolderSessions(ctx, t0.Add(2*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+}
+
+func holderCredential(acct, id string, copies int) store.HolderCredential {
+	c := store.HolderCredential{AccountID: acct, ID: id, Issuer: "https://issuer.example", ConfigID: "vp", VCT: "urn:vct", Display: "[]",
+		KeyMode: "cloud", Status: "valid", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	for i := range copies {
+		c.Copies = append(c.Copies, store.HolderCopy{N: i, KeyID: id + "-k" + string(rune('0'+i)), Sealed: []byte{byte(i + 1)}})
+	}
+	return c
+}
+
+func testHolderCredentials(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	holderAccount(t, s, "a1")
+	holderAccount(t, s, "a2")
+	c := holderCredential("a1", "c1", 3)
+	for _, cp := range c.Copies {
+		require.NoError(t, s.PutHolderKey(ctx, store.HolderKey{AccountID: "a1", ID: cp.KeyID, Mode: "cloud", JWK: "{}", Sealed: []byte("k")}))
+	}
+	require.NoError(t, s.PutHolderCredential(ctx, c))
+	got, err := s.GetHolderCredential(ctx, "a1", "c1")
+	require.NoError(t, err)
+	assert.Equal(t, c, got)
+	_, err = s.GetHolderCredential(ctx, "a2", "c1")
+	assertCode(t, store.ErrNotFound, err, "another account's credential")
+	list, err := s.ListHolderCredentials(ctx, "a2")
+	require.NoError(t, err)
+	assert.Empty(t, list)
+
+	bad := holderCredential("a1", "c2", 2)
+	bad.Copies[1].Sealed = nil
+	assertCode(t, store.ErrInvalid, s.PutHolderCredential(ctx, bad))
+	_, err = s.GetHolderCredential(ctx, "a1", "c2")
+	assertCode(t, store.ErrNotFound, err, "a credential is stored whole or not at all")
+
+	assertCode(t, store.ErrInvalid, s.PutHolderKey(ctx, store.HolderKey{AccountID: "a1", ID: "d", Mode: "device", JWK: "{}", Sealed: []byte("k")}), "a device key has no private part")
+	require.NoError(t, s.PutHolderKey(ctx, store.HolderKey{AccountID: "a1", ID: "d", Mode: "device", JWK: "{}"}))
+	k, err := s.GetHolderKey(ctx, "a1", "d")
+	require.NoError(t, err)
+	assert.Nil(t, k.Sealed)
+	_, err = s.GetHolderKey(ctx, "a2", "d")
+	assertCode(t, store.ErrNotFound, err)
+
+	require.NoError(t, s.SetHolderCredentialStatus(ctx, "a1", "c1", "revoked"))
+	assertCode(t, store.ErrNotFound, s.SetHolderCredentialStatus(ctx, "a2", "c1", "revoked"))
+	assertCode(t, store.ErrNotFound, s.DeleteHolderCredential(ctx, "a2", "c1"))
+	require.NoError(t, s.DeleteHolderCredential(ctx, "a1", "c1"))
+	_, err = s.GetHolderKey(ctx, "a1", c.Copies[0].KeyID)
+	assertCode(t, store.ErrNotFound, err, "a deleted credential's keys go with it")
+}
+
+// testHolderCopiesOnceOnly: of many concurrent uses of one copy by
+// different verifiers exactly one wins; reuse lets the same verifier use
+// it again and nobody else.
+func testHolderCopiesOnceOnly(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	holderAccount(t, s, "a1")
+	require.NoError(t, s.PutHolderCredential(ctx, holderCredential("a1", "c1", 2)))
+	errs := race(t, 8, func(i int) error {
+		return s.UseHolderCopy(ctx, "a1", "c1", 0, "verifier-"+string(rune('a'+i)), false, t0)
+	})
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+		} else {
+			assertCode(t, store.ErrConflict, err)
+		}
+	}
+	assert.Equal(t, 1, won)
+	c, err := s.GetHolderCredential(ctx, "a1", "c1")
+	require.NoError(t, err)
+	require.NotEmpty(t, c.Copies[0].UsedBy)
+	assert.Empty(t, c.Copies[1].UsedBy)
+	first := c.Copies[0].UsedBy
+	assertCode(t, store.ErrConflict, s.UseHolderCopy(ctx, "a1", "c1", 0, first, false, t0), "once-only even for the same verifier")
+	require.NoError(t, s.UseHolderCopy(ctx, "a1", "c1", 0, first, true, t0), "reuse by the same verifier")
+	assertCode(t, store.ErrConflict, s.UseHolderCopy(ctx, "a1", "c1", 0, "other", true, t0), "never by another")
+	assertCode(t, store.ErrNotFound, s.UseHolderCopy(ctx, "a1", "c1", 5, "other", false, t0))
+}
+
+func testHolderTransactions(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	holderAccount(t, s, "a1")
+	tx := store.HolderTransaction{AccountID: "a1", ID: "t1", Kind: "present", Status: "pending", State: []byte("s"), CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
+	require.NoError(t, s.PutHolderTransaction(ctx, tx))
+	got, err := s.GetHolderTransaction(ctx, "a1", "present", "t1")
+	require.NoError(t, err)
+	assert.Equal(t, tx, got)
+	_, err = s.GetHolderTransaction(ctx, "a1", "receive", "t1")
+	assertCode(t, store.ErrNotFound, err, "another kind")
+	errs := race(t, 8, func(int) error { return s.FinishHolderTransaction(ctx, "a1", "t1", "pending", "sent", []byte("s2")) })
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			assertCode(t, store.ErrConflict, err)
+		}
+	}
+	assert.Equal(t, 1, ok, "a flow is finished once")
+	got, err = s.GetHolderTransaction(ctx, "a1", "present", "t1")
+	require.NoError(t, err)
+	assert.Equal(t, "sent", got.Status)
+	assert.Equal(t, []byte("s2"), got.State)
+	assertCode(t, store.ErrNotFound, s.FinishHolderTransaction(ctx, "a2", "t1", "sent", "x", nil))
+}
+
+func testHolderHistory(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	holderAccount(t, s, "a1")
+	holderAccount(t, s, "a2")
+	for i, v := range []string{"did:x:1", "did:x:2", "did:x:1"} {
+		require.NoError(t, s.AddHolderHistory(ctx, store.HolderHistoryEntry{AccountID: "a1", ID: "h" + string(rune('0'+i)), At: t0.Add(time.Duration(i) * time.Minute),
+			Channel: "online", Verifier: v, VerifierName: "V", CredentialID: "c1", Claims: []string{"given_name"}, Outcome: "shared"}))
+	}
+	all, err := s.ListHolderHistory(ctx, "a1", store.HolderHistoryFilter{})
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	assert.Equal(t, "h2", all[0].ID, "newest first")
+	assert.Equal(t, []string{"given_name"}, all[0].Claims)
+	one, err := s.ListHolderHistory(ctx, "a1", store.HolderHistoryFilter{Verifier: "did:x:1", From: t0.Add(time.Minute)})
+	require.NoError(t, err)
+	require.Len(t, one, 1)
+	assert.Equal(t, "h2", one[0].ID)
+	none, err := s.ListHolderHistory(ctx, "a2", store.HolderHistoryFilter{})
+	require.NoError(t, err)
+	assert.Empty(t, none, "another account's history")
+}
+
+func testHolderRateLimitPeek(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	rl, err := s.PeekRateLimit(ctx, "k", t0)
+	require.NoError(t, err)
+	assert.Zero(t, rl.Hits)
+	hit(t, s, "k", 5, time.Minute, t0)
+	hit(t, s, "k", 5, time.Minute, t0)
+	for range 3 {
+		rl, err = s.PeekRateLimit(ctx, "k", t0.Add(time.Second))
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), rl.Hits, "a peek counts nothing")
+	}
+	assert.Equal(t, t0.Add(time.Minute), rl.WindowEnd)
+	rl, err = s.PeekRateLimit(ctx, "k", t0.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Zero(t, rl.Hits, "an ended window is no window")
+	require.NoError(t, s.ResetRateLimit(ctx, "k"))
+	assert.Equal(t, int64(1), hit(t, s, "k", 5, time.Minute, t0).Hits, "a reset starts afresh")
+}
