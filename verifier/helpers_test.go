@@ -2,6 +2,9 @@ package verifier
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -233,4 +236,23 @@ func (w *world) result(tx txn, pres ...string) *View {
 	v, err := w.svc.Get(context.Background(), "venue", tx.id, 0, "")
 	require.NoError(t, err)
 	return v
+}
+
+type joseKey = jose.PublicKey
+
+func (w *world) venueKey() jose.PublicKey {
+	return jose.PublicKey{Key: w.venue.Signer.Public(), Alg: keys.ES256}
+}
+
+func withState(r *oid4vp.Request, state string) *oid4vp.Request {
+	c := *r
+	c.State = state
+	return &c
+}
+
+func encKeyPair(t *testing.T) (*ecdsa.PrivateKey, *ecdsa.PublicKey) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	return priv, &priv.PublicKey
 }
