@@ -162,11 +162,31 @@ func (d *devWallet) issue(tb testing.TB, subjectRef string) issuertest.Record {
 		uri = o.ByValueURI
 		require.Contains(tb, uri, "?credential_offer=%7B", "the offer JSON itself")
 	}
+	creds := d.redeem(tb, uri, o.TxCode)
+	j, err := jose.ParseUnverified(strings.SplitN(creds[0], "~", 2)[0], 0)
+	require.NoError(tb, err)
+	claims, err := j.Claims()
+	require.NoError(tb, err)
+	assert.Equal(tb, d.did, claims["iss"], "signed by the seeded agency DID")
+	assert.Equal(tb, d.did+"#issuing-1", j.Header.Kid)
+
+	recs, err := d.c.Records(ctx, d.key, subjectRef)
+	require.NoError(tb, err)
+	require.Len(tb, recs, 1)
+	return recs[0]
+}
+
+// redeem takes the one credential of an offer as a wallet does: the
+// pre-authorized code with txCode (a DPoP-bound token when d.dpop), a
+// nonce, a key proof of a fresh holder key.
+func (d *devWallet) redeem(tb testing.TB, offerURI, txCode string) []string {
+	tb.Helper()
+	ctx := context.Background()
 	var opts []issuertest.Option
 	if d.dpop {
 		opts = append(opts, issuertest.WithDPoP(nil))
 	}
-	sess, err := d.c.Redeem(ctx, uri, o.TxCode, opts...)
+	sess, err := d.c.Redeem(ctx, offerURI, txCode, opts...)
 	require.NoError(tb, err)
 	assert.Equal(tb, map[bool]string{true: "DPoP", false: "Bearer"}[d.dpop], sess.TokenType,
 		"ssi dev issues bearer tokens and, when asked, DPoP-bound ones")
@@ -179,17 +199,7 @@ func (d *devWallet) issue(tb testing.TB, subjectRef string) issuertest.Record {
 	creds, err := sess.Credentials(ctx, []string{proof})
 	require.NoError(tb, err)
 	require.Len(tb, creds, 1)
-	j, err := jose.ParseUnverified(strings.SplitN(creds[0], "~", 2)[0], 0)
-	require.NoError(tb, err)
-	claims, err := j.Claims()
-	require.NoError(tb, err)
-	assert.Equal(tb, d.did, claims["iss"], "signed by the seeded agency DID")
-	assert.Equal(tb, d.did+"#issuing-1", j.Header.Kid)
-
-	recs, err := d.c.Records(ctx, d.key, subjectRef)
-	require.NoError(tb, err)
-	require.Len(tb, recs, 1)
-	return recs[0]
+	return creds
 }
 
 // revoke revokes rec and returns how long it took until a list with its

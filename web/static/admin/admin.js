@@ -4,7 +4,7 @@
 // and the anchoring state. Every call goes to this server's admin APIs;
 // a refusal is shown with the server's reason.
 
-import { apiKey, setApiKey, call, explain, el, message, tag } from "/assets/api.js";
+import { apiKey, setApiKey, call, explain, el, message, tag, row } from "/assets/api.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -266,22 +266,24 @@ async function find(ref) {
     message(box, "warn", "No credential has the subject reference " + ref + ".");
     return;
   }
+  const labels = ["ID", "Credential", "Status", "State", "Created", "Expires", "Actions"];
   const rows = out.credentials.map((c) => {
     const actions = [];
     if (c.status === "valid") actions.push("suspend", "revoke");
     if (c.status === "suspended") actions.push("unsuspend", "revoke");
-    return el("tr", { "data-id": c.id },
+    return row(labels, [
       el("td", { class: "mono" }, c.id),
-      el("td", {}, c.credential_configuration_id),
-      el("td", {}, statusTag(c.status)),
-      el("td", {}, c.state),
-      el("td", {}, new Date(c.created_at).toLocaleString()),
-      el("td", {}, new Date(c.expires_at).toLocaleDateString()),
-      el("td", {}, actions.map((a) => el("button", { type: "button", class: a === "revoke" ? "danger" : "", "data-action": a,
-        onclick: () => confirmAction(c, a, ref) }, actionWords[a]))));
+      c.credential_configuration_id,
+      statusTag(c.status),
+      c.state,
+      new Date(c.created_at).toLocaleString(),
+      new Date(c.expires_at).toLocaleDateString(),
+      el("td", {}, el("div", { class: "row" }, actions.map((a) => el("button", { type: "button", class: a === "revoke" ? "danger" : "", "data-action": a,
+        onclick: () => confirmAction(c, a, ref) }, actionWords[a])))),
+    ], { "data-id": c.id });
   });
-  box.replaceChildren(el("div", { class: "table" }, el("table", {},
-    el("thead", {}, el("tr", {}, ["ID", "Credential", "Status", "State", "Created", "Expires", "Actions"].map((h) => el("th", { scope: "col" }, h)))),
+  box.replaceChildren(el("div", { class: "table" }, el("table", { class: "stack" },
+    el("thead", {}, el("tr", {}, labels.map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, rows))));
 }
 
@@ -344,13 +346,15 @@ async function loadAudit(before) {
     return;
   }
   status.replaceChildren();
-  const rows = out.records.map((r) => el("tr", {},
-    el("td", {}, String(r.id)),
-    el("td", {}, new Date(r.time).toLocaleString()),
+  const labels = ["#", "Time", "Action", "Target", "Outcome", "Actor"];
+  const rows = out.records.map((r) => row(labels, [
+    String(r.id),
+    new Date(r.time).toLocaleString(),
     el("td", { class: "mono" }, r.action),
     el("td", { class: "mono" }, r.target || ""),
-    el("td", {}, r.outcome === "ok" || r.outcome === "success" ? tag("ok", r.outcome) : tag(r.outcome === "denied" ? "bad" : "warn", r.outcome)),
-    el("td", { class: "mono" }, r.actor)));
+    r.outcome === "ok" ? tag("ok", r.outcome) : tag(r.outcome === "denied" ? "bad" : "warn", r.outcome),
+    el("td", { class: "mono" }, r.actor),
+  ]));
   if (before) $("audit-rows").append(...rows);
   else $("audit-rows").replaceChildren(...rows);
   if (out.records.length) auditOldest = out.records[out.records.length - 1].id;
@@ -381,11 +385,13 @@ async function loadAnchoring() {
     ["Outbox depth", String(l.outbox_depth) + (l.outbox_depth === 1 ? " entry waiting" : " entries waiting")],
   ];
   $("ledger-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-fact": k }, v)]));
-  $("lists-rows").replaceChildren(...out.status_lists.map((s) => el("tr", {},
+  const labels = ["List", "Latest version", "Anchored", "Changes not yet published"];
+  $("lists-rows").replaceChildren(...out.status_lists.map((s) => row(labels, [
     el("td", { class: "mono" }, s.uri),
-    el("td", {}, s.version ? String(s.version) : "none yet"),
-    el("td", {}, s.version === 0 ? tag("warn", "nothing published") : s.anchored ? tag("ok", "anchored") : tag("warn", "waiting")),
-    el("td", {}, s.pending_changes ? tag("warn", "yes") : "no"))));
+    s.version ? String(s.version) : "none yet",
+    s.version === 0 ? tag("warn", "nothing published") : s.anchored ? tag("ok", "anchored" + (s.anchored_height ? " at height " + s.anchored_height : "")) : tag("warn", "waiting"),
+    s.pending_changes ? tag("warn", "yes") : "no",
+  ])));
 }
 
 $("anchoring-refresh").addEventListener("click", loadAnchoring);

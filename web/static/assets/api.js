@@ -29,7 +29,7 @@ export function explain(err) {
   if (!(err instanceof ApiError)) return "The request failed: " + (err && err.message ? err.message : String(err));
   switch (err.code) {
     case "insufficient_scope":
-      return "Refused: your API key lacks the scope this action needs. " + err.detail + " (insufficient_scope)";
+      return "Refused: " + (err.detail || "this action needs a scope") + ", which your API key does not have (insufficient_scope).";
     case "unauthenticated":
       return "Refused: the API key was not accepted (unauthenticated). Sign in again with a valid key.";
   }
@@ -94,4 +94,14 @@ export function message(box, kind, text) {
 export function tag(kind, word) {
   const icon = { ok: "✔", bad: "✖", warn: "⏸" }[kind] || "";
   return el("span", { class: "tag " + kind }, el("span", { "aria-hidden": "true" }, icon), word);
+}
+
+// row builds a table row whose cells carry their column's name
+// (data-label), which table.stack shows on a narrow screen.
+export function row(labels, cells, attrs) {
+  return el("tr", attrs || {}, cells.map((c, i) => {
+    const td = c instanceof HTMLTableCellElement ? c : el("td", {}, c);
+    td.dataset.label = labels[i];
+    return td;
+  }));
 }

@@ -1,0 +1,355 @@
+// Package webtest drives headless Chromium through the DevTools protocol
+// (chromedp) for the tests of the pages: a fresh browser per test with a
+// fresh profile, every network request of the page recorded (a request to
+// another origin fails the test), Content-Security-Policy violations and
+// uncaught exceptions caught, screenshots written to the test's artifact
+// directory, and a fake camera fed from a Y4M file the test writes from a
+// QR image (WriteY4M).
+//
+// Chromium is Debian's chromium package (/usr/bin/chromium; SSI_CHROMIUM
+// names another binary). Without it a test skips with a message saying
+// so, unless CI is set: then it fails, since .ci/run installs it.
+//
+// It is test support only: nothing outside tests imports it.
+package webtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// Options change the browser Start opens.
+type Options struct {
+	// Camera, when set, is a Y4M file Chromium plays as its camera
+	// (--use-fake-device-for-media-stream, permission granted).
+	Camera string
+	// Width and Height are the viewport (default 360 × 740, a small
+	// phone: every page must work at 360 px).
+	Width, Height int
+}
+
+// Browser is one headless Chromium with one tab.
+type Browser struct {
+	t      testing.TB
+	ctx    context.Context
+	dir    string // screenshots
+	shots  int
+	origin string          // of the last Open
+	header network.Headers // of the last Open's document
+
+	mu         sync.Mutex
+	requests   []string // every URL the page requested
+	exceptions []string
+}
+
+// Find returns the Chromium binary, or "" when there is none.
+func Find() string {
+	if p := os.Getenv("SSI_CHROMIUM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return ""
+		}
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// Require returns the Chromium binary, skipping the test without one (or
+// failing it when CI is set).
+func Require(t testing.TB) string {
+	t.Helper()
+	p := Find()
+	if p != "" {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("Chromium is required in CI (Debian's chromium package, which .ci/run installs) and was not found")
+	}
+	t.Skip("Chromium not found: install Debian's chromium package (apt-get install chromium) or set SSI_CHROMIUM; the browser tests are skipped")
+	return ""
+}
+
+// cspProbe runs before any script of every document: it keeps the CSP
+// violations the document reports, which Check reads.
+const cspProbe = `window.__ssiCSP = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__ssiCSP.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber);
+});`
+
+// Start opens Chromium headless with the flags this machine needs (no
+// sandbox as root, no GPU, no QUIC, no first-run, no background networking,
+// component updates or sync: the closed network refuses them) and a fresh
+// user-data-dir. The browser stops when the test ends.
+func Start(t testing.TB, o Options) *Browser {
+	t.Helper()
+	bin := Require(t)
+	if o.Width == 0 {
+		o.Width, o.Height = 360, 740
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(o.Width, o.Height),
+	)
+	if o.Camera != "" {
+		opts = append(opts,
+			chromedp.Flag("use-fake-device-for-media-stream", true),
+			chromedp.Flag("use-fake-ui-for-media-stream", true),
+			chromedp.Flag("use-file-for-fake-video-capture", o.Camera))
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	b := &Browser{t: t, ctx: ctx, dir: artifactDir(t)}
+	err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			b.mu.Lock()
+			b.requests = append(b.requests, ev.Request.URL)
+			b.mu.Unlock()
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil && d.Exception.Description != "" {
+				msg = d.Exception.Description
+			}
+			b.mu.Lock()
+			b.exceptions = append(b.exceptions, fmt.Sprintf("%s (%s:%d)", msg, d.URL, d.LineNumber))
+			b.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatalf("starting Chromium (%s): %v", bin, err)
+	}
+	b.Do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: int64(o.Width), Height: int64(o.Height), DeviceScaleFactor: 1, Mobile: true})
+		return err
+	}))
+	return b
+}
+
+// artifactDir is t.ArtifactDir() (kept with go test -artifacts
+// -outputdir DIR), named in the log.
+func artifactDir(t testing.TB) string {
+	dir := t.ArtifactDir()
+	t.Logf("screenshots go to %s (kept with go test -artifacts -outputdir DIR)", dir)
+	return dir
+}
+
+// Ctx is the chromedp context of the tab, for actions this package does
+// not wrap.
+func (b *Browser) Ctx() context.Context { return b.ctx }
+
+// Do runs the actions in the tab, failing the test on an error.
+func (b *Browser) Do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	for _, a := range actions {
+		if _, err := chromedp.Run(ctx, a); err != nil {
+			b.t.Fatalf("browser: %v (page: %s)", err, b.pageText())
+		}
+	}
+}
+
+// Open navigates to u and takes its origin as the page's: Check refuses
+// requests to any other.
+func (b *Browser) Open(u string) {
+	b.t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		b.t.Fatalf("opening %q: %v", u, err)
+	}
+	b.origin = p.Scheme + "://" + p.Host
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(u))
+	if err != nil {
+		b.t.Fatalf("opening %s: %v", u, err)
+	}
+	b.header = resp.Headers
+}
+
+// Header returns a response header of the document the last Open loaded,
+// as the browser received it ("" when absent).
+func (b *Browser) Header(name string) string {
+	for k, v := range b.header {
+		if strings.EqualFold(k, name) {
+			s, _ := v.(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// Eval evaluates a JavaScript expression in the page and decodes its
+// value into T.
+func Eval[T any](b *Browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+// WaitFor waits (at most 30 s) until the JavaScript expression is truthy;
+// what says what is awaited, for the failure message, which also shows
+// the page's text.
+func (b *Browser) WaitFor(expr, what string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 35*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		b.Screenshot("failed-" + sanitize(what))
+		b.t.Fatalf("waiting for %s: %v\npage text: %s", what, err, b.pageText())
+	}
+}
+
+// Text returns the text of the first element matching the CSS selector
+// ("" when there is none).
+func (b *Browser) Text(selector string) string {
+	b.t.Helper()
+	return Eval[string](b, `(document.querySelector(`+JS(selector)+`) || {innerText: ""}).innerText`)
+}
+
+func (b *Browser) pageText() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	if len(s) > 2000 {
+		s = s[:2000] + "…"
+	}
+	return s
+}
+
+// Screenshot writes a PNG of the whole page to the artifact directory,
+// numbered in order, and returns its path.
+func (b *Browser) Screenshot(name string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Errorf("screenshot %s: %v", name, err)
+		return ""
+	}
+	b.shots++
+	p := filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.shots, sanitize(name)))
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Errorf("writing screenshot %s: %v", p, err)
+		return ""
+	}
+	return p
+}
+
+// Requests returns every URL the page requested so far.
+func (b *Browser) Requests() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.requests...)
+}
+
+// Foreign returns the requested URLs that are not of the page's origin
+// (data: and blob: URLs are the page's own).
+func (b *Browser) Foreign() []string {
+	var out []string
+	for _, u := range b.Requests() {
+		if strings.HasPrefix(u, "data:") || strings.HasPrefix(u, "blob:") {
+			continue
+		}
+		if u != b.origin && !strings.HasPrefix(u, b.origin+"/") {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Violations returns the CSP violations the current document reported.
+func (b *Browser) Violations() []string {
+	b.t.Helper()
+	return Eval[[]string](b, `window.__ssiCSP || []`)
+}
+
+// Exceptions returns the uncaught exceptions of the page so far.
+func (b *Browser) Exceptions() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.exceptions...)
+}
+
+// Fits reports whether the page is no wider than the viewport (no
+// sideways scrolling at 360 px).
+func (b *Browser) Fits() bool {
+	b.t.Helper()
+	return Eval[bool](b, `document.documentElement.scrollWidth <= window.innerWidth`)
+}
+
+// Check fails the test when the page requested anything from another
+// origin, reported a CSP violation (an inline script or style, a remote
+// source) in its current document, or threw an uncaught exception.
+func (b *Browser) Check() {
+	b.t.Helper()
+	if f := b.Foreign(); len(f) > 0 {
+		b.t.Errorf("the page requested another origin than %s: %q", b.origin, f)
+	}
+	if v := b.Violations(); len(v) > 0 {
+		b.t.Errorf("Content-Security-Policy violations: %q", v)
+	}
+	if e := b.Exceptions(); len(e) > 0 {
+		b.t.Errorf("uncaught exceptions in the page: %q", e)
+	}
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, s)
+}
+
+// JS quotes s as a JavaScript string literal, for building expressions.
+func JS(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

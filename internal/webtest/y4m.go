@@ -1,0 +1,58 @@
+package webtest
+
+import (
+	"bufio"
+	"fmt"
+	"image"
+	"image/color"
+	"os"
+)
+
+// WriteY4M writes a Y4M video (YUV4MPEG2, 4:2:0, full-range BT.601, as
+// Chromium's fake capture device reads it) of frames identical frames of
+// width × height pixels (even numbers): img scaled by a whole factor
+// (nearest neighbour, so that QR modules stay sharp) to fit 80 % of the
+// frame, centred on white. Chromium loops the file, so the camera shows
+// img for as long as the test runs.
+func WriteY4M(path string, img image.Image, width, height, frames int) error {
+	if width <= 0 || height <= 0 || width%2 != 0 || height%2 != 0 || frames < 1 {
+		return fmt.Errorf("y4m: width and height must be positive and even, frames at least 1")
+	}
+	src := img.Bounds()
+	scale := min(width*8/10/max(src.Dx(), 1), height*8/10/max(src.Dy(), 1))
+	if scale < 1 {
+		return fmt.Errorf("y4m: a %dx%d image does not fit a %dx%d frame", src.Dx(), src.Dy(), width, height)
+	}
+	ox, oy := (width-src.Dx()*scale)/2, (height-src.Dy()*scale)/2
+	y := make([]byte, width*height)
+	for i := range y {
+		y[i] = 255
+	}
+	for py := 0; py < src.Dy()*scale; py++ {
+		for px := 0; px < src.Dx()*scale; px++ {
+			g := color.GrayModel.Convert(img.At(src.Min.X+px/scale, src.Min.Y+py/scale)).(color.Gray)
+			y[(oy+py)*width+ox+px] = g.Y
+		}
+	}
+	chroma := make([]byte, width/2*height/2)
+	for i := range chroma {
+		chroma[i] = 128 // no colour
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintf(w, "YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\n", width, height)
+	for range frames {
+		w.WriteString("FRAME\n")
+		w.Write(y)
+		w.Write(chroma) // U
+		w.Write(chroma) // V
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
