@@ -123,7 +123,7 @@ type Actor struct {
 
 // Stable codes of the registry.
 var (
-	ErrAnchorMismatch = errs.E(errs.Conflict, "anchor_mismatch", "the stored record does not match its ledger anchor; it is not served")
+	ErrAnchorMismatch = trust.ErrAnchorMismatch
 	ErrLedger         = anchor.ErrUnavailable.With("the ledger cannot be read now, try again later", nil)
 )
 

@@ -69,6 +69,8 @@ func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
 	})
 	r.Get("/status/{list}", httpx.H(h.statusList))
 	r.Get("/status/{list}/versions/{version}/receipt", httpx.H(h.receipt))
+	r.Get("/status/{list}/latest", httpx.H(h.provenStatusList))
+	r.Get("/status/{list}/versions/{version}", httpx.H(h.provenStatusList))
 	r.Route("/issuer/v1", func(r chi.Router) {
 		r.Use(httpx.Authenticate(st))
 		g := httpx.Guard{Audit: st, Idem: st, Now: s.now, MaxBody: maxBody}
@@ -267,6 +269,24 @@ func (h handlers) statusList(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set(VersionHeader, strconv.FormatUint(v.Version, 10))
 	_, err = w.Write([]byte(v.Token))
 	return err
+}
+
+// provenStatusList serves a status list version with its anchor receipt
+// and the list's latest-version proof (trust.StatusListVersion): the
+// latest anchored one at /latest, or the one named at /versions/{n}.
+func (h handlers) provenStatusList(w http.ResponseWriter, r *http.Request) error {
+	var ver uint64
+	if s := chi.URLParam(r, "version"); s != "" {
+		var err error
+		if ver, err = strconv.ParseUint(s, 10, 53); err != nil || ver == 0 {
+			return errs.E(errs.Invalid, "invalid_version", "the version must be a positive integer")
+		}
+	}
+	v, err := h.s.ProvenStatusList(r.Context(), chi.URLParam(r, "list"), ver)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, v)
 }
 
 func (h handlers) receipt(w http.ResponseWriter, r *http.Request) error {

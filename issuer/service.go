@@ -96,6 +96,9 @@ func (s *Service) inTx(ctx context.Context, fn func(tx Tx) error) error {
 type Anchor interface {
 	Enqueue(ctx context.Context, ob anchor.OutboxTx, entries ...trust.Entry) error
 	Get(ctx context.Context, kind, subject string, version uint64) (*trust.Receipt, error)
+	// LatestProof proves the latest anchored version of a subject,
+	// covering the block at minHeight (anchor.Anchorer caches it).
+	LatestProof(ctx context.Context, kind, subject string, minHeight int64) (*trust.LatestProof, error)
 }
 
 var _ Anchor = (*anchor.Anchorer)(nil)

@@ -38,3 +38,13 @@ type Evidence struct {
 	Anchor     Anchor `json:"anchor"`
 	NextRecord []byte `json:"next_record,omitempty"`
 }
+
+// StatusListVersion is an issuer's answer for one version of a status
+// list (GET /status/{list}/latest, /status/{list}/versions/{n}): the
+// version number, the Status List Token exactly as anchored (its SHA-256
+// is the entry's), and its Anchor under the list's URI.
+type StatusListVersion struct {
+	Version uint64 `json:"version"`
+	Token   string `json:"token"`
+	Anchor  Anchor `json:"anchor"`
+}

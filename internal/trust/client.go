@@ -170,6 +170,11 @@ func (c *Client) lookup(key string) (cachedAnswer, bool) {
 }
 
 func (c *Client) store(key string, val any, err error) {
+	c.storeUntil(key, val, err, c.now().Add(c.ttl))
+}
+
+// storeUntil caches an answer until expires.
+func (c *Client) storeUntil(key string, val any, err error, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -183,7 +188,7 @@ func (c *Client) store(key string, val any, err error) {
 			clear(c.cache)
 		}
 	}
-	c.cache[key] = cachedAnswer{val: val, err: err, expires: now.Add(c.ttl)}
+	c.cache[key] = cachedAnswer{val: val, err: err, expires: expires}
 }
 
 // get fetches path on the registry and returns the status and body (at

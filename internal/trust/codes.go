@@ -19,4 +19,7 @@ var (
 	// is anchored. The registry also refuses an operation built on an old
 	// version with it.
 	ErrStaleVersion = errs.E(errs.Conflict, "stale_version", "a newer version is anchored")
+	// ErrAnchorMismatch: a service's stored version differs from the hash
+	// anchored for it; it is not served (and an alert is logged).
+	ErrAnchorMismatch = errs.E(errs.Conflict, "anchor_mismatch", "the stored record does not match its ledger anchor; it is not served")
 )

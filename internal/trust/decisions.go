@@ -136,7 +136,7 @@ func (c *Client) documentAt(ctx context.Context, verifier string, t time.Time) (
 	if strings.HasPrefix(verifier, psrPrefix) {
 		res, err = c.ResolveAt(ctx, verifier, t)
 	} else {
-		res, err = c.resolver.Resolve(ctx, verifier, did.ResolveOptions{})
+		res, err = c.resolveAny(ctx, verifier, did.ResolveOptions{})
 	}
 	if err != nil {
 		return nil, err

@@ -1,0 +1,135 @@
+package trust
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/statuslist"
+)
+
+// StatusResult is a credential's status as a verified, anchored and
+// latest status list says it: Value 0 valid, 1 invalid (revoked), 2
+// suspended (draft-ietf-oauth-status-list); Version is the list's
+// anchored version and Expires its token's exp.
+type StatusResult struct {
+	Value   uint8
+	Version uint64
+	Expires time.Time
+}
+
+// ErrStatusUnavailable: the status list could not be fetched or read.
+var ErrStatusUnavailable = errs.E(errs.Unavailable, "status_unavailable", "the status list could not be fetched")
+
+type verifiedList struct {
+	list    *statuslist.List
+	version uint64
+	expires time.Time
+}
+
+// Status fetches (or takes from cache) the status list at uri, checks it
+// and reads index idx. The list comes from the issuer's proven endpoint,
+// uri + "/latest" (trust.StatusListVersion), and must pass, in order:
+//
+//  1. its token verifies as a Status List Token (statuslist.Verify): the
+//     signature by an assertionMethod key of issuer's DID (did:psr
+//     resolved through c, with its own proofs; other methods through
+//     Options.Resolver), typ, sub == uri, iat, an exp that has not passed
+//     (one is required), and iss, when present, == issuer;
+//  2. its SHA-256 is the entry of its anchor receipt for version Version
+//     of the status-list subject uri, verified against the pinned
+//     validators;
+//  3. the list's latest-version proof (no older than MaxAge) shows that
+//     version as the latest: an issuer that serves the list from before a
+//     revocation is refused (stale_version).
+//
+// A verified list is cached until its ttl (the token's, clamped by
+// statuslist) or TTL runs out, whichever is first, and never past its exp.
+// Errors: status_unverifiable (the token; the cause says why),
+// status_unavailable, anchor_required, stale_version, proof_too_old,
+// receipt_unverified, proof_unverified, invalid_receipt,
+// invalid_latest_proof, invalid_trust, status_index_out_of_range
+// for an idx the list does not hold, or registry_refused (the issuer
+// refused the request).
+func (c *Client) Status(ctx context.Context, issuer, uri string, idx int) (StatusResult, error) {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return StatusResult{}, statuslist.ErrUnverifiable.With("the status list uri is not an http(s) URL", err)
+	}
+	if err := ValidSubject(KindStatusList, uri); err != nil {
+		return StatusResult{}, statuslist.ErrUnverifiable.With("the status list uri cannot be anchored", err)
+	}
+	key := "status " + issuer + " " + uri
+	var vl verifiedList
+	if e, ok := c.lookup(key); ok {
+		vl, _ = e.val.(verifiedList)
+	} else {
+		if vl, err = c.fetchList(ctx, issuer, uri); err != nil {
+			return StatusResult{}, err
+		}
+	}
+	if !c.now().Before(vl.expires) {
+		return StatusResult{}, statuslist.ErrUnverifiable.With("the status list has expired", nil)
+	}
+	v, err := vl.list.Get(idx)
+	if err != nil {
+		return StatusResult{}, err
+	}
+	return StatusResult{Value: v, Version: vl.version, Expires: vl.expires}, nil
+}
+
+func (c *Client) fetchList(ctx context.Context, issuer, uri string) (verifiedList, error) {
+	status, _, b, err := c.fetch(ctx, strings.TrimRight(uri, "/")+"/latest", "application/json")
+	if err != nil {
+		return verifiedList{}, ErrStatusUnavailable.With("", err)
+	}
+	if status != http.StatusOK {
+		if status == http.StatusNotFound || status >= 500 {
+			return verifiedList{}, ErrStatusUnavailable.With("the issuer has no proven status list there", nil)
+		}
+		return verifiedList{}, problemError(status, b)
+	}
+	var w StatusListVersion
+	if err := jsonx.Unmarshal(b, &w, false); err != nil {
+		return verifiedList{}, ErrStatusUnavailable.With("the issuer's answer does not parse", err)
+	}
+	tok, err := statuslist.Verify(w.Token, statuslist.VerifyOptions{
+		URI: uri, Key: did.JOSEKeyLookup(ctx, resolverFunc(c.resolveAny), issuer), Now: c.now, RequireExp: true,
+	})
+	if err != nil {
+		return verifiedList{}, err
+	}
+	if tok.Issuer != "" && tok.Issuer != issuer {
+		return verifiedList{}, statuslist.ErrUnverifiable.With("the status list's iss is not the credential's issuer", nil)
+	}
+	sum := sha256.Sum256([]byte(w.Token))
+	if err := c.checkServed(&w.Anchor, KindStatusList, uri, w.Version, hex.EncodeToString(sum[:]), time.Time{}, nil); err != nil {
+		return verifiedList{}, err
+	}
+	now := c.now()
+	vl := verifiedList{list: tok.List, version: w.Version, expires: tok.ExpiresAt}
+	c.storeUntil("status "+issuer+" "+uri, vl, nil, minTime(tok.CacheUntil(now), now.Add(c.ttl)))
+	return vl, nil
+}
+
+// resolveAny resolves did:psr through c and other methods through the
+// configured resolver.
+func (c *Client) resolveAny(ctx context.Context, d string, o did.ResolveOptions) (*did.Resolution, error) {
+	if strings.HasPrefix(d, psrPrefix) {
+		return c.Resolve(ctx, d, o)
+	}
+	return c.resolver.Resolve(ctx, d, o)
+}
+
+type resolverFunc func(ctx context.Context, d string, o did.ResolveOptions) (*did.Resolution, error)
+
+func (f resolverFunc) Resolve(ctx context.Context, d string, o did.ResolveOptions) (*did.Resolution, error) {
+	return f(ctx, d, o)
+}
