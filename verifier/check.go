@@ -52,8 +52,13 @@ type outcome struct {
 type checkInput struct {
 	venue   *Venue
 	policy  *Policy
-	nonce   string
 	vpToken map[string][]string
+	// nonce and aud are what the KB-JWT must carry: the transaction's
+	// nonce and the full client_id online; offline no expected nonce (the
+	// wallet's, checked by the caller) and "offline:" + the venue's DID.
+	nonce, aud string
+	// kbMaxAge bounds the KB-JWT's age (0: Config.KBMaxAge).
+	kbMaxAge time.Duration
 }
 
 // verify runs the trust check of DESIGN §4 on every presentation of the
@@ -185,11 +190,21 @@ func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sd
 		Skew:      s.cfg.Skew,
 		MaxSize:   MaxPresentationSize,
 	}
+	if parts.KBJWT == "" {
+		return nil, sdjwt.ErrKBRequired // key binding is always required, online and offline
+	}
+	maxAge := in.kbMaxAge
+	if maxAge == 0 {
+		maxAge = s.cfg.KBMaxAge
+	}
 	res, err := v.Verify(pres, sdjwt.Options{
-		RequireKeyBinding: true, Nonce: in.nonce, Audience: in.venue.ClientID(), KBMaxAge: s.cfg.KBMaxAge,
+		RequireKeyBinding: in.nonce != "", Nonce: in.nonce, Audience: in.aud, KBMaxAge: maxAge,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !res.KeyBound || in.aud == "" {
+		return nil, sdjwt.ErrKBRequired
 	}
 
 	// 6. Status, from the list (cached whole by the trust layer: no

@@ -138,7 +138,7 @@ func (s *Service) Respond(ctx context.Context, requestID string, form url.Values
 	if resp.Error != "" {
 		o = outcome{reasons: []string{walletError(resp.Error)}}
 	} else {
-		o = s.verify(ctx, checkInput{venue: v, policy: p, nonce: tx.Nonce, vpToken: resp.VPToken})
+		o = s.verify(ctx, checkInput{venue: v, policy: p, nonce: tx.Nonce, aud: v.ClientID(), vpToken: resp.VPToken})
 	}
 	res := store.PresentationResult{Status: store.PresentationRejected, Verdict: "red", Reasons: o.reasons,
 		ClaimNames: o.names, Issuer: o.issuer, VCT: o.vct, DoneAt: now,

@@ -34,7 +34,8 @@ const maxFormBody = 3*oid4vp.MaxResponseSize + 4096
 
 // Routes mounts the verifier on r:
 //
-//   - the venue-facing API under /verifier/v1/presentations (API key with
+//   - the venue-facing API under /verifier/v1/presentations and
+//     /verifier/v1/offline (API key with
 //     presentations:create or presentations:read, tenant isolation,
 //     Idempotency-Key on POST), with problem+json errors;
 //   - the wallet-facing OpenID4VP endpoints, with OAuth error bodies:
@@ -52,6 +53,7 @@ func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
 			g := httpx.Guard{Audit: st, Idem: st, Now: s.now, MaxBody: maxBody}
 			r.With(g.Scope(ScopeCreate)).Post("/presentations", httpx.H(h.create))
 			r.With(g.Scope(ScopeRead)).Get("/presentations/{id}", httpx.H(h.get))
+			r.With(g.Scope(ScopeCreate)).Post("/offline", httpx.H(h.offline))
 		})
 	})
 }
@@ -144,4 +146,16 @@ func (h handlers) response(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return httpx.JSON(w, http.StatusOK, a)
+}
+
+func (h handlers) offline(w http.ResponseWriter, r *http.Request) error {
+	var req OfflineRequest
+	if err := httpx.DecodeJSON(r, &req, h.maxBody); err != nil {
+		return err
+	}
+	v, err := h.s.Offline(r.Context(), tenant(r), req)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, v)
 }
