@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,4 +173,41 @@ func TestDevAnchoringState(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// TestDevPrintsTheConsoleURL: `ssi dev` names the admin console in its
+// banner, and that URL serves it.
+func TestDevPrintsTheConsoleURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ssi dev with its ledger")
+	}
+	dir := t.TempDir() // removed after the server stopped (cleanups run last first)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--data", dir, "--addr", "127.0.0.1:0", "--shutdown-timeout", "5s"}, pw, io.Discard)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	sc := bufio.NewScanner(pr)
+	var console string
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "  pages    agency admin console "); ok {
+			console, _, _ = strings.Cut(rest, " ")
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	require.NotEmpty(t, console, "the banner names the console")
+	require.True(t, strings.HasSuffix(console, "/admin/"), console)
+	resp, err := http.Get(console)
+	require.NoError(t, err)
+	body := readAll(t, resp)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, web.CSP, resp.Header.Get("Content-Security-Policy"))
+	assert.Contains(t, string(body), "Agency admin console")
 }

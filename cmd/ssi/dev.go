@@ -101,6 +101,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				}
 				fmt.Fprintf(w, "  issuers  %s/issuers/health  %s/issuers/benefits\n", u, u)
 				fmt.Fprintf(w, "  admin API keys of the demo tenants: %s\n", filepath.Join(cfg.DataDir, "dev-credentials.json"))
+				fmt.Fprintf(w, "  pages    agency admin console %s/admin/ (sign in with the health or benefits key of that file)\n", u)
 			}
 			return built{services: services{ledger: ledger, registry: reg, issuer: iss}, details: details}, nil
 		},
