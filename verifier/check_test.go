@@ -261,3 +261,32 @@ func TestRule(t *testing.T) {
 }
 
 var _ = did.ErrNotFound
+
+// TestDeferredRegistrationCheck: a verifier started before its registry
+// serves refuses transactions until WaitRegistrations passed, and an
+// over-asking policy keeps it refusing.
+func TestDeferredRegistrationCheck(t *testing.T) {
+	w := newWorld(t)
+	cfg := w.svc.cfg
+	cfg.Venues = []Venue{w.venue}
+	cfg.DeferRegistrationCheck = true
+	w.trust.rp = RPDecision{Within: false, Reason: "not_registered"}
+	svc, err := New(context.Background(), cfg)
+	require.NoError(t, err)
+	_, err = svc.Create(context.Background(), "venue", CreateRequest{Policy: "entry"})
+	assert.Equal(t, "verifier_not_ready", errs.CodeOf(err))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, svc.WaitRegistrations(ctx, time.Millisecond), context.DeadlineExceeded, "not registered yet: it keeps trying")
+	w.trust.rp = RPDecision{Within: true}
+	require.NoError(t, svc.WaitRegistrations(context.Background(), time.Millisecond))
+	_, err = svc.Create(context.Background(), "venue", CreateRequest{Policy: "entry"})
+	require.NoError(t, err)
+
+	svc, err = New(context.Background(), cfg)
+	require.NoError(t, err)
+	w.trust.rp = RPDecision{Within: false, Reason: "over_asking"}
+	assert.Error(t, svc.WaitRegistrations(context.Background(), time.Millisecond), "over-asking is refused for good")
+	_, err = svc.Create(context.Background(), "venue", CreateRequest{Policy: "entry"})
+	assert.Equal(t, "verifier_not_ready", errs.CodeOf(err))
+}

@@ -35,6 +35,9 @@ type Config struct {
 	KBMaxAge time.Duration
 	// MaxWait caps ?wait=N of the poll; 0 means 30 s.
 	MaxWait time.Duration
+	// DeferRegistrationCheck leaves the registration check to
+	// WaitRegistrations, for a verifier whose registry is not serving yet.
+	DeferRegistrationCheck bool
 }
 
 // Venue is a venue-operator tenant's verifier identity.

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ssi-project/ssi/internal/errs"
@@ -60,6 +61,7 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 
+	ready   atomic.Bool
 	mu      sync.Mutex
 	waiters map[string][]chan struct{}
 }
@@ -67,7 +69,10 @@ type Service struct {
 // New checks the configuration and returns the service. Each venue's
 // policies must compile (Policy.compile) and, through Trust.CheckRP, ask
 // for nothing beyond the venue's registration: a policy that over-asks,
-// or whose registration cannot be checked, stops the start-up.
+// or whose registration cannot be checked, stops the start-up
+// (CheckRegistrations). With DeferRegistrationCheck that check is left to
+// the caller (WaitRegistrations), and transactions are refused until it
+// passed.
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Trust == nil || cfg.PublicURL == "" {
 		return nil, fmt.Errorf("verifier: a store, a trust client and a public URL are required")
@@ -100,25 +105,84 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		if _, err := oid4vp.ClientDID(v.ClientID()); err != nil {
 			return nil, fmt.Errorf("verifier: venue %s: %w", v.TenantID, err)
 		}
+		if len(v.Policies) == 0 {
+			return nil, fmt.Errorf("verifier: venue %s has no policy", v.TenantID)
+		}
 		for k := range v.Policies {
-			p := &v.Policies[k]
-			if err := p.compile(); err != nil {
+			if err := v.Policies[k].compile(); err != nil {
 				return nil, fmt.Errorf("verifier: venue %s: %w", v.TenantID, err)
-			}
-			for vct, names := range p.claimNames() {
-				d, err := cfg.Trust.CheckRP(ctx, v.DID, vct, names)
-				if err != nil {
-					return nil, fmt.Errorf("verifier: venue %s, policy %s: checking the registration: %w", v.TenantID, p.Name, err)
-				}
-				if !d.Within {
-					return nil, fmt.Errorf("verifier: venue %s, policy %s asks for more than the registration allows for %s (%s: %v)",
-						v.TenantID, p.Name, vct, d.Reason, d.Excess)
-				}
 			}
 		}
 		s.venues[v.TenantID] = v
 	}
+	if !cfg.DeferRegistrationCheck {
+		if err := s.CheckRegistrations(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// ErrNotReady: the venues' registrations have not been checked yet.
+var ErrNotReady = errs.E(errs.Unavailable, "verifier_not_ready", "the verifier has not checked its registrations yet")
+
+// errOverAsking marks a registration check that failed for good.
+type errOverAsking struct{ error }
+
+// CheckRegistrations asks the trust layer, for every policy of every
+// venue, whether the venue's relying-party registration allows the claims
+// its query requests of each vct. On success the verifier takes
+// transactions; a policy that asks for more than the registration allows
+// (or a registration that is missing, not approved or unproven) is an
+// error, and the verifier stays refusing.
+func (s *Service) CheckRegistrations(ctx context.Context) error {
+	for _, v := range s.venues {
+		for k := range v.Policies {
+			p := &v.Policies[k]
+			for vct, names := range p.claimNames() {
+				d, err := s.cfg.Trust.CheckRP(ctx, v.DID, vct, names)
+				if err != nil {
+					return fmt.Errorf("verifier: venue %s, policy %s: checking the registration: %w", v.TenantID, p.Name, err)
+				}
+				if !d.Within {
+					err := fmt.Errorf("verifier: venue %s, policy %s asks for more than the registration allows for %s (%s: %v)",
+						v.TenantID, p.Name, vct, d.Reason, d.Excess)
+					if d.Reason == "over_asking" {
+						return errOverAsking{err}
+					}
+					return err
+				}
+			}
+		}
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// WaitRegistrations runs CheckRegistrations every `every` until it
+// succeeds, fails for good (over-asking) or ctx ends, for a verifier
+// started before its registrations are served and anchored (ssi dev,
+// whose registry is the same process). It logs a refusal for good.
+func (s *Service) WaitRegistrations(ctx context.Context, every time.Duration) error {
+	for {
+		err := s.CheckRegistrations(ctx)
+		var over errOverAsking
+		switch {
+		case err == nil:
+			s.log.InfoContext(ctx, "verifier registrations checked")
+			return nil
+		case errors.As(err, &over):
+			s.log.ErrorContext(ctx, "verifier refuses its configuration", "err", err)
+			return err
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // CreateRequest is the body of POST /verifier/v1/presentations.
@@ -176,6 +240,9 @@ func randomID() string { return oid4vp.NewNonce() }
 // a request ID for the wallet, a nonce and a state, and for
 // direct_post.jwt an ephemeral P-256 key (sealed under the KEK).
 func (s *Service) Create(ctx context.Context, tenantID string, req CreateRequest) (*Created, error) {
+	if !s.ready.Load() {
+		return nil, ErrNotReady
+	}
 	v, err := s.venue(tenantID)
 	if err != nil {
 		return nil, err

@@ -11,9 +11,7 @@ import (
 // have been checked against the pinned validator set (anchor receipts and
 // latest-version proofs); the verifier only acts on it.
 //
-// internal/trust's Client provides these methods; until its decision
-// types are on main, TrustClient adapts it (see trustclient.go when it
-// lands).
+// TrustClient adapts internal/trust's Client to it.
 type Trust interface {
 	// ResolveAt resolves the version of a DID in force at `at` (a
 	// credential's iat).

@@ -8,39 +8,24 @@ import (
 	"github.com/ssi-project/ssi/internal/trust"
 )
 
-// StatusSource answers Trust.Status: the status list fetched or cached,
-// its signature and sub checked, its hash equal to the anchored version.
-// trust.Client will provide it (issue 14); until then a verifier cannot
-// be started against the real trust layer without one.
-type StatusSource interface {
-	Status(ctx context.Context, issuer, uri string, idx int) (StatusResult, error)
-}
-
 // TrustClient makes a *trust.Client the verifier's Trust: DID resolution
-// at iat, accreditation and relying-party decisions, each recomputed by the
-// client from anchored, latest-version-proven registry records. Status
-// comes from Lists.
-type TrustClient struct {
-	Client *trust.Client
-	Lists  StatusSource
-}
+// at iat, accreditation and relying-party decisions recomputed by the
+// client from anchored, latest-version-proven registry records, and
+// status lists whose hash is the anchored latest version. The verifier
+// acts on its answers and decides nothing of trust itself.
+func TrustClient(c *trust.Client) Trust { return trustAdapter{c} }
 
-var _ Trust = trustAdapter{}
-
-// Trust returns the adapter.
-func (t TrustClient) Trust() Trust { return trustAdapter(t) }
-
-type trustAdapter TrustClient
+type trustAdapter struct{ c *trust.Client }
 
 func (a trustAdapter) ResolveAt(ctx context.Context, d string, at time.Time) (*did.Resolution, error) {
-	return a.Client.ResolveAt(ctx, d, at)
+	return a.c.ResolveAt(ctx, d, at)
 }
 
 // IsAccredited maps the client's decision. The client gives a negative
 // decision the reason not_accredited, whether no accreditation ever was
-// or it had expired at `at`; so, through it, both are untrusted_issuer.
+// or it had ended by `at`; so, through it, both are untrusted_issuer.
 func (a trustAdapter) IsAccredited(ctx context.Context, issuer, vct string, at time.Time) (Accreditation, error) {
-	d, err := a.Client.IsAccredited(ctx, issuer, vct, at)
+	d, err := a.c.IsAccredited(ctx, issuer, vct, at)
 	if err != nil {
 		return Accreditation{}, err
 	}
@@ -48,7 +33,7 @@ func (a trustAdapter) IsAccredited(ctx context.Context, issuer, vct string, at t
 }
 
 func (a trustAdapter) CheckRP(ctx context.Context, verifier, vct string, claims []string) (RPDecision, error) {
-	d, err := a.Client.CheckRP(ctx, verifier, vct, claims)
+	d, err := a.c.CheckRP(ctx, verifier, vct, claims)
 	if err != nil {
 		return RPDecision{}, err
 	}
@@ -56,8 +41,9 @@ func (a trustAdapter) CheckRP(ctx context.Context, verifier, vct string, claims 
 }
 
 func (a trustAdapter) Status(ctx context.Context, issuer, uri string, idx int) (StatusResult, error) {
-	if a.Lists == nil {
-		return StatusResult{}, ErrTrustUnavailable.With("no status source is configured", nil)
+	r, err := a.c.Status(ctx, issuer, uri, idx)
+	if err != nil {
+		return StatusResult{}, err
 	}
-	return a.Lists.Status(ctx, issuer, uri, idx)
+	return StatusResult{Value: r.Value, Version: r.Version, Expires: r.Expires}, nil
 }
