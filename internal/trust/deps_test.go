@@ -45,6 +45,13 @@ func TestDependencies(t *testing.T) {
 			strings.HasPrefix(d, "github.com/cometbft/cometbft/node"),
 			strings.HasPrefix(d, "github.com/cometbft/cometbft/consensus"),
 			strings.HasPrefix(d, "github.com/cometbft/cometbft/rpc"),
+			strings.HasPrefix(d, "github.com/cometbft/cometbft/p2p"),
+			strings.HasPrefix(d, "github.com/cometbft/cometbft/state"),
+			strings.HasPrefix(d, "github.com/cometbft/cometbft/store"),
+			strings.HasPrefix(d, "github.com/cometbft/cometbft/mempool"),
+			strings.HasPrefix(d, "github.com/cometbft/cometbft/privval"),
+			strings.HasPrefix(d, "github.com/cometbft/cometbft/proxy"),
+			strings.HasPrefix(d, "github.com/cometbft/cometbft/light"),
 			strings.HasPrefix(d, "github.com/cometbft/cometbft-db"):
 			t.Errorf("internal/trust depends on %s", d)
 		case d == "net/http/httptest":
