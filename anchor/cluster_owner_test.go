@@ -102,6 +102,11 @@ func TestFourValidatorsOwnership(t *testing.T) {
 			n.app.propose = nil
 			n.app.mu.Unlock()
 		}
+		// Nodes 2 and 3 may lag behind node 1: read them once their app has
+		// committed that block.
+		l3 := NewLedger(nodes[3].Client(), nodes[3].ChainID())
+		waitAppHeight(t, l3, refusedAt)
+		waitAppHeight(t, l2, refusedAt)
 		blk, err := nodes[3].Client().Block(ctx, &refusedAt)
 		require.NoError(t, err)
 		assert.Contains(t, blk.Block.Txs, types.Tx(forged), "the block carries the forged transaction")
@@ -226,4 +231,19 @@ func TestFourValidatorsOwnership(t *testing.T) {
 			assert.ErrorIs(t, err, tc.want)
 		})
 	}
+}
+
+// waitAppHeight waits until l's node's app has committed block h.
+func waitAppHeight(t *testing.T, l *Ledger, h int64) {
+	t.Helper()
+	eventually(t, 30*time.Second, func() error {
+		info, err := l.c.ABCIInfo(context.Background())
+		if err != nil {
+			return err
+		}
+		if info.Response.LastBlockHeight < h {
+			return fmt.Errorf("the app is at height %d, waiting for %d", info.Response.LastBlockHeight, h)
+		}
+		return nil
+	})
 }
