@@ -130,12 +130,13 @@ func TestAdminConsoleInChromium(t *testing.T) {
 			chromedp.Click(chromedp.CSS("#find-form button[type=submit]")))
 		b.WaitFor(`document.querySelectorAll("#find-result tbody tr").length === 1`, "the credential found by its subject reference")
 	}
-	revoke := func(reason string) {
+	act := func(action, reason string) {
 		t.Helper()
-		b.Do(chromedp.Click(chromedp.CSS(`#find-result button[data-action="revoke"]`)))
+		b.Do(chromedp.Click(chromedp.CSS(`#find-result button[data-action="` + action + `"]`)))
 		b.WaitFor(`document.getElementById("confirm").open`, "the confirmation dialog")
 		b.Do(chromedp.SendKeys(chromedp.ID("confirm-reason"), reason), chromedp.Click(chromedp.ID("confirm-ok")))
 	}
+	revoke := func(reason string) { t.Helper(); act("revoke", reason) }
 
 	// A key without credentials:revoke: refused, and the page says why.
 	b.Do(chromedp.Click(chromedp.ID("signout")))
@@ -166,6 +167,11 @@ func TestAdminConsoleInChromium(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	assert.Equal(t, "valid", recs[0].Status, "a cancelled confirmation sends nothing")
+	act("suspend", "under review")
+	b.WaitFor(`document.querySelector("#find-result tbody tr").innerText.includes("suspended") && document.querySelector('#find-result button[data-action="unsuspend"]')`, "the suspension")
+	assert.Contains(t, b.Text("#status"), "Suspended")
+	act("unsuspend", "review done")
+	b.WaitFor(`document.querySelector("#find-result tbody tr").innerText.includes("valid") && document.querySelector('#find-result button[data-action="suspend"]')`, "the unsuspension")
 	revoke("reported stolen")
 	b.WaitFor(`document.getElementById("status").innerText.includes("Revoked") && document.querySelector("#find-result tbody tr").innerText.includes("revoked")`, "the revocation done")
 	recs, err = d.c.Records(ctx, d.key, "case-4711")
@@ -198,5 +204,26 @@ func TestAdminConsoleInChromium(t *testing.T) {
 	b.Do(chromedp.Focus(chromedp.ID("tab-anchoring")), chromedp.KeyEvent(kb.ArrowLeft))
 	b.WaitFor(`document.getElementById("tab-audit").getAttribute("aria-selected") === "true" && document.activeElement.id === "tab-audit"`, "the arrow key to select the audit tab")
 
+	b.Check()
+
+	// The other agency's configuration: an enum is a select, a boolean a
+	// checkbox.
+	b.Do(chromedp.Click(chromedp.ID("signout")))
+	signIn(b, d.benefitsKey)
+	b.WaitFor(`!document.getElementById("console").hidden && document.querySelector("#subject-fields select[name=benefit]")`, "the benefits offer form")
+	assert.Equal(t, "Benefits eligibility card", webtest.Eval[string](b, `document.getElementById("config").selectedOptions[0].textContent`))
+	assert.Equal(t, []string{"housing", "unemployment", "disability"}, webtest.Eval[[]string](b, `[...document.querySelectorAll("#subject-fields select[name=benefit] option")].map((o) => o.value)`))
+	assert.Equal(t, "checkbox", webtest.Eval[string](b, `document.querySelector("#subject-fields [name=eligible_for_benefit]").type`))
+	b.Do(
+		chromedp.SendKeys(chromedp.ID("subject-ref"), "case-b-1"),
+		chromedp.SendKeys(chromedp.CSS("#subject-fields [name=given_name]"), "Grace"),
+		chromedp.SendKeys(chromedp.CSS("#subject-fields [name=family_name]"), "Hopper"),
+		chromedp.SetValue(chromedp.CSS("#subject-fields [name=birth_date]"), "1950-12-09"),
+		chromedp.SetValue(chromedp.CSS("#subject-fields [name=benefit]"), "housing"),
+		chromedp.Click(chromedp.CSS("#subject-fields [name=eligible_for_benefit]")),
+		chromedp.Click(chromedp.ID("offer-submit")),
+	)
+	b.WaitFor(`!document.getElementById("offer-result").hidden && document.getElementById("offer-txcode").textContent !== ""`, "the benefits offer")
+	d.redeem(t, webtest.Eval[string](b, `document.getElementById("offer-uri").value`), b.Text("#offer-txcode"))
 	b.Check()
 }

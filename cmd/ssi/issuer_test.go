@@ -128,6 +128,8 @@ type devWallet struct {
 	c   *issuertest.Client
 	key string // the health agency's admin API key
 	did string // the health agency's DID
+	// benefitsKey is the benefits agency's admin API key.
+	benefitsKey string
 	// byValue redeems offers by value (credential_offer) instead of by
 	// reference.
 	byValue bool
@@ -145,7 +147,7 @@ func newDevWallet(tb testing.TB) *devWallet {
 	require.NoError(tb, err)
 	require.NoError(tb, json.Unmarshal(b, &seed))
 	return &devWallet{c: &issuertest.Client{HTTP: http.DefaultClient, Base: url},
-		key: seed.APIKeys["health"], did: seed.DIDs["health"]}
+		key: seed.APIKeys["health"], did: seed.DIDs["health"], benefitsKey: seed.APIKeys["benefits"]}
 }
 
 // issue takes a vaccination pass for subjectRef through the whole

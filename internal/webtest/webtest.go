@@ -213,20 +213,21 @@ func (b *Browser) Header(name string) string {
 	return ""
 }
 
-// Eval evaluates a JavaScript expression in the page and decodes its
-// value into T.
+// Eval evaluates a JavaScript expression in the page, awaits it when it
+// is a promise, and decodes its value into T.
 func Eval[T any](b *Browser, expr string) T {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("evaluating %s: %v", expr, err)
 	}
 	return v
 }
 
-// WaitFor waits (at most 30 s) until the JavaScript expression is truthy;
+// WaitFor waits (at most 30 s) until the JavaScript expression (not a
+// promise: one is always truthy) is truthy;
 // what says what is awaited, for the failure message, which also shows
 // the page's text.
 func (b *Browser) WaitFor(expr, what string) {
@@ -314,6 +315,24 @@ func (b *Browser) Exceptions() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.exceptions...)
+}
+
+// Offline cuts the page's network (on) or gives it back, as DevTools'
+// offline emulation does: every request fails, a service worker's too,
+// and navigator.onLine is false. The test server keeps running.
+func (b *Browser) Offline(on bool) {
+	b.t.Helper()
+	b.Do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		emulateSW := on
+		cond := &network.Conditions{Offline: on, DownloadThroughput: -1, UploadThroughput: -1}
+		if _, err := cdp.Call(ctx, tg, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			EmulateOfflineServiceWorker: &emulateSW, MatchedNetworkConditions: []*network.Conditions{cond}}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+			Offline: on, DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	}))
 }
 
 // Fits reports whether the page is no wider than the viewport (no

@@ -94,6 +94,22 @@ func TestFakeCameraDecodesAQR(t *testing.T) {
 	assert.Contains(t, b.Requests(), srv.URL+"/assets/qrworker.js", "the worker of the jsQR path")
 }
 
+// TestOffline: with the network cut the page's fetches fail and
+// navigator.onLine is false; given back, they work again.
+func TestOffline(t *testing.T) {
+	srv := pages(t, "")
+	b := Start(t, Options{})
+	b.Open(srv.URL + "/t/inline.html")
+	fetchOK := `fetch("/t/inline.html", {cache: "no-store"}).then((r) => r.ok, () => false)`
+	assert.True(t, Eval[bool](b, fetchOK), "a fetch online")
+	b.Offline(true)
+	assert.False(t, Eval[bool](b, `navigator.onLine`))
+	assert.False(t, Eval[bool](b, fetchOK), "a fetch fails offline")
+	b.Offline(false)
+	assert.True(t, Eval[bool](b, `navigator.onLine`))
+	assert.True(t, Eval[bool](b, fetchOK), "a fetch online again")
+}
+
 func TestWriteY4M(t *testing.T) {
 	sym, err := qr.EncodeURI("https://example.org/x")
 	require.NoError(t, err)

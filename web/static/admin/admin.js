@@ -244,6 +244,7 @@ $("offer-form").addEventListener("submit", async (ev) => {
 // ---- credentials: find, revoke, suspend, unsuspend ----
 
 const actionWords = { revoke: "Revoke", suspend: "Suspend", unsuspend: "Unsuspend" };
+const doneWords = { revoke: "Revoked", suspend: "Suspended", unsuspend: "Unsuspended" };
 
 $("find-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
@@ -325,7 +326,7 @@ $("confirm-form").addEventListener("submit", async (ev) => {
   try {
     const out = await call("POST", "/issuer/v1/credentials/" + encodeURIComponent(p.c.id) + "/" + p.action, { reason }, { idempotent: true });
     await find(p.ref);
-    done(actionWords[p.action] + (out.changed ? "d" : ": nothing to change") + " — credential " + p.c.id + " is now " + out.credential.status + ".");
+    done((out.changed ? doneWords[p.action] : actionWords[p.action] + ": nothing to change") + " — credential " + p.c.id + " is now " + out.credential.status + ".");
   } catch (err) {
     fail(err);
   }
