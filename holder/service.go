@@ -85,6 +85,16 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Wallet configures the OpenID4VCI client (its Now is the holder's).
 	Wallet oid4vci.Options
+	// Trust checks received credentials' issuers and asking verifiers.
+	// Without it no credential can be received (trust_check_unavailable).
+	Trust Trust
+	// Status checks a credential's status list entry. Without it a
+	// received credential's status is "unknown" (not checked).
+	Status StatusFunc
+	// CopyReuse lets a copy already shown to a verifier be shown to that
+	// same verifier again (never to another). Off: once-only, every
+	// presentation uses a copy no verifier has seen (ARF).
+	CopyReuse bool
 }
 
 // Service is the holder.
@@ -131,6 +141,9 @@ func New(cfg Config) (*Service, error) {
 		cfg.LoginsPerClient = DefaultLoginsPerClient
 	}
 	cfg.Wallet.Now = cfg.Now
+	if cfg.Wallet.MaxCredential <= 0 {
+		cfg.Wallet.MaxCredential = oid4vci.DefaultMaxCredential
+	}
 	w, err := oid4vci.New(cfg.Wallet)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ssi-project/ssi"
 	"github.com/ssi-project/ssi/didregistry"
+	"github.com/ssi-project/ssi/holder"
 	"github.com/ssi-project/ssi/internal/admin"
 	"github.com/ssi-project/ssi/internal/config"
 	"github.com/ssi-project/ssi/internal/did"
@@ -107,6 +108,7 @@ type services struct {
 	ledger   *ledgerParts         // readiness and metrics of the ledger
 	registry *didregistry.Service // the DID registry and trust registries
 	issuer   *issuer.Service      // the OpenID4VCI issuer of the agencies
+	holder   *holder.Service      // the citizen wallet backend
 }
 
 // newApp builds the server on an open store.
@@ -146,6 +148,9 @@ func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) 
 	}
 	if svc.issuer != nil {
 		issuer.Routes(r, svc.issuer, st, cfg.MaxBody)
+	}
+	if svc.holder != nil {
+		holder.Routes(r, svc.holder)
 	}
 	web.Routes(r) // the pages: /admin/ and their assets
 	a.router = r

@@ -92,6 +92,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				return built{}, err
 			}
 			s.onStop(stopIssuer)
+			hld, err := newHolder(*cfg, s.store, kek, ledger.trust, cfg.PublicURL, true, s.log)
+			if err != nil {
+				return built{}, err
+			}
 			details := func(w io.Writer) {
 				u := cfg.PublicURL
 				fmt.Fprintf(w, "  health   %s/healthz\n  ready    %s/readyz\n  metrics  %s/metrics\n  API      %s/openapi.yaml\n", u, u, s.adminURL, u)
@@ -100,10 +104,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					fmt.Fprintf(w, "  seeded   health %s\n           benefits %s\n           venue %s\n", seed.DIDs["health"], seed.DIDs["benefits"], seed.DIDs["venue"])
 				}
 				fmt.Fprintf(w, "  issuers  %s/issuers/health  %s/issuers/benefits\n", u, u)
+				fmt.Fprintf(w, "  wallet   %s/wallet/v1\n", u)
 				fmt.Fprintf(w, "  admin API keys of the demo tenants: %s\n", filepath.Join(cfg.DataDir, "dev-credentials.json"))
 				fmt.Fprintf(w, "  pages    agency admin console %s/admin/ (sign in with the health or benefits key of that file)\n", u)
 			}
-			return built{services: services{ledger: ledger, registry: reg, issuer: iss}, details: details}, nil
+			return built{services: services{ledger: ledger, registry: reg, issuer: iss, holder: hld}, details: details}, nil
 		},
 	}.run(ctx, args, stdout, stderr)
 }

@@ -76,7 +76,8 @@ func newTestAppWith(t *testing.T, st *store.Store, o testAppOpts) *app {
 	}
 	iss, err := issuer.New(issuer.Config{Store: st, PublicURL: cfg.PublicURL, Tenants: tenants, Logger: log})
 	require.NoError(t, err)
-	return newApp(cfg, st, log, services{registry: didregistry.New(didregistry.Config{Store: st, PublicURL: cfg.PublicURL, Logger: log}), issuer: iss})
+	return newApp(cfg, st, log, services{registry: didregistry.New(didregistry.Config{Store: st, PublicURL: cfg.PublicURL, Logger: log}), issuer: iss,
+		holder: newTestHolder(t, st, log)})
 }
 
 // testEnv is a real server on a real store with two tenants.

@@ -248,3 +248,10 @@ func (s *Session) Credentials(ctx context.Context, proofs []string) ([]string, e
 	}
 	return creds, nil
 }
+
+// Resume binds a session that was stored between two calls (a device
+// key's prepare and submit) and rebuilt by the caller to c.
+func (c *Client) Resume(s *Session) *Session {
+	s.c = c
+	return s
+}

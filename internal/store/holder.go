@@ -52,6 +52,9 @@ type HolderCredential struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	Copies    []HolderCopy // set by PutHolderCredential's caller and by GetHolderCredential
+	// Keys are the copies' holder keys, stored by PutHolderCredential in
+	// its transaction (GetHolderCredential leaves it nil).
+	Keys []HolderKey
 }
 
 // HolderCopy is one batch copy: an SD-JWT bound to its own key.

@@ -42,8 +42,8 @@ func (s *Store) GetHolderKey(ctx context.Context, accountID, id string) (HolderK
 	return k, nil
 }
 
-// PutHolderCredential stores a credential with its copies in one
-// transaction: all of it or nothing. Errors: ErrInvalid, ErrConflict,
+// PutHolderCredential stores a credential with its copies and their keys
+// in one transaction: all of it or nothing. Errors: ErrInvalid, ErrConflict,
 // ErrNotFound (no account).
 func (s *Store) PutHolderCredential(ctx context.Context, c HolderCredential) error {
 	if err := need("account ID", c.AccountID, "ID", c.ID, "issuer", c.Issuer, "configuration", c.ConfigID, "status", c.Status, "key mode", c.KeyMode); err != nil {
@@ -58,6 +58,14 @@ func (s *Store) PutHolderCredential(ctx context.Context, c HolderCredential) err
 			c.AccountID, c.ID, c.Issuer, c.ConfigID, c.VCT, c.Display, c.KeyMode, c.Status, toMicros(s.stamp(c.CreatedAt)), toMicros(c.ExpiresAt))
 		if err != nil {
 			return fmt.Errorf("storing holder credential: %w", err)
+		}
+		for _, k := range c.Keys {
+			if k.AccountID != c.AccountID {
+				return ErrInvalid.With("a copy's key belongs to another account", nil)
+			}
+			if err := tx.PutHolderKey(ctx, k); err != nil {
+				return err
+			}
 		}
 		for _, cp := range c.Copies {
 			if cp.KeyID == "" || len(cp.Sealed) == 0 {

@@ -94,12 +94,17 @@ func testHolderCredentials(t *testing.T, s *store.Store) {
 	holderAccount(t, s, "a2")
 	c := holderCredential("a1", "c1", 3)
 	for _, cp := range c.Copies {
-		require.NoError(t, s.PutHolderKey(ctx, store.HolderKey{AccountID: "a1", ID: cp.KeyID, Mode: "cloud", JWK: "{}", Sealed: []byte("k")}))
+		c.Keys = append(c.Keys, store.HolderKey{AccountID: "a1", ID: cp.KeyID, Mode: "cloud", JWK: "{}", Sealed: []byte("k"), CreatedAt: t0})
 	}
 	require.NoError(t, s.PutHolderCredential(ctx, c))
 	got, err := s.GetHolderCredential(ctx, "a1", "c1")
 	require.NoError(t, err)
+	keysOf := c.Keys
+	c.Keys = nil
 	assert.Equal(t, c, got)
+	k0, err := s.GetHolderKey(ctx, "a1", c.Copies[0].KeyID)
+	require.NoError(t, err)
+	assert.Equal(t, keysOf[0], k0)
 	_, err = s.GetHolderCredential(ctx, "a2", "c1")
 	assertCode(t, store.ErrNotFound, err, "another account's credential")
 	list, err := s.ListHolderCredentials(ctx, "a2")
@@ -107,10 +112,13 @@ func testHolderCredentials(t *testing.T, s *store.Store) {
 	assert.Empty(t, list)
 
 	bad := holderCredential("a1", "c2", 2)
+	bad.Keys = []store.HolderKey{{AccountID: "a1", ID: "c2-key", Mode: "cloud", JWK: "{}", Sealed: []byte("k")}}
 	bad.Copies[1].Sealed = nil
 	assertCode(t, store.ErrInvalid, s.PutHolderCredential(ctx, bad))
 	_, err = s.GetHolderCredential(ctx, "a1", "c2")
 	assertCode(t, store.ErrNotFound, err, "a credential is stored whole or not at all")
+	_, err = s.GetHolderKey(ctx, "a1", "c2-key")
+	assertCode(t, store.ErrNotFound, err, "with its keys")
 
 	assertCode(t, store.ErrInvalid, s.PutHolderKey(ctx, store.HolderKey{AccountID: "a1", ID: "d", Mode: "device", JWK: "{}", Sealed: []byte("k")}), "a device key has no private part")
 	require.NoError(t, s.PutHolderKey(ctx, store.HolderKey{AccountID: "a1", ID: "d", Mode: "device", JWK: "{}"}))

@@ -1,0 +1,151 @@
+package holder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/store"
+)
+
+// LowCopies is the number of unused copies at or below which a credential
+// says it is running low (the app should ask the issuer for a new batch).
+const LowCopies = 1
+
+// technical are the SD-JWT VC claims that are not the citizen's data.
+var technical = map[string]bool{"iss": true, "vct": true, "iat": true, "nbf": true, "exp": true, "cnf": true, "status": true, "_sd_alg": true}
+
+// Credential is a credential as the app shows it.
+type Credential struct {
+	ID         string          `json:"id"`
+	Issuer     string          `json:"issuer"`
+	ConfigID   string          `json:"credential_configuration_id"`
+	VCT        string          `json:"vct"`
+	Display    json.RawMessage `json:"display"`
+	KeyMode    string          `json:"key_mode"`
+	Status     string          `json:"status"`
+	Copies     int             `json:"copies"`
+	Unused     int             `json:"unused_copies"`
+	LowCopies  bool            `json:"low_copies"`
+	ReceivedAt time.Time       `json:"received_at"`
+	ExpiresAt  *time.Time      `json:"expires_at,omitempty"`
+	// Claims are the decoded claims (detail only); Disclosable names the
+	// top-level claims the citizen chooses to disclose, AlwaysShown those
+	// every presentation reveals.
+	Claims      map[string]any `json:"claims,omitempty"`
+	Disclosable []string       `json:"disclosable,omitempty"`
+	AlwaysShown []string       `json:"always_shown,omitempty"`
+}
+
+// view makes the app's view of rec; with detail it opens a copy for the
+// claims.
+func (s *Service) view(a *Account, rec store.HolderCredential, detail bool) (*Credential, error) {
+	c := &Credential{ID: rec.ID, Issuer: rec.Issuer, ConfigID: rec.ConfigID, VCT: rec.VCT, Display: json.RawMessage(rec.Display),
+		KeyMode: rec.KeyMode, Status: rec.Status, Copies: len(rec.Copies), ReceivedAt: rec.CreatedAt}
+	if !rec.ExpiresAt.IsZero() {
+		e := rec.ExpiresAt
+		c.ExpiresAt = &e
+		if !s.now().Before(e) {
+			c.Status = "expired"
+		}
+	}
+	for _, cp := range rec.Copies {
+		if cp.UsedBy == "" {
+			c.Unused++
+		}
+	}
+	c.LowCopies = c.Copies > 0 && c.Unused <= LowCopies
+	if !detail || len(rec.Copies) == 0 {
+		return c, nil
+	}
+	b, err := s.openCopy(a, rec.ID, rec.Copies[0])
+	if err != nil {
+		return nil, err
+	}
+	c.Claims = map[string]any{}
+	disclosable := map[string]bool{}
+	for _, p := range b.Disclosable {
+		top, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+		disclosable[top] = true
+	}
+	for name, v := range b.Claims {
+		if technical[name] {
+			continue
+		}
+		c.Claims[name] = v
+		if disclosable[name] {
+			c.Disclosable = append(c.Disclosable, name)
+		} else {
+			c.AlwaysShown = append(c.AlwaysShown, name)
+		}
+	}
+	sort.Strings(c.Disclosable)
+	sort.Strings(c.AlwaysShown)
+	return c, nil
+}
+
+// openCopy opens the sealed blob of copy cp of credential credID.
+func (s *Service) openCopy(a *Account, credID string, cp store.HolderCopy) (*copyBlob, error) {
+	pt, err := keys.OpenData(a.dataKey, cp.Sealed, copyContext(a.ID, credID, cp.N))
+	if err != nil {
+		return nil, fmt.Errorf("opening a credential copy: %w", err)
+	}
+	var b copyBlob
+	if err := json.Unmarshal(pt, &b); err != nil {
+		return nil, fmt.Errorf("decoding a credential copy: %w", err)
+	}
+	return &b, nil
+}
+
+// Credentials lists a's credentials, newest first, without claims.
+func (s *Service) Credentials(ctx context.Context, a *Account) ([]*Credential, error) {
+	recs, err := s.cfg.Store.ListHolderCredentials(ctx, a.ID)
+	if err != nil {
+		return nil, fmt.Errorf("listing credentials: %w", err)
+	}
+	out := make([]*Credential, 0, len(recs))
+	for _, r := range recs {
+		full, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reading credential: %w", err)
+		}
+		v, err := s.view(a, full, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Credential returns credential id of a with its decoded claims. Errors:
+// ErrNotFound (none, or another account's).
+func (s *Service) Credential(ctx context.Context, a *Account, id string) (*Credential, error) {
+	rec, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading credential: %w", err)
+	}
+	return s.view(a, rec, true)
+}
+
+// DeleteCredential deletes credential id of a, its copies and their keys.
+// Errors: ErrNotFound.
+func (s *Service) DeleteCredential(ctx context.Context, a *Account, id string) error {
+	err := s.cfg.Store.DeleteHolderCredential(ctx, a.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("deleting credential: %w", err)
+	}
+	s.log.InfoContext(ctx, "holder credential deleted", "account", a.ID, "credential", id)
+	return nil
+}
