@@ -110,6 +110,34 @@ func TestOffline(t *testing.T) {
 	assert.True(t, Eval[bool](b, fetchOK), "a fetch online again")
 }
 
+// TestVerdictIsTextAndIcon: the shared verdict says valid or not in its
+// word and icon (the same in greyscale), names the facts or the reason,
+// is an alert for screen readers, and fits 360 px.
+func TestVerdictIsTextAndIcon(t *testing.T) {
+	srv := pages(t, "")
+	b := Start(t, Options{})
+	for _, c := range []struct{ query, word, icon, verdict string }{
+		{"?ok", "Valid", "✔", "valid"},
+		{"?bad", "Not valid", "✖", "invalid"},
+	} {
+		b.Open(srv.URL + "/t/verdict.html" + c.query)
+		b.WaitFor(`document.querySelector(".verdict")`, "the verdict")
+		assert.Equal(t, c.word, b.Text(".verdict .word"))
+		assert.Equal(t, c.icon, b.Text(".verdict .icon"))
+		assert.Equal(t, c.verdict, Eval[string](b, `document.querySelector(".verdict").dataset.verdict`))
+		assert.Equal(t, "alert", Eval[string](b, `document.querySelector(".verdict").getAttribute("role")`))
+		assert.True(t, b.Fits())
+		b.Screenshot("verdict-" + c.verdict)
+		b.Check()
+	}
+	assert.Contains(t, b.Text(".verdict"), "revoked by its issuer")
+	assert.Equal(t, "revoked", Eval[string](b, `document.querySelector(".verdict").dataset.code`))
+	b.Open(srv.URL + "/t/verdict.html?ok")
+	b.WaitFor(`document.querySelector(".verdict")`, "the verdict")
+	assert.Contains(t, b.Text(".verdict"), "Ada Lovelace")
+	assert.Contains(t, b.Text(".verdict"), "1990-12-10")
+}
+
 func TestWriteY4M(t *testing.T) {
 	sym, err := qr.EncodeURI("https://example.org/x")
 	require.NoError(t, err)
