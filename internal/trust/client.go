@@ -280,44 +280,9 @@ func (c *Client) resolve(ctx context.Context, d string, at time.Time) (*did.Reso
 		}
 		return nil, perr
 	}
-	var w wireResolution
-	if err := jsonx.Unmarshal(b, &w, false); err != nil {
-		return nil, ErrRegistry.With("the resolution does not parse", err)
-	}
-	version, err := strconv.ParseUint(w.DocumentMetadata.VersionID, 10, 53)
-	if err != nil || version == 0 {
-		return nil, ErrAnchorRequired.With("the resolution has no version", err)
-	}
-	sum := sha256.Sum256(w.Document)
-	supersededAt := func(next *Receipt) (time.Time, error) { return next.Entry.Time, nil }
-	if err := c.checkServed(w.DocumentMetadata.Anchor, KindDIDDocument, d, version, hex.EncodeToString(sum[:]), at, supersededAt); err != nil {
-		return nil, err
-	}
-	doc, err := did.ParseDocument(w.Document)
-	if err != nil {
-		return nil, err
-	}
-	if doc.ID != d {
-		return nil, ErrAnchorRequired.With("the registry served another DID's document", nil)
-	}
-	res := &did.Resolution{
-		Document: doc,
-		DocumentMetadata: did.DocumentMetadata{
-			VersionID: w.DocumentMetadata.VersionID, Created: w.DocumentMetadata.Created,
-			Updated: w.DocumentMetadata.Updated, Deactivated: w.DocumentMetadata.Deactivated,
-		},
-		ResolutionMetadata: did.ResolutionMetadata{ContentType: did.MediaTypeDIDJSON},
-	}
-	// The metadata is the server's word; the anchored document is not. A
-	// did:psr version that is not deactivated always keeps a
-	// capabilityInvocation key (docs/did-method.md), and the deactivated
-	// version has none: a deactivated document served as active is still
-	// deactivated.
-	var rerr error
-	if status == http.StatusGone || res.DocumentMetadata.Deactivated || len(doc.CapabilityInvocation) == 0 {
-		res.DocumentMetadata.Deactivated = true
-		res.ResolutionMetadata.Error = "deactivated"
-		rerr = did.ErrDeactivated
+	res, rerr := c.verifyResolution(d, at, status == http.StatusGone, b)
+	if res == nil {
+		return nil, rerr // a refusal is not cached: the registry may serve a provable answer soon
 	}
 	c.store(key, resolved{res}, rerr)
 	return res, rerr
@@ -385,4 +350,52 @@ func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, su
 		return ErrStaleVersion.With("the served version was superseded before the instant asked", nil)
 	}
 	return nil
+}
+
+// verifyResolution checks a registry's resolution answer b for d (at zero:
+// the latest version; else the version in force at at): see Resolve. gone
+// says the registry answered 410. It returns the resolution, with
+// did.ErrDeactivated for a deactivated DID, or nil and the refusal. It
+// never panics on any input.
+func (c *Client) verifyResolution(d string, at time.Time, gone bool, b []byte) (*did.Resolution, error) {
+	var w wireResolution
+	if err := jsonx.Unmarshal(b, &w, false); err != nil {
+		return nil, ErrRegistry.With("the resolution does not parse", err)
+	}
+	version, err := strconv.ParseUint(w.DocumentMetadata.VersionID, 10, 53)
+	if err != nil || version == 0 {
+		return nil, ErrAnchorRequired.With("the resolution has no version", err)
+	}
+	sum := sha256.Sum256(w.Document)
+	supersededAt := func(next *Receipt) (time.Time, error) { return next.Entry.Time, nil }
+	if err := c.checkServed(w.DocumentMetadata.Anchor, KindDIDDocument, d, version, hex.EncodeToString(sum[:]), at, supersededAt); err != nil {
+		return nil, err
+	}
+	doc, err := did.ParseDocument(w.Document)
+	if err != nil {
+		return nil, err
+	}
+	if doc.ID != d {
+		return nil, ErrAnchorRequired.With("the registry served another DID's document", nil)
+	}
+	res := &did.Resolution{
+		Document: doc,
+		DocumentMetadata: did.DocumentMetadata{
+			VersionID: w.DocumentMetadata.VersionID, Created: w.DocumentMetadata.Created,
+			Updated: w.DocumentMetadata.Updated, Deactivated: w.DocumentMetadata.Deactivated,
+		},
+		ResolutionMetadata: did.ResolutionMetadata{ContentType: did.MediaTypeDIDJSON},
+	}
+	// The metadata is the server's word; the anchored document is not. A
+	// did:psr version that is not deactivated always keeps a
+	// capabilityInvocation key (docs/did-method.md), and the deactivated
+	// version has none: a deactivated document served as active is still
+	// deactivated.
+	var rerr error
+	if gone || res.DocumentMetadata.Deactivated || len(doc.CapabilityInvocation) == 0 {
+		res.DocumentMetadata.Deactivated = true
+		res.ResolutionMetadata.Error = "deactivated"
+		rerr = did.ErrDeactivated
+	}
+	return res, rerr
 }

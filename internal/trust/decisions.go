@@ -58,21 +58,10 @@ func (c *Client) IsAccredited(ctx context.Context, issuer, vct string, at time.T
 	if err != nil {
 		return AccreditationDecision{}, err
 	}
-	var versions []Accreditation
-	for _, ev := range evidence {
-		var a Accreditation
-		if err := jsonx.Unmarshal(ev.Record, &a, false); err != nil {
-			return AccreditationDecision{}, ErrAnchorRequired.With("a record does not parse", err)
-		}
-		ok, err := c.checkRecord(ev, KindAccreditation, accreditationsPath+a.ID, a.Version, at)
-		if err != nil {
-			return AccreditationDecision{}, err
-		}
-		if ok {
-			versions = append(versions, a)
-		}
+	d, err := c.decideAccreditation(evidence, issuer, vct, at)
+	if err != nil {
+		return AccreditationDecision{}, err
 	}
-	d := AccreditedAt(versions, issuer, vct, at)
 	c.store("acc "+path, d, nil)
 	return d, nil
 }
@@ -102,25 +91,10 @@ func (c *Client) CheckRP(ctx context.Context, verifier, vct string, claims []str
 	if err != nil {
 		return RPDecision{}, err
 	}
-	var latest []RPRegistration
-	for _, ev := range evidence {
-		var r RPRegistration
-		if err := jsonx.Unmarshal(ev.Record, &r, false); err != nil {
-			return RPDecision{}, ErrAnchorRequired.With("a record does not parse", err)
-		}
-		ok, err := c.checkRecord(ev, KindRPRegistration, relyingPartiesPath+r.ID, r.Version, time.Time{})
-		if err != nil {
-			return RPDecision{}, err
-		}
-		if ok {
-			latest = append(latest, r)
-		}
+	d, err := c.decideRP(ctx, evidence, verifier, vct, claims)
+	if err != nil {
+		return RPDecision{}, err
 	}
-	d := RPAllows(latest, verifier, vct, claims, func(r *RPRegistration) error {
-		return VerifyRecordedControl(ctx, r, c.records, func(ctx context.Context, v string) (*did.Document, error) {
-			return c.documentAt(ctx, v, r.Control.ProvenAt)
-		})
-	})
 	c.store("rp "+path, d, nil)
 	return d, nil
 }
@@ -144,6 +118,52 @@ func (c *Client) documentAt(ctx context.Context, verifier string, t time.Time) (
 	return res.Document, nil
 }
 
+// decideAccreditation verifies each record version of evidence and
+// decides from the verified ones (see IsAccredited). It never panics on
+// any input.
+func (c *Client) decideAccreditation(evidence []Evidence, issuer, vct string, at time.Time) (AccreditationDecision, error) {
+	var versions []Accreditation
+	for _, ev := range evidence {
+		var a Accreditation
+		if err := jsonx.Unmarshal(ev.Record, &a, false); err != nil {
+			return AccreditationDecision{}, ErrAnchorRequired.With("a record does not parse", err)
+		}
+		ok, err := c.checkRecord(ev, KindAccreditation, accreditationsPath+a.ID, a.Version, at)
+		if err != nil {
+			return AccreditationDecision{}, err
+		}
+		if ok {
+			versions = append(versions, a)
+		}
+	}
+	return AccreditedAt(versions, issuer, vct, at), nil
+}
+
+// decideRP verifies each registration of evidence and decides from the
+// verified ones, checking control proofs again (see CheckRP). It never
+// panics on any input.
+func (c *Client) decideRP(ctx context.Context, evidence []Evidence, verifier, vct string, claims []string) (RPDecision, error) {
+	var latest []RPRegistration
+	for _, ev := range evidence {
+		var r RPRegistration
+		if err := jsonx.Unmarshal(ev.Record, &r, false); err != nil {
+			return RPDecision{}, ErrAnchorRequired.With("a record does not parse", err)
+		}
+		ok, err := c.checkRecord(ev, KindRPRegistration, relyingPartiesPath+r.ID, r.Version, time.Time{})
+		if err != nil {
+			return RPDecision{}, err
+		}
+		if ok {
+			latest = append(latest, r)
+		}
+	}
+	return RPAllows(latest, verifier, vct, claims, func(r *RPRegistration) error {
+		return VerifyRecordedControl(ctx, r, c.records, func(ctx context.Context, v string) (*did.Document, error) {
+			return c.documentAt(ctx, v, r.Control.ProvenAt)
+		})
+	}), nil
+}
+
 // evidence fetches a decision answer and returns its evidence.
 func (c *Client) evidence(ctx context.Context, path string) ([]Evidence, error) {
 	status, _, b, err := c.get(ctx, path, "application/json")
@@ -153,6 +173,11 @@ func (c *Client) evidence(ctx context.Context, path string) ([]Evidence, error) 
 	if status != http.StatusOK {
 		return nil, problemError(status, b)
 	}
+	return parseEvidence(b)
+}
+
+// parseEvidence decodes the evidence of a registry's decision answer.
+func parseEvidence(b []byte) ([]Evidence, error) {
 	var a decisionAnswer
 	if err := jsonx.Unmarshal(b, &a, false); err != nil {
 		return nil, ErrRegistry.With("the registry's answer does not parse", err)

@@ -29,9 +29,10 @@ type StatusResult struct {
 var ErrStatusUnavailable = errs.E(errs.Unavailable, "status_unavailable", "the status list could not be fetched")
 
 type verifiedList struct {
-	list    *statuslist.List
-	version uint64
-	expires time.Time
+	list       *statuslist.List
+	version    uint64
+	expires    time.Time
+	cacheUntil time.Time
 }
 
 // Status fetches (or takes from cache) the status list at uri, checks it
@@ -96,6 +97,17 @@ func (c *Client) fetchList(ctx context.Context, issuer, uri string) (verifiedLis
 		}
 		return verifiedList{}, problemError(status, b)
 	}
+	vl, err := c.verifyStatusList(ctx, issuer, uri, b)
+	if err != nil {
+		return verifiedList{}, err
+	}
+	c.storeUntil("status "+issuer+" "+uri, vl, nil, vl.cacheUntil)
+	return vl, nil
+}
+
+// verifyStatusList checks an issuer's answer b for the list at uri (steps
+// 1 to 3 of Status). It never panics on any input.
+func (c *Client) verifyStatusList(ctx context.Context, issuer, uri string, b []byte) (verifiedList, error) {
 	var w StatusListVersion
 	if err := jsonx.Unmarshal(b, &w, false); err != nil {
 		return verifiedList{}, ErrStatusUnavailable.With("the issuer's answer does not parse", err)
@@ -114,9 +126,8 @@ func (c *Client) fetchList(ctx context.Context, issuer, uri string) (verifiedLis
 		return verifiedList{}, err
 	}
 	now := c.now()
-	vl := verifiedList{list: tok.List, version: w.Version, expires: tok.ExpiresAt}
-	c.storeUntil("status "+issuer+" "+uri, vl, nil, minTime(tok.CacheUntil(now), now.Add(c.ttl)))
-	return vl, nil
+	return verifiedList{list: tok.List, version: w.Version, expires: tok.ExpiresAt,
+		cacheUntil: minTime(tok.CacheUntil(now), now.Add(c.ttl))}, nil
 }
 
 // resolveAny resolves did:psr through c and other methods through the
