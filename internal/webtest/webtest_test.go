@@ -1,13 +1,19 @@
 package webtest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,6 +26,12 @@ import (
 // pages under /t/, all with the pages' CSP; /t/plain/ without it.
 func pages(t *testing.T, foreign string) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(pagesMux(foreign))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func pagesMux(foreign string) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/assets/", web.Serve)
 	mux.HandleFunc("/vendor/", web.Serve)
@@ -41,9 +53,7 @@ func pages(t *testing.T, foreign string) *httptest.Server {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html><title>plain</title><p>plain</p><img src="%s/pixel.png" alt="">`, foreign)
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return mux
 }
 
 // TestTheRecorderSeesWhatItMustRefuse: the checks of Check can fail. A
@@ -74,11 +84,7 @@ func TestTheRecorderSeesWhatItMustRefuse(t *testing.T) {
 func TestFakeCameraDecodesAQR(t *testing.T) {
 	bin := Require(t)
 	_ = bin
-	want := "SSI1:TEST-" + strings.Repeat("0123456789", 8)
-	sym, err := qr.EncodeOffline(want)
-	require.NoError(t, err)
-	cam := filepath.Join(t.TempDir(), "qr.y4m")
-	require.NoError(t, WriteY4M(cam, sym.Image(), 640, 480, 2))
+	want, cam := offlineCamera(t)
 
 	srv := pages(t, "")
 	b := Start(t, Options{Camera: cam})
@@ -136,6 +142,76 @@ func TestVerdictIsTextAndIcon(t *testing.T) {
 	b.WaitFor(`document.querySelector(".verdict")`, "the verdict")
 	assert.Contains(t, b.Text(".verdict"), "Ada Lovelace")
 	assert.Contains(t, b.Text(".verdict"), "1990-12-10")
+}
+
+// offlineCamera writes a fake camera showing a QR as large as the offline
+// QR of the reference vaccination presentation (BENCHMARKS.md: 1,321-1,355
+// characters, version 21-22 at level L), in the Base45 alphabet, at 3
+// pixels a module in a 640 × 480 frame (a phone held at a comfortable
+// distance). It returns the QR's text and the file.
+func offlineCamera(tb testing.TB) (string, string) {
+	tb.Helper()
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+	var sb strings.Builder
+	sb.WriteString("SSI1:")
+	for i := 0; sb.Len() < 1355; i++ {
+		sb.WriteByte(alphabet[(i*7+i/45)%len(alphabet)])
+	}
+	sym, err := qr.EncodeOffline(sb.String())
+	require.NoError(tb, err)
+	require.GreaterOrEqual(tb, sym.Version(), 21)
+	cam := filepath.Join(tb.TempDir(), "qr.y4m")
+	require.NoError(tb, WriteY4M(cam, SymbolImage(sym.Size(), sym.Dark, 3), 640, 480, 2))
+	return sb.String(), cam
+}
+
+// BenchmarkCameraDecode: the time from the camera's first frame to the
+// decoded text of an offline-QR-sized symbol (version 22, 3 px a module,
+// 640 × 480) through qrscan.js, in headless Chromium on this machine: the
+// decode part of a venue's time from QR to verdict. ms/decode is the
+// page's own measure (performance.now()); ns/op includes the page load.
+func BenchmarkCameraDecode(b *testing.B) {
+	want, cam := offlineCamera(b)
+	srv := httptest.NewServer(pagesMux(""))
+	b.Cleanup(srv.Close)
+	br := Start(b, Options{Camera: cam})
+	var total float64
+	for b.Loop() {
+		br.Open(srv.URL + "/t/camera.html")
+		br.WaitFor(`document.getElementById("result").textContent !== "" || document.getElementById("error").textContent !== ""`, "a decoded QR code")
+		if got := br.Text("#result"); got != want {
+			b.Fatalf("decoded %q", got)
+		}
+		total += Eval[float64](br, `Number(document.getElementById("result").dataset.ms)`)
+	}
+	b.ReportMetric(total/float64(b.N), "ms/decode")
+	// The project's yardstick, measured in the same run: one raw ES256
+	// signature verification.
+	b.ReportMetric(total/float64(b.N)*1e6/float64(es256Verify(b).Nanoseconds()), "verifies/decode")
+}
+
+// es256Verify is the time of one ECDSA P-256 verification (SHA-256 of a
+// short message included), the median of 5 runs of 200.
+func es256Verify(tb testing.TB) time.Duration {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(tb, err)
+	msg := []byte("ssi benchmark yardstick")
+	h := sha256.Sum256(msg)
+	sig, err := ecdsa.SignASN1(rand.Reader, k, h[:])
+	require.NoError(tb, err)
+	var runs []time.Duration
+	for range 5 {
+		start := time.Now()
+		for range 200 {
+			h := sha256.Sum256(msg)
+			if !ecdsa.VerifyASN1(&k.PublicKey, h[:], sig) {
+				tb.Fatal("the signature does not verify")
+			}
+		}
+		runs = append(runs, time.Since(start)/200)
+	}
+	slices.Sort(runs)
+	return runs[2]
 }
 
 func TestWriteY4M(t *testing.T) {

@@ -56,3 +56,27 @@ func WriteY4M(path string, img image.Image, width, height, frames int) error {
 	}
 	return f.Close()
 }
+
+// SymbolImage renders a QR symbol of size × size modules (dark reports a
+// module) at px pixels a module with the 4-module quiet zone, for a
+// camera frame whose resolution the test chooses.
+func SymbolImage(size int, dark func(x, y int) bool, px int) *image.Gray {
+	side := (size + 8) * px
+	img := image.NewGray(image.Rect(0, 0, side, side))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for y := range size {
+		for x := range size {
+			if !dark(x, y) {
+				continue
+			}
+			for dy := range px {
+				for dx := range px {
+					img.Pix[((y+4)*px+dy)*side+(x+4)*px+dx] = 0
+				}
+			}
+		}
+	}
+	return img
+}
