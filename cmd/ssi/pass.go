@@ -11,9 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ssi-project/ssi/internal/dcc"
 	"github.com/ssi-project/ssi/internal/passcheck"
-	"github.com/ssi-project/ssi/internal/shc"
 )
 
 // exitCode is an error that makes run return its value without printing
@@ -127,32 +125,28 @@ func loadPassConfig(atText string, dccFiles []string, shcDir string, jwks, crls 
 		}
 		cfg.at = t
 	}
-	cfg.trust.DCC, cfg.trust.SHC = &dcc.Trust{}, &shc.Trust{}
+	var src passcheck.TrustSources
 	for _, name := range dccFiles {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			return nil, err
 		}
-		if err := cfg.trust.DCC.AddFile(b); err != nil {
-			return nil, fmt.Errorf("--dcc-trust %s: %w", name, err)
-		}
+		src.DCC = append(src.DCC, b)
 	}
 	if shcDir != "" {
 		b, err := os.ReadFile(shcDir)
 		if err != nil {
 			return nil, err
 		}
-		if err := cfg.trust.SHC.AddDirectory(b); err != nil {
-			return nil, fmt.Errorf("--shc-directory %s: %w", shcDir, err)
-		}
+		src.SHCDirectories = append(src.SHCDirectories, b)
 	}
 	for _, spec := range [...]struct {
 		flag string
 		list []string
-		add  func(iss string, data []byte) error
+		dst  *[]passcheck.IssuerFile
 	}{
-		{"--shc-jwks", jwks, cfg.trust.SHC.AddJWKS},
-		{"--shc-crl", crls, cfg.trust.SHC.AddCRL},
+		{"--shc-jwks", jwks, &src.SHCJWKS},
+		{"--shc-crl", crls, &src.SHCCRLs},
 	} {
 		for _, kv := range spec.list {
 			iss, name, ok := strings.Cut(kv, "=")
@@ -163,10 +157,12 @@ func loadPassConfig(atText string, dccFiles []string, shcDir string, jwks, crls 
 			if err != nil {
 				return nil, err
 			}
-			if err := spec.add(iss, b); err != nil {
-				return nil, fmt.Errorf("%s %s: %w", spec.flag, name, err)
-			}
+			*spec.dst = append(*spec.dst, passcheck.IssuerFile{ISS: iss, Data: b})
 		}
+	}
+	var err error
+	if cfg.trust, err = src.Load(); err != nil {
+		return nil, err
 	}
 	if policyFile != "" {
 		b, err := os.ReadFile(policyFile)

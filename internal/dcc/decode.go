@@ -2,12 +2,11 @@ package dcc
 
 import (
 	"bytes"
-	"compress/zlib"
 	"errors"
-	"io"
 	"strings"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/ssi-project/ssi/internal/inflate"
 	"github.com/ssi-project/ssi/internal/qr"
 	"github.com/veraison/go-cose"
 )
@@ -73,33 +72,21 @@ func Parse(text string) (*Parsed, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := inflate(compressed)
+	raw, err := inflateCOSE(compressed)
 	if err != nil {
 		return nil, err
 	}
 	return parseCOSE(raw)
 }
 
-// inflate reads exactly one zlib stream, up to MaxInflated bytes, with
-// nothing after it.
-func inflate(b []byte) ([]byte, error) {
-	src := bytes.NewReader(b)
-	zr, err := zlib.NewReader(src)
-	if err != nil {
-		return nil, ErrZlib.With("", err)
-	}
-	out, err := io.ReadAll(io.LimitReader(zr, MaxInflated+1))
-	if err != nil {
-		return nil, ErrZlib.With("", err)
-	}
-	if len(out) > MaxInflated {
+// inflateCOSE reads exactly one zlib stream of at most MaxInflated bytes.
+func inflateCOSE(b []byte) ([]byte, error) {
+	out, err := inflate.Zlib(b, MaxInflated)
+	switch {
+	case errors.Is(err, inflate.ErrTooLarge):
 		return nil, ErrTooLarge.With("the COSE message inflates past the limit", nil)
-	}
-	if err := zr.Close(); err != nil {
+	case err != nil:
 		return nil, ErrZlib.With("", err)
-	}
-	if src.Len() != 0 {
-		return nil, ErrZlib.With("bytes follow the zlib stream", nil)
 	}
 	return out, nil
 }
@@ -110,21 +97,22 @@ var cwtTag = []byte{0xd8, 0x3d}
 
 func parseCOSE(raw []byte) (*Parsed, error) {
 	raw = bytes.TrimPrefix(raw, cwtTag)
-	if err := decMode.Wellformed(raw); err != nil {
-		return nil, ErrCBOR.With("", err)
-	}
 	var msg cose.Sign1Message
+	var err error
 	if len(raw) > 0 && raw[0] == 0xd2 { // tag 18, COSE_Sign1
-		err := msg.UnmarshalCBOR(raw)
-		if err != nil {
-			return nil, ErrCOSE.With("", err)
-		}
+		err = msg.UnmarshalCBOR(raw)
 	} else {
 		var u cose.UntaggedSign1Message
-		if err := u.UnmarshalCBOR(raw); err != nil {
-			return nil, ErrCOSE.With("", err)
-		}
+		err = u.UnmarshalCBOR(raw)
 		msg = cose.Sign1Message(u)
+	}
+	if err != nil {
+		// go-cose refuses trailing bytes too; only a refusal is checked
+		// again, to tell broken CBOR from a wrong structure.
+		if werr := decMode.Wellformed(raw); werr != nil {
+			return nil, ErrCBOR.With("", werr)
+		}
+		return nil, ErrCOSE.With("", err)
 	}
 	if msg.Payload == nil {
 		return nil, ErrCOSE.With("the COSE_Sign1 message has no payload", nil)

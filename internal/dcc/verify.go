@@ -120,14 +120,6 @@ type hcertV1 struct {
 	R   []Recovery    `cbor:"r"`
 }
 
-// CWT claim keys (RFC 8392) and the HCERT claim.
-const (
-	claimIss   = 1
-	claimExp   = 4
-	claimIat   = 6
-	claimHcert = -260
-)
-
 // Verify decodes and checks an HC1: text at time at, in this order: Parse
 // (prefix, Base45, zlib, CBOR, COSE, alg), the kid (dcc_unknown_kid when
 // there is none or no DSC of trust has it), the signature against every
@@ -190,32 +182,39 @@ func (p *Parsed) Verify(trust *Trust, at time.Time) (*Certificate, error) {
 	return c, nil
 }
 
+// cwtClaims are the CWT claims HCERT uses (RFC 8392 keys), read in one
+// pass; other claims are ignored.
+type cwtClaims struct {
+	Iss   *string         `cbor:"1,keyasint"`
+	Exp   cbor.RawMessage `cbor:"4,keyasint"`
+	Iat   cbor.RawMessage `cbor:"6,keyasint"`
+	Hcert *struct {
+		V1 *hcertV1 `cbor:"1,keyasint"`
+	} `cbor:"-260,keyasint"`
+}
+
 // parseClaims reads the CWT: iss, iat and exp, and the hcert with exactly
 // one entry.
 func parseClaims(payload []byte) (*Certificate, error) {
-	var cwt map[int64]cbor.RawMessage
+	var cwt cwtClaims
 	if err := decMode.Unmarshal(payload, &cwt); err != nil {
-		return nil, ErrClaims.With("the CWT is not a map with integer keys", err)
+		return nil, ErrClaims.With("the CWT is not a map of the HCERT claims", err)
 	}
-	c := &Certificate{}
-	if err := decMode.Unmarshal(cwt[claimIss], &c.Issuer); err != nil || cwt[claimIss] == nil {
-		return nil, ErrClaims.With("iss is missing or not a text string", err)
+	if cwt.Iss == nil {
+		return nil, ErrClaims.With("iss is missing", nil)
 	}
+	c := &Certificate{Issuer: *cwt.Iss}
 	var err error
-	if c.IssuedAt, err = numericDate(cwt[claimIat]); err != nil {
+	if c.IssuedAt, err = numericDate(cwt.Iat); err != nil {
 		return nil, ErrClaims.With("iat is missing or not a NumericDate", err)
 	}
-	if c.Expires, err = numericDate(cwt[claimExp]); err != nil {
+	if c.Expires, err = numericDate(cwt.Exp); err != nil {
 		return nil, ErrClaims.With("exp is missing or not a NumericDate", err)
 	}
-	var hc map[int64]cbor.RawMessage
-	if err := decMode.Unmarshal(cwt[claimHcert], &hc); err != nil || hc == nil {
-		return nil, ErrClaims.With("hcert is missing or not a map with integer keys", err)
+	if cwt.Hcert == nil || cwt.Hcert.V1 == nil {
+		return nil, ErrClaims.With("hcert or its eu_dgc_v1 payload is missing", nil)
 	}
-	var h hcertV1
-	if err := decMode.Unmarshal(hc[1], &h); err != nil || hc[1] == nil {
-		return nil, ErrClaims.With("the eu_dgc_v1 payload is missing or malformed", err)
-	}
+	h := cwt.Hcert.V1
 	if h.Nam == nil || h.Dob == nil {
 		return nil, ErrClaims.With("the eu_dgc_v1 payload has no nam or dob", nil)
 	}

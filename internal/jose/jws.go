@@ -455,6 +455,15 @@ func appendDERInt(dst, v []byte, n int) []byte {
 	return append(dst, v...)
 }
 
+// VerifyES256 checks a raw 64-byte R||S ES256 signature over signingInput
+// with pub (a P-256 key), as Verify does for a JWS: for callers that
+// assemble a JWS Verify does not read (the SMART Health Card's, whose
+// payload is DEFLATE-compressed). It returns ErrInvalidSignature or
+// ErrUnsupportedAlg.
+func VerifyES256(pub *ecdsa.PublicKey, signingInput string, sig []byte) error {
+	return verifySig(PublicKey{Key: pub, Alg: keys.ES256}, signingInput, sig)
+}
+
 func verifySig(key PublicKey, signingInput string, sig []byte) error {
 	switch key.Alg {
 	case keys.ES256:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/dcc"
 	"github.com/ssi-project/ssi/internal/dcc/dcctest"
+	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/passcheck"
 	"github.com/ssi-project/ssi/internal/shc"
 	"github.com/ssi-project/ssi/internal/shc/shctest"
@@ -140,4 +141,38 @@ func TestParsePolicy(t *testing.T) {
 		_, err := passcheck.ParsePolicy([]byte(js))
 		assert.ErrorIs(t, err, passcheck.ErrPolicy, js)
 	}
+}
+
+// TestTrustSources: the serializable trust survives a JSON round trip (as
+// in a trust bundle) and loads into a TrustSet that verifies both formats;
+// a bad file is refused with its format's code.
+func TestTrustSources(t *testing.T) {
+	dsc := dcctest.NewDSC(t, dcctest.DSCOptions{})
+	one := shctest.NewIssuer(t, "https://one.example")
+	two := shctest.NewIssuer(t, "https://two.example")
+	two.CRLVersion = 1
+	src := passcheck.TrustSources{
+		DCC:            [][]byte{dsc.DER},
+		SHCDirectories: [][]byte{shctest.Directory(t, []*shctest.Issuer{one}, nil)},
+		SHCJWKS:        []passcheck.IssuerFile{{ISS: two.ISS, Data: two.JWKS(t)}},
+		SHCCRLs:        []passcheck.IssuerFile{{ISS: two.ISS, Data: two.CRL(t, 1, "gone")}},
+	}
+	js, err := json.Marshal(src)
+	require.NoError(t, err)
+	var back passcheck.TrustSources
+	require.NoError(t, json.Unmarshal(js, &back))
+	trust, err := back.Load()
+	require.NoError(t, err)
+	for text, want := range map[string]string{
+		dsc.Make(t, dcctest.Pass{}):            "green",
+		one.Make(t, shctest.Card{}):            "green",
+		two.Make(t, shctest.Card{}):            "green",
+		two.Make(t, shctest.Card{RID: "gone"}): "red",
+	} {
+		assert.Equal(t, want, passcheck.Check(text, trust, nil, at).Verdict)
+	}
+	_, err = passcheck.TrustSources{DCC: [][]byte{[]byte("x")}}.Load()
+	assert.Equal(t, "dcc_bad_trust_list", errs.CodeOf(err))
+	_, err = passcheck.TrustSources{SHCCRLs: []passcheck.IssuerFile{{ISS: "x", Data: []byte("{}")}}}.Load()
+	assert.Equal(t, "shc_bad_trust", errs.CodeOf(err))
 }

@@ -1,12 +1,11 @@
 package shc
 
 import (
-	"bytes"
-	"compress/flate"
 	"encoding/base64"
-	"io"
+	"errors"
 	"strings"
 
+	"github.com/ssi-project/ssi/internal/inflate"
 	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
@@ -38,8 +37,9 @@ func DecodeNumeric(text string) (string, error) {
 	if len(body) == 0 || len(body)%2 != 0 {
 		return "", ErrNumeric.With("the numeric text has an odd or zero number of digits", nil)
 	}
-	out := make([]byte, len(body)/2)
-	for i := range out {
+	var out strings.Builder
+	out.Grow(len(body) / 2)
+	for i := range len(body) / 2 {
 		hi, lo := body[2*i]-'0', body[2*i+1]-'0'
 		if hi > 9 || lo > 9 {
 			return "", ErrNumeric.With("the numeric text has a character that is not a digit", nil)
@@ -48,9 +48,9 @@ func DecodeNumeric(text string) (string, error) {
 		if v > 'z'-45 {
 			return "", ErrNumeric.With("a digit pair is over 77", nil)
 		}
-		out[i] = v + 45
+		out.WriteByte(v + 45)
 	}
-	return string(out), nil
+	return out.String(), nil
 }
 
 // EncodeNumeric returns the shc:/ text of a compact JWS (for tests and
@@ -116,27 +116,22 @@ func ParseJWS(jws string) (*Parsed, error) {
 	if err != nil {
 		return nil, ErrJWS.With("the payload is not base64url", err)
 	}
-	payload, err := inflate(compressed)
+	payload, err := inflatePayload(compressed)
 	if err != nil {
 		return nil, err
 	}
 	return &Parsed{KID: h.Kid, signingInput: jws[:len(h64)+1+len(p64)], sig: sig, Payload: payload}, nil
 }
 
-// inflate reads exactly one raw DEFLATE stream, up to MaxInflated bytes,
-// with nothing after it.
-func inflate(b []byte) ([]byte, error) {
-	src := bytes.NewReader(b)
-	fr := flate.NewReader(src)
-	out, err := io.ReadAll(io.LimitReader(fr, MaxInflated+1))
-	if err != nil {
-		return nil, ErrDeflate.With("", err)
-	}
-	if len(out) > MaxInflated {
+// inflatePayload reads exactly one raw DEFLATE stream of at most
+// MaxInflated bytes.
+func inflatePayload(b []byte) ([]byte, error) {
+	out, err := inflate.Raw(b, MaxInflated)
+	switch {
+	case errors.Is(err, inflate.ErrTooLarge):
 		return nil, ErrTooLarge.With("the payload inflates past the limit", nil)
-	}
-	if src.Len() != 0 {
-		return nil, ErrDeflate.With("bytes follow the DEFLATE stream", nil)
+	case err != nil:
+		return nil, ErrDeflate.With("", err)
 	}
 	return out, nil
 }

@@ -1,14 +1,12 @@
 package shc
 
 import (
-	"crypto/ecdsa"
-	"crypto/sha256"
 	"math"
-	"math/big"
 	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
@@ -64,32 +62,33 @@ type payload struct {
 			FHIRBundle *struct {
 				ResourceType string `json:"resourceType"`
 				Entry        []struct {
-					Resource jsontext.Value `json:"resource"`
+					Resource *resource `json:"resource"`
 				} `json:"entry"`
 			} `json:"fhirBundle"`
 		} `json:"credentialSubject"`
 	} `json:"vc"`
 }
 
+// resource is a FHIR resource, read in the one pass over the payload with
+// the members of Patient and Immunization that a verdict needs. Every
+// FHIR resource that has these member names gives them the same type,
+// except name (a HumanName list in Patient, a string elsewhere), which is
+// kept raw and read for the Patient only.
 type resource struct {
-	ResourceType string `json:"resourceType"`
-}
-
-type patientResource struct {
-	Name []struct {
-		Family string   `json:"family"`
-		Given  []string `json:"given"`
-	} `json:"name"`
-	BirthDate string `json:"birthDate"`
-}
-
-type immunizationResource struct {
-	Status      string `json:"status"`
-	VaccineCode struct {
+	ResourceType string         `json:"resourceType"`
+	Name         jsontext.Value `json:"name"`
+	BirthDate    string         `json:"birthDate"`
+	Status       string         `json:"status"`
+	VaccineCode  struct {
 		Coding []Coding `json:"coding"`
 	} `json:"vaccineCode"`
 	OccurrenceDateTime string `json:"occurrenceDateTime"`
 	LotNumber          string `json:"lotNumber"`
+}
+
+type humanName struct {
+	Family string   `json:"family"`
+	Given  []string `json:"given"`
 }
 
 // Verify decodes and checks an shc:/ text at time at, in this order:
@@ -131,8 +130,8 @@ func (p *Parsed) Verify(trust *Trust, at time.Time) (*Card, error) {
 	if key == nil {
 		return nil, ErrUnknownKey
 	}
-	if !verifyES256(key.Pub, p.signingInput, p.sig) {
-		return nil, ErrSignature
+	if err := jose.VerifyES256(key.Pub, p.signingInput, p.sig); err != nil {
+		return nil, ErrSignature.With("", err)
 	}
 	c := &Card{Issuer: is.ISS, IssuerName: is.Name, Types: pl.VC.Type, RID: pl.VC.RID}
 	var err error
@@ -165,13 +164,6 @@ func (p *Parsed) Verify(trust *Trust, at time.Time) (*Card, error) {
 	return c, nil
 }
 
-// verifyES256 checks a raw R||S P-256 signature over the signing input.
-func verifyES256(pub *ecdsa.PublicKey, signingInput string, sig []byte) bool {
-	h := sha256.Sum256([]byte(signingInput))
-	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-	return ecdsa.Verify(pub, h[:], r, s)
-}
-
 // numericDate reads a JWT NumericDate (seconds, possibly fractional).
 func numericDate(f float64) (time.Time, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
@@ -182,35 +174,33 @@ func numericDate(f float64) (time.Time, error) {
 }
 
 func readBundle(c *Card, entries []struct {
-	Resource jsontext.Value `json:"resource"`
+	Resource *resource `json:"resource"`
 }) error {
 	havePatient := false
 	for _, e := range entries {
-		var r resource
-		if err := jsonx.Unmarshal(e.Resource, &r, false); err != nil {
-			return ErrPayload.With("a bundle entry has no resource object", err)
+		r := e.Resource
+		if r == nil {
+			return ErrPayload.With("a bundle entry has no resource", nil)
 		}
 		switch r.ResourceType {
 		case "Patient":
 			if havePatient {
 				continue
 			}
-			var p patientResource
-			if err := jsonx.Unmarshal(e.Resource, &p, false); err != nil {
-				return ErrPayload.With("the Patient resource is malformed", err)
-			}
 			havePatient = true
-			if len(p.Name) > 0 {
-				c.Patient.Given, c.Patient.Family = p.Name[0].Given, p.Name[0].Family
+			if len(r.Name) > 0 {
+				var names []humanName
+				if err := jsonx.Unmarshal(r.Name, &names, false); err != nil {
+					return ErrPayload.With("the Patient's name is malformed", err)
+				}
+				if len(names) > 0 {
+					c.Patient.Given, c.Patient.Family = names[0].Given, names[0].Family
+				}
 			}
-			c.Patient.BirthDate = p.BirthDate
+			c.Patient.BirthDate = r.BirthDate
 		case "Immunization":
-			var im immunizationResource
-			if err := jsonx.Unmarshal(e.Resource, &im, false); err != nil {
-				return ErrPayload.With("an Immunization resource is malformed", err)
-			}
 			c.Immunizations = append(c.Immunizations, Immunization{
-				Status: im.Status, Codes: im.VaccineCode.Coding, Date: im.OccurrenceDateTime, Lot: im.LotNumber,
+				Status: r.Status, Codes: r.VaccineCode.Coding, Date: r.OccurrenceDateTime, Lot: r.LotNumber,
 			})
 		}
 	}
