@@ -133,7 +133,44 @@ func (s *Service) Credential(ctx context.Context, a *Account, id string) (*Crede
 	if err != nil {
 		return nil, fmt.Errorf("reading credential: %w", err)
 	}
+	if err := s.refreshStatus(ctx, a, &rec); err != nil {
+		return nil, err
+	}
 	return s.view(a, rec, true)
+}
+
+// refreshStatus reads the status of rec's copies again (each has its own
+// list entry) and stores what changed: the worst of them (revoked, then
+// suspended, then unknown, then valid).
+func (s *Service) refreshStatus(ctx context.Context, a *Account, rec *store.HolderCredential) error {
+	if s.cfg.Status == nil || len(rec.Copies) == 0 {
+		return nil
+	}
+	rank := map[string]int{"valid": 0, "unknown": 1, "suspended": 2, "status_invalid": 3, "revoked": 4}
+	worst := "valid"
+	for _, cp := range rec.Copies {
+		b, err := s.openCopy(a, rec.ID, cp)
+		if err != nil {
+			return err
+		}
+		if b.StatusURI == "" {
+			continue
+		}
+		st, err := s.statusOf(ctx, b.Issuer, b.StatusURI, b.StatusIdx)
+		if err != nil {
+			return err
+		}
+		if rank[st] > rank[worst] {
+			worst = st
+		}
+	}
+	if worst != rec.Status {
+		if err := s.cfg.Store.SetHolderCredentialStatus(ctx, a.ID, rec.ID, worst); err != nil {
+			return fmt.Errorf("storing credential status: %w", err)
+		}
+		rec.Status = worst
+	}
+	return nil
 }
 
 // DeleteCredential deletes credential id of a, its copies and their keys.

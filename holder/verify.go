@@ -127,22 +127,42 @@ func (s *Service) checkCredential(ctx context.Context, sd, wantVCT string) (*che
 		c.disclosable = append(c.disclosable, d.Path)
 	}
 	if s.cfg.Status != nil && vr.Status != nil {
-		val, err := s.cfg.Status(ctx, iss, vr.Status.URI, int(vr.Status.Index))
+		val, err := s.statusOf(ctx, iss, vr.Status.URI, vr.Status.Index)
 		if err != nil {
-			return nil, trustErr(err)
+			return nil, err
 		}
 		switch val {
-		case 0:
-			c.statusValue = "valid"
-		case 1:
-			return nil, refused("revoked", nil)
-		case 2:
-			return nil, refused("suspended", nil)
+		case "valid", "unknown":
+			c.statusValue = val
 		default:
-			return nil, refused("status_invalid", nil)
+			return nil, refused(val, nil)
 		}
 	}
 	return c, nil
+}
+
+// statusOf reads a status list entry through the trust layer: valid,
+// revoked, suspended or status_invalid; unknown while the list cannot be
+// proven yet (a list published a moment ago is anchored within a block
+// or two: the credential is kept, and its status read again when shown).
+// Errors: a trust fault with its own code (refused).
+func (s *Service) statusOf(ctx context.Context, iss, uri string, idx uint64) (string, error) {
+	val, err := s.cfg.Status(ctx, iss, uri, int(idx))
+	switch {
+	case err != nil && errs.KindOf(err) == errs.Unavailable:
+		return "unknown", nil
+	case err != nil:
+		return "", trustErr(err)
+	}
+	switch val {
+	case 0:
+		return "valid", nil
+	case 1:
+		return "revoked", nil
+	case 2:
+		return "suspended", nil
+	}
+	return "status_invalid", nil
 }
 
 // trustErr keeps a trust-layer fault's own code when it has one (an

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/ssi-project/ssi/holder"
 	"github.com/ssi-project/ssi/internal/config"
@@ -16,17 +18,25 @@ import (
 // registry at registryURL and checks every answer against pins. dev lets
 // its OpenID4VCI client reach issuers on loopback, over plain HTTP when
 // the server itself is (all of `ssi dev` runs there); production refuses
-// both. Status lists are not checked until internal/trust's Client has
-// its status check (issue 14): credentials then list as status
-// "unknown".
+// both. Status comes from the trust client's anchored status lists.
 func newHolder(cfg config.Server, st *store.Store, kek keys.KEK, pins trust.Trust, registryURL string, dev bool, log *slog.Logger) (*holder.Service, error) {
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return nil, err
 	}
+	o := trust.Options{Trust: pins, Now: clock}
+	if dev {
+		// A demo shows a revocation within a second or two.
+		o.TTL = time.Second
+	}
+	tc := trust.NewClient(registryURL, o)
+	status := func(ctx context.Context, issuer, uri string, idx int) (uint8, error) {
+		r, err := tc.Status(ctx, issuer, uri, idx)
+		return r.Value, err
+	}
 	return holder.New(holder.Config{
 		Store: st, KEK: kek, Now: clock, Logger: log, TrustedProxies: proxies,
-		Trust:  trust.NewClient(registryURL, trust.Options{Trust: pins, Now: clock}),
+		Trust: tc, Status: status,
 		Wallet: oid4vci.Options{AllowLoopback: dev, AllowHTTP: dev && !strings.HasPrefix(cfg.PublicURL, "https://")},
 	})
 }

@@ -172,9 +172,20 @@ func TestHolderReceivesFromOurIssuer(t *testing.T) {
 	require.Len(t, list.Credentials, 1)
 	assert.Nil(t, list.Credentials[0].Claims, "the list carries no claims")
 
+	// The status is read on the anchored status list: right after
+	// issuance the list may not be anchored yet (unknown), then valid.
+	assert.Contains(t, []string{"valid", "unknown"}, c.Status)
 	var detail walletCredential
-	code, _ = d.call(http.MethodGet, "/wallet/v1/credentials/"+c.ID, ada, nil, &detail)
-	require.Equal(t, http.StatusOK, code)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, _ = d.call(http.MethodGet, "/wallet/v1/credentials/"+c.ID, ada, nil, &detail)
+		require.Equal(t, http.StatusOK, code)
+		if detail.Status != "unknown" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.Equal(t, "valid", detail.Status)
 	assert.Equal(t, "Lovelace", detail.Claims["family_name"])
 
 	// Another account: the credential does not exist for it.
@@ -198,6 +209,20 @@ func TestHolderReceivesFromOurIssuer(t *testing.T) {
 		assert.NotContains(t, strings.ToUpper(raw), strings.ToUpper(hexOf(v)), "in a BLOB in clear")
 	}
 	assert.NotContains(t, raw, `"d":`, "no private JWK")
+
+	// The agency revokes one copy: the wallet shows the credential revoked
+	// once the new list is anchored.
+	recs, err := d.admin.Records(context.Background(), d.key, "citizen-ada")
+	require.NoError(t, err)
+	require.Len(t, recs, 3, "one issuance record per copy")
+	require.NoError(t, d.admin.SetStatus(context.Background(), d.key, recs[0].ID, "revoke", "test"))
+	deadline = time.Now().Add(30 * time.Second)
+	for detail.Status != "revoked" && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		code, _ = d.call(http.MethodGet, "/wallet/v1/credentials/"+c.ID, ada, nil, &detail)
+		require.Equal(t, http.StatusOK, code)
+	}
+	assert.Equal(t, "revoked", detail.Status)
 
 	code, _ = d.call(http.MethodDelete, "/wallet/v1/credentials/"+c.ID, ada, nil, nil)
 	assert.Equal(t, http.StatusNoContent, code)
