@@ -345,6 +345,9 @@ func (h handlers) getAccreditation(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if _, err := h.svc.proveRecord(r.Context(), KindAccreditation, acc.ID, acc.Version, &as); err != nil {
+		return err
+	}
 	return httpx.JSON(w, http.StatusOK, recordView{Record: acc, Anchor: &as})
 }
 
@@ -429,6 +432,9 @@ func (h handlers) getRP(w http.ResponseWriter, r *http.Request) error {
 	}
 	rp, as, err := h.svc.GetRP(r.Context(), chi.URLParam(r, "id"), v)
 	if err != nil {
+		return err
+	}
+	if _, err := h.svc.proveRecord(r.Context(), KindRPRegistration, rp.ID, rp.Version, &as); err != nil {
 		return err
 	}
 	return httpx.JSON(w, http.StatusOK, recordView{Record: rp, Anchor: &as})

@@ -56,6 +56,7 @@ func (e *env) liar(req func(r *http.Request), resp func(r *http.Request, status 
 type lyingWorld struct {
 	rotated, deactivated string    // did:psr DIDs: one rotated to version 2, one deactivated
 	issuer, vct          string    // an issuer whose accreditation was revoked
+	accID                string    // that accreditation
 	accredited, revoked  time.Time // instants (registry clock) with the accreditation active, then revoked
 	approved, pending    string    // did:key verifiers: one approved registration, one never approved
 	psrVerifier          string    // a did:psr verifier with an approved registration
@@ -82,6 +83,7 @@ func (e *env) lyingWorld() lyingWorld {
 	require.Equal(t, http.StatusCreated, code, string(body))
 	var acc struct{ Record Accreditation }
 	require.NoError(t, json.Unmarshal(body, &acc))
+	w.accID = acc.Record.ID
 	w.accredited = e.clock.Now().Add(time.Minute)
 	e.clock.Add(time.Hour)
 	code, body, _ = e.do(http.MethodPost, "/registry/v1/accreditations/"+acc.Record.ID+"/revoke", "operator", map[string]string{"reason": "audit failed"})
@@ -186,6 +188,26 @@ func TestLyingRegistry(t *testing.T) {
 		assert.False(t, d.Accredited)
 		assert.Equal(t, trust.ReasonNotAccredited, d.Reason)
 		assert.Equal(t, StatusRevoked, d.Status)
+
+		// A record read by ID carries its proofs too.
+		for _, c := range []struct {
+			query        string
+			latest, next uint64
+		}{{"", 2, 0}, {"?version=1", 2, 2}} {
+			code, body, _ := e.do(http.MethodGet, "/registry/v1/accreditations/"+w.accID+c.query, "", nil)
+			require.Equal(t, http.StatusOK, code, string(body))
+			var view struct{ Anchor trust.Anchor }
+			require.NoError(t, json.Unmarshal(body, &view))
+			require.NotNil(t, view.Anchor.Latest)
+			l, err := trust.VerifyLatest(view.Anchor.Latest, e.ledger.Trust)
+			require.NoError(t, err)
+			assert.Equal(t, c.latest, l.State.Version)
+			if c.next == 0 {
+				assert.Nil(t, view.Anchor.Next)
+			} else if assert.NotNil(t, view.Anchor.Next) {
+				assert.Equal(t, c.next, view.Anchor.Next.Entry.Version)
+			}
+		}
 
 		for _, v := range []string{w.approved, w.psrVerifier} {
 			rp, err := honest.CheckRP(ctx, v, rpVCT, []string{"vaccinated_within_policy"})

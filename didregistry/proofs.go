@@ -57,20 +57,30 @@ func (s *Service) proveResolution(ctx context.Context, res *Resolved) error {
 	})
 }
 
-// evidence is a stored record version with its anchor, completed as
-// proveLatest does (with the next version's bytes when it is not the
-// latest): what a client verifies before it recomputes a decision.
+// evidence is a stored record version with its anchor, completed by
+// proveRecord (with the next version's bytes when it is not the latest):
+// what a client verifies before it recomputes a decision.
 func (s *Service) evidence(ctx context.Context, v store.RecordVersion, as AnchorStatus) (trust.Evidence, error) {
 	ev := trust.Evidence{Record: v.Body, Anchor: as}
-	err := s.proveLatest(ctx, v.Kind, s.recordURL(v.Kind, v.ID), v.Version, &ev.Anchor, func(n uint64) (AnchorStatus, error) {
-		nv, err := s.cfg.Store.GetRecordVersion(ctx, v.Kind, v.ID, n)
+	next, err := s.proveRecord(ctx, v.Kind, v.ID, v.Version, &ev.Anchor)
+	ev.NextRecord = next
+	return ev, err
+}
+
+// proveRecord completes the anchor of a served record version as
+// proveLatest does, and returns the next version's stored bytes when it
+// added that version's receipt.
+func (s *Service) proveRecord(ctx context.Context, kind, id string, version uint64, as *AnchorStatus) ([]byte, error) {
+	var next []byte
+	err := s.proveLatest(ctx, kind, s.recordURL(kind, id), version, as, func(n uint64) (AnchorStatus, error) {
+		nv, err := s.cfg.Store.GetRecordVersion(ctx, kind, id, n)
 		if err != nil {
 			return AnchorStatus{}, err
 		}
 		var body jsontext.Value
 		as, err := s.checkRecord(ctx, nv, &body)
-		ev.NextRecord = nv.Body
+		next = nv.Body
 		return as, err
 	})
-	return ev, err
+	return next, err
 }
