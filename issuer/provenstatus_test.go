@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,8 +122,22 @@ func TestStatusThroughTrustClient(t *testing.T) {
 	_, err = newClient(nil).Status(ctx, issuerDID, uri, 1<<20)
 	assert.Equal(t, "status_index_out_of_range", errs.CodeOf(err))
 
-	target, err := url.Parse(e.srv.URL)
-	require.NoError(t, err)
+	// A verified list is cached (within its ttl and the client's TTL).
+	var hits atomic.Int64
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		httputil.NewSingleHostReverseProxy(mustParse(t, e.srv.URL)).ServeHTTP(w, r)
+	}))
+	t.Cleanup(counting.Close)
+	cached := trust.NewClient("http://registry.invalid", trust.Options{Trust: e.ledger.Trust, HTTP: hijacked(counting), TTL: time.Minute})
+	for range 3 {
+		res, err = cached.Status(ctx, issuerDID, uri, int(rec.Index))
+		require.NoError(t, err)
+		assert.Equal(t, uint8(StatusRevoked), res.Value)
+	}
+	assert.EqualValues(t, 1, hits.Load(), "one fetch for three reads")
+
+	target := mustParse(t, e.srv.URL)
 	liar := func(rewrite func(r *http.Request), body func(b []byte) []byte) *trust.Client {
 		proxy := httputil.NewSingleHostReverseProxy(target)
 		if body != nil {
@@ -160,4 +175,11 @@ func TestStatusThroughTrustClient(t *testing.T) {
 			assert.Equal(t, c.code, errs.CodeOf(err))
 		})
 	}
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
 }
