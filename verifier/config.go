@@ -12,6 +12,7 @@ import (
 	"github.com/ssi-project/ssi/internal/dcql"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vp"
+	"github.com/ssi-project/ssi/internal/passcheck"
 )
 
 // Config is what New needs.
@@ -50,6 +51,12 @@ type Venue struct {
 	Signer   keys.Signer
 	KeyID    string
 	Policies []Policy
+	// Passes is the venue's trust for the passes of other systems, EU
+	// DCCs (HC1:) and SMART Health Cards (shc:/), which POST
+	// /verifier/v1/offline checks with internal/passcheck (load it with
+	// passcheck.TrustSources.Load); nil refuses them
+	// (unsupported_pass_format).
+	Passes *passcheck.TrustSet
 }
 
 // ClientID is the venue's full client_id, with its prefix.
@@ -73,6 +80,10 @@ type Policy struct {
 	// Show are the claim names returned to the venue (e.g. given_name
 	// for the photo-ID check); nothing else is shown.
 	Show []string
+	// Vaccination is this policy's rule for EU DCCs and SMART Health Cards
+	// (internal/passcheck: a dose of an accepted product within a window);
+	// nil checks only that such a pass is genuine and valid.
+	Vaccination *passcheck.Policy
 
 	query *dcql.Query
 	conds []condition

@@ -6,10 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssi-project/ssi/internal/dcc"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/passcheck"
 	"github.com/ssi-project/ssi/internal/qr"
 	"github.com/ssi-project/ssi/internal/sdjwt"
+	"github.com/ssi-project/ssi/internal/shc"
 	"github.com/ssi-project/ssi/internal/store"
 )
 
@@ -47,15 +50,18 @@ type Verdict struct {
 	ClaimNames []string       `json:"claim_names,omitempty"`
 	Issuer     string         `json:"issuer,omitempty"`
 	VCT        string         `json:"vct,omitempty"`
+	// Format and Holder are set for the passes of other systems
+	// (passes.go): eu-dcc or shc, and the holder's name and birth date.
+	Format string            `json:"format,omitempty"`
+	Holder *passcheck.Holder `json:"holder,omitempty"`
 }
 
 // Offline checks a holder-shown QR code at the venue of tenantID.
 //
 // The text is dispatched on its prefix: SSI1: is our envelope
 // (internal/qr), decoded byte-exact into an SD-JWT+KB; EU DCCs (HC1:) and
-// SMART Health Cards (shc:/) are the passes engineer's internal/passcheck,
-// which is not wired here yet (unsupported_pass_format); anything else is
-// qr_unknown_prefix. A text that does not decode is refused with the
+// SMART Health Cards (shc:/) go to internal/passcheck (offlinePass);
+// anything else is qr_unknown_prefix. A text that does not decode is refused with the
 // envelope's code (a 4xx, nothing stored).
 //
 // A decoded presentation goes through the online trust check, with the
@@ -80,8 +86,8 @@ func (s *Service) Offline(ctx context.Context, tenantID string, req OfflineReque
 	text := strings.TrimRight(req.QR, "\r\n")
 	var pres string
 	switch {
-	case strings.HasPrefix(text, "HC1:"), strings.HasPrefix(text, "shc:/"):
-		return nil, ErrUnsupportedFormat
+	case strings.HasPrefix(text, dcc.Prefix), strings.HasPrefix(text, shc.Prefix):
+		return s.offlinePass(ctx, v, p, text)
 	default:
 		if pres, err = qr.DecodeEnvelope(text); err != nil {
 			return nil, err

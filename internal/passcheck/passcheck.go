@@ -26,7 +26,14 @@ type Verdict struct {
 	Format  string   `json:"format,omitempty"` // empty when the format is unknown
 	Reasons []string `json:"reasons"`
 	Holder  *Holder  `json:"holder,omitempty"`
+
+	err error // the refusal, for Refusal
 }
+
+// Refusal returns the error behind a red verdict (an *errs.Error with the
+// reason's code, for an endpoint that answers an unreadable text with a
+// problem document), or nil when green.
+func (v Verdict) Refusal() error { return v.err }
 
 // Holder is all a verdict shows of the person.
 type Holder struct {
@@ -141,5 +148,5 @@ func redHolder(format string, err error, h *Holder) Verdict {
 	if code == "" {
 		code = "internal"
 	}
-	return Verdict{Verdict: Red, Format: format, Reasons: []string{code}, Holder: h}
+	return Verdict{Verdict: Red, Format: format, Reasons: []string{code}, Holder: h, err: err}
 }

@@ -110,7 +110,13 @@ func TestVerdictDocument(t *testing.T) {
 		f.is.Make(t, shctest.Card{Tamper: true}):  false,
 		f.dsc.Make(t, dcctest.Pass{}):             false,
 	} {
-		assert.Equal(t, want, passcheck.Check(text, f.trust, nil, at).Unreadable(), text[:min(len(text), 12)])
+		v := passcheck.Check(text, f.trust, nil, at)
+		assert.Equal(t, want, v.Unreadable(), text[:min(len(text), 12)])
+		if v.Verdict == "red" {
+			assert.Equal(t, v.Reasons[0], errs.CodeOf(v.Refusal()))
+		} else {
+			assert.NoError(t, v.Refusal())
+		}
 	}
 }
 
