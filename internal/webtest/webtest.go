@@ -1,7 +1,8 @@
 // Package webtest drives headless Chromium through the DevTools protocol
 // (chromedp) for the tests of the pages: a fresh browser per test with a
-// fresh profile, every network request of the page recorded (a request to
-// another origin fails the test), Content-Security-Policy violations and
+// fresh profile, every network request of the browser recorded by a proxy
+// it must use (a request to another origin fails the test, and is never
+// sent), Content-Security-Policy violations and
 // uncaught exceptions caught, screenshots written to the test's artifact
 // directory, and a fake camera fed from a Y4M file the test writes from a
 // QR image (WriteY4M).
@@ -53,8 +54,10 @@ type Browser struct {
 	origin string          // of the last Open
 	header network.Headers // of the last Open's document
 
+	proxy *recorder // every request of the browser passes it
+
 	mu         sync.Mutex
-	requests   []string // every URL the page requested
+	pageReqs   []string // the document's requests, as DevTools reports them
 	exceptions []string
 }
 
@@ -106,6 +109,8 @@ func Start(t testing.TB, o Options) *Browser {
 	if o.Width == 0 {
 		o.Width, o.Height = 360, 740
 	}
+	proxy := newRecorder()
+	t.Cleanup(proxy.srv.Close)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.UserDataDir(t.TempDir()),
@@ -117,6 +122,16 @@ func Start(t testing.TB, o Options) *Browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(o.Width, o.Height),
+		// Chromium's own background traffic, which the proxy would
+		// otherwise see beside the page's: network time, component and
+		// extension updates, sign-in, pings.
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,AutofillServerCommunication,CertificateTransparencyComponentUpdater"),
+		chromedp.Flag("disable-component-extensions-with-background-pages", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("disable-field-trial-config", true),
+		chromedp.ProxyServer(proxy.srv.URL),
+		chromedp.Flag("proxy-bypass-list", "<-loopback>"),
 	)
 	if o.Camera != "" {
 		opts = append(opts,
@@ -127,13 +142,15 @@ func Start(t testing.TB, o Options) *Browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	b := &Browser{t: t, ctx: ctx, dir: artifactDir(t)}
+	b := &Browser{t: t, ctx: ctx, dir: artifactDir(t), proxy: proxy}
 	err := chromedp.Listen(ctx, func(ev any) {
 		switch ev := ev.(type) {
 		case *network.EventRequestWillBeSent:
-			b.mu.Lock()
-			b.requests = append(b.requests, ev.Request.URL)
-			b.mu.Unlock()
+			if u := ev.Request.URL; !strings.HasPrefix(u, "data:") && !strings.HasPrefix(u, "blob:") {
+				b.mu.Lock()
+				b.pageReqs = append(b.pageReqs, u)
+				b.mu.Unlock()
+			}
 		case *runtime.EventExceptionThrown:
 			d := ev.ExceptionDetails
 			msg := d.Text
@@ -282,23 +299,57 @@ func (b *Browser) Screenshot(name string) string {
 	return p
 }
 
-// Requests returns every URL the page requested so far.
-func (b *Browser) Requests() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.requests...)
+// Requests returns every URL the browser requested so far, from the
+// document, its workers and service workers alike, in order (data: and
+// blob: URLs, which never reach the network, are not among them). They
+// are recorded by the proxy the browser is started with.
+func (b *Browser) Requests() []string { return b.proxy.list() }
+
+// chromiumServices are the hosts of Chromium's own background services
+// (component and extension updates, sign-in, network time, safe
+// browsing), which no flag silences entirely. The proxy answers them 502,
+// so nothing reaches them; Foreign does not count them against the page
+// when only the proxy saw them. A request of the document to one of them
+// is still caught (DevTools reports it); one of a worker is left to the
+// CSP of the worker script.
+var chromiumServices = []string{"update.googleapis.com", "accounts.google.com", "clients2.google.com",
+	"clientservices.googleapis.com", "optimizationguide-pa.googleapis.com", "safebrowsing.googleapis.com",
+	"redirector.gvt1.com", "edgedl.me.gvt1.com", "content-autofill.googleapis.com"}
+
+func chromiumService(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	for _, h := range chromiumServices {
+		if p.Hostname() == h {
+			return true
+		}
+	}
+	return false
 }
 
-// Foreign returns the requested URLs that are not of the page's origin
-// (data: and blob: URLs are the page's own).
+// Foreign returns the requested URLs that are not of the page's origin:
+// those of the document (DevTools' events) and those of any context of
+// the browser (the proxy) but Chromium's own services (chromiumServices).
 func (b *Browser) Foreign() []string {
+	b.mu.Lock()
+	page := append([]string(nil), b.pageReqs...)
+	b.mu.Unlock()
 	var out []string
-	for _, u := range b.Requests() {
-		if strings.HasPrefix(u, "data:") || strings.HasPrefix(u, "blob:") {
-			continue
-		}
-		if u != b.origin && !strings.HasPrefix(u, b.origin+"/") {
+	seen := map[string]bool{}
+	add := func(u string) {
+		if u != b.origin && !strings.HasPrefix(u, b.origin+"/") && !seen[u] {
+			seen[u] = true
 			out = append(out, u)
+		}
+	}
+	for _, u := range page {
+		add(u)
+	}
+	for _, u := range b.Requests() {
+		if !chromiumService(u) {
+			add(u)
 		}
 	}
 	return out

@@ -49,6 +49,16 @@ func pagesMux(foreign string) *http.ServeMux {
 		}
 		w.Write(b)
 	})
+	// A worker without a CSP that fetches from a host off loopback: only
+	// the proxy sees a worker's requests.
+	mux.HandleFunc("/plain/worker.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>worker</title><p id="p">wait</p><script>const w = new Worker("/plain/w.js"); w.onmessage = (e) => { document.getElementById("p").textContent = e.data; };</script>`)
+	})
+	mux.HandleFunc("/plain/w.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `fetch("http://192.0.2.7/beacon").then((r) => postMessage("status " + r.status), () => postMessage("failed"));`)
+	})
 	mux.HandleFunc("/plain/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html><title>plain</title><p>plain</p><img src="%s/pixel.png" alt="">`, foreign)
@@ -68,6 +78,11 @@ func TestTheRecorderSeesWhatItMustRefuse(t *testing.T) {
 	b.Open(srv.URL + "/plain/")
 	b.WaitFor(`document.readyState === "complete"`, "the plain page")
 	assert.Equal(t, []string{other.URL + "/pixel.png"}, b.Foreign(), "another origin (another port) is foreign")
+
+	b.Open(srv.URL + "/plain/worker.html")
+	b.WaitFor(`document.getElementById("p").textContent !== "wait"`, "the worker's fetch")
+	assert.Contains(t, b.Foreign(), "http://192.0.2.7/beacon", "a worker's request to another origin")
+	assert.Equal(t, "failed", b.Text("#p"), "answered by the proxy (502, no CORS), never sent")
 
 	b.Open(srv.URL + "/t/inline.html")
 	b.WaitFor(`document.readyState === "complete"`, "the inline page")
@@ -98,6 +113,7 @@ func TestFakeCameraDecodesAQR(t *testing.T) {
 	b.Screenshot("camera")
 	b.Check()
 	assert.Contains(t, b.Requests(), srv.URL+"/assets/qrworker.js", "the worker of the jsQR path")
+	assert.Contains(t, b.Requests(), srv.URL+"/vendor/jsqr/jsQR.js", "a worker's own requests are recorded too (the proxy)")
 }
 
 // TestOffline: with the network cut the page's fetches fail and
