@@ -225,5 +225,13 @@ func TestAdminConsoleInChromium(t *testing.T) {
 	)
 	b.WaitFor(`!document.getElementById("offer-result").hidden && document.getElementById("offer-txcode").textContent !== ""`, "the benefits offer")
 	d.redeem(t, webtest.Eval[string](b, `document.getElementById("offer-uri").value`), b.Text("#offer-txcode"))
+
+	// A tenant that issues nothing (the venue operator): no offer form,
+	// and the page says why; its scopes do not cover the issuer's reads.
+	b.Do(chromedp.Click(chromedp.ID("signout")))
+	signIn(b, d.venueKey)
+	b.WaitFor(`!document.getElementById("console").hidden && document.getElementById("status").innerText.includes("insufficient_scope")`, "the venue's console")
+	assert.Contains(t, b.Text("#status"), "credentials:issue")
+	assert.True(t, webtest.Eval[bool](b, `document.getElementById("offer-submit").disabled`), "no offer without configurations")
 	b.Check()
 }

@@ -128,8 +128,9 @@ type devWallet struct {
 	c   *issuertest.Client
 	key string // the health agency's admin API key
 	did string // the health agency's DID
-	// benefitsKey is the benefits agency's admin API key.
-	benefitsKey string
+	// benefitsKey and venueKey are the benefits agency's and the venue
+	// operator's admin API keys.
+	benefitsKey, venueKey string
 	// byValue redeems offers by value (credential_offer) instead of by
 	// reference.
 	byValue bool
@@ -147,7 +148,7 @@ func newDevWallet(tb testing.TB) *devWallet {
 	require.NoError(tb, err)
 	require.NoError(tb, json.Unmarshal(b, &seed))
 	return &devWallet{c: &issuertest.Client{HTTP: http.DefaultClient, Base: url},
-		key: seed.APIKeys["health"], did: seed.DIDs["health"], benefitsKey: seed.APIKeys["benefits"]}
+		key: seed.APIKeys["health"], did: seed.DIDs["health"], benefitsKey: seed.APIKeys["benefits"], venueKey: seed.APIKeys["venue"]}
 }
 
 // issue takes a vaccination pass for subjectRef through the whole

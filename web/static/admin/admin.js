@@ -107,6 +107,10 @@ async function loadConfigs() {
     return;
   }
   $("offer-submit").disabled = configs.length === 0;
+  if (configs.length === 0) {
+    $("config-desc").textContent = "Your tenant issues no credentials on this server.";
+    return;
+  }
   for (const c of configs) sel.append(el("option", { value: c.id }, displayName(c)));
   showConfig();
 }

@@ -30,6 +30,8 @@ export function explain(err) {
   switch (err.code) {
     case "insufficient_scope":
       return "Refused: " + (err.detail || "this action needs a scope") + ", which your API key does not have (insufficient_scope).";
+    case "route_not_found":
+      return "This server does not offer that (route_not_found): it may run without the service this page needs.";
     case "unauthenticated":
       return "Refused: the API key was not accepted (unauthenticated). Sign in again with a valid key.";
   }
