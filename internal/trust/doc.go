@@ -16,6 +16,10 @@
 // is the only part that talks to the network (through the *http.Client it
 // is given) and caches (bounded, for TTL).
 //
+// It builds for a browser with GOOS=js GOARCH=wasm and -tags force64bit:
+// curve25519-voi, which CometBFT's crypto packages import, picks its field
+// arithmetic by architecture and has none for wasm unless told.
+//
 // What it must never do: import a service package (issuer, didregistry,
 // verifier, holder), the anchor package, the store (internal/store),
 // database/sql, net/http/httptest or the CometBFT node; panic on untrusted
