@@ -189,7 +189,9 @@ func (c *Client) do(ctx context.Context, method, raw string, hdr http.Header, co
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	req.Header.Set("Accept", "application/json")
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if errors.Is(err, did.ErrAddressNotAllowed) {
@@ -238,4 +240,24 @@ func (r *response) issuerError(what string) error {
 		code = "unknown"
 	}
 	return ErrIssuerRefused.With(fmt.Sprintf("%s: the issuer answered %d %s", what, r.status, code), &IssuerError{Status: r.status, Code: code})
+}
+
+// Response is an answer read by Do, at most MaxResponse bytes.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends one request with every check of the client (no non-public
+// address, HTTPS unless allowed, no redirect followed, the size limit):
+// the wallet's one HTTP client for untrusted servers, which the holder
+// also uses to fetch OpenID4VP request objects and post responses.
+// Errors: the URL checks, ErrIssuerUnreachable, did.ErrResponseTooLarge.
+func (c *Client) Do(ctx context.Context, method, url string, hdr http.Header, contentType string, body []byte) (*Response, error) {
+	r, err := c.do(ctx, method, url, hdr, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Status: r.status, Header: r.header, Body: r.body}, nil
 }
