@@ -80,6 +80,7 @@ func TestAdminConsoleInChromium(t *testing.T) {
 	signIn(b, d.key)
 	b.WaitFor(`!document.getElementById("console").hidden && document.querySelectorAll("#config option").length > 0 && document.querySelector("#subject-fields input[name=given_name]")`, "the console with the generated offer form")
 	assert.Contains(t, b.Text("#who"), "Tenant health")
+	assert.Equal(t, "tab-issue", webtest.Eval[string](b, `document.activeElement.id`), "the focus moves on to the tabs")
 	assert.Equal(t, "vaccination-pass", webtest.Eval[string](b, `document.getElementById("config").value`))
 	for _, name := range []string{"given_name", "family_name", "birth_date", "date", "vaccine", "place"} {
 		assert.True(t, webtest.Eval[bool](b, `!!document.querySelector("#subject-fields [name=`+name+`]")`), "a field for %s, from the schema", name)
@@ -100,6 +101,7 @@ func TestAdminConsoleInChromium(t *testing.T) {
 		chromedp.Click(chromedp.ID("offer-submit")),
 	)
 	b.WaitFor(`!document.getElementById("offer-result").hidden && document.getElementById("offer-qr").naturalWidth > 0`, "the offer with its QR image")
+	assert.Equal(t, "offer-result-h", webtest.Eval[string](b, `document.activeElement.id`), "the focus moves to the result")
 	txCode := b.Text("#offer-txcode")
 	assert.Regexp(t, `^[0-9]{4,}$`, txCode, "the tx_code is shown")
 	offerURI := webtest.Eval[string](b, `document.getElementById("offer-uri").value`)

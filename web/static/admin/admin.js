@@ -35,6 +35,7 @@ async function signIn(key) {
   $("signout").hidden = false;
   status.replaceChildren();
   select("issue");
+  $("tab-issue").focus(); // the sign-in form is gone: keyboard users go on from the tabs
   loadConfigs();
 }
 
@@ -169,7 +170,7 @@ function field(name, schema, required, label) {
       const list = el("div", {});
       const add = () => {
         const f = field(name, schema.items, true, (schema.items && schema.items.title) || humanize(name) + " " + (items.length + 1));
-        const remove = el("button", { type: "button", onclick: () => {
+        const remove = el("button", { type: "button", "aria-label": "Remove " + f.node.querySelector("legend, label").textContent, onclick: () => {
           const i = items.indexOf(f);
           if (i >= 0) items.splice(i, 1);
           box.remove();
@@ -237,6 +238,7 @@ $("offer-form").addEventListener("submit", async (ev) => {
     $("offer-id").textContent = o.id;
     $("offer-uri").value = o.offer_uri;
     $("offer-result").hidden = false;
+    $("offer-result-h").focus();
     done("Offer created for subject reference " + $("subject-ref").value.trim() + ".");
   } catch (err) {
     fail(err);
