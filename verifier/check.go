@@ -166,11 +166,18 @@ func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sd
 
 	// 2. The issuer's DID, as it was at iat, with its anchor proofs; the
 	// key named by kid in it; the accreditation for the vct.
-	key, err := s.issuerKey(ctx, iss, jws.Header.Kid, iat)
+	// iat counts whole seconds: the credential was signed in [iat, iat+1 s),
+	// so the issuer is judged at the last instant of that second (never
+	// past now), which a DID created earlier in the same second passes.
+	at := iat.Add(time.Second - time.Nanosecond)
+	if now := s.now(); at.After(now) {
+		at = now
+	}
+	key, err := s.issuerKey(ctx, iss, jws.Header.Kid, at)
 	if err != nil {
 		return nil, err
 	}
-	acc, err := s.cfg.Trust.IsAccredited(ctx, iss, vct, iat)
+	acc, err := s.cfg.Trust.IsAccredited(ctx, iss, vct, at)
 	if err != nil {
 		return nil, trustErr(err)
 	}
@@ -228,10 +235,10 @@ func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sd
 	return res, nil
 }
 
-// issuerKey resolves iss as it was at iat and returns the assertion key
-// named by kid, which must be a DID URL of iss.
-func (s *Service) issuerKey(ctx context.Context, iss, kid string, iat time.Time) (jose.PublicKey, error) {
-	r, err := s.cfg.Trust.ResolveAt(ctx, iss, iat)
+// issuerKey resolves iss as it was at `at` (the credential's iat) and
+// returns the assertion key named by kid, which must be a DID URL of iss.
+func (s *Service) issuerKey(ctx context.Context, iss, kid string, at time.Time) (jose.PublicKey, error) {
+	r, err := s.cfg.Trust.ResolveAt(ctx, iss, at)
 	switch {
 	case errors.Is(err, did.ErrNotFound), errors.Is(err, did.ErrInvalidDID), errors.Is(err, did.ErrMethodNotSupported):
 		return jose.PublicKey{}, ErrIssuerUnknown.With("", err)

@@ -28,6 +28,7 @@ import (
 	"github.com/ssi-project/ssi/internal/httpx"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/issuer"
+	"github.com/ssi-project/ssi/verifier"
 	"github.com/ssi-project/ssi/web"
 )
 
@@ -109,6 +110,7 @@ type services struct {
 	registry *didregistry.Service // the DID registry and trust registries
 	issuer   *issuer.Service      // the OpenID4VCI issuer of the agencies
 	holder   *holder.Service      // the citizen wallet backend
+	verifier *verifier.Service    // the OpenID4VP verifier of the venues
 }
 
 // newApp builds the server on an open store.
@@ -151,6 +153,9 @@ func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) 
 	}
 	if svc.holder != nil {
 		holder.Routes(r, svc.holder)
+	}
+	if svc.verifier != nil {
+		verifier.Routes(r, svc.verifier, st, cfg.MaxBody)
 	}
 	web.Routes(r) // the pages: /admin/ and their assets
 	a.router = r

@@ -96,6 +96,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if err != nil {
 				return built{}, err
 			}
+			ver, stopVerifier, err := startDevVerifier(ctx, s, cfg.DataDir, kek, ledger.trust)
+			if err != nil {
+				return built{}, err
+			}
+			s.onStop(stopVerifier)
 			details := func(w io.Writer) {
 				u := cfg.PublicURL
 				fmt.Fprintf(w, "  health   %s/healthz\n  ready    %s/readyz\n  metrics  %s/metrics\n  API      %s/openapi.yaml\n", u, u, s.adminURL, u)
@@ -105,10 +110,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				}
 				fmt.Fprintf(w, "  issuers  %s/issuers/health  %s/issuers/benefits\n", u, u)
 				fmt.Fprintf(w, "  wallet   %s/wallet/v1\n", u)
+				fmt.Fprintf(w, "  verifier %s/verifier/v1/presentations (venue, policy entry)\n", u)
 				fmt.Fprintf(w, "  admin API keys of the demo tenants: %s\n", filepath.Join(cfg.DataDir, "dev-credentials.json"))
 				fmt.Fprintf(w, "  pages    agency admin console %s/admin/ (sign in with the health or benefits key of that file)\n", u)
 			}
-			return built{services: services{ledger: ledger, registry: reg, issuer: iss, holder: hld}, details: details}, nil
+			return built{services: services{ledger: ledger, registry: reg, issuer: iss, holder: hld, verifier: ver}, details: details}, nil
 		},
 	}.run(ctx, args, stdout, stderr)
 }

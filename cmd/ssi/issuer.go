@@ -46,13 +46,9 @@ func loadIssuerTenants(files []issuerTenantFile, kek keys.KEK) ([]issuer.Tenant,
 	builtin := builtinConfigs()
 	var out []issuer.Tenant
 	for _, f := range files {
-		blob, err := os.ReadFile(f.KeyFile)
+		s, err := openSealedKey(f.KeyFile, kek, "the signing key of "+f.ID)
 		if err != nil {
-			return nil, fmt.Errorf("reading the signing key of %s: %w", f.ID, err)
-		}
-		s, err := keys.Open(blob, kek)
-		if err != nil {
-			return nil, fmt.Errorf("opening the signing key of %s: %w", f.ID, err)
+			return nil, err
 		}
 		t := issuer.Tenant{ID: f.ID, DID: f.DID, KeyID: f.KeyID, Signer: s}
 		for _, name := range f.Configurations {

@@ -125,6 +125,7 @@ func BenchmarkDevRevocationLatency(b *testing.B) {
 
 // devWallet is a wallet and the health agency's admin against one `ssi dev`.
 type devWallet struct {
+	dir string // the data directory of the `ssi dev`
 	c   *issuertest.Client
 	key string // the health agency's admin API key
 	did string // the health agency's DID
@@ -147,7 +148,7 @@ func newDevWallet(tb testing.TB) *devWallet {
 	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
 	require.NoError(tb, err)
 	require.NoError(tb, json.Unmarshal(b, &seed))
-	return &devWallet{c: &issuertest.Client{HTTP: http.DefaultClient, Base: url},
+	return &devWallet{dir: dir, c: &issuertest.Client{HTTP: http.DefaultClient, Base: url},
 		key: seed.APIKeys["health"], did: seed.DIDs["health"], benefitsKey: seed.APIKeys["benefits"], venueKey: seed.APIKeys["venue"]}
 }
 
@@ -184,6 +185,14 @@ func (d *devWallet) issue(tb testing.TB, subjectRef string) issuertest.Record {
 // nonce, a key proof of a fresh holder key.
 func (d *devWallet) redeem(tb testing.TB, offerURI, txCode string) []string {
 	tb.Helper()
+	holder, err := keys.Generate(keys.ES256)
+	require.NoError(tb, err)
+	return d.redeemFor(tb, offerURI, txCode, holder)
+}
+
+// redeemFor is redeem for the holder key holder.
+func (d *devWallet) redeemFor(tb testing.TB, offerURI, txCode string, holder keys.Signer) []string {
+	tb.Helper()
 	ctx := context.Background()
 	var opts []issuertest.Option
 	if d.dpop {
@@ -194,8 +203,6 @@ func (d *devWallet) redeem(tb testing.TB, offerURI, txCode string) []string {
 	assert.Equal(tb, map[bool]string{true: "DPoP", false: "Bearer"}[d.dpop], sess.TokenType,
 		"ssi dev issues bearer tokens and, when asked, DPoP-bound ones")
 	nonce, err := sess.Nonce(ctx)
-	require.NoError(tb, err)
-	holder, err := keys.Generate(keys.ES256)
 	require.NoError(tb, err)
 	proof, err := oid4vci.Proof(holder, sess.Issuer, nonce, time.Now())
 	require.NoError(tb, err)

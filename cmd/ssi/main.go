@@ -29,6 +29,7 @@ func commands() map[string]command {
 		"ledger":   {"initialise (init) or run (node) a validator of the permissioned ledger", runLedger},
 		"registry": {"run the DID registry and trust registries alone", runRegistry},
 		"issuer":   {"run the OpenID4VCI issuer alone", runIssuer},
+		"verifier": {"run the OpenID4VP verifier of the venues alone", runVerifier},
 		"pass":     {"verify an EU DCC (HC1:) or SMART Health Card (shc:/) QR text offline", runPassStdin},
 	}
 }

@@ -98,7 +98,8 @@ func seedDev(ctx context.Context, dataDir string, kek keys.KEK, st *store.Store,
 		{"health", "Department of Health", "agency", []string{admin.ScopeCredentialsIssue, admin.ScopeCredentialsRevoke, admin.ScopeDIDsManage, admin.ScopeAuditRead, admin.ScopeKeysManage}},
 		{"benefits", "Benefits Agency", "agency", []string{admin.ScopeCredentialsIssue, admin.ScopeCredentialsRevoke, admin.ScopeDIDsManage, admin.ScopeAuditRead, admin.ScopeKeysManage}},
 		{"registry", "Registry Operator", "registry-operator", []string{admin.ScopeRegistryAdmin, admin.ScopeAuditRead, admin.ScopeKeysManage}},
-		{"venue", "City Stadium", "venue-operator", []string{admin.ScopeRPManage, admin.ScopeAuditRead, admin.ScopeKeysManage}},
+		{"venue", "City Stadium", "venue-operator", []string{admin.ScopeRPManage, admin.ScopeAuditRead, admin.ScopeKeysManage,
+			admin.ScopePresentationsCreate, admin.ScopePresentationsRead}},
 	}
 	for _, t := range tenants {
 		if _, err := adm.CreateTenant(ctx, cli, store.Tenant{ID: t.id, Name: t.name, Kind: t.kind}); err != nil {
@@ -163,7 +164,8 @@ func seedDev(ctx context.Context, dataDir string, kek keys.KEK, st *store.Store,
 		return nil, fmt.Errorf("signing the venue's control proof: %w", err)
 	}
 	rp, err := reg.RegisterRP(ctx, venue, venueDID, "City Stadium entrance",
-		[]didregistry.RPCredential{{VCT: VaccinationVCT, Claims: []string{"vaccinated_within_policy"}, Purpose: "admission under the public health order", RetentionDays: 0}}, proof)
+		[]didregistry.RPCredential{{VCT: VaccinationVCT, Claims: []string{"vaccinated_within_policy", "given_name", "family_name", "birth_date"},
+			Purpose: "admission under the public health order, with a photo-ID check", RetentionDays: 0}}, proof)
 	if err != nil {
 		return nil, fmt.Errorf("seeding the venue registration: %w", err)
 	}

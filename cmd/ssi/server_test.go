@@ -24,7 +24,9 @@ import (
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/store/storetest"
+	"github.com/ssi-project/ssi/internal/trust"
 	"github.com/ssi-project/ssi/issuer"
+	"github.com/ssi-project/ssi/verifier"
 )
 
 func sqliteStore(t *testing.T) *store.Store   { return storetest.SQLite(t) }
@@ -76,8 +78,11 @@ func newTestAppWith(t *testing.T, st *store.Store, o testAppOpts) *app {
 	}
 	iss, err := issuer.New(issuer.Config{Store: st, PublicURL: cfg.PublicURL, Tenants: tenants, Logger: log})
 	require.NoError(t, err)
+	ver, err := verifier.New(context.Background(), verifier.Config{Store: st, PublicURL: cfg.PublicURL, Logger: log,
+		Trust: verifier.TrustClient(trust.NewClient(cfg.PublicURL, trust.Options{}))})
+	require.NoError(t, err)
 	return newApp(cfg, st, log, services{registry: didregistry.New(didregistry.Config{Store: st, PublicURL: cfg.PublicURL, Logger: log}), issuer: iss,
-		holder: newTestHolder(t, st, log)})
+		holder: newTestHolder(t, st, log), verifier: ver})
 }
 
 // testEnv is a real server on a real store with two tenants.

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/config"
+	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/trust"
+	"github.com/ssi-project/ssi/verifier"
+)
+
+// verifierVenueFile is one venue in the --venues file of `ssi verifier`:
+// its venue-operator tenant, its registered verifier DID, the DID URL of
+// its signing key, the key sealed under the KEK, and its policies.
+type verifierVenueFile struct {
+	ID       string               `json:"id"`
+	DID      string               `json:"did"`
+	KeyID    string               `json:"key_id"`
+	KeyFile  string               `json:"key_file"`
+	Policies []verifierPolicyFile `json:"policies"`
+}
+
+// verifierPolicyFile is a verifier.Policy as configured.
+type verifierPolicyFile struct {
+	Name    string          `json:"name"`
+	DCQL    json.RawMessage `json:"dcql_query"`
+	VCTs    []string        `json:"vcts"`
+	Issuers []string        `json:"issuers,omitempty"`
+	Rule    string          `json:"rule"`
+	Show    []string        `json:"show,omitempty"`
+}
+
+func (p verifierPolicyFile) policy() verifier.Policy {
+	return verifier.Policy{Name: p.Name, DCQL: p.DCQL, VCTs: p.VCTs, Issuers: p.Issuers, Rule: p.Rule, Show: p.Show}
+}
+
+// entryPolicy is the demo venue's door policy: a vaccination pass whose
+// vaccinated_within_policy is true, with the name and birth date shown
+// for the photo-ID check.
+func entryPolicy() verifierPolicyFile {
+	return verifierPolicyFile{
+		Name: "entry",
+		DCQL: json.RawMessage(`{"credentials":[{"id":"pass","format":"dc+sd-jwt","meta":{"vct_values":["` + VaccinationVCT + `"]},` +
+			`"claims":[{"path":["vaccinated_within_policy"]},{"path":["given_name"]},{"path":["family_name"]},{"path":["birth_date"]}]}]}`),
+		VCTs: []string{VaccinationVCT},
+		Rule: "vaccinated_within_policy == true",
+		Show: []string{"given_name", "family_name", "birth_date"},
+	}
+}
+
+// openSealedKey reads the key sealed under kek at path; what names it in
+// errors.
+func openSealedKey(path string, kek keys.KEK, what string) (keys.Signer, error) {
+	blob, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	s, err := keys.Open(blob, kek)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", what, err)
+	}
+	return s, nil
+}
+
+// loadVenues opens each venue's sealed key under kek.
+func loadVenues(files []verifierVenueFile, kek keys.KEK) ([]verifier.Venue, error) {
+	var out []verifier.Venue
+	for _, f := range files {
+		s, err := openSealedKey(f.KeyFile, kek, "the signing key of venue "+f.ID)
+		if err != nil {
+			return nil, err
+		}
+		v := verifier.Venue{TenantID: f.ID, DID: f.DID, KeyID: f.KeyID, Signer: s}
+		for _, p := range f.Policies {
+			v.Policies = append(v.Policies, p.policy())
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// verifierConfig configures `ssi verifier`.
+type verifierConfig struct {
+	config.Server `yaml:",inline"`
+	VenuesFile    string `yaml:"venues_file" flag:"venues" usage:"JSON file listing the venues (id, did, key_id, key_file, policies)"`
+	RegistryURL   string `yaml:"registry_url" flag:"registry-url" usage:"public URL of the DID and trust registries"`
+	TrustFile     string `yaml:"trust_file" flag:"trust-file" usage:"the pinned validator set of the ledger (JSON, trust.MarshalTrust), or its CometBFT genesis.json"`
+}
+
+func (c *verifierConfig) validate() error {
+	var p []error
+	if c.VenuesFile == "" {
+		p = append(p, errors.New("venues: the verifier needs the file of its venues"))
+	}
+	if c.RegistryURL == "" {
+		p = append(p, errors.New("registry-url: the verifier needs the registry's URL"))
+	}
+	if c.TrustFile == "" {
+		p = append(p, errors.New("trust-file: the verifier needs the ledger's pinned validators"))
+	}
+	resolved := c.Resolve() // reads the KEK file first
+	return errors.Join(append(p, resolved, c.Validate(), c.RequireHTTPS())...)
+}
+
+// load opens the KEK, the venues' keys and the pinned validators.
+func (c *verifierConfig) load() (keys.KEK, []verifier.Venue, trust.Trust, error) {
+	kek, err := keys.ParseKEK(c.KEK)
+	if err != nil {
+		return keys.KEK{}, nil, trust.Trust{}, fmt.Errorf("loading the key-encryption key: %w", err)
+	}
+	b, err := os.ReadFile(c.VenuesFile)
+	if err != nil {
+		return keys.KEK{}, nil, trust.Trust{}, fmt.Errorf("reading the venues file: %w", err)
+	}
+	var files []verifierVenueFile
+	if err := jsonx.Unmarshal(b, &files, true); err != nil {
+		return keys.KEK{}, nil, trust.Trust{}, fmt.Errorf("reading the venues file: %w", err)
+	}
+	venues, err := loadVenues(files, kek)
+	if err != nil {
+		return keys.KEK{}, nil, trust.Trust{}, err
+	}
+	var pinned trust.Trust
+	if strings.HasSuffix(c.TrustFile, "genesis.json") {
+		pinned, err = trust.TrustFromGenesis(c.TrustFile)
+	} else {
+		pinned, err = trust.ReadTrust(c.TrustFile)
+	}
+	if err != nil {
+		return keys.KEK{}, nil, trust.Trust{}, fmt.Errorf("reading the pinned validators: %w", err)
+	}
+	return kek, venues, pinned, nil
+}
+
+// runVerifier runs the verifier alone, for production: its store
+// (PostgreSQL, typically; migrations are applied with `ssi migrate`), the
+// venues of --venues with their keys sealed under the KEK, and the trust
+// layer reaching the registry at --registry-url and believing only the
+// validators of --trust-file. A policy that asks for more than its venue's
+// registration allows stops the start-up.
+func runVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := verifierConfig{Server: config.DefaultServer()}
+	var (
+		kek    keys.KEK
+		venues []verifier.Venue
+		pinned trust.Trust
+	)
+	return serverCommand{name: "verifier", config: &cfg, server: &cfg.Server, validate: cfg.validate,
+		prepare: func() (err error) {
+			kek, venues, pinned, err = cfg.load()
+			return err
+		},
+		build: func(ctx context.Context, s *server) (built, error) {
+			tc := trust.NewClient(cfg.RegistryURL, trust.Options{Trust: pinned, Now: clock})
+			svc, err := verifier.New(ctx, verifier.Config{Store: s.store, Trust: verifier.TrustClient(tc), KEK: kek,
+				PublicURL: cfg.PublicURL, Venues: venues, Now: clock, Logger: s.log})
+			if err != nil {
+				return built{}, err
+			}
+			return built{services: services{verifier: svc}, summary: fmt.Sprintf(" (%d venues, registry %s)", len(venues), cfg.RegistryURL)}, nil
+		},
+	}.run(ctx, args, stdout, stderr)
+}
+
+// startDevVerifier is the demo venue of `ssi dev`: the seeded venue
+// tenant with its did:key verifier DID and the entry policy, trusting the
+// in-process ledger's validators and reaching the registry and the
+// issuers' status lists at the server's own URL. Its registration is
+// checked once the server serves it and it is anchored; until then the
+// verifier refuses transactions (verifier_not_ready).
+func startDevVerifier(ctx context.Context, s *server, dataDir string, kek keys.KEK, pinned trust.Trust) (*verifier.Service, func(), error) {
+	signer, err := openSealedKey(filepath.Join(dataDir, "keys", "venue-verifier.key"), kek, "the venue's key")
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := did.KeyDID(signer.Public())
+	if err != nil {
+		return nil, nil, err
+	}
+	venue := verifier.Venue{TenantID: "venue", DID: d, KeyID: d + "#" + strings.TrimPrefix(d, "did:key:"), Signer: signer,
+		Policies: []verifier.Policy{entryPolicy().policy()}}
+	// A short cache, so that a revocation shows within about a second of
+	// its list being published.
+	tc := trust.NewClient(s.cfg.PublicURL, trust.Options{Trust: pinned, Now: clock, TTL: time.Second})
+	svc, err := verifier.New(ctx, verifier.Config{Store: s.store, Trust: verifier.TrustClient(tc), KEK: kek,
+		PublicURL: s.cfg.PublicURL, Venues: []verifier.Venue{venue}, Now: clock, Logger: s.log, DeferRegistrationCheck: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = svc.WaitRegistrations(wctx, 200*time.Millisecond) })
+	return svc, func() { cancel(); wg.Wait() }, nil
+}
