@@ -30,6 +30,27 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 	"connect-src 'self'; worker-src 'self'; manifest-src 'self'; media-src 'self' blob:; font-src 'self'; " +
 	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
+// CSPWasm is CSP for the pages of a folder that ships a WebAssembly
+// module (the venue scanner's offline verifier, built with GOOS=js
+// GOARCH=wasm): 'wasm-unsafe-eval' lets WebAssembly compile bytes, and
+// allows nothing else (no eval, no inline script).
+const CSPWasm = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; " +
+	"connect-src 'self'; worker-src 'self'; manifest-src 'self'; media-src 'self' blob:; font-src 'self'; " +
+	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// cspFor is the policy of the file at u: CSPWasm when its folder holds a
+// .wasm file (so a page, or a worker script beside it, may compile it),
+// else CSP.
+func cspFor(files map[string]file, u string) string {
+	dir := u[:strings.LastIndex(u, "/")+1]
+	for p := range files {
+		if strings.HasPrefix(p, dir) && !strings.Contains(p[len(dir):], "/") && path.Ext(p) == ".wasm" {
+			return CSPWasm
+		}
+	}
+	return CSP
+}
+
 // Mounts are the URL prefixes the embedded files are served under, each
 // the folder of the same name under static/. They are pages and their
 // assets, not API routes: openapi.yaml does not list them (the OpenAPI
@@ -41,6 +62,7 @@ type file struct {
 	body  []byte
 	ctype string
 	etag  string
+	csp   string
 }
 
 // files are the embedded files by URL path ("/admin/index.html"); a
@@ -66,6 +88,10 @@ func load() map[string]file {
 		}
 		return nil
 	})
+	for u, f := range out {
+		f.csp = cspFor(out, u)
+		out[u] = f
+	}
 	if err != nil {
 		// The files are compiled in: a walk cannot fail but for a
 		// broken build.
@@ -126,7 +152,7 @@ func Serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", CSP)
+	h.Set("Content-Security-Policy", f.csp)
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()")

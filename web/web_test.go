@@ -53,7 +53,7 @@ func TestEveryFileIsServedWithItsHeaders(t *testing.T) {
 			resp, body := fetch(t, http.MethodGet, srv.URL+p)
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			assert.Equal(t, f.body, body)
-			assert.Equal(t, CSP, resp.Header.Get("Content-Security-Policy"))
+			assert.Equal(t, CSP, resp.Header.Get("Content-Security-Policy"), "no page ships WebAssembly yet")
 			assert.Equal(t, f.ctype, resp.Header.Get("Content-Type"))
 			assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
 			assert.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
@@ -153,4 +153,21 @@ func TestVendoredFilesAreListed(t *testing.T) {
 func readRepoFile(name string) (string, error) {
 	b, err := os.ReadFile(filepath.Join("..", name))
 	return string(b), err
+}
+
+// TestWasmFoldersGetWasmEval: only the files of a folder holding a .wasm
+// module are served with 'wasm-unsafe-eval', and the two policies differ
+// in exactly that.
+func TestWasmFoldersGetWasmEval(t *testing.T) {
+	fs := map[string]file{
+		"/venue/": {}, "/venue/index.html": {}, "/venue/verify.wasm": {}, "/venue/sub/x.js": {},
+		"/admin/": {}, "/admin/index.html": {}, "/assets/api.js": {},
+	}
+	for u, want := range map[string]string{
+		"/venue/": CSPWasm, "/venue/index.html": CSPWasm, "/venue/verify.wasm": CSPWasm,
+		"/venue/sub/x.js": CSP, "/admin/": CSP, "/admin/index.html": CSP, "/assets/api.js": CSP,
+	} {
+		assert.Equal(t, want, cspFor(fs, u), u)
+	}
+	assert.Equal(t, strings.Replace(CSP, "script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';", 1), CSPWasm)
 }

@@ -54,7 +54,8 @@ type Browser struct {
 	origin string          // of the last Open
 	header network.Headers // of the last Open's document
 
-	proxy *recorder // every request of the browser passes it
+	proxy *recorder             // every request of the browser passes it
+	clock page.ScriptIdentifier // the ShiftClock script of new documents
 
 	mu         sync.Mutex
 	pageReqs   []string // the document's requests, as DevTools reports them
@@ -384,6 +385,44 @@ func (b *Browser) Offline(on bool) {
 			Offline: on, DownloadThroughput: -1, UploadThroughput: -1})
 		return err
 	}))
+}
+
+// clockScript moves the page's Date by shift milliseconds: Date.now() and
+// new Date() (no argument) read the real time plus shift; a date built
+// from a value is unchanged.
+const clockScript = `(() => {
+  const Real = globalThis.__ssiRealDate || Date;
+  globalThis.__ssiRealDate = Real;
+  const shift = %d;
+  class ShiftedDate extends Real {
+    constructor(...a) { if (a.length === 0) super(Real.now() + shift); else super(...a); }
+    static now() { return Real.now() + shift; }
+  }
+  globalThis.Date = ShiftedDate;
+})();`
+
+// ShiftClock moves the clock of the current document and of every later
+// one by d from the real time (0 puts it back), as a page sees it through
+// Date: what a test needs to age a cached bundle past its maximum. It
+// does not reach workers, timers or performance.now(), and Date called
+// without new throws while shifted.
+func (b *Browser) ShiftClock(d time.Duration) {
+	b.t.Helper()
+	src := fmt.Sprintf(clockScript, d.Milliseconds())
+	b.Do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if b.clock != "" {
+			if _, err := cdp.Call(ctx, tg, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: b.clock}); err != nil {
+				return err
+			}
+		}
+		r, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
+		if err != nil {
+			return err
+		}
+		b.clock = r.Identifier
+		return nil
+	}))
+	Eval[any](b, src)
 }
 
 // Fits reports whether the page is no wider than the viewport (no

@@ -35,20 +35,24 @@ func pagesMux(foreign string) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/assets/", web.Serve)
 	mux.HandleFunc("/vendor/", web.Serve)
-	mux.HandleFunc("/t/", func(w http.ResponseWriter, r *http.Request) {
-		b, err := os.ReadFile(filepath.Join("testdata", strings.TrimPrefix(r.URL.Path, "/t/")))
-		if err != nil {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Security-Policy", web.CSP)
-		if strings.HasSuffix(r.URL.Path, ".js") {
-			w.Header().Set("Content-Type", "text/javascript")
-		} else {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		}
-		w.Write(b)
-	})
+	testdata := func(prefix, csp string) {
+		mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
+			b, err := os.ReadFile(filepath.Join("testdata", strings.TrimPrefix(r.URL.Path, prefix)))
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Security-Policy", csp)
+			if strings.HasSuffix(r.URL.Path, ".js") {
+				w.Header().Set("Content-Type", "text/javascript")
+			} else {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			}
+			w.Write(b)
+		})
+	}
+	testdata("/t/", web.CSP)
+	testdata("/tw/", web.CSPWasm)
 	// A worker without a CSP that fetches from a host off loopback: only
 	// the proxy sees a worker's requests.
 	mux.HandleFunc("/plain/worker.html", func(w http.ResponseWriter, r *http.Request) {
@@ -228,6 +232,46 @@ func es256Verify(tb testing.TB) time.Duration {
 	}
 	slices.Sort(runs)
 	return runs[2]
+}
+
+// TestWasmNeedsItsPolicy: under the pages' CSP WebAssembly cannot
+// compile; under CSPWasm (a folder that ships a .wasm) it can, with no
+// violation.
+func TestWasmNeedsItsPolicy(t *testing.T) {
+	srv := pages(t, "")
+	b := Start(t, Options{})
+	b.Open(srv.URL + "/t/wasm.html")
+	b.WaitFor(`document.getElementById("p").textContent !== "wait"`, "the compile under CSP")
+	assert.Equal(t, "refused: CompileError", b.Text("#p"))
+	assert.NotEmpty(t, b.Violations())
+	b.Open(srv.URL + "/tw/wasm.html")
+	b.WaitFor(`document.getElementById("p").textContent !== "wait"`, "the compile under CSPWasm")
+	assert.Equal(t, "compiled", b.Text("#p"))
+	b.Check()
+}
+
+// TestShiftClock: the page's Date moves by the shift, in the current
+// document and after a reload, and comes back with 0.
+func TestShiftClock(t *testing.T) {
+	srv := pages(t, "")
+	b := Start(t, Options{})
+	b.Open(srv.URL + "/t/inline.html")
+	offset := func() time.Duration {
+		ms := Eval[float64](b, `Date.now() - __ssiRealDateNow()`)
+		return time.Duration(ms) * time.Millisecond
+	}
+	realNow := `globalThis.__ssiRealDateNow = () => (globalThis.__ssiRealDate || Date).now()`
+	Eval[any](b, realNow)
+	assert.Less(t, offset().Abs(), time.Second)
+	b.ShiftClock(48 * time.Hour)
+	assert.InDelta(t, float64(48*time.Hour), float64(offset()), float64(5*time.Second))
+	assert.InDelta(t, float64(48*time.Hour), float64(time.Duration(Eval[float64](b, `new Date().getTime() - __ssiRealDateNow()`))*time.Millisecond), float64(5*time.Second))
+	assert.Equal(t, "2020-01-02T00:00:00.000Z", Eval[string](b, `new Date("2020-01-02T00:00:00Z").toISOString()`), "a date from a value is unchanged")
+	b.Open(srv.URL + "/t/inline.html")
+	Eval[any](b, realNow)
+	assert.InDelta(t, float64(48*time.Hour), float64(offset()), float64(5*time.Second), "after a reload")
+	b.ShiftClock(0)
+	assert.Less(t, offset().Abs(), time.Second)
 }
 
 func TestWriteY4M(t *testing.T) {
