@@ -76,7 +76,7 @@ func (s *Service) AcceptPresentation(ctx context.Context, a *Account, id string,
 		if err != nil {
 			return nil, fmt.Errorf("reading credential: %w", err)
 		}
-		cp, left, err := s.takeCopy(ctx, a, rec, me)
+		cp, left, err := s.takeCopy(ctx, a, rec, me, s.cfg.CopyReuse)
 		if err != nil {
 			return nil, err
 		}
@@ -263,11 +263,12 @@ func checkChoices(st *presentState, choices map[string]string) error {
 	return nil
 }
 
-// takeCopy marks a fresh copy of rec as this verifier's and returns it
-// with the number of fresh copies left after it. A copy another
+// takeCopy marks a fresh copy of rec as this verifier's (me) and returns
+// it with the number of fresh copies left after it; with reuse a copy
+// already me's is fresh too, and taken first. A copy another
 // presentation took meanwhile is skipped. Errors: ErrNoFreshCopy.
-func (s *Service) takeCopy(ctx context.Context, a *Account, rec store.HolderCredential, me string) (store.HolderCopy, int, error) {
-	fresh := func(cp store.HolderCopy) bool { return cp.UsedBy == "" || (s.cfg.CopyReuse && cp.UsedBy == me) }
+func (s *Service) takeCopy(ctx context.Context, a *Account, rec store.HolderCredential, me string, reuse bool) (store.HolderCopy, int, error) {
+	fresh := func(cp store.HolderCopy) bool { return cp.UsedBy == "" || (reuse && cp.UsedBy == me) }
 	n := 0
 	for _, cp := range rec.Copies {
 		if fresh(cp) {
@@ -276,7 +277,7 @@ func (s *Service) takeCopy(ctx context.Context, a *Account, rec store.HolderCred
 	}
 	// With reuse, the verifier's own copy first: it has seen it already.
 	order := slices.Clone(rec.Copies)
-	if s.cfg.CopyReuse {
+	if reuse {
 		slices.SortStableFunc(order, func(x, y store.HolderCopy) int {
 			return map[bool]int{true: 0, false: 1}[x.UsedBy == me] - map[bool]int{true: 0, false: 1}[y.UsedBy == me]
 		})
@@ -285,7 +286,7 @@ func (s *Service) takeCopy(ctx context.Context, a *Account, rec store.HolderCred
 		if !fresh(cp) {
 			continue
 		}
-		err := s.cfg.Store.UseHolderCopy(ctx, a.ID, rec.ID, cp.N, me, s.cfg.CopyReuse, s.now())
+		err := s.cfg.Store.UseHolderCopy(ctx, a.ID, rec.ID, cp.N, me, reuse, s.now())
 		if errors.Is(err, store.ErrConflict) {
 			n--
 			continue
@@ -294,7 +295,7 @@ func (s *Service) takeCopy(ctx context.Context, a *Account, rec store.HolderCred
 			return store.HolderCopy{}, 0, fmt.Errorf("taking a copy: %w", err)
 		}
 		left := n - 1
-		if s.cfg.CopyReuse && cp.UsedBy == me {
+		if reuse && cp.UsedBy == me {
 			left = n
 		}
 		return cp, left, nil

@@ -15,6 +15,7 @@ func (h handlers) walletRoutes(r chi.Router) {
 	r.Get("/credentials", httpx.H(h.credentials))
 	r.Get("/credentials/{id}", httpx.H(h.credential))
 	r.Delete("/credentials/{id}", httpx.H(h.deleteCredential))
+	r.Post("/credentials/{id}/offline-qr", httpx.H(h.offlineQR))
 	h.presentationRoutes(r)
 }
 
@@ -161,4 +162,16 @@ func (h handlers) exportHistory(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="sharing-history.json"`)
 	return httpx.JSON(w, http.StatusOK, map[string]any{"history": es})
+}
+
+func (h handlers) offlineQR(w http.ResponseWriter, r *http.Request) error {
+	var req OfflineRequest
+	if err := httpx.DecodeJSON(r, &req, MaxBody); err != nil {
+		return err
+	}
+	q, err := h.s.OfflineQR(r.Context(), accountFrom(r.Context()), chi.URLParam(r, "id"), req)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusCreated, q)
 }

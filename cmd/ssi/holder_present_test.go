@@ -17,8 +17,11 @@ import (
 
 	"github.com/ssi-project/ssi/internal/dcql"
 	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vp"
+	"github.com/ssi-project/ssi/internal/qr"
+	"github.com/ssi-project/ssi/internal/sdjwt"
 )
 
 // rogueVerifier serves one signed request object and records what the
@@ -232,4 +235,64 @@ func TestHolderRefusesOverAsking(t *testing.T) {
 // onto.
 func forgedToken(sigFrom, onto string) string {
 	return onto[:strings.LastIndex(onto, ".")] + sigFrom[strings.LastIndex(sigFrom, "."):]
+}
+
+// TestHolderOfflineQR: the wallet builds the SSI1 envelope of a fresh
+// copy for the venue, disclosing only what the venue's registration
+// allows, with the offline KB-JWT (aud offline:<venue DID>, a fresh
+// wallet nonce, iat now); the history records it; a claim beyond the
+// registration is over_asking; another account's credential is 404.
+func TestHolderOfflineQR(t *testing.T) {
+	d := newDevHolder(t)
+	ada := d.citizen("ada")
+	o := d.offer("citizen-ada")
+	var c walletCredential
+	code, b := d.call(http.MethodPost, "/wallet/v1/offers", ada, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 2}, &c)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	_, venueDID, _ := venueKey(t, d.dir)
+
+	var q struct {
+		Text, PNG, SVG string
+		ExpiresAt      time.Time `json:"expires_at"`
+	}
+	code, b = d.call(http.MethodPost, "/wallet/v1/credentials/"+c.ID+"/offline-qr", ada, map[string]any{"venue": venueDID, "claims": []string{"vaccinated_within_policy"}}, &q)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	require.True(t, strings.HasPrefix(q.Text, qr.Prefix))
+	assert.NotEmpty(t, q.PNG)
+	assert.True(t, strings.HasPrefix(q.SVG, "<svg") || strings.HasPrefix(q.SVG, "<?xml"))
+	pres, err := qr.DecodeEnvelope(q.Text)
+	require.NoError(t, err)
+	parts, err := sdjwt.Split(pres, 0)
+	require.NoError(t, err)
+	require.Len(t, parts.Disclosures, 1, "only the one claim")
+	kb, err := jose.ParseUnverified(parts.KBJWT, 0)
+	require.NoError(t, err)
+	kc, err := kb.Claims()
+	require.NoError(t, err)
+	assert.Equal(t, "offline:"+venueDID, kc["aud"])
+	assert.NotEmpty(t, kc["nonce"])
+
+	var h historyDoc
+	code, _ = d.call(http.MethodGet, "/wallet/v1/history?channel=offline", ada, nil, &h)
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, h.History, 1)
+	assert.Equal(t, "offline_qr", h.History[0].Outcome)
+	assert.Equal(t, []string{"vaccinated_within_policy"}, h.History[0].Claims)
+
+	code, b = d.call(http.MethodPost, "/wallet/v1/credentials/"+c.ID+"/offline-qr", ada, map[string]any{"venue": venueDID, "claims": []string{"vaccinations"}}, nil)
+	assert.Equal(t, http.StatusForbidden, code, string(b))
+	assert.Contains(t, string(b), `"code":"over_asking"`)
+
+	bob := d.citizen("bob")
+	code, _ = d.call(http.MethodPost, "/wallet/v1/credentials/"+c.ID+"/offline-qr", bob, map[string]any{"venue": venueDID, "claims": []string{"vaccinated_within_policy"}}, nil)
+	assert.Equal(t, http.StatusNotFound, code)
+
+	// A renewal shows the venue its own copy again: the other copy stays
+	// fresh for any other verifier.
+	code, _ = d.call(http.MethodPost, "/wallet/v1/credentials/"+c.ID+"/offline-qr", ada, map[string]any{"venue": venueDID, "claims": []string{"vaccinated_within_policy"}}, nil)
+	require.Equal(t, http.StatusCreated, code)
+	var detail walletCredential
+	code, _ = d.call(http.MethodGet, "/wallet/v1/credentials/"+c.ID, ada, nil, &detail)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 1, detail.Unused)
 }
