@@ -125,43 +125,8 @@ func loadPassConfig(atText string, dccFiles []string, shcDir string, jwks, crls 
 		}
 		cfg.at = t
 	}
-	var src passcheck.TrustSources
-	for _, name := range dccFiles {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		src.DCC = append(src.DCC, b)
-	}
-	if shcDir != "" {
-		b, err := os.ReadFile(shcDir)
-		if err != nil {
-			return nil, err
-		}
-		src.SHCDirectories = append(src.SHCDirectories, b)
-	}
-	for _, spec := range [...]struct {
-		flag string
-		list []string
-		dst  *[]passcheck.IssuerFile
-	}{
-		{"--shc-jwks", jwks, &src.SHCJWKS},
-		{"--shc-crl", crls, &src.SHCCRLs},
-	} {
-		for _, kv := range spec.list {
-			iss, name, ok := strings.Cut(kv, "=")
-			if !ok || iss == "" || name == "" {
-				return nil, fmt.Errorf("%s wants ISS=FILE", spec.flag)
-			}
-			b, err := os.ReadFile(name)
-			if err != nil {
-				return nil, err
-			}
-			*spec.dst = append(*spec.dst, passcheck.IssuerFile{ISS: iss, Data: b})
-		}
-	}
 	var err error
-	if cfg.trust, err = src.Load(); err != nil {
+	if cfg.trust, err = (passTrustFile{DCC: dccFiles, SHCDirectories: shcDirs(shcDir), SHCJWKS: jwks, SHCCRLs: crls}).load(); err != nil {
 		return nil, err
 	}
 	if policyFile != "" {
@@ -174,6 +139,63 @@ func loadPassConfig(atText string, dccFiles []string, shcDir string, jwks, crls 
 		}
 	}
 	return cfg, nil
+}
+
+// shcDirs is the --shc-directory flag as a list.
+func shcDirs(name string) []string {
+	if name == "" {
+		return nil
+	}
+	return []string{name}
+}
+
+// passTrustFile names the trust files for other systems' passes (EU DCCs,
+// SMART Health Cards; docs/passes.md), as the flags of `ssi pass verify`
+// do, for a venue of `ssi verifier` too: ISS=FILE for one SHC issuer's
+// JWKS or CRL.
+type passTrustFile struct {
+	DCC            []string `json:"dcc_trust,omitempty"`
+	SHCDirectories []string `json:"shc_directories,omitempty"`
+	SHCJWKS        []string `json:"shc_jwks,omitempty"`
+	SHCCRLs        []string `json:"shc_crls,omitempty"`
+}
+
+// load reads the files and parses them (passcheck.TrustSources.Load).
+func (f passTrustFile) load() (passcheck.TrustSet, error) {
+	var src passcheck.TrustSources
+	for _, list := range [...]struct {
+		names []string
+		dst   *[][]byte
+	}{{f.DCC, &src.DCC}, {f.SHCDirectories, &src.SHCDirectories}} {
+		for _, name := range list.names {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				return passcheck.TrustSet{}, err
+			}
+			*list.dst = append(*list.dst, b)
+		}
+	}
+	for _, spec := range [...]struct {
+		what string
+		list []string
+		dst  *[]passcheck.IssuerFile
+	}{
+		{"shc-jwks", f.SHCJWKS, &src.SHCJWKS},
+		{"shc-crl", f.SHCCRLs, &src.SHCCRLs},
+	} {
+		for _, kv := range spec.list {
+			iss, name, ok := strings.Cut(kv, "=")
+			if !ok || iss == "" || name == "" {
+				return passcheck.TrustSet{}, fmt.Errorf("%s wants ISS=FILE", spec.what)
+			}
+			b, err := os.ReadFile(name)
+			if err != nil {
+				return passcheck.TrustSet{}, err
+			}
+			*spec.dst = append(*spec.dst, passcheck.IssuerFile{ISS: iss, Data: b})
+		}
+	}
+	return src.Load()
 }
 
 // multiFlag is a repeatable string flag.

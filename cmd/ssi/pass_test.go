@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssi-project/ssi/internal/dcc/dcctest"
+	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/passcheck"
 	"github.com/ssi-project/ssi/internal/passcheck/passvectors"
 	"github.com/ssi-project/ssi/internal/shc/shctest"
@@ -158,4 +159,51 @@ func TestPassVerifyCommand(t *testing.T) {
 	code, _ := asExitCode(err)
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout.String(), `"verdict":"green"`)
+}
+
+// TestVenuePasses: a venue of `ssi verifier` configures its trust for
+// other systems' passes (the files of `ssi pass verify`) and a policy's
+// vaccination rule; a bad file or rule stops the start-up.
+func TestVenuePasses(t *testing.T) {
+	kek, err := keys.ParseKEK(strings.Repeat("ab", 32))
+	require.NoError(t, err)
+	signer, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	sealed, err := keys.Seal(signer, kek)
+	require.NoError(t, err)
+	keyFile := writeFile(t, "venue.key", sealed)
+	dsc := dcctest.NewDSC(t, dcctest.DSCOptions{})
+	is := shctest.NewIssuer(t, "https://issuer.example/shc")
+	file := func(passes *passTrustFile, vaccination string) []verifierVenueFile {
+		p := entryPolicy()
+		if vaccination != "" {
+			p.Vaccination = json.RawMessage(vaccination)
+		}
+		return []verifierVenueFile{{ID: "venue", DID: "did:key:z", KeyID: "did:key:z#z", KeyFile: keyFile, Policies: []verifierPolicyFile{p}, Passes: passes}}
+	}
+	passes := &passTrustFile{
+		DCC:     []string{writeFile(t, "dsc.der", dsc.DER)},
+		SHCJWKS: []string{is.ISS + "=" + writeFile(t, "jwks.json", is.JWKS(t))},
+	}
+	venues, err := loadVenues(file(passes, `{"min_days_since_dose":14,"accepted_products":["EU/1/21/1529"]}`), kek)
+	require.NoError(t, err)
+	require.Len(t, venues, 1)
+	v := venues[0]
+	require.NotNil(t, v.Passes)
+	require.NotNil(t, v.Policies[0].Vaccination)
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	assert.Equal(t, "green", passcheck.Check(is.Make(t, shctest.Card{}), *v.Passes, nil, at).Verdict)
+	assert.Equal(t, []string{"policy_product_not_accepted"}, passcheck.Check(dsc.Make(t, dcctest.Pass{}), *v.Passes, v.Policies[0].Vaccination, at).Reasons)
+
+	venues, err = loadVenues(file(nil, ""), kek)
+	require.NoError(t, err)
+	assert.Nil(t, venues[0].Passes, "no passes section: HC1: and shc:/ stay refused")
+	assert.Nil(t, venues[0].Policies[0].Vaccination)
+
+	_, err = loadVenues(file(&passTrustFile{DCC: []string{keyFile}}, ""), kek)
+	assert.ErrorContains(t, err, "dcc_bad_trust_list")
+	_, err = loadVenues(file(&passTrustFile{SHCCRLs: []string{"no-equals-sign"}}, ""), kek)
+	assert.ErrorContains(t, err, "ISS=FILE")
+	_, err = loadVenues(file(nil, `{"window":3}`), kek)
+	assert.ErrorContains(t, err, "pass_bad_policy")
 }

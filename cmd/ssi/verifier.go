@@ -16,6 +16,7 @@ import (
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/jsonx"
 	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/passcheck"
 	"github.com/ssi-project/ssi/internal/trust"
 	"github.com/ssi-project/ssi/verifier"
 )
@@ -29,6 +30,9 @@ type verifierVenueFile struct {
 	KeyID    string               `json:"key_id"`
 	KeyFile  string               `json:"key_file"`
 	Policies []verifierPolicyFile `json:"policies"`
+	// Passes is the venue's trust for EU DCCs and SMART Health Cards
+	// shown at POST /verifier/v1/offline (docs/passes.md); none: refused.
+	Passes *passTrustFile `json:"passes,omitempty"`
 }
 
 // verifierPolicyFile is a verifier.Policy as configured.
@@ -39,6 +43,9 @@ type verifierPolicyFile struct {
 	Issuers []string        `json:"issuers,omitempty"`
 	Rule    string          `json:"rule"`
 	Show    []string        `json:"show,omitempty"`
+	// Vaccination is the rule for EU DCCs and SMART Health Cards
+	// (passcheck.ParsePolicy); none: they need only be genuine.
+	Vaccination json.RawMessage `json:"vaccination,omitempty"`
 }
 
 func (p verifierPolicyFile) policy() verifier.Policy {
@@ -83,7 +90,20 @@ func loadVenues(files []verifierVenueFile, kek keys.KEK) ([]verifier.Venue, erro
 		}
 		v := verifier.Venue{TenantID: f.ID, DID: f.DID, KeyID: f.KeyID, Signer: s}
 		for _, p := range f.Policies {
-			v.Policies = append(v.Policies, p.policy())
+			pol := p.policy()
+			if len(p.Vaccination) > 0 {
+				if pol.Vaccination, err = passcheck.ParsePolicy(p.Vaccination); err != nil {
+					return nil, fmt.Errorf("venue %s, policy %s: %w", f.ID, p.Name, err)
+				}
+			}
+			v.Policies = append(v.Policies, pol)
+		}
+		if f.Passes != nil {
+			t, err := f.Passes.load()
+			if err != nil {
+				return nil, fmt.Errorf("venue %s, passes: %w", f.ID, err)
+			}
+			v.Passes = &t
 		}
 		out = append(out, v)
 	}
