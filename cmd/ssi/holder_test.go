@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ type devHolder struct {
 	dir    string
 	admin  *issuertest.Client
 	key    string // the health agency's admin API key
+	venue  string // the demo venue's API key
 	did    string
 	client *http.Client
 	leaks  *httpxtest.LeakChecker
@@ -56,7 +58,7 @@ func newDevHolder(t *testing.T, extra ...string) *devHolder {
 	waitAnchoredDID(t, url, seed.DIDs["health"])
 	c, lc := httpxtest.NewClient(t)
 	return &devHolder{t: t, url: url, dir: dir, admin: &issuertest.Client{HTTP: http.DefaultClient, Base: url},
-		key: seed.APIKeys["health"], did: seed.DIDs["health"], client: c, leaks: lc}
+		key: seed.APIKeys["health"], venue: seed.APIKeys["venue"], did: seed.DIDs["health"], client: c, leaks: lc}
 }
 
 // call sends a wallet API request with the session token tok and decodes
@@ -326,12 +328,32 @@ type hostileIssuer struct {
 	srv    *httptest.Server
 	real   atomic.Pointer[string] // the server's listener, once started
 	mutate atomic.Pointer[func(path string, body []byte) []byte]
+	mu     sync.Mutex
+	posted [][2]string // the requests POSTed, in order: path, body
+}
+
+// bodies returns what was POSTed to paths starting with prefix.
+func (h *hostileIssuer) bodies(prefix string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, pb := range h.posted {
+		if strings.HasPrefix(pb[0], prefix) {
+			out = append(out, pb[1])
+		}
+	}
+	return out
 }
 
 func newHostileIssuer(t *testing.T) *hostileIssuer {
 	h := &hostileIssuer{}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if r.Method == http.MethodPost {
+			h.mu.Lock()
+			h.posted = append(h.posted, [2]string{r.URL.Path, string(body)})
+			h.mu.Unlock()
+		}
 		req, _ := http.NewRequestWithContext(r.Context(), r.Method, *h.real.Load()+r.URL.RequestURI(), bytes.NewReader(body))
 		req.Header = r.Header.Clone()
 		resp, err := http.DefaultTransport.RoundTrip(req)

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/sdjwt"
+)
+
+// phone is a citizen's device keeping its keys.
+type phone struct{ keys []keys.Signer }
+
+func newPhone(t *testing.T, n int) *phone {
+	p := &phone{}
+	for range n {
+		k, err := keys.Generate(keys.ES256)
+		require.NoError(t, err)
+		p.keys = append(p.keys, k)
+	}
+	return p
+}
+
+func (p *phone) jwks(t *testing.T) []keys.JWK {
+	var out []keys.JWK
+	for _, k := range p.keys {
+		j, err := jose.PublicJWK(k.Public())
+		require.NoError(t, err)
+		out = append(out, j)
+	}
+	return out
+}
+
+type toSign struct {
+	Key          string
+	SigningInput string `json:"signing_input"`
+}
+
+// sign signs each input with the key it names, as the secure enclave
+// would, and returns the base64url signatures.
+func (p *phone) sign(t *testing.T, in []toSign) []string {
+	t.Helper()
+	var out []string
+	for _, s := range in {
+		var k keys.Signer
+		for _, c := range p.keys {
+			if c.KeyID() == s.Key {
+				k = c
+			}
+		}
+		require.NotNil(t, k, "the phone has the key")
+		h, pl, _ := strings.Cut(s.SigningInput, ".")
+		hb, err := base64.RawURLEncoding.DecodeString(h)
+		require.NoError(t, err)
+		pb, err := base64.RawURLEncoding.DecodeString(pl)
+		require.NoError(t, err)
+		tok, err := jose.SignEncoded(k, hb, pb)
+		require.NoError(t, err)
+		out = append(out, tok[strings.LastIndex(tok, ".")+1:])
+	}
+	return out
+}
+
+// receive redeems a fresh offer with cloud keys or the phone's.
+func (d *devHolder) receive(t *testing.T, tok, subjectRef string, ph *phone) walletCredential {
+	t.Helper()
+	o := d.offer(subjectRef)
+	var c walletCredential
+	if ph == nil {
+		code, b := d.call(http.MethodPost, "/wallet/v1/offers", tok, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 3}, &c)
+		require.Equal(t, http.StatusCreated, code, string(b))
+		return c
+	}
+	var p struct {
+		ID     string
+		ToSign []toSign `json:"to_sign"`
+	}
+	code, b := d.call(http.MethodPost, "/wallet/v1/offers", tok, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "key_mode": "device", "device_keys": ph.jwks(t)}, &p)
+	require.Equal(t, http.StatusAccepted, code, string(b))
+	code, b = d.call(http.MethodPost, "/wallet/v1/offers/"+p.ID+"/submit", tok, map[string]any{"signatures": ph.sign(t, p.ToSign)}, &c)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	return c
+}
+
+// present answers the authorization request uri with credential credID
+// for query "pass", through consent and accept (and the phone's
+// signatures for device keys), and returns the consent.
+func (d *devHolder) present(t *testing.T, tok, uri, credID string, ph *phone) consentDoc {
+	t.Helper()
+	var c consentDoc
+	code, b := d.call(http.MethodPost, "/wallet/v1/presentations", tok, map[string]any{"authorization_request_uri": uri}, &c)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	require.Equal(t, "pending", c.Status, string(b))
+	var sent struct {
+		Status string
+		ToSign []toSign `json:"to_sign"`
+	}
+	code, b = d.call(http.MethodPost, "/wallet/v1/presentations/"+c.ID+"/accept", tok, map[string]any{"choices": map[string]string{"pass": credID}}, &sent)
+	if ph == nil {
+		require.Equal(t, http.StatusOK, code, string(b))
+		require.Equal(t, "sent", sent.Status)
+		return c
+	}
+	require.Equal(t, http.StatusAccepted, code, string(b))
+	require.Len(t, sent.ToSign, 1)
+	code, b = d.call(http.MethodPost, "/wallet/v1/presentations/"+c.ID+"/submit", tok, map[string]any{"signatures": ph.sign(t, sent.ToSign)}, &sent)
+	require.Equal(t, http.StatusOK, code, string(b))
+	require.Equal(t, "sent", sent.Status)
+	return c
+}
+
+// copyOf is what tells two presented copies apart.
+type copyOf struct{ signature, cnf, statusIdx string }
+
+// presented reads the copy inside a direct_post body.
+func presented(t *testing.T, body string) copyOf {
+	t.Helper()
+	f, err := url.ParseQuery(body)
+	require.NoError(t, err)
+	var vp map[string][]string
+	require.NoError(t, json.Unmarshal([]byte(f.Get("vp_token")), &vp), body)
+	require.Len(t, vp["pass"], 1)
+	p, err := sdjwt.Split(vp["pass"][0], 0)
+	require.NoError(t, err)
+	j, err := jose.ParseUnverified(p.IssuerJWT, 0)
+	require.NoError(t, err)
+	c, err := j.Claims()
+	require.NoError(t, err)
+	cnf, _ := json.Marshal(c["cnf"])
+	st, _ := json.Marshal(c["status"])
+	return copyOf{signature: p.IssuerJWT[strings.LastIndex(p.IssuerJWT, ".")+1:], cnf: string(cnf), statusIdx: string(st)}
+}
+
+// TestHolderPresentsToOurVerifier is acceptance 1 over real HTTP, both
+// key modes: a citizen account redeems a vaccination pass of 3 copies
+// from our issuer, answers our verifier's transaction (direct_post and
+// direct_post.jwt), and the verifier says green with exactly the
+// policy's claims; every presentation carries another copy (another cnf,
+// signature and status index); the history shows each, with claim names
+// only.
+func TestHolderPresentsToOurVerifier(t *testing.T) {
+	h := newHostileIssuer(t) // here an honest proxy that records the responses
+	d := newDevHolderBehind(t, h)
+	venue := venueClient{base: d.url, key: d.venue}
+	for _, mode := range []string{"cloud", "device"} {
+		t.Run(mode, func(t *testing.T) {
+			tok := d.citizen("ada-" + mode)
+			var ph *phone
+			if mode == "device" {
+				ph = newPhone(t, 3)
+			}
+			c := d.receive(t, tok, "citizen-ada-"+mode, ph)
+			require.Equal(t, 3, c.Copies)
+			seen := map[copyOf]bool{}
+			for _, rm := range []string{"direct_post", "direct_post.jwt", "direct_post"} {
+				before := len(h.bodies("/verifier/v1/responses/"))
+				id, uri := venue.create(t, rm)
+				consent := d.present(t, tok, uri, c.ID, ph)
+				assert.Equal(t, "City Stadium entrance", consent.Verifier.Name)
+				assert.NotEmpty(t, consent.Verifier.Purpose)
+				v := venue.result(t, id)
+				require.Equal(t, "green", v["verdict"], v)
+				assert.Equal(t, map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01"}, v["claims"],
+					"exactly the policy's shown claims")
+				bs := h.bodies("/verifier/v1/responses/")
+				require.Len(t, bs, before+1)
+				if rm == "direct_post" {
+					cp := presented(t, bs[len(bs)-1])
+					assert.False(t, seen[cp], "a copy no verifier has seen")
+					seen[cp] = true
+				}
+			}
+			var sigs, cnfs, idxs = map[string]bool{}, map[string]bool{}, map[string]bool{}
+			for cp := range seen {
+				sigs[cp.signature], cnfs[cp.cnf], idxs[cp.statusIdx] = true, true, true
+			}
+			assert.Len(t, sigs, 2, "two presentations, two signatures")
+			assert.Len(t, cnfs, 2, "two holder keys")
+			assert.Len(t, idxs, 2, "two status indices")
+
+			var detail walletCredential
+			code, _ := d.call(http.MethodGet, "/wallet/v1/credentials/"+c.ID, tok, nil, &detail)
+			require.Equal(t, http.StatusOK, code)
+			assert.Equal(t, 0, detail.Unused, "three presentations, three copies")
+
+			// A fourth transaction: no copy is fresh, and none is reused.
+			_, uri := venue.create(t, "direct_post")
+			var cd consentDoc
+			code, b := d.call(http.MethodPost, "/wallet/v1/presentations", tok, map[string]any{"authorization_request_uri": uri}, &cd)
+			require.Equal(t, http.StatusCreated, code, string(b))
+			require.Len(t, cd.Queries, 1)
+			assert.Empty(t, cd.Queries[0].Candidates, "no copy left for another presentation")
+
+			var hist historyDoc
+			code, b = d.call(http.MethodGet, "/wallet/v1/history", tok, nil, &hist)
+			require.Equal(t, http.StatusOK, code)
+			require.Len(t, hist.History, 3)
+			for _, e := range hist.History {
+				assert.Equal(t, "shared", e.Outcome)
+				assert.Equal(t, "City Stadium entrance", e.VerifierName)
+				assert.ElementsMatch(t, []string{"vaccinated_within_policy", "given_name", "family_name", "birth_date"}, e.Claims)
+			}
+			assert.NotContains(t, string(b), "Lovelace", "names, never values")
+			code, b = d.call(http.MethodGet, "/wallet/v1/history/export?format=csv", tok, nil, nil)
+			require.Equal(t, http.StatusOK, code)
+			assert.Equal(t, 4, strings.Count(string(b), "\n"), "a header and three rows")
+		})
+	}
+}
