@@ -50,6 +50,7 @@ func Routes(r chi.Router, svc *Service, others did.Resolver, st HTTPStore, maxBo
 		r.Get("/relying-parties/{id}", httpx.H(h.getRP))
 		r.Get("/trust/issuers", httpx.H(h.checkIssuer))
 		r.Get("/trust/relying-parties", httpx.H(h.checkRP))
+		r.Get("/dids/{did}/operations", httpx.H(h.operations))
 		r.Group(func(r chi.Router) {
 			r.Use(httpx.Authenticate(st))
 			g := httpx.Guard{Audit: st, Idem: st, Now: svc.cfg.Now, MaxBody: maxBody}
@@ -227,6 +228,29 @@ func (h handlers) resolve(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(status)
 	_, err = w.Write(b)
 	return err
+}
+
+// OperationsView is the chain of a did:psr DID's operations (see
+// Service.Operations).
+type OperationsView struct {
+	DID        string   `json:"did"`
+	Operations []string `json:"operations"`
+}
+
+func (h handlers) operations(w http.ResponseWriter, r *http.Request) error {
+	d, err := didParam(r)
+	if err != nil {
+		return err
+	}
+	v, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	ops, err := h.svc.Operations(r.Context(), d, v)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, OperationsView{DID: d, Operations: ops})
 }
 
 type operationRequest struct {

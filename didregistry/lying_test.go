@@ -55,6 +55,7 @@ func (e *env) liar(req func(r *http.Request), resp func(r *http.Request, status 
 // lyingWorld is the registry's state the lying-registry test lies about.
 type lyingWorld struct {
 	rotated, deactivated string    // did:psr DIDs: one rotated to version 2, one deactivated
+	hijacked             string    // a did:psr DID whose version 2 the registry made up
 	issuer, vct          string    // an issuer whose accreditation was revoked
 	accID                string    // that accreditation
 	accredited, revoked  time.Time // instants (registry clock) with the accreditation active, then revoked
@@ -75,6 +76,28 @@ func (e *env) lyingWorld() lyingWorld {
 	code, body, _ := e.do(http.MethodPost, "/registry/v1/dids/"+w.deactivated+"/operations", "health", map[string]string{"operation": op})
 	require.Equal(t, http.StatusOK, code, string(body))
 	e.waitAnchored(trust.KindDIDDocument, w.deactivated, 2)
+
+	// The registry (which holds the ledger writer that anchors DIDs)
+	// stores and anchors a version 2 that no controller signed: it adds
+	// its own assertion key and signs the "operation" with it.
+	w.hijacked = e.createDID(newSigner(t))
+	e.waitAnchored(trust.KindDIDDocument, w.hijacked, 1)
+	v1, err := e.st.GetDIDVersion(context.Background(), w.hijacked, 1)
+	require.NoError(t, err)
+	var st State
+	require.NoError(t, json.Unmarshal(v1.State, &st))
+	attacker := newSigner(t)
+	vm, err := VMFor("sign-x", attacker, PurposeAssertionMethod)
+	require.NoError(t, err)
+	forgedOp, err := SignOp(attacker, "sign-x", Operation{Op: "update", DID: w.hijacked, Version: 2, AddVerificationMethod: []VMInput{vm}})
+	require.NoError(t, err)
+	next := st
+	next.Version = 2
+	k, err := keys.JWKFromPublic(attacker.Public())
+	require.NoError(t, err)
+	next.Keys = append(append([]Key(nil), st.Keys...), Key{ID: "sign-x", JWK: k, Purposes: []string{PurposeAssertionMethod}, AddedIn: 2})
+	require.NoError(t, e.svc.putVersion(context.Background(), Actor{TenantID: "health", ID: "rogue"}, &next, forgedOp, "did.update", &v1))
+	e.waitAnchored(trust.KindDIDDocument, w.hijacked, 2)
 
 	w.issuer, w.vct = e.createDID(newSigner(t)), "https://health.example/vaccination"
 	from := e.clock.Now().Add(-time.Hour)
@@ -231,6 +254,15 @@ func TestLyingRegistry(t *testing.T) {
 		// receipt stripped, it is stale too.
 		_, err = client(srv).ResolveAt(ctx, w.rotated, time.Now())
 		assert.Equal(t, "stale_version", errs.CodeOf(err))
+	})
+
+	t.Run("a DID version no controller signed", func(t *testing.T) {
+		code, _, _ := e.do(http.MethodGet, "/1.0/identifiers/"+w.hijacked, "", nil)
+		require.Equal(t, http.StatusOK, code, "the registry serves it: it is anchored, and its state derives its document")
+		_, err := honest.Resolve(ctx, w.hijacked, did.ResolveOptions{})
+		assert.Equal(t, "did_chain_unverified", errs.CodeOf(err))
+		_, err = honest.ResolveAt(ctx, w.hijacked, time.Now())
+		assert.Equal(t, "did_chain_unverified", errs.CodeOf(err))
 	})
 
 	t.Run("a deactivated DID as active", func(t *testing.T) {

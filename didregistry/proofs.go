@@ -2,10 +2,13 @@ package didregistry
 
 import (
 	"context"
+	"errors"
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/httpx"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/trust"
 )
@@ -83,4 +86,37 @@ func (s *Service) proveRecord(ctx context.Context, kind, id string, version uint
 		return as, err
 	})
 	return next, err
+}
+
+// maxChain bounds the operations one answer carries.
+const maxChain = 4096
+
+// Operations returns the controller-signed operations that made versions
+// 1 to upTo (0: the latest) of a did:psr DID, in order: what a client
+// replays (psr.Create, psr.Apply) to check that a served version was
+// authorized by the DID's controllers, whoever anchored it. Errors:
+// invalid_did, did_not_found, invalid_query (more than 4096 versions).
+func (s *Service) Operations(ctx context.Context, d string, upTo uint64) ([]string, error) {
+	if !ValidDID(d) {
+		return nil, did.ErrInvalidDID.With("the DID is not a did:psr DID", nil)
+	}
+	last, err := s.cfg.Store.GetDIDVersion(ctx, d, upTo)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, did.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if last.Version > maxChain {
+		return nil, httpx.ErrInvalidQuery.With("the DID has too many versions to serve at once", nil)
+	}
+	ops := make([]string, 0, last.Version)
+	for v := uint64(1); v < last.Version; v++ {
+		dv, err := s.cfg.Store.GetDIDVersion(ctx, d, v)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, dv.Operation)
+	}
+	return append(ops, last.Operation), nil
 }

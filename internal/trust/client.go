@@ -70,8 +70,9 @@ type Client struct {
 	records  string // the registry's public URL, without a trailing slash
 	resolver did.Resolver
 
-	mu    sync.Mutex
-	cache map[string]cachedAnswer
+	mu     sync.Mutex
+	cache  map[string]cachedAnswer
+	chains map[string][]string // did:psr DID → the digests of its versions, verified by replay
 }
 
 type cachedAnswer struct {
@@ -128,13 +129,17 @@ func NewClient(registryBase string, o Options) *Client {
 		res = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk", did.JWKResolver{})
 	}
 	return &Client{base: base, http: hc, trust: o.Trust, now: now, ttl: ttl, maxAge: maxAge,
-		records: records, resolver: res, cache: map[string]cachedAnswer{}}
+		records: records, resolver: res, cache: map[string]cachedAnswer{}, chains: map[string][]string{}}
 }
 
 var _ did.Resolver = (*Client)(nil)
 
 // Resolve resolves the latest version of a did:psr DID. A deactivated DID
-// returns its resolution with did.ErrDeactivated. Refusals: invalid_did;
+// returns its resolution with did.ErrDeactivated. Besides the anchors, the
+// version must be what the DID's controller-signed operations make,
+// replayed from its creation (verifyChain): a version the registry
+// anchored without a controller's signature is did_chain_unverified.
+// Refusals: invalid_did;
 // did_not_found; registry_unavailable, registry_refused; anchor_required
 // (no receipt or proof, or one for other content); receipt_unverified,
 // invalid_receipt, proof_unverified, invalid_latest_proof, invalid_trust;
@@ -280,9 +285,13 @@ func (c *Client) resolve(ctx context.Context, d string, at time.Time) (*did.Reso
 		}
 		return nil, perr
 	}
-	res, rerr := c.verifyResolution(d, at, status == http.StatusGone, b)
+	res, sum, rerr := c.verifyResolution(d, at, status == http.StatusGone, b)
 	if res == nil {
 		return nil, rerr // a refusal is not cached: the registry may serve a provable answer soon
+	}
+	version, _ := strconv.ParseUint(res.DocumentMetadata.VersionID, 10, 53)
+	if err := c.verifyChain(ctx, d, version, sum); err != nil {
+		return nil, err
 	}
 	c.store(key, resolved{res}, rerr)
 	return res, rerr
@@ -355,28 +364,29 @@ func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, su
 // verifyResolution checks a registry's resolution answer b for d (at zero:
 // the latest version; else the version in force at at): see Resolve. gone
 // says the registry answered 410. It returns the resolution, with
-// did.ErrDeactivated for a deactivated DID, or nil and the refusal. It
-// never panics on any input.
-func (c *Client) verifyResolution(d string, at time.Time, gone bool, b []byte) (*did.Resolution, error) {
+// did.ErrDeactivated for a deactivated DID, and the SHA-256 (hex) of its
+// document, or nil and the refusal. It never panics on any input.
+func (c *Client) verifyResolution(d string, at time.Time, gone bool, b []byte) (*did.Resolution, string, error) {
 	var w wireResolution
 	if err := jsonx.Unmarshal(b, &w, false); err != nil {
-		return nil, ErrRegistry.With("the resolution does not parse", err)
+		return nil, "", ErrRegistry.With("the resolution does not parse", err)
 	}
 	version, err := strconv.ParseUint(w.DocumentMetadata.VersionID, 10, 53)
 	if err != nil || version == 0 {
-		return nil, ErrAnchorRequired.With("the resolution has no version", err)
+		return nil, "", ErrAnchorRequired.With("the resolution has no version", err)
 	}
-	sum := sha256.Sum256(w.Document)
+	digest := sha256.Sum256(w.Document)
+	sum := hex.EncodeToString(digest[:])
 	supersededAt := func(next *Receipt) (time.Time, error) { return next.Entry.Time, nil }
-	if err := c.checkServed(w.DocumentMetadata.Anchor, KindDIDDocument, d, version, hex.EncodeToString(sum[:]), at, supersededAt); err != nil {
-		return nil, err
+	if err := c.checkServed(w.DocumentMetadata.Anchor, KindDIDDocument, d, version, sum, at, supersededAt); err != nil {
+		return nil, "", err
 	}
 	doc, err := did.ParseDocument(w.Document)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if doc.ID != d {
-		return nil, ErrAnchorRequired.With("the registry served another DID's document", nil)
+		return nil, "", ErrAnchorRequired.With("the registry served another DID's document", nil)
 	}
 	res := &did.Resolution{
 		Document: doc,
@@ -397,5 +407,5 @@ func (c *Client) verifyResolution(d string, at time.Time, gone bool, b []byte) (
 		res.ResolutionMetadata.Error = "deactivated"
 		rerr = did.ErrDeactivated
 	}
-	return res, rerr
+	return res, sum, rerr
 }

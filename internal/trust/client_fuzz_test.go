@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/psr"
 )
 
 // fuzzClient pins one random validator: nothing a fuzzer makes can carry
@@ -49,7 +52,7 @@ func FuzzVerifyResolution(f *testing.F) {
 		if at != 0 {
 			when = time.Unix(at%(1<<40), 0).UTC()
 		}
-		res, err := c.verifyResolution(fuzzDID, when, gone, body)
+		res, _, err := c.verifyResolution(fuzzDID, when, gone, body)
 		if err == nil || errs.CodeOf(err) == "" {
 			t.Fatalf("accepted or refused without a code: %v %v", res, err)
 		}
@@ -115,6 +118,60 @@ func FuzzVerifyStatusList(f *testing.F) {
 			"https://issuer.example/status/1", body)
 		if err == nil || errs.CodeOf(err) == "" {
 			t.Fatalf("accepted or refused without a code: %v", err)
+		}
+	})
+}
+
+// FuzzReplay feeds arbitrary chains of operations (one compact JWS a line)
+// to replay: it never panics, refuses with a code, and accepts only a
+// chain that starts with the DID's own create operation, signed as the
+// method requires; the seeds include a genuine two-version chain.
+func FuzzReplay(f *testing.F) {
+	ctl, err := keys.Generate(keys.ES256)
+	if err != nil {
+		f.Fatal(err)
+	}
+	create, d, err := psr.SignCreate(ctl, "ctl-1", nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	other, err := keys.Generate(keys.ES256)
+	if err != nil {
+		f.Fatal(err)
+	}
+	vm, err := psr.VMFor("sign-1", other, psr.PurposeAssertionMethod)
+	if err != nil {
+		f.Fatal(err)
+	}
+	update, err := psr.SignOp(ctl, "ctl-1", psr.Operation{Op: "update", DID: d, Version: 2, AddVerificationMethod: []psr.VMInput{vm}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	forged, err := psr.SignOp(other, "sign-1", psr.Operation{Op: "update", DID: d, Version: 2, AddVerificationMethod: []psr.VMInput{vm}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sums, err := replay(d, []string{create, update})
+	if err != nil || len(sums) != 2 {
+		f.Fatalf("the genuine chain does not replay: %v", err)
+	}
+	f.Add(create + "\n" + update) // genuine: create, then an update by the controller
+	f.Add(create)                 // genuine: create only
+	f.Add(create + "\n" + forged) // an update signed by a key that is not a controller
+	f.Add(update)                 // no create operation
+	f.Add(create + "\n" + create) // create twice
+	f.Add("")                     // nothing
+	f.Fuzz(func(t *testing.T, chain string) {
+		ops := strings.Split(chain, "\n")
+		got, err := replay(d, ops)
+		if err != nil {
+			if errs.CodeOf(err) == "" {
+				t.Fatalf("refused without a code: %v", err)
+			}
+			return
+		}
+		if len(got) != len(ops) || got[0] != sums[0] {
+			t.Fatalf("accepted a chain that does not start with the DID's create: %d sums", len(got))
 		}
 	})
 }
