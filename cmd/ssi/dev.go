@@ -96,7 +96,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if err != nil {
 				return built{}, err
 			}
-			ver, stopVerifier, err := startDevVerifier(ctx, s, cfg.DataDir, kek, ledger.trust)
+			ver, stopVerifier, err := startDevVerifier(ctx, s, cfg.DataDir, kek, ledger.trust, dc.VenuePasses)
 			if err != nil {
 				return built{}, err
 			}

@@ -146,6 +146,7 @@ func (r IssuerRates) apply(c *issuer.Config, srv config.Server) {
 type devConfig struct {
 	config.Server `yaml:",inline"`
 	IssuerRates   `yaml:",inline"`
+	VenuePasses   string `yaml:"venue_passes" flag:"venue-passes" usage:"JSON file of the demo venue's trust for EU DCCs and SMART Health Cards and its vaccination rule (docs/passes.md)"`
 }
 
 // issuerConfig configures `ssi issuer`.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -206,4 +207,68 @@ func TestVenuePasses(t *testing.T) {
 	assert.ErrorContains(t, err, "ISS=FILE")
 	_, err = loadVenues(file(nil, `{"window":3}`), kek)
 	assert.ErrorContains(t, err, "pass_bad_policy")
+}
+
+// TestDevVenuePasses: `ssi dev --venue-passes FILE` gives the demo venue a
+// trust for EU DCCs and SMART Health Cards and a vaccination rule, and
+// POST /verifier/v1/offline answers their verdict over real HTTP.
+func TestDevVenuePasses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ssi dev")
+	}
+	now := time.Now().UTC()
+	dsc := dcctest.NewDSC(t, dcctest.DSCOptions{RSA: true, NotBefore: now.AddDate(0, -1, 0)})
+	is := shctest.NewIssuer(t, "https://issuer.example/shc")
+	file, err := json.Marshal(map[string]any{
+		"dcc_trust":       []string{writeFile(t, "dsc.der", dsc.DER)},
+		"shc_directories": []string{writeFile(t, "directory.json", shctest.Directory(t, []*shctest.Issuer{is}, nil))},
+		"vaccination":     map[string]any{"min_days_since_dose": 14, "accepted_products": []string{"EU/1/20/1528", "http://hl7.org/fhir/sid/cvx|208"}},
+	})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	base, stop := startDev(t, dir, "--venue-passes", writeFile(t, "passes.json", file))
+	defer stop()
+	var seed devSeed
+	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &seed))
+
+	issued, dose := now.Add(-time.Hour), now.AddDate(0, 0, -30).Format(time.DateOnly)
+	cvx := "http://hl7.org/fhir/sid/cvx"
+	for _, c := range []struct {
+		name, text, verdict, format, reason string
+		holder                              map[string]any
+	}{
+		{"an EU DCC", dsc.Make(t, dcctest.Pass{IssuedAt: issued, Date: dose}), "green", "eu-dcc", "",
+			map[string]any{"name": "Erika Mustermann", "birth_date": "1964-08-12"}},
+		{"a SMART Health Card", is.Make(t, shctest.Card{NBF: issued, Immunizations: []map[string]any{shctest.Immunization(cvx, "208", dose)}}), "green", "shc", "",
+			map[string]any{"name": "Jane Q. Public", "birth_date": "1970-05-06"}},
+		{"an EU DCC of a product the rule does not accept", dsc.Make(t, dcctest.Pass{IssuedAt: issued, Date: dose, Product: "EU/1/21/1529"}), "red", "eu-dcc", "policy_product_not_accepted",
+			map[string]any{"name": "Erika Mustermann", "birth_date": "1964-08-12"}},
+		{"a forged SMART Health Card", is.Make(t, shctest.Card{NBF: issued, Tamper: true}), "red", "shc", "shc_bad_signature", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]string{"qr": c.text})
+			req, err := http.NewRequest("POST", base+"/verifier/v1/offline", bytes.NewReader(body))
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+seed.APIKeys["venue"])
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			var m map[string]any
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+			require.Equal(t, 200, resp.StatusCode, m)
+			assert.Equal(t, c.verdict, m["verdict"])
+			assert.Equal(t, c.format, m["format"])
+			if c.reason != "" {
+				assert.Equal(t, []any{c.reason}, m["reasons"])
+			}
+			if c.holder == nil {
+				assert.Nil(t, m["holder"])
+			} else {
+				assert.Equal(t, c.holder, m["holder"])
+			}
+		})
+	}
 }

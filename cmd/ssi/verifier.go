@@ -66,6 +66,36 @@ func entryPolicy() verifierPolicyFile {
 	}
 }
 
+// devVenuePasses is the --venue-passes file of `ssi dev`: the demo
+// venue's pass trust files (as in a --venues file) and the vaccination
+// rule of its entry policy.
+type devVenuePasses struct {
+	passTrustFile `json:",inline"`
+	Vaccination   json.RawMessage `json:"vaccination,omitempty"`
+}
+
+func loadDevVenuePasses(name string, v *verifier.Venue) error {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("reading the venue's passes file: %w", err)
+	}
+	var f devVenuePasses
+	if err := jsonx.Unmarshal(b, &f, true); err != nil {
+		return fmt.Errorf("reading the venue's passes file: %w", err)
+	}
+	t, err := f.load()
+	if err != nil {
+		return fmt.Errorf("venue-passes: %w", err)
+	}
+	v.Passes = &t
+	if len(f.Vaccination) > 0 {
+		if v.Policies[0].Vaccination, err = passcheck.ParsePolicy(f.Vaccination); err != nil {
+			return fmt.Errorf("venue-passes: %w", err)
+		}
+	}
+	return nil
+}
+
 // openSealedKey reads the key sealed under kek at path; what names it in
 // errors.
 func openSealedKey(path string, kek keys.KEK, what string) (keys.Signer, error) {
@@ -199,7 +229,10 @@ func runVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // issuers' status lists at the server's own URL. Its registration is
 // checked once the server serves it and it is anchored; until then the
 // verifier refuses transactions (verifier_not_ready).
-func startDevVerifier(ctx context.Context, s *server, dataDir string, kek keys.KEK, pinned trust.Trust) (*verifier.Service, func(), error) {
+//
+// passesFile, when set, is a devVenuePasses file: the venue's trust for
+// EU DCCs and SMART Health Cards and the entry policy's vaccination rule.
+func startDevVerifier(ctx context.Context, s *server, dataDir string, kek keys.KEK, pinned trust.Trust, passesFile string) (*verifier.Service, func(), error) {
 	signer, err := openSealedKey(filepath.Join(dataDir, "keys", "venue-verifier.key"), kek, "the venue's key")
 	if err != nil {
 		return nil, nil, err
@@ -210,6 +243,11 @@ func startDevVerifier(ctx context.Context, s *server, dataDir string, kek keys.K
 	}
 	venue := verifier.Venue{TenantID: "venue", DID: d, KeyID: d + "#" + strings.TrimPrefix(d, "did:key:"), Signer: signer,
 		Policies: []verifier.Policy{entryPolicy().policy()}}
+	if passesFile != "" {
+		if err := loadDevVenuePasses(passesFile, &venue); err != nil {
+			return nil, nil, err
+		}
+	}
 	// A short cache, so that a revocation shows within about a second of
 	// its list being published.
 	tc := trust.NewClient(s.cfg.PublicURL, trust.Options{Trust: pinned, Now: clock, TTL: time.Second})
