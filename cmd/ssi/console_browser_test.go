@@ -237,3 +237,40 @@ func TestAdminConsoleInChromium(t *testing.T) {
 	assert.True(t, webtest.Eval[bool](b, `document.getElementById("offer-submit").disabled`), "no offer without configurations")
 	b.Check()
 }
+
+// TestAdminConsoleShowsMarkupAsText: what the server holds is shown as
+// text, never parsed: a subject reference made of markup (an element with
+// an inline handler) appears literally in the results and the confirmation,
+// adds no element and runs nothing.
+func TestAdminConsoleShowsMarkupAsText(t *testing.T) {
+	webtest.Require(t)
+	if testing.Short() {
+		t.Skip("starts ssi dev and Chromium")
+	}
+	d := newDevWallet(t)
+	const ref = `<img id="inj" src="/x" onerror="document.title='pwned'">&amp;<script>document.title='pwned'</script>`
+	d.issue(t, ref)
+
+	b := webtest.Start(t, webtest.Options{})
+	b.Open(d.c.Base + "/admin/")
+	signIn(b, d.key)
+	b.WaitFor(`!document.getElementById("console").hidden`, "the console")
+	b.Do(chromedp.Click(chromedp.ID("tab-find")))
+	webtest.Eval[string](b, `document.getElementById("find-ref").value = `+webtest.JS(ref))
+	b.Do(chromedp.Click(chromedp.CSS("#find-form button[type=submit]")))
+	b.WaitFor(`document.querySelectorAll("#find-result tbody tr").length === 1`, "the credential")
+	b.Do(chromedp.Click(chromedp.CSS(`#find-result button[data-action="suspend"]`)))
+	b.WaitFor(`document.getElementById("confirm").open`, "the confirmation dialog")
+	assert.Contains(t, b.Text("#confirm-text"), ref, "the reference, literally")
+	assert.False(t, webtest.Eval[bool](b, `!!document.getElementById("inj") || !!document.querySelector("main script")`), "no element from the data")
+	assert.NotEqual(t, "pwned", webtest.Eval[string](b, `document.title`))
+	b.Do(chromedp.Click(chromedp.ID("confirm-cancel")))
+	// Not found: the message repeats the reference.
+	webtest.Eval[string](b, `document.getElementById("find-ref").value = `+webtest.JS(ref+"-2"))
+	b.Do(chromedp.Click(chromedp.CSS("#find-form button[type=submit]")))
+	b.WaitFor(`document.getElementById("find-result").innerText.includes("No credential")`, "the not-found message")
+	assert.Contains(t, b.Text("#find-result"), ref+"-2", "the reference, literally")
+	assert.False(t, webtest.Eval[bool](b, `!!document.getElementById("inj") || !!document.querySelector("main script")`), "no element from the data")
+	b.Screenshot("admin-markup-as-text")
+	b.Check()
+}
