@@ -1,11 +1,14 @@
 package webtest
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"image"
+	imgpng "image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -272,6 +276,32 @@ func TestShiftClock(t *testing.T) {
 	assert.InDelta(t, float64(48*time.Hour), float64(offset()), float64(5*time.Second), "after a reload")
 	b.ShiftClock(0)
 	assert.Less(t, offset().Abs(), time.Second)
+}
+
+// TestImageUploadDecodes: the fallback without a camera reads a QR image
+// file through the same decoder; an image without a QR reads as none.
+func TestImageUploadDecodes(t *testing.T) {
+	want := "SSI1:UPLOAD-TEST-0123456789"
+	sym, err := qr.EncodeOffline(want)
+	require.NoError(t, err)
+	png, err := sym.PNG()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	withQR, blank := filepath.Join(dir, "qr.png"), filepath.Join(dir, "blank.png")
+	require.NoError(t, os.WriteFile(withQR, png, 0o600))
+	var buf bytes.Buffer
+	require.NoError(t, imgpng.Encode(&buf, image.NewGray(image.Rect(0, 0, 64, 64))))
+	require.NoError(t, os.WriteFile(blank, buf.Bytes(), 0o600))
+
+	srv := pages(t, "")
+	b := Start(t, Options{})
+	for file, text := range map[string]string{withQR: want, blank: "none"} {
+		b.Open(srv.URL + "/t/upload.html")
+		b.Do(chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}))
+		b.WaitFor(`document.getElementById("result").textContent !== ""`, "the decoded upload")
+		assert.Equal(t, text, b.Text("#result"), file)
+		b.Check()
+	}
 }
 
 func TestWriteY4M(t *testing.T) {
