@@ -439,5 +439,7 @@ func newDevHolderBehind(t *testing.T, h *hostileIssuer) *devHolder {
 	require.NoError(t, ln.Close())
 	real := "http://" + addr
 	h.real.Store(&real)
-	return newDevHolder(t, "--addr", addr, "--public-url", h.srv.URL)
+	// A fixed --addr port makes the admin listener default to
+	// 127.0.0.1:9090, which another test (or another checkout's) may hold.
+	return newDevHolder(t, "--addr", addr, "--admin-addr", "127.0.0.1:0", "--public-url", h.srv.URL)
 }
