@@ -265,6 +265,19 @@ func TestLyingRegistry(t *testing.T) {
 		assert.Equal(t, "did_chain_unverified", errs.CodeOf(err))
 	})
 
+	t.Run("a proof older than MaxAge", func(t *testing.T) {
+		// What a registry that kept a proof from before a rotation looks like
+		// to the client: a genuine proof, too old.
+		later := trust.NewClient(e.srv.URL, trust.Options{Trust: e.ledger.Trust, RegistryURL: "https://registry.example",
+			MaxAge: 10 * time.Second, Now: func() time.Time { return time.Now().Add(time.Minute) }})
+		_, err := later.Resolve(ctx, w.rotated, did.ResolveOptions{})
+		assert.Equal(t, "proof_too_old", errs.CodeOf(err))
+		_, err = later.IsAccredited(ctx, w.issuer, w.vct, w.revoked)
+		assert.Equal(t, "proof_too_old", errs.CodeOf(err))
+		_, err = later.CheckRP(ctx, w.approved, rpVCT, []string{"vaccinated_within_policy"})
+		assert.Equal(t, "proof_too_old", errs.CodeOf(err))
+	})
+
 	t.Run("a deactivated DID as active", func(t *testing.T) {
 		srv := e.liar(nil, func(_ *http.Request, status int, b []byte) (int, []byte) {
 			return http.StatusOK, bytes.ReplaceAll(b, []byte(`"deactivated":true,`), nil)
