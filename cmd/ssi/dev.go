@@ -96,6 +96,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if err != nil {
 				return built{}, err
 			}
+			if seed != nil {
+				if err := seedDemoCitizen(ctx, cfg.DataDir, hld, seed); err != nil {
+					return built{}, err
+				}
+			}
 			ver, stopVerifier, err := startDevVerifier(ctx, s, cfg.DataDir, kek, ledger.trust, dc.VenuePasses)
 			if err != nil {
 				return built{}, err

@@ -2,7 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -39,4 +47,82 @@ func newHolder(cfg config.Server, st *store.Store, kek keys.KEK, pins trust.Trus
 		Trust: tc, Status: status,
 		Wallet: oid4vci.Options{AllowLoopback: dev, AllowHTTP: dev && !strings.HasPrefix(cfg.PublicURL, "https://")},
 	})
+}
+
+// holderConfig is `ssi holder`'s configuration.
+type holderConfig struct {
+	config.Server `yaml:",inline"`
+	RegistryURL   string `yaml:"registry_url" flag:"registry-url" usage:"public URL of the DID and trust registries"`
+	TrustFile     string `yaml:"trust_file" flag:"trust-file" usage:"the pinned validator set of the ledger (JSON, trust.MarshalTrust), or its CometBFT genesis.json"`
+}
+
+func (c *holderConfig) validate() error {
+	var p []error
+	if c.RegistryURL == "" {
+		p = append(p, errors.New("registry-url: the holder needs the registry's URL"))
+	}
+	if c.TrustFile == "" {
+		p = append(p, errors.New("trust-file: the holder needs the ledger's pinned validators"))
+	}
+	resolved := c.Resolve() // reads the KEK file first
+	return errors.Join(append(p, resolved, c.Validate(), c.RequireHTTPS())...)
+}
+
+// readPinned reads the ledger's pinned validators: a trust file, or a
+// CometBFT genesis.json.
+func readPinned(path string) (trust.Trust, error) {
+	if strings.HasSuffix(path, "genesis.json") {
+		return trust.TrustFromGenesis(path)
+	}
+	return trust.ReadTrust(path)
+}
+
+// runHolder runs the citizen wallet backend alone, on the configured
+// store, checking issuers and verifiers against the registry at
+// --registry-url and the validators of --trust-file. Its OpenID4VCI and
+// OpenID4VP client reaches only public addresses over HTTPS.
+func runHolder(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := holderConfig{Server: config.DefaultServer()}
+	var (
+		kek    keys.KEK
+		pinned trust.Trust
+	)
+	return serverCommand{name: "holder", config: &cfg, server: &cfg.Server, validate: cfg.validate,
+		prepare: func() (err error) {
+			if kek, err = keys.ParseKEK(cfg.KEK); err != nil {
+				return fmt.Errorf("loading the key-encryption key: %w", err)
+			}
+			if pinned, err = readPinned(cfg.TrustFile); err != nil {
+				return fmt.Errorf("reading the pinned validators: %w", err)
+			}
+			return nil
+		},
+		build: func(ctx context.Context, s *server) (built, error) {
+			svc, err := newHolder(cfg.Server, s.store, kek, pinned, cfg.RegistryURL, false, s.log)
+			if err != nil {
+				return built{}, err
+			}
+			return built{services: services{holder: svc}, summary: " (registry " + cfg.RegistryURL + ")"}, nil
+		},
+	}.run(ctx, args, stdout, stderr)
+}
+
+// seedDemoCitizen creates `ssi dev`'s demo citizen, with a random
+// password, and adds its login to dev-credentials.json (owner-only, like
+// the demo API keys).
+func seedDemoCitizen(ctx context.Context, dataDir string, hld *holder.Service, seed *devSeed) error {
+	var b [18]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	pw := base64.RawURLEncoding.EncodeToString(b[:])
+	if _, err := hld.SignUp(ctx, "demo-citizen", pw); err != nil {
+		return fmt.Errorf("seeding the demo citizen: %w", err)
+	}
+	seed.Citizen = map[string]string{"username": "demo-citizen", "password": pw}
+	out, err := json.MarshalIndent(seed, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dataDir, "dev-credentials.json"), append(out, '\n'), 0o600)
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,8 +70,28 @@ func (p *phone) sign(t *testing.T, in []toSign) []string {
 	return out
 }
 
-// receive redeems a fresh offer with cloud keys or the phone's.
+// receive redeems a fresh offer with cloud keys or the phone's, and waits
+// until its status list is anchored (the wallet shows it valid): a
+// verifier refuses a credential whose list it cannot prove yet
+// (status_unavailable).
 func (d *devHolder) receive(t *testing.T, tok, subjectRef string, ph *phone) walletCredential {
+	t.Helper()
+	c := d.redeem(t, tok, subjectRef, ph)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var detail walletCredential
+		code, b := d.call(http.MethodGet, "/wallet/v1/credentials/"+c.ID, tok, nil, &detail)
+		require.Equal(t, http.StatusOK, code, string(b))
+		if detail.Status == "valid" {
+			return c
+		}
+		require.True(t, time.Now().Before(deadline), "the status list was not anchored in time: %s", detail.Status)
+		time.Sleep(50 * time.Millisecond) // polling with a deadline
+	}
+}
+
+// redeem redeems a fresh offer with cloud keys or the phone's.
+func (d *devHolder) redeem(t *testing.T, tok, subjectRef string, ph *phone) walletCredential {
 	t.Helper()
 	o := d.offer(subjectRef)
 	var c walletCredential

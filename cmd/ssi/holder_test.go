@@ -27,6 +27,7 @@ import (
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/internal/trust"
 	"github.com/ssi-project/ssi/issuer/issuertest"
 )
 
@@ -442,4 +443,51 @@ func newDevHolderBehind(t *testing.T, h *hostileIssuer) *devHolder {
 	// A fixed --addr port makes the admin listener default to
 	// 127.0.0.1:9090, which another test (or another checkout's) may hold.
 	return newDevHolder(t, "--addr", addr, "--admin-addr", "127.0.0.1:0", "--public-url", h.srv.URL)
+}
+
+// TestHolderCommand: `ssi holder` checks its configuration: the registry,
+// the pinned validators, a KEK and an https public URL are required.
+func TestHolderCommand(t *testing.T) {
+	dir := t.TempDir()
+	_, err := devKEK("", dir)
+	require.NoError(t, err)
+	kekText, err := os.ReadFile(filepath.Join(dir, "kek"))
+	require.NoError(t, err)
+	tb, err := trust.MarshalTrust(trust.Trust{ChainID: "test"})
+	require.NoError(t, err)
+	tf := filepath.Join(dir, "trust.json")
+	require.NoError(t, os.WriteFile(tf, tb, 0o600))
+	ctx := context.Background()
+	var stdout, stderr safeBuffer
+	base := []string{"--check-config", "--data", dir, "--registry-url", "https://registry.example", "--trust-file", tf, "--public-url", "https://wallet.example"}
+	require.NoError(t, runHolder(ctx, append(base, "--kek", strings.TrimSpace(string(kekText))), &stdout, &stderr))
+	assert.Contains(t, stdout.String(), "configuration ok")
+	err = runHolder(ctx, []string{"--check-config", "--data", dir, "--kek", strings.TrimSpace(string(kekText))}, &stdout, &stderr)
+	if assert.Error(t, err) {
+		assert.Contains(t, err.Error(), "registry-url")
+		assert.Contains(t, err.Error(), "trust-file")
+	}
+	err = runHolder(ctx, append(base, "--kek", strings.TrimSpace(string(kekText)), "--public-url", "http://wallet.example"), &stdout, &stderr)
+	if assert.Error(t, err, "a public wallet over plain http") {
+		assert.Contains(t, err.Error(), "public-url: must be https")
+	}
+	assert.Error(t, runHolder(ctx, append(base, "--trust-file", filepath.Join(dir, "missing.json"), "--kek", strings.TrimSpace(string(kekText))), &stdout, &stderr))
+}
+
+// TestDevSeedsADemoCitizen: `ssi dev` seeds a demo citizen whose login is
+// in dev-credentials.json, and it logs in.
+func TestDevSeedsADemoCitizen(t *testing.T) {
+	d := newDevHolder(t)
+	var seed devSeed
+	b, err := os.ReadFile(filepath.Join(d.dir, "dev-credentials.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &seed))
+	require.Equal(t, "demo-citizen", seed.Citizen["username"])
+	assert.NotEmpty(t, seed.APIKeys["health"], "the rest of the seed is kept")
+	var s struct{ Token string }
+	code, body := d.call(http.MethodPost, "/wallet/v1/sessions", "", map[string]string{"username": "demo-citizen", "password": seed.Citizen["password"]}, &s)
+	require.Equal(t, http.StatusCreated, code, string(body))
+	d.leaks.Secret(s.Token)
+	code, _ = d.call(http.MethodGet, "/wallet/v1/account", s.Token, nil, nil)
+	assert.Equal(t, http.StatusOK, code)
 }

@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"registry": {"run the DID registry and trust registries alone", runRegistry},
 		"issuer":   {"run the OpenID4VCI issuer alone", runIssuer},
 		"verifier": {"run the OpenID4VP verifier of the venues alone", runVerifier},
+		"holder":   {"run the citizen wallet backend alone", runHolder},
 		"pass":     {"verify an EU DCC (HC1:) or SMART Health Card (shc:/) QR text offline", runPassStdin},
 	}
 }

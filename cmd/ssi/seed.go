@@ -32,6 +32,8 @@ type devSeed struct {
 	DIDs     map[string]string `json:"dids"`     // tenant → issuer or verifier DID
 	Accredit map[string]string `json:"accreditations"`
 	Venue    string            `json:"venue_registration"`
+	// Citizen is the demo citizen's wallet login (username, password).
+	Citizen map[string]string `json:"demo_citizen,omitempty"`
 }
 
 // devKEK returns the configured key-encryption key, or for dev a random
