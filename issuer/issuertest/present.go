@@ -51,7 +51,7 @@ func (c *Client) Present(ctx context.Context, authURI, sd string, holder keys.Si
 	if status != 200 {
 		return nil, fmt.Errorf("fetching the request object: %d %s", status, tok)
 	}
-	req, err := oid4vp.VerifyRequest(string(tok), didKey(ctx), oid4vp.VerifyOptions{ClientID: a.ClientID, WalletNonce: walletNonce, Now: now})
+	req, err := oid4vp.VerifyRequest(string(tok), DIDKeyLookup(ctx), oid4vp.VerifyOptions{ClientID: a.ClientID, WalletNonce: walletNonce, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("verifying the request object: %w", err)
 	}
@@ -111,8 +111,8 @@ func pointer(p dcql.Path) string {
 	return b.String()
 }
 
-// didKey finds a request object's key in a did:key verifier DID.
-func didKey(ctx context.Context) oid4vp.KeyFunc {
+// DIDKeyLookup finds a request object's key in a did:key verifier DID.
+func DIDKeyLookup(ctx context.Context) oid4vp.KeyFunc {
 	return func(d, kid string) (jose.PublicKey, error) {
 		res, err := did.KeyResolver{}.Resolve(ctx, d, did.ResolveOptions{})
 		if err != nil {

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/oid4vp"
+	"github.com/ssi-project/ssi/internal/sdjwt"
+	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/issuer/issuertest"
+)
+
+// TestVerifierLoad is the verifier's load command (issue 15, acceptance
+// 6): `ssi dev` on PostgreSQL (a fresh schema, dropped after), one
+// vaccination pass from its issuer, N transactions of the demo venue
+// created and their responses prepared (request object fetched and
+// verified, presentation with its KB-JWT signed, for direct_post.jwt
+// encrypted) before the timed phase, which is 64 concurrent wallets
+// posting their responses. It reports verified presentations per second,
+// latency, and the process's CPU per presentation against the raw cost
+// (2 ES256 verifies, + 1 ECDH for direct_post.jwt) measured in the same
+// run. The process is the whole of `ssi dev` (ledger node, issuer's
+// publisher, registry) and the wallets' HTTP clients: the ratio is an
+// upper bound of the verifier's.
+//
+//	SSI_VERIFIER_LOAD=10000 SSI_TEST_POSTGRES=… go test -run TestVerifierLoad -v ./cmd/ssi
+//	SSI_VERIFIER_LOAD=10000 SSI_VERIFIER_LOAD_MODE=direct_post.jwt SSI_TEST_POSTGRES=… go test -run TestVerifierLoad -v ./cmd/ssi
+//
+// SSI_VERIFIER_LOAD_PROFILE=FILE writes a CPU profile of the timed phase.
+func TestVerifierLoad(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("SSI_VERIFIER_LOAD"))
+	dsn := os.Getenv("SSI_TEST_POSTGRES")
+	if n <= 0 || !strings.HasPrefix(dsn, "postgres") {
+		t.Skip("set SSI_VERIFIER_LOAD=N and SSI_TEST_POSTGRES to run the verifier load")
+	}
+	mode := os.Getenv("SSI_VERIFIER_LOAD_MODE")
+	if mode == "" {
+		mode = oid4vp.DirectPost
+	}
+	const clients = 64
+	ctx := context.Background()
+
+	var rb [6]byte
+	_, _ = rand.Read(rb[:])
+	schema := "ssivload_" + hex.EncodeToString(rb[:])
+	adm, err := store.Open(ctx, dsn, store.Options{MaxConns: 2})
+	require.NoError(t, err)
+	defer adm.Close()
+	_, err = store.Raw(adm).Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	defer func() { _, _ = store.Raw(adm).Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	dir := t.TempDir()
+	// The pool of a production deployment, not dev's default of 4.
+	base, stop := startDev(t, dir, "--store", dsn+sep+"search_path="+schema+"&pool_max_conns=16")
+	defer stop()
+	var seed devSeed
+	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &seed))
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2, MaxConnsPerHost: clients * 2}}
+	d := &devWallet{dir: dir, c: &issuertest.Client{HTTP: hc, Base: base}, key: seed.APIKeys["health"], did: seed.DIDs["health"]}
+	venue := venueClient{base: base, key: seed.APIKeys["venue"]}
+	subject := map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01",
+		"vaccinations": []any{map[string]any{"date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "vaccine": "XYZ-1"}}}
+	o, err := d.c.CreateOffer(ctx, d.key, "vaccination-pass", "citizen-load", subject)
+	require.NoError(t, err)
+	holder, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	cred := d.redeemFor(t, o.OfferURI, o.TxCode, holder)[0]
+	waitAnchoredDID(t, base, d.did)
+	venue.create(t, mode) // waits for the registration check
+
+	type job struct {
+		id, path string
+		body     []byte
+	}
+	fmt.Printf("preparing %d %s responses …\n", n, mode)
+	prep := time.Now()
+	jobs := make([]job, n)
+	var wg sync.WaitGroup
+	idx := make(chan int)
+	for range 16 {
+		wg.Go(func() {
+			for i := range idx {
+				id, auth := venue.create(t, mode)
+				path, body, err := prepareResponse(ctx, d.c, auth, cred, holder)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				jobs[i] = job{id: id, path: path, body: body}
+			}
+		})
+	}
+	for i := range n {
+		idx <- i
+	}
+	close(idx)
+	wg.Wait()
+	require.False(t, t.Failed())
+	fmt.Printf("prepared in %v\n", time.Since(prep).Round(time.Millisecond))
+
+	ch := make(chan job)
+	lat := make([]time.Duration, 0, n)
+	var mu sync.Mutex
+	var failed atomic.Int64
+	if path := os.Getenv("SSI_VERIFIER_LOAD_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		require.NoError(t, err)
+		defer f.Close()
+		require.NoError(t, pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
+	cpu0 := processCPU()
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for j := range ch {
+				t0 := time.Now()
+				resp, err := hc.Post(base+j.path, "application/x-www-form-urlencoded", bytes.NewReader(j.body))
+				dt := time.Since(t0)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					if failed.Add(1) == 1 {
+						t.Log("first failure:", err)
+					}
+					continue
+				}
+				mu.Lock()
+				lat = append(lat, dt)
+				mu.Unlock()
+			}
+		})
+	}
+	for _, j := range jobs {
+		ch <- j
+	}
+	close(ch)
+	wg.Wait()
+	wall := time.Since(start)
+	cpu := processCPU() - cpu0
+	require.NotEmpty(t, lat)
+	require.Zero(t, failed.Load())
+
+	// Every verdict is green.
+	for _, j := range []job{jobs[0], jobs[n/2], jobs[n-1]} {
+		v := venue.result(t, j.id)
+		require.Equal(t, "green", v["verdict"], v)
+	}
+	raw := rawVerifyCost(2000, mode == oid4vp.DirectPostJWT)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	per := cpu / time.Duration(len(lat))
+	fmt.Printf("store postgres, %s, %d concurrent wallets, %d presentations in %v\n", mode, clients, len(lat), wall.Round(time.Millisecond))
+	fmt.Printf("throughput  %.0f verified presentations/s\n", float64(len(lat))/wall.Seconds())
+	fmt.Printf("latency     p50 %v  p99 %v  max %v\n", lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*99/100].Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+	fmt.Printf("cpu         %v per presentation (the whole ssi dev process and the wallets' HTTP); raw %v; ratio %.2f\n",
+		per.Round(time.Microsecond), raw.Round(time.Microsecond), float64(per)/float64(raw))
+}
+
+// prepareResponse fetches and verifies the request of authURI and builds
+// the wallet's response body, without sending it.
+func prepareResponse(ctx context.Context, c *issuertest.Client, authURI, cred string, holder keys.Signer) (string, []byte, error) {
+	a, err := oid4vp.ParseAuthorizationURI(authURI)
+	if err != nil {
+		return "", nil, err
+	}
+	resp, err := c.HTTP.Get(a.RequestURI)
+	if err != nil {
+		return "", nil, err
+	}
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	req, err := oid4vp.VerifyRequest(buf.String(), issuertest.DIDKeyLookup(ctx), oid4vp.VerifyOptions{ClientID: a.ClientID, Now: time.Now()})
+	if err != nil {
+		return "", nil, err
+	}
+	pres, err := sdjwt.Present(cred, []string{"/vaccinated_within_policy", "/given_name", "/family_name", "/birth_date"},
+		&sdjwt.KeyBinding{Signer: holder, Nonce: req.Nonce, Audience: req.ClientID, IssuedAt: time.Now()})
+	if err != nil {
+		return "", nil, err
+	}
+	r := &oid4vp.Response{VPToken: map[string][]string{"pass": {pres}}, State: req.State}
+	form, err := oid4vp.ResponseForm(r)
+	if req.ResponseMode == oid4vp.DirectPostJWT {
+		k, err := req.Metadata.EncryptionKey()
+		if err != nil {
+			return "", nil, err
+		}
+		jwe, err := oid4vp.EncryptResponse(r, k, oid4vp.EncA128GCM)
+		if err != nil {
+			return "", nil, err
+		}
+		form = url.Values{"response": {jwe}}
+	} else if err != nil {
+		return "", nil, err
+	}
+	u, err := url.Parse(req.ResponseURI)
+	if err != nil {
+		return "", nil, err
+	}
+	return u.Path, []byte(form.Encode()), nil
+}
+
+// rawVerifyCost is the single-core cost of two ES256 JWS verifications
+// through the project's JOSE code, plus, with ecdh, one P-256 ECDH.
+func rawVerifyCost(iters int, withECDH bool) time.Duration {
+	s, _ := keys.Generate(keys.ES256)
+	pk := jose.PublicKey{Key: s.Public(), Alg: s.Algorithm()}
+	tok, _ := jose.Sign(s, map[string]any{"typ": "JWT"}, []byte(`{"iss":"x","iat":1}`))
+	opts := jose.VerifyOptions{Typ: []string{"JWT"}, Key: func(*jose.Header, []byte) (jose.PublicKey, error) { return pk, nil }}
+	a, _ := ecdh.P256().GenerateKey(rand.Reader)
+	bk, _ := ecdh.P256().GenerateKey(rand.Reader)
+	c0 := processCPU()
+	for range iters {
+		_, _ = jose.Verify(tok, opts)
+		_, _ = jose.Verify(tok, opts)
+		if withECDH {
+			_, _ = a.ECDH(bk.PublicKey())
+		}
+	}
+	return (processCPU() - c0) / time.Duration(iters)
+}
+
+// processCPU is the process's user + system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
