@@ -59,15 +59,15 @@ type OfflineQR struct {
 // dcql.ErrOverAsking, ErrNoFreshCopy, ErrOfflineDevice, and qr's size
 // errors.
 func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req OfflineRequest) (*OfflineQR, error) {
-	if !strings.HasPrefix(req.Venue, "did:") || len(req.Venue) > 512 || len(req.Claims) == 0 || len(req.Claims) > 64 {
-		return nil, ErrInvalidOffline
-	}
 	rec, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading credential: %w", err)
+	}
+	if !strings.HasPrefix(req.Venue, "did:") || len(req.Venue) > 512 || len(req.Claims) == 0 || len(req.Claims) > 64 {
+		return nil, ErrInvalidOffline
 	}
 	if rec.KeyMode == KeyDevice {
 		return nil, ErrOfflineDevice
