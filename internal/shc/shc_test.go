@@ -99,6 +99,8 @@ func TestVerifyRefusals(t *testing.T) {
 		{"an odd number of digits", good + "5", "shc_bad_numeric", at},
 		{"no digits", shc.Prefix, "shc_bad_numeric", at},
 		{"a letter", good[:len(good)-2] + "a1", "shc_bad_numeric", at},
+		{"a character just below 0", good[:len(good)-2] + "-1", "shc_bad_numeric", at},
+		{"a character just above 9", good[:len(good)-2] + "1:", "shc_bad_numeric", at},
 		{"a pair over 77", good + "78", "shc_bad_numeric", at},
 		{"too long", shc.Prefix + strings.Repeat("00", shc.MaxTextLen/2), "shc_too_large", at},
 		{"two parts", shc.EncodeNumeric("abc.def"), "shc_malformed_jws", at},
@@ -114,6 +116,8 @@ func TestVerifyRefusals(t *testing.T) {
 		{"a payload without vc", is.Make(t, shctest.Card{Payload: []byte(`{"iss":"https://issuer.example/shc","nbf":1}`)}), "shc_bad_payload", at},
 		{"a payload with a duplicate member", is.Make(t, shctest.Card{Payload: []byte(`{"iss":"a","iss":"b"}`)}), "shc_bad_payload", at},
 		{"no Patient", is.Make(t, shctest.Card{NoPatient: true}), "shc_bad_payload", at},
+		{"a Patient whose name is a string", is.Make(t, shctest.Card{Payload: bundle(t, is.ISS, map[string]any{"resourceType": "Patient", "name": "Jane"})}), "shc_bad_payload", at},
+		{"a Patient whose given names are a string", is.Make(t, shctest.Card{Payload: bundle(t, is.ISS, map[string]any{"resourceType": "Patient", "name": []any{map[string]any{"given": "Jane"}}})}), "shc_bad_payload", at},
 		{"an unknown issuer", stranger.Make(t, shctest.Card{}), "shc_unknown_issuer", at},
 		{"a key not in the issuer's JWKS", impostor.Make(t, shctest.Card{}), "shc_unknown_key", at},
 		{"a bad signature", is.Make(t, shctest.Card{Tamper: true}), "shc_bad_signature", at},
@@ -131,8 +135,14 @@ func TestVerifyRefusals(t *testing.T) {
 			assert.Equal(t, errs.Invalid, errs.KindOf(err))
 		})
 	}
+	// Another resource's name is a string: no matter.
+	card, err := shc.Verify(is.Make(t, shctest.Card{Payload: bundle(t, is.ISS,
+		map[string]any{"resourceType": "Organization", "name": "Clinic"},
+		map[string]any{"resourceType": "Patient", "name": []any{map[string]any{"family": "Doe", "given": []any{"J."}}}, "birthDate": "1980"})}), &trust, at)
+	require.NoError(t, err)
+	assert.Equal(t, shc.Patient{Given: []string{"J."}, Family: "Doe", BirthDate: "1980"}, card.Patient)
 	// rid.ts before the card's nbf leaves it valid.
-	_, err := shc.Verify(is.Make(t, shctest.Card{RID: "later", NBF: time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)}), &trust, at)
+	_, err = shc.Verify(is.Make(t, shctest.Card{RID: "later", NBF: time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)}), &trust, at)
 	assert.NoError(t, err)
 }
 
@@ -179,4 +189,18 @@ func TestTrustFiles(t *testing.T) {
 	require.NoError(t, tr.AddJWKS(is.ISS, b))
 	_, err := shc.Verify(is.Make(t, shctest.Card{}), &tr, at)
 	assert.Equal(t, "shc_unknown_key", errs.CodeOf(err))
+}
+
+// bundle returns a card payload of iss whose bundle holds resources.
+func bundle(t *testing.T, iss string, resources ...map[string]any) []byte {
+	var entries []any
+	for _, r := range resources {
+		entries = append(entries, map[string]any{"resource": r})
+	}
+	b, err := json.Marshal(map[string]any{"iss": iss, "nbf": 1772409600, "vc": map[string]any{
+		"type":              []any{"https://smarthealth.cards#health-card"},
+		"credentialSubject": map[string]any{"fhirBundle": map[string]any{"resourceType": "Bundle", "entry": entries}},
+	}})
+	require.NoError(t, err)
+	return b
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jsonx"
@@ -72,13 +73,12 @@ type payload struct {
 // resource is a FHIR resource, read in the one pass over the payload with
 // the members of Patient and Immunization that a verdict needs. Every
 // FHIR resource that has these member names gives them the same type,
-// except name (a HumanName list in Patient, a string elsewhere), which is
-// kept raw and read for the Patient only.
+// except name: a HumanName list in Patient, a string elsewhere (names).
 type resource struct {
-	ResourceType string         `json:"resourceType"`
-	Name         jsontext.Value `json:"name"`
-	BirthDate    string         `json:"birthDate"`
-	Status       string         `json:"status"`
+	ResourceType string `json:"resourceType"`
+	Name         names  `json:"name"`
+	BirthDate    string `json:"birthDate"`
+	Status       string `json:"status"`
 	VaccineCode  struct {
 		Coding []Coding `json:"coding"`
 	} `json:"vaccineCode"`
@@ -89,6 +89,23 @@ type resource struct {
 type humanName struct {
 	Family string   `json:"family"`
 	Given  []string `json:"given"`
+}
+
+// names is a name member, read in the payload's one pass: a HumanName
+// list is kept; anything else (an Organization's or a Location's name
+// string) is skipped and marked, for a Patient is refused with it.
+type names struct {
+	list    []humanName
+	notList bool
+}
+
+// UnmarshalJSONFrom implements json.UnmarshalerFrom.
+func (n *names) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	if d.PeekKind() != '[' {
+		n.notList = true
+		return d.SkipValue()
+	}
+	return json.UnmarshalDecode(d, &n.list)
 }
 
 // Verify decodes and checks an shc:/ text at time at, in this order:
@@ -188,14 +205,11 @@ func readBundle(c *Card, entries []struct {
 				continue
 			}
 			havePatient = true
-			if len(r.Name) > 0 {
-				var names []humanName
-				if err := jsonx.Unmarshal(r.Name, &names, false); err != nil {
-					return ErrPayload.With("the Patient's name is malformed", err)
-				}
-				if len(names) > 0 {
-					c.Patient.Given, c.Patient.Family = names[0].Given, names[0].Family
-				}
+			if r.Name.notList {
+				return ErrPayload.With("the Patient's name is not a list of HumanNames", nil)
+			}
+			if len(r.Name.list) > 0 {
+				c.Patient.Given, c.Patient.Family = r.Name.list[0].Given, r.Name.list[0].Family
 			}
 			c.Patient.BirthDate = r.BirthDate
 		case "Immunization":
