@@ -53,6 +53,8 @@ func TestVerifyAccepts(t *testing.T) {
 		{"ES256", es, dcctest.Pass{}},
 		{"PS256", ps, dcctest.Pass{}},
 		{"kid only in the unprotected header", es, dcctest.Pass{KIDUnprotected: true}},
+		{"alg and kid only in the unprotected header, ES256", es, dcctest.Pass{AlgUnprotected: true}},
+		{"alg and kid only in the unprotected header, PS256", ps, dcctest.Pass{AlgUnprotected: true}},
 		{"a DSC whose EKU covers vaccinations", vacc, dcctest.Pass{}},
 		{"a DSC with the 0.-variant EKU", legacy, dcctest.Pass{}},
 	} {
@@ -120,6 +122,7 @@ func TestVerifyRefusals(t *testing.T) {
 		{"a short kid", es.Make(t, dcctest.Pass{KID: []byte{1, 2, 3}}), "dcc_unknown_kid", at},
 		{"a bad ES256 signature", es.Make(t, dcctest.Pass{Tamper: true}), "dcc_bad_signature", at},
 		{"a bad PS256 signature", ps.Make(t, dcctest.Pass{Tamper: true}), "dcc_bad_signature", at},
+		{"a bad signature, alg unprotected", es.Make(t, dcctest.Pass{AlgUnprotected: true, Tamper: true}), "dcc_bad_signature", at},
 		{"expired", good, "dcc_expired", time.Date(2027, 3, 3, 0, 0, 0, 0, time.UTC)},
 		{"not yet valid", good, "dcc_not_yet_valid", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)},
 		{"iat before the DSC's validity", late.Make(t, dcctest.Pass{}), "dcc_iat_before_dsc", at},

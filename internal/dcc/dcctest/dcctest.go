@@ -105,6 +105,10 @@ type Pass struct {
 	Date    string // dt; "" is 2026-03-01
 	// KIDUnprotected puts the kid in the unprotected header only.
 	KIDUnprotected bool
+	// AlgUnprotected leaves the protected header empty and puts alg and
+	// kid in the unprotected one (as upstream case CO20 does); go-cose
+	// does not sign such a message, so the test signs its Sig_structure.
+	AlgUnprotected bool
 	KID            []byte // overrides the DSC's kid
 	// Tamper flips a bit of the signature.
 	Tamper bool
@@ -176,12 +180,22 @@ func (s *Signer) COSE(t testing.TB, p Pass) []byte {
 		msg.Headers.Protected[cose.HeaderLabelKeyID] = kid
 	}
 	msg.Payload = payload
-	signer, err := cose.NewSigner(s.Alg, s.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := msg.Sign(rand.Reader, nil, signer); err != nil {
-		t.Fatal(err)
+	if p.AlgUnprotected {
+		msg.Headers.Protected = cose.ProtectedHeader{}
+		msg.Headers.Unprotected = cose.UnprotectedHeader{cose.HeaderLabelAlgorithm: s.Alg, cose.HeaderLabelKeyID: kid}
+		tbs, err := cbor.Marshal([]any{"Signature1", []byte{}, []byte{}, payload})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg.Signature = s.signRaw(t, tbs)
+	} else {
+		signer, err := cose.NewSigner(s.Alg, s.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := msg.Sign(rand.Reader, nil, signer); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if p.Tamper {
 		msg.Signature[len(msg.Signature)/2] ^= 1
@@ -191,6 +205,32 @@ func (s *Signer) COSE(t testing.TB, p Pass) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// signRaw signs tbs as COSE does: ES256 as raw R||S, PS256 with a salt as
+// long as the hash.
+func (s *Signer) signRaw(t testing.TB, tbs []byte) []byte {
+	t.Helper()
+	sum := sha256.Sum256(tbs)
+	switch k := s.Key.(type) {
+	case *ecdsa.PrivateKey:
+		r, ss, err := ecdsa.Sign(rand.Reader, k, sum[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := make([]byte, 64)
+		r.FillBytes(sig[:32])
+		ss.FillBytes(sig[32:])
+		return sig
+	case *rsa.PrivateKey:
+		sig, err := rsa.SignPSS(rand.Reader, k, crypto.SHA256, sum[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}
+	t.Fatal("unknown key type")
+	return nil
 }
 
 // Deflate returns b as a zlib stream.
