@@ -2,8 +2,8 @@
 GO ?= go
 STATICCHECK_VERSION := v0.7.0
 
-.PHONY: test tidy vet staticcheck vulncheck build bench
-test: tidy vet staticcheck
+.PHONY: test tidy vet staticcheck wasm vulncheck build bench
+test: tidy vet staticcheck wasm
 	$(GO) test -race -timeout 20m ./...
 
 # tidy fails when go mod tidy would change go.mod or go.sum, and prints
@@ -23,6 +23,12 @@ staticcheck:
 # from the module proxy (no network beyond it); see docs/vulnerabilities.md.
 vulncheck:
 	GO=$(GO) ./scripts/vulncheck
+
+# wasm builds the packages the venue page runs in the browser: the
+# offline QR envelope and the trust bundle's offline check (CometBFT's
+# dependencies need the force64bit tag there).
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -tags force64bit ./internal/qr ./internal/bundle
 
 build:
 	CGO_ENABLED=0 $(GO) build -o ssi ./cmd/ssi

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssi-project/ssi/internal/bundle"
 	"github.com/ssi-project/ssi/internal/dcql"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
@@ -15,23 +16,23 @@ import (
 	"github.com/ssi-project/ssi/internal/sdjwt"
 )
 
-// Reason codes of the trust check that no other package defines. The
-// others are the codes of the package that found the fault: sdjwt
-// (disclosures, kb_required, invalid_nonce, invalid_audience,
-// stale_key_binding, invalid_sd_hash), jose (invalid_signature, expired,
-// not_yet_valid), dcql (what the response misses), and the trust layer's
-// own (anchor and status-list faults).
+// Reason codes of the trust check (shared with the offline check, in
+// internal/bundle). The others are the codes of the package that found
+// the fault: sdjwt (disclosures, kb_required, invalid_nonce,
+// invalid_audience, stale_key_binding, invalid_sd_hash), jose
+// (invalid_signature, expired, not_yet_valid), dcql (what the response
+// misses), and the trust layer's own (anchor and status-list faults).
 var (
-	ErrPresentationTooLarge = errs.E(errs.Invalid, "presentation_too_large", "a presentation is over the size limit")
-	ErrIssuerUnknown        = errs.E(errs.Unauthorized, "issuer_unknown", "the issuer's DID does not resolve")
-	ErrIssuerKeyNotValid    = errs.E(errs.Unauthorized, "issuer_key_not_valid_at_iat", "the signing key was not the issuer's at the credential's iat")
-	ErrUntrustedIssuer      = errs.E(errs.Unauthorized, "untrusted_issuer", "the issuer is not accredited for this credential type")
-	ErrAccreditationExpired = errs.E(errs.Unauthorized, "accreditation_expired", "the issuer's accreditation for this credential type had expired")
-	ErrStatusMissing        = errs.E(errs.Unauthorized, "status_missing", "the credential has no status list entry")
-	ErrRevoked              = errs.E(errs.Unauthorized, "revoked", "the credential is revoked")
-	ErrSuspended            = errs.E(errs.Unauthorized, "suspended", "the credential is suspended")
-	ErrStatusInvalid        = errs.E(errs.Unauthorized, "status_invalid", "the credential's status is not valid")
-	ErrPolicyNotMet         = errs.E(errs.Unauthorized, "policy_not_met", "the disclosed claims do not satisfy the venue's policy")
+	ErrPresentationTooLarge = bundle.ErrPresentationTooLarge
+	ErrIssuerUnknown        = bundle.ErrIssuerUnknown
+	ErrIssuerKeyNotValid    = bundle.ErrIssuerKeyNotValid
+	ErrUntrustedIssuer      = bundle.ErrUntrustedIssuer
+	ErrAccreditationExpired = bundle.ErrAccreditationExpired
+	ErrStatusMissing        = bundle.ErrStatusMissing
+	ErrRevoked              = bundle.ErrRevoked
+	ErrSuspended            = bundle.ErrSuspended
+	ErrStatusInvalid        = bundle.ErrStatusInvalid
+	ErrPolicyNotMet         = bundle.ErrPolicyNotMet
 	ErrTrustUnavailable     = errs.E(errs.Unavailable, "trust_unavailable", "the trust check could not be completed")
 )
 
@@ -115,26 +116,20 @@ func (s *Service) verify(ctx context.Context, in checkInput) outcome {
 			}
 		}
 	}
-	if !holds(in.policy.conds, merged) {
+	if !bundle.Holds(in.policy.conds, merged) {
 		o := red(ErrPolicyNotMet)
 		o.names, o.issuer, o.vct = out.names, out.issuer, out.vct
 		return o
 	}
 	for _, name := range in.policy.Show {
-		if v, ok := lookup(merged, name); ok {
+		if v, ok := bundle.Lookup(merged, name); ok {
 			out.shown[name] = v
 		}
 	}
 	return out
 }
 
-func red(err error) outcome {
-	code := errs.CodeOf(err)
-	if code == "" || errs.KindOf(err) == errs.Internal {
-		code = "internal"
-	}
-	return outcome{reasons: []string{code}}
-}
+func red(err error) outcome { return outcome{reasons: []string{bundle.Code(err)}} }
 
 // checkOne checks one presented SD-JWT+KB, steps 1 to 6 of DESIGN §4.
 func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sdjwt.Result, error) {
@@ -219,6 +214,7 @@ func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sd
 	if res.Status == nil {
 		return nil, ErrStatusMissing
 	}
+	s.noteList(iss, res.Status.URI)
 	st, err := s.cfg.Trust.Status(ctx, iss, res.Status.URI, int(res.Status.Index))
 	if err != nil {
 		return nil, trustErr(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssi-project/ssi/internal/bundle"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose/josetest"
@@ -248,14 +249,14 @@ func TestOverAskingPolicyRefused(t *testing.T) {
 }
 
 func TestRule(t *testing.T) {
-	conds, err := parseRule(`a == true && b.c == "x" && n == 3`)
+	conds, err := bundle.ParseRule(`a == true && b.c == "x" && n == 3`)
 	require.NoError(t, err)
-	assert.True(t, holds(conds, map[string]any{"a": true, "b": map[string]any{"c": "x"}, "n": int64(3)}))
-	assert.False(t, holds(conds, map[string]any{"a": true, "b": map[string]any{"c": "y"}, "n": int64(3)}))
-	assert.False(t, holds(conds, map[string]any{"a": "true", "b": map[string]any{"c": "x"}, "n": int64(3)}))
-	assert.False(t, holds(conds, map[string]any{"b": map[string]any{"c": "x"}, "n": int64(3)}))
+	assert.True(t, bundle.Holds(conds, map[string]any{"a": true, "b": map[string]any{"c": "x"}, "n": int64(3)}))
+	assert.False(t, bundle.Holds(conds, map[string]any{"a": true, "b": map[string]any{"c": "y"}, "n": int64(3)}))
+	assert.False(t, bundle.Holds(conds, map[string]any{"a": "true", "b": map[string]any{"c": "x"}, "n": int64(3)}))
+	assert.False(t, bundle.Holds(conds, map[string]any{"b": map[string]any{"c": "x"}, "n": int64(3)}))
 	for _, bad := range []string{"a", "a ==", "== 1", `a == "x`, "a == x", "a b == 1"} {
-		_, err := parseRule(bad)
+		_, err := bundle.ParseRule(bad)
 		assert.Error(t, err, bad)
 	}
 }

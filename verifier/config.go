@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/ssi-project/ssi/internal/bundle"
 	"github.com/ssi-project/ssi/internal/dcql"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vp"
@@ -36,6 +35,9 @@ type Config struct {
 	KBMaxAge time.Duration
 	// MaxWait caps ?wait=N of the poll; 0 means 30 s.
 	MaxWait time.Duration
+	// Bundle, when set, lets the verifier build trust bundles for its
+	// offline venues (TrustBundle).
+	Bundle *BundleConfig
 	// DeferRegistrationCheck leaves the registration check to
 	// WaitRegistrations, for a verifier whose registry is not serving yet.
 	DeferRegistrationCheck bool
@@ -86,93 +88,7 @@ type Policy struct {
 	Vaccination *passcheck.Policy
 
 	query *dcql.Query
-	conds []condition
-}
-
-// condition is one `claim == value` of a rule.
-type condition struct {
-	claim string
-	value any
-}
-
-// parseRule reads a Rule.
-func parseRule(s string) ([]condition, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var out []condition
-	for _, part := range strings.Split(s, "&&") {
-		name, lit, ok := strings.Cut(part, "==")
-		name, lit = strings.TrimSpace(name), strings.TrimSpace(lit)
-		if !ok || name == "" || lit == "" || strings.ContainsAny(name, " \"=!") {
-			return nil, fmt.Errorf("rule %q: each condition is claim == literal", s)
-		}
-		var v any
-		switch {
-		case lit == "true":
-			v = true
-		case lit == "false":
-			v = false
-		case strings.HasPrefix(lit, `"`):
-			u, err := strconv.Unquote(lit)
-			if err != nil {
-				return nil, fmt.Errorf("rule %q: bad string literal", s)
-			}
-			v = u
-		default:
-			n, err := strconv.ParseInt(lit, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("rule %q: bad literal %q", s, lit)
-			}
-			v = n
-		}
-		out = append(out, condition{claim: name, value: v})
-	}
-	return out, nil
-}
-
-// holds reports whether claims satisfy every condition. Claim names are
-// dot paths of object members ("address.country").
-func holds(conds []condition, claims map[string]any) bool {
-	for _, c := range conds {
-		v, ok := lookup(claims, c.claim)
-		if !ok || !sameValue(v, c.value) {
-			return false
-		}
-	}
-	return true
-}
-
-func lookup(claims map[string]any, name string) (any, bool) {
-	var cur any = claims
-	for _, part := range strings.Split(name, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[part]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-func sameValue(got, want any) bool {
-	switch w := want.(type) {
-	case int64:
-		switch g := got.(type) {
-		case json.Number:
-			n, err := g.Int64()
-			return err == nil && n == w
-		case float64:
-			return g == float64(w)
-		case int64:
-			return g == w
-		}
-		return false
-	default:
-		return got == want
-	}
+	conds []bundle.Condition
 }
 
 // compile parses the policy's query and rule and checks that they agree:
@@ -206,12 +122,12 @@ func (p *Policy) compile() error {
 			requested[c.Path.Name()] = true
 		}
 	}
-	if p.conds, err = parseRule(p.Rule); err != nil {
+	if p.conds, err = bundle.ParseRule(p.Rule); err != nil {
 		return fmt.Errorf("policy %s: %w", p.Name, err)
 	}
 	for _, c := range p.conds {
-		if !requested[c.claim] {
-			return fmt.Errorf("policy %s: the rule reads %s, which the query does not request", p.Name, c.claim)
+		if !requested[c.Claim] {
+			return fmt.Errorf("policy %s: the rule reads %s, which the query does not request", p.Name, c.Claim)
 		}
 	}
 	for _, s := range p.Show {

@@ -54,6 +54,7 @@ func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
 			r.With(g.Scope(ScopeCreate)).Post("/presentations", httpx.H(h.create))
 			r.With(g.Scope(ScopeRead)).Get("/presentations/{id}", httpx.H(h.get))
 			r.With(g.Scope(ScopeCreate)).Post("/offline", httpx.H(h.offline))
+			r.With(g.Scope(ScopeRead)).Get("/trust-bundle", httpx.H(h.trustBundle))
 		})
 	})
 }
@@ -158,4 +159,12 @@ func (h handlers) offline(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return httpx.JSON(w, http.StatusOK, v)
+}
+
+func (h handlers) trustBundle(w http.ResponseWriter, r *http.Request) error {
+	b, err := h.s.TrustBundle(r.Context(), tenant(r))
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, map[string]string{"bundle": b})
 }

@@ -6,31 +6,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssi-project/ssi/internal/bundle"
 	"github.com/ssi-project/ssi/internal/dcc"
 	"github.com/ssi-project/ssi/internal/errs"
-	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/passcheck"
 	"github.com/ssi-project/ssi/internal/qr"
-	"github.com/ssi-project/ssi/internal/sdjwt"
 	"github.com/ssi-project/ssi/internal/shc"
 	"github.com/ssi-project/ssi/internal/store"
 )
 
-// Offline KB-JWT rules of docs/offline-qr.md §9.
+// Offline KB-JWT rules of docs/offline-qr.md §9 (internal/bundle).
 const (
-	// OfflineAudiencePrefix: the offline KB-JWT's aud is this and the
-	// venue's DID.
-	OfflineAudiencePrefix = "offline:"
-	// DefaultOfflineWindow is W, how old an offline KB-JWT's iat may be.
-	DefaultOfflineWindow = 60 * time.Second
-	// offlineFutureSkew is S, how far ahead of our clock its iat may be.
-	offlineFutureSkew = 10 * time.Second
-	offlineNonceKind  = "verifier-offline-nonce"
+	OfflineAudiencePrefix = bundle.OfflineAudiencePrefix
+	DefaultOfflineWindow  = bundle.DefaultOfflineWindow
+	offlineNonceKind      = "verifier-offline-nonce"
 )
 
 // Errors of the offline check.
 var (
-	ErrNonceReplayed     = errs.E(errs.Conflict, "nonce_replayed", "this offline presentation was already shown")
+	ErrNonceReplayed     = bundle.ErrNonceReplayed
 	ErrUnsupportedFormat = errs.E(errs.Invalid, "unsupported_pass_format", "this kind of QR code is not read here yet")
 )
 
@@ -113,26 +107,12 @@ func (s *Service) verifyOffline(ctx context.Context, in checkInput, pres string,
 		return o
 	}
 	// verify checked the KB-JWT's signature, aud, sd_hash and age.
-	kb := pres[strings.LastIndex(pres, "~")+1:]
-	j, err := jose.ParseUnverified(kb, MaxPresentationSize)
+	nonce, until, err := bundle.OfflineKB(pres, s.now(), window)
 	if err != nil {
 		return red(err)
-	}
-	c, err := j.Claims()
-	if err != nil {
-		return red(err)
-	}
-	nonce, _, _ := c.String("nonce")
-	if !walletNonce(nonce) {
-		return red(sdjwt.ErrInvalidNonce.With("an offline nonce is 22 to 64 base64url characters", nil))
-	}
-	iat, _, _ := c.NumericDate("iat")
-	now := s.now()
-	if iat.After(now.Add(offlineFutureSkew)) || iat.Before(now.Add(-window)) {
-		return red(sdjwt.ErrStaleKeyBinding)
 	}
 	err = s.cfg.Store.PutSingleUse(ctx, store.SingleUse{
-		Kind: offlineNonceKind + ":" + in.venue.DID, Value: nonce, ExpiresAt: iat.Add(window + offlineFutureSkew),
+		Kind: offlineNonceKind + ":" + in.venue.DID, Value: nonce, ExpiresAt: until,
 	})
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -141,13 +121,4 @@ func (s *Service) verifyOffline(ctx context.Context, in checkInput, pres string,
 		return red(ErrTrustUnavailable.With("the nonce memory is unavailable", err))
 	}
 	return o
-}
-
-func walletNonce(n string) bool {
-	if len(n) < 22 || len(n) > 64 {
-		return false
-	}
-	return strings.IndexFunc(n, func(r rune) bool {
-		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_')
-	}) < 0
 }

@@ -64,6 +64,7 @@ type Service struct {
 	ready   atomic.Bool
 	mu      sync.Mutex
 	waiters map[string][]chan struct{}
+	lists   map[string]string // status list URI → issuer, for the trust bundle
 }
 
 // New checks the configuration and returns the service. Each venue's

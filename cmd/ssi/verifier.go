@@ -214,7 +214,8 @@ func runVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		build: func(ctx context.Context, s *server) (built, error) {
 			tc := trust.NewClient(cfg.RegistryURL, trust.Options{Trust: pinned, Now: clock})
 			svc, err := verifier.New(ctx, verifier.Config{Store: s.store, Trust: verifier.TrustClient(tc), KEK: kek,
-				PublicURL: cfg.PublicURL, Venues: venues, Now: clock, Logger: s.log})
+				PublicURL: cfg.PublicURL, Venues: venues, Now: clock, Logger: s.log,
+				Bundle: &verifier.BundleConfig{RegistryURL: cfg.RegistryURL, Pinned: pinned}})
 			if err != nil {
 				return built{}, err
 			}
@@ -241,8 +242,20 @@ func startDevVerifier(ctx context.Context, s *server, dataDir string, kek keys.K
 	if err != nil {
 		return nil, nil, err
 	}
+	b, err := os.ReadFile(filepath.Join(dataDir, "dev-credentials.json"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the dev seed: %w", err)
+	}
+	var seed devSeed
+	if err := json.Unmarshal(b, &seed); err != nil {
+		return nil, nil, fmt.Errorf("reading the dev seed: %w", err)
+	}
+	// The demo venue takes the health agency's passes, and its trust
+	// bundle carries that agency.
+	policy := entryPolicy().policy()
+	policy.Issuers = []string{seed.DIDs["health"]}
 	venue := verifier.Venue{TenantID: "venue", DID: d, KeyID: d + "#" + strings.TrimPrefix(d, "did:key:"), Signer: signer,
-		Policies: []verifier.Policy{entryPolicy().policy()}}
+		Policies: []verifier.Policy{policy}}
 	if passesFile != "" {
 		if err := loadDevVenuePasses(passesFile, &venue); err != nil {
 			return nil, nil, err
@@ -252,7 +265,8 @@ func startDevVerifier(ctx context.Context, s *server, dataDir string, kek keys.K
 	// its list being published.
 	tc := trust.NewClient(s.cfg.PublicURL, trust.Options{Trust: pinned, Now: clock, TTL: time.Second})
 	svc, err := verifier.New(ctx, verifier.Config{Store: s.store, Trust: verifier.TrustClient(tc), KEK: kek,
-		PublicURL: s.cfg.PublicURL, Venues: []verifier.Venue{venue}, Now: clock, Logger: s.log, DeferRegistrationCheck: true})
+		PublicURL: s.cfg.PublicURL, Venues: []verifier.Venue{venue}, Now: clock, Logger: s.log, DeferRegistrationCheck: true,
+		Bundle: &verifier.BundleConfig{RegistryURL: s.cfg.PublicURL, Pinned: pinned}})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/bundle"
+	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/oid4vp"
+	"github.com/ssi-project/ssi/internal/qr"
+	"github.com/ssi-project/ssi/internal/sdjwt"
+)
+
+// noNetwork is an HTTP transport that refuses every request: installed as
+// the default while the offline check runs, it fails the test if anything
+// in that code path reaches for the network.
+type noNetwork struct{ t *testing.T }
+
+func (n noNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
+	n.t.Errorf("the offline check made an HTTP request to %s", r.URL)
+	return nil, errors.New("no network")
+}
+
+// TestTrustBundleOffline is issue 15's acceptance 4 on `ssi dev`: the demo
+// venue's trust bundle (from GET /verifier/v1/trust-bundle: the health
+// agency's DID document, accreditation and status list with their anchor
+// receipts and latest-version proofs, the pinned validators, signed by the
+// venue's key) verifies holder-shown QR codes with networking disabled:
+// green for a valid pass, red for a replay, bundle_too_old past its
+// maximum age, refused when its signature or a receipt was tampered with,
+// and, once the pass is revoked and a new bundle fetched, red revoked.
+func TestTrustBundleOffline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ssi dev")
+	}
+	d := newDevWallet(t)
+	ctx := context.Background()
+	var seed devSeed
+	b, err := os.ReadFile(filepath.Join(d.dir, "dev-credentials.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &seed))
+	venue := venueClient{base: d.c.Base, key: seed.APIKeys["venue"]}
+	venueDID := seed.DIDs["venue"]
+	res, err := did.KeyResolver{}.Resolve(ctx, venueDID, did.ResolveOptions{})
+	require.NoError(t, err)
+	vpub, valg, err := res.Document.PublicKey(venueDID+"#"+strings.TrimPrefix(venueDID, "did:key:"), did.AnyRelationship)
+	require.NoError(t, err)
+	venueKey := jose.PublicKey{Key: vpub, Alg: valg}
+
+	subject := map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01",
+		"vaccinations": []any{map[string]any{"date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "vaccine": "XYZ-1"}}}
+	o, err := d.c.CreateOffer(ctx, d.key, "vaccination-pass", "citizen-offline", subject)
+	require.NoError(t, err)
+	holder, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	cred := d.redeemFor(t, o.OfferURI, o.TxCode, holder)[0]
+	waitAnchoredDID(t, d.c.Base, d.did)
+	// One online presentation: the verifier learns the pass's status list.
+	id, auth := venue.create(t, oid4vp.DirectPost)
+	_, err = d.c.Present(ctx, auth, cred, holder, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, "green", venue.result(t, id)["verdict"])
+
+	fetch := func() string {
+		t.Helper()
+		code, body := get(t, d.c.Base+"/verifier/v1/trust-bundle", venue.key)
+		require.Equal(t, http.StatusOK, code, string(body))
+		var m map[string]string
+		require.NoError(t, json.Unmarshal(body, &m))
+		return m["bundle"]
+	}
+	showQR := func(now time.Time) string {
+		t.Helper()
+		pres, err := sdjwt.Present(cred, []string{"/vaccinated_within_policy", "/given_name", "/family_name", "/birth_date"},
+			&sdjwt.KeyBinding{Signer: holder, Nonce: oid4vp.NewNonce()[:32], Audience: bundle.OfflineAudiencePrefix + venueDID, IssuedAt: now})
+		require.NoError(t, err)
+		text, err := qr.EncodeEnvelope(pres)
+		require.NoError(t, err)
+		return text
+	}
+	signed := fetch()
+
+	// From here on, no network.
+	saved := http.DefaultTransport
+	http.DefaultTransport = noNetwork{t}
+	defer func() { http.DefaultTransport = saved }()
+
+	vb, err := bundle.Open(signed, venueKey)
+	require.NoError(t, err)
+	now := time.Now()
+	text := showQR(now)
+	nonces := &bundle.MemoryNonces{}
+	v := vb.Check(text, now, nonces)
+	require.Equal(t, "green", v.Verdict, v.Reasons)
+	assert.Equal(t, map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01"}, v.Claims)
+	assert.Equal(t, d.did, v.Issuer)
+	assert.Equal(t, []string{"nonce_replayed"}, vb.Check(text, now, nonces).Reasons, "a replay within the window")
+	late := now.Add(25 * time.Hour)
+	assert.Equal(t, []string{"bundle_too_old"}, vb.Check(showQR(late), late, nonces).Reasons)
+
+	// A bundle whose signature was tampered with.
+	parts := strings.Split(signed, ".")
+	sig := []byte(parts[2])
+	sig[3] ^= 1
+	_, err = bundle.Open(parts[0]+"."+parts[1]+"."+string(sig), venueKey)
+	assert.Equal(t, "bundle_invalid", errs.CodeOf(err))
+	// A bundle re-signed by the venue's key around a tampered receipt: the
+	// receipts are checked against the pinned validators, not the signer.
+	kek, err := devKEK("", d.dir)
+	require.NoError(t, err)
+	signer, err := openSealedKey(filepath.Join(d.dir, "keys", "venue-verifier.key"), kek, "the venue's key")
+	require.NoError(t, err)
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	for name, tamper := range map[string]func(b *bundle.Bundle){
+		"a document's receipt":    func(b *bundle.Bundle) { b.Issuers[0].Anchor.Receipt.LeafIndex++ },
+		"a document":              func(b *bundle.Bundle) { b.Issuers[0].Document = append([]byte(" "), b.Issuers[0].Document...) },
+		"a status list's receipt": func(b *bundle.Bundle) { b.StatusLists[0].Anchor.Receipt.Entry.Version++ },
+		"a status list":           func(b *bundle.Bundle) { b.StatusLists[0].Token += "x" },
+		"the pinned validators":   func(b *bundle.Bundle) { b.Trust.Validators = b.Trust.Validators[:0] },
+	} {
+		var bb bundle.Bundle
+		require.NoError(t, json.Unmarshal(payload, &bb))
+		require.NotEmpty(t, bb.StatusLists, "the bundle carries the pass's status list")
+		tamper(&bb)
+		resigned, err := bundle.Sign(signer, venueDID+"#"+strings.TrimPrefix(venueDID, "did:key:"), &bb)
+		require.NoError(t, err)
+		_, err = bundle.Open(resigned, venueKey)
+		assert.Equal(t, "bundle_invalid", errs.CodeOf(err), name)
+	}
+	http.DefaultTransport = saved
+
+	// Revoked, and the venue refreshes its bundle: red offline.
+	recs, err := d.c.Records(ctx, d.key, "citizen-offline")
+	require.NoError(t, err)
+	d.revoke(t, recs[0])
+	signed = fetch()
+	http.DefaultTransport = noNetwork{t}
+	vb, err = bundle.Open(signed, venueKey)
+	require.NoError(t, err)
+	now = time.Now()
+	assert.Equal(t, []string{"revoked"}, vb.Check(showQR(now), now, nonces).Reasons)
+}

@@ -1,0 +1,197 @@
+package bundle
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/did"
+	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/jsonx"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/statuslist"
+	"github.com/ssi-project/ssi/internal/trust"
+)
+
+// Typ is the JWS typ of a signed trust bundle.
+const Typ = "ssi-trust-bundle+jwt"
+
+// MaxSize caps a signed bundle Open reads.
+const MaxSize = 64 << 20
+
+// ProofMaxAge is how old, when the bundle was made, each latest-version
+// proof in it may be: a bundle is a snapshot of the ledger's latest state
+// at IssuedAt.
+const ProofMaxAge = 5 * time.Minute
+
+// Issuer is an accredited issuer's DID document as its registry served
+// it: the exact bytes (whose SHA-256 is anchored), the version, and the
+// anchor (receipt and latest-version proof).
+type Issuer struct {
+	DID      string       `json:"did"`
+	Document []byte       `json:"document"`
+	Version  uint64       `json:"version"`
+	Anchor   trust.Anchor `json:"anchor"`
+}
+
+// StatusList is a status list as its issuer served it (trust.StatusListVersion)
+// with the issuer that signs it and the URI it is served at.
+type StatusList struct {
+	Issuer  string       `json:"issuer"`
+	URI     string       `json:"uri"`
+	Version uint64       `json:"version"`
+	Token   string       `json:"token"`
+	Anchor  trust.Anchor `json:"anchor"`
+}
+
+// Policy is the venue's decision, as the offline check applies it: the
+// accepted vcts, the claims that must be disclosed, the rule, and the
+// claims shown.
+type Policy struct {
+	VCTs   []string    `json:"vcts"`
+	Claims []string    `json:"claims"`
+	Rule   []Condition `json:"rule"`
+	Show   []string    `json:"show,omitempty"`
+}
+
+// Bundle is the content of a trust bundle.
+type Bundle struct {
+	// Verifier is the venue's DID; an offline KB-JWT's aud is
+	// "offline:" + Verifier.
+	Verifier string    `json:"verifier"`
+	IssuedAt time.Time `json:"issued_at"`
+	// MaxAge, in seconds: past IssuedAt + MaxAge every check is
+	// bundle_too_old.
+	MaxAge int64 `json:"max_age"`
+	// Registry is the registry's public URL, under which its records are
+	// anchored (record URL = Registry + /registry/v1/accreditations/ID).
+	Registry string      `json:"registry"`
+	Trust    trust.Trust `json:"trust"`
+	Issuers  []Issuer    `json:"issuers"`
+	// Accreditations are the issuers' accreditation record versions in
+	// force at IssuedAt, as the registry serves them (trust.Evidence).
+	Accreditations []trust.Evidence `json:"accreditations"`
+	StatusLists    []StatusList     `json:"status_lists"`
+	Policy         Policy           `json:"policy"`
+}
+
+// Sign returns b signed by s (the verifier's key), kid its DID URL.
+func Sign(s keys.Signer, kid string, b *Bundle) (string, error) {
+	payload, err := json.Marshal(b)
+	if err != nil {
+		return "", fmt.Errorf("encoding the bundle: %w", err)
+	}
+	return jose.Sign(s, map[string]any{"typ": Typ, "kid": kid}, payload)
+}
+
+// Verified is a bundle whose every piece verified.
+type Verified struct {
+	Bundle *Bundle
+	docs   map[string]*did.Document
+	accs   []trust.Accreditation
+	lists  map[string]verifiedList
+}
+
+type verifiedList struct {
+	issuer string
+	list   *statuslist.List
+	exp    time.Time
+}
+
+func invalid(what string, err error) error {
+	return ErrBundleInvalid.With("the trust bundle does not verify: "+what, err)
+}
+
+// Open verifies a signed bundle with key (the verifier's public key, which
+// the venue's page holds): the signature and typ; then, at IssuedAt, each
+// issuer's document (its SHA-256 is its receipt's entry, the receipt and
+// the latest-version proof verify against the pinned validators in the
+// bundle, the proof shows it is the latest version and was no older than
+// ProofMaxAge), each accreditation record (the same, under its record URL),
+// and each status list token (the same, under its URI, and the token's
+// signature by an assertion key of its issuer's document in the bundle).
+// Any failure is bundle_invalid: a tampered bundle is refused as a whole.
+//
+// Open does not look at the bundle's age: Check does, at the time of each
+// check.
+func Open(signed string, key jose.PublicKey) (*Verified, error) {
+	j, err := jose.Verify(signed, jose.VerifyOptions{
+		Typ: []string{Typ}, MaxSize: MaxSize,
+		Key: func(*jose.Header, []byte) (jose.PublicKey, error) { return key, nil },
+	})
+	if err != nil {
+		return nil, invalid("the signature", err)
+	}
+	var b Bundle
+	if err := jsonx.Unmarshal(j.Payload, &b, false); err != nil {
+		return nil, invalid("the content", err)
+	}
+	if b.MaxAge <= 0 || b.IssuedAt.IsZero() || !strings.HasPrefix(b.Verifier, "did:") {
+		return nil, invalid("the header fields", nil)
+	}
+	v := &Verified{Bundle: &b, docs: map[string]*did.Document{}, lists: map[string]verifiedList{}}
+	current := func(a trust.Anchor, kind, subject string, version uint64, content []byte) error {
+		if a.Receipt == nil || a.Latest == nil {
+			return invalid("a piece without its anchor", nil)
+		}
+		sum := sha256.Sum256(content)
+		e := a.Receipt.Entry
+		if e.Kind != kind || e.Subject != subject || e.Version != version || e.SHA256 != hex.EncodeToString(sum[:]) {
+			return invalid("a receipt for other content", nil)
+		}
+		if _, err := trust.VerifyCurrent(a.Receipt, a.Latest, b.Trust, b.IssuedAt, ProofMaxAge); err != nil {
+			return invalid("an anchor", err)
+		}
+		return nil
+	}
+	for _, is := range b.Issuers {
+		if err := current(is.Anchor, trust.KindDIDDocument, is.DID, is.Version, is.Document); err != nil {
+			return nil, err
+		}
+		doc, err := did.ParseDocument(is.Document)
+		if err != nil || doc.ID != is.DID {
+			return nil, invalid("an issuer's document", err)
+		}
+		if len(doc.CapabilityInvocation) == 0 { // a deactivated did:psr version
+			continue
+		}
+		v.docs[is.DID] = doc
+	}
+	for _, ev := range b.Accreditations {
+		var a trust.Accreditation
+		if err := jsonx.Unmarshal(ev.Record, &a, false); err != nil {
+			return nil, invalid("an accreditation record", err)
+		}
+		if err := current(ev.Anchor, trust.KindAccreditation, strings.TrimSuffix(b.Registry, "/")+"/registry/v1/accreditations/"+a.ID, a.Version, ev.Record); err != nil {
+			return nil, err
+		}
+		v.accs = append(v.accs, a)
+	}
+	for _, sl := range b.StatusLists {
+		if err := current(sl.Anchor, trust.KindStatusList, sl.URI, sl.Version, []byte(sl.Token)); err != nil {
+			return nil, err
+		}
+		doc, ok := v.docs[sl.Issuer]
+		if !ok {
+			return nil, invalid("a status list of an issuer not in the bundle", nil)
+		}
+		tok, err := statuslist.Verify(sl.Token, statuslist.VerifyOptions{
+			URI: sl.URI, Now: func() time.Time { return b.IssuedAt }, RequireExp: true,
+			Key: func(h *jose.Header, _ []byte) (jose.PublicKey, error) {
+				pub, alg, err := doc.PublicKey(h.Kid, did.AssertionMethod)
+				if err != nil {
+					return jose.PublicKey{}, err
+				}
+				return jose.PublicKey{Key: pub, Alg: alg}, nil
+			},
+		})
+		if err != nil {
+			return nil, invalid("a status list token", err)
+		}
+		v.lists[sl.URI] = verifiedList{issuer: sl.Issuer, list: tok.List, exp: tok.ExpiresAt}
+	}
+	return v, nil
+}
