@@ -61,3 +61,26 @@ func FuzzCOSE(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTrustFile: AddFile never panics on any file, and a refused file adds
+// nothing.
+//
+//	go test -run '^$' -fuzz FuzzTrustFile -fuzztime 60s ./internal/dcc
+func FuzzTrustFile(f *testing.F) {
+	s := dcctest.NewDSC(f, dcctest.DSCOptions{})
+	f.Add(s.DER)                                                                               // DER
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))            // PEM with a truncated body
+	f.Add([]byte(`{"certificates":[{"kid":"AAAAAAAAAAA=","rawData":"MIIB","country":"XX"}]}`)) // the JSON list, bad DER
+	f.Add([]byte(`{"certificates":[{"kid":1}]}`))                                              // a wrong type
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var tr Trust
+		if err := tr.AddFile(data); err != nil {
+			if errs.CodeOf(err) == "" {
+				t.Fatalf("a refusal without a code: %v", err)
+			}
+			if tr.Len() != 0 {
+				t.Fatal("a refused file added certificates")
+			}
+		}
+	})
+}

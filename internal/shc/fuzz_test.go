@@ -75,3 +75,32 @@ func FuzzParseJWS(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTrustFiles: AddDirectory, AddJWKS and AddCRL never panic on any
+// file, and a refused file adds nothing.
+//
+//	go test -run '^$' -fuzz FuzzTrustFiles -fuzztime 60s ./internal/shc
+func FuzzTrustFiles(f *testing.F) {
+	is := shctest.NewIssuer(f, "https://issuer.example/shc")
+	f.Add(shctest.Directory(f, []*shctest.Issuer{is}, [][]byte{is.CRL(f, 1, "a", "b.1700000000")}))     // a directory with a CRL
+	f.Add(is.JWKS(f))                                                                                   // a JWKS
+	f.Add(is.CRL(f, 2, "x.y"))                                                                          // a CRL with a bad timestamp
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA","kid":"k","crlVersion":1.5}]}`)) // a bad key
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, add := range []func(*shc.Trust) error{
+			func(tr *shc.Trust) error { return tr.AddDirectory(data) },
+			func(tr *shc.Trust) error { return tr.AddJWKS("https://issuer.example/shc", data) },
+			func(tr *shc.Trust) error { return tr.AddCRL("https://issuer.example/shc", data) },
+		} {
+			var tr shc.Trust
+			if err := add(&tr); err != nil {
+				if errs.CodeOf(err) == "" {
+					t.Fatalf("a refusal without a code: %v", err)
+				}
+				if tr.Issuers() != 0 {
+					t.Fatal("a refused file added an issuer")
+				}
+			}
+		}
+	})
+}
