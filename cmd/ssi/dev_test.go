@@ -108,7 +108,7 @@ func startServer(t testing.TB, args ...string) (url, admin string, stop func()) 
 	}
 }
 
-func get(t *testing.T, url, key string) (int, []byte) {
+func get(t testing.TB, url, key string) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	if key != "" {
@@ -254,7 +254,7 @@ func chiWrap(h http.Handler) chi.Router {
 
 // waitAnchoredDID polls the resolver until the DID's latest version is
 // served as anchored.
-func waitAnchoredDID(t *testing.T, url, d string) {
+func waitAnchoredDID(t testing.TB, url, d string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

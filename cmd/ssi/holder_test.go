@@ -34,7 +34,7 @@ import (
 // devHolder is a citizen's app and the health agency's admin against one
 // `ssi dev`.
 type devHolder struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	dir    string
 	admin  *issuertest.Client
@@ -45,7 +45,7 @@ type devHolder struct {
 	leaks  *httpxtest.LeakChecker
 }
 
-func newDevHolder(t *testing.T, extra ...string) *devHolder {
+func newDevHolder(t testing.TB, extra ...string) *devHolder {
 	t.Helper()
 	dir := t.TempDir()
 	url, stop := startDev(t, dir, extra...)

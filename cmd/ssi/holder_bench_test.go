@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/keys"
+)
+
+// BenchmarkHolderAccept is acceptance 6 of issue 16: POST
+// /wallet/v1/presentations/{id}/accept (pick a fresh copy, build the
+// presentation, sign its KB-JWT, direct_post it to the verifier, which
+// checks it, and record the history) with 64 clients, on `ssi dev` (one
+// process: holder, verifier, issuer, registry, ledger; SQLite). Outside
+// the timer: the accounts, their credentials (10 copies each, one copy
+// per presentation), the verifier's transactions and the consents. It
+// reports presentations per second and the process CPU per presentation
+// as a ratio to one raw ES256 signature measured in the same run.
+//
+//	go test -run '^$' -bench HolderAccept -benchtime 3200x ./cmd/ssi
+func BenchmarkHolderAccept(b *testing.B) {
+	// 16 accounts of 4 clients each: the holder allows 30 logins a minute
+	// from one address, and every client here is 127.0.0.1.
+	const clients, accounts = 64, 16
+	d := newDevHolder(b, "--rate-per-client", "0")
+	per := (b.N + accounts - 1) / accounts
+	byAccount := make([][]benchJob, accounts)
+	var setup sync.WaitGroup
+	errs := make(chan error, accounts)
+	sem := make(chan struct{}, 8)
+	for a := range accounts {
+		setup.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := d.benchClient(fmt.Sprintf("bench-%d", a), per, &byAccount[a]); err != nil {
+				errs <- err
+			}
+		})
+	}
+	setup.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	jobs := make([][]benchJob, clients)
+	for a, js := range byAccount {
+		for i, j := range js {
+			c := a*(clients/accounts) + i%(clients/accounts)
+			jobs[c] = append(jobs[c], j)
+		}
+	}
+
+	var done, failed atomic.Int64
+	var firstErr atomic.Value
+	if path := os.Getenv("SSI_BENCH_PROFILE"); path != "" { // the timed phase only
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for _, j := range jobs[c] {
+				code, body := d.call(http.MethodPost, "/wallet/v1/presentations/"+j.consent+"/accept", j.tok, map[string]any{"choices": map[string]string{"pass": j.cred}}, nil)
+				if code != http.StatusOK {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%d %s", code, body))
+					continue
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	if failed.Load() > 0 {
+		b.Fatalf("%d of %d accepts failed; first: %v", failed.Load(), failed.Load()+done.Load(), firstErr.Load())
+	}
+	sign, verify := rawES256(2000)
+	raw := sign + 2*verify // the wallet's KB-JWT, the verifier's two checks
+	n := float64(done.Load())
+	b.ReportMetric(n/elapsed.Seconds(), "presentations/s")
+	b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-us/presentation")
+	b.ReportMetric(float64(sign.Nanoseconds())/1000, "us/raw-sign")
+	b.ReportMetric(float64(cpu.Nanoseconds())/n/float64(sign.Nanoseconds()), "cpu/raw-sign")
+	b.ReportMetric(float64(cpu.Nanoseconds())/n/float64(raw.Nanoseconds()), "cpu/raw-sign+2verify")
+}
+
+// benchJob is one accept to time: the session, the consent, the credential.
+type benchJob struct{ tok, consent, cred string }
+
+// benchClient makes one client's account, enough credentials for per
+// presentations (10 copies each), per verifier transactions and their
+// consents.
+func (d *devHolder) benchClient(user string, per int, out *[]benchJob) error {
+	tok := d.citizen(user)
+	var creds []string
+	for len(creds)*10 < per {
+		o := d.offer(fmt.Sprintf("%s-%d", user, len(creds)))
+		var c walletCredential
+		code, b := d.call(http.MethodPost, "/wallet/v1/offers", tok, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode}, &c)
+		if code != http.StatusCreated {
+			return fmt.Errorf("receiving: %d %s", code, b)
+		}
+		creds = append(creds, c.ID)
+	}
+	for i := range per {
+		var tx struct {
+			URI string `json:"authorization_request_uri"`
+		}
+		for deadline := time.Now().Add(60 * time.Second); ; {
+			code, b := d.call(http.MethodPost, "/verifier/v1/presentations", d.venue, map[string]string{"policy": "entry", "response_mode": "direct_post"}, &tx)
+			if code == http.StatusCreated {
+				break
+			}
+			if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				return fmt.Errorf("creating a transaction: %d %s", code, b)
+			}
+			time.Sleep(100 * time.Millisecond) // the verifier checks its registration once it is anchored
+		}
+		var c consentDoc
+		code, b := d.call(http.MethodPost, "/wallet/v1/presentations", tok, map[string]any{"authorization_request_uri": tx.URI}, &c)
+		if code != http.StatusCreated || c.Status != "pending" {
+			return fmt.Errorf("starting a presentation: %d %s", code, b)
+		}
+		*out = append(*out, benchJob{tok, c.ID, creds[i/10]})
+	}
+	return nil
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rawES256 is the single-core cost of one ES256 JWS signature and of one
+// verification through the project's JOSE code.
+func rawES256(iters int) (sign, verify time.Duration) {
+	s, _ := keys.Generate(keys.ES256)
+	payload := []byte(`{"nonce":"n","aud":"a","iat":1,"sd_hash":"h"}`)
+	start := time.Now()
+	var tok string
+	for range iters {
+		tok, _ = jose.Sign(s, map[string]any{"typ": "kb+jwt"}, payload)
+	}
+	sign = time.Since(start) / time.Duration(iters)
+	key := func(*jose.Header, []byte) (jose.PublicKey, error) {
+		return jose.PublicKey{Key: s.Public(), Alg: keys.ES256}, nil
+	}
+	start = time.Now()
+	for range iters {
+		_, _ = jose.Verify(tok, jose.VerifyOptions{Typ: []string{"kb+jwt"}, Key: key})
+	}
+	return sign, time.Since(start) / time.Duration(iters)
+}

@@ -1,0 +1,51 @@
+package holder
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/ssi-project/ssi/internal/dcql"
+	"github.com/ssi-project/ssi/internal/oid4vp"
+)
+
+// FuzzConsent: whatever DCQL query a verifier signs, the wallet's reading
+// of it (the claim names asked per vct, checked against the registration,
+// and the consent document) never panics, and asks the registration about
+// every claim any credential query names.
+func FuzzConsent(f *testing.F) {
+	for _, seed := range []string{
+		`{"credentials":[{"id":"pass","format":"dc+sd-jwt","meta":{"vct_values":["urn:v"]},"claims":[{"path":["given_name"]}]}]}`,                                 // one claim
+		`{"credentials":[{"id":"a","format":"dc+sd-jwt","meta":{"vct_values":["urn:v","urn:w"]},"claims":[{"id":"x","path":["a","b",0]}],"claim_sets":[["x"]]}]}`, // nested path, two vcts
+		`{"credentials":[{"id":"m","format":"mso_mdoc","meta":{"doctype_value":"x"}}]}`,                                                                           // another format: no vct
+		`{"credentials":[{"id":"p","format":"dc+sd-jwt","meta":{"vct_values":["urn:v"]}}],"credential_sets":[{"options":[["p"]],"required":false}]}`,              // optional set, no claims
+	} {
+		f.Add([]byte(seed))
+	}
+	cred := dcql.Credential{Format: oid4vp.FormatSDJWTVC, VCT: "urn:v", KeyBound: true,
+		Claims: map[string]any{"given_name": "Ada", "a": map[string]any{"b": []any{"c"}}}}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		q, err := dcql.Parse(b)
+		if err != nil {
+			return
+		}
+		asked := askedClaims(q)
+		cqs := consentQueries(q, asked)
+		if len(cqs) != len(q.Credentials) {
+			t.Fatalf("%d consent queries for %d credential queries", len(cqs), len(q.Credentials))
+		}
+		for i, cq := range q.Credentials {
+			vcts := cq.VCTValues
+			if len(vcts) == 0 {
+				vcts = []string{""}
+			}
+			for _, v := range vcts {
+				for _, c := range cqs[i].Claims {
+					if !slices.Contains(asked[v], c) {
+						t.Fatalf("claim %q of vct %q is not checked against the registration", c, v)
+					}
+				}
+			}
+		}
+		_ = q.Candidates([]dcql.Credential{cred})
+	})
+}
