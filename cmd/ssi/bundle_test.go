@@ -93,6 +93,15 @@ func TestTrustBundleOffline(t *testing.T) {
 		return text
 	}
 	signed := fetch()
+	{
+		payload, err := base64.RawURLEncoding.DecodeString(strings.Split(signed, ".")[1])
+		require.NoError(t, err)
+		var bb bundle.Bundle
+		require.NoError(t, json.Unmarshal(payload, &bb))
+		anchor, _ := json.Marshal(bb.StatusLists[0].Anchor)
+		t.Logf("bundle %d bytes: %d issuers, %d accreditations, %d status lists; one anchor (receipt + latest-version proof) %d bytes; the status list token %d bytes",
+			len(signed), len(bb.Issuers), len(bb.Accreditations), len(bb.StatusLists), len(anchor), len(bb.StatusLists[0].Token))
+	}
 
 	// From here on, no network.
 	saved := http.DefaultTransport
