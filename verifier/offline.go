@@ -44,8 +44,9 @@ type Verdict struct {
 	ClaimNames []string       `json:"claim_names,omitempty"`
 	Issuer     string         `json:"issuer,omitempty"`
 	VCT        string         `json:"vct,omitempty"`
-	// Format and Holder are set for the passes of other systems
-	// (passes.go): eu-dcc or shc, and the holder's name and birth date.
+	// Format is ssi, eu-dcc or shc; Holder the holder's name and birth
+	// date (for our passes from the shown claims, when green; for other
+	// systems' passes, passes.go, when genuine).
 	Format string            `json:"format,omitempty"`
 	Holder *passcheck.Holder `json:"holder,omitempty"`
 }
@@ -91,9 +92,12 @@ func (s *Service) Offline(ctx context.Context, tenantID string, req OfflineReque
 	in := checkInput{venue: v, policy: p, aud: OfflineAudiencePrefix + v.DID, kbMaxAge: window,
 		vpToken: map[string][]string{p.query.Credentials[0].ID: {pres}}}
 	o := s.verifyOffline(ctx, in, pres, window)
-	out := &Verdict{Verdict: "red", Reasons: o.reasons, ClaimNames: o.names, Issuer: o.issuer, VCT: o.vct}
+	out := &Verdict{Verdict: "red", Reasons: o.reasons, ClaimNames: o.names, Issuer: o.issuer, VCT: o.vct, Format: passcheck.FormatSSI}
 	if o.green {
 		out.Verdict, out.Claims = "green", o.shown
+		// The same holder fields as for the other formats, from what the
+		// policy shows.
+		out.Holder = passcheck.CheckSSIClaims(o.shown, nil).Holder
 	}
 	s.log.InfoContext(ctx, "offline presentation checked", "tenant", tenantID, "policy", p.Name, "verdict", out.Verdict, "reasons", o.reasons)
 	return out, nil

@@ -96,6 +96,19 @@ func TestOfflineUpstreamPasses(t *testing.T) {
 	}
 }
 
+// TestOfflineSSIVerdict: our own pass answers the same document: format
+// ssi and the holder from the shown claims.
+func TestOfflineSSIVerdict(t *testing.T) {
+	s := newServer(t)
+	body, err := json.Marshal(OfflineRequest{QR: s.offlineQR(nil)})
+	require.NoError(t, err)
+	status, _, m := s.do(t, "POST", "/verifier/v1/offline", s.key, "application/json", body)
+	require.Equal(t, 200, status, m)
+	assert.Equal(t, "green", m["verdict"])
+	assert.Equal(t, "ssi", m["format"])
+	assert.Equal(t, map[string]any{"name": "Erika Mustermann", "birth_date": "1963-08-12"}, m["holder"])
+}
+
 // TestOfflinePasses: passes made here, the policy's vaccination rule, and
 // a venue without a trust for them.
 func TestOfflinePasses(t *testing.T) {

@@ -103,12 +103,15 @@ func IsSSI(text string) bool {
 // CheckSSIClaims answers the verdict for one of our own SD-JWT passes
 // after the verifier has verified its presentation: claims are the
 // disclosed claims. The holder is given_name family_name and birth_date
-// as far as disclosed. With a policy the pass must disclose
+// as far as disclosed (nil when none is). With a policy the pass must disclose
 // vaccinated_within_policy == true (the issuer applied the same window
 // and products when it issued it), else policy_not_vaccinated.
 func CheckSSIClaims(claims map[string]any, policy *Policy) Verdict {
 	str := func(k string) string { s, _ := claims[k].(string); return s }
 	h := &Holder{Name: strings.TrimSpace(str("given_name") + " " + str("family_name")), BirthDate: str("birth_date")}
+	if *h == (Holder{}) {
+		h = nil // neither disclosed
+	}
 	if policy != nil {
 		if v, _ := claims["vaccinated_within_policy"].(bool); !v {
 			return redHolder(FormatSSI, ErrNotVaccinated, h)

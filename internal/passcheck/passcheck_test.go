@@ -133,6 +133,7 @@ func TestCheckSSIClaims(t *testing.T) {
 	assert.Equal(t, "green", passcheck.CheckSSIClaims(claims, nil).Verdict)
 	claims["vaccinated_within_policy"] = "true" // a string is not true
 	assert.Equal(t, "red", passcheck.CheckSSIClaims(claims, pol).Verdict)
+	assert.Nil(t, passcheck.CheckSSIClaims(map[string]any{"vaccinated_within_policy": true}, pol).Holder, "nothing to show")
 }
 
 // TestParsePolicy: malformed policies are refused.
