@@ -55,11 +55,8 @@ type pendingDevice struct {
 // ErrVerifierUnreachable, ErrVerifierRefused.
 func (s *Service) AcceptPresentation(ctx context.Context, a *Account, id string, choices map[string]string) (*Sent, error) {
 	var st presentState
-	if err := s.takeFlow(ctx, a, "present", id, "pending", "accepted", &st); err != nil {
+	if err := s.takeFlow(ctx, a, "present", id, "pending", "accepted", &st, func() error { return checkChoices(&st, choices) }); err != nil {
 		return nil, notPending(err)
-	}
-	if err := checkChoices(&st, choices); err != nil {
-		return nil, err
 	}
 	me := usedBy(st.Verifier.ClientID)
 	var (
@@ -154,40 +151,43 @@ func (s *Service) AcceptPresentation(ctx context.Context, a *Account, id string,
 
 // SubmitPresentation sends a device-key presentation with the phone's
 // KB-JWT signatures (base64url, one per to_sign entry, in order). It runs
-// once. Errors: ErrNotFound, ErrFlowFinished, ErrBadSignatures,
+// once; bad signatures leave it to be submitted again. Errors: ErrNotFound, ErrFlowFinished, ErrBadSignatures,
 // oid4vci.ErrBadDeviceSignature, and AcceptPresentation's sending errors.
 func (s *Service) SubmitPresentation(ctx context.Context, a *Account, id string, sigs []string) (*Sent, error) {
 	var st presentState
-	if err := s.takeFlow(ctx, a, "present", id, "signing", "submitted", &st); err != nil {
-		return nil, notPending(err)
-	}
-	p := st.Pending
-	if p == nil {
-		return nil, ErrFlowFinished
-	}
 	vp := map[string][]string{}
-	k := 0
-	for i, in := range p.Inputs {
-		if in == "" {
-			vp[p.Queries[i]] = append(vp[p.Queries[i]], p.Bodies[i])
-			continue
+	assemble := func() error {
+		p := st.Pending
+		if p == nil {
+			return ErrFlowFinished
 		}
-		if k >= len(sigs) {
-			return nil, ErrBadSignatures
+		k := 0
+		for i, in := range p.Inputs {
+			if in == "" {
+				vp[p.Queries[i]] = append(vp[p.Queries[i]], p.Bodies[i])
+				continue
+			}
+			if k >= len(sigs) {
+				return ErrBadSignatures
+			}
+			raw, err := base64.RawURLEncoding.DecodeString(sigs[k])
+			k++
+			if err != nil {
+				return ErrBadSignatures.With("a signature is not base64url", nil)
+			}
+			kb, err := oid4vci.Assemble(in, raw, sdjwt.TypKBJWT, p.Keys[i])
+			if err != nil {
+				return err
+			}
+			vp[p.Queries[i]] = append(vp[p.Queries[i]], p.Bodies[i]+kb)
 		}
-		raw, err := base64.RawURLEncoding.DecodeString(sigs[k])
-		k++
-		if err != nil {
-			return nil, ErrBadSignatures.With("a signature is not base64url", nil)
+		if k != len(sigs) {
+			return ErrBadSignatures
 		}
-		kb, err := oid4vci.Assemble(in, raw, sdjwt.TypKBJWT, p.Keys[i])
-		if err != nil {
-			return nil, err
-		}
-		vp[p.Queries[i]] = append(vp[p.Queries[i]], p.Bodies[i]+kb)
+		return nil
 	}
-	if k != len(sigs) {
-		return nil, ErrBadSignatures
+	if err := s.takeFlow(ctx, a, "present", id, "signing", "submitted", &st, assemble); err != nil {
+		return nil, notPending(err)
 	}
 	sent, err := s.respond(ctx, a, &st, vp)
 	if err != nil {
@@ -353,7 +353,7 @@ func (s *Service) respond(ctx context.Context, a *Account, st *presentState, vp 
 // disclosed, and the history records the decline. It runs once.
 func (s *Service) DeclinePresentation(ctx context.Context, a *Account, id string) error {
 	var st presentState
-	if err := s.takeFlow(ctx, a, "present", id, "pending", "declined", &st); err != nil {
+	if err := s.takeFlow(ctx, a, "present", id, "pending", "declined", &st, nil); err != nil {
 		return notPending(err)
 	}
 	var names []string

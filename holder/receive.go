@@ -121,6 +121,12 @@ func (s *Service) Receive(ctx context.Context, a *Account, req ReceiveRequest) (
 		if err := checkDeviceKeys(req.DeviceKeys, n); err != nil {
 			return nil, nil, err
 		}
+		for _, k := range req.DeviceKeys {
+			tp, _ := k.Thumbprint()
+			if _, err := s.cfg.Store.GetHolderKey(ctx, a.ID, tp); err == nil {
+				return nil, nil, ErrInvalidKeys.With("a device key is already bound to another copy: one key per copy", nil)
+			}
+		}
 		n = len(req.DeviceKeys)
 	}
 	nonce, err := sess.Nonce(ctx)
@@ -245,10 +251,12 @@ func (s *Service) putFlow(ctx context.Context, a *Account, id, kind, status stri
 
 func flowContext(accountID, id string) []byte { return []byte("holder-flow:" + accountID + "/" + id) }
 
-// takeFlow reads flow id of kind and moves it from status from to to,
-// once: a second call, or one after expiry, is ErrFlowFinished; another
-// account's or an unknown flow is ErrNotFound.
-func (s *Service) takeFlow(ctx context.Context, a *Account, kind, id, from, to string, state any) error {
+// takeFlow reads flow id of kind into state, runs check on it (nil: no
+// check) and moves the flow from status from to to, once: a second call,
+// or one after expiry, is ErrFlowFinished; another account's or an
+// unknown flow is ErrNotFound. A check that fails leaves the flow as it
+// was, so the app may try again with better input.
+func (s *Service) takeFlow(ctx context.Context, a *Account, kind, id, from, to string, state any, check func() error) error {
 	t, err := s.cfg.Store.GetHolderTransaction(ctx, a.ID, kind, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound
@@ -259,45 +267,58 @@ func (s *Service) takeFlow(ctx context.Context, a *Account, kind, id, from, to s
 	if t.Status != from || !s.now().Before(t.ExpiresAt) {
 		return ErrFlowFinished
 	}
+	pt, err := keys.OpenData(a.dataKey, t.State, flowContext(a.ID, id))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(pt, state); err != nil {
+		return fmt.Errorf("decoding flow: %w", err)
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
+	}
 	if err := s.cfg.Store.FinishHolderTransaction(ctx, a.ID, id, from, to, nil); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return ErrFlowFinished
 		}
 		return fmt.Errorf("finishing flow: %w", err)
 	}
-	pt, err := keys.OpenData(a.dataKey, t.State, flowContext(a.ID, id))
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(pt, state)
+	return nil
 }
 
 // SubmitReceive finishes a device-key receipt with the phone's signatures
 // (base64url, one per prepared input, in order): each must verify for its
 // device key, then the credentials are requested, checked and stored as
-// in Receive. It runs once. Errors: ErrNotFound, ErrFlowFinished,
-// ErrBadSignatures, oid4vci.ErrBadDeviceSignature, and Receive's.
+// in Receive. It runs once; bad signatures leave it to be submitted
+// again. Errors: ErrNotFound, ErrFlowFinished, ErrBadSignatures,
+// oid4vci.ErrBadDeviceSignature, and Receive's.
 func (s *Service) SubmitReceive(ctx context.Context, a *Account, id string, sigs []string) (*Credential, error) {
 	var st receiveState
-	if err := s.takeFlow(ctx, a, "receive", id, "prepared", "submitted", &st); err != nil {
+	var proofs []string
+	holderKeys := map[string]store.HolderKey{}
+	assemble := func() error {
+		if len(sigs) != len(st.Inputs) {
+			return ErrBadSignatures
+		}
+		proofs = make([]string, len(sigs))
+		for i, sig := range sigs {
+			raw, err := base64.RawURLEncoding.DecodeString(sig)
+			if err != nil {
+				return ErrBadSignatures.With("a signature is not base64url", nil)
+			}
+			if proofs[i], err = oid4vci.Assemble(st.Inputs[i], raw, oid4vci.TypProof, st.Keys[i]); err != nil {
+				return err
+			}
+			jj, _ := json.Marshal(st.Keys[i])
+			tp, _ := st.Keys[i].Thumbprint()
+			holderKeys[tp] = store.HolderKey{AccountID: a.ID, ID: tp, Mode: KeyDevice, JWK: string(jj), CreatedAt: s.now()}
+		}
+		return nil
+	}
+	if err := s.takeFlow(ctx, a, "receive", id, "prepared", "submitted", &st, assemble); err != nil {
 		return nil, err
-	}
-	if len(sigs) != len(st.Inputs) {
-		return nil, ErrBadSignatures
-	}
-	proofs := make([]string, len(sigs))
-	holderKeys := make(map[string]store.HolderKey, len(sigs))
-	for i, sig := range sigs {
-		raw, err := base64.RawURLEncoding.DecodeString(sig)
-		if err != nil {
-			return nil, ErrBadSignatures.With("a signature is not base64url", nil)
-		}
-		if proofs[i], err = oid4vci.Assemble(st.Inputs[i], raw, oid4vci.TypProof, st.Keys[i]); err != nil {
-			return nil, err
-		}
-		jj, _ := json.Marshal(st.Keys[i])
-		tp, _ := st.Keys[i].Thumbprint()
-		holderKeys[tp] = store.HolderKey{AccountID: a.ID, ID: tp, Mode: KeyDevice, JWK: string(jj), CreatedAt: s.now()}
 	}
 	sess := s.wallet.Resume(&oid4vci.Session{Issuer: st.Issuer, CredentialEndpoint: st.CredentialEndpoint, ConfigID: st.ConfigID,
 		Token: st.Token, TokenType: st.TokenType, Metadata: st.Metadata})
@@ -382,6 +403,9 @@ func (s *Service) storeReceived(ctx context.Context, a *Account, issuer, configI
 	}
 	rec.Status = status
 	if err := s.cfg.Store.PutHolderCredential(ctx, rec); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, ErrInvalidKeys.With("a key is already bound to another copy: one key per copy", err)
+		}
 		return nil, fmt.Errorf("storing credential: %w", err)
 	}
 	s.log.InfoContext(ctx, "holder credential received", "account", a.ID, "credential", rec.ID, "copies", len(rec.Copies))

@@ -124,6 +124,10 @@ func (d *devHolder) present(t *testing.T, tok, uri, credID string, ph *phone) co
 		Status string
 		ToSign []toSign `json:"to_sign"`
 	}
+	// A choice that answers nothing is refused, and the consent waits.
+	code, b = d.call(http.MethodPost, "/wallet/v1/presentations/"+c.ID+"/accept", tok, map[string]any{"choices": map[string]string{"pass": "not-a-credential"}}, nil)
+	require.Equal(t, http.StatusBadRequest, code, string(b))
+	require.Contains(t, string(b), `"code":"invalid_choice"`)
 	code, b = d.call(http.MethodPost, "/wallet/v1/presentations/"+c.ID+"/accept", tok, map[string]any{"choices": map[string]string{"pass": credID}}, &sent)
 	if ph == nil {
 		require.Equal(t, http.StatusOK, code, string(b))

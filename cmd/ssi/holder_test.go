@@ -261,14 +261,14 @@ func newTestHolder(t *testing.T, st *store.Store, log *slog.Logger) *holder.Serv
 func TestHolderDeviceKeys(t *testing.T) {
 	d := newDevHolder(t)
 	ada := d.citizen("ada")
-	var phone []keys.Signer
+	var phoneKeys []keys.Signer
 	var jwks []keys.JWK
 	for range 2 {
 		k, err := keys.Generate(keys.ES256)
 		require.NoError(t, err)
 		j, err := jose.PublicJWK(k.Public())
 		require.NoError(t, err)
-		phone, jwks = append(phone, k), append(jwks, j)
+		phoneKeys, jwks = append(phoneKeys, k), append(jwks, j)
 	}
 	o := d.offer("citizen-ada-device")
 	var p struct {
@@ -284,13 +284,13 @@ func TestHolderDeviceKeys(t *testing.T) {
 	require.Len(t, p.ToSign, 2)
 	sigs := make([]string, 2)
 	for i, in := range p.ToSign {
-		assert.Equal(t, phone[i].KeyID(), in.Key)
+		assert.Equal(t, phoneKeys[i].KeyID(), in.Key)
 		h, pl, _ := strings.Cut(in.SigningInput, ".")
 		hb, err := base64.RawURLEncoding.DecodeString(h)
 		require.NoError(t, err)
 		pb, err := base64.RawURLEncoding.DecodeString(pl)
 		require.NoError(t, err)
-		tok, err := jose.SignEncoded(phone[i], hb, pb) // what the phone's enclave does
+		tok, err := jose.SignEncoded(phoneKeys[i], hb, pb) // what the phone's enclave does
 		require.NoError(t, err)
 		require.True(t, strings.HasPrefix(tok, in.SigningInput+"."))
 		sigs[i] = tok[strings.LastIndex(tok, ".")+1:]
@@ -308,13 +308,23 @@ func TestHolderDeviceKeys(t *testing.T) {
 	code, b = d.call(http.MethodPost, "/wallet/v1/offers/"+p.ID+"/submit", ada, map[string]any{"signatures": sigs}, nil)
 	assert.Equal(t, http.StatusConflict, code, "a flow runs once: %s", b)
 
-	// A wrong signature is refused before the issuer sees it.
+	// A key already bound to a copy is not bound to another.
 	o = d.offer("citizen-ada-device-2")
 	code, b = d.call(http.MethodPost, "/wallet/v1/offers", ada, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "key_mode": "device", "device_keys": jwks[:1]}, &p)
+	require.Equal(t, http.StatusBadRequest, code, string(b))
+	assert.Contains(t, string(b), `"code":"invalid_device_keys"`)
+
+	// A wrong signature is refused before the issuer sees it.
+	ph := newPhone(t, 1)
+	o = d.offer("citizen-ada-device-3")
+	code, b = d.call(http.MethodPost, "/wallet/v1/offers", ada, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "key_mode": "device", "device_keys": ph.jwks(t)}, &p)
 	require.Equal(t, http.StatusAccepted, code, string(b))
 	code, b = d.call(http.MethodPost, "/wallet/v1/offers/"+p.ID+"/submit", ada, map[string]any{"signatures": sigs[1:]}, nil)
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Contains(t, string(b), `"code":"invalid_device_signature"`)
+	// The receipt waits for good ones.
+	code, b = d.call(http.MethodPost, "/wallet/v1/offers/"+p.ID+"/submit", ada, map[string]any{"signatures": ph.sign(t, []toSign{{Key: p.ToSign[0].Key, SigningInput: p.ToSign[0].SigningInput}})}, nil)
+	assert.Equal(t, http.StatusCreated, code, string(b))
 
 	raw := rawRows(t, d.dir)
 	assert.Contains(t, raw, "'device'")
