@@ -38,11 +38,16 @@ func (s *Service) walletTx(ctx context.Context, requestID string) (store.Present
 	if err != nil {
 		return tx, nil, nil, r, errs.Wrap(errs.Internal, "internal", "", err)
 	}
-	p, err := v.policy(tx.Policy)
-	if err != nil {
+	if err := json.Unmarshal(tx.Request, &r); err != nil {
 		return tx, nil, nil, r, errs.Wrap(errs.Internal, "internal", "", err)
 	}
-	if err := json.Unmarshal(tx.Request, &r); err != nil {
+	var p *Policy
+	if tx.Policy == adhocPolicyName {
+		p, err = adhocPolicy(r.DCQL) // checked against the registration when created
+	} else {
+		p, err = v.policy(tx.Policy)
+	}
+	if err != nil {
 		return tx, nil, nil, r, errs.Wrap(errs.Internal, "internal", "", err)
 	}
 	switch {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -243,7 +244,7 @@ func TestHostileInputs(t *testing.T) {
 			`{"policy":"entry","response_mode":"fragment"}`:            "invalid_argument",
 			`{"policy":"entry","request_uri_method":"PUT"}`:            "invalid_request_uri_method",
 			`{"policy":"entry","same_device_redirect_uri":"http://x"}`: "invalid_redirect_uri",
-			`{"policy":"entry","dcql_query":{"credentials":[]}}`:       "unknown_field",
+			`{"policy":"entry","polcy":"x"}`:                           "unknown_field",
 			`{"policy":"entry"`:                                        "malformed_json",
 			`{"policy":` + strings.Repeat("[", 10000) + `}`:            "json_too_deep",
 		} {
@@ -303,4 +304,65 @@ func TestExpiredTransaction(t *testing.T) {
 	assert.Equal(t, "request_expired", m["error"])
 	_, _, v := s.do(t, "GET", "/verifier/v1/presentations/"+tx.id, s.key, "", nil)
 	assert.Equal(t, "expired", v["status"])
+}
+
+// TestAdhocQuery: a venue may send its own DCQL query instead of a
+// policy: checked against its registration when the transaction is made
+// (over_asking), every requested claim shown; a query over DCQL's limits
+// or a nesting bomb is a 4xx with its code and stores nothing
+// (acceptance 5).
+func TestAdhocQuery(t *testing.T) {
+	s := newServer(t)
+	body, _ := json.Marshal(map[string]any{"dcql_query": json.RawMessage(entryQuery), "response_mode": "direct_post"})
+	code, _, m := s.do(t, "POST", "/verifier/v1/presentations", s.key, "application/json", body)
+	require.Equal(t, http.StatusCreated, code, m)
+	a, err := oid4vp.ParseAuthorizationURI(m["authorization_request_uri"].(string))
+	require.NoError(t, err)
+	reqID := a.RequestURI[strings.LastIndex(a.RequestURI, "/")+1:]
+	tok, err := s.svc.RequestObject(context.Background(), reqID, "")
+	require.NoError(t, err)
+	r, err := oid4vp.VerifyRequest(tok, func(string, string) (joseKey, error) { return s.venueKey(), nil }, oid4vp.VerifyOptions{ClientID: a.ClientID, Now: s.now})
+	require.NoError(t, err)
+	tx := txn{id: m["transaction_id"].(string), reqID: reqID, request: r}
+	v := s.result(tx, s.present(s.issue(nil), tx, nil))
+	assert.Equal(t, "green", v.Verdict, v.Reasons)
+	assert.Equal(t, map[string]any{"vaccinated_within_policy": true, "given_name": "Erika", "family_name": "Mustermann", "birth_date": "1963-08-12"}, v.Claims)
+
+	claims := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"path":["c%d"]}`, i)
+		}
+		return b.String()
+	}
+	q := func(inner string) string {
+		return `{"credentials":[{"id":"pass","format":"dc+sd-jwt","meta":{"vct_values":["` + vctPass + `"]},"claims":[` + inner + `]}]}`
+	}
+	for name, c := range map[string]struct {
+		body   string
+		status int
+		code   string
+	}{
+		"10,000 claims":         {`{"dcql_query":` + q(claims(10000)) + `}`, 413, "body_too_large"},
+		"2,000 claims":          {`{"dcql_query":` + q(claims(2000)) + `}`, 400, "dcql_limit_exceeded"},
+		"a nesting bomb":        {`{"dcql_query":` + q(`{"path":["a"],"values":[`+strings.Repeat("[", 5000)+strings.Repeat("]", 5000)+`]}`) + `}`, 400, "json_too_deep"},
+		"a path too long":       {`{"dcql_query":` + q(`{"path":[`+strings.Repeat(`"a",`, 40)+`"a"]}`) + `}`, 400, "dcql_limit_exceeded"},
+		"not a query":           {`{"dcql_query":{"credentials":[]}}`, 400, "dcql_empty_array"},
+		"another format":        {`{"dcql_query":{"credentials":[{"id":"m","format":"mso_mdoc","meta":{"doctype_value":"x"}}]}}`, 400, "dcql_unsupported_format"},
+		"both policy and query": {`{"policy":"entry","dcql_query":` + entryQuery + `}`, 400, "invalid_argument"},
+	} {
+		code, _, m := s.do(t, "POST", "/verifier/v1/presentations", s.key, "application/json", []byte(c.body))
+		assert.Equal(t, c.status, code, name)
+		assert.Equal(t, c.code, m["code"], name)
+	}
+	s.trust.rp = RPDecision{Within: false, Reason: "over_asking", Excess: []string{"given_name"}}
+	code, _, m = s.do(t, "POST", "/verifier/v1/presentations", s.key, "application/json", body)
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Equal(t, "over_asking", m["code"])
+	var n int64
+	require.NoError(t, store.Raw(s.st).QueryRow(context.Background(), "SELECT COUNT(*) FROM verifier_transactions", nil, &n))
+	assert.Equal(t, int64(1), n, "only the good query made a transaction")
 }

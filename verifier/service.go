@@ -15,11 +15,15 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ssi-project/ssi/internal/dcql"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vp"
@@ -110,6 +114,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("verifier: venue %s has no policy", v.TenantID)
 		}
 		for k := range v.Policies {
+			if v.Policies[k].Name == adhocPolicyName {
+				return nil, fmt.Errorf("verifier: venue %s: the policy name %s is reserved", v.TenantID, adhocPolicyName)
+			}
 			if err := v.Policies[k].compile(); err != nil {
 				return nil, fmt.Errorf("verifier: venue %s: %w", v.TenantID, err)
 			}
@@ -188,8 +195,15 @@ func (s *Service) WaitRegistrations(ctx context.Context, every time.Duration) er
 
 // CreateRequest is the body of POST /verifier/v1/presentations.
 type CreateRequest struct {
-	Policy       string `json:"policy"`
-	ResponseMode string `json:"response_mode,omitempty"` // direct_post.jwt (default) or direct_post
+	// Policy names one of the venue's policies; or DCQLQuery is a query
+	// of the venue's own (one or the other).
+	Policy string `json:"policy,omitempty"`
+	// DCQLQuery is an ad-hoc query: checked against the venue's
+	// registration now (over_asking otherwise), with no rule (green when
+	// every check passes and the query is satisfied) and every requested
+	// claim shown.
+	DCQLQuery    jsontext.Value `json:"dcql_query,omitempty"`
+	ResponseMode string         `json:"response_mode,omitempty"` // direct_post.jwt (default) or direct_post
 	// SameDeviceRedirectURI, for the same-device flow, is where the wallet
 	// sends the browser back, with a response_code.
 	SameDeviceRedirectURI string `json:"same_device_redirect_uri,omitempty"`
@@ -248,9 +262,21 @@ func (s *Service) Create(ctx context.Context, tenantID string, req CreateRequest
 	if err != nil {
 		return nil, err
 	}
-	p, err := v.policy(req.Policy)
-	if err != nil {
-		return nil, err
+	var p *Policy
+	switch {
+	case req.DCQLQuery != nil && req.Policy != "":
+		return nil, ErrInvalidArgument.With("give a policy or a dcql_query, not both", nil)
+	case req.DCQLQuery != nil:
+		if p, err = adhocPolicy(req.DCQLQuery); err != nil {
+			return nil, err
+		}
+		if err := s.checkAdhoc(ctx, v, p); err != nil {
+			return nil, err
+		}
+	default:
+		if p, err = v.policy(req.Policy); err != nil {
+			return nil, err
+		}
 	}
 	mode := req.ResponseMode
 	if mode == "" {
@@ -506,4 +532,55 @@ func (s *Service) encKey(tx store.Presentation) (*ecdsa.PrivateKey, error) {
 		return nil, errs.Wrap(errs.Internal, "internal", "", err)
 	}
 	return k, nil
+}
+
+// adhocPolicyName is the policy name of a transaction of an ad-hoc query.
+const adhocPolicyName = "dcql_query"
+
+// adhocPolicy is the policy of an ad-hoc DCQL query: its vcts accepted,
+// no rule, every requested claim shown. A query that does not parse, or
+// breaks a limit (10,000 claims, a nesting bomb), keeps dcql's code.
+func adhocPolicy(raw []byte) (*Policy, error) {
+	q, err := dcql.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := q.CheckFormats(oid4vp.FormatSDJWTVC); err != nil {
+		return nil, err
+	}
+	p := &Policy{Name: adhocPolicyName, DCQL: raw}
+	for _, cq := range q.Credentials {
+		if len(cq.VCTValues) == 0 {
+			return nil, dcql.ErrMissing.With("an ad-hoc query names its vcts", nil)
+		}
+		for _, vct := range cq.VCTValues {
+			if !slices.Contains(p.VCTs, vct) {
+				p.VCTs = append(p.VCTs, vct)
+			}
+		}
+		for _, c := range cq.Claims {
+			if n := c.Path.Name(); !slices.Contains(p.Show, n) {
+				p.Show = append(p.Show, n)
+			}
+		}
+	}
+	if err := p.compile(); err != nil {
+		return nil, ErrInvalidArgument.With("the query cannot be a policy", err)
+	}
+	return p, nil
+}
+
+// checkAdhoc asks the trust layer whether the venue's registration allows
+// what an ad-hoc query asks: over_asking when it does not.
+func (s *Service) checkAdhoc(ctx context.Context, v *Venue, p *Policy) error {
+	for vct, names := range p.claimNames() {
+		d, err := s.cfg.Trust.CheckRP(ctx, v.DID, vct, names)
+		if err != nil {
+			return trustErr(err)
+		}
+		if !d.Within {
+			return dcql.ErrOverAsking.With("the query asks for more than the venue's registration allows", nil)
+		}
+	}
+	return nil
 }
