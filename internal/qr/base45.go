@@ -56,33 +56,36 @@ func DecodeBase45(s string) ([]byte, error) { return base45Decode(s) }
 // make other formats' texts).
 func EncodeBase45(b []byte) string { return base45Encode(b) }
 
-// base45Decode is DecodeBase45.
+// base45Decode is DecodeBase45. The first group at fault decides the
+// error; within a group a character outside the alphabet comes before the
+// range.
 func base45Decode(s string) ([]byte, error) {
 	if len(s)%3 == 1 {
 		return nil, ErrInvalidBase45.With("a Base45 text cannot end in a single character", nil)
 	}
-	dst := make([]byte, 0, len(s)/3*2+len(s)%3/2)
-	for i := 0; i < len(s); i += 3 {
-		g := s[i:min(i+3, len(s))]
-		n := 0
-		for k := len(g) - 1; k >= 0; k-- {
-			v := base45Value[g[k]]
-			if v < 0 {
-				return nil, ErrBase45Character.With("", ErrInvalidBase45)
-			}
-			n = n*45 + int(v)
+	full := len(s) / 3
+	dst := make([]byte, full*2+len(s)%3/2)
+	for i := range full {
+		a, b, c := base45Value[s[3*i]], base45Value[s[3*i+1]], base45Value[s[3*i+2]]
+		if a|b|c < 0 { // -1 marks a character outside the alphabet
+			return nil, ErrBase45Character.With("", ErrInvalidBase45)
 		}
-		if len(g) == 3 {
-			if n > 0xffff {
-				return nil, ErrBase45Overflow.With("a Base45 triplet is over 65535", ErrInvalidBase45)
-			}
-			dst = append(dst, byte(n>>8), byte(n))
-			continue
+		n := int(a) + int(b)*45 + int(c)*45*45
+		if n > 0xffff {
+			return nil, ErrBase45Overflow.With("a Base45 triplet is over 65535", ErrInvalidBase45)
 		}
+		dst[2*i], dst[2*i+1] = byte(n>>8), byte(n)
+	}
+	if len(s)%3 == 2 {
+		a, b := base45Value[s[len(s)-2]], base45Value[s[len(s)-1]]
+		if a|b < 0 {
+			return nil, ErrBase45Character.With("", ErrInvalidBase45)
+		}
+		n := int(a) + int(b)*45
 		if n > 0xff {
 			return nil, ErrBase45Overflow.With("a final Base45 pair is over 255", ErrInvalidBase45)
 		}
-		dst = append(dst, byte(n))
+		dst[len(dst)-1] = byte(n)
 	}
 	return dst, nil
 }
