@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -290,4 +291,26 @@ func TestDeferredRegistrationCheck(t *testing.T) {
 	assert.Error(t, svc.WaitRegistrations(context.Background(), time.Millisecond), "over-asking is refused for good")
 	_, err = svc.Create(context.Background(), "venue", CreateRequest{Policy: "entry"})
 	assert.Equal(t, "verifier_not_ready", errs.CodeOf(err))
+}
+
+// TestRunPurges: the purge loop drops finished transactions past Keep and
+// expired single-use values, and stops with its context.
+func TestRunPurges(t *testing.T) {
+	w := newWorld(t, func(c *Config) { c.Keep = time.Hour })
+	tx := w.start(oid4vp.DirectPost)
+	require.Equal(t, "green", w.result(tx, w.present(w.issue(nil), tx, nil)).Verdict)
+	w.now = w.now.Add(2 * time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.svc.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := w.st.GetPresentation(context.Background(), tx.id); errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "not purged")
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
 }

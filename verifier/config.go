@@ -35,6 +35,10 @@ type Config struct {
 	KBMaxAge time.Duration
 	// MaxWait caps ?wait=N of the poll; 0 means 30 s.
 	MaxWait time.Duration
+	// Keep is how long a finished transaction's verdict record (verdict,
+	// reasons, claim names, issuer, vct, times) is kept for the venue; 0
+	// means 30 days. Claim values are never kept (see Get).
+	Keep time.Duration
 	// Bundle, when set, lets the verifier build trust bundles for its
 	// offline venues (TrustBundle).
 	Bundle *BundleConfig

@@ -40,6 +40,8 @@ type Store interface {
 	FinishPresentation(ctx context.Context, id string, r store.PresentationResult, now time.Time) error
 	PutSingleUse(ctx context.Context, u store.SingleUse) error
 	ConsumeSingleUse(ctx context.Context, kind, value string, now time.Time) (store.SingleUse, error)
+	PurgeSingleUse(ctx context.Context, before time.Time) (int64, error)
+	PurgePresentations(ctx context.Context, before time.Time) (int64, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -100,6 +102,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 30 * time.Second
+	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = 30 * 24 * time.Hour
 	}
 	s := &Service{cfg: cfg, venues: map[string]*Venue{}, now: cfg.Now, log: cfg.Logger, waiters: map[string][]chan struct{}{}}
 	for i := range cfg.Venues {
@@ -583,4 +588,29 @@ func (s *Service) checkAdhoc(ctx context.Context, v *Venue, p *Policy) error {
 		}
 	}
 	return nil
+}
+
+// Run purges, every minute until ctx ends: the transactions that finished
+// or expired more than Keep ago (their verdict records), and the expired
+// single-use values (the sealed shown claims nobody fetched, the offline
+// nonces past their window). It returns ctx's error.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		now := s.now()
+		if n, err := s.cfg.Store.PurgePresentations(ctx, now.Add(-s.cfg.Keep)); err != nil {
+			s.log.WarnContext(ctx, "purging presentation transactions", "err", err)
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "presentation transactions purged", "n", n)
+		}
+		if _, err := s.cfg.Store.PurgeSingleUse(ctx, now); err != nil {
+			s.log.WarnContext(ctx, "purging single-use values", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }

@@ -219,6 +219,10 @@ func runVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			if err != nil {
 				return built{}, err
 			}
+			rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+			var wg sync.WaitGroup
+			wg.Go(func() { _ = svc.Run(rctx) })
+			s.onStop(func() { cancel(); wg.Wait() })
 			return built{services: services{verifier: svc}, summary: fmt.Sprintf(" (%d venues, registry %s)", len(venues), cfg.RegistryURL)}, nil
 		},
 	}.run(ctx, args, stdout, stderr)
@@ -273,5 +277,6 @@ func startDevVerifier(ctx context.Context, s *server, dataDir string, kek keys.K
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = svc.WaitRegistrations(wctx, 200*time.Millisecond) })
+	wg.Go(func() { _ = svc.Run(wctx) })
 	return svc, func() { cancel(); wg.Wait() }, nil
 }
