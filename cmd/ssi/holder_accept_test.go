@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssi-project/ssi/didregistry"
+	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/sdjwt"
@@ -239,4 +243,81 @@ func TestHolderPresentsToOurVerifier(t *testing.T) {
 			assert.Equal(t, 4, strings.Count(string(b), "\n"), "a header and three rows")
 		})
 	}
+}
+
+// registerVerifier registers and approves a new verifier DID for the
+// vaccination pass's vaccinated_within_policy over the registry's REST
+// API, with its proof of control, and waits until it is anchored.
+func (d *devHolder) registerVerifier(t *testing.T, name string) (keys.Signer, string, string) {
+	t.Helper()
+	var seed devSeed
+	b, err := os.ReadFile(filepath.Join(d.dir, "dev-credentials.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &seed))
+	k, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	vd, err := did.KeyDID(k.Public())
+	require.NoError(t, err)
+	kid := vd + "#" + strings.TrimPrefix(vd, "did:key:")
+	var ch didregistry.RPChallenge
+	code, body := d.call(http.MethodPost, "/registry/v1/relying-parties/challenges", d.venue, map[string]string{"verifier": vd}, &ch)
+	require.Equal(t, http.StatusCreated, code, string(body))
+	proof, err := didregistry.SignRPControl(k, kid, ch, time.Now())
+	require.NoError(t, err)
+	var reg struct{ Record struct{ ID string } }
+	code, body = d.call(http.MethodPost, "/registry/v1/relying-parties", d.venue, map[string]any{"verifier": vd, "name": name, "proof": proof,
+		"credentials": []map[string]any{{"vct": VaccinationVCT, "claims": []string{"vaccinated_within_policy"}, "purpose": "a second door"}}}, &reg)
+	require.Equal(t, http.StatusCreated, code, string(body))
+	code, body = d.call(http.MethodPost, "/registry/v1/relying-parties/"+reg.Record.ID+"/approve", seed.APIKeys["registry"], map[string]string{"reason": "test"}, nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body = d.call(http.MethodGet, "/registry/v1/relying-parties/"+reg.Record.ID, "", nil, nil)
+		require.Equal(t, http.StatusOK, code, string(body))
+		if strings.Contains(string(body), `"status":"anchored"`) && strings.Contains(string(body), `"approved"`) {
+			return k, vd, kid
+		}
+		require.True(t, time.Now().Before(deadline), "the registration was not anchored in time: %s", body)
+		time.Sleep(50 * time.Millisecond) // polling with a deadline
+	}
+}
+
+// TestHolderSecondVerifierGetsAnotherCopy is acceptance 1's second half:
+// after our venue, a second registered verifier receives a different copy
+// (another cnf, signature and status index), and the history shows both
+// verifiers with claim names only.
+func TestHolderSecondVerifierGetsAnotherCopy(t *testing.T) {
+	h := newHostileIssuer(t) // an honest proxy that records the responses
+	d := newDevHolderBehind(t, h)
+	tok := d.citizen("ada")
+	c := d.receive(t, tok, "citizen-ada", nil)
+	venue := venueClient{base: d.url, key: d.venue}
+	id, uri := venue.create(t, "direct_post")
+	d.present(t, tok, uri, c.ID, nil)
+	require.Equal(t, "green", venue.result(t, id)["verdict"])
+	bs := h.bodies("/verifier/v1/responses/")
+	require.Len(t, bs, 1)
+	first := presented(t, bs[0])
+
+	k, vd, kid := d.registerVerifier(t, "Second Door")
+	v := newRogueVerifier(t)
+	uri = v.sign(t, k, kid, vd, passQuery("vaccinated_within_policy"), nil)
+	consent := d.present(t, tok, uri, c.ID, nil)
+	assert.Equal(t, "Second Door", consent.Verifier.Name)
+	got := v.received()
+	require.Len(t, got, 1)
+	second := presented(t, got[0].Encode())
+	assert.NotEqual(t, first.signature, second.signature, "another issuer signature")
+	assert.NotEqual(t, first.cnf, second.cnf, "another holder key")
+	assert.NotEqual(t, first.statusIdx, second.statusIdx, "another status index")
+
+	var hist historyDoc
+	code, b := d.call(http.MethodGet, "/wallet/v1/history", tok, nil, &hist)
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, hist.History, 2)
+	assert.Equal(t, vd, hist.History[0].Verifier, "newest first")
+	assert.Equal(t, "Second Door", hist.History[0].VerifierName)
+	assert.Equal(t, []string{"vaccinated_within_policy"}, hist.History[0].Claims)
+	assert.Equal(t, "City Stadium entrance", hist.History[1].VerifierName)
+	assert.NotContains(t, string(b), "Lovelace")
 }
