@@ -149,7 +149,11 @@ type verifierConfig struct {
 }
 
 func (c *verifierConfig) validate() error {
+	resolved := c.Resolve() // reads the KEK file first
 	var p []error
+	if c.KEK == "" {
+		p = append(p, errors.New("kek: the verifier needs the key-encryption key its venues' keys are sealed under (--kek or --kek-file)"))
+	}
 	if c.VenuesFile == "" {
 		p = append(p, errors.New("venues: the verifier needs the file of its venues"))
 	}
@@ -159,7 +163,6 @@ func (c *verifierConfig) validate() error {
 	if c.TrustFile == "" {
 		p = append(p, errors.New("trust-file: the verifier needs the ledger's pinned validators"))
 	}
-	resolved := c.Resolve() // reads the KEK file first
 	return errors.Join(append(p, resolved, c.Validate(), c.RequireHTTPS())...)
 }
 

@@ -121,3 +121,40 @@ func TestVerifierFullFlow(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // the trust client's cache of the list
 	}
 }
+
+// TestVerifierCommandConfig: `ssi verifier` reports every missing piece of
+// its configuration at once, and --check-config opens the venues' sealed
+// keys and the pinned validators.
+func TestVerifierCommandConfig(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"verifier", "--check-config", "--data", t.TempDir()}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	for _, want := range []string{"kek:", "venues:", "registry-url:", "trust-file:"} {
+		assert.Contains(t, stderr.String(), want)
+	}
+
+	dir := t.TempDir()
+	kek, err := devKEK("", dir)
+	require.NoError(t, err)
+	_, err = newSealedKey(dir, "venue", keys.ES256, kek)
+	require.NoError(t, err)
+	venues := []verifierVenueFile{{ID: "venue", DID: "did:key:zVenue", KeyID: "did:key:zVenue#k", KeyFile: filepath.Join(dir, "keys", "venue.key"),
+		Policies: []verifierPolicyFile{entryPolicy()}}}
+	b, err := json.Marshal(venues)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "venues.json"), b, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "trust.json"), []byte(`{"chain_id":"c","validators":[]}`), 0o600))
+	args := []string{"verifier", "--check-config", "--data", dir, "--kek-file", filepath.Join(dir, "kek"), "--venues", filepath.Join(dir, "venues.json"),
+		"--registry-url", "https://registry.example", "--trust-file", filepath.Join(dir, "trust.json")}
+	stdout.Reset()
+	stderr.Reset()
+	code = run(context.Background(), args, &stdout, &stderr)
+	assert.Equal(t, 0, code, stderr.String())
+	assert.Contains(t, stdout.String(), "configuration ok")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "keys", "venue.key"), []byte("SSIK garbage"), 0o600))
+	stderr.Reset()
+	code = run(context.Background(), args, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "opening the signing key of venue venue")
+}
