@@ -116,6 +116,7 @@ func TestVerifyRefusals(t *testing.T) {
 		{"a payload without vc", is.Make(t, shctest.Card{Payload: []byte(`{"iss":"https://issuer.example/shc","nbf":1}`)}), "shc_bad_payload", at},
 		{"a payload with a duplicate member", is.Make(t, shctest.Card{Payload: []byte(`{"iss":"a","iss":"b"}`)}), "shc_bad_payload", at},
 		{"no Patient", is.Make(t, shctest.Card{NoPatient: true}), "shc_bad_payload", at},
+		{"not a health card", is.Make(t, shctest.Card{Payload: []byte(`{"iss":"https://issuer.example/shc","nbf":1772409600,"vc":{"type":["VerifiableCredential"],"credentialSubject":{"fhirBundle":{"entry":[{"resource":{"resourceType":"Patient"}}]}}}}`)}), "shc_bad_payload", at},
 		{"a Patient whose name is a string", is.Make(t, shctest.Card{Payload: bundle(t, is.ISS, map[string]any{"resourceType": "Patient", "name": "Jane"})}), "shc_bad_payload", at},
 		{"a Patient whose given names are a string", is.Make(t, shctest.Card{Payload: bundle(t, is.ISS, map[string]any{"resourceType": "Patient", "name": []any{map[string]any{"given": "Jane"}}})}), "shc_bad_payload", at},
 		{"an unknown issuer", stranger.Make(t, shctest.Card{}), "shc_unknown_issuer", at},

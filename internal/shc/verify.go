@@ -2,6 +2,7 @@ package shc
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +11,9 @@ import (
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jsonx"
 )
+
+// HealthCardType is the vc.type every SMART Health Card has.
+const HealthCardType = "https://smarthealth.cards#health-card"
 
 // Card is what a verified SMART Health Card says.
 type Card struct {
@@ -109,10 +113,11 @@ func (n *names) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 }
 
 // Verify decodes and checks an shc:/ text at time at, in this order:
-// DecodeNumeric, ParseJWS, the payload JSON (shc_bad_payload), the issuer
-// (shc_unknown_issuer) and its key with the kid (shc_unknown_key), the
-// signature (shc_bad_signature), nbf and exp (shc_not_yet_valid,
-// shc_expired), revocation when the key has a crlVersion (shc_revoked,
+// DecodeNumeric, ParseJWS, the payload JSON with a vc.type holding
+// HealthCardType (shc_bad_payload), the issuer (shc_unknown_issuer) and
+// its key with the kid (shc_unknown_key), the signature
+// (shc_bad_signature), nbf and exp (shc_not_yet_valid, shc_expired),
+// revocation when the key has a crlVersion (shc_revoked,
 // shc_crl_unavailable), and the FHIR bundle (shc_bad_payload: it must hold
 // a Patient). It returns the card only when every check passed.
 func Verify(text string, trust *Trust, at time.Time) (*Card, error) {
@@ -135,6 +140,9 @@ func (p *Parsed) Verify(trust *Trust, at time.Time) (*Card, error) {
 	}
 	if pl.ISS == nil || pl.NBF == nil || pl.VC == nil || pl.VC.CredentialSubject.FHIRBundle == nil {
 		return nil, ErrPayload.With("the payload lacks iss, nbf or vc.credentialSubject.fhirBundle", nil)
+	}
+	if !slices.Contains(pl.VC.Type, HealthCardType) {
+		return nil, ErrPayload.With("the credential's type is not a health card", nil)
 	}
 	var is *Issuer
 	if trust != nil {
