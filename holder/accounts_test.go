@@ -1,6 +1,7 @@
 package holder
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"testing"
@@ -150,4 +151,31 @@ func TestLoginPerClientLimit(t *testing.T) {
 	c.Add(DefaultClientWindow)
 	r = b.do(http.MethodPost, "/wallet/v1/sessions", "", map[string]string{"username": "user9", "password": "guess guess guess"})
 	assert.Equal(t, http.StatusUnauthorized, r.code, "a new window")
+}
+
+// TestPurge: expired sessions, flows and ended rate-limit windows go;
+// live ones stay.
+func TestPurge(t *testing.T) {
+	st := storetest.SQLite(t)
+	e := newEnv(t, st, envOpts{})
+	tok := e.signUp("ada", "correct horse battery")
+	r := e.do(http.MethodPost, "/wallet/v1/sessions", "", map[string]string{"username": "ada", "password": "wrong password!"})
+	require.Equal(t, http.StatusUnauthorized, r.code)
+	a, err := e.svc.Authenticate(context.Background(), tok)
+	require.NoError(t, err)
+	require.NoError(t, e.svc.putFlow(context.Background(), a, "f1", "present", "pending", e.clock.Now().Add(PresentTTL), presentState{}))
+	count := func(table string) int {
+		var n int
+		require.NoError(t, store.Raw(st).QueryRow(context.Background(), "SELECT COUNT(*) FROM "+table, nil, &n))
+		return n
+	}
+	require.NoError(t, e.svc.Purge(context.Background()))
+	assert.Equal(t, 1, count("holder_sessions"))
+	assert.Equal(t, 1, count("holder_transactions"))
+	assert.Equal(t, 2, count("rate_limits"), "the client's window and the account's failures")
+	e.clock.Add(DefaultSessionTTL)
+	require.NoError(t, e.svc.Purge(context.Background()))
+	for _, table := range []string{"holder_sessions", "holder_transactions", "rate_limits"} {
+		assert.Zero(t, count(table), table)
+	}
 }

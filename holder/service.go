@@ -41,6 +41,9 @@ type Store interface {
 	PutHolderTransaction(ctx context.Context, t store.HolderTransaction) error
 	GetHolderTransaction(ctx context.Context, accountID, kind, id string) (store.HolderTransaction, error)
 	FinishHolderTransaction(ctx context.Context, accountID, id, from, to string, state []byte) error
+	PurgeHolderSessions(ctx context.Context, before time.Time) (int64, error)
+	PurgeHolderTransactions(ctx context.Context, before time.Time) (int64, error)
+	PurgeRateLimits(ctx context.Context, before time.Time) (int64, error)
 	AddHolderHistory(ctx context.Context, h store.HolderHistoryEntry) error
 	ListHolderHistory(ctx context.Context, accountID string, f store.HolderHistoryFilter) ([]store.HolderHistoryEntry, error)
 }
@@ -161,4 +164,35 @@ func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b[:])
+}
+
+// PurgeEvery is how often Run purges.
+const PurgeEvery = time.Minute
+
+// Purge deletes what has expired: sessions, two-call flows (their sealed
+// state holds access tokens and nonces), and ended rate-limit windows
+// (they hold hashes of usernames and client addresses). It returns the
+// first error after trying all three.
+func (s *Service) Purge(ctx context.Context) error {
+	now := s.now()
+	_, err1 := s.cfg.Store.PurgeHolderSessions(ctx, now)
+	_, err2 := s.cfg.Store.PurgeHolderTransactions(ctx, now)
+	_, err3 := s.cfg.Store.PurgeRateLimits(ctx, now)
+	return errors.Join(err1, err2, err3)
+}
+
+// Run purges every PurgeEvery until ctx ends, and returns ctx's error.
+func (s *Service) Run(ctx context.Context) error {
+	tick := time.NewTicker(PurgeEvery)
+	defer tick.Stop()
+	for {
+		if err := s.Purge(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("purging expired wallet sessions and flows", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
 }

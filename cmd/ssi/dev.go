@@ -96,6 +96,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if err != nil {
 				return built{}, err
 			}
+			s.onStop(startPurge(ctx, hld))
 			if seed != nil {
 				if err := seedDemoCitizen(ctx, cfg.DataDir, hld, seed); err != nil {
 					return built{}, err

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ssi-project/ssi/holder"
@@ -102,6 +103,7 @@ func runHolder(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if err != nil {
 				return built{}, err
 			}
+			s.onStop(startPurge(ctx, svc))
 			return built{services: services{holder: svc}, summary: " (registry " + cfg.RegistryURL + ")"}, nil
 		},
 	}.run(ctx, args, stdout, stderr)
@@ -125,4 +127,13 @@ func seedDemoCitizen(ctx context.Context, dataDir string, hld *holder.Service, s
 		return err
 	}
 	return os.WriteFile(filepath.Join(dataDir, "dev-credentials.json"), append(out, '\n'), 0o600)
+}
+
+// startPurge runs the holder's purge loop until the returned function is
+// called, which waits for it to end.
+func startPurge(ctx context.Context, h *holder.Service) func() {
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = h.Run(pctx) })
+	return func() { cancel(); wg.Wait() }
 }

@@ -229,3 +229,14 @@ func (s *Store) ResetRateLimit(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// PurgeHolderTransactions deletes the two-call flows that expired at
+// before (finished ones too: their state is sealed, and no step reads it
+// after expiry).
+func (s *Store) PurgeHolderTransactions(ctx context.Context, before time.Time) (int64, error) {
+	n, err := s.w().exec(ctx, `DELETE FROM holder_transactions WHERE expires_at <= $1`, toMicros(before))
+	if err != nil {
+		return 0, fmt.Errorf("purging holder transactions: %w", err)
+	}
+	return n, nil
+}

@@ -191,6 +191,14 @@ func testHolderTransactions(t *testing.T, s *store.Store) {
 	assert.Equal(t, "sent", got.Status)
 	assert.Equal(t, []byte("s2"), got.State)
 	assertCode(t, store.ErrNotFound, s.FinishHolderTransaction(ctx, "a2", "t1", "sent", "x", nil))
+	n, err := s.PurgeHolderTransactions(ctx, t0.Add(time.Minute-time.Microsecond))
+	require.NoError(t, err)
+	assert.Zero(t, n, "not expired yet")
+	n, err = s.PurgeHolderTransactions(ctx, t0.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	_, err = s.GetHolderTransaction(ctx, "a1", "present", "t1")
+	assertCode(t, store.ErrNotFound, err)
 }
 
 func testHolderHistory(t *testing.T, s *store.Store) {
