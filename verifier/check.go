@@ -47,6 +47,9 @@ type outcome struct {
 	shown   map[string]any // the policy's Show claims; never stored in clear
 	issuer  string
 	vct     string
+	// unavailable is the cause when the check could not be completed (the
+	// trust layer or a status list could not be reached): no verdict.
+	unavailable error
 }
 
 // checkInput is one response to check.
@@ -129,7 +132,13 @@ func (s *Service) verify(ctx context.Context, in checkInput) outcome {
 	return out
 }
 
-func red(err error) outcome { return outcome{reasons: []string{bundle.Code(err)}} }
+func red(err error) outcome {
+	o := outcome{reasons: []string{bundle.Code(err)}}
+	if errs.KindOf(err) == errs.Unavailable {
+		o.unavailable = err
+	}
+	return o
+}
 
 // checkOne checks one presented SD-JWT+KB, steps 1 to 6 of DESIGN §4.
 func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sdjwt.Result, error) {

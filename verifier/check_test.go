@@ -110,7 +110,6 @@ func TestTrustCheckReasons(t *testing.T) {
 		{name: "status value 3", setup: func(w *world) { w.trust.status[7] = StatusResult{Value: 3} }, code: "status_invalid"},
 		{name: "list signature bad (trust layer's code kept)", setup: func(w *world) { w.trust.statusErr = statuslist.ErrUnverifiable }, code: "status_unverifiable"},
 		{name: "list not the anchored one (trust layer's code kept)", setup: func(w *world) { w.trust.statusErr = trust.ErrReceiptUnverified }, code: "receipt_unverified"},
-		{name: "trust layer down", setup: func(w *world) { w.trust.statusErr = errs.E(errs.Internal, "internal", "boom") }, code: "trust_unavailable"},
 		{name: "policy not met", cred: func(c *credential) { c.subject["vaccinated_within_policy"] = false }, code: "policy_not_met"},
 		{name: "required claim missing (C43)", code: "dcql_claims_unsatisfied"},
 	}
@@ -313,4 +312,27 @@ func TestRunPurges(t *testing.T) {
 	}
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
+}
+
+// TestTrustLayerDown: when the trust layer cannot be reached the response
+// is not judged: temporarily_unavailable, nothing recorded, and the same
+// response passes once it is back.
+func TestTrustLayerDown(t *testing.T) {
+	w := newWorld(t)
+	tx := w.start(oid4vp.DirectPost)
+	f := w.form(tx, w.present(w.issue(nil), tx, nil))
+	for _, down := range []error{trust.ErrStatusUnavailable, trust.ErrRegistry, errs.E(errs.Internal, "internal", "a fault")} {
+		w.trust.statusErr = down
+		_, err := w.svc.Respond(context.Background(), tx.reqID, f)
+		assert.Equal(t, "temporarily_unavailable", errs.CodeOf(err))
+	}
+	row, err := w.st.GetPresentation(context.Background(), tx.id)
+	require.NoError(t, err)
+	assert.Equal(t, store.PresentationPending, row.Status)
+	w.trust.statusErr = nil
+	_, err = w.svc.Respond(context.Background(), tx.reqID, f)
+	require.NoError(t, err)
+	v, err := w.svc.Get(context.Background(), "venue", tx.id, 0, "")
+	require.NoError(t, err)
+	assert.Equal(t, "green", v.Verdict)
 }

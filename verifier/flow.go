@@ -19,6 +19,9 @@ var (
 	ErrNonceUsed      = errs.E(errs.Conflict, "nonce_used", "this request was already answered")
 	ErrRequestExpired = errs.E(errs.Invalid, "request_expired", "the request has expired")
 	ErrInvalidState   = errs.E(errs.Invalid, "invalid_state", "the state is not this request's")
+	// ErrTemporarilyUnavailable (RFC 6749 §4.1.2.1): the trust check could
+	// not be completed; nothing was recorded and the wallet may retry.
+	ErrTemporarilyUnavailable = errs.E(errs.Unavailable, "temporarily_unavailable", "the presentation cannot be checked now; try again")
 )
 
 // walletTx finds the pending transaction of a request ID.
@@ -109,7 +112,9 @@ type Answer struct {
 // vp_token_too_large), another transaction's state (invalid_state). Any
 // other response is checked (verify) and its verdict, green or red, is
 // recorded; only the first of concurrent responses is, the others are
-// nonce_used.
+// nonce_used. A check that could not be completed (the trust layer or a
+// status list unreachable) records nothing: temporarily_unavailable (503),
+// and the wallet may post the same response again.
 func (s *Service) Respond(ctx context.Context, requestID string, form url.Values) (*Answer, error) {
 	tx, v, p, r, err := s.walletTx(ctx, requestID)
 	if err != nil {
@@ -144,6 +149,11 @@ func (s *Service) Respond(ctx context.Context, requestID string, form url.Values
 		o = outcome{reasons: []string{walletError(resp.Error)}}
 	} else {
 		o = s.verify(ctx, checkInput{venue: v, policy: p, nonce: tx.Nonce, aud: v.ClientID(), vpToken: resp.VPToken})
+	}
+	if o.unavailable != nil {
+		// Not a verdict: the wallet may send the same response again.
+		s.log.WarnContext(ctx, "presentation not checked", "tenant", tx.TenantID, "reason", o.reasons[0])
+		return nil, ErrTemporarilyUnavailable.With("", o.unavailable)
 	}
 	res := store.PresentationResult{Status: store.PresentationRejected, Verdict: "red", Reasons: o.reasons,
 		ClaimNames: o.names, Issuer: o.issuer, VCT: o.vct, DoneAt: now,

@@ -92,6 +92,9 @@ func (s *Service) Offline(ctx context.Context, tenantID string, req OfflineReque
 	in := checkInput{venue: v, policy: p, aud: OfflineAudiencePrefix + v.DID, kbMaxAge: window,
 		vpToken: map[string][]string{p.query.Credentials[0].ID: {pres}}}
 	o := s.verifyOffline(ctx, in, pres, window)
+	if o.unavailable != nil {
+		return nil, ErrTemporarilyUnavailable.With("", o.unavailable)
+	}
 	out := &Verdict{Verdict: "red", Reasons: o.reasons, ClaimNames: o.names, Issuer: o.issuer, VCT: o.vct, Format: passcheck.FormatSSI}
 	if o.green {
 		out.Verdict, out.Claims = "green", o.shown
