@@ -46,6 +46,18 @@ type Holder struct {
 type TrustSet struct {
 	DCC *dcc.Trust
 	SHC *shc.Trust
+
+	sources *TrustSources // what Load parsed, for Sources
+}
+
+// Sources returns the files a TrustSources.Load parsed into t (for the
+// offline trust bundle, which carries them to the venue page), or an empty
+// TrustSources for a set built otherwise.
+func (t TrustSet) Sources() TrustSources {
+	if t.sources == nil {
+		return TrustSources{}
+	}
+	return *t.sources
 }
 
 // Check reads text, dispatching on its prefix, and answers a verdict:

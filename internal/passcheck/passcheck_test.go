@@ -170,6 +170,8 @@ func TestTrustSources(t *testing.T) {
 	require.NoError(t, json.Unmarshal(js, &back))
 	trust, err := back.Load()
 	require.NoError(t, err)
+	assert.Equal(t, src, trust.Sources(), "the set gives back what it was loaded from")
+	assert.Equal(t, passcheck.TrustSources{}, passcheck.TrustSet{}.Sources())
 	for text, want := range map[string]string{
 		dsc.Make(t, dcctest.Pass{}):            "green",
 		one.Make(t, shctest.Card{}):            "green",

@@ -53,5 +53,6 @@ func (s TrustSources) Load() (TrustSet, error) {
 			return TrustSet{}, fmt.Errorf("SHC CRL %d: %w", i+1, err)
 		}
 	}
+	t.sources = &s
 	return t, nil
 }
