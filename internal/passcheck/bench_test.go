@@ -74,7 +74,12 @@ func BenchmarkVerifyRatio(b *testing.B) {
 		if err := trust.SHC.AddJWKS(is.ISS, is.JWKS(b)); err != nil {
 			b.Fatal(err)
 		}
-		jws := is.JWS(b, shctest.Card{})
+		// Shaped like the upstream example 00: a Patient and three
+		// Immunizations with lot and performer (a 1.4 KB payload).
+		cvx := "http://hl7.org/fhir/sid/cvx"
+		jws := is.JWS(b, shctest.Card{Immunizations: []map[string]any{
+			shctest.Immunization(cvx, "208", "2025-10-01"), shctest.Immunization(cvx, "208", "2025-10-29"), shctest.Immunization(cvx, "208", "2026-03-01"),
+		}})
 		text := shc.EncodeNumeric(jws)
 		dot := strings.LastIndexByte(jws, '.')
 		digest := sha256.Sum256([]byte(jws[:dot]))

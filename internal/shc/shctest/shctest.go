@@ -112,6 +112,7 @@ func Immunization(system, code, date string) map[string]any {
 		"vaccineCode":        map[string]any{"coding": []any{map[string]any{"system": system, "code": code}}},
 		"patient":            map[string]any{"reference": "resource:0"},
 		"occurrenceDateTime": date, "lotNumber": "0000001",
+		"performer": []any{map[string]any{"actor": map[string]any{"display": "ABC General Hospital"}}},
 	}
 }
 
