@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cometbft/cometbft/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -214,9 +215,9 @@ func TestFourValidatorsOwnership(t *testing.T) {
 			require.NoError(t, err)
 			signed := 0
 			for i := range sh.Commit.Signatures {
-				if sh.Commit.Signatures[i].BlockIDFlag == types.BlockIDFlagCommit {
+				if sh.Commit.Signatures[i].BlockIdFlag == cmtproto.BlockIDFlagCommit {
 					if signed++; signed > 2 {
-						sh.Commit.Signatures[i] = types.NewCommitSigAbsent()
+						sh.Commit.Signatures[i] = cmtproto.CommitSig{BlockIdFlag: cmtproto.BlockIDFlagAbsent}
 					}
 				}
 			}

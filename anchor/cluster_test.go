@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cometbft/cometbft/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -117,10 +117,10 @@ func TestFourValidators(t *testing.T) {
 		require.NoError(t, err)
 		signed := 0
 		for i := range sh.Commit.Signatures {
-			if sh.Commit.Signatures[i].BlockIDFlag == types.BlockIDFlagCommit {
+			if sh.Commit.Signatures[i].BlockIdFlag == cmtproto.BlockIDFlagCommit {
 				signed++
 				if signed > 2 {
-					sh.Commit.Signatures[i] = types.NewCommitSigAbsent()
+					sh.Commit.Signatures[i] = cmtproto.CommitSig{BlockIdFlag: cmtproto.BlockIDFlagAbsent}
 				}
 			}
 		}

@@ -157,7 +157,7 @@ func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) 
 			}
 			return nil, ErrUnavailable.With("", err)
 		}
-		enc, err := trust.EncodeSignedHeader(&res.SignedHeader)
+		enc, err := trust.EncodeSignedHeader(res.SignedHeader.ToProto())
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +226,7 @@ func (l *Ledger) LatestProof(ctx context.Context, kind, subject string) (*trust.
 		}
 		return nil, ErrUnavailable.With("", err)
 	}
-	if p.SignedHeader, err = trust.EncodeSignedHeader(&res.SignedHeader); err != nil {
+	if p.SignedHeader, err = trust.EncodeSignedHeader(res.SignedHeader.ToProto()); err != nil {
 		return nil, err
 	}
 	p.ValidatorsHash = res.SignedHeader.ValidatorsHash

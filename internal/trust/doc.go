@@ -16,13 +16,15 @@
 // is the only part that talks to the network (through the *http.Client it
 // is given) and caches (bounded, for TTL).
 //
-// It builds for a browser with GOOS=js GOARCH=wasm and -tags force64bit:
-// curve25519-voi, which CometBFT's crypto packages import, picks its field
-// arithmetic by architecture and has none for wasm unless told.
+// It builds for a browser with GOOS=js GOARCH=wasm, with no build tag. It
+// checks CometBFT headers and commits from CometBFT's protobuf types and the
+// standard library's Ed25519 (header.go), not through CometBFT's types
+// package, which would bring testify and net/http/httptest with it.
 //
 // What it must never do: import a service package (issuer, didregistry,
 // verifier, holder), the anchor package, the store (internal/store),
-// database/sql, net/http/httptest or the CometBFT node; panic on untrusted
-// bytes; accept a proof it has not checked down to the pinned keys; or
-// take a server's decision on its word.
+// database/sql, net/http/httptest, testify, CometBFT's types package or
+// the CometBFT node; panic on untrusted bytes; accept a proof it has not
+// checked down to the pinned keys; or take a server's decision on its
+// word.
 package trust

@@ -3,10 +3,8 @@ package trust
 import (
 	"bytes"
 	"crypto/sha256"
-	"fmt"
 
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
-	"github.com/cometbft/cometbft/types"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
@@ -97,13 +95,14 @@ func VerifyReceipt(r *Receipt, trust Trust) error {
 	return nil
 }
 
-// verifiedHeader decodes the signed header enc and checks it offline: it
-// is the header at height+1 of the pinned chain, it names the pinned
-// validator set (as validatorsHash must too), and more than
-// 2/3 of the pinned voting power signed its commit, with every signature
-// present valid. Failures are unverified, invalid (enc does not decode) or
-// ErrInvalidTrust.
-func verifiedHeader(enc []byte, height int64, validatorsHash []byte, trust Trust, unverified, invalid *errs.Error) (*types.SignedHeader, error) {
+// verifiedHeader decodes the signed header enc and checks it offline, as
+// CometBFT's light client would (header.go): it is the header at height+1
+// of the pinned chain, it names the pinned validator set (as
+// validatorsHash must too), its commit commits to it, and more than 2/3 of
+// the pinned voting power signed that commit, with every signature for the
+// block valid. Failures are unverified, invalid (enc does not decode or is
+// malformed) or ErrInvalidTrust. It returns the checked header.
+func verifiedHeader(enc []byte, height int64, validatorsHash []byte, trust Trust, unverified, invalid *errs.Error) (*cmtproto.Header, error) {
 	vals, err := trust.validatorSet()
 	if err != nil {
 		return nil, err
@@ -115,43 +114,17 @@ func verifiedHeader(enc []byte, height int64, validatorsHash []byte, trust Trust
 	if err != nil {
 		return nil, invalid.With("the signed header is malformed", err)
 	}
-	if err := sh.ValidateBasic(trust.ChainID); err != nil {
+	if err := checkSignedHeader(sh, trust.ChainID); err != nil {
 		return nil, unverified.With("the header is not for the pinned chain", err)
 	}
-	if height < 1 || sh.Height != height+1 {
+	if height < 1 || sh.Header.Height != height+1 {
 		return nil, unverified.With("the header is not the one after the proven block", nil)
 	}
-	if !bytes.Equal(sh.ValidatorsHash, vals.Hash()) || !bytes.Equal(validatorsHash, vals.Hash()) {
+	if !bytes.Equal(sh.Header.ValidatorsHash, vals.hash) || !bytes.Equal(validatorsHash, vals.hash) {
 		return nil, unverified.With("the header names another validator set", nil)
 	}
-	if err := vals.VerifyCommitLightAllSignatures(trust.ChainID, sh.Commit.BlockID, sh.Height, sh.Commit); err != nil {
+	if err := verifyCommit(trust.ChainID, vals, sh.Commit); err != nil {
 		return nil, unverified.With("the header is not signed by more than 2/3 of the pinned validators", err)
 	}
-	return sh, nil
-}
-
-// DecodeSignedHeader decodes the protobuf encoding of a CometBFT signed
-// header (as receipts and proofs carry it). It checks the shape only.
-func DecodeSignedHeader(b []byte) (*types.SignedHeader, error) {
-	var pb cmtproto.SignedHeader
-	if err := pb.Unmarshal(b); err != nil {
-		return nil, fmt.Errorf("the signed header does not decode: %w", err)
-	}
-	if pb.Header == nil || pb.Commit == nil {
-		return nil, fmt.Errorf("the signed header is incomplete")
-	}
-	sh, err := types.SignedHeaderFromProto(&pb)
-	if err != nil {
-		return nil, fmt.Errorf("the signed header is malformed: %w", err)
-	}
-	return sh, nil
-}
-
-// EncodeSignedHeader is the encoding DecodeSignedHeader reads.
-func EncodeSignedHeader(sh *types.SignedHeader) ([]byte, error) {
-	b, err := sh.ToProto().Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("encoding the signed header: %w", err)
-	}
-	return b, nil
+	return sh.Header, nil
 }
