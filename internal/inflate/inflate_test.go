@@ -5,9 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ssi-project/ssi/internal/dcc/dcctest"
 	"github.com/ssi-project/ssi/internal/inflate"
-	"github.com/ssi-project/ssi/internal/shc/shctest"
+	"github.com/ssi-project/ssi/internal/inflate/inflatetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,7 +20,7 @@ func TestRoundTripsAndRefusals(t *testing.T) {
 	for name, c := range map[string]struct {
 		compress func(testing.TB, []byte) []byte
 		inflate  func([]byte, int) ([]byte, error)
-	}{"zlib": {dcctest.Deflate, inflate.Zlib}, "raw": {shctest.Deflate, inflate.Raw}} {
+	}{"zlib": {inflatetest.Zlib, inflate.Zlib}, "raw": {inflatetest.Raw, inflate.Raw}} {
 		t.Run(name, func(t *testing.T) {
 			for _, n := range []int{0, 1, 511, 512, 513, 4096, limit - 1, limit} {
 				in := make([]byte, n)
@@ -45,7 +44,7 @@ func TestRoundTripsAndRefusals(t *testing.T) {
 			}
 		})
 	}
-	z := dcctest.Deflate(t, []byte("checksum"))
+	z := inflatetest.Zlib(t, []byte("checksum"))
 	z[len(z)-1] ^= 1
 	_, err := inflate.Zlib(z, limit)
 	assert.ErrorIs(t, err, inflate.ErrCorrupt)

@@ -5,8 +5,6 @@
 package dcctest
 
 import (
-	"bytes"
-	"compress/zlib"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/ssi-project/ssi/internal/inflate/inflatetest"
 	"github.com/ssi-project/ssi/internal/qr"
 	"github.com/veraison/go-cose"
 )
@@ -236,18 +235,7 @@ func (s *Signer) signRaw(t testing.TB, tbs []byte) []byte {
 // Deflate returns b as a zlib stream.
 func Deflate(t testing.TB, b []byte) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	w, err := zlib.NewWriterLevel(&buf, zlib.BestCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return inflatetest.Zlib(t, b)
 }
 
 // serial returns a random 64-bit certificate serial number.

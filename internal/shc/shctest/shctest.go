@@ -5,8 +5,6 @@
 package shctest
 
 import (
-	"bytes"
-	"compress/flate"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssi-project/ssi/internal/inflate/inflatetest"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/shc"
 )
@@ -190,18 +189,7 @@ func (is *Issuer) Make(t testing.TB, c Card) string {
 // Deflate returns b as a raw DEFLATE stream.
 func Deflate(t testing.TB, b []byte) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	w, err := flate.NewWriter(&buf, flate.BestCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return inflatetest.Raw(t, b)
 }
 
 func mustJSON(t testing.TB, v any) []byte {
