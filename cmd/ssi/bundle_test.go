@@ -42,7 +42,9 @@ func (n noNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
 // venue's key) verifies holder-shown QR codes with networking disabled:
 // green for a valid pass, red for a replay, bundle_too_old past its
 // maximum age, refused when its signature or a receipt was tampered with,
-// and, once the pass is revoked and a new bundle fetched, red revoked.
+// and, once the pass is revoked and a new bundle fetched, red revoked. The
+// offline part runs after ssi dev has stopped, with the default HTTP
+// transport refusing every request.
 func TestTrustBundleOffline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts ssi dev")
@@ -102,8 +104,19 @@ func TestTrustBundleOffline(t *testing.T) {
 		t.Logf("bundle %d bytes: %d issuers, %d accreditations, %d status lists; one anchor (receipt + latest-version proof) %d bytes; the status list token %d bytes",
 			len(signed), len(bb.Issuers), len(bb.Accreditations), len(bb.StatusLists), len(anchor), len(bb.StatusLists[0].Token))
 	}
+	// The pass is revoked, and the venue fetches a newer bundle.
+	recs, err := d.c.Records(ctx, d.key, "citizen-offline")
+	require.NoError(t, err)
+	d.revoke(t, recs[0])
+	afterRevocation := fetch()
+	kek, err := devKEK("", d.dir)
+	require.NoError(t, err)
+	signer, err := openSealedKey(filepath.Join(d.dir, "keys", "venue-verifier.key"), kek, "the venue's key")
+	require.NoError(t, err)
 
-	// From here on, no network.
+	// From here on, no server and no network: ssi dev stops, and every
+	// HTTP request through the default transport fails the test.
+	d.stop()
 	saved := http.DefaultTransport
 	http.DefaultTransport = noNetwork{t}
 	defer func() { http.DefaultTransport = saved }()
@@ -121,18 +134,19 @@ func TestTrustBundleOffline(t *testing.T) {
 	late := now.Add(25 * time.Hour)
 	assert.Equal(t, []string{"bundle_too_old"}, vb.Check(showQR(late), late, nonces).Reasons)
 
+	// The newer bundle has the revocation: red offline.
+	vr, err := bundle.Open(afterRevocation, venueKey)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"revoked"}, vr.Check(showQR(now), now, nonces).Reasons)
+
 	// A bundle whose signature was tampered with.
 	parts := strings.Split(signed, ".")
 	sig := []byte(parts[2])
 	sig[3] ^= 1
 	_, err = bundle.Open(parts[0]+"."+parts[1]+"."+string(sig), venueKey)
 	assert.Equal(t, "bundle_invalid", errs.CodeOf(err))
-	// A bundle re-signed by the venue's key around a tampered receipt: the
+	// A bundle re-signed by the venue's key around a tampered piece: the
 	// receipts are checked against the pinned validators, not the signer.
-	kek, err := devKEK("", d.dir)
-	require.NoError(t, err)
-	signer, err := openSealedKey(filepath.Join(d.dir, "keys", "venue-verifier.key"), kek, "the venue's key")
-	require.NoError(t, err)
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	require.NoError(t, err)
 	for name, tamper := range map[string]func(b *bundle.Bundle){
@@ -151,16 +165,4 @@ func TestTrustBundleOffline(t *testing.T) {
 		_, err = bundle.Open(resigned, venueKey)
 		assert.Equal(t, "bundle_invalid", errs.CodeOf(err), name)
 	}
-	http.DefaultTransport = saved
-
-	// Revoked, and the venue refreshes its bundle: red offline.
-	recs, err := d.c.Records(ctx, d.key, "citizen-offline")
-	require.NoError(t, err)
-	d.revoke(t, recs[0])
-	signed = fetch()
-	http.DefaultTransport = noNetwork{t}
-	vb, err = bundle.Open(signed, venueKey)
-	require.NoError(t, err)
-	now = time.Now()
-	assert.Equal(t, []string{"revoked"}, vb.Check(showQR(now), now, nonces).Reasons)
 }

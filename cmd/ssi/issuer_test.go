@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,19 +138,23 @@ type devWallet struct {
 	byValue bool
 	// dpop redeems offers for DPoP-bound tokens (issuertest.WithDPoP).
 	dpop bool
+	// stop stops the `ssi dev` (once; the test's cleanup calls it too).
+	stop func()
 }
 
 func newDevWallet(tb testing.TB) *devWallet {
 	tb.Helper()
 	dir := tb.TempDir()
-	url, stop := startDev(tb, dir)
+	url, stopDev := startDev(tb, dir)
+	var once sync.Once
+	stop := func() { once.Do(stopDev) }
 	tb.Cleanup(stop)
 	var seed devSeed
 	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
 	require.NoError(tb, err)
 	require.NoError(tb, json.Unmarshal(b, &seed))
 	return &devWallet{dir: dir, c: &issuertest.Client{HTTP: http.DefaultClient, Base: url},
-		key: seed.APIKeys["health"], did: seed.DIDs["health"], benefitsKey: seed.APIKeys["benefits"], venueKey: seed.APIKeys["venue"]}
+		key: seed.APIKeys["health"], did: seed.DIDs["health"], benefitsKey: seed.APIKeys["benefits"], venueKey: seed.APIKeys["venue"], stop: stop}
 }
 
 // issue takes a vaccination pass for subjectRef through the whole
