@@ -25,10 +25,11 @@ vulncheck:
 	GO=$(GO) ./scripts/vulncheck
 
 # wasm builds the packages the venue page runs in the browser: the
-# offline QR envelope and the trust bundle's offline check (CometBFT's
-# dependencies need the force64bit tag there).
+# offline QR envelope, the trust bundle's offline check and the ledger
+# proofs under it, with no build tag (internal/trust checks CometBFT
+# headers without CometBFT's curve25519-voi, which would need one).
 wasm:
-	GOOS=js GOARCH=wasm $(GO) build -tags force64bit ./internal/qr ./internal/bundle
+	GOOS=js GOARCH=wasm $(GO) build ./internal/qr ./internal/bundle ./internal/trust
 
 build:
 	CGO_ENABLED=0 $(GO) build -o ssi ./cmd/ssi

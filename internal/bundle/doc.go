@@ -19,8 +19,8 @@
 // maximum age it is red with bundle_too_old, whatever the code.
 //
 // It must never: import net/http or any package that does I/O (it builds
-// for GOOS=js GOARCH=wasm, with -tags force64bit for CometBFT's
-// dependencies, and runs in the venue's browser); read the clock (now is
+// for GOOS=js GOARCH=wasm, with no build tag, and runs in the venue's
+// browser); read the clock (now is
 // passed); trust anything of a bundle it has not verified; or put a
 // presentation, a claim value or a nonce into an error.
 package bundle
