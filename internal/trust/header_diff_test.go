@@ -3,11 +3,14 @@ package trust
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -641,4 +644,51 @@ func BenchmarkVerifiedHeader(b *testing.B) {
 	b.ReportMetric(float64(best[2].Nanoseconds())/batch, "raw-ns")
 	b.ReportMetric(float64(best[0])/float64(best[2]), "own-ratio")
 	b.ReportMetric(float64(best[1])/float64(best[2]), "lib-ratio")
+}
+
+// TestTrustFromGenesisRefuses: a genesis the library would refuse, or one
+// with a key type that cannot be pinned, is refused (and not half read).
+func TestTrustFromGenesisRefuses(t *testing.T) {
+	priv := cmted25519.GenPrivKeyFromSecret([]byte("genesis"))
+	key := base64.StdEncoding.EncodeToString(priv.PubKey().Bytes())
+	addr := fmt.Sprintf("%X", priv.PubKey().Address())
+	doc := func(chainID, typ, value, power, address string) string {
+		return fmt.Sprintf(`{"genesis_time":"2026-01-01T00:00:00Z","chain_id":%q,"initial_height":"1",
+			"validators":[{"address":%q,"pub_key":{"type":%q,"value":%q},"power":%q,"name":"v"}],"app_hash":""}`,
+			chainID, address, typ, value, power)
+	}
+	const ed = "tendermint/PubKeyEd25519"
+	dir := t.TempDir()
+	read := func(body string) (Trust, error) {
+		path := filepath.Join(dir, "genesis.json")
+		require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+		return TrustFromGenesis(path)
+	}
+	got, err := read(doc("c", ed, key, "10", addr))
+	require.NoError(t, err, "the valid base case")
+	assert.Equal(t, Trust{ChainID: "c", Validators: []TrustedValidator{{PubKey: priv.PubKey().Bytes(), Power: 10}}}, got)
+	got, err = read(doc("c", ed, key, "10", ""))
+	require.NoError(t, err, "no address: CometBFT fills it in")
+	assert.Len(t, got.Validators, 1)
+
+	for name, body := range map[string]string{
+		"not JSON":                  `{"chain_id":`,
+		"no chain ID":               doc("", ed, key, "10", addr),
+		"chain ID too long":         doc(strings.Repeat("c", 51), ed, key, "10", addr),
+		"secp256k1 key":             doc("c", "tendermint/PubKeySecp256k1", base64.StdEncoding.EncodeToString(make([]byte, 33)), "10", ""),
+		"short key":                 doc("c", ed, base64.StdEncoding.EncodeToString(make([]byte, 31)), "10", ""),
+		"key not base64":            doc("c", ed, "!!", "10", ""),
+		"zero power":                doc("c", ed, key, "0", addr),
+		"power not a number":        doc("c", ed, key, "ten", addr),
+		"power over int64":          doc("c", ed, key, "9223372036854775808", addr),
+		"address of another key":    doc("c", ed, key, "10", strings.Repeat("AB", 20)),
+		"power as a JSON number":    strings.Replace(doc("c", ed, key, "10", addr), `"power":"10"`, `"power":10`, 1),
+		"validators not a list":     `{"chain_id":"c","validators":{}}`,
+		"pub_key missing its value": strings.Replace(doc("c", ed, key, "10", ""), `"value":"`+key+`"`, `"value":null`, 1),
+	} {
+		_, err := read(body)
+		assert.Error(t, err, name)
+	}
+	_, err = TrustFromGenesis(filepath.Join(dir, "missing.json"))
+	assert.Error(t, err)
 }
