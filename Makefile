@@ -2,8 +2,8 @@
 GO ?= go
 STATICCHECK_VERSION := v0.7.0
 
-.PHONY: test tidy vet staticcheck wasm vulncheck build bench
-test: tidy vet staticcheck wasm
+.PHONY: test tidy vet staticcheck wasm venue-wasm vulncheck build bench
+test: tidy vet staticcheck wasm venue-wasm
 	$(GO) test -race -timeout 20m ./...
 
 # tidy fails when go mod tidy would change go.mod or go.sum, and prints
@@ -30,6 +30,13 @@ vulncheck:
 # headers without CometBFT's curve25519-voi, which would need one).
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build ./internal/qr ./internal/bundle ./internal/trust
+
+# venue-wasm builds the venue scanner's offline verifier (cmd/venue-wasm)
+# into the page's folder, where go:embed takes it into the next build of
+# ssi; without it the scanner checks online only. The loader beside it,
+# web/static/vendor/go-wasm/wasm_exec.js, must come from the same Go.
+venue-wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -tags force64bit -o web/static/venue/venue.wasm ./cmd/venue-wasm
 
 build:
 	CGO_ENABLED=0 $(GO) build -o ssi ./cmd/ssi

@@ -55,7 +55,11 @@ func cspFor(files map[string]file, u string) string {
 // the folder of the same name under static/. They are pages and their
 // assets, not API routes: openapi.yaml does not list them (the OpenAPI
 // test of cmd/ssi leaves exactly these prefixes out).
-var Mounts = []string{"/admin/", "/assets/", "/vendor/"}
+var Mounts = []string{"/admin/", "/venue/", "/assets/", "/vendor/"}
+
+// Redirects are the page folders' names without the slash, each sent on
+// to its folder (301); like Mounts, they are not API routes.
+var Redirects = []string{"/admin", "/venue"}
 
 // file is one embedded file, ready to serve.
 type file struct {
@@ -128,15 +132,17 @@ func contentType(name string) string {
 var errNoPage = errs.E(errs.NotFound, "page_not_found", "no such page")
 
 // Routes mounts the pages on r (GET and HEAD under each of Mounts, and
-// /admin redirected to /admin/).
+// /admin and /venue redirected to their folders).
 func Routes(r chi.Router) {
 	for _, m := range Mounts {
 		r.Get(m+"*", Serve)
 		r.Head(m+"*", Serve)
 	}
-	r.Get("/admin", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
-	})
+	for _, p := range Redirects {
+		r.Get(p, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, p+"/", http.StatusMovedPermanently)
+		})
+	}
 }
 
 // Serve answers an embedded file by the request's path, with CSP, its

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -53,7 +55,12 @@ func TestEveryFileIsServedWithItsHeaders(t *testing.T) {
 			resp, body := fetch(t, http.MethodGet, srv.URL+p)
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			assert.Equal(t, f.body, body)
-			assert.Equal(t, CSP, resp.Header.Get("Content-Security-Policy"), "no page ships WebAssembly yet")
+			assert.Equal(t, cspFor(files, p), resp.Header.Get("Content-Security-Policy"))
+			if strings.HasPrefix(p, "/venue/") && files["/venue/venue.wasm"].body != nil {
+				assert.Equal(t, CSPWasm, resp.Header.Get("Content-Security-Policy"), "the scanner's folder ships the offline verifier")
+			} else {
+				assert.Equal(t, CSP, resp.Header.Get("Content-Security-Policy"))
+			}
 			assert.Equal(t, f.ctype, resp.Header.Get("Content-Type"))
 			assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
 			assert.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
@@ -141,7 +148,7 @@ func TestPagesHaveNoInlineCodeNorRemoteReferences(t *testing.T) {
 func TestVendoredFilesAreListed(t *testing.T) {
 	doc, err := readRepoFile("docs/pages.md")
 	require.NoError(t, err)
-	for _, pkg := range []struct{ dir, name, version string }{{"jsqr", "jsqr", "1.4.0"}} {
+	for _, pkg := range []struct{ dir, name, version string }{{"jsqr", "jsqr", "1.4.0"}, {"go-wasm", "go-wasm-exec", "go1.26.8"}} {
 		require.Contains(t, files, "/vendor/"+pkg.dir+"/LICENSE")
 		v, ok := files["/vendor/"+pkg.dir+"/VERSION"]
 		require.True(t, ok)
@@ -170,4 +177,20 @@ func TestWasmFoldersGetWasmEval(t *testing.T) {
 		assert.Equal(t, want, cspFor(fs, u), u)
 	}
 	assert.Equal(t, strings.Replace(CSP, "script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';", 1), CSPWasm)
+}
+
+// TestWasmExecIsTheToolchains: the vendored Go WebAssembly loader is the
+// one of the Go that builds cmd/venue-wasm (a loader of another release
+// does not run the module), and its VERSION names that release.
+func TestWasmExecIsTheToolchains(t *testing.T) {
+	root, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	want, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(root)), "lib", "wasm", "wasm_exec.js"))
+	if err != nil {
+		t.Skipf("no wasm_exec.js in GOROOT: %v", err)
+	}
+	assert.Equal(t, string(want), string(files["/vendor/go-wasm/wasm_exec.js"].body), "copy $(go env GOROOT)/lib/wasm/wasm_exec.js to web/static/vendor/go-wasm/ and update its VERSION")
+	assert.Contains(t, string(files["/vendor/go-wasm/VERSION"].body), runtime.Version())
 }

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/qr"
+	"github.com/ssi-project/ssi/internal/webtest"
+)
+
+// doorClaims are what the demo venue's entry policy needs disclosed.
+var doorClaims = []string{"vaccinated_within_policy", "given_name", "family_name", "birth_date"}
+
+// showAtDoor writes the wallet's fresh offline QR code of credential id for
+// the venue into the fake camera file cam (the same path each time: the
+// page's camera restart reads it again) and returns its text.
+func showAtDoor(t *testing.T, d *devHolder, tok, id, venueDID, cam string) string {
+	t.Helper()
+	var q struct{ Text string }
+	code, b := d.call(http.MethodPost, "/wallet/v1/credentials/"+id+"/offline-qr", tok, map[string]any{"venue": venueDID, "claims": doorClaims}, &q)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	writeCamera(t, q.Text, cam)
+	return q.Text
+}
+
+// writeCamera renders text as an offline QR symbol into the Y4M file cam.
+func writeCamera(t *testing.T, text, cam string) {
+	t.Helper()
+	sym, err := qr.EncodeOffline(text)
+	require.NoError(t, err)
+	require.NoError(t, webtest.WriteY4M(cam, webtest.SymbolImage(sym.Size(), sym.Dark, 3), 640, 480, 2))
+}
+
+// scan restarts the page's camera (which reads the camera file again) and
+// waits for the verdict on screen, returning its data-verdict and code.
+func scan(t *testing.T, b *webtest.Browser, what string) (verdict, code string) {
+	t.Helper()
+	webtest.Eval[bool](b, `(() => { document.getElementById("verdict-next").click(); return true; })()`)
+	b.Do(chromedp.Click(chromedp.ID("camera-restart")))
+	b.WaitFor(`!document.getElementById("verdict").hidden && document.querySelector("#verdict-box [data-verdict]")`, what)
+	v := webtest.Eval[map[string]string](b, `(() => { const e = document.querySelector("#verdict-box [data-verdict]"); return {v: e.dataset.verdict, c: e.dataset.code || ""}; })()`)
+	return v["v"], v["c"]
+}
+
+// TestVenueScannerInChromium walks the venue scanner on `ssi dev`: the
+// venue's key signs in once; a citizen's offline QR code (from the wallet
+// API) is played as the camera and the full-screen verdict is green with
+// the name and birth date only; the credential is revoked and a fresh
+// code turns red with revoked; the manual entry of a non-pass is red with
+// its code. Under the pages' CSP, at 360 px, no request to another origin.
+func TestVenueScannerInChromium(t *testing.T) {
+	webtest.Require(t)
+	if testing.Short() {
+		t.Skip("starts ssi dev and Chromium")
+	}
+	d := newDevHolder(t)
+	ada := d.citizen("ada")
+	o := d.offer("citizen-ada")
+	var c walletCredential
+	code, body := d.call(http.MethodPost, "/wallet/v1/offers", ada, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 2}, &c)
+	require.Equal(t, http.StatusCreated, code, string(body))
+	_, venueDID, _ := venueKey(t, d.dir)
+	cam := filepath.Join(t.TempDir(), "door.y4m")
+	showAtDoor(t, d, ada, c.ID, venueDID, cam)
+
+	b := webtest.Start(t, webtest.Options{Camera: cam})
+	b.Open(d.url + "/venue/")
+	assert.Contains(t, b.Header("Content-Security-Policy"), "script-src 'self'", "the CSP header as the browser got it")
+	b.WaitFor(`document.activeElement && document.activeElement.id === "apikey"`, "the key field to have the focus")
+	b.Do(chromedp.SendKeys(chromedp.ID("apikey"), d.venue+"\r"))
+	b.WaitFor(`!document.getElementById("scanner").hidden && document.getElementById("camera-state").dataset.on === "true"`, "the scanner with the camera on")
+	assert.Contains(t, b.Text("#who"), "venue")
+	b.WaitFor(`!document.getElementById("verdict").hidden`, "the first verdict")
+	v := webtest.Eval[string](b, `document.querySelector("#verdict-box [data-verdict]").dataset.verdict`)
+	require.Equal(t, "valid", v, b.Text("#verdict-box"))
+	text := b.Text("#verdict-box")
+	assert.Contains(t, text, "Valid")
+	assert.Contains(t, text, "Ada Lovelace")
+	assert.Contains(t, text, "1990-01-01")
+	assert.NotContains(t, text, "vaccinated", "name and birth date only")
+	assert.True(t, b.Fits(), "the verdict fits 360 px")
+	b.Screenshot("venue-green")
+
+	// Revoked: a fresh code is red once the verifier sees the new list.
+	recs, err := d.admin.Records(t.Context(), d.key, "citizen-ada")
+	require.NoError(t, err)
+	require.Len(t, recs, 2, "one record a copy")
+	for _, r := range recs {
+		require.NoError(t, d.admin.SetStatus(t.Context(), d.key, r.ID, "revoke", "reported stolen"))
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		showAtDoor(t, d, ada, c.ID, venueDID, cam)
+		verdict, code := scan(t, b, "the verdict after the revocation")
+		if verdict == "invalid" {
+			assert.Equal(t, "revoked", code)
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "still %s after the revocation", verdict)
+		time.Sleep(time.Second) // polling with a deadline: the verifier's cache of the list
+	}
+	assert.Contains(t, b.Text("#verdict-box"), "revoked by its issuer", "the reason in plain language")
+	assert.NotContains(t, b.Text("#verdict-box"), "Ada", "no claim on a red verdict")
+	b.Screenshot("venue-red-revoked")
+
+	// Manual entry: not a pass.
+	b.Do(chromedp.Click(chromedp.ID("verdict-next")))
+	webtest.Eval[bool](b, `(() => { document.getElementById("fallback").open = true; return true; })()`)
+	b.Do(chromedp.SendKeys(chromedp.ID("manual-text"), "hello"), chromedp.Click(chromedp.CSS("#manual-form button")))
+	b.WaitFor(`!document.getElementById("verdict").hidden && document.querySelector("#verdict-box [data-code]")`, "the verdict of a non-pass")
+	assert.True(t, strings.HasPrefix(webtest.Eval[string](b, `document.querySelector("#verdict-box [data-verdict]").dataset.code`), "qr_"), b.Text("#verdict-box"))
+	b.Check()
+}
