@@ -336,3 +336,12 @@ func TestTrustLayerDown(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "green", v.Verdict)
 }
+
+// TestAccreditationMapping: the trust client's decision, mapped to the
+// reasons of the check.
+func TestAccreditationMapping(t *testing.T) {
+	assert.Equal(t, Accreditation{Accredited: true}, accreditation(trust.AccreditationDecision{Accredited: true, Status: trust.StatusActive}))
+	assert.Equal(t, Accreditation{Reason: "expired"}, accreditation(trust.AccreditationDecision{Reason: trust.ReasonNotAccredited, Status: trust.StatusOutsideValidity}))
+	assert.Equal(t, Accreditation{Reason: trust.ReasonNotAccredited}, accreditation(trust.AccreditationDecision{Reason: trust.ReasonNotAccredited, Status: trust.StatusRevoked}))
+	assert.Equal(t, Accreditation{Reason: trust.ReasonNotAccredited}, accreditation(trust.AccreditationDecision{Reason: trust.ReasonNotAccredited}))
+}

@@ -21,15 +21,24 @@ func (a trustAdapter) ResolveAt(ctx context.Context, d string, at time.Time) (*d
 	return a.c.ResolveAt(ctx, d, at)
 }
 
-// IsAccredited maps the client's decision. The client gives a negative
-// decision the reason not_accredited, whether no accreditation ever was
-// or it had ended by `at`; so, through it, both are untrusted_issuer.
 func (a trustAdapter) IsAccredited(ctx context.Context, issuer, vct string, at time.Time) (Accreditation, error) {
 	d, err := a.c.IsAccredited(ctx, issuer, vct, at)
 	if err != nil {
 		return Accreditation{}, err
 	}
-	return Accreditation{Accredited: d.Accredited, Reason: d.Reason}, nil
+	return accreditation(d), nil
+}
+
+// accreditation maps the client's decision: a negative one whose deciding
+// accreditation was active but outside its validity window at `at` (it
+// had expired, or was not yet in force) is "expired", which the check
+// reports as accreditation_expired; any other no (none ever, suspended,
+// revoked) keeps the client's reason, reported as untrusted_issuer.
+func accreditation(d trust.AccreditationDecision) Accreditation {
+	if !d.Accredited && d.Status == trust.StatusOutsideValidity {
+		return Accreditation{Reason: "expired"}
+	}
+	return Accreditation{Accredited: d.Accredited, Reason: d.Reason}
 }
 
 func (a trustAdapter) CheckRP(ctx context.Context, verifier, vct string, claims []string) (RPDecision, error) {

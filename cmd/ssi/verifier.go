@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -270,10 +271,14 @@ func startDevVerifier(ctx context.Context, s *server, dataDir string, kek keys.K
 	}
 	// A short cache, so that a revocation shows within about a second of
 	// its list being published.
-	tc := trust.NewClient(s.cfg.PublicURL, trust.Options{Trust: pinned, Now: clock, TTL: time.Second})
+	// Its requests go to this same server: without keep-alive, no idle or
+	// half-made connection of its own is left for the server's drain to
+	// wait on at shutdown.
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	tc := trust.NewClient(s.cfg.PublicURL, trust.Options{Trust: pinned, Now: clock, TTL: time.Second, HTTP: hc})
 	svc, err := verifier.New(ctx, verifier.Config{Store: s.store, Trust: verifier.TrustClient(tc), KEK: kek,
 		PublicURL: s.cfg.PublicURL, Venues: []verifier.Venue{venue}, Now: clock, Logger: s.log, DeferRegistrationCheck: true,
-		Bundle: &verifier.BundleConfig{RegistryURL: s.cfg.PublicURL, Pinned: pinned}})
+		Bundle: &verifier.BundleConfig{RegistryURL: s.cfg.PublicURL, Pinned: pinned, HTTP: hc}})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -114,7 +114,10 @@ func (v *Verified) Check(text string, now time.Time, nonces Nonces) *Verdict {
 	if err != nil {
 		return redVerdict(ErrIssuerKeyNotValid.With("", err))
 	}
-	if !trust.AccreditedAt(v.accs, iss, vct, iat.Add(time.Second-time.Nanosecond)).Accredited {
+	if d := trust.AccreditedAt(v.accs, iss, vct, iat.Add(time.Second-time.Nanosecond)); !d.Accredited {
+		if d.Status == trust.StatusOutsideValidity {
+			return redVerdict(ErrAccreditationExpired)
+		}
 		return redVerdict(ErrUntrustedIssuer)
 	}
 	sv := sdjwt.Verifier{

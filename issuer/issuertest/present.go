@@ -31,8 +31,9 @@ type Presentation struct {
 // credential query, adds a KB-JWT (the request's nonce, the full
 // client_id, iat now), and posts the response as the request's
 // response_mode asks (direct_post, or direct_post.jwt encrypted to the
-// request's key). It does no consent and no over-asking check: a holder's
-// job, not a test wallet's.
+// request's key), again while the verifier answers 503 (for up to 5 s).
+// It does no consent and no over-asking check: a holder's job, not a test
+// wallet's.
 func (c *Client) Present(ctx context.Context, authURI, sd string, holder keys.Signer, now time.Time) (*Presentation, error) {
 	a, err := oid4vp.ParseAuthorizationURI(authURI)
 	if err != nil {
@@ -83,9 +84,23 @@ func (c *Client) Present(ctx context.Context, authURI, sd string, holder keys.Si
 	} else if form, err = oid4vp.ResponseForm(resp); err != nil {
 		return nil, err
 	}
-	status, ans, err := c.do(ctx, "POST", req.ResponseURI, "", "application/x-www-form-urlencoded", []byte(form.Encode()))
-	if err != nil {
-		return nil, err
+	// A verifier that cannot complete its check (a status list not
+	// published yet, the registry unreachable) answers 503 and records
+	// nothing: the same response may be posted again.
+	var ans []byte
+	for try := 0; ; try++ {
+		status, ans, err = c.do(ctx, "POST", req.ResponseURI, "", "application/x-www-form-urlencoded", []byte(form.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		if status != 503 || try == 50 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	if status != 200 {
 		return nil, fmt.Errorf("posting the response: %d %s", status, ans)
