@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
+	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vci"
 	"github.com/ssi-project/ssi/internal/oid4vp"
@@ -37,33 +38,104 @@ type pendingDevice struct {
 	Bodies  []string   `json:"bodies"`  // the SD-JWT with the chosen disclosures, ending in ~
 	Inputs  []string   `json:"inputs"`
 	Keys    []keys.JWK `json:"keys"`
+	// History is what the presentation discloses, recorded at submit.
+	History []store.HolderHistoryEntry `json:"history"`
 }
 
 // AcceptPresentation builds and sends the presentation of consent id
 // with the citizen's choices (credential query id → credential id; an
 // optional query may be left out). Each chosen credential is presented
 // from a copy that no verifier has seen (with CopyReuse: or only this
-// one), taken atomically so that two presentations never share a copy;
-// only the claims the query selected are disclosed; the KB-JWT binds the
-// verifier's nonce and its full client_id. The response goes to the
-// response_uri (direct_post, or direct_post.jwt encrypted to the
-// verifier's key) and the verifier's redirect_uri, for a same-device flow,
-// is returned. With device keys the KB-JWTs' signing inputs are returned
-// instead (status prepared) and SubmitPresentation sends. The history
-// records what was disclosed (claim names). It runs once. Errors:
-// ErrNotFound, ErrFlowFinished, ErrInvalidChoice, ErrNoFreshCopy,
-// ErrVerifierUnreachable, ErrVerifierRefused.
+// one); only the claims the query selected are disclosed; the KB-JWT binds
+// the verifier's nonce and its full client_id. What will be disclosed is
+// recorded before it is sent, in one transaction: the consent is spent,
+// the copies are taken (a copy another presentation took meanwhile makes
+// it pick again) and the history gets its entries. The response then goes
+// to the response_uri (direct_post, or direct_post.jwt encrypted to the
+// verifier's key); a delivery that fails turns those entries to failed.
+// The verifier's redirect_uri, for a same-device flow, is returned. With
+// device keys the KB-JWTs' signing inputs are returned instead (status
+// prepared) and SubmitPresentation sends. It runs once; bad choices leave
+// the consent to be answered again. Errors: ErrNotFound, ErrFlowFinished,
+// ErrInvalidChoice, ErrNoFreshCopy, ErrVerifierUnreachable,
+// ErrVerifierRefused.
 func (s *Service) AcceptPresentation(ctx context.Context, a *Account, id string, choices map[string]string) (*Sent, error) {
 	var st presentState
-	if err := s.takeFlow(ctx, a, "present", id, "pending", "accepted", &st, func() error { return checkChoices(&st, choices) }); err != nil {
+	if err := s.readFlow(ctx, a, "present", id, "pending", &st); err != nil {
 		return nil, notPending(err)
 	}
+	if err := checkChoices(&st, choices); err != nil {
+		return nil, err
+	}
+	var p *plan
+	for attempt := 0; ; attempt++ {
+		var err error
+		if p, err = s.planPresentation(ctx, a, &st, choices); err != nil {
+			return nil, err
+		}
+		next, history := "accepted", p.history
+		var sealed []byte
+		if p.pending != nil {
+			// The history is written when the phone's signatures come.
+			next, history = "signing", nil
+			st.Pending = p.pending
+			if sealed, err = s.sealFlow(a, id, st); err != nil {
+				return nil, err
+			}
+		}
+		err = s.cfg.Store.TakeHolderPresentation(ctx, a.ID, id, "pending", next, sealed, p.uses, history, s.now())
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt == 9 {
+			if errors.Is(err, store.ErrConflict) {
+				return nil, ErrFlowFinished
+			}
+			return nil, fmt.Errorf("recording the presentation: %w", err)
+		}
+		// Another call spent the consent, or took a chosen copy.
+		if err := s.readFlow(ctx, a, "present", id, "pending", &st); err != nil {
+			return nil, notPending(err)
+		}
+	}
+	if p.pending != nil {
+		out := &Sent{ID: id, Status: "prepared", LowCopies: p.low}
+		for i, in := range p.pending.Inputs {
+			if in == "" {
+				continue
+			}
+			tp, _ := p.pending.Keys[i].Thumbprint()
+			pub, _ := p.pending.Keys[i].PublicKey()
+			alg, _ := keys.AlgorithmFor(pub)
+			out.ToSign = append(out.ToSign, SignInput{Key: tp, Alg: alg, SigningInput: in})
+		}
+		return out, nil
+	}
+	sent, err := s.respond(ctx, a, &st, p.vp, p.history)
+	if err != nil {
+		return nil, err
+	}
+	sent.ID, sent.LowCopies = id, p.low
+	return sent, nil
+}
+
+// plan is a presentation built and not yet recorded.
+type plan struct {
+	uses    []store.HolderCopyUse
+	history []store.HolderHistoryEntry
+	vp      map[string][]string
+	pending *pendingDevice
+	low     []string
+}
+
+// planPresentation picks a fresh copy of each chosen credential (another
+// for each choice) and builds its presentation: signed with a cloud key,
+// or, for a device key, up to the KB-JWT's signing input.
+func (s *Service) planPresentation(ctx context.Context, a *Account, st *presentState, choices map[string]string) (*plan, error) {
 	me := usedBy(st.Verifier.ClientID)
-	var (
-		vp      = map[string][]string{}
-		pending pendingDevice
-		low     []string
-	)
+	p := &plan{vp: map[string][]string{}}
+	var pending pendingDevice
+	picked := map[string]bool{}
 	for _, qid := range sortedKeys(choices) {
 		credID := choices[qid]
 		rec, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, credID)
@@ -73,19 +145,22 @@ func (s *Service) AcceptPresentation(ctx context.Context, a *Account, id string,
 		if err != nil {
 			return nil, fmt.Errorf("reading credential: %w", err)
 		}
-		cp, left, err := s.takeCopy(ctx, a, rec, me, s.cfg.CopyReuse)
+		cp, left, err := pickCopy(rec, me, s.cfg.CopyReuse, picked)
 		if err != nil {
 			return nil, err
 		}
 		if left <= LowCopies {
-			low = append(low, credID)
+			p.low = append(p.low, credID)
 		}
+		p.uses = append(p.uses, store.HolderCopyUse{CredentialID: credID, N: cp.N, UsedBy: me, Reuse: s.cfg.CopyReuse})
 		b, err := s.openCopy(a, credID, cp)
 		if err != nil {
 			return nil, err
 		}
 		ptrs := st.Pointers[qid+"|"+credID]
-		st.Claims[credID] = pointerNames(ptrs)
+		names := pointerNames(ptrs)
+		st.Claims[credID] = names
+		p.history = append(p.history, s.historyEntry(a, "online", st.Verifier, credID, names, "shared"))
 		k, err := s.cfg.Store.GetHolderKey(ctx, a.ID, cp.KeyID)
 		if err != nil {
 			return nil, fmt.Errorf("reading the copy's key: %w", err)
@@ -115,81 +190,69 @@ func (s *Service) AcceptPresentation(ctx context.Context, a *Account, id string,
 		if err != nil {
 			return nil, err
 		}
-		vp[qid] = append(vp[qid], pres)
+		p.vp[qid] = append(p.vp[qid], pres)
 	}
 	if len(pending.Inputs) > 0 {
 		// The phone signs; the cloud presentations wait with them.
-		for _, qid := range sortedKeys(vp) {
-			for _, p := range vp[qid] {
-				pending.Queries, pending.Bodies = append(pending.Queries, qid), append(pending.Bodies, p)
+		for _, qid := range sortedKeys(p.vp) {
+			for _, pres := range p.vp[qid] {
+				pending.Queries, pending.Bodies = append(pending.Queries, qid), append(pending.Bodies, pres)
 				pending.Inputs, pending.Keys = append(pending.Inputs, ""), append(pending.Keys, keys.JWK{})
 			}
 		}
-		st.Pending = &pending
-		out := &Sent{ID: id, Status: "prepared", LowCopies: low}
-		for i, in := range pending.Inputs {
-			if in == "" {
-				continue
-			}
-			tp, _ := pending.Keys[i].Thumbprint()
-			pub, _ := pending.Keys[i].PublicKey()
-			alg, _ := keys.AlgorithmFor(pub)
-			out.ToSign = append(out.ToSign, SignInput{Key: tp, Alg: alg, SigningInput: in})
-		}
-		if err := s.updateFlow(ctx, a, id, "accepted", "signing", st); err != nil {
-			return nil, err
-		}
-		return out, nil
+		pending.History = p.history
+		p.pending = &pending
 	}
-	sent, err := s.respond(ctx, a, &st, vp)
-	if err != nil {
-		return nil, err
-	}
-	sent.ID, sent.LowCopies = id, low
-	return sent, nil
+	return p, nil
 }
 
 // SubmitPresentation sends a device-key presentation with the phone's
-// KB-JWT signatures (base64url, one per to_sign entry, in order). It runs
-// once; bad signatures leave it to be submitted again. Errors: ErrNotFound, ErrFlowFinished, ErrBadSignatures,
+// KB-JWT signatures (base64url, one per to_sign entry, in order): the
+// history is recorded and the consent spent in one transaction, then the
+// response is sent. It runs once; bad signatures leave it to be
+// submitted again. Errors: ErrNotFound, ErrFlowFinished, ErrBadSignatures,
 // oid4vci.ErrBadDeviceSignature, and AcceptPresentation's sending errors.
 func (s *Service) SubmitPresentation(ctx context.Context, a *Account, id string, sigs []string) (*Sent, error) {
 	var st presentState
-	vp := map[string][]string{}
-	assemble := func() error {
-		p := st.Pending
-		if p == nil {
-			return ErrFlowFinished
-		}
-		k := 0
-		for i, in := range p.Inputs {
-			if in == "" {
-				vp[p.Queries[i]] = append(vp[p.Queries[i]], p.Bodies[i])
-				continue
-			}
-			if k >= len(sigs) {
-				return ErrBadSignatures
-			}
-			raw, err := base64.RawURLEncoding.DecodeString(sigs[k])
-			k++
-			if err != nil {
-				return ErrBadSignatures.With("a signature is not base64url", nil)
-			}
-			kb, err := oid4vci.Assemble(in, raw, sdjwt.TypKBJWT, p.Keys[i])
-			if err != nil {
-				return err
-			}
-			vp[p.Queries[i]] = append(vp[p.Queries[i]], p.Bodies[i]+kb)
-		}
-		if k != len(sigs) {
-			return ErrBadSignatures
-		}
-		return nil
-	}
-	if err := s.takeFlow(ctx, a, "present", id, "signing", "submitted", &st, assemble); err != nil {
+	if err := s.readFlow(ctx, a, "present", id, "signing", &st); err != nil {
 		return nil, notPending(err)
 	}
-	sent, err := s.respond(ctx, a, &st, vp)
+	p := st.Pending
+	if p == nil {
+		return nil, ErrFlowFinished
+	}
+	vp := map[string][]string{}
+	k := 0
+	for i, in := range p.Inputs {
+		if in == "" {
+			vp[p.Queries[i]] = append(vp[p.Queries[i]], p.Bodies[i])
+			continue
+		}
+		if k >= len(sigs) {
+			return nil, ErrBadSignatures
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(sigs[k])
+		k++
+		if err != nil {
+			return nil, ErrBadSignatures.With("a signature is not base64url", nil)
+		}
+		kb, err := oid4vci.Assemble(in, raw, sdjwt.TypKBJWT, p.Keys[i])
+		if err != nil {
+			return nil, err
+		}
+		vp[p.Queries[i]] = append(vp[p.Queries[i]], p.Bodies[i]+kb)
+	}
+	if k != len(sigs) {
+		return nil, ErrBadSignatures
+	}
+	err := s.cfg.Store.TakeHolderPresentation(ctx, a.ID, id, "signing", "submitted", nil, nil, p.History, s.now())
+	if errors.Is(err, store.ErrConflict) {
+		return nil, ErrFlowFinished
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recording the presentation: %w", err)
+	}
+	sent, err := s.respond(ctx, a, &st, vp, p.History)
 	if err != nil {
 		return nil, err
 	}
@@ -263,48 +326,44 @@ func checkChoices(st *presentState, choices map[string]string) error {
 	return nil
 }
 
-// takeCopy marks a fresh copy of rec as this verifier's (me) and returns
-// it with the number of fresh copies left after it; with reuse a copy
-// already me's is fresh too, and taken first. A copy another
-// presentation took meanwhile is skipped. Errors: ErrNoFreshCopy.
-func (s *Service) takeCopy(ctx context.Context, a *Account, rec store.HolderCredential, me string, reuse bool) (store.HolderCopy, int, error) {
-	fresh := func(cp store.HolderCopy) bool { return cp.UsedBy == "" || (reuse && cp.UsedBy == me) }
-	n := 0
+// pickCopy chooses a fresh copy of rec for the verifier me (its
+// client_id's hash), not one of picked, and returns it with the number of
+// fresh copies left after it; with reuse a copy already me's is fresh
+// too, and chosen first; otherwise a random fresh one. The copy is only taken by
+// TakeHolderPresentation. Errors: ErrNoFreshCopy.
+func pickCopy(rec store.HolderCredential, me string, reuse bool, picked map[string]bool) (store.HolderCopy, int, error) {
+	fresh := func(cp store.HolderCopy) bool {
+		return !picked[fmt.Sprint(rec.ID, "/", cp.N)] && (cp.UsedBy == "" || (reuse && cp.UsedBy == me))
+	}
+	var mine, free []store.HolderCopy
 	for _, cp := range rec.Copies {
-		if fresh(cp) {
-			n++
+		switch {
+		case !fresh(cp):
+		case reuse && cp.UsedBy == me:
+			mine = append(mine, cp)
+		default:
+			free = append(free, cp)
 		}
 	}
-	// With reuse, the verifier's own copy first: it has seen it already.
-	order := slices.Clone(rec.Copies)
-	if reuse {
-		slices.SortStableFunc(order, func(x, y store.HolderCopy) int {
-			return map[bool]int{true: 0, false: 1}[x.UsedBy == me] - map[bool]int{true: 0, false: 1}[y.UsedBy == me]
-		})
+	n := len(mine) + len(free)
+	var cp store.HolderCopy
+	switch {
+	case len(mine) > 0:
+		cp, n = mine[0], n+1 // shown again: not one fewer
+	case len(free) > 0:
+		// A random one: concurrent presentations of one credential
+		// rarely reach for the same copy.
+		cp = free[rand.IntN(len(free))]
+	default:
+		return store.HolderCopy{}, 0, ErrNoFreshCopy
 	}
-	for _, cp := range order {
-		if !fresh(cp) {
-			continue
-		}
-		err := s.cfg.Store.UseHolderCopy(ctx, a.ID, rec.ID, cp.N, me, reuse, s.now())
-		if errors.Is(err, store.ErrConflict) {
-			n--
-			continue
-		}
-		if err != nil {
-			return store.HolderCopy{}, 0, fmt.Errorf("taking a copy: %w", err)
-		}
-		left := n - 1
-		if reuse && cp.UsedBy == me {
-			left = n
-		}
-		return cp, left, nil
-	}
-	return store.HolderCopy{}, 0, ErrNoFreshCopy
+	picked[fmt.Sprint(rec.ID, "/", cp.N)] = true
+	return cp, n - 1, nil
 }
 
-// respond posts the VP Token to the verifier and records the history.
-func (s *Service) respond(ctx context.Context, a *Account, st *presentState, vp map[string][]string) (*Sent, error) {
+// respond posts the VP Token to the verifier; when it is not delivered,
+// the history entries recorded for it become failed.
+func (s *Service) respond(ctx context.Context, a *Account, st *presentState, vp map[string][]string, history []store.HolderHistoryEntry) (*Sent, error) {
 	r := &oid4vp.Response{VPToken: vp, State: st.State}
 	var form url.Values
 	if st.ResponseMode == oid4vp.DirectPostJWT {
@@ -320,20 +379,16 @@ func (s *Service) respond(ctx context.Context, a *Account, st *presentState, vp 
 		}
 	}
 	res, err := s.send(ctx, http.MethodPost, st.ResponseURI, nil, form)
-	outcome := "shared"
-	if err != nil || res.Status != http.StatusOK {
-		outcome = "failed"
-	}
-	for _, credID := range sortedKeys(st.Claims) {
-		if herr := s.record(ctx, a, "online", st.Verifier, credID, st.Claims[credID], outcome); herr != nil {
-			return nil, herr
-		}
+	if err == nil && res.Status != http.StatusOK {
+		err = ErrVerifierRefused.With(fmt.Sprintf("the verifier answered %d", res.Status), nil)
 	}
 	if err != nil {
+		for _, h := range history {
+			if herr := s.cfg.Store.SetHolderHistoryOutcome(ctx, a.ID, h.ID, "failed"); herr != nil {
+				s.log.WarnContext(ctx, "holder could not mark an undelivered presentation", "error", errs.CodeOf(herr))
+			}
+		}
 		return nil, err
-	}
-	if res.Status != http.StatusOK {
-		return nil, ErrVerifierRefused.With(fmt.Sprintf("the verifier answered %d", res.Status), nil)
 	}
 	var ans struct {
 		RedirectURI string `json:"redirect_uri"`
@@ -350,31 +405,33 @@ func (s *Service) respond(ctx context.Context, a *Account, st *presentState, vp 
 }
 
 // DeclinePresentation answers consent id with access_denied; nothing is
-// disclosed, and the history records the decline. It runs once.
+// disclosed, and the history records the decline in the transaction that
+// spends the consent. It runs once.
 func (s *Service) DeclinePresentation(ctx context.Context, a *Account, id string) error {
 	var st presentState
-	if err := s.takeFlow(ctx, a, "present", id, "pending", "declined", &st, nil); err != nil {
+	if err := s.readFlow(ctx, a, "present", id, "pending", &st); err != nil {
 		return notPending(err)
 	}
 	var names []string
 	for _, q := range st.Queries {
 		names = append(names, q.Claims...)
 	}
-	if err := s.record(ctx, a, "online", st.Verifier, "", names, "declined"); err != nil {
-		return err
+	h := s.historyEntry(a, "online", st.Verifier, "", names, "declined")
+	err := s.cfg.Store.TakeHolderPresentation(ctx, a.ID, id, "pending", "declined", nil, nil, []store.HolderHistoryEntry{h}, s.now())
+	if errors.Is(err, store.ErrConflict) {
+		return ErrFlowFinished
+	}
+	if err != nil {
+		return fmt.Errorf("declining: %w", err)
 	}
 	return s.sendError(ctx, &st, "access_denied", "the holder declined")
 }
 
-// updateFlow replaces a flow's sealed state and moves its status.
-func (s *Service) updateFlow(ctx context.Context, a *Account, id, from, to string, state any) error {
+// sealFlow seals a flow's state under a's data key.
+func (s *Service) sealFlow(a *Account, id string, state any) ([]byte, error) {
 	b, err := json.Marshal(state)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sealed, err := keys.SealData(a.dataKey, b, flowContext(a.ID, id))
-	if err != nil {
-		return err
-	}
-	return s.cfg.Store.FinishHolderTransaction(ctx, a.ID, id, from, to, sealed)
+	return keys.SealData(a.dataKey, b, flowContext(a.ID, id))
 }

@@ -95,9 +95,15 @@ func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req Offl
 	// The code is renewed every few seconds: the venue's own copy is
 	// shown again (one venue links nothing it did not see already); a
 	// copy no verifier has seen is taken the first time.
-	cp, _, err := s.takeCopy(ctx, a, rec, usedBy(aud), true)
+	cp, _, err := pickCopy(rec, usedBy(aud), true, map[string]bool{})
 	if err != nil {
 		return nil, err
+	}
+	if err := s.cfg.Store.UseHolderCopy(ctx, a.ID, rec.ID, cp.N, usedBy(aud), true, s.now()); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, ErrNoFreshCopy.With("the copy was shown to another verifier meanwhile; try again", err)
+		}
+		return nil, fmt.Errorf("taking a copy: %w", err)
 	}
 	if b, err = s.openCopy(a, id, cp); err != nil {
 		return nil, err

@@ -468,21 +468,26 @@ func (s *Service) sendError(ctx context.Context, st *presentState, code, descrip
 	return nil
 }
 
-// record appends a history entry: claim names, never values.
-func (s *Service) record(ctx context.Context, a *Account, channel string, v Verifier, credID string, claims []string, outcome string) error {
-	name := v.Name
+// historyEntry is a history entry of a's: claim names, never values.
+func (s *Service) historyEntry(a *Account, channel string, v Verifier, credID string, claims []string, outcome string) store.HolderHistoryEntry {
 	who := v.DID
 	if who == "" {
 		who = v.ClientID
 	}
-	if err := s.cfg.Store.AddHolderHistory(ctx, store.HolderHistoryEntry{AccountID: a.ID, ID: newID(), At: s.now(), Channel: channel,
-		Verifier: who, VerifierName: name, CredentialID: credID, Claims: claims, Outcome: outcome}); err != nil {
+	return store.HolderHistoryEntry{AccountID: a.ID, ID: newID(), At: s.now(), Channel: channel,
+		Verifier: who, VerifierName: v.Name, CredentialID: credID, Claims: claims, Outcome: outcome}
+}
+
+// record appends a history entry.
+func (s *Service) record(ctx context.Context, a *Account, channel string, v Verifier, credID string, claims []string, outcome string) error {
+	if err := s.cfg.Store.AddHolderHistory(ctx, s.historyEntry(a, channel, v, credID, claims, outcome)); err != nil {
 		return fmt.Errorf("recording history: %w", err)
 	}
 	return nil
 }
 
-// errNotPending maps a flow that cannot be taken.
+// notPending keeps a flow error that the citizen should see and wraps
+// the others.
 func notPending(err error) error {
 	if errors.Is(err, ErrFlowFinished) || errors.Is(err, ErrNotFound) {
 		return err

@@ -251,12 +251,10 @@ func (s *Service) putFlow(ctx context.Context, a *Account, id, kind, status stri
 
 func flowContext(accountID, id string) []byte { return []byte("holder-flow:" + accountID + "/" + id) }
 
-// takeFlow reads flow id of kind into state, runs check on it (nil: no
-// check) and moves the flow from status from to to, once: a second call,
-// or one after expiry, is ErrFlowFinished; another account's or an
-// unknown flow is ErrNotFound. A check that fails leaves the flow as it
-// was, so the app may try again with better input.
-func (s *Service) takeFlow(ctx context.Context, a *Account, kind, id, from, to string, state any, check func() error) error {
+// readFlow reads flow id of kind, in status from and not expired, into
+// state. Errors: ErrFlowFinished (another status, or expired), ErrNotFound
+// (unknown, or another account's).
+func (s *Service) readFlow(ctx context.Context, a *Account, kind, id, from string, state any) error {
 	t, err := s.cfg.Store.GetHolderTransaction(ctx, a.ID, kind, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound
@@ -273,6 +271,17 @@ func (s *Service) takeFlow(ctx context.Context, a *Account, kind, id, from, to s
 	}
 	if err := json.Unmarshal(pt, state); err != nil {
 		return fmt.Errorf("decoding flow: %w", err)
+	}
+	return nil
+}
+
+// takeFlow reads flow id of kind into state (readFlow), runs check on it
+// (nil: no check) and moves the flow from status from to to, once: a
+// second call is ErrFlowFinished. A check that fails leaves the flow as
+// it was, so the app may try again with better input.
+func (s *Service) takeFlow(ctx context.Context, a *Account, kind, id, from, to string, state any, check func() error) error {
+	if err := s.readFlow(ctx, a, kind, id, from, state); err != nil {
+		return err
 	}
 	if check != nil {
 		if err := check(); err != nil {

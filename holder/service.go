@@ -41,6 +41,8 @@ type Store interface {
 	PutHolderTransaction(ctx context.Context, t store.HolderTransaction) error
 	GetHolderTransaction(ctx context.Context, accountID, kind, id string) (store.HolderTransaction, error)
 	FinishHolderTransaction(ctx context.Context, accountID, id, from, to string, state []byte) error
+	TakeHolderPresentation(ctx context.Context, accountID, id, from, to string, state []byte, uses []store.HolderCopyUse, history []store.HolderHistoryEntry, at time.Time) error
+	SetHolderHistoryOutcome(ctx context.Context, accountID, id, outcome string) error
 	PurgeHolderSessions(ctx context.Context, before time.Time) (int64, error)
 	PurgeHolderTransactions(ctx context.Context, before time.Time) (int64, error)
 	PurgeRateLimits(ctx context.Context, before time.Time) (int64, error)

@@ -85,7 +85,7 @@ func (v *rogueVerifier) received() []url.Values {
 }
 
 // venueKey opens `ssi dev`'s seeded venue key: the registered verifier's.
-func venueKey(t *testing.T, dir string) (keys.Signer, string, string) {
+func venueKey(t testing.TB, dir string) (keys.Signer, string, string) {
 	t.Helper()
 	kb, err := os.ReadFile(filepath.Join(dir, "kek"))
 	require.NoError(t, err)

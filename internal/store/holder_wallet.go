@@ -316,3 +316,52 @@ func (s *Store) ListHolderHistory(ctx context.Context, accountID string, f Holde
 	}
 	return out, nil
 }
+
+// HolderCopyUse is one copy a presentation takes: copy N of a credential
+// goes to the verifier whose client_id hashes to UsedBy (with Reuse, a
+// copy already UsedBy's may be taken again).
+type HolderCopyUse struct {
+	CredentialID string
+	N            int
+	UsedBy       string
+	Reuse        bool
+}
+
+// TakeHolderPresentation records a presentation before it is sent, in one
+// transaction: flow id moves from status from to to (with a new sealed
+// state, unless nil), each copy of uses is marked used (as UseHolderCopy)
+// at at, and the history entries are appended. All of it or nothing:
+// ErrConflict when the flow is no longer in from or a copy went to
+// another verifier meanwhile, ErrNotFound for an unknown flow or copy.
+func (s *Store) TakeHolderPresentation(ctx context.Context, accountID, id, from, to string, state []byte, uses []HolderCopyUse, history []HolderHistoryEntry, at time.Time) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		if err := tx.FinishHolderTransaction(ctx, accountID, id, from, to, state); err != nil {
+			return err
+		}
+		for _, u := range uses {
+			if err := tx.UseHolderCopy(ctx, accountID, u.CredentialID, u.N, u.UsedBy, u.Reuse, at); err != nil {
+				return err
+			}
+		}
+		for _, h := range history {
+			if err := tx.AddHolderHistory(ctx, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SetHolderHistoryOutcome changes the outcome of history entry id (a
+// presentation recorded as shared that could not be delivered). Errors:
+// ErrNotFound.
+func (s *Store) SetHolderHistoryOutcome(ctx context.Context, accountID, id, outcome string) error {
+	n, err := s.w().exec(ctx, `UPDATE holder_history SET outcome = $3 WHERE account_id = $1 AND id = $2`, accountID, id, outcome)
+	if err != nil {
+		return fmt.Errorf("setting a history outcome: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -20,6 +20,7 @@ func holderCases() []testCase {
 		{"HolderCopiesOnceOnly", testHolderCopiesOnceOnly},
 		{"HolderTransactions", testHolderTransactions},
 		{"HolderHistory", testHolderHistory},
+		{"HolderTakePresentation", testHolderTakePresentation},
 		{"HolderRateLimitPeek", testHolderRateLimitPeek},
 	}
 }
@@ -241,4 +242,40 @@ func testHolderRateLimitPeek(t *testing.T, s *store.Store) {
 	assert.Zero(t, rl.Hits, "an ended window is no window")
 	require.NoError(t, s.ResetRateLimit(ctx, "k"))
 	assert.Equal(t, int64(1), hit(t, s, "k", 5, time.Minute, t0).Hits, "a reset starts afresh")
+}
+
+// testHolderTakePresentation: the flow, the copies and the history of a
+// presentation are written together or not at all.
+func testHolderTakePresentation(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	holderAccount(t, s, "a1")
+	require.NoError(t, s.PutHolderCredential(ctx, holderCredential("a1", "c1", 2)))
+	for _, id := range []string{"t1", "t2"} {
+		require.NoError(t, s.PutHolderTransaction(ctx, store.HolderTransaction{AccountID: "a1", ID: id, Kind: "present", Status: "pending", State: []byte("s"), ExpiresAt: t0.Add(time.Minute)}))
+	}
+	h := store.HolderHistoryEntry{AccountID: "a1", ID: "h1", At: t0, Channel: "online", Verifier: "did:x:1", CredentialID: "c1", Claims: []string{"a"}, Outcome: "shared"}
+	require.NoError(t, s.UseHolderCopy(ctx, "a1", "c1", 1, "v-other", false, t0))
+	// Copy 1 went to another verifier: nothing of t2's presentation stays.
+	err := s.TakeHolderPresentation(ctx, "a1", "t2", "pending", "accepted", nil,
+		[]store.HolderCopyUse{{CredentialID: "c1", N: 0, UsedBy: "v1"}, {CredentialID: "c1", N: 1, UsedBy: "v1"}}, []store.HolderHistoryEntry{h}, t0)
+	assertCode(t, store.ErrConflict, err)
+	tx, err := s.GetHolderTransaction(ctx, "a1", "present", "t2")
+	require.NoError(t, err)
+	assert.Equal(t, "pending", tx.Status, "the flow is not spent")
+	c, err := s.GetHolderCredential(ctx, "a1", "c1")
+	require.NoError(t, err)
+	assert.Empty(t, c.Copies[0].UsedBy, "copy 0 is not taken")
+	hs, err := s.ListHolderHistory(ctx, "a1", store.HolderHistoryFilter{})
+	require.NoError(t, err)
+	assert.Empty(t, hs)
+
+	require.NoError(t, s.TakeHolderPresentation(ctx, "a1", "t1", "pending", "accepted", nil,
+		[]store.HolderCopyUse{{CredentialID: "c1", N: 0, UsedBy: "v1"}}, []store.HolderHistoryEntry{h}, t0))
+	assertCode(t, store.ErrConflict, s.TakeHolderPresentation(ctx, "a1", "t1", "pending", "accepted", nil, nil, nil, t0), "once")
+	require.NoError(t, s.SetHolderHistoryOutcome(ctx, "a1", "h1", "failed"))
+	hs, err = s.ListHolderHistory(ctx, "a1", store.HolderHistoryFilter{})
+	require.NoError(t, err)
+	require.Len(t, hs, 1)
+	assert.Equal(t, "failed", hs[0].Outcome)
+	assertCode(t, store.ErrNotFound, s.SetHolderHistoryOutcome(ctx, "a2", "h1", "x"))
 }
