@@ -160,7 +160,7 @@ func (s *Store) GetPresentation(ctx context.Context, id string) (Presentation, e
 // GetPresentationByRequest returns the transaction with this request ID,
 // or ErrNotFound.
 func (s *Store) GetPresentationByRequest(ctx context.Context, requestID string) (Presentation, error) {
-	p, err := scanPresentation(s.w().queryRow(ctx, "SELECT "+presentationColumns+" FROM verifier_transactions WHERE request_id = $1", requestID))
+	p, err := scanPresentation(s.r().queryRow(ctx, "SELECT "+presentationColumns+" FROM verifier_transactions WHERE request_id = $1", requestID))
 	if err != nil {
 		return Presentation{}, fmt.Errorf("getting presentation: %w", err)
 	}
