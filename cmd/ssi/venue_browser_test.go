@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/qr"
 	"github.com/ssi-project/ssi/internal/webtest"
+	"github.com/ssi-project/ssi/web"
 )
 
 // doorClaims are what the demo venue's entry policy needs disclosed.
@@ -116,5 +118,65 @@ func TestVenueScannerInChromium(t *testing.T) {
 	b.Do(chromedp.SendKeys(chromedp.ID("manual-text"), "hello"), chromedp.Click(chromedp.CSS("#manual-form button")))
 	b.WaitFor(`!document.getElementById("verdict").hidden && document.querySelector("#verdict-box [data-code]")`, "the verdict of a non-pass")
 	assert.True(t, strings.HasPrefix(webtest.Eval[string](b, `document.querySelector("#verdict-box [data-verdict]").dataset.code`), "qr_"), b.Text("#verdict-box"))
+	b.Check()
+
+	venueOffline(t, b, d, venueDID, cam)
+}
+
+// venueOffline is the scanner's offline part, on the page of
+// TestVenueScannerInChromium: with the trust bundle kept and the network
+// cut (DevTools offline emulation, service worker included), the page
+// reloads from its service worker, a valid pass is green checked on the
+// device, and with the page's clock moved past the bundle's maximum age
+// the next code is red bundle_too_old.
+func venueOffline(t *testing.T, b *webtest.Browser, d *devHolder, venueDID, cam string) {
+	resp, err := http.Get(d.url + "/venue/venue.wasm")
+	require.NoError(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the venue scanner's offline verifier is not embedded: make test builds it (make venue-wasm) before go test")
+		}
+		t.Skip("the offline part needs the offline verifier: run make venue-wasm, then the test again")
+	}
+	assert.Equal(t, web.CSPWasm, b.Header("Content-Security-Policy"), "the scanner may compile its WebAssembly, nothing else")
+
+	// A valid pass of another citizen, from the same status list.
+	bob := d.citizen("bob")
+	o := d.offer("citizen-bob")
+	var c walletCredential
+	code, body := d.call(http.MethodPost, "/wallet/v1/offers", bob, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 1}, &c)
+	require.Equal(t, http.StatusCreated, code, string(body))
+
+	b.Do(chromedp.Click(chromedp.ID("verdict-next")))
+	before := webtest.Eval[string](b, `document.getElementById("bundle-age").dataset.issued || ""`)
+	time.Sleep(1100 * time.Millisecond) // the bundle's issued_at has whole seconds
+	b.Do(chromedp.Click(chromedp.ID("bundle-refresh")))
+	b.WaitFor(`navigator.serviceWorker.controller && document.getElementById("bundle-age").dataset.issued !== `+webtest.JS(before)+` && document.getElementById("bundle-age").dataset.tooOld === "false" && !document.getElementById("bundle-age").innerText.includes("unavailable")`, "the kept bundle, opened by the offline verifier, and the service worker in control")
+	assert.Contains(t, b.Text("#bundle-age"), "min old")
+
+	b.Offline(true)
+	b.Open(d.url + "/venue/")
+	b.WaitFor(`!document.getElementById("scanner").hidden && document.getElementById("camera-state").dataset.on === "true"`, "the scanner, reloaded with no network")
+	assert.Contains(t, b.Text("#mode"), "Offline")
+	assert.Contains(t, b.Text("#who"), "offline")
+	showAtDoor(t, d, bob, c.ID, venueDID, cam)
+	verdict, vcode := scan(t, b, "the offline verdict")
+	require.Equal(t, "valid", verdict, "%s %s", vcode, b.Text("#verdict-box"))
+	assert.Equal(t, "offline", webtest.Eval[string](b, `document.getElementById("verdict-box").dataset.where`))
+	assert.Contains(t, b.Text("#verdict-box"), "Ada Lovelace", "the demo subject's name, from the disclosed claims")
+	assert.Contains(t, b.Text("#verdict-box"), "without a network")
+	b.Screenshot("venue-offline-green")
+
+	b.ShiftClock(25 * time.Hour)
+	showAtDoor(t, d, bob, c.ID, venueDID, cam)
+	verdict, vcode = scan(t, b, "the verdict past the bundle's age")
+	assert.Equal(t, "invalid", verdict)
+	assert.Equal(t, "bundle_too_old", vcode)
+	assert.Contains(t, b.Text("#verdict-box"), "too old")
+	b.WaitFor(`document.getElementById("bundle-age").dataset.tooOld === "true"`, "the bundle's age shown too old")
+	b.Screenshot("venue-offline-bundle-too-old")
+	b.ShiftClock(0)
+	b.Offline(false)
 	b.Check()
 }

@@ -7,6 +7,8 @@ let worker = null;
 let nextID = 0;
 const waiting = new Map();
 
+let workerBroken = false; // the worker could not start (its script did not load)
+
 function jsqrWorker() {
   if (!worker) {
     worker = new Worker("/assets/qrworker.js");
@@ -17,11 +19,25 @@ function jsqrWorker() {
         done(ev.data.text);
       }
     };
+    worker.onerror = () => {
+      workerBroken = true;
+      worker = null;
+      for (const done of waiting.values()) done(null);
+      waiting.clear();
+    };
   }
   return worker;
 }
 
+// decodeWithWorker decodes a frame with jsQR in the worker; where the
+// worker cannot start (a page offline whose service worker does not serve
+// workers' imports) and the page loaded jsQR itself (a classic script tag,
+// as the venue scanner does), on the page's thread instead.
 function decodeWithWorker(imageData) {
+  if (workerBroken && typeof globalThis.jsQR === "function") {
+    const r = globalThis.jsQR(imageData.data, imageData.width, imageData.height, { inversionAttempts: "attemptBoth" });
+    return Promise.resolve(r ? r.data : null);
+  }
   return new Promise((resolve) => {
     const id = ++nextID;
     waiting.set(id, resolve);

@@ -141,10 +141,11 @@ async function showBundleAge() {
     return;
   }
   const issued = new Date(kept.issued_at);
-  const ageMin = Math.max(0, Math.round((Date.now() - issued.getTime()) / 60000));
+  const ageMin = Math.max(0, Math.floor((Date.now() - issued.getTime()) / 60000));
   const maxH = Math.round(kept.max_age / 360) / 10;
   const tooOld = ageMin * 60 > kept.max_age;
   box.dataset.age = String(ageMin);
+  box.dataset.issued = kept.issued_at;
   box.dataset.tooOld = tooOld ? "true" : "false";
   box.textContent = (tooOld ? "✖ Too old: " : "✔ ") + "trust bundle of " + issued.toLocaleString() + ", " + ageMin + " min old (at most " + maxH + " h)" +
     (opened && !opened.ok ? " · offline check unavailable (" + opened.code + ")" : "");
@@ -221,6 +222,7 @@ function show(v, where, source, started) {
   globalThis.__ssiVerdictAt = { at: performance.now(), took: performance.now() - started, where };
   clearTimeout(show.timer);
   show.timer = setTimeout(next, 6000);
+  showBundleAge();
 }
 
 function next() {
@@ -239,7 +241,16 @@ async function openCamera() {
   if (camera) camera.stop();
   camera = null;
   try {
-    camera = await startCamera($("camera"), (text) => check(text, "camera"));
+    // A camera just released may refuse for a moment: a few tries.
+    for (let i = 0; ; i++) {
+      try {
+        camera = await startCamera($("camera"), (text) => check(text, "camera"));
+        break;
+      } catch (e) {
+        if (i >= 3 || (e && e.name === "NotAllowedError")) throw e;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
     $("camera-state").textContent = "Camera on (" + camera.decoder + "). Hold the code in front of it.";
     $("camera-state").dataset.on = "true";
   } catch {
