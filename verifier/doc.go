@@ -12,7 +12,12 @@
 //     object by request_uri (GET, or POST with wallet_nonce), and the
 //     direct_post / direct_post.jwt response, with a response_code for
 //     the same-device redirect.
-//   - check.go: the trust check, each failure its own reason code.
+//   - check.go: the trust check, each failure its own reason code;
+//     trustclient.go adapts internal/trust's Client to the Trust it uses.
+//   - offline.go: a holder-shown SSI1 QR code (docs/offline-qr.md), with
+//     the offline KB-JWT rules and a nonce memory shared through the store.
+//   - bundle.go: the signed trust bundle for offline venues
+//     (internal/bundle checks QR codes against it, with no network).
 //   - http.go: the routes.
 //
 // The trust decisions (DID resolution with anchor proofs, accreditation,

@@ -18,9 +18,11 @@
 // keys. Check then judges one QR code at a given time: past the bundle's
 // maximum age it is red with bundle_too_old, whatever the code.
 //
-// It must never: import net/http or any package that does I/O (it builds
-// for GOOS=js GOARCH=wasm, with no build tag, and runs in the venue's
-// browser); read the clock (now is
-// passed); trust anything of a bundle it has not verified; or put a
-// presentation, a claim value or a nonce into an error.
+// It must never: open a connection or make an HTTP client (internal/trust,
+// which it imports for the offline checks of receipts and proofs, links
+// net/http for its Client; nothing here calls it) or do any other I/O (it
+// builds for GOOS=js GOARCH=wasm, with no build tag, and runs in the
+// venue's browser); read the clock (now is passed); trust anything of a
+// bundle it has not verified; or put a presentation, a claim value or a
+// nonce into an error.
 package bundle
