@@ -138,16 +138,19 @@ func (s *Service) planPresentation(ctx context.Context, a *Account, st *presentS
 	picked := map[string]bool{}
 	for _, qid := range sortedKeys(choices) {
 		credID := choices[qid]
-		rec, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, credID)
+		copies, err := s.cfg.Store.GetHolderCopies(ctx, a.ID, credID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrInvalidChoice
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading credential: %w", err)
 		}
-		cp, left, err := pickCopy(rec, me, s.cfg.CopyReuse, picked)
+		cp, left, err := pickCopy(store.HolderCredential{ID: credID, Copies: copies}, me, s.cfg.CopyReuse, picked)
 		if err != nil {
 			return nil, err
+		}
+		if cp.Sealed, err = s.cfg.Store.GetHolderCopySealed(ctx, a.ID, credID, cp.N); err != nil {
+			return nil, fmt.Errorf("reading the chosen copy: %w", err)
 		}
 		if left <= LowCopies {
 			p.low = append(p.low, credID)

@@ -34,6 +34,8 @@ type Store interface {
 	PutHolderCredential(ctx context.Context, c store.HolderCredential) error
 	ListHolderCredentials(ctx context.Context, accountID string) ([]store.HolderCredential, error)
 	GetHolderCredential(ctx context.Context, accountID, id string) (store.HolderCredential, error)
+	GetHolderCopies(ctx context.Context, accountID, id string) ([]store.HolderCopy, error)
+	GetHolderCopySealed(ctx context.Context, accountID, id string, n int) ([]byte, error)
 	SetHolderCredentialStatus(ctx context.Context, accountID, id, status string) error
 	DeleteHolderCredential(ctx context.Context, accountID, id string) error
 	UseHolderCopy(ctx context.Context, accountID, credentialID string, n int, usedBy string, reuse bool, at time.Time) error

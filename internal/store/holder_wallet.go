@@ -130,6 +130,39 @@ func (s *Store) GetHolderCredential(ctx context.Context, accountID, id string) (
 	return c, nil
 }
 
+// GetHolderCopies returns the copies of credential id of account, in
+// order, without their sealed blobs (what choosing one needs). Errors:
+// ErrNotFound (no such credential of account).
+func (s *Store) GetHolderCopies(ctx context.Context, accountID, id string) ([]HolderCopy, error) {
+	var out []HolderCopy
+	err := forEach(ctx, s.r(), `SELECT n, key_id, COALESCE(used_by, ''), used_at FROM holder_copies WHERE account_id = $1 AND credential_id = $2 ORDER BY n`,
+		[]any{accountID, id}, func(r rows) error {
+			var cp HolderCopy
+			var at int64
+			err := r.Scan(&cp.N, &cp.KeyID, &cp.UsedBy, &at)
+			cp.UsedAt = fromMicros(at)
+			out = append(out, cp)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("listing holder copies: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, ErrNotFound
+	}
+	return out, nil
+}
+
+// GetHolderCopySealed returns the sealed blob of copy n of credential id.
+// Errors: ErrNotFound.
+func (s *Store) GetHolderCopySealed(ctx context.Context, accountID, id string, n int) ([]byte, error) {
+	var b []byte
+	if err := s.r().queryRow(ctx, `SELECT sealed FROM holder_copies WHERE account_id = $1 AND credential_id = $2 AND n = $3`, accountID, id, n).Scan(&b); err != nil {
+		return nil, fmt.Errorf("getting a holder copy: %w", err)
+	}
+	return b, nil
+}
+
 // SetHolderCredentialStatus records the status last seen of a credential.
 // Errors: ErrNotFound.
 func (s *Store) SetHolderCredentialStatus(ctx context.Context, accountID, id, status string) error {
