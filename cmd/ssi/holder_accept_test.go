@@ -74,6 +74,34 @@ func (p *phone) sign(t *testing.T, in []toSign) []string {
 	return out
 }
 
+// redeemCopies redeems a fresh offer into n cloud-key copies and waits
+// until its status list is anchored.
+func (d *devHolder) redeemCopies(t *testing.T, tok, subjectRef string, n int) walletCredential {
+	t.Helper()
+	o := d.offer(subjectRef)
+	var c walletCredential
+	code, b := d.call(http.MethodPost, "/wallet/v1/offers", tok, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": n}, &c)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	d.waitValid(t, tok, c.ID)
+	return c
+}
+
+// waitValid polls the credential until the wallet shows it valid.
+func (d *devHolder) waitValid(t *testing.T, tok, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var detail walletCredential
+		code, b := d.call(http.MethodGet, "/wallet/v1/credentials/"+id, tok, nil, &detail)
+		require.Equal(t, http.StatusOK, code, string(b))
+		if detail.Status == "valid" {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the status list was not anchored in time: %s", detail.Status)
+		time.Sleep(50 * time.Millisecond) // polling with a deadline
+	}
+}
+
 // receive redeems a fresh offer with cloud keys or the phone's, and waits
 // until its status list is anchored (the wallet shows it valid): a
 // verifier refuses a credential whose list it cannot prove yet
@@ -81,17 +109,8 @@ func (p *phone) sign(t *testing.T, in []toSign) []string {
 func (d *devHolder) receive(t *testing.T, tok, subjectRef string, ph *phone) walletCredential {
 	t.Helper()
 	c := d.redeem(t, tok, subjectRef, ph)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var detail walletCredential
-		code, b := d.call(http.MethodGet, "/wallet/v1/credentials/"+c.ID, tok, nil, &detail)
-		require.Equal(t, http.StatusOK, code, string(b))
-		if detail.Status == "valid" {
-			return c
-		}
-		require.True(t, time.Now().Before(deadline), "the status list was not anchored in time: %s", detail.Status)
-		time.Sleep(50 * time.Millisecond) // polling with a deadline
-	}
+	d.waitValid(t, tok, c.ID)
+	return c
 }
 
 // redeem redeems a fresh offer with cloud keys or the phone's.

@@ -245,17 +245,15 @@ func forgedToken(sigFrom, onto string) string {
 func TestHolderOfflineQR(t *testing.T) {
 	d := newDevHolder(t)
 	ada := d.citizen("ada")
-	o := d.offer("citizen-ada")
-	var c walletCredential
-	code, b := d.call(http.MethodPost, "/wallet/v1/offers", ada, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 2}, &c)
-	require.Equal(t, http.StatusCreated, code, string(b))
+	c := d.redeemCopies(t, ada, "citizen-ada", 2)
 	_, venueDID, _ := venueKey(t, d.dir)
+	shown := []string{"vaccinated_within_policy", "given_name", "family_name", "birth_date"}
 
 	var q struct {
 		Text, PNG, SVG string
 		ExpiresAt      time.Time `json:"expires_at"`
 	}
-	code, b = d.call(http.MethodPost, "/wallet/v1/credentials/"+c.ID+"/offline-qr", ada, map[string]any{"venue": venueDID, "claims": []string{"vaccinated_within_policy"}}, &q)
+	code, b := d.call(http.MethodPost, "/wallet/v1/credentials/"+c.ID+"/offline-qr", ada, map[string]any{"venue": venueDID, "claims": shown}, &q)
 	require.Equal(t, http.StatusCreated, code, string(b))
 	require.True(t, strings.HasPrefix(q.Text, qr.Prefix))
 	assert.NotEmpty(t, q.PNG)
@@ -264,7 +262,7 @@ func TestHolderOfflineQR(t *testing.T) {
 	require.NoError(t, err)
 	parts, err := sdjwt.Split(pres, 0)
 	require.NoError(t, err)
-	require.Len(t, parts.Disclosures, 1, "only the one claim")
+	require.Len(t, parts.Disclosures, 4, "only the claims asked")
 	kb, err := jose.ParseUnverified(parts.KBJWT, 0)
 	require.NoError(t, err)
 	kc, err := kb.Claims()
@@ -272,12 +270,19 @@ func TestHolderOfflineQR(t *testing.T) {
 	assert.Equal(t, "offline:"+venueDID, kc["aud"])
 	assert.NotEmpty(t, kc["nonce"])
 
+	// Our verifier's offline check says green.
+	var verdict map[string]any
+	code, b = d.call(http.MethodPost, "/verifier/v1/offline", d.venue, map[string]string{"qr": q.Text}, &verdict)
+	require.Equal(t, http.StatusOK, code, string(b))
+	assert.Equal(t, "green", verdict["verdict"], verdict)
+	assert.Equal(t, map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01"}, verdict["claims"])
+
 	var h historyDoc
 	code, _ = d.call(http.MethodGet, "/wallet/v1/history?channel=offline", ada, nil, &h)
 	require.Equal(t, http.StatusOK, code)
 	require.Len(t, h.History, 1)
 	assert.Equal(t, "offline_qr", h.History[0].Outcome)
-	assert.Equal(t, []string{"vaccinated_within_policy"}, h.History[0].Claims)
+	assert.ElementsMatch(t, shown, h.History[0].Claims)
 
 	code, b = d.call(http.MethodPost, "/wallet/v1/credentials/"+c.ID+"/offline-qr", ada, map[string]any{"venue": venueDID, "claims": []string{"vaccinations"}}, nil)
 	assert.Equal(t, http.StatusForbidden, code, string(b))
