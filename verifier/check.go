@@ -150,64 +150,56 @@ func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sd
 	if err != nil {
 		return nil, err
 	}
-	jws, err := jose.ParseUnverified(parts.IssuerJWT, MaxPresentationSize)
-	if err != nil {
-		return nil, err
-	}
-	claims, err := jws.Claims()
-	if err != nil {
-		return nil, err
-	}
-	iss, _, err := claims.String("iss")
-	if err != nil || !strings.HasPrefix(iss, "did:") {
-		return nil, ErrIssuerUnknown.With("the issuer is not a DID", nil)
-	}
-	iat, hasIat, err := claims.NumericDate("iat")
-	if err != nil || !hasIat {
-		return nil, jose.ErrInvalidClaim.With("the credential has no iat", nil)
-	}
-	vct, _, _ := claims.String("vct")
-
-	// 2. The issuer's DID, as it was at iat, with its anchor proofs; the
-	// key named by kid in it; the accreditation for the vct.
-	// iat counts whole seconds: the credential was signed in [iat, iat+1 s),
-	// so the issuer is judged at the last instant of that second (never
-	// past now), which a DID created earlier in the same second passes.
-	at := iat.Add(time.Second - time.Nanosecond)
-	if now := s.now(); at.After(now) {
-		at = now
-	}
-	key, err := s.issuerKey(ctx, iss, jws.Header.Kid, at)
-	if err != nil {
-		return nil, err
-	}
-	acc, err := s.cfg.Trust.IsAccredited(ctx, iss, vct, at)
-	if err != nil {
-		return nil, trustErr(err)
-	}
-	if !acc.Accredited {
-		if strings.Contains(acc.Reason, "expired") {
-			return nil, ErrAccreditationExpired
-		}
-		return nil, ErrUntrustedIssuer
-	}
-
-	// 3–5. Signature, disclosures, exp/nbf, and the KB-JWT bound to this
-	// transaction's nonce and the full client_id.
-	v := sdjwt.Verifier{
-		IssuerKey: func(string, *jose.Header) (jose.PublicKey, error) { return key, nil },
-		Profile:   sdjwt.ProfileSDJWTVC,
-		Now:       s.now,
-		Skew:      s.cfg.Skew,
-		MaxSize:   MaxPresentationSize,
-	}
 	if parts.KBJWT == "" {
 		return nil, sdjwt.ErrKBRequired // key binding is always required, online and offline
+	}
+
+	// 2. Once the JWS's typ, alg and header passed (sdjwt, through jose):
+	// the issuer's DID as it was at iat, with its anchor proofs, the key
+	// named by kid in it, and the accreditation for the vct, all read from
+	// the payload before its signature is checked. 3–5 follow in sdjwt:
+	// signature, disclosures, exp/nbf, and the KB-JWT bound to this
+	// transaction's nonce and the full client_id.
+	var iss string
+	issuerKey := func(is string, c jose.Claims, h *jose.Header) (jose.PublicKey, error) {
+		if !strings.HasPrefix(is, "did:") {
+			return jose.PublicKey{}, ErrIssuerUnknown.With("the issuer is not a DID", nil)
+		}
+		iat, hasIat, err := c.NumericDate("iat")
+		if err != nil || !hasIat {
+			return jose.PublicKey{}, jose.ErrInvalidClaim.With("the credential has no iat", nil)
+		}
+		vct, _, _ := c.String("vct")
+		// iat counts whole seconds: the credential was signed in [iat,
+		// iat+1 s), so the issuer is judged at the last instant of that
+		// second (never past now), which a DID created earlier in the same
+		// second passes.
+		at := iat.Add(time.Second - time.Nanosecond)
+		if now := s.now(); at.After(now) {
+			at = now
+		}
+		key, err := s.issuerKey(ctx, is, h.Kid, at)
+		if err != nil {
+			return jose.PublicKey{}, err
+		}
+		acc, err := s.cfg.Trust.IsAccredited(ctx, is, vct, at)
+		if err != nil {
+			return jose.PublicKey{}, trustErr(err)
+		}
+		if !acc.Accredited {
+			if strings.Contains(acc.Reason, "expired") {
+				return jose.PublicKey{}, ErrAccreditationExpired
+			}
+			return jose.PublicKey{}, ErrUntrustedIssuer
+		}
+		iss = is
+		return key, nil
 	}
 	maxAge := in.kbMaxAge
 	if maxAge == 0 {
 		maxAge = s.cfg.KBMaxAge
 	}
+	v := sdjwt.Verifier{IssuerKeyClaims: issuerKey, Profile: sdjwt.ProfileSDJWTVC, Now: s.now, Skew: s.cfg.Skew, MaxSize: MaxPresentationSize}
 	res, err := v.Verify(pres, sdjwt.Options{
 		RequireKeyBinding: in.nonce != "", Nonce: in.nonce, Audience: in.aud, KBMaxAge: maxAge,
 	})

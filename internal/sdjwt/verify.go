@@ -17,8 +17,14 @@ type IssuerKeyFunc func(iss string, h *jose.Header) (jose.PublicKey, error)
 
 // Verifier checks SD-JWTs and SD-JWT+KB presentations (RFC 9901 §7).
 type Verifier struct {
-	// IssuerKey is required.
+	// IssuerKey is required, unless IssuerKeyClaims is set.
 	IssuerKey IssuerKeyFunc
+	// IssuerKeyClaims, when set, is used instead of IssuerKey: it also
+	// gets the payload's claims, NOT yet verified, for a lookup that
+	// depends on them (a verifier resolves the issuer's DID as it was at
+	// iat). It runs after the JWS's typ, alg and header checks and before
+	// the signature, and must not modify the claims.
+	IssuerKeyClaims func(iss string, claims jose.Claims, h *jose.Header) (jose.PublicKey, error)
 	// Profile decides accepted typ values and claim rules.
 	Profile Profile
 	// Typ overrides the profile's accepted typ values.
@@ -109,7 +115,7 @@ func (v *Verifier) VerifyParts(p Parts, o Options) (*Result, error) {
 // verifyParts verifies p; sdjwt is p.SDJWT() when the caller has it as one
 // string already, or "" to have it hashed piecewise.
 func (v *Verifier) verifyParts(p Parts, sdjwt string, o Options) (*Result, error) {
-	if v.IssuerKey == nil {
+	if v.IssuerKey == nil && v.IssuerKeyClaims == nil {
 		return nil, errs.E(errs.Internal, "internal", "the verifier has no issuer key lookup")
 	}
 	if o.FromIssuer && o.RequireKeyBinding {
@@ -148,6 +154,9 @@ func (v *Verifier) verifyParts(p Parts, sdjwt string, o Options) (*Result, error
 		Typ:  typs,
 		Algs: v.Algs,
 		Key: func(h *jose.Header, _ []byte) (jose.PublicKey, error) {
+			if v.IssuerKeyClaims != nil {
+				return v.IssuerKeyClaims(iss, claims, h)
+			}
 			return v.IssuerKey(iss, h)
 		},
 	})
