@@ -37,7 +37,10 @@ func TestIssuerKeyClaims(t *testing.T) {
 	assert.True(t, errors.Is(err, refused))
 
 	called := false
-	v.IssuerKeyClaims = func(string, jose.Claims, *jose.Header) (jose.PublicKey, error) { called = true; return e.issuer.PublicKey(), nil }
+	v.IssuerKeyClaims = func(string, jose.Claims, *jose.Header) (jose.PublicKey, error) {
+		called = true
+		return e.issuer.PublicKey(), nil
+	}
 	v.Typ = []string{"other+jwt"}
 	_, err = v.Verify(issued, Options{FromIssuer: true})
 	assert.Equal(t, "wrong_typ", errs.CodeOf(err))
