@@ -42,7 +42,8 @@ func TestOtherAccountsResourcesAnswer404(t *testing.T) {
 		exp := e.clock.Now().Add(time.Minute)
 		require.NoError(t, e.svc.putFlow(ctx, a, "flow-r", "receive", "prepared", exp, receiveState{}))
 		require.NoError(t, e.svc.putFlow(ctx, a, "flow-p", "present", "pending", exp, presentState{}))
-		ids := map[string]string{"/credentials/": "cred-1", "/offers/": "flow-r", "/presentations/": "flow-p"}
+		require.NoError(t, e.svc.putFlow(ctx, a, "flow-o", "offline", "prepared", exp, offlineState{}))
+		ids := map[string]string{"/credentials/": "cred-1", "/offers/": "flow-r", "/presentations/": "flow-p", "/offline-qr/": "flow-o"}
 
 		r := chi.NewRouter()
 		Routes(r, e.svc)
@@ -66,7 +67,7 @@ func TestOtherAccountsResourcesAnswer404(t *testing.T) {
 			})
 			return nil
 		}))
-		assert.GreaterOrEqual(t, walked, 7, "the walk found the resource routes")
+		assert.GreaterOrEqual(t, walked, 8, "the walk found the resource routes")
 
 		// Ada's resources are untouched.
 		c, err := e.svc.Credential(ctx, a, "cred-1")

@@ -3,6 +3,7 @@ package holder
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/ssi-project/ssi/internal/dcql"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/oid4vci"
 	"github.com/ssi-project/ssi/internal/oid4vp"
 	"github.com/ssi-project/ssi/internal/qr"
 	"github.com/ssi-project/ssi/internal/sdjwt"
@@ -29,7 +31,6 @@ const OfflineWindow = 60 * time.Second
 // Errors of the offline QR code.
 var (
 	ErrInvalidOffline  = errs.E(errs.Invalid, "invalid_offline_request", "venue must be a DID and claims the names of claims of the credential")
-	ErrOfflineDevice   = errs.E(errs.Unprocessable, "offline_device_key", "an offline QR code of a device-key credential is signed on the device; this wallet API does not build it")
 	ErrUnknownClaimRef = errs.E(errs.Invalid, "unknown_claim", "the credential has no such claim")
 )
 
@@ -55,41 +56,40 @@ type OfflineQR struct {
 // (marked as the venue's, and shown to it again on renewal), disclosing only claims, which the venue's registration
 // must allow (over_asking otherwise), with a KB-JWT of aud
 // "offline:"+venue, a fresh wallet nonce and iat now (§9). The history
-// records it. Errors: ErrNotFound, ErrInvalidOffline, ErrUnknownClaimRef,
-// dcql.ErrOverAsking, ErrNoFreshCopy, ErrOfflineDevice, and qr's size
+// records it. For a device-key credential the KB-JWT is signed on the
+// phone: the answer is the signing input (Prepared), and
+// SubmitOfflineQR makes the code. Errors: ErrNotFound, ErrInvalidOffline,
+// ErrUnknownClaimRef, dcql.ErrOverAsking, ErrNoFreshCopy, and qr's size
 // errors.
-func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req OfflineRequest) (*OfflineQR, error) {
+func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req OfflineRequest) (*OfflineQR, *Prepared, error) {
 	rec, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading credential: %w", err)
+		return nil, nil, fmt.Errorf("reading credential: %w", err)
 	}
 	if !strings.HasPrefix(req.Venue, "did:") || len(req.Venue) > 512 || len(req.Claims) == 0 || len(req.Claims) > 64 {
-		return nil, ErrInvalidOffline
-	}
-	if rec.KeyMode == KeyDevice {
-		return nil, ErrOfflineDevice
+		return nil, nil, ErrInvalidOffline
 	}
 	b, err := s.openCopy(a, id, rec.Copies[0])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, c := range req.Claims {
 		if _, ok := b.Claims[c]; !ok || technical[c] {
-			return nil, ErrUnknownClaimRef
+			return nil, nil, ErrUnknownClaimRef
 		}
 	}
 	if s.cfg.Trust == nil {
-		return nil, ErrTrustUnreachable
+		return nil, nil, ErrTrustUnreachable
 	}
 	d, err := s.cfg.Trust.CheckRP(ctx, req.Venue, rec.VCT, req.Claims)
 	if err != nil {
-		return nil, trustErr(err)
+		return nil, nil, trustErr(err)
 	}
 	if !d.Within {
-		return nil, dcql.ErrOverAsking.With("the venue's registration does not allow: "+strings.Join(d.Excess, ", "), nil)
+		return nil, nil, dcql.ErrOverAsking.With("the venue's registration does not allow: "+strings.Join(d.Excess, ", "), nil)
 	}
 	aud := OfflineAudiencePrefix + req.Venue
 	// The code is renewed every few seconds: the venue's own copy is
@@ -97,34 +97,100 @@ func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req Offl
 	// copy no verifier has seen is taken the first time.
 	cp, _, err := pickCopy(rec, usedBy(aud), true, map[string]bool{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.cfg.Store.UseHolderCopy(ctx, a.ID, rec.ID, cp.N, usedBy(aud), true, s.now()); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nil, ErrNoFreshCopy.With("the copy was shown to another verifier meanwhile; try again", err)
+			return nil, nil, ErrNoFreshCopy.With("the copy was shown to another verifier meanwhile; try again", err)
 		}
-		return nil, fmt.Errorf("taking a copy: %w", err)
+		return nil, nil, fmt.Errorf("taking a copy: %w", err)
 	}
 	if b, err = s.openCopy(a, id, cp); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	k, err := s.cfg.Store.GetHolderKey(ctx, a.ID, cp.KeyID)
 	if err != nil {
-		return nil, fmt.Errorf("reading the copy's key: %w", err)
-	}
-	sg, err := keys.Open(k.Sealed, a.dataKey)
-	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("reading the copy's key: %w", err)
 	}
 	ptrs := make([]string, len(req.Claims))
 	for i, c := range req.Claims {
 		ptrs[i] = "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(c)
 	}
+	names := slices.Clone(req.Claims)
+	slices.Sort(names)
+	venue := Verifier{DID: req.Venue, Name: d.Name}
 	now := s.now()
+	if k.Mode == KeyDevice {
+		body, err := sdjwt.Present(b.SDJWT, ptrs, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		var jwk keys.JWK
+		if err := json.Unmarshal([]byte(k.JWK), &jwk); err != nil {
+			return nil, nil, fmt.Errorf("reading the device key: %w", err)
+		}
+		in, err := kbSigningInput(body, jwk, oid4vp.NewNonce(), aud, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		p := &Prepared{ID: newID(), Status: "prepared", ExpiresAt: now.Add(OfflineWindow)}
+		tp, _ := jwk.Thumbprint()
+		pub, _ := jwk.PublicKey()
+		alg, _ := keys.AlgorithmFor(pub)
+		p.ToSign = []SignInput{{Key: tp, Alg: alg, SigningInput: in}}
+		st := offlineState{Body: body, Input: in, Key: jwk, Venue: venue, CredentialID: id, Claims: names}
+		if err := s.putFlow(ctx, a, p.ID, "offline", "prepared", p.ExpiresAt, st); err != nil {
+			return nil, nil, err
+		}
+		return nil, p, nil
+	}
+	sg, err := keys.Open(k.Sealed, a.dataKey)
+	if err != nil {
+		return nil, nil, err
+	}
 	pres, err := sdjwt.Present(b.SDJWT, ptrs, &sdjwt.KeyBinding{Signer: sg, Nonce: oid4vp.NewNonce(), Audience: aud, IssuedAt: now})
 	if err != nil {
+		return nil, nil, err
+	}
+	q, err := s.offlineCode(ctx, a, pres, venue, id, names, now)
+	return q, nil, err
+}
+
+// offlineState is the sealed state of a device-key offline code.
+type offlineState struct {
+	Body         string   `json:"body"`
+	Input        string   `json:"input"`
+	Key          keys.JWK `json:"key"`
+	Venue        Verifier `json:"venue"`
+	CredentialID string   `json:"credential_id"`
+	Claims       []string `json:"claims"`
+}
+
+// SubmitOfflineQR makes the offline code of a device-key credential with
+// the phone's KB-JWT signature (base64url), within OfflineWindow of its
+// prepare. It runs once; a bad signature can be sent again. Errors:
+// ErrNotFound, ErrFlowFinished, ErrBadSignatures,
+// oid4vci.ErrBadDeviceSignature, and qr's size errors.
+func (s *Service) SubmitOfflineQR(ctx context.Context, a *Account, id, sig string) (*OfflineQR, error) {
+	var st offlineState
+	var kb string
+	check := func() error {
+		raw, err := base64.RawURLEncoding.DecodeString(sig)
+		if err != nil || sig == "" {
+			return ErrBadSignatures.With("the signature is not base64url", nil)
+		}
+		kb, err = oid4vci.Assemble(st.Input, raw, sdjwt.TypKBJWT, st.Key)
+		return err
+	}
+	if err := s.takeFlow(ctx, a, "offline", id, "prepared", "submitted", &st, check); err != nil {
 		return nil, err
 	}
+	return s.offlineCode(ctx, a, st.Body+kb, st.Venue, st.CredentialID, st.Claims, s.now())
+}
+
+// offlineCode renders a presentation as the SSI1 envelope and its QR
+// code, and records it in the history.
+func (s *Service) offlineCode(ctx context.Context, a *Account, pres string, venue Verifier, credID string, names []string, now time.Time) (*OfflineQR, error) {
 	text, err := qr.EncodeEnvelope(pres)
 	if err != nil {
 		return nil, err
@@ -137,9 +203,7 @@ func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req Offl
 	if err != nil {
 		return nil, err
 	}
-	names := slices.Clone(req.Claims)
-	slices.Sort(names)
-	if err := s.record(ctx, a, "offline", Verifier{DID: req.Venue, Name: d.Name}, id, names, "offline_qr"); err != nil {
+	if err := s.record(ctx, a, "offline", venue, credID, names, "offline_qr"); err != nil {
 		return nil, err
 	}
 	return &OfflineQR{Text: text, PNG: base64.StdEncoding.EncodeToString(png), SVG: sym.SVG(), ExpiresAt: now.Add(OfflineWindow)}, nil

@@ -16,6 +16,7 @@ func (h handlers) walletRoutes(r chi.Router) {
 	r.Get("/credentials/{id}", httpx.H(h.credential))
 	r.Delete("/credentials/{id}", httpx.H(h.deleteCredential))
 	r.Post("/credentials/{id}/offline-qr", httpx.H(h.offlineQR))
+	r.Post("/offline-qr/{id}/submit", httpx.H(h.submitOfflineQR))
 	h.presentationRoutes(r)
 }
 
@@ -169,7 +170,24 @@ func (h handlers) offlineQR(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req, MaxBody); err != nil {
 		return err
 	}
-	q, err := h.s.OfflineQR(r.Context(), accountFrom(r.Context()), chi.URLParam(r, "id"), req)
+	q, p, err := h.s.OfflineQR(r.Context(), accountFrom(r.Context()), chi.URLParam(r, "id"), req)
+	if err != nil {
+		return err
+	}
+	if p != nil {
+		return httpx.JSON(w, http.StatusAccepted, p)
+	}
+	return httpx.JSON(w, http.StatusCreated, q)
+}
+
+func (h handlers) submitOfflineQR(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Signature string `json:"signature"`
+	}
+	if err := httpx.DecodeJSON(r, &req, MaxBody); err != nil {
+		return err
+	}
+	q, err := h.s.SubmitOfflineQR(r.Context(), accountFrom(r.Context()), chi.URLParam(r, "id"), req.Signature)
 	if err != nil {
 		return err
 	}

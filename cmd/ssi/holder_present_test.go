@@ -292,6 +292,24 @@ func TestHolderOfflineQR(t *testing.T) {
 	code, _ = d.call(http.MethodPost, "/wallet/v1/credentials/"+c.ID+"/offline-qr", bob, map[string]any{"venue": venueDID, "claims": []string{"vaccinated_within_policy"}}, nil)
 	assert.Equal(t, http.StatusNotFound, code)
 
+	// A device-key credential: the phone signs the offline KB-JWT.
+	ph := newPhone(t, 1)
+	dc := d.receive(t, ada, "citizen-ada-device", ph)
+	var p struct {
+		ID     string
+		ToSign []toSign `json:"to_sign"`
+	}
+	code, b = d.call(http.MethodPost, "/wallet/v1/credentials/"+dc.ID+"/offline-qr", ada, map[string]any{"venue": venueDID, "claims": shown}, &p)
+	require.Equal(t, http.StatusAccepted, code, string(b))
+	require.Len(t, p.ToSign, 1)
+	code, b = d.call(http.MethodPost, "/wallet/v1/offline-qr/"+p.ID+"/submit", bob, map[string]any{"signature": ph.sign(t, p.ToSign)[0]}, nil)
+	assert.Equal(t, http.StatusNotFound, code, "another account's: %s", b)
+	code, b = d.call(http.MethodPost, "/wallet/v1/offline-qr/"+p.ID+"/submit", ada, map[string]any{"signature": ph.sign(t, p.ToSign)[0]}, &q)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	code, b = d.call(http.MethodPost, "/verifier/v1/offline", d.venue, map[string]string{"qr": q.Text}, &verdict)
+	require.Equal(t, http.StatusOK, code, string(b))
+	assert.Equal(t, "green", verdict["verdict"], verdict)
+
 	// A renewal shows the venue its own copy again: the other copy stays
 	// fresh for any other verifier.
 	code, _ = d.call(http.MethodPost, "/wallet/v1/credentials/"+c.ID+"/offline-qr", ada, map[string]any{"venue": venueDID, "claims": []string{"vaccinated_within_policy"}}, nil)
