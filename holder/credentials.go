@@ -110,11 +110,10 @@ func (s *Service) Credentials(ctx context.Context, a *Account) ([]*Credential, e
 	}
 	out := make([]*Credential, 0, len(recs))
 	for _, r := range recs {
-		full, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, r.ID)
-		if err != nil {
+		if r.Copies, err = s.cfg.Store.GetHolderCopies(ctx, a.ID, r.ID); err != nil {
 			return nil, fmt.Errorf("reading credential: %w", err)
 		}
-		v, err := s.view(a, full, false)
+		v, err := s.view(a, r, false)
 		if err != nil {
 			return nil, err
 		}

@@ -407,11 +407,11 @@ func (s *Service) candidates(ctx context.Context, a *Account, clientID string) (
 		if r.Status == "revoked" || r.Status == "suspended" || (!r.ExpiresAt.IsZero() && !s.now().Before(r.ExpiresAt)) {
 			continue
 		}
-		full, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, r.ID)
+		copies, err := s.cfg.Store.GetHolderCopies(ctx, a.ID, r.ID)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("reading credential: %w", err)
 		}
-		for _, cp := range full.Copies {
+		for _, cp := range copies {
 			if cp.UsedBy == "" || (s.cfg.CopyReuse && cp.UsedBy == me) {
 				fresh[r.ID]++
 			}
@@ -419,7 +419,11 @@ func (s *Service) candidates(ctx context.Context, a *Account, clientID string) (
 		if fresh[r.ID] == 0 {
 			continue
 		}
-		b, err := s.openCopy(a, r.ID, full.Copies[0])
+		first := copies[0]
+		if first.Sealed, err = s.cfg.Store.GetHolderCopySealed(ctx, a.ID, r.ID, first.N); err != nil {
+			return nil, nil, nil, fmt.Errorf("reading a copy: %w", err)
+		}
+		b, err := s.openCopy(a, r.ID, first)
 		if err != nil {
 			return nil, nil, nil, err
 		}
