@@ -411,6 +411,16 @@ func TestHolderRefusesAMaliciousIssuer(t *testing.T) {
 			}
 			return bytes.Replace(b, []byte(`~"`), []byte("~"+strings.Repeat("A", 300<<10)+`~"`), 1)
 		}},
+		{"an SD-JWT+KB from the issuer", "credential_refused", "unexpected_key_binding", func(path string, b []byte) []byte {
+			if !strings.HasSuffix(path, "/credential") {
+				return b
+			}
+			// A KB-JWT after the first credential's last disclosure.
+			return bytes.Replace(b, []byte(`~"`), []byte(`~eyJhbGciOiJFUzI1NiIsInR5cCI6ImtiK2p3dCJ9.eyJub25jZSI6Im4ifQ.c2ln"`), 1)
+		}},
+		{"a credential of another type than the metadata says", "credential_refused", "vct_mismatch", func(path string, b []byte) []byte {
+			return bytes.Replace(b, []byte(`"vct":"`+VaccinationVCT+`"`), []byte(`"vct":"urn:ssi:vct:something-else:1"`), 1)
+		}},
 		{"batch size of a million", "batch_size_too_large", "", func(path string, b []byte) []byte {
 			return bytes.Replace(b, []byte(`"batch_size":10`), []byte(`"batch_size":1000000`), 1)
 		}},
