@@ -3,11 +3,14 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -339,4 +342,65 @@ func TestHolderSecondVerifierGetsAnotherCopy(t *testing.T) {
 	assert.Equal(t, []string{"vaccinated_within_policy"}, hist.History[0].Claims)
 	assert.Equal(t, "City Stadium entrance", hist.History[1].VerifierName)
 	assert.NotContains(t, string(b), "Lovelace")
+}
+
+// TestHolderConcurrentAccepts: concurrent accepts of one consent spend it
+// once; concurrent presentations of one credential never share a copy,
+// and when the copies run out the rest are no_fresh_copy, not a reuse.
+func TestHolderConcurrentAccepts(t *testing.T) {
+	d := newDevHolder(t)
+	tok := d.citizen("ada")
+	c := d.redeemCopies(t, tok, "citizen-ada", 3)
+	lv := newLocalVerifier(t, d.dir)
+	lv.keep = true
+	consent := func() string {
+		uri, err := lv.request()
+		require.NoError(t, err)
+		var cd consentDoc
+		code, b := d.call(http.MethodPost, "/wallet/v1/presentations", tok, map[string]any{"authorization_request_uri": uri}, &cd)
+		require.Equal(t, http.StatusCreated, code, string(b))
+		return cd.ID
+	}
+	accept := func(id string) (int, string) {
+		var p struct{ Code string }
+		code, b := d.call(http.MethodPost, "/wallet/v1/presentations/"+id+"/accept", tok, map[string]any{"choices": map[string]string{"pass": c.ID}}, nil)
+		_ = json.Unmarshal(b, &p)
+		return code, p.Code
+	}
+
+	// One consent, four taps at once.
+	one := consent()
+	var wg sync.WaitGroup
+	codes := make([]int, 4)
+	for i := range codes {
+		wg.Go(func() { codes[i], _ = accept(one) })
+	}
+	wg.Wait()
+	slices.Sort(codes)
+	assert.Equal(t, []int{200, 409, 409, 409}, codes, "spent once")
+
+	// Five consents for the two copies left, accepted at once.
+	ids := make([]string, 5)
+	for i := range ids {
+		ids[i] = consent()
+	}
+	results := make([]string, len(ids))
+	for i, id := range ids {
+		wg.Go(func() {
+			code, ec := accept(id)
+			results[i] = fmt.Sprint(code, " ", ec)
+		})
+	}
+	wg.Wait()
+	slices.Sort(results)
+	assert.Equal(t, []string{"200 ", "200 ", "409 no_fresh_copy", "409 no_fresh_copy", "409 no_fresh_copy"}, results)
+	lv.mu.Lock()
+	bodies := append([]string(nil), lv.bodies...)
+	lv.mu.Unlock()
+	require.Len(t, bodies, 3)
+	cnfs := map[string]bool{}
+	for _, b := range bodies {
+		cnfs[presented(t, b).cnf] = true
+	}
+	assert.Len(t, cnfs, 3, "three presentations, three copies")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -210,6 +211,8 @@ type localVerifier struct {
 	tokens   map[string]string
 	n        int
 	posted   atomic.Int64
+	bodies   []string // the direct_post bodies, in order, when keep
+	keep     bool
 }
 
 func newLocalVerifier(tb testing.TB, dir string) *localVerifier {
@@ -218,6 +221,12 @@ func newLocalVerifier(tb testing.TB, dir string) *localVerifier {
 	v.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/response/") {
 			v.posted.Add(1)
+			if v.keep {
+				b, _ := io.ReadAll(r.Body)
+				v.mu.Lock()
+				v.bodies = append(v.bodies, string(b))
+				v.mu.Unlock()
+			}
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{}`))
 			return
