@@ -173,35 +173,35 @@ func (s *Service) Respond(ctx context.Context, requestID string, form url.Values
 		}
 		ans.RedirectURI = tx.RedirectURI + sep + "response_code=" + code
 	}
+	if o.green && len(o.shown) > 0 {
+		if res.Shown, err = s.sealShown(tx, o.shown); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.cfg.Store.FinishPresentation(ctx, tx.ID, res, now); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, ErrNonceUsed
 		}
 		return nil, err
 	}
-	if o.green && len(o.shown) > 0 {
-		if err := s.keepShown(ctx, tx, o.shown); err != nil {
-			s.log.ErrorContext(ctx, "keeping the shown claims", "err", err)
-		}
-	}
 	s.notify(tx.ID)
 	s.log.InfoContext(ctx, "presentation checked", "tenant", tx.TenantID, "policy", tx.Policy, "verdict", res.Verdict, "reasons", o.reasons)
 	return ans, nil
 }
 
-// keepShown seals the shown claim values until the venue fetches them
-// once, or the transaction's retention ends.
-func (s *Service) keepShown(ctx context.Context, tx store.Presentation, shown map[string]any) error {
+// sealShown seals the shown claim values, kept with the verdict until
+// the venue fetches them once, or the transaction's retention ends.
+func (s *Service) sealShown(tx store.Presentation, shown map[string]any) (*store.SingleUse, error) {
 	b, err := json.Marshal(shown)
 	if err != nil {
-		return err
+		return nil, errs.Wrap(errs.Internal, "internal", "", err)
 	}
 	sealed, err := s.seal(b, "claims", tx.ID)
 	clear(b)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.cfg.Store.PutSingleUse(ctx, store.SingleUse{Kind: claimsKind, Value: tx.ID, Data: sealed, ExpiresAt: tx.ExpiresAt.Add(s.cfg.TransactionTTL)})
+	return &store.SingleUse{Kind: claimsKind, Value: tx.ID, Data: sealed, ExpiresAt: tx.ExpiresAt.Add(s.cfg.TransactionTTL)}, nil
 }
 
 // walletError is the reason recorded for a wallet's error response: its

@@ -57,6 +57,10 @@ type PresentationResult struct {
 	ResponseCodeHash []byte
 	Events           []PresentationEvent
 	DoneAt           time.Time
+	// Shown, when set, is stored with the verdict as a single-use value
+	// (the sealed shown claims), atomically: a reader never sees the
+	// verdict without it.
+	Shown *SingleUse
 }
 
 const presentationColumns = `id, request_id, tenant_id, policy, request, response_mode, nonce, state, enc_key,
@@ -189,7 +193,9 @@ func (s *Store) SetPresentationEvents(ctx context.Context, id string, events []P
 // has not expired at now, and drops its encryption key, in one
 // conditional statement: of any number of concurrent responses to one
 // transaction exactly one is recorded. Every other outcome (finished,
-// expired, no such ID) is ErrConflict.
+// expired, no such ID) is ErrConflict. With r.Shown the single-use value
+// is stored with the verdict, atomically (on PostgreSQL in the same
+// statement); ErrInvalid for a malformed one, ErrConflict when it exists.
 func (s *Store) FinishPresentation(ctx context.Context, id string, r PresentationResult, now time.Time) error {
 	if r.Status != PresentationVerified && r.Status != PresentationRejected {
 		return ErrInvalid.With("a finished presentation is verified or rejected", nil)
@@ -209,12 +215,35 @@ func (s *Store) FinishPresentation(ctx context.Context, id string, r Presentatio
 	if r.DoneAt.IsZero() {
 		r.DoneAt = now
 	}
-	n, err := s.w().exec(ctx,
-		`UPDATE verifier_transactions SET status = $2, verdict = $3, reasons = $4, claim_names = $5, issuer = $6, vct = $7,
+	const update = `UPDATE verifier_transactions SET status = $2, verdict = $3, reasons = $4, claim_names = $5, issuer = $6, vct = $7,
 		 response_code_hash = $8, events = $9, done_at = $10, enc_key = NULL
-		 WHERE id = $1 AND status = $11 AND expires_at > $12`,
-		id, r.Status, r.Verdict, reasons, names, nullString(r.Issuer), nullString(r.VCT),
-		nullBytes(r.ResponseCodeHash), events, toMicros(r.DoneAt), PresentationPending, toMicros(now))
+		 WHERE id = $1 AND status = $11 AND expires_at > $12`
+	args := []any{id, r.Status, r.Verdict, reasons, names, nullString(r.Issuer), nullString(r.VCT),
+		nullBytes(r.ResponseCodeHash), events, toMicros(r.DoneAt), PresentationPending, toMicros(now)}
+	if r.Shown != nil {
+		if err := checkSingleUse(*r.Shown); err != nil {
+			return err
+		}
+	}
+	var n int64
+	switch {
+	case r.Shown == nil:
+		n, err = s.w().exec(ctx, update, args...)
+	case s.Backend() == "postgres":
+		// One statement, one round trip: the value is inserted only when
+		// the verdict was recorded.
+		n, err = s.w().exec(ctx, `WITH done AS (`+update+` RETURNING id)
+			INSERT INTO single_use (kind, value_hash, data, expires_at) SELECT $13, $14, $15, $16 FROM done`,
+			append(args, r.Shown.Kind, valueHash(r.Shown.Value), nullBytes(r.Shown.Data), toMicros(r.Shown.ExpiresAt))...)
+	default:
+		err = s.InTx(ctx, func(tx *Store) error {
+			var terr error
+			if n, terr = tx.w().exec(ctx, update, args...); terr != nil || n == 0 {
+				return terr
+			}
+			return tx.PutSingleUse(ctx, *r.Shown)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("finishing presentation: %w", err)
 	}

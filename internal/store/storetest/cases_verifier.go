@@ -20,6 +20,7 @@ func verifierCases() []testCase {
 		{"PresentationFinishOnce", testPresentationFinishOnce},
 		{"PresentationExpiredCannotFinish", testPresentationExpired},
 		{"PresentationPurge", testPresentationPurge},
+		{"PresentationFinishWithShown", testPresentationFinishWithShown},
 	}
 }
 
@@ -122,4 +123,41 @@ func testPresentationPurge(t *testing.T, s *store.Store) {
 	n, err = s.PurgePresentations(ctx, t0.Add(5*time.Minute))
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n)
+}
+
+// testPresentationFinishWithShown: the sealed shown claims are stored with
+// the verdict, once: a second response stores neither.
+func testPresentationFinishWithShown(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	newPresentation(t, s, "tx4")
+	shown := &store.SingleUse{Kind: "verifier-claims", Value: "tx4", Data: []byte("sealed"), ExpiresAt: t0.Add(time.Hour)}
+	res := store.PresentationResult{Status: store.PresentationVerified, Verdict: "green", Shown: shown}
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			err := s.FinishPresentation(ctx, "tx4", res, t0)
+			switch {
+			case err == nil:
+				won.Add(1)
+			case !errors.Is(err, store.ErrConflict):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), won.Load())
+	u, err := s.ConsumeSingleUse(ctx, "verifier-claims", "tx4", t0)
+	require.NoError(t, err)
+	assert.Equal(t, []byte("sealed"), u.Data)
+	_, err = s.ConsumeSingleUse(ctx, "verifier-claims", "tx4", t0)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	newPresentation(t, s, "tx5")
+	bad := res
+	bad.Shown = &store.SingleUse{Kind: "verifier-claims"}
+	assert.ErrorIs(t, s.FinishPresentation(ctx, "tx5", bad, t0), store.ErrInvalid)
+	got, err := s.GetPresentation(ctx, "tx5")
+	require.NoError(t, err)
+	assert.Equal(t, store.PresentationPending, got.Status, "nothing recorded")
 }
