@@ -194,6 +194,12 @@ func (c *Client) do(ctx context.Context, method, raw string, hdr http.Header, co
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		// The URL stays out of the cause, which is logged: an offer's
+		// URL carries its code.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		if errors.Is(err, did.ErrAddressNotAllowed) {
 			return nil, did.ErrAddressNotAllowed.With("", err)
 		}

@@ -375,3 +375,16 @@ func TestDeviceSignature(t *testing.T) {
 func base64Sig(tok string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(tok[strings.LastIndex(tok, ".")+1:])
 }
+
+// TestFetchErrorsKeepTheURLOut: an unreachable issuer's error names no
+// URL (an offer's URL carries its code), not even in the logged cause.
+func TestFetchErrorsKeepTheURLOut(t *testing.T) {
+	c := testClient(t, Options{})
+	srv := httptest.NewServer(http.NotFoundHandler())
+	u := srv.URL
+	srv.Close() // nothing listens there now
+	_, err := c.ResolveOffer(context.Background(), "openid-credential-offer://?credential_offer_uri="+url.QueryEscape(u+"/offers/secret-code-123"))
+	require.Error(t, err)
+	assert.Equal(t, "issuer_unreachable", errs.CodeOf(err))
+	assert.NotContains(t, err.Error(), "secret-code-123")
+}
