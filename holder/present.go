@@ -32,6 +32,7 @@ var (
 	ErrVerifierUnreachable = errs.E(errs.Unavailable, "verifier_unreachable", "the verifier could not be reached")
 	ErrVerifierRefused     = errs.E(errs.Unprocessable, "verifier_refused", "the verifier did not accept the response")
 	ErrResponseURIOrigin   = errs.E(errs.Invalid, "response_uri_mismatch", "the response_uri is not on the verifier's host")
+	ErrTransactionData     = errs.E(errs.Invalid, "invalid_transaction_data", "the request carries transaction_data, which this wallet does not support")
 	ErrInvalidChoice       = errs.E(errs.Invalid, "invalid_choice", "a choice names no query, or a credential that does not answer it, or leaves a required query out")
 	ErrNoFreshCopy         = errs.E(errs.Conflict, "no_fresh_copy", "every copy of the credential was already shown to a verifier; ask the issuer for a new batch")
 )
@@ -174,6 +175,14 @@ func (s *Service) StartPresentation(ctx context.Context, a *Account, req Present
 		st.EncKey, st.Enc = &k, enc
 	}
 	c := &Consent{ID: newID(), Status: "pending", ExpiresAt: now.Add(PresentTTL)}
+	if hasTransactionData(tok) {
+		// §5.1: a wallet that does not support transaction_data must
+		// reject a request that carries it; it recognizes no type.
+		if err := s.sendError(ctx, &st, "invalid_transaction_data", "transaction_data is not supported"); err != nil {
+			s.log.WarnContext(ctx, "holder could not tell the verifier of a refusal", "error", errs.CodeOf(err))
+		}
+		return nil, ErrTransactionData
+	}
 
 	// The registration: every vct asked, with the claim names asked of it.
 	asked := askedClaims(r.DCQL)
@@ -228,6 +237,21 @@ func (s *Service) StartPresentation(ctx context.Context, a *Account, req Present
 		return nil, err
 	}
 	return c, nil
+}
+
+// hasTransactionData reports whether the (verified) request object tok
+// carries a transaction_data parameter.
+func hasTransactionData(tok string) bool {
+	j, err := jose.ParseUnverified(tok, oid4vp.MaxRequestObjectSize)
+	if err != nil {
+		return false
+	}
+	c, err := j.Claims()
+	if err != nil {
+		return false
+	}
+	_, ok := c["transaction_data"]
+	return ok
 }
 
 func authorizationRequest(req PresentRequest) (*oid4vp.AuthorizationRequest, error) {

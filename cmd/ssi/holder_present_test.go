@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -207,7 +208,31 @@ func TestHolderRefusesOverAsking(t *testing.T) {
 				r.ResponseURI = "http://attacker.example/response"
 			})
 		}, http.StatusBadRequest, "response_uri_mismatch"},
+		{"transaction_data, which the wallet does not support", func() string {
+			// SignRequest signs the Request's fields only: the claim is
+			// added to a request object signed here with the venue's key.
+			v.sign(t, venue, venueKid, venueDID, passQuery("vaccinated_within_policy"), nil)
+			v.mu.Lock()
+			tok := v.token
+			v.mu.Unlock()
+			j, err := jose.ParseUnverified(tok, 0)
+			require.NoError(t, err)
+			claims, err := j.Claims()
+			require.NoError(t, err)
+			claims["transaction_data"] = []any{"eyJ0eXBlIjoicGF5bWVudCJ9"}
+			payload, err := json.Marshal(claims)
+			require.NoError(t, err)
+			signed, err := jose.Sign(venue, map[string]any{"typ": "oauth-authz-req+jwt", "kid": venueKid}, payload)
+			require.NoError(t, err)
+			v.mu.Lock()
+			v.token = signed
+			v.mu.Unlock()
+			return oid4vp.AuthorizationURI(oid4vp.SchemeOpenID4VP, oid4vp.ClientIDPrefixDID+venueDID, v.srv.URL+"/request", oid4vp.MethodGet)
+		}, http.StatusBadRequest, "invalid_transaction_data"},
 		{"request_uri on a private address", func() string {
+			v.mu.Lock()
+			v.got = nil
+			v.mu.Unlock()
 			return oid4vp.AuthorizationURI(oid4vp.SchemeOpenID4VP, oid4vp.ClientIDPrefixDID+venueDID, "http://10.0.0.1/request", oid4vp.MethodGet)
 		}, http.StatusForbidden, "address_not_allowed"},
 	} {
@@ -216,6 +241,12 @@ func TestHolderRefusesOverAsking(t *testing.T) {
 			code, b := d.call(http.MethodPost, "/wallet/v1/presentations", ada, map[string]any{"authorization_request_uri": uri}, nil)
 			assert.Equal(t, tc.status, code, string(b))
 			assert.Contains(t, string(b), `"code":"`+tc.code+`"`)
+			if tc.code == "invalid_transaction_data" {
+				require.Len(t, v.received(), 1, "the verifier is told (§5.1)")
+				assert.Equal(t, "invalid_transaction_data", v.received()[0].Get("error"))
+				assert.Empty(t, v.received()[0].Get("vp_token"))
+				return
+			}
 			assert.Empty(t, v.received(), "nothing sent to the verifier")
 		})
 	}
