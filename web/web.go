@@ -55,11 +55,11 @@ func cspFor(files map[string]file, u string) string {
 // the folder of the same name under static/. They are pages and their
 // assets, not API routes: openapi.yaml does not list them (the OpenAPI
 // test of cmd/ssi leaves exactly these prefixes out).
-var Mounts = []string{"/admin/", "/venue/", "/assets/", "/vendor/"}
+var Mounts = []string{"/admin/", "/venue/", "/wallet/", "/assets/", "/vendor/"}
 
 // Redirects are the page folders' names without the slash, each sent on
 // to its folder (301); like Mounts, they are not API routes.
-var Redirects = []string{"/admin", "/venue"}
+var Redirects = []string{"/admin", "/venue", "/wallet"}
 
 // file is one embedded file, ready to serve.
 type file struct {

@@ -112,7 +112,7 @@ func Start(t testing.TB, o Options) *Browser {
 		// Chromium's own background traffic, which the proxy would
 		// otherwise see beside the page's: network time, component and
 		// extension updates, sign-in, pings.
-		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,AutofillServerCommunication,CertificateTransparencyComponentUpdater"),
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,AutofillServerCommunication,CertificateTransparencyComponentUpdater,PasswordLeakDetection"),
 		chromedp.Flag("disable-component-extensions-with-background-pages", true),
 		chromedp.Flag("no-pings", true),
 		chromedp.Flag("disable-domain-reliability", true),
@@ -301,7 +301,9 @@ func (b *Browser) Requests() []string { return b.proxy.list() }
 // CSP of the worker script.
 var chromiumServices = []string{"update.googleapis.com", "accounts.google.com", "clients2.google.com",
 	"clientservices.googleapis.com", "optimizationguide-pa.googleapis.com", "safebrowsing.googleapis.com",
-	"redirector.gvt1.com", "edgedl.me.gvt1.com", "content-autofill.googleapis.com"}
+	"redirector.gvt1.com", "edgedl.me.gvt1.com", "content-autofill.googleapis.com",
+	// the password manager's leak check, after a sign-up form is sent
+	"passwordsleakcheck-pa.googleapis.com"}
 
 func chromiumService(u string) bool {
 	p, err := url.Parse(u)

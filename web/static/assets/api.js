@@ -38,12 +38,13 @@ export function explain(err) {
   return "Refused (" + (err.code || "HTTP " + err.status) + "): " + err.detail;
 }
 
-// call sends a request to our own origin with the API key and returns the
-// decoded JSON body, or throws an ApiError.
+// call sends a request to our own origin with the API key (or, with
+// opts.bearer, that token: the wallet's session) and returns the decoded
+// JSON body, or throws an ApiError.
 export async function call(method, path, body, opts = {}) {
   const headers = { Accept: "application/json, application/problem+json" };
-  const k = apiKey();
-  if (k) headers["X-API-Key"] = k;
+  if (opts.bearer) headers.Authorization = "Bearer " + opts.bearer;
+  else if (apiKey()) headers["X-API-Key"] = apiKey();
   const init = { method, headers, credentials: "omit", cache: "no-store", redirect: "error" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";

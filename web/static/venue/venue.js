@@ -135,6 +135,7 @@ async function refreshBundle() {
 
 async function showBundleAge() {
   const kept = await getKV("bundle").catch(() => null);
+  $("door-id").textContent = (await getKV("venue").catch(() => "")) || "(known after the first trust bundle)";
   const box = $("bundle-age");
   if (!kept) {
     box.textContent = "No trust bundle on this device yet: passes are checked online only.";
