@@ -77,8 +77,9 @@ func TestVerifierLoad(t *testing.T) {
 		sep = "&"
 	}
 	dir := t.TempDir()
-	// The pool of a production deployment, not dev's default of 4.
-	base, stop := startDev(t, dir, "--store", dsn+sep+"search_path="+schema+"&pool_max_conns=16")
+	// The pool of a production deployment, not dev's default of 4; and no
+	// log line per request (the issuer's load command discards them too).
+	base, stop := startDev(t, dir, "--store", dsn+sep+"search_path="+schema+"&pool_max_conns=16", "--log-level", "warn")
 	defer stop()
 	var seed devSeed
 	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
