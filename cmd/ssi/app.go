@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -266,6 +267,7 @@ func (a *app) serveOn(ctx context.Context, ln net.Listener, handler http.Handler
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	closeUnusedOnShutdown(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -281,6 +283,36 @@ func (a *app) serveOn(ctx context.Context, ln net.Listener, handler http.Handler
 		err = serr
 	}
 	return err
+}
+
+// closeUnusedOnShutdown makes srv close, as its shutdown begins, every
+// connection that has not yet carried a request (an HTTP client's spare
+// dial, a browser's preconnect). net/http's Shutdown counts such a
+// connection as in flight until it is 5 s old, so one opened just before a
+// SIGTERM held the drain for 5 s and failed it with "context deadline
+// exceeded" when the shutdown timeout is no longer than that. A request
+// whose header is still arriving on such a connection at that moment is
+// refused, as it would be on a connection accepted just after the listener
+// closed.
+func closeUnusedOnShutdown(srv *http.Server) {
+	var mu sync.Mutex
+	unused := map[net.Conn]struct{}{}
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		if s == http.StateNew {
+			unused[c] = struct{}{}
+		} else {
+			delete(unused, c)
+		}
+	}
+	srv.RegisterOnShutdown(func() { // after the listeners are closed
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range unused {
+			_ = c.Close()
+		}
+	})
 }
 
 // coreResolver resolves did:key, did:jwk and did:web; did:web never fetches

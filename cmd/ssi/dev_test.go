@@ -267,3 +267,30 @@ func waitAnchoredDID(t testing.TB, url, d string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestGracefulShutdownDoesNotWaitForUnusedConnections: a connection that
+// was opened and never carried a request (an HTTP client's spare dial, a
+// browser's preconnect) holds nothing to drain, so it does not hold up the
+// shutdown until the drain deadline.
+func TestGracefulShutdownDoesNotWaitForUnusedConnections(t *testing.T) {
+	cfg := config.DefaultServer()
+	cfg.ShutdownTimeout = time.Second // well below net/http's 5 s grace for new connections
+	a := &app{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), router: chiWrap(http.NewServeMux())}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.serve(ctx, ln) }()
+
+	idle, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer idle.Close()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/") // the server has taken the unused one in by now
+	require.NoError(t, err)
+	resp.Body.Close()
+	cancel() // SIGTERM
+	assert.NoError(t, <-served, "nothing was in flight")
+	_ = idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = idle.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF, "the unused connection is closed")
+}
