@@ -71,6 +71,10 @@ func TestTrustBundleOffline(t *testing.T) {
 	require.NoError(t, err)
 	cred := d.redeemFor(t, o.OfferURI, o.TxCode, holder)[0]
 	waitAnchoredDID(t, d.c.Base, d.did)
+	recs, err := d.c.Records(ctx, d.key, "citizen-offline")
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	d.waitListAnchored(t, recs[0]) // a venue cannot read an unanchored list
 	// One online presentation: the verifier learns the pass's status list.
 	id, auth := venue.create(t, oid4vp.DirectPost)
 	_, err = d.c.Present(ctx, auth, cred, holder, time.Now())
@@ -105,8 +109,6 @@ func TestTrustBundleOffline(t *testing.T) {
 			len(signed), len(bb.Issuers), len(bb.Accreditations), len(bb.StatusLists), len(anchor), len(bb.StatusLists[0].Token))
 	}
 	// The pass is revoked, and the venue fetches a newer bundle.
-	recs, err := d.c.Records(ctx, d.key, "citizen-offline")
-	require.NoError(t, err)
 	d.revoke(t, recs[0])
 	afterRevocation := fetch()
 	kek, err := devKEK("", d.dir)

@@ -238,17 +238,43 @@ func (d *devWallet) revoke(tb testing.TB, rec issuertest.Record) (toServed, toAn
 		time.Sleep(2 * time.Millisecond) // polling with a deadline
 	}
 	toServed = time.Since(start)
-	sum := sha256.Sum256([]byte(served))
-	want := hex.EncodeToString(sum[:])
-	deadline = start.Add(20 * time.Second)
+	d.waitAnchored(tb, rec.StatusList, served, version, start.Add(20*time.Second))
+	return toServed, time.Since(start)
+}
+
+// waitListAnchored waits until the status list rec is on is served and,
+// as served, anchored. A verifier refuses to read a status it cannot prove
+// (status_unavailable), and the list a first issuance creates is published
+// and anchored after the credential is handed out: a test that presents
+// right after issuance waits for what a venue would see a moment later.
+func (d *devWallet) waitListAnchored(tb testing.TB, rec issuertest.Record) {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
 	for {
-		h, err := d.c.ReceiptHash(ctx, rec.StatusList, version)
+		tok, version, err := d.c.StatusList(context.Background(), rec.StatusList)
+		if err == nil {
+			d.waitAnchored(tb, rec.StatusList, tok, version, deadline)
+			return
+		}
+		require.True(tb, time.Now().Before(deadline), "the status list was not served: %v", err)
+		time.Sleep(2 * time.Millisecond) // polling with a deadline
+	}
+}
+
+// waitAnchored polls until version of the list at uri is anchored, and
+// checks that the anchored hash is that of tok.
+func (d *devWallet) waitAnchored(tb testing.TB, uri, tok string, version uint64, deadline time.Time) {
+	tb.Helper()
+	sum := sha256.Sum256([]byte(tok))
+	want := hex.EncodeToString(sum[:])
+	for {
+		h, err := d.c.ReceiptHash(context.Background(), uri, version)
 		require.NoError(tb, err)
 		if h != "" {
 			require.Equal(tb, want, h, "the anchored hash of version %d is the served list's", version)
-			return toServed, time.Since(start)
+			return
 		}
-		require.True(tb, time.Now().Before(deadline), "the revoked list was not anchored")
+		require.True(tb, time.Now().Before(deadline), "version %d of the list was not anchored", version)
 		time.Sleep(2 * time.Millisecond) // polling with a deadline
 	}
 }

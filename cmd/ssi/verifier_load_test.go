@@ -96,6 +96,11 @@ func TestVerifierLoad(t *testing.T) {
 	require.NoError(t, err)
 	cred := d.redeemFor(t, o.OfferURI, o.TxCode, holder)[0]
 	waitAnchoredDID(t, base, d.did)
+	recs, err := d.c.Records(ctx, d.key, "citizen-load")
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	// A venue cannot read an unanchored list.
+	d.waitListAnchored(t, recs[0])
 	venue.create(t, mode) // waits for the registration check
 
 	type job struct {

@@ -86,6 +86,10 @@ func TestVerifierFullFlow(t *testing.T) {
 	require.NoError(t, err)
 	creds := d.redeemFor(t, o.OfferURI, o.TxCode, holder)
 	waitAnchoredDID(t, d.c.Base, d.did)
+	recs, err := d.c.Records(ctx, d.key, "citizen-ada")
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	d.waitListAnchored(t, recs[0]) // a venue cannot read an unanchored list
 
 	for _, mode := range []string{"direct_post", "direct_post.jwt"} {
 		t.Run(mode, func(t *testing.T) {
@@ -102,9 +106,6 @@ func TestVerifierFullFlow(t *testing.T) {
 		})
 	}
 
-	recs, err := d.c.Records(ctx, d.key, "citizen-ada")
-	require.NoError(t, err)
-	require.Len(t, recs, 1)
 	d.revoke(t, recs[0]) // served and anchored
 	deadline := time.Now().Add(30 * time.Second)
 	for i := 0; ; i++ {
