@@ -21,6 +21,12 @@ import (
 	"github.com/ssi-project/ssi/web"
 )
 
+// clickJS clicks the element id by its click() method: a layout shift
+// (cards or history rows arriving) cannot move it from under the mouse.
+func clickJS(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](`document.getElementById(`+webtest.JS(id)+`).click()`)
+}
+
 // pageQR decodes the QR image of the page's img element id (a data: PNG).
 func pageQR(t *testing.T, b *webtest.Browser, id string) string {
 	t.Helper()
@@ -46,14 +52,14 @@ func walletDoorQR(t *testing.T, b *webtest.Browser, base, credential, venueDID s
 	b.Open(base + "/wallet/")
 	b.WaitFor(`!document.getElementById("wallet").hidden && document.querySelectorAll("#door-claims input").length > 0`, "the wallet with its door form")
 	if credential != "" {
-		webtest.Eval[bool](b, `(() => { const s = document.getElementById("door-credential"); s.value = `+webtest.JS(credential)+`; s.dispatchEvent(new Event("change")); return true; })()`)
-		b.WaitFor(`document.querySelectorAll("#door-claims input").length > 0`, "the claims of the chosen credential")
+		webtest.Eval[bool](b, `(() => { const s = document.getElementById("door-credential"); s.value = `+webtest.JS(credential)+`; delete document.getElementById("door-claims").dataset.for; s.dispatchEvent(new Event("change")); return true; })()`)
+		b.WaitFor(`document.getElementById("door-claims").dataset.for === `+webtest.JS(credential)+` && document.querySelectorAll("#door-claims input").length > 0`, "the claims of the chosen credential")
 	}
 	webtest.Eval[string](b, `document.getElementById("door-venue").value = `+webtest.JS(venueDID))
 	for _, c := range doorClaims {
-		b.Do(chromedp.Click(chromedp.ID("claim-" + c)))
+		b.Do(clickJS("claim-" + c))
 	}
-	b.Do(chromedp.Click(chromedp.ID("door-submit")))
+	b.Do(clickJS("door-submit"))
 	b.WaitFor(`!document.getElementById("door").hidden && document.getElementById("door-qr").naturalWidth > 0`, "the offline QR code on the wallet page")
 	text := pageQR(t, b, "door-qr")
 	require.True(t, strings.HasPrefix(text, "SSI1:"), text)
@@ -117,7 +123,7 @@ func TestStoryInChromium(t *testing.T) {
 	assert.Contains(t, b.Text("#who"), "ada")
 	b.WaitFor(`document.getElementById("cards").innerText.includes("No credential yet")`, "the empty wallet")
 	webtest.Eval[string](b, `document.getElementById("offer").value = `+webtest.JS(offerURI))
-	b.Do(chromedp.SendKeys(chromedp.ID("txcode"), txCode), chromedp.Click(chromedp.ID("add-submit")))
+	b.Do(chromedp.SendKeys(chromedp.ID("txcode"), txCode), clickJS("add-submit"))
 	b.WaitFor(`document.querySelector("#cards [data-credential]")`, "the credential's card")
 	card := b.Text("#cards")
 	assert.Contains(t, card, "Vaccination pass", "the issuer's display name of the credential")
@@ -178,7 +184,7 @@ func TestStoryInChromium(t *testing.T) {
 	b.Open(base + "/wallet/")
 	b.WaitFor(`!document.getElementById("wallet").hidden`, "the wallet")
 	webtest.Eval[string](b, `document.getElementById("request").value = `+webtest.JS(uri))
-	b.Do(chromedp.Click(chromedp.ID("present-submit")))
+	b.Do(clickJS("present-submit"))
 	b.WaitFor(`!document.getElementById("consent").hidden && document.querySelector("#consent [data-reason]")`, "the refusal")
 	consent := b.Text("#consent")
 	assert.Contains(t, consent, "Request refused")
@@ -191,7 +197,7 @@ func TestStoryInChromium(t *testing.T) {
 	// A new pass for Ada (the agency re-issues after the theft).
 	o := d.offer("case-4712")
 	webtest.Eval[string](b, `document.getElementById("offer").value = `+webtest.JS(o.OfferURI))
-	b.Do(chromedp.SendKeys(chromedp.ID("txcode"), o.TxCode), chromedp.Click(chromedp.ID("add-submit")))
+	b.Do(chromedp.SendKeys(chromedp.ID("txcode"), o.TxCode), clickJS("add-submit"))
 	b.WaitFor(`document.querySelectorAll("#cards [data-credential]").length === 2`, "the new credential's card")
 	fresh := webtest.Eval[string](b, `document.querySelector("#cards [data-credential]").dataset.credential`) // newest first
 
@@ -200,7 +206,7 @@ func TestStoryInChromium(t *testing.T) {
 	venueAPI := venueClient{base: base, key: d.venue}
 	txID, authURI := venueAPI.create(t, "direct_post.jwt")
 	webtest.Eval[string](b, `document.getElementById("request").value = `+webtest.JS(authURI))
-	b.Do(chromedp.Click(chromedp.ID("present-submit")))
+	b.Do(clickJS("present-submit"))
 	b.WaitFor(`!document.getElementById("consent").hidden && document.getElementById("consent-accept")`, "the consent screen")
 	consent = b.Text("#consent")
 	assert.Contains(t, consent, "City Stadium")
@@ -210,12 +216,12 @@ func TestStoryInChromium(t *testing.T) {
 	}
 	assert.True(t, b.Fits())
 	b.Screenshot("story-wallet-consent")
-	b.Do(chromedp.Click(chromedp.ID("consent-accept")))
+	b.Do(clickJS("consent-accept"))
 	b.WaitFor(`document.getElementById("status").innerText.includes("Shared with")`, "the presentation sent")
 	res := venueAPI.result(t, txID)
 	assert.Equal(t, "green", res["verdict"], res)
 	assert.Equal(t, map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01"}, res["claims"], "the new pass (the demo subject)")
-	b.Do(chromedp.Click(chromedp.ID("history-refresh")))
+	b.Do(clickJS("history-refresh"))
 	b.WaitFor(`document.querySelector("#history [data-outcome=refused_over_asking]") && document.querySelector("#history [data-outcome=offline_qr]") && document.querySelector("#history [data-outcome=shared]")`, "the history")
 	assert.NotContains(t, b.Text("#history"), "Lovelace", "claim names, never values")
 	b.Screenshot("story-wallet-over-asking")
@@ -228,10 +234,10 @@ func TestStoryInChromium(t *testing.T) {
 	writeCamera(t, walletDoorQR(t, b, base, fresh, venueDID), cam)
 	verdict, code := venueVerdict(t, b, base, "the new pass online")
 	require.Equal(t, "valid", verdict, code)
-	b.Do(chromedp.Click(chromedp.ID("verdict-next")))
+	b.Do(clickJS("verdict-next"))
 	before := webtest.Eval[string](b, `document.getElementById("bundle-age").dataset.issued || ""`)
 	time.Sleep(1100 * time.Millisecond) // the bundle's issued_at has whole seconds
-	b.Do(chromedp.Click(chromedp.ID("bundle-refresh")))
+	b.Do(clickJS("bundle-refresh"))
 	b.WaitFor(`navigator.serviceWorker.controller && document.getElementById("bundle-age").dataset.issued !== `+webtest.JS(before)+` && !document.getElementById("bundle-age").innerText.includes("unavailable")`, "a fresh bundle kept")
 	tok := webtest.Eval[string](b, `sessionStorage.getItem("ssi.walletToken") || ""`)
 	require.NotEmpty(t, tok)

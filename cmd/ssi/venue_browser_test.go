@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,7 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssi-project/ssi/internal/dcc/dcctest"
 	"github.com/ssi-project/ssi/internal/qr"
+	"github.com/ssi-project/ssi/internal/shc/shctest"
 	"github.com/ssi-project/ssi/internal/webtest"
 	"github.com/ssi-project/ssi/web"
 )
@@ -210,5 +213,61 @@ func venueOffline(t *testing.T, b *webtest.Browser, d *devHolder, venueDID, cam 
 	b.Screenshot("venue-offline-bundle-too-old")
 	b.ShiftClock(0)
 	b.Offline(false)
+	b.Check()
+}
+
+// TestVenueScannerPassesInChromium is issue 18's acceptance 4 in the
+// venue page: with `ssi dev --venue-passes`, an EU DCC (HC1:) and a SMART
+// Health Card (shc:/) played as the camera are green with the holder's
+// name and birth date; a forged card is red with its code.
+func TestVenueScannerPassesInChromium(t *testing.T) {
+	webtest.Require(t)
+	if testing.Short() {
+		t.Skip("starts ssi dev and Chromium")
+	}
+	now := time.Now().UTC()
+	dsc := dcctest.NewDSC(t, dcctest.DSCOptions{RSA: true, NotBefore: now.AddDate(0, -1, 0)})
+	is := shctest.NewIssuer(t, "https://issuer.example/shc")
+	file, err := json.Marshal(map[string]any{
+		"dcc_trust":       []string{writeFile(t, "dsc.der", dsc.DER)},
+		"shc_directories": []string{writeFile(t, "directory.json", shctest.Directory(t, []*shctest.Issuer{is}, nil))},
+		"vaccination":     map[string]any{"min_days_since_dose": 14, "accepted_products": []string{"EU/1/20/1528", "http://hl7.org/fhir/sid/cvx|208"}},
+	})
+	require.NoError(t, err)
+	d := newDevHolder(t, "--venue-passes", writeFile(t, "passes.json", file))
+	issued, dose := now.Add(-time.Hour), now.AddDate(0, 0, -30).Format(time.DateOnly)
+	cvx := "http://hl7.org/fhir/sid/cvx"
+	cam := filepath.Join(t.TempDir(), "door.y4m")
+	show := func(text string) {
+		sym, err := qr.Encode(text, qr.Byte, qr.L)
+		require.NoError(t, err)
+		px := max(1, 380/(sym.Size()+8)) // with its quiet zone, inside 80 % of the frame
+		require.NoError(t, webtest.WriteY4M(cam, webtest.SymbolImage(sym.Size(), sym.Dark, px), 640, 480, 2))
+	}
+	show(dsc.Make(t, dcctest.Pass{IssuedAt: issued, Date: dose}))
+
+	b := webtest.Start(t, webtest.Options{Camera: cam})
+	b.Open(d.url + "/venue/")
+	b.WaitFor(`document.activeElement && document.activeElement.id === "apikey"`, "the scanner's sign-in")
+	b.Do(chromedp.SendKeys(chromedp.ID("apikey"), d.venue+"\r"))
+	b.WaitFor(`!document.getElementById("verdict").hidden && document.querySelector("#verdict-box [data-verdict]")`, "the EU DCC's verdict")
+	require.Equal(t, "valid", webtest.Eval[string](b, `document.querySelector("#verdict-box [data-verdict]").dataset.verdict`), b.Text("#verdict-box"))
+	assert.Contains(t, b.Text("#verdict-box"), "Erika Mustermann")
+	assert.Contains(t, b.Text("#verdict-box"), "1964-08-12")
+	b.Screenshot("venue-eu-dcc-green")
+
+	show(is.Make(t, shctest.Card{NBF: issued, Immunizations: []map[string]any{shctest.Immunization(cvx, "208", dose)}}))
+	verdict, code := scan(t, b, "the SMART Health Card's verdict")
+	require.Equal(t, "valid", verdict, code)
+	assert.Contains(t, b.Text("#verdict-box"), "Jane Q. Public")
+	assert.Contains(t, b.Text("#verdict-box"), "1970-05-06")
+	b.Screenshot("venue-shc-green")
+
+	show(is.Make(t, shctest.Card{NBF: issued, Tamper: true}))
+	verdict, code = scan(t, b, "the forged card's verdict")
+	assert.Equal(t, "invalid", verdict)
+	assert.Equal(t, "shc_bad_signature", code)
+	assert.NotContains(t, b.Text("#verdict-box"), "Jane", "no name on a red verdict")
+	b.Screenshot("venue-shc-forged")
 	b.Check()
 }

@@ -131,9 +131,11 @@ async function doorClaims() {
     return;
   }
   const c = await w("GET", "/wallet/v1/credentials/" + encodeURIComponent(id));
+  if ($("door-credential").value !== id) return; // another was chosen meanwhile
   box.replaceChildren(...(c.disclosable || []).map((n) => el("div", { class: "check" },
     el("input", { type: "checkbox", id: "claim-" + n, name: "claim", value: n }),
     el("label", { for: "claim-" + n }, n))));
+  box.dataset.for = id;
 }
 
 async function showDoor(ev) {
