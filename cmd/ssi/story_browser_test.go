@@ -24,7 +24,7 @@ import (
 // clickJS clicks the element id by its click() method: a layout shift
 // (cards or history rows arriving) cannot move it from under the mouse.
 func clickJS(id string) chromedp.Action[chromedp.Void] {
-	return chromedp.Evaluate[chromedp.Void](`document.getElementById(`+webtest.JS(id)+`).click()`)
+	return chromedp.Evaluate[chromedp.Void](`document.getElementById(` + webtest.JS(id) + `).click()`)
 }
 
 // pageQR decodes the QR image of the page's img element id (a data: PNG).
