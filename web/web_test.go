@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -193,4 +195,26 @@ func TestWasmExecIsTheToolchains(t *testing.T) {
 	}
 	assert.Equal(t, string(want), string(files["/vendor/go-wasm/wasm_exec.js"].body), "copy $(go env GOROOT)/lib/wasm/wasm_exec.js to web/static/vendor/go-wasm/ and update its VERSION")
 	assert.Contains(t, string(files["/vendor/go-wasm/VERSION"].body), runtime.Version())
+}
+
+// TestVenueWasmFitsItsBudget: the venue scanner's offline verifier, when
+// built in (make venue-wasm; make test does it, so CI always has it), is
+// at most 4 MB gzip-compressed (issue 17, acceptance 3).
+func TestVenueWasmFitsItsBudget(t *testing.T) {
+	f, ok := files["/venue/venue.wasm"]
+	if !ok {
+		if os.Getenv("CI") != "" {
+			t.Fatal("web/static/venue/venue.wasm is not built: make test runs make venue-wasm first")
+		}
+		t.Skip("the offline verifier is not built (make venue-wasm)")
+	}
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	require.NoError(t, err)
+	_, err = zw.Write(f.body)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	t.Logf("venue.wasm: %d bytes, %d gzip-compressed", len(f.body), buf.Len())
+	assert.LessOrEqual(t, buf.Len(), 4<<20, "the offline verifier's budget is 4 MB gzip-compressed")
+	assert.True(t, bytes.HasPrefix(f.body, []byte("\x00asm")), "a WebAssembly module")
 }
