@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -67,6 +69,26 @@ type file struct {
 	ctype string
 	etag  string
 	csp   string
+	gz    *gzipped // for a .wasm file: compressed on first request
+}
+
+// gzipped is a file's gzip encoding, made once, when first asked for (a
+// 17 MB module compresses to under 4 MB, and no process pays for it
+// unless a browser wants it).
+type gzipped struct {
+	once sync.Once
+	body []byte
+}
+
+func (g *gzipped) get(b []byte) []byte {
+	g.once.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
+		_, _ = zw.Write(b)                                       // a bytes.Buffer does not fail
+		_ = zw.Close()
+		g.body = buf.Bytes()
+	})
+	return g.body
 }
 
 // files are the embedded files by URL path ("/admin/index.html"); a
@@ -85,6 +107,9 @@ func load() map[string]file {
 		}
 		sum := sha256.Sum256(b)
 		f := file{body: b, ctype: contentType(p), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+		if path.Ext(p) == ".wasm" {
+			f.gz = &gzipped{}
+		}
 		u := strings.TrimPrefix(p, "static")
 		out[u] = f
 		if path.Base(u) == "index.html" {
@@ -165,6 +190,28 @@ func Serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Content-Type", f.ctype)
-	h.Set("ETag", f.etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
+	body, etag := f.body, f.etag
+	if f.gz != nil {
+		h.Set("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			body, etag = f.gz.get(f.body), strings.TrimSuffix(f.etag, `"`)+`-gzip"`
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding names gzip
+// with a non-zero quality.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
 }

@@ -67,7 +67,7 @@ func TestEveryFileIsServedWithItsHeaders(t *testing.T) {
 			assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
 			assert.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
 			etag := resp.Header.Get("ETag")
-			require.Regexp(t, `^"[0-9a-f]{32}"$`, etag)
+			require.Regexp(t, `^"[0-9a-f]{32}(-gzip)?"$`, etag, "strong; the gzip encoding of a .wasm file has its own")
 
 			resp, body = fetch(t, http.MethodGet, srv.URL+p, "If-None-Match", etag)
 			assert.Equal(t, http.StatusNotModified, resp.StatusCode)
@@ -217,4 +217,46 @@ func TestVenueWasmFitsItsBudget(t *testing.T) {
 	t.Logf("venue.wasm: %d bytes, %d gzip-compressed", len(f.body), buf.Len())
 	assert.LessOrEqual(t, buf.Len(), 4<<20, "the offline verifier's budget is 4 MB gzip-compressed")
 	assert.True(t, bytes.HasPrefix(f.body, []byte("\x00asm")), "a WebAssembly module")
+}
+
+// TestWasmIsServedCompressed: a .wasm file goes gzip-encoded to a client
+// that accepts it (its own ETag, Vary: Accept-Encoding) and as it is to
+// one that does not; the encoded body decodes to the file.
+func TestWasmIsServedCompressed(t *testing.T) {
+	body := bytes.Repeat([]byte("\x00asm wasm module bytes "), 4096)
+	f := file{body: body, ctype: "application/wasm", etag: `"abc"`, csp: CSPWasm, gz: &gzipped{}}
+	files["/venue/test.wasm"] = f
+	t.Cleanup(func() { delete(files, "/venue/test.wasm") })
+	srv := server(t)
+	for _, c := range []struct {
+		accept string
+		gzip   bool
+	}{{"gzip, deflate, br", true}, {"br;q=1.0, GZIP;q=0.5", true}, {"gzip;q=0", false}, {"", false}, {"identity", false}} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/venue/test.wasm", nil)
+		require.NoError(t, err)
+		if c.accept != "" {
+			req.Header.Set("Accept-Encoding", c.accept)
+		}
+		// A Transport that leaves the encoding alone, to see it.
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		require.NoError(t, err)
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, "Accept-Encoding", resp.Header.Get("Vary"), c.accept)
+		if !c.gzip {
+			assert.Empty(t, resp.Header.Get("Content-Encoding"), c.accept)
+			assert.Equal(t, body, got, c.accept)
+			assert.Equal(t, `"abc"`, resp.Header.Get("ETag"))
+			continue
+		}
+		assert.Equal(t, "gzip", resp.Header.Get("Content-Encoding"), c.accept)
+		assert.Equal(t, `"abc-gzip"`, resp.Header.Get("ETag"))
+		assert.Less(t, len(got), len(body)/10, "compressed")
+		zr, err := gzip.NewReader(bytes.NewReader(got))
+		require.NoError(t, err)
+		plain, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		assert.Equal(t, body, plain)
+	}
 }
