@@ -193,6 +193,7 @@ func TestStoryInChromium(t *testing.T) {
 	assert.Contains(t, consent, "City Stadium", "who asks")
 	require.Len(t, rogue.received(), 1)
 	assert.Equal(t, "access_denied", rogue.received()[0].Get("error"))
+	b.Screenshot("story-wallet-over-asking")
 
 	// A new pass for Ada (the agency re-issues after the theft).
 	o := d.offer("case-4712")
@@ -224,7 +225,7 @@ func TestStoryInChromium(t *testing.T) {
 	b.Do(clickJS("history-refresh"))
 	b.WaitFor(`document.querySelector("#history [data-outcome=refused_over_asking]") && document.querySelector("#history [data-outcome=offline_qr]") && document.querySelector("#history [data-outcome=shared]")`, "the history")
 	assert.NotContains(t, b.Text("#history"), "Lovelace", "claim names, never values")
-	b.Screenshot("story-wallet-over-asking")
+	b.Screenshot("story-wallet-history")
 
 	// 6. Offline: a valid pass, checked in the page; then too old.
 	if !venueWasmServed(t, base) {
