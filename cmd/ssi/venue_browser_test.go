@@ -108,6 +108,28 @@ func TestVenueScannerInChromium(t *testing.T) {
 	assert.True(t, b.Fits(), "the verdict fits 360 px")
 	b.Screenshot("venue-green")
 
+	// Cross-device OpenID4VP: the venue's request QR, answered by the
+	// citizen's wallet, and the verdict the page long-polls for.
+	webtest.Eval[bool](b, `(() => { document.getElementById("verdict-next").click(); document.getElementById("request-start").click(); return true; })()`)
+	b.WaitFor(`!document.getElementById("request").hidden && document.getElementById("request-qr").naturalWidth > 0`, "the venue's request QR")
+	uri := pageQR(t, b, "request-qr")
+	require.True(t, strings.HasPrefix(uri, "openid4vp://"), uri)
+	b.Screenshot("venue-request-qr")
+	var cons consentDoc
+	code, body = d.call(http.MethodPost, "/wallet/v1/presentations", ada, map[string]any{"authorization_request_uri": uri}, &cons)
+	require.Equal(t, http.StatusCreated, code, string(body))
+	require.Equal(t, "pending", cons.Status)
+	require.NotEmpty(t, cons.Queries)
+	require.NotEmpty(t, cons.Queries[0].Candidates)
+	code, body = d.call(http.MethodPost, "/wallet/v1/presentations/"+cons.ID+"/accept", ada,
+		map[string]any{"choices": map[string]string{cons.Queries[0].ID: cons.Queries[0].Candidates[0].CredentialID}}, nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	b.WaitFor(`!document.getElementById("verdict").hidden && document.getElementById("verdict-box").dataset.source === "openid4vp"`, "the OpenID4VP verdict")
+	assert.Equal(t, "valid", webtest.Eval[string](b, `document.querySelector("#verdict-box [data-verdict]").dataset.verdict`), b.Text("#verdict-box"))
+	assert.Contains(t, b.Text("#verdict-box"), "Ada Lovelace")
+	assert.True(t, webtest.Eval[bool](b, `document.getElementById("request").hidden`), "the request QR is gone")
+	b.Screenshot("venue-openid4vp-green")
+
 	// Revoked: a fresh code is red once the verifier sees the new list.
 	recs, err := d.admin.Records(t.Context(), d.key, "citizen-ada")
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ import { showVerdict } from "/assets/verdict.js";
 
 const $ = (id) => document.getElementById(id);
 const KEY = "ssi.venueKey"; // localStorage: "sign in once"
+const POLICY = "ssi.venuePolicy"; // localStorage: the policy of the OpenID4VP button
 
 // reasons are the plain-language sentences of the red verdicts' codes;
 // the code itself is shown beside, for support.
@@ -269,9 +270,12 @@ async function startRequest() {
   const mine = { stopped: false };
   request = mine;
   try {
-    const tx = await call("POST", "/verifier/v1/presentations", {}, { idempotent: true });
+    const policy = $("request-policy").value.trim();
+    localStorage.setItem(POLICY, policy);
+    const tx = await call("POST", "/verifier/v1/presentations", policy ? { policy } : {}, { idempotent: true });
     $("request-qr").src = "data:image/png;base64," + tx.qr_png;
     $("request").hidden = false;
+    busy = true; // the camera waits while a phone answers the request
     $("request-state").textContent = "Waiting for the wallet…";
     $("request-h").focus();
     while (!mine.stopped) {
@@ -293,7 +297,10 @@ async function startRequest() {
 }
 
 function stopRequest() {
-  if (request) request.stopped = true;
+  if (request) {
+    request.stopped = true;
+    if ($("verdict").hidden) busy = false;
+  }
   request = null;
   $("request").hidden = true;
   $("request-qr").removeAttribute("src");
@@ -370,6 +377,7 @@ function init() {
   });
   $("request-start").addEventListener("click", startRequest);
   $("request-cancel").addEventListener("click", stopRequest);
+  $("request-policy").value = localStorage.getItem(POLICY) ?? "entry";
   $("bundle-refresh").addEventListener("click", refreshBundle);
   $("camera-restart").addEventListener("click", openCamera);
   $("manual-form").addEventListener("submit", (ev) => {
