@@ -226,6 +226,19 @@ func TestStoryInChromium(t *testing.T) {
 	b.WaitFor(`document.querySelector("#history [data-outcome=refused_over_asking]") && document.querySelector("#history [data-outcome=offline_qr]") && document.querySelector("#history [data-outcome=shared]")`, "the history")
 	assert.NotContains(t, b.Text("#history"), "Lovelace", "claim names, never values")
 	b.Screenshot("story-wallet-history")
+	// The export: the file the page hands to the browser's download.
+	webtest.Eval[bool](b, `(() => { const real = URL.createObjectURL; window.__ssiExport = null; URL.createObjectURL = (blob) => { window.__ssiExport = blob; return real(blob); }; return true; })()`)
+	b.Do(clickJS("export-csv"))
+	b.WaitFor(`!!window.__ssiExport`, "the CSV export")
+	csv := webtest.Eval[string](b, `window.__ssiExport.text()`)
+	assert.False(t, strings.HasPrefix(strings.TrimSpace(csv), "{"), "CSV, not JSON: %.80s", csv)
+	assert.Contains(t, csv, "refused_over_asking")
+	assert.Contains(t, csv, "offline_qr")
+	assert.NotContains(t, csv, "Lovelace", "claim names, never values")
+	webtest.Eval[bool](b, `(() => { window.__ssiExport = null; return true; })()`)
+	b.Do(clickJS("export-json"))
+	b.WaitFor(`!!window.__ssiExport`, "the JSON export")
+	assert.GreaterOrEqual(t, webtest.Eval[int](b, `window.__ssiExport.text().then((t) => JSON.parse(t).history.length)`), 4)
 
 	// 6. Offline: a valid pass, checked in the page; then too old.
 	if !venueWasmServed(t, base) {
