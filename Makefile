@@ -36,7 +36,7 @@ wasm:
 # ssi; without it the scanner checks online only. The loader beside it,
 # web/static/vendor/go-wasm/wasm_exec.js, must come from the same Go.
 venue-wasm:
-	GOOS=js GOARCH=wasm $(GO) build -trimpath -tags force64bit -ldflags="-s -w" -o web/static/venue/venue.wasm ./cmd/venue-wasm
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o web/static/venue/venue.wasm ./cmd/venue-wasm
 
 build:
 	CGO_ENABLED=0 $(GO) build -o ssi ./cmd/ssi

@@ -156,6 +156,29 @@ func contentType(name string) string {
 
 var errNoPage = errs.E(errs.NotFound, "page_not_found", "no such page")
 
+// VenueWasm is the URL path of the venue scanner's offline verifier.
+const VenueWasm = "/venue/venue.wasm"
+
+// HasVenueWasm reports whether the offline verifier is served: embedded by
+// make venue-wasm, or set by SetVenueWasm.
+func HasVenueWasm() bool {
+	_, ok := files[VenueWasm]
+	return ok
+}
+
+// SetVenueWasm serves b as the venue scanner's offline verifier, for a
+// binary built without it (ssi dev builds it with the Go toolchain on a
+// checkout where make venue-wasm has not run). It must be called before
+// the server serves a request: the files are read without a lock.
+func SetVenueWasm(b []byte) {
+	sum := sha256.Sum256(b)
+	files[VenueWasm] = file{body: b, ctype: contentType(VenueWasm), etag: `"` + hex.EncodeToString(sum[:16]) + `"`, gz: &gzipped{}}
+	for u, f := range files { // the venue folder's pages may now compile it
+		f.csp = cspFor(files, u)
+		files[u] = f
+	}
+}
+
 // Routes mounts the pages on r (GET and HEAD under each of Mounts, and
 // /admin and /venue redirected to their folders).
 func Routes(r chi.Router) {

@@ -260,3 +260,32 @@ func TestWasmIsServedCompressed(t *testing.T) {
 		assert.Equal(t, body, plain)
 	}
 }
+
+// TestSetVenueWasm: a binary built without the offline verifier serves
+// the one ssi dev builds, and the scanner's pages then allow compiling it.
+func TestSetVenueWasm(t *testing.T) {
+	if HasVenueWasm() {
+		t.Skip("the offline verifier is built in (make venue-wasm): SetVenueWasm is for binaries without it")
+	}
+	t.Cleanup(func() {
+		delete(files, VenueWasm)
+		for u, f := range files {
+			f.csp = cspFor(files, u)
+			files[u] = f
+		}
+	})
+	require.Equal(t, CSP, files["/venue/"].csp)
+	module := []byte("\x00asm\x01\x00\x00\x00")
+	SetVenueWasm(module)
+	require.True(t, HasVenueWasm())
+	for _, p := range []string{VenueWasm, "/venue/"} {
+		rec := httptest.NewRecorder()
+		Serve(rec, httptest.NewRequest(http.MethodGet, p, nil))
+		require.Equal(t, http.StatusOK, rec.Code, p)
+		assert.Equal(t, CSPWasm, rec.Header().Get("Content-Security-Policy"), p)
+	}
+	rec := httptest.NewRecorder()
+	Serve(rec, httptest.NewRequest(http.MethodGet, VenueWasm, nil))
+	assert.Equal(t, module, rec.Body.Bytes())
+	assert.Equal(t, "application/wasm", rec.Header().Get("Content-Type"))
+}

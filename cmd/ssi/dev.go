@@ -69,6 +69,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if err != nil {
 				return built{}, fmt.Errorf("loading the key-encryption key: %w", err)
 			}
+			offline := devVenueWasm(ctx, cfg.DataDir)
 			ledger, err := startDevLedger(ctx, cfg.DataDir, s.store, kek, s.log)
 			if err != nil {
 				return built{}, err
@@ -120,6 +121,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				fmt.Fprintf(w, "  admin API keys of the demo tenants: %s\n", filepath.Join(cfg.DataDir, "dev-credentials.json"))
 				fmt.Fprintf(w, "  pages    agency admin console %s/admin/ (sign in with the health or benefits key of that file)\n", u)
 				fmt.Fprintf(w, "           venue scanner %s/venue/ (sign in with the venue key of that file)\n", u)
+				fmt.Fprintf(w, "           venue scanner's offline verifier: %s\n", offline)
 				fmt.Fprintf(w, "           citizen wallet %s/wallet/ (sign up, or sign in as the demo citizen of that file)\n", u)
 			}
 			return built{services: services{ledger: ledger, registry: reg, issuer: iss, holder: hld, verifier: ver}, details: details}, nil
