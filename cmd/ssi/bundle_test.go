@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,10 +50,7 @@ func TestTrustBundleOffline(t *testing.T) {
 	}
 	d := newDevWallet(t)
 	ctx := context.Background()
-	var seed devSeed
-	b, err := os.ReadFile(filepath.Join(d.dir, "dev-credentials.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &seed))
+	seed := readDevSeed(t, d.dir)
 	venue := venueClient{base: d.c.Base, key: seed.APIKeys["venue"]}
 	venueDID := seed.DIDs["venue"]
 	res, err := did.KeyResolver{}.Resolve(ctx, venueDID, did.ResolveOptions{})

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -151,10 +149,7 @@ func TestDevServesAndKeepsDataAcrossRestart(t *testing.T) {
 
 	// The seeded agency's DID resolves, anchored on the embedded ledger, and
 	// it is accredited for its credential type.
-	creds, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-	require.NoError(t, err)
-	var seed devSeed
-	require.NoError(t, json.Unmarshal(creds, &seed))
+	seed := readDevSeed(t, dir)
 	healthDID := seed.DIDs["health"]
 	require.NotEmpty(t, healthDID)
 	waitAnchoredDID(t, url, healthDID)

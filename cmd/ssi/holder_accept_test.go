@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -272,10 +270,7 @@ func TestHolderPresentsToOurVerifier(t *testing.T) {
 // API, with its proof of control, and waits until it is anchored.
 func (d *devHolder) registerVerifier(t *testing.T, name string) (keys.Signer, string, string) {
 	t.Helper()
-	var seed devSeed
-	b, err := os.ReadFile(filepath.Join(d.dir, "dev-credentials.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &seed))
+	seed := readDevSeed(t, d.dir)
 	k, err := keys.Generate(keys.ES256)
 	require.NoError(t, err)
 	vd, err := did.KeyDID(k.Public())

@@ -50,10 +50,7 @@ func newDevHolder(t testing.TB, extra ...string) *devHolder {
 	dir := t.TempDir()
 	url, stop := startDev(t, dir, extra...)
 	t.Cleanup(stop)
-	var seed devSeed
-	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &seed))
+	seed := readDevSeed(t, dir)
 	// The seeded DIDs and accreditations are anchored in the first blocks;
 	// the holder checks issuers only against anchored records.
 	waitAnchoredDID(t, url, seed.DIDs["health"])
@@ -498,10 +495,7 @@ func TestHolderCommand(t *testing.T) {
 // in dev-credentials.json, and it logs in.
 func TestDevSeedsADemoCitizen(t *testing.T) {
 	d := newDevHolder(t)
-	var seed devSeed
-	b, err := os.ReadFile(filepath.Join(d.dir, "dev-credentials.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &seed))
+	seed := readDevSeed(t, d.dir)
 	require.Equal(t, "demo-citizen", seed.Citizen["username"])
 	assert.NotEmpty(t, seed.APIKeys["health"], "the rest of the seed is kept")
 	var s struct{ Token string }

@@ -149,10 +149,7 @@ func newDevWallet(tb testing.TB) *devWallet {
 	var once sync.Once
 	stop := func() { once.Do(stopDev) }
 	tb.Cleanup(stop)
-	var seed devSeed
-	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-	require.NoError(tb, err)
-	require.NoError(tb, json.Unmarshal(b, &seed))
+	seed := readDevSeed(tb, dir)
 	return &devWallet{dir: dir, c: &issuertest.Client{HTTP: http.DefaultClient, Base: url},
 		key: seed.APIKeys["health"], did: seed.DIDs["health"], benefitsKey: seed.APIKeys["benefits"], venueKey: seed.APIKeys["venue"], stop: stop}
 }
@@ -375,4 +372,14 @@ func TestIssuerRequireDPoP(t *testing.T) {
 			stop()
 		}
 	})
+}
+
+// readDevSeed reads what ssi dev seeded into dir (dev-credentials.json).
+func readDevSeed(tb testing.TB, dir string) devSeed {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+	require.NoError(tb, err)
+	var seed devSeed
+	require.NoError(tb, json.Unmarshal(b, &seed))
+	return seed
 }

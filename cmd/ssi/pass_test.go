@@ -228,10 +228,7 @@ func TestDevVenuePasses(t *testing.T) {
 	dir := t.TempDir()
 	base, stop := startDev(t, dir, "--venue-passes", writeFile(t, "passes.json", file))
 	defer stop()
-	var seed devSeed
-	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &seed))
+	seed := readDevSeed(t, dir)
 
 	issued, dose := now.Add(-time.Hour), now.AddDate(0, 0, -30).Format(time.DateOnly)
 	cvx := "http://hl7.org/fhir/sid/cvx"

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -32,10 +30,7 @@ func TestDevTrustClient(t *testing.T) {
 	dir := t.TempDir()
 	url, stop := startDev(t, dir)
 	t.Cleanup(stop)
-	var seed devSeed
-	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &seed))
+	seed := readDevSeed(t, dir)
 	pinned, err := trust.TrustFromGenesis(filepath.Join(dir, "ledger", "node0", "config", "genesis.json"))
 	require.NoError(t, err)
 	ctx := context.Background()

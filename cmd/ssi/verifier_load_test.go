@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -81,10 +80,7 @@ func TestVerifierLoad(t *testing.T) {
 	// log line per request (the issuer's load command discards them too).
 	base, stop := startDev(t, dir, "--store", dsn+sep+"search_path="+schema+"&pool_max_conns=16", "--log-level", "warn")
 	defer stop()
-	var seed devSeed
-	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &seed))
+	seed := readDevSeed(t, dir)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2, MaxConnsPerHost: clients * 2}}
 	d := &devWallet{dir: dir, c: &issuertest.Client{HTTP: hc, Base: base}, key: seed.APIKeys["health"], did: seed.DIDs["health"]}
 	venue := venueClient{base: base, key: seed.APIKeys["venue"]}

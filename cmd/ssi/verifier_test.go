@@ -71,10 +71,7 @@ func TestVerifierFullFlow(t *testing.T) {
 	}
 	d := newDevWallet(t)
 	ctx := context.Background()
-	var seed devSeed
-	b, err := os.ReadFile(filepath.Join(d.dir, "dev-credentials.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &seed))
+	seed := readDevSeed(t, d.dir)
 	venue := venueClient{base: d.c.Base, key: seed.APIKeys["venue"]}
 
 	// The wallet's pass, bound to its own key.
