@@ -38,12 +38,10 @@ type (
 )
 
 var (
-	DIDFromCreatePayload = psr.DIDFromCreatePayload
-	ValidDID             = psr.ValidDID
-	Create               = psr.Create
-	Apply                = psr.Apply
-	NewSalt              = psr.NewSalt
-	SignCreate           = psr.SignCreate
-	SignOp               = psr.SignOp
-	VMFor                = psr.VMFor
+	ValidDID   = psr.ValidDID
+	Create     = psr.Create
+	Apply      = psr.Apply
+	SignCreate = psr.SignCreate
+	SignOp     = psr.SignOp
+	VMFor      = psr.VMFor
 )
