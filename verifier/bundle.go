@@ -82,7 +82,11 @@ func (s *Service) TrustBundle(ctx context.Context, tenantID string) (string, err
 	now := s.now().UTC()
 	b := &bundle.Bundle{Verifier: v.DID, IssuedAt: now, MaxAge: int64(maxAge / time.Second),
 		Registry: strings.TrimSuffix(bc.RegistryURL, "/"), Trust: bc.Pinned,
-		Policy: bundle.Policy{VCTs: p.VCTs, Rule: p.conds, Show: p.Show}}
+		Policy: bundle.Policy{VCTs: p.VCTs, Rule: p.conds, Show: p.Show, Vaccination: p.Vaccination}}
+	if v.Passes != nil {
+		src := v.Passes.Sources()
+		b.Passes = &src
+	}
 	for _, cq := range p.query.Credentials {
 		for _, c := range cq.Claims {
 			if n := c.Path.Name(); !slices.Contains(b.Policy.Claims, n) {

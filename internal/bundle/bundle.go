@@ -12,12 +12,30 @@ import (
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jsonx"
 	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/passcheck"
 	"github.com/ssi-project/ssi/internal/statuslist"
 	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Typ is the JWS typ of a signed trust bundle.
 const Typ = "ssi-trust-bundle+jwt"
+
+// Format versions of a bundle's content (its format member):
+//   - 1 (the member absent): our own issuers, accreditations, status lists
+//     and policy, for SSI1 QR codes;
+//   - 2: also the venue's trust for other systems' passes (passes: EU DCC
+//     signing certificates and SMART Health Card issuers with their keys
+//     and revocation lists) and the policy's vaccination rule.
+//
+// Open reads both; a bundle of a newer format is refused with
+// bundle_format_unsupported (the page needs an upgrade), never read as an
+// older one.
+const (
+	FormatSSI    = 1
+	FormatPasses = 2
+	// FormatVersion is the format Sign writes.
+	FormatVersion = FormatPasses
+)
 
 // MaxSize caps a signed bundle Open reads.
 const MaxSize = 64 << 20
@@ -55,10 +73,17 @@ type Policy struct {
 	Claims []string    `json:"claims"`
 	Rule   []Condition `json:"rule"`
 	Show   []string    `json:"show,omitempty"`
+	// Vaccination is the rule for EU DCCs and SMART Health Cards (the
+	// online verifier's policy.Vaccination); nil checks that a pass is
+	// genuine and valid, and no venue rule (format 2).
+	Vaccination *passcheck.Policy `json:"vaccination,omitempty"`
 }
 
 // Bundle is the content of a trust bundle.
 type Bundle struct {
+	// Format is the content's version (FormatSSI when absent); Sign
+	// writes FormatVersion.
+	Format int `json:"format,omitempty"`
 	// Verifier is the venue's DID; an offline KB-JWT's aud is
 	// "offline:" + Verifier.
 	Verifier string    `json:"verifier"`
@@ -76,11 +101,20 @@ type Bundle struct {
 	Accreditations []trust.Evidence `json:"accreditations"`
 	StatusLists    []StatusList     `json:"status_lists"`
 	Policy         Policy           `json:"policy"`
+	// Passes is the venue's trust for EU DCCs and SMART Health Cards as
+	// the files it was configured from (format 2; nil: this venue reads
+	// none, and such a pass is red pass_trust_not_in_bundle). They are not
+	// anchored: the verifier's signature over the bundle is their
+	// authority, as the venue's configuration is online.
+	Passes *passcheck.TrustSources `json:"passes,omitempty"`
 }
 
-// Sign returns b signed by s (the verifier's key), kid its DID URL.
+// Sign returns b signed by s (the verifier's key), kid its DID URL, in
+// format FormatVersion.
 func Sign(s keys.Signer, kid string, b *Bundle) (string, error) {
-	payload, err := json.Marshal(b)
+	c := *b
+	c.Format = FormatVersion
+	payload, err := json.Marshal(&c)
 	if err != nil {
 		return "", fmt.Errorf("encoding the bundle: %w", err)
 	}
@@ -93,6 +127,7 @@ type Verified struct {
 	docs   map[string]*did.Document
 	accs   []trust.Accreditation
 	lists  map[string]verifiedList
+	passes *passcheck.TrustSet // nil: the bundle carries no pass trust
 }
 
 type verifiedList struct {
@@ -112,8 +147,12 @@ func invalid(what string, err error) error {
 // bundle, the proof shows it is the latest version and was no older than
 // ProofMaxAge), each accreditation record (the same, under its record URL),
 // and each status list token (the same, under its URI, and the token's
-// signature by an assertion key of its issuer's document in the bundle).
+// signature by an assertion key of its issuer's document in the bundle);
+// in format 2, the pass trust files parse (passcheck.TrustSources.Load).
 // Any failure is bundle_invalid: a tampered bundle is refused as a whole.
+// A bundle of a format newer than FormatVersion is bundle_format_unsupported;
+// a format-1 bundle (no format member) opens as before and reads SSI1
+// codes only.
 //
 // Open does not look at the bundle's age: Check does, at the time of each
 // check.
@@ -128,6 +167,12 @@ func Open(signed string, key jose.PublicKey) (*Verified, error) {
 	var b Bundle
 	if err := jsonx.Unmarshal(j.Payload, &b, false); err != nil {
 		return nil, invalid("the content", err)
+	}
+	switch {
+	case b.Format > FormatVersion:
+		return nil, ErrBundleFormat
+	case b.Format < 0, b.Format < FormatPasses && (b.Passes != nil || b.Policy.Vaccination != nil):
+		return nil, invalid("the format", nil)
 	}
 	if b.MaxAge <= 0 || b.IssuedAt.IsZero() || !strings.HasPrefix(b.Verifier, "did:") {
 		return nil, invalid("the header fields", nil)
@@ -192,6 +237,13 @@ func Open(signed string, key jose.PublicKey) (*Verified, error) {
 			return nil, invalid("a status list token", err)
 		}
 		v.lists[sl.URI] = verifiedList{issuer: sl.Issuer, list: tok.List, exp: tok.ExpiresAt}
+	}
+	if b.Passes != nil {
+		t, err := b.Passes.Load()
+		if err != nil {
+			return nil, invalid("the pass trust", err)
+		}
+		v.passes = &t
 	}
 	return v, nil
 }

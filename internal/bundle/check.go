@@ -6,14 +6,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssi-project/ssi/internal/dcc"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/passcheck"
 	"github.com/ssi-project/ssi/internal/qr"
 	"github.com/ssi-project/ssi/internal/sdjwt"
+	"github.com/ssi-project/ssi/internal/shc"
 	"github.com/ssi-project/ssi/internal/trust"
 )
 
-// Verdict is the offline check's answer, the verifier's verdict document.
+// Verdict is the offline check's answer, the verifier's verdict document
+// (POST /verifier/v1/offline answers the same members).
 type Verdict struct {
 	Verdict    string         `json:"verdict"` // green or red
 	Reasons    []string       `json:"reasons,omitempty"`
@@ -21,6 +25,12 @@ type Verdict struct {
 	ClaimNames []string       `json:"claim_names,omitempty"`
 	Issuer     string         `json:"issuer,omitempty"`
 	VCT        string         `json:"vct,omitempty"`
+	// Format is ssi, eu-dcc or shc (empty for a text of no known
+	// prefix); Holder the holder's name and birth date: for our passes
+	// from the shown claims when green, for other systems' passes when
+	// genuine (passcheck).
+	Format string            `json:"format,omitempty"`
+	Holder *passcheck.Holder `json:"holder,omitempty"`
 }
 
 func redVerdict(err error) *Verdict { return &Verdict{Verdict: "red", Reasons: []string{Code(err)}} }
@@ -58,9 +68,12 @@ func (m *MemoryNonces) Use(nonce string, until, now time.Time) bool {
 	return true
 }
 
-// Check judges a holder-shown QR code (SSI1 envelope) at now with the
-// bundle alone, in the order of the online check: the bundle's age
-// (bundle_too_old past IssuedAt + MaxAge); the envelope (its qr_* codes);
+// Check judges a holder-shown QR code at now with the bundle alone. Past
+// IssuedAt + MaxAge every code is red bundle_too_old. An EU DCC (HC1:) or
+// a SMART Health Card (shc:/) is judged by passcheck.Check with the
+// bundle's pass trust and the policy's vaccination rule, exactly as the
+// online verifier does (checkPass). Anything else is taken for an SSI1
+// envelope and judged in the order of the online check: the envelope (its qr_* codes);
 // the issuer in the bundle (issuer_unknown) and the key named by kid in
 // its document (issuer_key_not_valid_at_iat); its accreditation for the
 // vct at iat from the bundle's records (untrusted_issuer); the SD-JWT
@@ -74,11 +87,56 @@ func (m *MemoryNonces) Use(nonce string, until, now time.Time) bool {
 // key rotated out since iat but before the bundle is refused, one rotated
 // after the bundle is not yet known. Nothing here opens a connection.
 func (v *Verified) Check(text string, now time.Time, nonces Nonces) *Verdict {
-	b := v.Bundle
-	if now.Sub(b.IssuedAt) > time.Duration(b.MaxAge)*time.Second {
-		return redVerdict(ErrBundleTooOld)
+	text = strings.TrimRight(text, "\r\n")
+	var out *Verdict
+	format := formatOf(text)
+	switch {
+	case now.Sub(v.Bundle.IssuedAt) > time.Duration(v.Bundle.MaxAge)*time.Second:
+		out = redVerdict(ErrBundleTooOld)
+	case format == passcheck.FormatDCC || format == passcheck.FormatSHC:
+		out = v.checkPass(text, now)
+	default:
+		out = v.checkSSI(text, now, nonces)
+		if out.Verdict == "green" {
+			// The same holder fields as for the other formats, from
+			// what the policy shows (as POST /verifier/v1/offline).
+			out.Holder = passcheck.CheckSSIClaims(out.Claims, nil).Holder
+		}
 	}
-	pres, err := qr.DecodeEnvelope(strings.TrimRight(text, "\r\n"))
+	out.Format = format
+	return out
+}
+
+// formatOf names the format of a QR code's text by its prefix.
+func formatOf(text string) string {
+	switch {
+	case strings.HasPrefix(text, dcc.Prefix):
+		return passcheck.FormatDCC
+	case strings.HasPrefix(text, shc.Prefix):
+		return passcheck.FormatSHC
+	case passcheck.IsSSI(text):
+		return passcheck.FormatSSI
+	}
+	return ""
+}
+
+// checkPass judges an EU DCC or a SMART Health Card with the bundle's pass
+// trust and vaccination rule through passcheck.Check, the online
+// verifier's engine: red pass_trust_not_in_bundle when the bundle has no
+// pass trust (format 1, or a venue configured without it); otherwise
+// passcheck's verdict (its reasons, and the holder of a genuine pass).
+func (v *Verified) checkPass(text string, now time.Time) *Verdict {
+	if v.passes == nil {
+		return redVerdict(ErrPassTrustMissing)
+	}
+	pv := passcheck.Check(text, *v.passes, v.Bundle.Policy.Vaccination, now)
+	return &Verdict{Verdict: pv.Verdict, Reasons: pv.Reasons, Holder: pv.Holder}
+}
+
+// checkSSI is Check of an SSI1 envelope (or a text of no known prefix).
+func (v *Verified) checkSSI(text string, now time.Time, nonces Nonces) *Verdict {
+	b := v.Bundle
+	pres, err := qr.DecodeEnvelope(text)
 	if err != nil {
 		return redVerdict(err)
 	}

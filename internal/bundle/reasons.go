@@ -22,6 +22,8 @@ var (
 	// Offline only.
 	ErrBundleTooOld      = errs.E(errs.Unauthorized, "bundle_too_old", "the trust bundle is older than its maximum age")
 	ErrBundleInvalid     = errs.E(errs.Invalid, "bundle_invalid", "the trust bundle does not verify")
+	ErrBundleFormat      = errs.E(errs.Invalid, "bundle_format_unsupported", "the trust bundle is of a newer format than this scanner reads")
+	ErrPassTrustMissing  = errs.E(errs.Unauthorized, "pass_trust_not_in_bundle", "the trust bundle carries no trust for this kind of pass")
 	ErrStatusListMissing = errs.E(errs.Unauthorized, "status_list_not_in_bundle", "the credential's status list is not in the trust bundle")
 	ErrStatusListExpired = errs.E(errs.Unauthorized, "status_list_expired", "the status list in the trust bundle has expired")
 )
