@@ -160,7 +160,9 @@ func TestBundleFormats(t *testing.T) {
 
 	for name, edit := range map[string]func(m map[string]any){
 		"format 1 with pass trust": func(m map[string]any) { m["passes"] = f.src },
-		"format 1 with a rule":     func(m map[string]any) { m["policy"] = map[string]any{"vaccination": map[string]any{"min_days_since_dose": 1}} },
+		"format 1 with a rule": func(m map[string]any) {
+			m["policy"] = map[string]any{"vaccination": map[string]any{"min_days_since_dose": 1}}
+		},
 		"pass trust that does not parse": func(m map[string]any) {
 			m["format"] = 2
 			m["passes"] = passcheck.TrustSources{DCC: [][]byte{[]byte("not a certificate")}}
