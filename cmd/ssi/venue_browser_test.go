@@ -241,7 +241,11 @@ func venueOffline(t *testing.T, b *webtest.Browser, d *devHolder, venueDID, cam 
 // TestVenueScannerPassesInChromium is issue 18's acceptance 4 in the
 // venue page: with `ssi dev --venue-passes`, an EU DCC (HC1:) and a SMART
 // Health Card (shc:/) played as the camera are green with the holder's
-// name and birth date; a forged card is red with its code.
+// name and birth date; a forged card is red with its code. Then offline
+// (the trust bundle kept, the network cut, the page reloaded from its
+// service worker): the bundle's pass trust checks them on the device, the
+// DCC and the card green with name and birth date, a card whose rid the
+// issuer's CRL in the bundle lists red shc_revoked.
 func TestVenueScannerPassesInChromium(t *testing.T) {
 	webtest.Require(t)
 	if testing.Short() {
@@ -250,9 +254,10 @@ func TestVenueScannerPassesInChromium(t *testing.T) {
 	now := time.Now().UTC()
 	dsc := dcctest.NewDSC(t, dcctest.DSCOptions{RSA: true, NotBefore: now.AddDate(0, -1, 0)})
 	is := shctest.NewIssuer(t, "https://issuer.example/shc")
+	is.CRLVersion = 1
 	file, err := json.Marshal(map[string]any{
 		"dcc_trust":       []string{writeFile(t, "dsc.der", dsc.DER)},
-		"shc_directories": []string{writeFile(t, "directory.json", shctest.Directory(t, []*shctest.Issuer{is}, nil))},
+		"shc_directories": []string{writeFile(t, "directory.json", shctest.Directory(t, []*shctest.Issuer{is}, [][]byte{is.CRL(t, 1, "stolen-card")}))},
 		"vaccination":     map[string]any{"min_days_since_dose": 14, "accepted_products": []string{"EU/1/20/1528", "http://hl7.org/fhir/sid/cvx|208"}},
 	})
 	require.NoError(t, err)
@@ -291,5 +296,45 @@ func TestVenueScannerPassesInChromium(t *testing.T) {
 	assert.Equal(t, "shc_bad_signature", code)
 	assert.NotContains(t, b.Text("#verdict-box"), "Jane", "no name on a red verdict")
 	b.Screenshot("venue-shc-forged")
+	b.Check()
+
+	if !venueWasmServed(t, d.url) {
+		return
+	}
+	// Offline: the kept bundle (fetched after sign-in and after each
+	// online verdict) carries the pass trust.
+	b.Do(chromedp.Click(chromedp.ID("verdict-next")))
+	b.Do(chromedp.Click(chromedp.ID("bundle-refresh")))
+	b.WaitFor(`navigator.serviceWorker.controller && document.getElementById("bundle-age").dataset.tooOld === "false" && !document.getElementById("bundle-age").innerText.includes("unavailable")`, "the kept bundle, opened by the offline verifier")
+	show(dsc.Make(t, dcctest.Pass{IssuedAt: issued, Date: dose}))
+	b.Offline(true)
+	b.Open(d.url + "/venue/")
+	b.WaitFor(`!document.getElementById("scanner").hidden && document.getElementById("camera-state").dataset.on === "true"`, "the scanner, reloaded with no network")
+	assert.Contains(t, b.Text("#mode"), "Offline")
+	b.WaitFor(`!document.getElementById("verdict").hidden && document.querySelector("#verdict-box [data-verdict]")`, "the EU DCC's offline verdict")
+	require.Equal(t, "valid", webtest.Eval[string](b, `document.querySelector("#verdict-box [data-verdict]").dataset.verdict`), b.Text("#verdict-box"))
+	logVerdictTime(t, b, "valid")
+	assert.Equal(t, "offline", webtest.Eval[string](b, `document.getElementById("verdict-box").dataset.where`))
+	assert.Contains(t, b.Text("#verdict-box"), "Erika Mustermann")
+	assert.Contains(t, b.Text("#verdict-box"), "1964-08-12")
+	assert.Contains(t, b.Text("#verdict-box"), "without a network")
+	b.Screenshot("venue-offline-eu-dcc-green")
+
+	show(is.Make(t, shctest.Card{NBF: issued, RID: "fine-card", Immunizations: []map[string]any{shctest.Immunization(cvx, "208", dose)}}))
+	verdict, code = scan(t, b, "the SMART Health Card's offline verdict")
+	require.Equal(t, "valid", verdict, code)
+	assert.Equal(t, "offline", webtest.Eval[string](b, `document.getElementById("verdict-box").dataset.where`))
+	assert.Contains(t, b.Text("#verdict-box"), "Jane Q. Public")
+	assert.Contains(t, b.Text("#verdict-box"), "1970-05-06")
+	b.Screenshot("venue-offline-shc-green")
+
+	show(is.Make(t, shctest.Card{NBF: issued, RID: "stolen-card", Immunizations: []map[string]any{shctest.Immunization(cvx, "208", dose)}}))
+	verdict, code = scan(t, b, "the revoked card's offline verdict")
+	assert.Equal(t, "invalid", verdict)
+	assert.Equal(t, "shc_revoked", code)
+	assert.Equal(t, "offline", webtest.Eval[string](b, `document.getElementById("verdict-box").dataset.where`))
+	assert.NotContains(t, b.Text("#verdict-box"), "Jane", "no name on a red verdict")
+	b.Screenshot("venue-offline-shc-revoked")
+	b.Offline(false)
 	b.Check()
 }

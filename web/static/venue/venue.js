@@ -34,6 +34,9 @@ const reasons = {
   invalid_signature: "The pass's signature is not valid: it may be forged.",
   not_a_venue: "This key does not belong to a venue.",
   unsupported_pass_format: "This venue does not accept this kind of pass.",
+  pass_trust_not_in_bundle: "This kind of pass cannot be checked without a network here (the trust data on this device does not cover it).",
+  bundle_format_unsupported: "The trust data is newer than this scanner: reload the page while online.",
+  shc_revoked: "This pass was revoked by its issuer.",
   presentation_expired: "The wallet did not answer in time.",
 };
 
