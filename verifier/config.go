@@ -71,6 +71,9 @@ func (v *Venue) ClientID() string { return oid4vp.ClientIDPrefixDID + v.DID }
 // Policy is one thing a venue checks at its door.
 type Policy struct {
 	Name string
+	// Description says in a sentence what the policy admits, for the
+	// venue's staff choosing it (GET /verifier/v1/policies); optional.
+	Description string
 	// DCQL is the query sent to the wallet, as JSON.
 	DCQL json.RawMessage
 	// VCTs are the accepted credential types; every vct of the query must

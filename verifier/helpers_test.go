@@ -129,7 +129,7 @@ func newWorld(t testing.TB, edit ...func(*Config)) *world {
 	vs := josetest.New(t, keys.ES256)
 	vDID, vKID, _ := keyDID(t, vs)
 	w.venue = Venue{TenantID: "venue", DID: vDID, Signer: vs, KeyID: vKID, Policies: []Policy{{
-		Name: "entry", DCQL: json.RawMessage(entryQuery), VCTs: []string{vctPass},
+		Name: "entry", Description: "Admission with a vaccination pass", DCQL: json.RawMessage(entryQuery), VCTs: []string{vctPass},
 		Rule: "vaccinated_within_policy == true", Show: []string{"given_name", "family_name", "birth_date"},
 	}}}
 	cfg := Config{Store: w.st, Trust: w.trust, PublicURL: "https://verifier.example", Venues: []Venue{w.venue},

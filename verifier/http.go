@@ -34,8 +34,9 @@ const maxFormBody = 3*oid4vp.MaxResponseSize + 4096
 
 // Routes mounts the verifier on r:
 //
-//   - the venue-facing API under /verifier/v1/presentations and
-//     /verifier/v1/offline (API key with
+//   - the venue-facing API under /verifier/v1/presentations,
+//     /verifier/v1/offline, /verifier/v1/trust-bundle and
+//     /verifier/v1/policies (API key with
 //     presentations:create or presentations:read, tenant isolation,
 //     Idempotency-Key on POST), with problem+json errors;
 //   - the wallet-facing OpenID4VP endpoints, with OAuth error bodies:
@@ -55,6 +56,7 @@ func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
 			r.With(g.Scope(ScopeRead)).Get("/presentations/{id}", httpx.H(h.get))
 			r.With(g.Scope(ScopeCreate)).Post("/offline", httpx.H(h.offline))
 			r.With(g.Scope(ScopeRead)).Get("/trust-bundle", httpx.H(h.trustBundle))
+			r.With(g.Scope(ScopeRead)).Get("/policies", httpx.H(h.policies))
 		})
 	})
 }
@@ -97,6 +99,14 @@ func (h handlers) get(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return httpx.JSON(w, http.StatusOK, v)
+}
+
+func (h handlers) policies(w http.ResponseWriter, r *http.Request) error {
+	ps, err := h.s.Policies(tenant(r))
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, map[string]any{"policies": ps})
 }
 
 // form reads a wallet's application/x-www-form-urlencoded body.

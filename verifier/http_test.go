@@ -261,6 +261,44 @@ func TestHostileInputs(t *testing.T) {
 
 // TestSameDevice: the wallet gets a redirect with a fresh response_code,
 // and the result is shown only with it (SECURITY-CASES C42).
+// TestPoliciesRoute: GET /verifier/v1/policies lists the calling venue's
+// policies (name, description, the claims asked and shown) to a key with
+// presentations:read, and nothing to a key without it, to no key, or to
+// a tenant that is not a venue.
+func TestPoliciesRoute(t *testing.T) {
+	s := newServer(t)
+	k, rec, err := httpx.NewAPIKey("venue", []string{ScopeCreate}, s.now)
+	require.NoError(t, err)
+	require.NoError(t, s.st.CreateAPIKey(context.Background(), rec))
+	for _, key := range []string{s.key, s.read} {
+		code, ctype, m := s.do(t, "GET", "/verifier/v1/policies", key, "", nil)
+		require.Equal(t, 200, code, m)
+		assert.Equal(t, "application/json", ctype)
+		assert.Equal(t, []any{map[string]any{
+			"name": "entry", "description": "Admission with a vaccination pass", "vcts": []any{vctPass},
+			"asks":  []any{"vaccinated_within_policy", "given_name", "family_name", "birth_date"},
+			"shows": []any{"given_name", "family_name", "birth_date"},
+		}}, m["policies"])
+	}
+	for _, c := range []struct {
+		name, key string
+		status    int
+		code      string
+	}{
+		{"no key", "", 401, "unauthenticated"},
+		{"without presentations:read", k, 403, "insufficient_scope"},
+		{"not a venue", s.other, 403, "not_a_venue"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, ctype, m := s.do(t, "GET", "/verifier/v1/policies", c.key, "", nil)
+			assert.Equal(t, c.status, code, m)
+			assert.Equal(t, "application/problem+json", ctype)
+			assert.Equal(t, c.code, m["code"])
+			assert.Nil(t, m["policies"])
+		})
+	}
+}
+
 func TestSameDevice(t *testing.T) {
 	s := newServer(t)
 	body, _ := json.Marshal(CreateRequest{Policy: "entry", ResponseMode: oid4vp.DirectPost, SameDeviceRedirectURI: "https://venue.example/done"})

@@ -254,6 +254,44 @@ func (v *Venue) policy(name string) (*Policy, error) {
 	return nil, ErrUnknownPolicy
 }
 
+// PolicyView is what a venue's staff sees of one of its policies: its
+// name, what it admits, the credential types it accepts, the claims it
+// asks a wallet for and the ones shown at the door.
+type PolicyView struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	VCTs        []string `json:"vcts"`
+	Asks        []string `json:"asks"`
+	Shows       []string `json:"shows"`
+}
+
+// Policies lists the policies of the venue of tenantID, in their
+// configured order (ErrNotVenue for a tenant without a verifier
+// identity). It holds no key, query text or issuer list.
+func (s *Service) Policies(tenantID string) ([]PolicyView, error) {
+	v, err := s.venue(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PolicyView, 0, len(v.Policies))
+	for i := range v.Policies {
+		p := &v.Policies[i]
+		pv := PolicyView{Name: p.Name, Description: p.Description, VCTs: p.VCTs, Asks: []string{}, Shows: p.Show}
+		for _, cq := range p.query.Credentials {
+			for _, c := range cq.Claims {
+				if n := c.Path.Name(); !slices.Contains(pv.Asks, n) {
+					pv.Asks = append(pv.Asks, n)
+				}
+			}
+		}
+		if pv.Shows == nil {
+			pv.Shows = []string{}
+		}
+		out = append(out, pv)
+	}
+	return out, nil
+}
+
 func randomID() string { return oid4vp.NewNonce() }
 
 // Create starts a presentation transaction for the venue of tenantID:

@@ -38,19 +38,22 @@ type verifierVenueFile struct {
 
 // verifierPolicyFile is a verifier.Policy as configured.
 type verifierPolicyFile struct {
-	Name    string          `json:"name"`
-	DCQL    json.RawMessage `json:"dcql_query"`
-	VCTs    []string        `json:"vcts"`
-	Issuers []string        `json:"issuers,omitempty"`
-	Rule    string          `json:"rule"`
-	Show    []string        `json:"show,omitempty"`
+	Name string `json:"name"`
+	// Description says what the policy admits, for the venue's staff
+	// (GET /verifier/v1/policies, the scanner's policy select).
+	Description string          `json:"description,omitempty"`
+	DCQL        json.RawMessage `json:"dcql_query"`
+	VCTs        []string        `json:"vcts"`
+	Issuers     []string        `json:"issuers,omitempty"`
+	Rule        string          `json:"rule"`
+	Show        []string        `json:"show,omitempty"`
 	// Vaccination is the rule for EU DCCs and SMART Health Cards
 	// (passcheck.ParsePolicy); none: they need only be genuine.
 	Vaccination json.RawMessage `json:"vaccination,omitempty"`
 }
 
 func (p verifierPolicyFile) policy() verifier.Policy {
-	return verifier.Policy{Name: p.Name, DCQL: p.DCQL, VCTs: p.VCTs, Issuers: p.Issuers, Rule: p.Rule, Show: p.Show}
+	return verifier.Policy{Name: p.Name, Description: p.Description, DCQL: p.DCQL, VCTs: p.VCTs, Issuers: p.Issuers, Rule: p.Rule, Show: p.Show}
 }
 
 // entryPolicy is the demo venue's door policy: a vaccination pass whose
@@ -58,7 +61,8 @@ func (p verifierPolicyFile) policy() verifier.Policy {
 // for the photo-ID check.
 func entryPolicy() verifierPolicyFile {
 	return verifierPolicyFile{
-		Name: "entry",
+		Name:        "entry",
+		Description: "Admission under the public health order: a vaccination pass within the policy, with the name and birth date for the photo-ID check.",
 		DCQL: json.RawMessage(`{"credentials":[{"id":"pass","format":"dc+sd-jwt","meta":{"vct_values":["` + VaccinationVCT + `"]},` +
 			`"claims":[{"path":["vaccinated_within_policy"]},{"path":["given_name"]},{"path":["family_name"]},{"path":["birth_date"]}]}]}`),
 		VCTs: []string{VaccinationVCT},
