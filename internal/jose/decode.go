@@ -65,6 +65,15 @@ func (d *decoder) value() (any, error) {
 // number reads an RFC 8259 number: -?(0|[1-9]digits)(.digits)?([eE][+-]?digits)?
 func (d *decoder) number() (any, error) {
 	start := d.pos
+	if err := d.skipNumber(); err != nil {
+		return nil, err
+	}
+	return json.Number(d.str0[start:d.pos]), nil
+}
+
+// skipNumber consumes the number at d.pos and checks its range.
+func (d *decoder) skipNumber() error {
+	start := d.pos
 	if d.data[d.pos] == '-' {
 		d.pos++
 	}
@@ -72,12 +81,12 @@ func (d *decoder) number() (any, error) {
 	case d.pos < len(d.data) && d.data[d.pos] == '0':
 		d.pos++
 	case !d.digits():
-		return nil, errSyntax
+		return errSyntax
 	}
 	if d.pos < len(d.data) && d.data[d.pos] == '.' {
 		d.pos++
 		if !d.digits() {
-			return nil, errSyntax
+			return errSyntax
 		}
 	}
 	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
@@ -86,13 +95,13 @@ func (d *decoder) number() (any, error) {
 			d.pos++
 		}
 		if !d.digits() {
-			return nil, errSyntax
+			return errSyntax
 		}
 	}
 	if !jsonx.NumberInRange(d.data[start:d.pos]) {
-		return nil, errSyntax
+		return errSyntax
 	}
-	return json.Number(d.str0[start:d.pos]), nil
+	return nil
 }
 
 // digits consumes one or more decimal digits and reports whether there was one.

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jsonx"
 )
@@ -56,60 +54,259 @@ type Coding struct {
 	Code   string `json:"code"`
 }
 
+// payload is what Verify reads of a card's payload, in one pass over it
+// (readPayload): the claims, and of the FHIR bundle's resources the
+// members of Patient and Immunization that a verdict needs. A member
+// holding null reads as absent. Every other member is skipped, and
+// validated as strictly as what is read.
 type payload struct {
-	ISS *string  `json:"iss"`
-	NBF *float64 `json:"nbf"`
-	EXP *float64 `json:"exp"`
-	VC  *struct {
-		Type              []string `json:"type"`
-		RID               string   `json:"rid"`
-		CredentialSubject struct {
-			FHIRBundle *struct {
-				ResourceType string `json:"resourceType"`
-				Entry        []struct {
-					Resource *resource `json:"resource"`
-				} `json:"entry"`
-			} `json:"fhirBundle"`
-		} `json:"credentialSubject"`
-	} `json:"vc"`
+	ISS      *string
+	NBF, EXP *float64
+	VC       *vcClaim
 }
 
-// resource is a FHIR resource, read in the one pass over the payload with
-// the members of Patient and Immunization that a verdict needs. Every
-// FHIR resource that has these member names gives them the same type,
-// except name: a HumanName list in Patient, a string elsewhere (names).
+type vcClaim struct {
+	Type []string
+	RID  string
+	// Bundle is credentialSubject.fhirBundle; nil when absent.
+	Bundle *bundle
+}
+
+type bundle struct {
+	ResourceType string
+	// Entries holds each entry's resource, nil for an entry without one.
+	Entries []*resource
+}
+
+// resource is a FHIR resource. Every FHIR resource that has these member
+// names gives them the same type, except name: a HumanName list in
+// Patient, a string elsewhere (names).
 type resource struct {
-	ResourceType string `json:"resourceType"`
-	Name         names  `json:"name"`
-	BirthDate    string `json:"birthDate"`
-	Status       string `json:"status"`
-	VaccineCode  struct {
-		Coding []Coding `json:"coding"`
-	} `json:"vaccineCode"`
-	OccurrenceDateTime string `json:"occurrenceDateTime"`
-	LotNumber          string `json:"lotNumber"`
+	ResourceType       string
+	Name               names
+	BirthDate          string
+	Status             string
+	Coding             []Coding // vaccineCode.coding
+	OccurrenceDateTime string
+	LotNumber          string
 }
 
 type humanName struct {
-	Family string   `json:"family"`
-	Given  []string `json:"given"`
+	Family string
+	Given  []string
 }
 
-// names is a name member, read in the payload's one pass: a HumanName
-// list is kept; anything else (an Organization's or a Location's name
-// string) is skipped and marked, for a Patient is refused with it.
+// names is a name member: a HumanName list is kept; anything else (an
+// Organization's or a Location's name string) is skipped and marked, for
+// a Patient is refused with it.
 type names struct {
 	list    []humanName
 	notList bool
 }
 
-// UnmarshalJSONFrom implements json.UnmarshalerFrom.
-func (n *names) UnmarshalJSONFrom(d *jsontext.Decoder) error {
-	if d.PeekKind() != '[' {
-		n.notList = true
-		return d.SkipValue()
+// readPayload reads the payload JSON in one pass (jose.Reader). A refusal
+// carries jsonx.Check's error when the JSON itself is at fault (so the
+// rules of SECURITY-CASES A14 hold: duplicate names, depth, number range,
+// UTF-8), else jsonx.ErrInvalidType (a member of the wrong type).
+func readPayload(data []byte) (*payload, error) {
+	r := jose.NewReader(data)
+	pl := &payload{}
+	err := object(r, func(name string) error {
+		switch name {
+		case "iss":
+			return optString(r, &pl.ISS)
+		case "nbf":
+			return optNumber(r, &pl.NBF)
+		case "exp":
+			return optNumber(r, &pl.EXP)
+		case "vc":
+			if null, err := r.Null(); null || err != nil {
+				return err
+			}
+			pl.VC = &vcClaim{}
+			return pl.VC.read(r)
+		}
+		return r.Skip()
+	})
+	if err == nil {
+		err = r.End()
 	}
-	return json.UnmarshalDecode(d, &n.list)
+	if err != nil {
+		if cerr := jsonx.Check(data, jsonx.MaxDepth); cerr != nil {
+			return nil, cerr
+		}
+		return nil, jsonx.ErrInvalidType
+	}
+	return pl, nil
+}
+
+func (vc *vcClaim) read(r *jose.Reader) error {
+	return r.Object(func(name string) error {
+		switch name {
+		case "type":
+			return stringList(r, &vc.Type)
+		case "rid":
+			return str(r, &vc.RID)
+		case "credentialSubject":
+			return object(r, func(name string) error {
+				if name != "fhirBundle" {
+					return r.Skip()
+				}
+				if null, err := r.Null(); null || err != nil {
+					vc.Bundle = nil
+					return err
+				}
+				vc.Bundle = &bundle{}
+				return vc.Bundle.read(r)
+			})
+		}
+		return r.Skip()
+	})
+}
+
+func (b *bundle) read(r *jose.Reader) error {
+	return r.Object(func(name string) error {
+		switch name {
+		case "resourceType":
+			return str(r, &b.ResourceType)
+		case "entry":
+			b.Entries = nil
+			return list(r, func() error {
+				var res *resource
+				err := object(r, func(name string) error {
+					if name != "resource" {
+						return r.Skip()
+					}
+					if null, err := r.Null(); null || err != nil {
+						res = nil
+						return err
+					}
+					res = &resource{}
+					return res.read(r)
+				})
+				b.Entries = append(b.Entries, res)
+				return err
+			})
+		}
+		return r.Skip()
+	})
+}
+
+func (res *resource) read(r *jose.Reader) error {
+	return r.Object(func(name string) error {
+		switch name {
+		case "resourceType":
+			return str(r, &res.ResourceType)
+		case "name":
+			res.Name = names{}
+			if !r.IsArray() {
+				res.Name.notList = true
+				return r.Skip()
+			}
+			return r.Array(func() error {
+				var h humanName
+				err := object(r, func(name string) error {
+					switch name {
+					case "family":
+						return str(r, &h.Family)
+					case "given":
+						return stringList(r, &h.Given)
+					}
+					return r.Skip()
+				})
+				res.Name.list = append(res.Name.list, h)
+				return err
+			})
+		case "birthDate":
+			return str(r, &res.BirthDate)
+		case "status":
+			return str(r, &res.Status)
+		case "vaccineCode":
+			return object(r, func(name string) error {
+				if name != "coding" {
+					return r.Skip()
+				}
+				res.Coding = nil
+				return list(r, func() error {
+					var c Coding
+					err := object(r, func(name string) error {
+						switch name {
+						case "system":
+							return str(r, &c.System)
+						case "code":
+							return str(r, &c.Code)
+						}
+						return r.Skip()
+					})
+					res.Coding = append(res.Coding, c)
+					return err
+				})
+			})
+		case "occurrenceDateTime":
+			return str(r, &res.OccurrenceDateTime)
+		case "lotNumber":
+			return str(r, &res.LotNumber)
+		}
+		return r.Skip()
+	})
+}
+
+// object reads an object, or a null as an object without members.
+func object(r *jose.Reader, member func(name string) error) error {
+	if null, err := r.Null(); null || err != nil {
+		return err
+	}
+	return r.Object(member)
+}
+
+// list reads an array, or a null as an empty one.
+func list(r *jose.Reader, elem func() error) error {
+	if null, err := r.Null(); null || err != nil {
+		return err
+	}
+	return r.Array(elem)
+}
+
+// str reads a string; a null leaves s empty.
+func str(r *jose.Reader, s *string) error {
+	*s = ""
+	if null, err := r.Null(); null || err != nil {
+		return err
+	}
+	v, err := r.String()
+	*s = v
+	return err
+}
+
+func optString(r *jose.Reader, s **string) error {
+	*s = nil
+	if null, err := r.Null(); null || err != nil {
+		return err
+	}
+	v, err := r.String()
+	*s = &v
+	return err
+}
+
+func optNumber(r *jose.Reader, f **float64) error {
+	*f = nil
+	if null, err := r.Null(); null || err != nil {
+		return err
+	}
+	v, err := r.Number()
+	*f = &v
+	return err
+}
+
+// stringList reads an array of strings (a null element reads as "").
+func stringList(r *jose.Reader, out *[]string) error {
+	*out = nil
+	return list(r, func() error {
+		var s string
+		err := str(r, &s)
+		*out = append(*out, s)
+		return err
+	})
 }
 
 // Verify decodes and checks an shc:/ text at time at, in this order:
@@ -134,11 +331,11 @@ func Verify(text string, trust *Trust, at time.Time) (*Card, error) {
 
 // Verify runs the checks of Verify after ParseJWS.
 func (p *Parsed) Verify(trust *Trust, at time.Time) (*Card, error) {
-	var pl payload
-	if err := jsonx.Unmarshal(p.Payload, &pl, false); err != nil {
+	pl, err := readPayload(p.Payload)
+	if err != nil {
 		return nil, ErrPayload.With("the payload is not the JSON of a health card", err)
 	}
-	if pl.ISS == nil || pl.NBF == nil || pl.VC == nil || pl.VC.CredentialSubject.FHIRBundle == nil {
+	if pl.ISS == nil || pl.NBF == nil || pl.VC == nil || pl.VC.Bundle == nil {
 		return nil, ErrPayload.With("the payload lacks iss, nbf or vc.credentialSubject.fhirBundle", nil)
 	}
 	if !slices.Contains(pl.VC.Type, HealthCardType) {
@@ -159,7 +356,6 @@ func (p *Parsed) Verify(trust *Trust, at time.Time) (*Card, error) {
 		return nil, ErrSignature.With("", err)
 	}
 	c := &Card{Issuer: is.ISS, IssuerName: is.Name, Types: pl.VC.Type, RID: pl.VC.RID}
-	var err error
 	if c.NotBefore, err = numericDate(*pl.NBF); err != nil {
 		return nil, err
 	}
@@ -183,7 +379,7 @@ func (p *Parsed) Verify(trust *Trust, at time.Time) (*Card, error) {
 			return nil, ErrRevoked
 		}
 	}
-	if err := readBundle(c, pl.VC.CredentialSubject.FHIRBundle.Entry); err != nil {
+	if err := readBundle(c, pl.VC.Bundle.Entries); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -198,12 +394,9 @@ func numericDate(f float64) (time.Time, error) {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
 }
 
-func readBundle(c *Card, entries []struct {
-	Resource *resource `json:"resource"`
-}) error {
+func readBundle(c *Card, entries []*resource) error {
 	havePatient := false
-	for _, e := range entries {
-		r := e.Resource
+	for _, r := range entries {
 		if r == nil {
 			return ErrPayload.With("a bundle entry has no resource", nil)
 		}
@@ -222,7 +415,7 @@ func readBundle(c *Card, entries []struct {
 			c.Patient.BirthDate = r.BirthDate
 		case "Immunization":
 			c.Immunizations = append(c.Immunizations, Immunization{
-				Status: r.Status, Codes: r.VaccineCode.Coding, Date: r.OccurrenceDateTime, Lot: r.LotNumber,
+				Status: r.Status, Codes: r.Coding, Date: r.OccurrenceDateTime, Lot: r.LotNumber,
 			})
 		}
 	}
