@@ -113,11 +113,11 @@ func FuzzDecodeAgreesWithCheck(f *testing.F) {
 // list).
 func FuzzReaderAgreesWithCheck(f *testing.F) {
 	f.Add(`{"a":[1,2.5,-3e10,true,false,null,"x"],"b":{}}`)  // every value kind
-	f.Add(`{"a":1,"\u0061":2}`)                             // a duplicate only after unescaping
+	f.Add(`{"a":1,"\u0061":2}`)                              // a duplicate only after unescaping
 	f.Add(`{"a":{"b":1,"b":2}}`)                             // a duplicate in a nested object
 	f.Add(`[{"a":1},{"a":1}]`)                               // the same name in two objects
-	f.Add(`"\ud800"`)                                       // a lone high surrogate
-	f.Add("\"\xff\"")                                       // invalid UTF-8 inside a string
+	f.Add(`"\ud800"`)                                        // a lone high surrogate
+	f.Add("\"\xff\"")                                        // invalid UTF-8 inside a string
 	f.Add(`01`)                                              // a leading zero
 	f.Add(`1e+`)                                             // an exponent without digits
 	f.Add(`[1E700]`)                                         // a number beyond a double
@@ -125,9 +125,11 @@ func FuzzReaderAgreesWithCheck(f *testing.F) {
 	f.Add(strings.Repeat("[", 33) + strings.Repeat("]", 33)) // one past it
 	f.Add(`{"a":1}{"b":2}`)                                  // two values
 	f.Add(`{"a":1} `)                                        // trailing whitespace
-	f.Add(`{"0":0,"1":0,"2":0,"3":0,"4":0,"5":0,"6":0,"7":0,"8":0,"9":0,"a":0,"b":0,"c":0,"d":0,"e":0,"f":0,"g":0,"h":0}`) // past 16 names
-	f.Add(`{"0":0,"1":0,"2":0,"3":0,"4":0,"5":0,"6":0,"7":0,"8":0,"9":0,"a":0,"b":0,"c":0,"d":0,"e":0,"f":0,"0":0}`)       // the 17th name repeats the first
-	f.Add(`{"0":0,"1":0,"2":0,"3":0,"4":0,"5":0,"6":0,"7":0,"8":0,"9":0,"a":0,"b":0,"c":0,"d":0,"e":0,"f":0,"g":0,"5":0}`) // a repeat after the set
+	// Sixteen names fill the Reader's short list; more move to a set.
+	sixteen := `"0":0,"1":0,"2":0,"3":0,"4":0,"5":0,"6":0,"7":0,"8":0,"9":0,"a":0,"b":0,"c":0,"d":0,"e":0,"f":0`
+	f.Add(`{` + sixteen + `,"g":0,"h":0}`) // past the short list
+	f.Add(`{` + sixteen + `,"0":0}`)       // the 17th name repeats the first
+	f.Add(`{` + sixteen + `,"g":0,"5":0}`) // a repeat found in the set
 	f.Fuzz(func(t *testing.T, s string) {
 		r := NewReader([]byte(s))
 		err := r.Skip()
