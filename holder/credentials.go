@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
 )
@@ -22,18 +23,21 @@ var technical = map[string]bool{"iss": true, "vct": true, "iat": true, "nbf": tr
 
 // Credential is a credential as the app shows it.
 type Credential struct {
-	ID         string          `json:"id"`
-	Issuer     string          `json:"issuer"`
-	ConfigID   string          `json:"credential_configuration_id"`
-	VCT        string          `json:"vct"`
-	Display    json.RawMessage `json:"display"`
-	KeyMode    string          `json:"key_mode"`
-	Status     string          `json:"status"`
-	Copies     int             `json:"copies"`
-	Unused     int             `json:"unused_copies"`
-	LowCopies  bool            `json:"low_copies"`
-	ReceivedAt time.Time       `json:"received_at"`
-	ExpiresAt  *time.Time      `json:"expires_at,omitempty"`
+	ID        string          `json:"id"`
+	Issuer    string          `json:"issuer"`
+	ConfigID  string          `json:"credential_configuration_id"`
+	VCT       string          `json:"vct"`
+	Display   json.RawMessage `json:"display"`
+	KeyMode   string          `json:"key_mode"`
+	Status    string          `json:"status"`
+	Copies    int             `json:"copies"`
+	Unused    int             `json:"unused_copies"`
+	LowCopies bool            `json:"low_copies"`
+	// Refreshable: the wallet holds a grant the issuer may still honour
+	// for a new batch (POST …/refresh).
+	Refreshable bool       `json:"refreshable"`
+	ReceivedAt  time.Time  `json:"received_at"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 	// Claims are the decoded claims (detail only); Disclosable names the
 	// top-level claims the citizen chooses to disclose, AlwaysShown those
 	// every presentation reveals.
@@ -50,8 +54,8 @@ func (s *Service) view(a *Account, rec store.HolderCredential, detail bool) (*Cr
 	if !rec.ExpiresAt.IsZero() {
 		e := rec.ExpiresAt
 		c.ExpiresAt = &e
-		if !s.now().Before(e) {
-			c.Status = "expired"
+		if rec.Status != StatusRefreshed && !s.now().Before(e) {
+			c.Status = StatusExpired
 		}
 	}
 	for _, cp := range rec.Copies {
@@ -102,7 +106,11 @@ func (s *Service) openCopy(a *Account, credID string, cp store.HolderCopy) (*cop
 	return &b, nil
 }
 
-// Credentials lists a's credentials, newest first, without claims.
+// Credentials lists a's credentials, newest first, without claims, each
+// with its current status (currentStatus): the status lists are read
+// through the trust layer, whose cache holds each list for its ttl, so a
+// list call fetches each status list at most once, and none while the
+// cached one is fresh.
 func (s *Service) Credentials(ctx context.Context, a *Account) ([]*Credential, error) {
 	recs, err := s.cfg.Store.ListHolderCredentials(ctx, a.ID)
 	if err != nil {
@@ -110,7 +118,15 @@ func (s *Service) Credentials(ctx context.Context, a *Account) ([]*Credential, e
 	}
 	out := make([]*Credential, 0, len(recs))
 	for _, r := range recs {
-		if r.Copies, err = s.cfg.Store.GetHolderCopies(ctx, a.ID, r.ID); err != nil {
+		if s.readsStatus(r) {
+			// The copies' sealed blobs name their status list entries.
+			if r, err = s.cfg.Store.GetHolderCredential(ctx, a.ID, r.ID); err != nil {
+				return nil, fmt.Errorf("reading credential: %w", err)
+			}
+			if err := s.refreshStatus(ctx, a, &r); err != nil {
+				return nil, err
+			}
+		} else if r.Copies, err = s.cfg.Store.GetHolderCopies(ctx, a.ID, r.ID); err != nil {
 			return nil, fmt.Errorf("reading credential: %w", err)
 		}
 		v, err := s.view(a, r, false)
@@ -122,8 +138,8 @@ func (s *Service) Credentials(ctx context.Context, a *Account) ([]*Credential, e
 	return out, nil
 }
 
-// Credential returns credential id of a with its decoded claims. Errors:
-// ErrNotFound (none, or another account's).
+// Credential returns credential id of a with its decoded claims and its
+// current status. Errors: ErrNotFound (none, or another account's).
 func (s *Service) Credential(ctx context.Context, a *Account, id string) (*Credential, error) {
 	rec, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -132,21 +148,51 @@ func (s *Service) Credential(ctx context.Context, a *Account, id string) (*Crede
 	if err != nil {
 		return nil, fmt.Errorf("reading credential: %w", err)
 	}
-	if err := s.refreshStatus(ctx, a, &rec); err != nil {
-		return nil, err
+	if s.readsStatus(rec) {
+		if err := s.refreshStatus(ctx, a, &rec); err != nil {
+			return nil, err
+		}
 	}
 	return s.view(a, rec, true)
 }
 
+// Statuses of a credential as the app sees them: valid, suspended,
+// revoked (any copy's status list entry), expired (its exp has passed),
+// refreshed (replaced by a newer batch from the issuer: ReceiveRequest's
+// Replaces), and
+// unknown while its status list cannot be read or proven.
+const (
+	StatusValid     = "valid"
+	StatusSuspended = "suspended"
+	StatusRevoked   = "revoked"
+	StatusExpired   = "expired"
+	StatusRefreshed = "refreshed"
+	StatusUnknown   = "unknown"
+)
+
+// readsStatus: rec's status comes from its status lists, read again when
+// it is shown; a refreshed or expired credential's does not.
+func (s *Service) readsStatus(rec store.HolderCredential) bool {
+	return s.cfg.Status != nil && rec.Status != StatusRefreshed && !s.expired(rec)
+}
+
+func (s *Service) expired(rec store.HolderCredential) bool {
+	return !rec.ExpiresAt.IsZero() && !s.now().Before(rec.ExpiresAt)
+}
+
 // refreshStatus reads the status of rec's copies again (each has its own
-// list entry) and stores what changed: the worst of them (revoked, then
-// suspended, then unknown, then valid).
+// list entry; the trust layer's cache serves a list to every copy and
+// credential on it) and stores what changed: the worst of them (revoked,
+// then suspended, then unknown, then valid). A list that cannot be read
+// or proven makes the status unknown, not stored (the last one seen
+// stays in the store, and a revoked one stays revoked): one issuer's outage does not fail the wallet's
+// list.
 func (s *Service) refreshStatus(ctx context.Context, a *Account, rec *store.HolderCredential) error {
-	if s.cfg.Status == nil || len(rec.Copies) == 0 {
+	if len(rec.Copies) == 0 {
 		return nil
 	}
-	rank := map[string]int{"valid": 0, "unknown": 1, "suspended": 2, "status_invalid": 3, "revoked": 4}
-	worst := "valid"
+	rank := map[string]int{StatusValid: 0, StatusUnknown: 1, StatusSuspended: 2, "status_invalid": 3, StatusRevoked: 4}
+	worst := StatusValid
 	for _, cp := range rec.Copies {
 		b, err := s.openCopy(a, rec.ID, cp)
 		if err != nil {
@@ -157,11 +203,18 @@ func (s *Service) refreshStatus(ctx context.Context, a *Account, rec *store.Hold
 		}
 		st, err := s.statusOf(ctx, b.Issuer, b.StatusURI, b.StatusIdx)
 		if err != nil {
-			return err
+			s.log.WarnContext(ctx, "holder could not read a credential's status", "account", a.ID, "credential", rec.ID, "error", errs.CodeOf(err))
+			st = StatusUnknown
 		}
 		if rank[st] > rank[worst] {
 			worst = st
 		}
+	}
+	if worst == StatusUnknown {
+		if rec.Status != StatusRevoked { // a revocation is for good
+			rec.Status = worst
+		}
+		return nil
 	}
 	if worst != rec.Status {
 		if err := s.cfg.Store.SetHolderCredentialStatus(ctx, a.ID, rec.ID, worst); err != nil {

@@ -87,6 +87,10 @@ type ConsentCandidate struct {
 	VCT          string   `json:"vct"`
 	Discloses    []string `json:"discloses"`
 	FreshCopies  int      `json:"fresh_copies"`
+	// LowCopies: presenting it leaves at most LowCopies fresh copies (the
+	// app should ask the issuer for a new offer and redeem it with
+	// replaces).
+	LowCopies bool `json:"low_copies"`
 }
 
 // presentState is the sealed state of a consent.
@@ -226,7 +230,7 @@ func (s *Service) StartPresentation(ctx context.Context, a *Account, req Present
 			ptrs := m.Pointers()
 			st.Pointers[qo.ID+"|"+credID] = ptrs
 			cq.Candidates = append(cq.Candidates, ConsentCandidate{CredentialID: credID, VCT: creds[m.Credential].VCT,
-				Discloses: pointerNames(ptrs), FreshCopies: fresh[credID]})
+				Discloses: pointerNames(ptrs), FreshCopies: fresh[credID], LowCopies: fresh[credID]-1 <= LowCopies})
 		}
 	}
 	for _, set := range r.DCQL.CredentialSets {
@@ -416,7 +420,8 @@ func pointerNames(ptrs []string) []string {
 }
 
 // candidates are a's credentials that have a copy this verifier may be
-// shown (unused, or with CopyReuse already its own), as dcql sees them,
+// shown (neither revoked, suspended, expired nor refreshed: a newer batch
+// answers for a refreshed one) (unused, or with CopyReuse already its own), as dcql sees them,
 // with their IDs and fresh-copy counts.
 func (s *Service) candidates(ctx context.Context, a *Account, clientID string) ([]dcql.Credential, []string, map[string]int, error) {
 	recs, err := s.cfg.Store.ListHolderCredentials(ctx, a.ID)
@@ -428,7 +433,7 @@ func (s *Service) candidates(ctx context.Context, a *Account, clientID string) (
 	fresh := map[string]int{}
 	me := usedBy(clientID)
 	for _, r := range recs {
-		if r.Status == "revoked" || r.Status == "suspended" || (!r.ExpiresAt.IsZero() && !s.now().Before(r.ExpiresAt)) {
+		if r.Status == StatusRevoked || r.Status == StatusSuspended || r.Status == StatusRefreshed || s.expired(r) {
 			continue
 		}
 		copies, err := s.cfg.Store.GetHolderCopies(ctx, a.ID, r.ID)

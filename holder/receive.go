@@ -51,6 +51,11 @@ type ReceiveRequest struct {
 	// Copies is how many copies to ask for with cloud keys: 1 to the
 	// issuer's batch size, which is the default.
 	Copies int `json:"copies,omitempty"`
+	// Replaces names a credential of a's that this offer re-issues (the
+	// issuer's new offer when copies ran low, OpenID4VCI 1.0 "Refreshing
+	// Issued Credentials"): it must come from the same issuer and
+	// configuration, and becomes refreshed once the new batch is stored.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // Prepared is a device-key receipt waiting for the phone's signatures.
@@ -81,6 +86,8 @@ type receiveState struct {
 	Metadata           *oid4vci.IssuerMetadata `json:"metadata"`
 	Keys               []keys.JWK              `json:"keys"`
 	Inputs             []string                `json:"inputs"`
+	// Replaces is the credential this receipt re-issues (ReceiveRequest).
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // Receive redeems an offer (by value or by reference) into a's wallet.
@@ -106,6 +113,12 @@ func (s *Service) Receive(ctx context.Context, a *Account, req ReceiveRequest) (
 	if err != nil {
 		return nil, nil, err
 	}
+	if req.Replaces != "" {
+		// Checked before the offer is redeemed, which spends it.
+		if err := s.checkReplaces(ctx, a, req.Replaces, offer); err != nil {
+			return nil, nil, err
+		}
+	}
 	sess, err := s.wallet.Redeem(ctx, offer, req.TxCode)
 	if err != nil {
 		return nil, nil, err
@@ -118,49 +131,101 @@ func (s *Service) Receive(ctx context.Context, a *Account, req ReceiveRequest) (
 		n = req.Copies
 	}
 	if mode == KeyDevice {
-		if err := checkDeviceKeys(req.DeviceKeys, n); err != nil {
+		if err := s.checkNewDeviceKeys(ctx, a, req.DeviceKeys, n); err != nil {
 			return nil, nil, err
 		}
-		for _, k := range req.DeviceKeys {
-			tp, _ := k.Thumbprint()
-			if _, err := s.cfg.Store.GetHolderKey(ctx, a.ID, tp); err == nil {
-				return nil, nil, ErrInvalidKeys.With("a device key is already bound to another copy: one key per copy", nil)
-			}
-		}
-		n = len(req.DeviceKeys)
 	}
 	nonce, err := sess.Nonce(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	if mode == KeyDevice {
-		p, err := s.prepareDevice(ctx, a, sess, req.DeviceKeys, nonce)
+		p, err := s.prepareDevice(ctx, a, sess, req.DeviceKeys, nonce, req.Replaces)
 		return nil, p, err
 	}
+	c, err := s.receiveCloud(ctx, a, sess, n, nonce, req.Replaces)
+	return c, nil, err
+}
+
+// ErrInvalidReplaces: replaces names a credential this offer cannot
+// re-issue.
+var ErrInvalidReplaces = errs.E(errs.Invalid, "invalid_replaces", "replaces must name a credential of this offer's issuer and configuration that was not replaced already")
+
+// checkReplaces: credential id of a exists (else ErrNotFound), was not
+// replaced already, and has offer's issuer and configuration.
+func (s *Service) checkReplaces(ctx context.Context, a *Account, id string, offer *oid4vci.Offer) error {
+	rec, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("reading credential: %w", err)
+	}
+	if rec.Status == StatusRefreshed || rec.Issuer != offer.CredentialIssuer || len(offer.ConfigIDs) == 0 || rec.ConfigID != offer.ConfigIDs[0] {
+		return ErrInvalidReplaces
+	}
+	return nil
+}
+
+// received finishes a receipt: the credential it re-issues (replaces)
+// becomes refreshed. A failure is logged: the new batch stays stored.
+func (s *Service) received(ctx context.Context, a *Account, replaces string) {
+	if replaces == "" {
+		return
+	}
+	if err := s.cfg.Store.SetHolderCredentialStatus(ctx, a.ID, replaces, StatusRefreshed); err != nil {
+		s.log.WarnContext(ctx, "holder could not mark a re-issued credential refreshed", "account", a.ID, "credential", replaces, "error", errs.CodeOf(err))
+	}
+}
+
+// receiveCloud asks sess's issuer for n credentials bound to fresh cloud
+// keys and stores them (storeReceived); replaces is the credential they
+// re-issue ("" for none).
+func (s *Service) receiveCloud(ctx context.Context, a *Account, sess *oid4vci.Session, n int, nonce, replaces string) (*Credential, error) {
+	var err error
 	signers := make([]keys.Signer, n)
 	proofs := make([]string, n)
 	for i := range signers {
 		if signers[i], err = keys.Generate(keys.ES256); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if proofs[i], err = oid4vci.Proof(signers[i], sess.Issuer, nonce, s.now()); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	creds, err := sess.Credentials(ctx, proofs)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	holderKeys := make(map[string]store.HolderKey, n)
 	for _, sg := range signers {
 		k, err := s.cloudKey(a, sg)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		holderKeys[k.ID] = k
 	}
 	c, err := s.storeReceived(ctx, a, sess.Issuer, sess.ConfigID, sess.Metadata, KeyCloud, creds, holderKeys)
-	return c, nil, err
+	if err != nil {
+		return nil, err
+	}
+	s.received(ctx, a, replaces)
+	return c, nil
+}
+
+// checkNewDeviceKeys: ks are 1 to batch distinct usable keys, none bound
+// to a copy already.
+func (s *Service) checkNewDeviceKeys(ctx context.Context, a *Account, ks []keys.JWK, batch int) error {
+	if err := checkDeviceKeys(ks, batch); err != nil {
+		return err
+	}
+	for _, k := range ks {
+		tp, _ := k.Thumbprint()
+		if _, err := s.cfg.Store.GetHolderKey(ctx, a.ID, tp); err == nil {
+			return ErrInvalidKeys.With("a device key is already bound to another copy: one key per copy", nil)
+		}
+	}
+	return nil
 }
 
 func checkDeviceKeys(ks []keys.JWK, batch int) error {
@@ -202,9 +267,11 @@ func (s *Service) cloudKey(a *Account, sg keys.Signer) (store.HolderKey, error) 
 	return store.HolderKey{AccountID: a.ID, ID: sg.KeyID(), Mode: KeyCloud, JWK: string(jj), Sealed: sealed, CreatedAt: s.now()}, nil
 }
 
-func (s *Service) prepareDevice(ctx context.Context, a *Account, sess *oid4vci.Session, ks []keys.JWK, nonce string) (*Prepared, error) {
+// prepareDevice stores a device-key receipt (re-issuing replaces, when
+// not "") and returns its signing inputs.
+func (s *Service) prepareDevice(ctx context.Context, a *Account, sess *oid4vci.Session, ks []keys.JWK, nonce, replaces string) (*Prepared, error) {
 	st := receiveState{Issuer: sess.Issuer, CredentialEndpoint: sess.CredentialEndpoint, ConfigID: sess.ConfigID,
-		Token: sess.Token, TokenType: sess.TokenType, Metadata: sess.Metadata, Keys: ks}
+		Token: sess.Token, TokenType: sess.TokenType, Metadata: sess.Metadata, Keys: ks, Replaces: replaces}
 	if sess.DPoPKey != nil {
 		b, err := keys.Seal(sess.DPoPKey, a.dataKey)
 		if err != nil {
@@ -342,7 +409,12 @@ func (s *Service) SubmitReceive(ctx context.Context, a *Account, id string, sigs
 	if err != nil {
 		return nil, err
 	}
-	return s.storeReceived(ctx, a, st.Issuer, st.ConfigID, st.Metadata, KeyDevice, creds, holderKeys)
+	c, err := s.storeReceived(ctx, a, st.Issuer, st.ConfigID, st.Metadata, KeyDevice, creds, holderKeys)
+	if err != nil {
+		return nil, err
+	}
+	s.received(ctx, a, st.Replaces)
+	return c, nil
 }
 
 // copyBlob is what a copy's sealed column holds.
