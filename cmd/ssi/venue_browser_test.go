@@ -108,8 +108,14 @@ func TestVenueScannerInChromium(t *testing.T) {
 	assert.True(t, b.Fits(), "the verdict fits 360 px")
 	b.Screenshot("venue-green")
 
-	// Cross-device OpenID4VP: the venue's request QR, answered by the
+	// Cross-device OpenID4VP: the policy chosen among the venue's (GET
+	// /verifier/v1/policies), the venue's request QR, answered by the
 	// citizen's wallet, and the verdict the page long-polls for.
+	b.WaitFor(`document.getElementById("request-policy").options.length > 0 && document.getElementById("request-policy-about").innerText !== ""`, "the venue's policies in the select")
+	assert.Equal(t, []string{"entry"}, webtest.Eval[[]string](b, `[...document.getElementById("request-policy").options].map((o) => o.value)`))
+	about := b.Text("#request-policy-about")
+	assert.Contains(t, about, "public health order", "the policy's description")
+	assert.Contains(t, about, "the door is shown given_name, family_name, birth_date")
 	webtest.Eval[bool](b, `(() => { document.getElementById("verdict-next").click(); document.getElementById("request-start").click(); return true; })()`)
 	b.WaitFor(`!document.getElementById("request").hidden && document.getElementById("request-qr").naturalWidth > 0`, "the venue's request QR")
 	uri := pageQR(t, b, "request-qr")

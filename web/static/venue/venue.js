@@ -273,8 +273,8 @@ async function startRequest() {
   const mine = { stopped: false };
   request = mine;
   try {
-    const policy = $("request-policy").value.trim();
-    localStorage.setItem(POLICY, policy);
+    const policy = $("request-policy").value;
+    if (policy) localStorage.setItem(POLICY, policy);
     const tx = await call("POST", "/verifier/v1/presentations", policy ? { policy } : {}, { idempotent: true });
     $("request-qr").src = "data:image/png;base64," + tx.qr_png;
     $("request").hidden = false;
@@ -297,6 +297,36 @@ async function startRequest() {
       message($("status"), "error", explain(e));
     }
   }
+}
+
+// ---- the venue's policies, for the OpenID4VP button ----
+
+let policies = [];
+
+// loadPolicies fills the policy select from GET /verifier/v1/policies,
+// keeping the choice this device made last (else the first policy).
+async function loadPolicies() {
+  const sel = $("request-policy");
+  try {
+    policies = (await call("GET", "/verifier/v1/policies")).policies || [];
+  } catch (e) {
+    policies = [];
+    if (!(e instanceof TypeError)) message($("status"), "warn", "The venue's policies could not be read: " + explain(e));
+  }
+  const kept = localStorage.getItem(POLICY) || "";
+  sel.replaceChildren(...policies.map((p) => el("option", { value: p.name }, p.name)));
+  if (!policies.length) sel.append(el("option", { value: kept }, kept || "(the venue's default policy)"));
+  if (kept && policies.some((p) => p.name === kept)) sel.value = kept;
+  aboutPolicy();
+}
+
+// aboutPolicy says what the chosen policy admits and what the door sees.
+function aboutPolicy() {
+  const p = policies.find((x) => x.name === $("request-policy").value);
+  $("request-policy-about").textContent = !p ? "" :
+    (p.description ? p.description + " " : "") + "The wallet is asked for " + (p.asks || []).join(", ") +
+    "; the door is shown " + ((p.shows || []).length ? p.shows.join(", ") : "the verdict only") + ".";
+  $("request-start").disabled = !$("request-policy").value && policies.length > 0;
 }
 
 function stopRequest() {
@@ -343,6 +373,7 @@ async function enter(key) {
   $("signout").hidden = false;
   showMode();
   await showBundleAge();
+  if (online()) loadPolicies();
   await openCamera();
   if (online()) await refreshBundle();
   else opened = await openBundle().catch(() => null);
@@ -380,7 +411,10 @@ function init() {
   });
   $("request-start").addEventListener("click", startRequest);
   $("request-cancel").addEventListener("click", stopRequest);
-  $("request-policy").value = localStorage.getItem(POLICY) ?? "entry";
+  $("request-policy").addEventListener("change", () => {
+    localStorage.setItem(POLICY, $("request-policy").value);
+    aboutPolicy();
+  });
   $("bundle-refresh").addEventListener("click", refreshBundle);
   $("camera-restart").addEventListener("click", openCamera);
   $("manual-form").addEventListener("submit", (ev) => {
@@ -401,7 +435,11 @@ function init() {
     lastText = "";
     check(t, "upload");
   });
-  globalThis.addEventListener("online", () => { showMode(); refreshBundle(); });
+  globalThis.addEventListener("online", () => {
+    showMode();
+    refreshBundle();
+    if (!policies.length && !$("scanner").hidden) loadPolicies();
+  });
   globalThis.addEventListener("offline", showMode);
   setInterval(showBundleAge, 30000);
   setInterval(() => { if (online() && !$("scanner").hidden) refreshBundle(); }, 10 * 60000);
