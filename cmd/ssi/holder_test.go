@@ -43,6 +43,9 @@ type devHolder struct {
 	did    string
 	client *http.Client
 	leaks  *httpxtest.LeakChecker
+	// verifier is the verifier's base URL when it is not url's process
+	// (TestHolderLoad); empty: url.
+	verifier string
 }
 
 func newDevHolder(t testing.TB, extra ...string) *devHolder {
@@ -59,7 +62,7 @@ func newDevHolder(t testing.TB, extra ...string) *devHolder {
 		key: seed.APIKeys["health"], venue: seed.APIKeys["venue"], did: seed.DIDs["health"], client: c, leaks: lc}
 }
 
-// call sends a wallet API request with the session token tok and decodes
+// call sends a wallet API request (path, or a full URL) with the session token tok and decodes
 // a JSON answer into out (when not nil); it returns the status and body.
 func (d *devHolder) call(method, path, tok string, body, out any) (int, []byte) {
 	d.t.Helper()
@@ -69,7 +72,11 @@ func (d *devHolder) call(method, path, tok string, body, out any) (int, []byte) 
 		require.NoError(d.t, err)
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequestWithContext(context.Background(), method, d.url+path, rd)
+	u := path // a full URL: another process (d.verifier)
+	if !strings.HasPrefix(path, "http") {
+		u = d.url + path
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, u, rd)
 	require.NoError(d.t, err)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

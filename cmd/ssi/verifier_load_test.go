@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -246,10 +247,13 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// loadJob is one prepared response of TestVerifierLoad.
+// loadJob is one prepared request of TestVerifierLoad (a response, as a
+// form) or TestHolderLoad (an accept, JSON with the citizen's session
+// token).
 type loadJob struct {
-	Path string `json:"path"`
-	Body string `json:"body"`
+	Path  string `json:"path"`
+	Body  string `json:"body"`
+	Token string `json:"token,omitempty"`
 }
 
 // walletResult is what TestVerifierLoadWallets reports.
@@ -258,8 +262,9 @@ type walletResult struct {
 	WallNS, P50NS, P99NS, MaxNS int64
 }
 
-// TestVerifierLoadWallets is the wallets of TestVerifierLoad, run by it in
-// a child process: 64 goroutines posting the prepared responses.
+// TestVerifierLoadWallets is the wallets of TestVerifierLoad (and the
+// citizens' apps of TestHolderLoad), run by it in a child process: 64
+// goroutines posting the prepared requests.
 func TestVerifierLoadWallets(t *testing.T) {
 	file, base := os.Getenv("SSI_VERIFIER_LOAD_JOBS"), os.Getenv("SSI_VERIFIER_LOAD_BASE")
 	if file == "" || base == "" {
@@ -285,9 +290,16 @@ func TestVerifierLoadWallets(t *testing.T) {
 		wg.Go(func() {
 			for j := range ch {
 				t0 := time.Now()
-				resp, err := hc.Post(base+j.Path, "application/x-www-form-urlencoded", strings.NewReader(j.Body))
+				req, _ := http.NewRequest(http.MethodPost, base+j.Path, strings.NewReader(j.Body))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				if j.Token != "" {
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+j.Token)
+				}
+				resp, err := hc.Do(req)
 				dt := time.Since(t0)
 				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body) // read to the end: the connection is kept
 					resp.Body.Close()
 					if resp.StatusCode != http.StatusOK {
 						err = fmt.Errorf("status %d", resp.StatusCode)

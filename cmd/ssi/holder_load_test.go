@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssi-project/ssi/internal/config"
+	"github.com/ssi-project/ssi/internal/httpx/httpxtest"
+	"github.com/ssi-project/ssi/internal/keys"
+	"github.com/ssi-project/ssi/internal/store"
+	"github.com/ssi-project/ssi/issuer/issuertest"
+)
+
+// TestHolderLoad is the holder's load command (issue 16, acceptance 6):
+// POST /wallet/v1/presentations/{id}/accept with 64 clients, on
+// PostgreSQL, each service in its own process. `ssi dev` (issuer,
+// registry, ledger and our verifier) runs in a child process (this test
+// binary, TestHolderLoadDev) on one fresh schema; the holder runs in this
+// process, wired as `ssi holder` wires it (newHolder, newApp) on another,
+// reaching the dev process over loopback HTTP; the citizens' apps run in a
+// second child (TestVerifierLoadWallets). Outside the timed phase: 16
+// accounts, their vaccination passes (10 copies each: once-only needs one
+// fresh copy per presentation), the venue's transactions and the
+// consents. Timed: each accept takes a fresh copy, opens it and its key,
+// builds the presentation, signs the KB-JWT, posts it by direct_post to
+// the verifier, which checks it, and records the history. It reports
+// presentations per second, latency, and the CPU per presentation of each
+// process against the raw ES256 cost measured in the same run (the
+// holder's: 1 sign; both: 1 sign + 2 verifies).
+//
+//	SSI_HOLDER_LOAD=3200 SSI_TEST_POSTGRES=… go test -count=1 -run '^TestHolderLoad$' -v -timeout 30m ./cmd/ssi
+//
+// SSI_HOLDER_LOAD_VERIFIER=local sends the responses to an endpoint in
+// this process that answers at once (the holder's own share);
+// SSI_HOLDER_LOAD_PROFILE=FILE writes a CPU profile of the holder process
+// during the timed phase.
+func TestHolderLoad(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("SSI_HOLDER_LOAD"))
+	dsn := os.Getenv("SSI_TEST_POSTGRES")
+	if n <= 0 || !strings.HasPrefix(dsn, "postgres") {
+		t.Skip("set SSI_HOLDER_LOAD=N and SSI_TEST_POSTGRES to run the holder load")
+	}
+	local := os.Getenv("SSI_HOLDER_LOAD_VERIFIER") == "local"
+	const clients, accounts = 64, 16
+	ctx := context.Background()
+
+	var rb [6]byte
+	_, _ = rand.Read(rb[:])
+	devSchema, holderSchema := "ssihload_dev_"+hex.EncodeToString(rb[:]), "ssihload_holder_"+hex.EncodeToString(rb[:])
+	adm, err := store.Open(ctx, dsn, store.Options{MaxConns: 2})
+	require.NoError(t, err)
+	defer adm.Close()
+	for _, s := range []string{devSchema, holderSchema} {
+		_, err = store.Raw(adm).Exec(ctx, "CREATE SCHEMA "+s)
+		require.NoError(t, err)
+		defer func() { _, _ = store.Raw(adm).Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+s+" CASCADE") }()
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	// The pool of a production deployment, not dev's default of 4.
+	inSchema := func(s string) string { return dsn + sep + "search_path=" + s + "&pool_max_conns=16" }
+
+	dir := t.TempDir()
+	dev := startDevProcess(t, dir, inSchema(devSchema))
+	seed := readDevSeed(t, dir)
+	waitAnchoredDID(t, dev.url, seed.DIDs["health"])
+	holderURL := startLoadHolder(t, dir, inSchema(holderSchema), dev.url)
+
+	c, lc := httpxtest.NewClient(t)
+	d := &devHolder{t: t, url: holderURL, dir: dir, admin: &issuertest.Client{HTTP: http.DefaultClient, Base: dev.url},
+		key: seed.APIKeys["health"], venue: seed.APIKeys["venue"], did: seed.DIDs["health"], client: c, leaks: lc, verifier: dev.url}
+	var lv *localVerifier
+	if local {
+		lv = newLocalVerifier(t, dir)
+	}
+	fmt.Printf("preparing %d accepts …\n", n)
+	prep := time.Now()
+	per := (n + accounts - 1) / accounts
+	byAccount := make([][]benchJob, accounts)
+	var setup sync.WaitGroup
+	errc := make(chan error, accounts)
+	sem := make(chan struct{}, 8)
+	for a := range accounts {
+		setup.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := d.benchClient(fmt.Sprintf("load-%d", a), per, lv, &byAccount[a]); err != nil {
+				errc <- err
+			}
+		})
+	}
+	setup.Wait()
+	close(errc)
+	for err := range errc {
+		require.NoError(t, err)
+	}
+	fmt.Printf("prepared in %v\n", time.Since(prep).Round(time.Millisecond))
+	// Interleaved, so that the 64 clients spread over the 16 accounts.
+	f, err := os.CreateTemp(t.TempDir(), "jobs")
+	require.NoError(t, err)
+	enc := json.NewEncoder(f)
+	total := 0
+	for i := 0; i < per; i++ {
+		for _, js := range byAccount {
+			if i < len(js) {
+				body, _ := json.Marshal(map[string]any{"choices": map[string]string{"pass": js[i].cred}})
+				require.NoError(t, enc.Encode(loadJob{Path: "/wallet/v1/presentations/" + js[i].consent + "/accept", Body: string(body), Token: js[i].tok}))
+				total++
+			}
+		}
+	}
+	require.NoError(t, f.Close())
+
+	if path := os.Getenv("SSI_HOLDER_LOAD_PROFILE"); path != "" {
+		pf, err := os.Create(path)
+		require.NoError(t, err)
+		defer pf.Close()
+		require.NoError(t, pprof.StartCPUProfile(pf))
+		defer pprof.StopCPUProfile()
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestVerifierLoadWallets$", "-test.v")
+	cmd.Env = append(os.Environ(), "SSI_VERIFIER_LOAD_JOBS="+f.Name(), "SSI_VERIFIER_LOAD_BASE="+holderURL, "SSI_HOLDER_LOAD=", "SSI_VERIFIER_LOAD=")
+	hcpu0, dcpu0 := processCPU(), dev.cpu(t)
+	out, err := cmd.CombinedOutput()
+	hcpu, dcpu := processCPU()-hcpu0, dev.cpu(t)-dcpu0
+	require.NoError(t, err, "%s", out)
+	var res walletResult
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "WALLETS "); ok {
+			require.NoError(t, json.Unmarshal([]byte(rest), &res))
+		}
+	}
+	require.Equal(t, total, res.OK, "%s", out)
+	if lv != nil {
+		require.EqualValues(t, total, lv.posted.Load())
+	}
+	sign, verify := rawES256(2000)
+	wall := time.Duration(res.WallNS)
+	hper, dper := hcpu/time.Duration(res.OK), dcpu/time.Duration(res.OK)
+	to := "our verifier (ssi dev, another process)"
+	if local {
+		to = "an endpoint in the holder's process that answers at once"
+	}
+	fmt.Printf("store postgres, direct_post to %s, %d clients (another process), %d presentations in %v\n", to, clients, res.OK, wall.Round(time.Millisecond))
+	fmt.Printf("throughput  %.0f presentations/s\n", float64(res.OK)/wall.Seconds())
+	fmt.Printf("latency     p50 %v  p99 %v  max %v\n", time.Duration(res.P50NS).Round(10*time.Microsecond), time.Duration(res.P99NS).Round(10*time.Microsecond), time.Duration(res.MaxNS).Round(10*time.Microsecond))
+	fmt.Printf("raw         ES256 sign %v, verify %v (CPU, one goroutine)\n", sign.Round(time.Microsecond), verify.Round(time.Microsecond))
+	fmt.Printf("cpu holder  %v per presentation = %.1f × 1 sign\n", hper.Round(time.Microsecond), float64(hper)/float64(sign))
+	if !local {
+		fmt.Printf("cpu dev     %v per presentation (verifier, and the idle ledger, issuer and registry)\n", dper.Round(time.Microsecond))
+		fmt.Printf("cpu both    %v per presentation = %.1f × (1 sign + 2 verifies)\n", (hper + dper).Round(time.Microsecond), float64(hper+dper)/float64(sign+2*verify))
+	}
+	dev.stop(t)
+}
+
+// devProcess is `ssi dev` running in a child process.
+type devProcess struct {
+	url string
+	cmd *exec.Cmd
+}
+
+// startDevProcess runs `ssi dev` on store dsn with data directory dir in
+// a child process (TestHolderLoadDev) and waits for its banner.
+func startDevProcess(t *testing.T, dir, dsn string) *devProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHolderLoadDev$")
+	cmd.Env = append(os.Environ(), "SSI_HOLDER_LOAD_DEV="+dir, "SSI_HOLDER_LOAD_DEV_STORE="+dsn, "SSI_HOLDER_LOAD=")
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	p := &devProcess{cmd: cmd}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "ssi dev listening on "); ok {
+				u, _, _ := strings.Cut(rest, " ")
+				urls <- u
+			}
+		}
+	}()
+	select {
+	case p.url = <-urls:
+	case <-time.After(120 * time.Second):
+		t.Fatal("ssi dev did not start")
+	}
+	return p
+}
+
+// cpu is the child's user + system CPU time so far (/proc, clock ticks of
+// 10 ms).
+func (p *devProcess) cpu(t *testing.T) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "stat"))
+	require.NoError(t, err)
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// stop ends the child as SIGTERM would and waits for a clean exit.
+func (p *devProcess) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, p.cmd.Wait())
+}
+
+// TestHolderLoadDev is TestHolderLoad's `ssi dev`, run by it in a child
+// process until SIGTERM.
+func TestHolderLoadDev(t *testing.T) {
+	dir, dsn := os.Getenv("SSI_HOLDER_LOAD_DEV"), os.Getenv("SSI_HOLDER_LOAD_DEV_STORE")
+	if dir == "" || dsn == "" {
+		t.Skip("run by TestHolderLoad")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	// No log line per request; the issuer's per-address limit off (every
+	// client is 127.0.0.1).
+	code := run(ctx, []string{"dev", "--data", dir, "--addr", "127.0.0.1:0", "--store", dsn, "--log-level", "warn",
+		"--rate-per-client", "0", "--shutdown-timeout", "5s"}, os.Stdout, os.Stderr)
+	require.Equal(t, 0, code)
+}
+
+// startLoadHolder runs the holder alone in this process on store dsn, as
+// `ssi holder` wires it, with ssi dev's registry at registry and its
+// ledger's validators pinned; dev lets it reach them on loopback HTTP. It
+// returns the holder's base URL.
+func startLoadHolder(t *testing.T, dir, dsn, registry string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := config.DefaultServer()
+	cfg.Addr, cfg.Store, cfg.LogLevel = "127.0.0.1:0", dsn, "warn"
+	cfg.PublicURL = "http://" + cfg.Addr
+	st, err := openStore(ctx, cfg, true)
+	require.NoError(t, err)
+	ln, err := listen(&cfg)
+	require.NoError(t, err)
+	kek, err := keys.NewDataKey()
+	require.NoError(t, err)
+	pins, err := readPinned(filepath.Join(dir, "ledger", "node0", "config", "genesis.json"))
+	require.NoError(t, err)
+	log := newLogger(cfg, io.Discard)
+	svc, err := newHolder(cfg, st, kek, pins, registry, true, log)
+	require.NoError(t, err)
+	a := newApp(cfg, st, log, services{holder: svc})
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		st.Close()
+	})
+	return cfg.PublicURL
+}
