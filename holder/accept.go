@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"time"
@@ -135,23 +134,17 @@ func (s *Service) planPresentation(ctx context.Context, a *Account, st *presentS
 	me := usedBy(st.Verifier.ClientID)
 	p := &plan{vp: map[string][]string{}}
 	var pending pendingDevice
-	picked := map[string]bool{}
+	picked := map[string][]int{} // credential id → copies this presentation took
 	for _, qid := range sortedKeys(choices) {
 		credID := choices[qid]
-		copies, err := s.cfg.Store.GetHolderCopies(ctx, a.ID, credID)
+		cp, k, left, err := s.pickCopy(ctx, a, credID, me, s.cfg.CopyReuse, picked[credID])
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrInvalidChoice
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading credential: %w", err)
-		}
-		cp, left, err := pickCopy(store.HolderCredential{ID: credID, Copies: copies}, me, s.cfg.CopyReuse, picked)
-		if err != nil {
 			return nil, err
 		}
-		if cp.Sealed, err = s.cfg.Store.GetHolderCopySealed(ctx, a.ID, credID, cp.N); err != nil {
-			return nil, fmt.Errorf("reading the chosen copy: %w", err)
-		}
+		picked[credID] = append(picked[credID], cp.N)
 		if left <= LowCopies {
 			p.low = append(p.low, credID)
 		}
@@ -164,10 +157,6 @@ func (s *Service) planPresentation(ctx context.Context, a *Account, st *presentS
 		names := pointerNames(ptrs)
 		st.Claims[credID] = names
 		p.history = append(p.history, s.historyEntry(a, "online", st.Verifier, credID, names, "shared"))
-		k, err := s.cfg.Store.GetHolderKey(ctx, a.ID, cp.KeyID)
-		if err != nil {
-			return nil, fmt.Errorf("reading the copy's key: %w", err)
-		}
 		if k.Mode == KeyDevice {
 			body, err := sdjwt.Present(b.SDJWT, ptrs, nil)
 			if err != nil {
@@ -329,39 +318,29 @@ func checkChoices(st *presentState, choices map[string]string) error {
 	return nil
 }
 
-// pickCopy chooses a fresh copy of rec for the verifier me (its
-// client_id's hash), not one of picked, and returns it with the number of
-// fresh copies left after it; with reuse a copy already me's is fresh
-// too, and chosen first; otherwise a random fresh one. The copy is only taken by
-// TakeHolderPresentation. Errors: ErrNoFreshCopy.
-func pickCopy(rec store.HolderCredential, me string, reuse bool, picked map[string]bool) (store.HolderCopy, int, error) {
-	fresh := func(cp store.HolderCopy) bool {
-		return !picked[fmt.Sprint(rec.ID, "/", cp.N)] && (cp.UsedBy == "" || (reuse && cp.UsedBy == me))
+// pickCopy chooses a fresh copy of credential credID for the verifier me
+// (its client_id's hash), not one of except, and returns it with its key
+// and the number of fresh copies left after it; with reuse a copy already
+// me's is fresh too, and chosen first (shown again: not one fewer left);
+// otherwise a random fresh one. The store chooses (one query); the copy is
+// only taken by TakeHolderPresentation or UseHolderCopy. Errors:
+// store.ErrNotFound (no such credential), ErrNoFreshCopy.
+func (s *Service) pickCopy(ctx context.Context, a *Account, credID, me string, reuse bool, except []int) (store.HolderCopy, store.HolderKey, int, error) {
+	p, err := s.cfg.Store.PickHolderCopy(ctx, a.ID, credID, me, reuse, except)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.HolderCopy{}, store.HolderKey{}, 0, err
 	}
-	var mine, free []store.HolderCopy
-	for _, cp := range rec.Copies {
-		switch {
-		case !fresh(cp):
-		case reuse && cp.UsedBy == me:
-			mine = append(mine, cp)
-		default:
-			free = append(free, cp)
-		}
+	if err != nil {
+		return store.HolderCopy{}, store.HolderKey{}, 0, fmt.Errorf("choosing a copy: %w", err)
 	}
-	n := len(mine) + len(free)
-	var cp store.HolderCopy
-	switch {
-	case len(mine) > 0:
-		cp, n = mine[0], n+1 // shown again: not one fewer
-	case len(free) > 0:
-		// A random one: concurrent presentations of one credential
-		// rarely reach for the same copy.
-		cp = free[rand.IntN(len(free))]
-	default:
-		return store.HolderCopy{}, 0, ErrNoFreshCopy
+	if p.Fresh == 0 {
+		return store.HolderCopy{}, store.HolderKey{}, 0, ErrNoFreshCopy
 	}
-	picked[fmt.Sprint(rec.ID, "/", cp.N)] = true
-	return cp, n - 1, nil
+	left := p.Fresh - 1
+	if reuse && p.Copy.UsedBy == me {
+		left = p.Fresh
+	}
+	return p.Copy, p.Key, left, nil
 }
 
 // respond posts the VP Token to the verifier; when it is not delivered,

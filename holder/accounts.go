@@ -207,10 +207,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Account, err
 	if err != nil {
 		return nil, fmt.Errorf("reading session: %w", err)
 	}
-	a, err := s.cfg.Store.GetHolderAccount(ctx, sess.AccountID)
-	if err != nil {
-		return nil, fmt.Errorf("reading account: %w", err)
-	}
+	a := sess.Account
 	pt, err := keys.OpenData(s.cfg.KEK, a.DataKey, dataKeyContext(a.ID))
 	if err != nil || len(pt) != len(keys.KEK{}) {
 		return nil, fmt.Errorf("opening the account's data key: %w", err)

@@ -95,7 +95,10 @@ func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req Offl
 	// The code is renewed every few seconds: the venue's own copy is
 	// shown again (one venue links nothing it did not see already); a
 	// copy no verifier has seen is taken the first time.
-	cp, _, err := pickCopy(rec, usedBy(aud), true, map[string]bool{})
+	cp, k, _, err := s.pickCopy(ctx, a, rec.ID, usedBy(aud), true, nil)
+	if errors.Is(err, store.ErrNotFound) { // deleted meanwhile
+		return nil, nil, ErrNotFound
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -107,10 +110,6 @@ func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req Offl
 	}
 	if b, err = s.openCopy(a, id, cp); err != nil {
 		return nil, nil, err
-	}
-	k, err := s.cfg.Store.GetHolderKey(ctx, a.ID, cp.KeyID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the copy's key: %w", err)
 	}
 	ptrs := make([]string, len(req.Claims))
 	for i, c := range req.Claims {

@@ -27,6 +27,10 @@ type HolderSession struct {
 	AccountID string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Account is the session's account, read with it by GetHolderSession
+	// (one query per authenticated request, not two); PutHolderSession
+	// ignores it.
+	Account HolderAccount
 }
 
 // HolderKey is a holder key of one credential copy.
@@ -164,16 +168,18 @@ func (s *Store) PutHolderSession(ctx context.Context, h HolderSession) error {
 }
 
 // GetHolderSession returns the session of tokenHash that has not expired
-// at now. Errors: ErrNotFound (none, or expired).
+// at now, with its account. Errors: ErrNotFound (none, or expired).
 func (s *Store) GetHolderSession(ctx context.Context, tokenHash []byte, now time.Time) (HolderSession, error) {
 	var h HolderSession
-	var at, exp int64
-	err := s.r().queryRow(ctx, `SELECT token_hash, account_id, created_at, expires_at FROM holder_sessions WHERE token_hash = $1 AND expires_at > $2`,
-		tokenHash, toMicros(now)).Scan(&h.TokenHash, &h.AccountID, &at, &exp)
+	var at, exp, acctAt int64
+	a := &h.Account
+	err := s.r().queryRow(ctx, `SELECT s.token_hash, s.account_id, s.created_at, s.expires_at, a.id, a.username, a.password_hash, a.data_key, a.created_at
+		FROM holder_sessions s JOIN holder_accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND s.expires_at > $2`,
+		tokenHash, toMicros(now)).Scan(&h.TokenHash, &h.AccountID, &at, &exp, &a.ID, &a.Username, &a.PasswordHash, &a.DataKey, &acctAt)
 	if err != nil {
 		return HolderSession{}, fmt.Errorf("getting holder session: %w", err)
 	}
-	h.CreatedAt, h.ExpiresAt = fromMicros(at), fromMicros(exp)
+	h.CreatedAt, h.ExpiresAt, a.CreatedAt = fromMicros(at), fromMicros(exp), fromMicros(acctAt)
 	return h, nil
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -161,6 +162,58 @@ func (s *Store) GetHolderCopySealed(ctx context.Context, accountID, id string, n
 		return nil, fmt.Errorf("getting a holder copy: %w", err)
 	}
 	return b, nil
+}
+
+// HolderCopyPick is a copy chosen by PickHolderCopy: the copy with its
+// sealed blob, its key, and how many copies were fresh for the verifier
+// (this one included).
+type HolderCopyPick struct {
+	Copy  HolderCopy
+	Key   HolderKey
+	Fresh int
+}
+
+// PickHolderCopy chooses, in one query, a copy of credential id of account
+// that is fresh for the verifier whose client_id hashes to usedBy and is
+// not one of except: an unused one at random (concurrent presentations of
+// one credential rarely reach for the same copy), or with reuse first one
+// already usedBy's. It returns the copy with its sealed blob and key;
+// Fresh is 0 when no copy is fresh. Nothing is marked: UseHolderCopy
+// takes the copy (and only it guarantees that one presentation gets it).
+// Errors: ErrNotFound (no such credential of account).
+func (s *Store) PickHolderCopy(ctx context.Context, accountID, id, usedBy string, reuse bool, except []int) (HolderCopyPick, error) {
+	args := []any{accountID, id}
+	fresh := "c.used_by IS NULL"
+	if reuse {
+		args = append(args, usedBy)
+		fresh = "(c.used_by IS NULL OR c.used_by = $3)"
+	}
+	not := ""
+	for _, n := range except {
+		args = append(args, n)
+		not += fmt.Sprintf(" AND c.n <> $%d", len(args))
+	}
+	var p HolderCopyPick
+	var usedAt, keyAt int64
+	k := &p.Key
+	// count(*) OVER () counts the fresh copies before LIMIT; with reuse,
+	// the verifier's own copy sorts first (false before true).
+	err := s.r().queryRow(ctx, `SELECT c.n, c.key_id, c.sealed, COALESCE(c.used_by, ''), c.used_at,
+		k.account_id, k.id, k.mode, k.jwk, k.sealed, k.created_at, count(*) OVER ()
+		FROM holder_copies c JOIN holder_keys k ON k.account_id = c.account_id AND k.id = c.key_id
+		WHERE c.account_id = $1 AND c.credential_id = $2 AND `+fresh+not+`
+		ORDER BY (c.used_by IS NULL), random() LIMIT 1`, args...).
+		Scan(&p.Copy.N, &p.Copy.KeyID, &p.Copy.Sealed, &p.Copy.UsedBy, &usedAt, &k.AccountID, &k.ID, &k.Mode, &k.JWK, &k.Sealed, &keyAt, &p.Fresh)
+	if errors.Is(err, ErrNotFound) {
+		// None fresh: is there such a credential at all?
+		return HolderCopyPick{}, notFoundOr(ctx, s.r(), nil,
+			`SELECT 1 FROM holder_credentials WHERE account_id = $1 AND id = $2`, accountID, id)
+	}
+	if err != nil {
+		return HolderCopyPick{}, fmt.Errorf("picking a holder copy: %w", err)
+	}
+	p.Copy.UsedAt, k.CreatedAt = fromMicros(usedAt), fromMicros(keyAt)
+	return p, nil
 }
 
 // SetHolderCredentialStatus records the status last seen of a credential.

@@ -18,6 +18,7 @@ func holderCases() []testCase {
 		{"HolderSessions", testHolderSessions},
 		{"HolderCredentials", testHolderCredentials},
 		{"HolderCopiesOnceOnly", testHolderCopiesOnceOnly},
+		{"HolderPickCopy", testHolderPickCopy},
 		{"HolderTransactions", testHolderTransactions},
 		{"HolderHistory", testHolderHistory},
 		{"HolderTakePresentation", testHolderTakePresentation},
@@ -62,6 +63,8 @@ func testHolderSessions(t *testing.T, s *store.Store) {
 	got, err := s.GetHolderSession(ctx, h("t1"), t0)
 	require.NoError(t, err)
 	assert.Equal(t, "a1", got.AccountID)
+	assert.Equal(t, "a1", got.Account.ID, "the account comes with its session")
+	assert.Equal(t, []byte("sealed"), got.Account.DataKey)
 	_, err = s.GetHolderSession(ctx, h("t1"), t0.Add(time.Hour))
 	assertCode(t, store.ErrNotFound, err, "expired at its expiry")
 
@@ -177,6 +180,55 @@ func testHolderCopiesOnceOnly(t *testing.T, s *store.Store) {
 	require.NoError(t, s.UseHolderCopy(ctx, "a1", "c1", 0, first, true, t0), "reuse by the same verifier")
 	assertCode(t, store.ErrConflict, s.UseHolderCopy(ctx, "a1", "c1", 0, "other", true, t0), "never by another")
 	assertCode(t, store.ErrNotFound, s.UseHolderCopy(ctx, "a1", "c1", 5, "other", false, t0))
+}
+
+// testHolderPickCopy: PickHolderCopy chooses among the copies fresh for
+// the verifier (unused; with reuse, its own first), never one of except,
+// at random among the unused, with its sealed blob and key and the count
+// of fresh copies; none fresh is Fresh 0, no credential ErrNotFound.
+func testHolderPickCopy(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	holderAccount(t, s, "a1")
+	holderAccount(t, s, "a2")
+	c := holderCredential("a1", "c1", 4)
+	for _, cp := range c.Copies {
+		c.Keys = append(c.Keys, store.HolderKey{AccountID: "a1", ID: cp.KeyID, Mode: "cloud", JWK: `{"k":"` + cp.KeyID + `"}`, Sealed: []byte("k" + cp.KeyID), CreatedAt: t0})
+	}
+	require.NoError(t, s.PutHolderCredential(ctx, c))
+	require.NoError(t, s.UseHolderCopy(ctx, "a1", "c1", 1, "v1", false, t0))
+	require.NoError(t, s.UseHolderCopy(ctx, "a1", "c1", 3, "v2", false, t0))
+
+	seen := map[int]bool{}
+	for range 64 {
+		p, err := s.PickHolderCopy(ctx, "a1", "c1", "v1", false, nil)
+		require.NoError(t, err)
+		require.Contains(t, []int{0, 2}, p.Copy.N, "an unused copy")
+		assert.Equal(t, 2, p.Fresh)
+		assert.Equal(t, []byte{byte(p.Copy.N + 1)}, p.Copy.Sealed, "with its sealed blob")
+		assert.Equal(t, c.Copies[p.Copy.N].KeyID, p.Key.ID, "and its key")
+		assert.Equal(t, []byte("k"+p.Key.ID), p.Key.Sealed)
+		assert.Equal(t, "cloud", p.Key.Mode)
+		seen[p.Copy.N] = true
+	}
+	assert.Len(t, seen, 2, "chosen at random among the unused")
+	p, err := s.PickHolderCopy(ctx, "a1", "c1", "v1", false, []int{0})
+	require.NoError(t, err)
+	assert.Equal(t, 2, p.Copy.N, "never one of except")
+	p, err = s.PickHolderCopy(ctx, "a1", "c1", "v1", true, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1, p.Copy.N, "with reuse, the verifier's own copy first")
+	assert.Equal(t, "v1", p.Copy.UsedBy)
+	assert.Equal(t, 3, p.Fresh, "its own and the two unused")
+	p, err = s.PickHolderCopy(ctx, "a1", "c1", "v1", true, []int{1, 0})
+	require.NoError(t, err)
+	assert.Equal(t, 2, p.Copy.N, "never another verifier's copy 3")
+	p, err = s.PickHolderCopy(ctx, "a1", "c1", "v1", false, []int{0, 2})
+	require.NoError(t, err)
+	assert.Zero(t, p.Fresh, "none fresh")
+	_, err = s.PickHolderCopy(ctx, "a2", "c1", "v1", false, nil)
+	assertCode(t, store.ErrNotFound, err, "another account's credential")
+	_, err = s.PickHolderCopy(ctx, "a1", "nope", "v1", false, nil)
+	assertCode(t, store.ErrNotFound, err)
 }
 
 func testHolderTransactions(t *testing.T, s *store.Store) {
