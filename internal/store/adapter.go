@@ -15,6 +15,17 @@ type querier interface {
 	exec(ctx context.Context, sql string, args ...any) (rowsAffected int64, err error)
 	query(ctx context.Context, sql string, args ...any) (rows, error)
 	queryRow(ctx context.Context, sql string, args ...any) row
+	// execAll runs statements in order and returns the rows each
+	// affected; it stops at the first error. PostgreSQL sends them in one
+	// round trip (a pipeline: outside a transaction they are one implicit
+	// transaction), SQLite one after another.
+	execAll(ctx context.Context, stmts []stmt) (rowsAffected []int64, err error)
+}
+
+// stmt is one statement of execAll.
+type stmt struct {
+	sql  string
+	args []any
 }
 
 // row is the result of queryRow. Scan returns ErrNotFound when there is no

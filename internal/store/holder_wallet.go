@@ -254,20 +254,32 @@ func (s *Store) DeleteHolderCredential(ctx context.Context, accountID, id string
 // wins. Errors: ErrConflict (the copy went to someone else meanwhile),
 // ErrNotFound.
 func (s *Store) UseHolderCopy(ctx context.Context, accountID, credentialID string, n int, usedBy string, reuse bool, at time.Time) error {
-	cond := "used_by IS NULL"
-	if reuse {
-		cond = "(used_by IS NULL OR used_by = $4)"
-	}
-	k, err := s.w().exec(ctx, `UPDATE holder_copies SET used_by = $4, used_at = $5 WHERE account_id = $1 AND credential_id = $2 AND n = $3 AND `+cond,
-		accountID, credentialID, n, usedBy, toMicros(at))
+	q, args := useHolderCopy(accountID, credentialID, n, usedBy, reuse, at)
+	k, err := s.w().exec(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("marking a holder copy used: %w", err)
 	}
 	if k == 0 {
-		return notFoundOr(ctx, s.w(), ErrConflict.With("the copy was used meanwhile", nil),
-			`SELECT 1 FROM holder_copies WHERE account_id = $1 AND credential_id = $2 AND n = $3`, accountID, credentialID, n)
+		return s.copyUsedMeanwhile(ctx, accountID, credentialID, n)
 	}
 	return nil
+}
+
+// useHolderCopy is UseHolderCopy's statement.
+func useHolderCopy(accountID, credentialID string, n int, usedBy string, reuse bool, at time.Time) (string, []any) {
+	cond := "used_by IS NULL"
+	if reuse {
+		cond = "(used_by IS NULL OR used_by = $4)"
+	}
+	return `UPDATE holder_copies SET used_by = $4, used_at = $5 WHERE account_id = $1 AND credential_id = $2 AND n = $3 AND ` + cond,
+		[]any{accountID, credentialID, n, usedBy, toMicros(at)}
+}
+
+// copyUsedMeanwhile is the error of a use of copy n that changed no row:
+// ErrConflict, or ErrNotFound when there is no such copy.
+func (s *Store) copyUsedMeanwhile(ctx context.Context, accountID, credentialID string, n int) error {
+	return notFoundOr(ctx, s.w(), ErrConflict.With("the copy was used meanwhile", nil),
+		`SELECT 1 FROM holder_copies WHERE account_id = $1 AND credential_id = $2 AND n = $3`, accountID, credentialID, n)
 }
 
 // PutHolderTransaction stores a new flow. Errors: ErrInvalid, ErrConflict,
@@ -306,42 +318,57 @@ func (s *Store) GetHolderTransaction(ctx context.Context, accountID, kind, id st
 // Errors: ErrConflict (it is not in status from: another call finished
 // it), ErrNotFound.
 func (s *Store) FinishHolderTransaction(ctx context.Context, accountID, id, from, to string, state []byte) error {
-	var (
-		n   int64
-		err error
-	)
-	if state == nil {
-		n, err = s.w().exec(ctx, `UPDATE holder_transactions SET status = $4 WHERE account_id = $1 AND id = $2 AND status = $3`, accountID, id, from, to)
-	} else {
-		n, err = s.w().exec(ctx, `UPDATE holder_transactions SET status = $4, state = $5 WHERE account_id = $1 AND id = $2 AND status = $3`, accountID, id, from, to, state)
-	}
+	q, args := finishHolderTransaction(accountID, id, from, to, state)
+	n, err := s.w().exec(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("finishing holder transaction: %w", err)
 	}
 	if n == 0 {
-		return notFoundOr(ctx, s.w(), ErrConflict.With("the transaction is no longer "+from, nil),
-			`SELECT 1 FROM holder_transactions WHERE account_id = $1 AND id = $2`, accountID, id)
+		return s.transactionMoved(ctx, accountID, id, from)
 	}
 	return nil
+}
+
+// finishHolderTransaction is FinishHolderTransaction's statement.
+func finishHolderTransaction(accountID, id, from, to string, state []byte) (string, []any) {
+	if state == nil {
+		return `UPDATE holder_transactions SET status = $4 WHERE account_id = $1 AND id = $2 AND status = $3`, []any{accountID, id, from, to}
+	}
+	return `UPDATE holder_transactions SET status = $4, state = $5 WHERE account_id = $1 AND id = $2 AND status = $3`, []any{accountID, id, from, to, state}
+}
+
+// transactionMoved is the error of a finish of flow id that changed no
+// row: ErrConflict, or ErrNotFound when there is no such flow.
+func (s *Store) transactionMoved(ctx context.Context, accountID, id, from string) error {
+	return notFoundOr(ctx, s.w(), ErrConflict.With("the transaction is no longer "+from, nil),
+		`SELECT 1 FROM holder_transactions WHERE account_id = $1 AND id = $2`, accountID, id)
 }
 
 // AddHolderHistory appends a history entry. Errors: ErrInvalid,
 // ErrNotFound (no account).
 func (s *Store) AddHolderHistory(ctx context.Context, h HolderHistoryEntry) error {
-	if err := need("account ID", h.AccountID, "ID", h.ID, "channel", h.Channel, "verifier", h.Verifier, "outcome", h.Outcome); err != nil {
+	q, args, err := s.addHolderHistory(h)
+	if err != nil {
 		return err
 	}
-	claims, err := json.Marshal(h.Claims)
-	if err != nil {
-		return ErrInvalid.With("the claim names cannot be encoded", err)
-	}
-	_, err = s.w().exec(ctx, `INSERT INTO holder_history (account_id, id, at, channel, verifier, verifier_name, credential_id, claims, outcome)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		h.AccountID, h.ID, toMicros(s.stamp(h.At)), h.Channel, h.Verifier, h.VerifierName, h.CredentialID, string(claims), h.Outcome)
-	if err != nil {
+	if _, err = s.w().exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("adding holder history: %w", err)
 	}
 	return nil
+}
+
+// addHolderHistory checks h and returns AddHolderHistory's statement.
+func (s *Store) addHolderHistory(h HolderHistoryEntry) (string, []any, error) {
+	if err := need("account ID", h.AccountID, "ID", h.ID, "channel", h.Channel, "verifier", h.Verifier, "outcome", h.Outcome); err != nil {
+		return "", nil, err
+	}
+	claims, err := json.Marshal(h.Claims)
+	if err != nil {
+		return "", nil, ErrInvalid.With("the claim names cannot be encoded", err)
+	}
+	return `INSERT INTO holder_history (account_id, id, at, channel, verifier, verifier_name, credential_id, claims, outcome)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		[]any{h.AccountID, h.ID, toMicros(s.stamp(h.At)), h.Channel, h.Verifier, h.VerifierName, h.CredentialID, string(claims), h.Outcome}, nil
 }
 
 // HolderHistoryFilter narrows ListHolderHistory; zero fields match all.
@@ -420,18 +447,31 @@ type HolderCopyUse struct {
 // ErrConflict when the flow is no longer in from or a copy went to
 // another verifier meanwhile, ErrNotFound for an unknown flow or copy.
 func (s *Store) TakeHolderPresentation(ctx context.Context, accountID, id, from, to string, state []byte, uses []HolderCopyUse, history []HolderHistoryEntry, at time.Time) error {
-	return s.InTx(ctx, func(tx *Store) error {
-		if err := tx.FinishHolderTransaction(ctx, accountID, id, from, to, state); err != nil {
+	// One round trip for the statements (execAll), checked after.
+	q, args := finishHolderTransaction(accountID, id, from, to, state)
+	stmts := []stmt{{q, args}}
+	for _, u := range uses {
+		q, args := useHolderCopy(accountID, u.CredentialID, u.N, u.UsedBy, u.Reuse, at)
+		stmts = append(stmts, stmt{q, args})
+	}
+	for _, h := range history {
+		q, args, err := s.addHolderHistory(h)
+		if err != nil {
 			return err
 		}
-		for _, u := range uses {
-			if err := tx.UseHolderCopy(ctx, accountID, u.CredentialID, u.N, u.UsedBy, u.Reuse, at); err != nil {
-				return err
-			}
+		stmts = append(stmts, stmt{q, args})
+	}
+	return s.InTx(ctx, func(tx *Store) error {
+		n, err := tx.w().execAll(ctx, stmts)
+		if err != nil {
+			return fmt.Errorf("recording a presentation: %w", err)
 		}
-		for _, h := range history {
-			if err := tx.AddHolderHistory(ctx, h); err != nil {
-				return err
+		if n[0] == 0 {
+			return tx.transactionMoved(ctx, accountID, id, from)
+		}
+		for i, u := range uses {
+			if n[1+i] == 0 {
+				return tx.copyUsedMeanwhile(ctx, accountID, u.CredentialID, u.N)
 			}
 		}
 		return nil

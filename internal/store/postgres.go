@@ -139,6 +139,7 @@ type pgConn interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // pgQuerier adapts pgx to querier.
@@ -154,6 +155,27 @@ func (q pgQuerier) exec(ctx context.Context, sql string, args ...any) (int64, er
 		return 0, pgErr(err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+func (q pgQuerier) execAll(ctx context.Context, stmts []stmt) ([]int64, error) {
+	b := &pgx.Batch{}
+	for _, st := range stmts {
+		if err := checkArgs(st.args); err != nil {
+			return nil, err
+		}
+		b.Queue(st.sql, pgPlanMode(st.args)...)
+	}
+	br := q.c.SendBatch(ctx, b)
+	out := make([]int64, len(stmts))
+	for i := range stmts {
+		tag, err := br.Exec()
+		if err != nil {
+			_ = br.Close()
+			return nil, pgErr(err)
+		}
+		out[i] = tag.RowsAffected()
+	}
+	return out, pgErr(br.Close())
 }
 
 func (q pgQuerier) query(ctx context.Context, sql string, args ...any) (rows, error) {

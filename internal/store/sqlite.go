@@ -192,6 +192,18 @@ func (q sqlQuerier) exec(ctx context.Context, query string, args ...any) (int64,
 	return n, nil
 }
 
+func (q sqlQuerier) execAll(ctx context.Context, stmts []stmt) ([]int64, error) {
+	out := make([]int64, len(stmts))
+	for i, st := range stmts {
+		n, err := q.exec(ctx, st.sql, st.args...)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
 func (q sqlQuerier) query(ctx context.Context, query string, args ...any) (rows, error) {
 	if err := checkArgs(args); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"testing"
 	"time"
@@ -342,4 +343,32 @@ func testHolderTakePresentation(t *testing.T, s *store.Store) {
 	require.Len(t, hs, 1)
 	assert.Equal(t, "failed", hs[0].Outcome)
 	assertCode(t, store.ErrNotFound, s.SetHolderHistoryOutcome(ctx, "a2", "h1", "x"))
+
+	// Concurrent presentations reaching for one copy: one takes it, the
+	// others record nothing.
+	require.NoError(t, s.PutHolderCredential(ctx, holderCredential("a1", "c2", 1)))
+	for i := range 8 {
+		require.NoError(t, s.PutHolderTransaction(ctx, store.HolderTransaction{AccountID: "a1", ID: fmt.Sprint("r", i), Kind: "present", Status: "pending", State: []byte("s"), ExpiresAt: t0.Add(time.Minute)}))
+	}
+	errs := race(t, 8, func(i int) error {
+		h := store.HolderHistoryEntry{AccountID: "a1", ID: fmt.Sprint("hr", i), At: t0, Channel: "online", Verifier: "did:x:1", CredentialID: "c2", Claims: []string{"a"}, Outcome: "shared"}
+		return s.TakeHolderPresentation(ctx, "a1", fmt.Sprint("r", i), "pending", "accepted", nil,
+			[]store.HolderCopyUse{{CredentialID: "c2", N: 0, UsedBy: fmt.Sprint("v", i)}}, []store.HolderHistoryEntry{h}, t0)
+	})
+	won := 0
+	for i, err := range errs {
+		tx, gerr := s.GetHolderTransaction(ctx, "a1", "present", fmt.Sprint("r", i))
+		require.NoError(t, gerr)
+		if err == nil {
+			won++
+			assert.Equal(t, "accepted", tx.Status)
+		} else {
+			assertCode(t, store.ErrConflict, err)
+			assert.Equal(t, "pending", tx.Status, "a losing presentation leaves its consent")
+		}
+	}
+	assert.Equal(t, 1, won)
+	hs, err = s.ListHolderHistory(ctx, "a1", store.HolderHistoryFilter{CredentialID: "c2"})
+	require.NoError(t, err)
+	assert.Len(t, hs, 1, "only the winner's history")
 }
