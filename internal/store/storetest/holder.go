@@ -2,8 +2,8 @@ package storetest
 
 import (
 	"context"
-	"fmt"
 	"crypto/sha256"
+	"fmt"
 	"testing"
 	"time"
 
