@@ -72,7 +72,7 @@ var proofResolver = did.NewRouter().Handle("key", did.KeyResolver{}).Handle("jwk
 //  5. mark the records issued, and return the credentials.
 //
 // Concurrent requests share the database work of steps 1, 2 and 5 (group
-// commit, see groupCommit): one query looks up their tokens, one
+// commit, see internal/groupcommit): one query looks up their tokens, one
 // transaction records them all, one statement marks them issued. Within a
 // group each request still succeeds or fails on its own: a used-up token
 // or nonce fails that request only, and gets no record, audit entry or
@@ -109,7 +109,7 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 		}
 		return nil, err
 	}
-	recs, err := s.records.do(&recordJob{t: t, cfg: cfg, offer: o, nonces: nonces, dpop: proof, plans: plans, now: now})
+	recs, err := s.records.Do(&recordJob{t: t, cfg: cfg, offer: o, nonces: nonces, dpop: proof, plans: plans, now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (s *Service) Credential(ctx context.Context, tenantID string, req Credentia
 	for i, id := range ids {
 		refs[i] = store.CredentialRef{TenantID: t.ID, ID: id}
 	}
-	if _, err := s.marks.do(refs); err != nil {
+	if _, err := s.marks.Do(refs); err != nil {
 		return nil, err
 	}
 	if err := s.fault(FaultBeforeRespond, ids); err != nil {
@@ -236,7 +236,7 @@ func (s *Service) accessToken(ctx context.Context, tenantID, tok string) (*tenan
 	if err != nil {
 		return nil, store.CredentialOffer{}, err
 	}
-	lookup, err := s.lookups.do(hash(tok))
+	lookup, err := s.lookups.Do(hash(tok))
 	if err != nil {
 		return nil, store.CredentialOffer{}, err
 	}

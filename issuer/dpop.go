@@ -199,7 +199,7 @@ func (s *Service) useDPoPs(ctx context.Context, tx Tx, jobs []*recordJob, res []
 		switch {
 		case j.dpop == nil:
 		case now.Sub(j.dpop.iat) > dpopMaxAge:
-			res[i].err = resourceError(ErrInvalidDPoPProof.With("the DPoP proof is not fresh", nil))
+			res[i].Err = resourceError(ErrInvalidDPoPProof.With("the DPoP proof is not fresh", nil))
 		default:
 			us = append(us, j.dpop.singleUse())
 		}
@@ -212,14 +212,14 @@ func (s *Service) useDPoPs(ctx context.Context, tx Tx, jobs []*recordJob, res []
 		return err
 	}
 	for i, j := range jobs {
-		if j.dpop == nil || res[i].err != nil {
+		if j.dpop == nil || res[i].Err != nil {
 			continue
 		}
 		if v := j.dpop.singleUse().Value; stored[v] {
 			delete(stored, v) // a second job with the same proof is a replay
 			continue
 		}
-		res[i].err = resourceError(ErrInvalidDPoPProof.With("the DPoP proof was used before", nil))
+		res[i].Err = resourceError(ErrInvalidDPoPProof.With("the DPoP proof was used before", nil))
 	}
 	return nil
 }

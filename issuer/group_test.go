@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -20,111 +19,6 @@ import (
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/store/storetest"
 )
-
-// TestGroupCommitBounds: every job gets its own outcome; no group is
-// larger than size, and no more than workers groups run at once.
-func TestGroupCommitBounds(t *testing.T) {
-	var running, maxRunning, groups atomic.Int64
-	g := &groupCommit[int, int]{size: 5, workers: 2, ctx: context.Background(), run: func(_ context.Context, jobs []int) []outcome[int] {
-		n := running.Add(1)
-		for {
-			m := maxRunning.Load()
-			if n <= m || maxRunning.CompareAndSwap(m, n) {
-				break
-			}
-		}
-		groups.Add(1)
-		time.Sleep(time.Millisecond) // let a queue form
-		running.Add(-1)
-		if len(jobs) > 5 {
-			panic("group too large")
-		}
-		res := make([]outcome[int], len(jobs))
-		for i, j := range jobs {
-			if j%3 == 0 {
-				res[i].err = fmt.Errorf("job %d", j)
-			} else {
-				res[i].val = -j
-			}
-		}
-		return res
-	}}
-	var wg sync.WaitGroup
-	errsByJob := make([]error, 200)
-	valsByJob := make([]int, 200)
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			valsByJob[i], errsByJob[i] = g.do(i)
-		}()
-	}
-	wg.Wait()
-	for i, err := range errsByJob {
-		if i%3 == 0 {
-			assert.EqualError(t, err, fmt.Sprintf("job %d", i))
-		} else {
-			assert.NoError(t, err, i)
-			assert.Equal(t, -i, valsByJob[i], "each job gets its own result")
-		}
-	}
-	assert.LessOrEqual(t, maxRunning.Load(), int64(2), "at most workers groups at once")
-	assert.Less(t, groups.Load(), int64(200), "jobs shared groups")
-	// A worker leaves after delivering its last outcome: wait for it.
-	assert.Eventually(t, func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return g.active == 0 && len(g.queue) == 0
-	}, 5*time.Second, time.Millisecond, "no worker outlives the queue")
-}
-
-// TestGroupCommitOff: with size 1 every job runs at once in its caller,
-// concurrently with the others.
-func TestGroupCommitOff(t *testing.T) {
-	var running, most atomic.Int64
-	release := make(chan struct{})
-	g := &groupCommit[int, struct{}]{size: 1, workers: 1, ctx: context.Background(), run: func(_ context.Context, jobs []int) []outcome[struct{}] {
-		n := running.Add(1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-		}
-		<-release
-		running.Add(-1)
-		return make([]outcome[struct{}], len(jobs))
-	}}
-	var wg sync.WaitGroup
-	for i := range 3 {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, err := g.do(i); assert.NoError(t, err) }()
-	}
-	assert.Eventually(t, func() bool { return running.Load() == 3 }, 5*time.Second, time.Millisecond,
-		"three jobs run at once although workers is 1")
-	close(release)
-	wg.Wait()
-	assert.Equal(t, int64(3), most.Load())
-}
-
-// TestGroupCommitBug: a panicking or miscounting run gives every job of
-// its group an internal error instead of a hang, and the next group runs.
-func TestGroupCommitBug(t *testing.T) {
-	mode := "panic"
-	g := &groupCommit[int, struct{}]{size: 4, workers: 1, ctx: context.Background(), run: func(_ context.Context, jobs []int) []outcome[struct{}] {
-		switch mode {
-		case "panic":
-			panic("boom")
-		case "short":
-			return nil
-		}
-		return make([]outcome[struct{}], len(jobs))
-	}}
-	_, err := g.do(1)
-	assert.Equal(t, errs.Internal, errs.KindOf(err))
-	mode = "short"
-	_, err = g.do(2)
-	assert.Equal(t, errs.Internal, errs.KindOf(err))
-	mode = "ok"
-	_, err = g.do(3)
-	assert.NoError(t, err)
-}
 
 // groupRequest is one prepared credential request of the isolation test.
 type groupRequest struct {
@@ -312,15 +206,15 @@ func TestRetriedGroupStaysConsistent(t *testing.T) {
 		var w *conflictOnce
 		e := newEnv(t, st, envOpts{ledger: true, wrap: func(s Store) Store { w = &conflictOnce{Store: s}; return w }})
 		e.svc.cfg.RatePerClient = 1 << 30
-		orig := e.svc.records.run
+		orig := e.svc.records.Run
 		var mu sync.Mutex
 		var seen []recorded // what the record groups returned
-		e.svc.records.run = func(ctx context.Context, jobs []*recordJob) []recordOutcome {
+		e.svc.records.Run = func(ctx context.Context, jobs []*recordJob) []recordOutcome {
 			w.armed.Store(true) // the first try of every group loses
 			res := orig(ctx, jobs)
 			mu.Lock()
 			for _, o := range res {
-				seen = append(seen, o.val...)
+				seen = append(seen, o.Val...)
 			}
 			mu.Unlock()
 			return res
@@ -419,11 +313,11 @@ func TestGroupFallbackIsolatesAFault(t *testing.T) {
 func (e *env) inOneGroup(blocker groupRequest, reqs []groupRequest, hook func(jobs []*recordJob)) []error {
 	e.t.Helper()
 	g := e.svc.records
-	g.workers = 1
-	orig := g.run
+	g.Workers = 1
+	orig := g.Run
 	gate, inFirst := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
-	g.run = func(ctx context.Context, jobs []*recordJob) []recordOutcome {
+	g.Run = func(ctx context.Context, jobs []*recordJob) []recordOutcome {
 		if first.CompareAndSwap(false, true) {
 			close(inFirst)
 			<-gate
@@ -434,7 +328,7 @@ func (e *env) inOneGroup(blocker groupRequest, reqs []groupRequest, hook func(jo
 	}
 	var openGate sync.Once
 	release := func() { openGate.Do(func() { close(gate) }) }
-	defer func() { release(); g.run = orig }()
+	defer func() { release(); g.Run = orig }()
 	blockerDone := make(chan error, 1)
 	go func() { _, err := e.sendRequest(blocker); blockerDone <- err }()
 	select { // fail, not hang, when the blocker is refused before recording
@@ -452,9 +346,7 @@ func (e *env) inOneGroup(blocker groupRequest, reqs []groupRequest, hook func(jo
 	}
 	storetest.Within(e.t, 30*time.Second, func() {
 		for {
-			g.mu.Lock()
-			n := len(g.queue)
-			g.mu.Unlock()
+			n := g.Queued()
 			if n == len(reqs) {
 				return
 			}
@@ -498,26 +390,6 @@ func TestDPoPReplayAfterPurge(t *testing.T) {
 		require.NoError(t, store.Raw(st).QueryRow(context.Background(), "SELECT COUNT(*) FROM credentials", nil, &records))
 		assert.Equal(t, int64(1), records, "the blocker's only")
 	})
-}
-
-// TestGroupCommitAfterShutdown: once the groups' context has ended, a job
-// is not run (with or without grouping) and fails with ErrShuttingDown,
-// a cancellation.
-func TestGroupCommitAfterShutdown(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	for _, size := range []int{1, 4} {
-		var ran atomic.Bool
-		g := &groupCommit[int, int]{size: size, workers: 1, ctx: ctx, run: func(_ context.Context, jobs []int) []outcome[int] {
-			ran.Store(true)
-			return make([]outcome[int], len(jobs))
-		}}
-		_, err := g.do(1)
-		assert.ErrorIs(t, err, ErrShuttingDown, "size %d", size)
-		assert.ErrorIs(t, err, context.Canceled, "size %d", size)
-		assert.Equal(t, errs.Unavailable, errs.KindOf(err))
-		assert.False(t, ran.Load(), "size %d: no group runs after shutdown", size)
-	}
 }
 
 // holdInTx holds a transaction open, once armed, until its context ends,

@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/groupcommit"
 	"github.com/ssi-project/ssi/internal/store"
 )
 
 // The database work of credential requests (Service.Credential), done in
-// groups of concurrent requests (groupCommit): the access-token look-up
+// groups of concurrent requests (internal/groupcommit): the access-token look-up
 // (step 1), the record transaction (step 2) and marking the records
 // issued (step 5).
 
@@ -24,7 +25,7 @@ const maxAllocTries = 4
 
 // groupTimeout bounds one group's transaction; the requests in it wait
 // for it whatever their own deadlines (but not past shutdown, see
-// groupCommit).
+// internal/groupcommit).
 const groupTimeout = 30 * time.Second
 
 // lookupResult is the outcome of one access-token look-up: the offer the
@@ -36,16 +37,16 @@ type lookupResult struct {
 
 // lookupGroup finds the offers of a group of access tokens, each job the
 // hash of one, with one query.
-func (s *Service) lookupGroup(ctx context.Context, tokenHashes [][]byte) []outcome[lookupResult] {
+func (s *Service) lookupGroup(ctx context.Context, tokenHashes [][]byte) []groupcommit.Outcome[lookupResult] {
 	found, err := s.cfg.Store.OffersByTokens(ctx, tokenHashes, s.now())
-	res := make([]outcome[lookupResult], len(tokenHashes))
+	res := make([]groupcommit.Outcome[lookupResult], len(tokenHashes))
 	for i, h := range tokenHashes {
 		if err != nil {
-			res[i].err = err
+			res[i].Err = err
 			continue
 		}
 		o, ok := found[string(h)]
-		res[i].val = lookupResult{offer: o, found: ok}
+		res[i].Val = lookupResult{offer: o, found: ok}
 	}
 	return res
 }
@@ -72,7 +73,7 @@ type recorded struct {
 
 // recordOutcome is one record job's outcome: a recorded credential per
 // plan, in the order of its plans.
-type recordOutcome = outcome[[]recorded]
+type recordOutcome = groupcommit.Outcome[[]recorded]
 
 // recordGroup runs step 2 for a group of requests in one transaction:
 // it uses up their c_nonces and access tokens, allocates the status
@@ -94,14 +95,14 @@ func (s *Service) recordGroup(ctx context.Context, jobs []*recordJob) []recordOu
 		for i, j := range jobs {
 			one, err := s.recordTx(ctx, []*recordJob{j})
 			if err != nil {
-				one = []recordOutcome{{err: err}}
+				one = []recordOutcome{{Err: err}}
 			}
 			res[i] = one[0]
 		}
 		return res
 	}
 	for i := range res {
-		res[i].err = err
+		res[i].Err = err
 	}
 	return res
 }
@@ -136,7 +137,7 @@ func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []
 	}
 	var nonces []string
 	for i, j := range jobs {
-		if res[i].err == nil {
+		if res[i].Err == nil {
 			nonces = append(nonces, j.nonces...)
 		}
 	}
@@ -148,16 +149,16 @@ func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []
 	taken := map[string]bool{}
 	var offers []string
 	for i, j := range jobs {
-		if res[i].err != nil {
+		if res[i].Err != nil {
 			continue
 		}
 		for _, n := range j.nonces {
 			if d, ok := data[n]; !ok || taken[n] || string(d) != j.t.ID {
-				res[i].err = ErrInvalidNonce
+				res[i].Err = ErrInvalidNonce
 				break
 			}
 		}
-		if res[i].err != nil {
+		if res[i].Err != nil {
 			continue
 		}
 		for _, n := range j.nonces {
@@ -174,11 +175,11 @@ func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []
 	var todo []draft
 	var audits []store.AuditRecord
 	for i, j := range jobs {
-		if res[i].err != nil {
+		if res[i].Err != nil {
 			continue
 		}
 		if !completed[j.offer.ID] || used[j.offer.ID] {
-			res[i].err = ErrInvalidToken
+			res[i].Err = ErrInvalidToken
 			continue
 		}
 		used[j.offer.ID] = true
@@ -190,9 +191,9 @@ func (s *Service) recordIn(ctx context.Context, tx Tx, jobs []*recordJob, res []
 			}
 			lists[key] = l
 		}
-		res[i].val = make([]recorded, len(j.plans))
+		res[i].Val = make([]recorded, len(j.plans))
 		for k, p := range j.plans {
-			todo = append(todo, draft{p: p, t: j.t, cfg: j.cfg, list: l, out: &res[i].val[k]})
+			todo = append(todo, draft{p: p, t: j.t, cfg: j.cfg, list: l, out: &res[i].Val[k]})
 		}
 		audits = append(audits, store.AuditRecord{Time: j.now, TenantID: j.t.ID, Actor: "wallet",
 			Action: "credential.issue", Target: j.offer.ID, Outcome: "ok",
@@ -223,7 +224,7 @@ const recountEvery = 1024
 func (s *Service) maybeRecount(res []recordOutcome) {
 	n := 0
 	for _, o := range res {
-		n += len(o.val)
+		n += len(o.Val)
 	}
 	after := s.allocs.Add(int64(n))
 	if (after-int64(n))/recountEvery == after/recountEvery {
@@ -231,7 +232,7 @@ func (s *Service) maybeRecount(res []recordOutcome) {
 	}
 	var lists []string
 	for _, o := range res {
-		for _, r := range o.val {
+		for _, r := range o.Val {
 			if !slices.Contains(lists, r.rec.ListID) {
 				lists = append(lists, r.rec.ListID)
 			}
@@ -319,19 +320,19 @@ func (s *Service) insertAll(ctx context.Context, tx Tx, todo []draft) error {
 
 // markGroup runs step 5 for a group of requests, each job the records of
 // one: one statement marks all their records issued.
-func (s *Service) markGroup(ctx context.Context, jobs [][]store.CredentialRef) []outcome[struct{}] {
+func (s *Service) markGroup(ctx context.Context, jobs [][]store.CredentialRef) []groupcommit.Outcome[struct{}] {
 	var all []store.CredentialRef
 	for _, refs := range jobs {
 		all = append(all, refs...)
 	}
 	marked, err := s.cfg.Store.MarkCredentialsIssued(ctx, all, s.now())
-	res := make([]outcome[struct{}], len(jobs))
+	res := make([]groupcommit.Outcome[struct{}], len(jobs))
 	for i, refs := range jobs {
 		switch {
 		case err != nil:
-			res[i].err = fmt.Errorf("marking credentials issued: %w", err)
+			res[i].Err = fmt.Errorf("marking credentials issued: %w", err)
 		case !allMarked(marked, refs):
-			res[i].err = fmt.Errorf("marking credentials issued: %w", store.ErrConflict.With("a credential record is not pending", nil))
+			res[i].Err = fmt.Errorf("marking credentials issued: %w", store.ErrConflict.With("a credential record is not pending", nil))
 		}
 	}
 	return res

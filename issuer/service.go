@@ -19,6 +19,7 @@ import (
 
 	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/groupcommit"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/statuslist"
@@ -192,9 +193,9 @@ type Service struct {
 	// lookups, records and marks group the token look-up (step 1),
 	// record (step 2) and mark-issued (step 5) work of concurrent
 	// credential requests.
-	lookups *groupCommit[[]byte, lookupResult]
-	records *groupCommit[*recordJob, []recorded]
-	marks   *groupCommit[[]store.CredentialRef, struct{}]
+	lookups *groupcommit.Group[[]byte, lookupResult]
+	records *groupcommit.Group[*recordJob, []recorded]
+	marks   *groupcommit.Group[[]store.CredentialRef, struct{}]
 	// life ends when Close is called: it cancels the groups' work.
 	life context.Context
 	stop context.CancelFunc
@@ -269,9 +270,9 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, tenants: map[string]*tenant{}, now: cfg.Now, log: cfg.Logger,
 		notify: make(chan struct{}, 1)}
 	s.life, s.stop = context.WithCancel(context.Background())
-	s.lookups = &groupCommit[[]byte, lookupResult]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, ctx: s.life, run: s.lookupGroup}
-	s.records = &groupCommit[*recordJob, []recorded]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, ctx: s.life, run: s.recordGroup}
-	s.marks = &groupCommit[[]store.CredentialRef, struct{}]{size: cfg.CommitGroup, workers: cfg.CommitWorkers, ctx: s.life, run: s.markGroup}
+	s.lookups = &groupcommit.Group[[]byte, lookupResult]{Size: cfg.CommitGroup, Workers: cfg.CommitWorkers, Ctx: s.life, Timeout: groupTimeout, Run: s.lookupGroup}
+	s.records = &groupcommit.Group[*recordJob, []recorded]{Size: cfg.CommitGroup, Workers: cfg.CommitWorkers, Ctx: s.life, Timeout: groupTimeout, Run: s.recordGroup}
+	s.marks = &groupcommit.Group[[]store.CredentialRef, struct{}]{Size: cfg.CommitGroup, Workers: cfg.CommitWorkers, Ctx: s.life, Timeout: groupTimeout, Run: s.markGroup}
 	for _, t := range cfg.Tenants {
 		if t.ID == "" || t.DID == "" || t.Signer == nil || t.KeyID == "" {
 			return nil, fmt.Errorf("issuer: tenant %q needs an ID, a DID, a key ID and a signer", t.ID)
@@ -300,7 +301,7 @@ func New(cfg Config) (*Service, error) {
 
 // ErrShuttingDown: the service was closed; the client may retry (on
 // another instance).
-var ErrShuttingDown = errs.E(errs.Unavailable, "shutting_down", "the service is shutting down, try again")
+var ErrShuttingDown = groupcommit.ErrShuttingDown
 
 // Close shuts down the shared database work of credential requests (the
 // group commit of Credential and CheckAccessToken): the groups in flight
