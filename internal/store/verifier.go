@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -263,4 +264,161 @@ func (s *Store) PurgePresentations(ctx context.Context, before time.Time) (int64
 		return 0, fmt.Errorf("purging presentations: %w", err)
 	}
 	return n, nil
+}
+
+// Verdict is one transaction's verdict, for FinishPresentations: what
+// FinishPresentation records, except that Events are appended to the
+// events stored with the transaction (another instance may have added
+// some since this one read it).
+type Verdict struct {
+	ID string
+	PresentationResult
+}
+
+// FinishPresentations records several verdicts, each as FinishPresentation
+// would (the transaction pending and not expired at now, its encryption
+// key dropped, its shown claims stored with it atomically), and returns
+// per verdict whether it was recorded: false is FinishPresentation's
+// ErrConflict, and a transaction listed twice is recorded for its first
+// entry. On PostgreSQL it is one statement over arrays; on SQLite one
+// transaction. ErrInvalid (a malformed verdict or shown value) fails the
+// whole call before anything is written; so does a shown value that
+// exists already (ErrConflict), after which the caller may record the
+// verdicts one by one.
+func (s *Store) FinishPresentations(ctx context.Context, vs []Verdict, now time.Time) ([]bool, error) {
+	out := make([]bool, len(vs))
+	first := make(map[string]bool, len(vs))
+	for i, v := range vs {
+		if v.Status != PresentationVerified && v.Status != PresentationRejected {
+			return nil, ErrInvalid.With("a finished presentation is verified or rejected", nil)
+		}
+		if v.Shown != nil {
+			if err := checkSingleUse(*v.Shown); err != nil {
+				return nil, err
+			}
+		}
+		if !first[v.ID] {
+			first[v.ID] = true
+			out[i] = true // a candidate; false below when not recorded
+		}
+	}
+	if !s.postgres() {
+		err := s.InTx(ctx, func(tx *Store) error {
+			for i, v := range vs {
+				if !out[i] {
+					continue
+				}
+				p, err := tx.GetPresentation(ctx, v.ID)
+				if errors.Is(err, ErrNotFound) || err == nil && (p.Status != PresentationPending || !now.Before(p.ExpiresAt)) {
+					out[i] = false
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				// SQLite has one writer: the row stays as read until the
+				// transaction ends.
+				r := v.PresentationResult
+				r.Events = append(p.Events, r.Events...)
+				if err := tx.FinishPresentation(ctx, v.ID, r, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("finishing presentations: %w", err)
+		}
+		return out, nil
+	}
+	var (
+		ids, statuses, verdicts, reasons, names, events []string
+		issuers, vcts                                   []*string
+		codeHashes                                      [][]byte
+		done                                            []int64
+		suIDs, suKinds                                  []string
+		suHashes, suData                                [][]byte
+		suExpires                                       []int64
+	)
+	str := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	for i, v := range vs {
+		if !out[i] {
+			continue
+		}
+		rs, err := jsonText(v.Reasons)
+		if err != nil {
+			return nil, err
+		}
+		ns, err := jsonText(v.ClaimNames)
+		if err != nil {
+			return nil, err
+		}
+		ev := v.Events
+		if ev == nil {
+			ev = []PresentationEvent{}
+		}
+		es, err := jsonText(ev)
+		if err != nil {
+			return nil, err
+		}
+		at := v.DoneAt
+		if at.IsZero() {
+			at = now
+		}
+		var ch []byte // nil is NULL
+		if len(v.ResponseCodeHash) > 0 {
+			ch = v.ResponseCodeHash
+		}
+		ids, statuses, verdicts, reasons, names, events = append(ids, v.ID), append(statuses, v.Status), append(verdicts, v.Verdict),
+			append(reasons, rs), append(names, ns), append(events, es)
+		issuers, vcts, codeHashes, done = append(issuers, str(v.Issuer)), append(vcts, str(v.VCT)), append(codeHashes, ch), append(done, toMicros(at))
+		if u := v.Shown; u != nil {
+			var d []byte
+			if len(u.Data) > 0 {
+				d = u.Data
+			}
+			suIDs, suKinds, suHashes, suData, suExpires = append(suIDs, v.ID), append(suKinds, u.Kind), append(suHashes, valueHash(u.Value)),
+				append(suData, d), append(suExpires, toMicros(u.ExpiresAt))
+		}
+	}
+	recorded := make(map[string]bool, len(ids))
+	// The shown values are inserted only for the verdicts recorded; a
+	// data-modifying WITH runs whether or not the final SELECT reads it.
+	err := forEach(ctx, s.w(),
+		`WITH t AS (
+		   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::bigint[])
+		     AS t(id, status, verdict, reasons, names, issuer, vct, code_hash, events, done_at)),
+		 done AS (
+		   UPDATE verifier_transactions v SET status = t.status, verdict = t.verdict, reasons = t.reasons, claim_names = t.names,
+		     issuer = t.issuer, vct = t.vct, response_code_hash = t.code_hash, done_at = t.done_at, enc_key = NULL,
+		     events = (COALESCE(NULLIF(v.events, 'null'), '[]')::jsonb || t.events::jsonb)::text
+		   FROM t WHERE v.id = t.id AND v.status = $11 AND v.expires_at > $12
+		   RETURNING v.id),
+		 shown AS (
+		   INSERT INTO single_use (kind, value_hash, data, expires_at)
+		   SELECT u.kind, u.h, u.d, u.e FROM unnest($13::text[], $14::text[], $15::bytea[], $16::bytea[], $17::bigint[]) AS u(id, kind, h, d, e)
+		   JOIN done ON done.id = u.id)
+		 SELECT id FROM done`,
+		[]any{ids, statuses, verdicts, reasons, names, issuers, vcts, codeHashes, events, done, PresentationPending, toMicros(now),
+			suIDs, suKinds, suHashes, suData, suExpires},
+		func(r rows) error {
+			var id string
+			if err := r.Scan(&id); err != nil {
+				return err
+			}
+			recorded[id] = true
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("finishing presentations: %w", err)
+	}
+	for i, v := range vs {
+		out[i] = out[i] && recorded[v.ID]
+	}
+	return out, nil
 }

@@ -21,6 +21,7 @@ func verifierCases() []testCase {
 		{"PresentationExpiredCannotFinish", testPresentationExpired},
 		{"PresentationPurge", testPresentationPurge},
 		{"PresentationFinishWithShown", testPresentationFinishWithShown},
+		{"PresentationFinishMany", testPresentationFinishMany},
 	}
 }
 
@@ -160,4 +161,93 @@ func testPresentationFinishWithShown(t *testing.T, s *store.Store) {
 	got, err := s.GetPresentation(ctx, "tx5")
 	require.NoError(t, err)
 	assert.Equal(t, store.PresentationPending, got.Status, "nothing recorded")
+}
+
+// testPresentationFinishMany: FinishPresentations records, in one call,
+// each verdict FinishPresentation would, and says which: not a finished,
+// an expired or an unknown transaction, not a second entry for one; the
+// events are appended to the stored ones (a request_fetched recorded
+// since); the shown values go with their verdicts only. Of concurrent
+// calls naming one transaction exactly one records it.
+func testPresentationFinishMany(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	now := t0.Add(time.Minute)
+	a := newPresentation(t, s, "m-a")
+	newPresentation(t, s, "m-b")
+	newPresentation(t, s, "m-done")
+	require.NoError(t, s.FinishPresentation(ctx, "m-done", store.PresentationResult{Status: store.PresentationVerified, Verdict: "green"}, t0))
+	exp := newPresentation(t, s, "m-exp")
+	require.NoError(t, s.SetPresentationEvents(ctx, "m-a", append(a.Events, store.PresentationEvent{Type: "request_fetched", At: t0})))
+	shown := func(id string) *store.SingleUse {
+		return &store.SingleUse{Kind: "verifier-claims", Value: id, Data: []byte("sealed " + id), ExpiresAt: t0.Add(time.Hour)}
+	}
+	ev := []store.PresentationEvent{{Type: "response_received", At: now}, {Type: store.PresentationVerified, At: now}}
+	green := store.PresentationResult{Status: store.PresentationVerified, Verdict: "green", ClaimNames: []string{"given_name"},
+		Issuer: "did:psr:i", VCT: "urn:v", Events: ev}
+	red := store.PresentationResult{Status: store.PresentationRejected, Verdict: "red", Reasons: []string{"revoked"}, ResponseCodeHash: []byte{7}}
+	withShown := func(r store.PresentationResult, id string) store.PresentationResult { r.Shown = shown(id); return r }
+	vs := []store.Verdict{
+		{ID: "m-a", PresentationResult: withShown(green, "m-a")},
+		{ID: "m-b", PresentationResult: red},
+		{ID: "m-a", PresentationResult: withShown(green, "m-a")}, // a second entry
+		{ID: "m-done", PresentationResult: withShown(green, "m-done")},
+		{ID: "m-exp", PresentationResult: green},
+		{ID: "m-nope", PresentationResult: green},
+	}
+	got, err := s.FinishPresentations(ctx, vs, exp.ExpiresAt.Add(-time.Nanosecond))
+	require.NoError(t, err)
+	assert.Equal(t, []bool{true, true, false, false, true, false}, got)
+	// m-exp was recorded just before its expiry; at it, nothing is.
+	newPresentation(t, s, "m-exp2")
+	got, err = s.FinishPresentations(ctx, []store.Verdict{{ID: "m-exp2", PresentationResult: green}}, exp.ExpiresAt)
+	require.NoError(t, err)
+	assert.Equal(t, []bool{false}, got)
+
+	pa, err := s.GetPresentation(ctx, "m-a")
+	require.NoError(t, err)
+	assert.Equal(t, store.PresentationVerified, pa.Status)
+	assert.Equal(t, "green", pa.Verdict)
+	assert.Equal(t, []string{"given_name"}, pa.ClaimNames)
+	assert.Equal(t, "did:psr:i", pa.Issuer)
+	assert.Equal(t, "urn:v", pa.VCT)
+	assert.Nil(t, pa.EncKey, "the encryption key is dropped with the verdict")
+	var types []string
+	for _, e := range pa.Events {
+		types = append(types, e.Type)
+	}
+	assert.Equal(t, []string{"created", "request_fetched", "response_received", store.PresentationVerified}, types)
+	assert.True(t, pa.Events[2].At.Equal(now))
+	pb, err := s.GetPresentation(ctx, "m-b")
+	require.NoError(t, err)
+	assert.Equal(t, "red", pb.Verdict)
+	assert.Equal(t, []string{"revoked"}, pb.Reasons)
+	assert.Equal(t, []byte{7}, pb.ResponseCodeHash)
+	assert.Empty(t, pb.Issuer)
+	assert.True(t, pb.DoneAt.Equal(exp.ExpiresAt.Add(-time.Nanosecond).Truncate(time.Microsecond)))
+	u, err := s.ConsumeSingleUse(ctx, "verifier-claims", "m-a", t0)
+	require.NoError(t, err)
+	assert.Equal(t, []byte("sealed m-a"), u.Data)
+	_, err = s.ConsumeSingleUse(ctx, "verifier-claims", "m-done", t0)
+	assert.ErrorIs(t, err, store.ErrNotFound, "no shown value without its verdict")
+
+	_, err = s.FinishPresentations(ctx, []store.Verdict{{ID: "m-x", PresentationResult: store.PresentationResult{Status: "pending"}}}, now)
+	assert.ErrorIs(t, err, store.ErrInvalid)
+
+	newPresentation(t, s, "m-race")
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			got, err := s.FinishPresentations(ctx, []store.Verdict{{ID: "m-race", PresentationResult: withShown(green, "m-race")}}, now)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if got[0] {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), won.Load())
 }
