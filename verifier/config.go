@@ -42,6 +42,11 @@ type Config struct {
 	// Bundle, when set, lets the verifier build trust bundles for its
 	// offline venues (TrustBundle).
 	Bundle *BundleConfig
+	// CommitGroup is the most verdicts written in one statement (group
+	// commit of concurrent responses); 0 means 64, 1 or less writes each
+	// alone. CommitWorkers is how many groups are written at once; 0
+	// means 2.
+	CommitGroup, CommitWorkers int
 	// DeferRegistrationCheck leaves the registration check to
 	// WaitRegistrations, for a verifier whose registry is not serving yet.
 	DeferRegistrationCheck bool

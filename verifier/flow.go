@@ -24,53 +24,16 @@ var (
 	ErrTemporarilyUnavailable = errs.E(errs.Unavailable, "temporarily_unavailable", "the presentation cannot be checked now; try again")
 )
 
-// walletTx finds the pending transaction of a request ID.
-func (s *Service) walletTx(ctx context.Context, requestID string) (store.Presentation, *Venue, *Policy, txRequest, error) {
-	var r txRequest
-	if !oid4vp.ValidState(requestID) {
-		return store.Presentation{}, nil, nil, r, ErrNoPresentation
-	}
-	tx, err := s.cfg.Store.GetPresentationByRequest(ctx, requestID)
-	if errors.Is(err, store.ErrNotFound) {
-		return tx, nil, nil, r, ErrNoPresentation
-	}
-	if err != nil {
-		return tx, nil, nil, r, err
-	}
-	v, err := s.venue(tx.TenantID)
-	if err != nil {
-		return tx, nil, nil, r, errs.Wrap(errs.Internal, "internal", "", err)
-	}
-	if err := json.Unmarshal(tx.Request, &r); err != nil {
-		return tx, nil, nil, r, errs.Wrap(errs.Internal, "internal", "", err)
-	}
-	var p *Policy
-	if tx.Policy == adhocPolicyName {
-		p, err = adhocPolicy(r.DCQL) // checked against the registration when created
-	} else {
-		p, err = v.policy(tx.Policy)
-	}
-	if err != nil {
-		return tx, nil, nil, r, errs.Wrap(errs.Internal, "internal", "", err)
-	}
-	switch {
-	case tx.Status != store.PresentationPending:
-		return tx, nil, nil, r, ErrNonceUsed
-	case !s.now().Before(tx.ExpiresAt):
-		return tx, nil, nil, r, ErrRequestExpired
-	}
-	return tx, v, p, r, nil
-}
-
 // RequestObject returns the signed request object of a request ID, as a
 // wallet fetches it by request_uri: by GET (walletNonce "") or by POST,
 // whose wallet_nonce it echoes (§5.10). It is signed afresh each time, for
 // as long as the transaction is pending.
 func (s *Service) RequestObject(ctx context.Context, requestID, walletNonce string) (string, error) {
-	tx, v, p, r, err := s.walletTx(ctx, requestID)
+	t, err := s.walletTx(ctx, requestID, false) // its events as stored
 	if err != nil {
 		return "", err
 	}
+	tx, v, p, r := t.tx, t.venue, t.policy, t.req
 	if len(walletNonce) > 256 {
 		return "", oid4vp.InvalidRequest("wallet_nonce is too long")
 	}
@@ -116,20 +79,17 @@ type Answer struct {
 // status list unreachable) records nothing: temporarily_unavailable (503),
 // and the wallet may post the same response again.
 func (s *Service) Respond(ctx context.Context, requestID string, form url.Values) (*Answer, error) {
-	tx, v, p, r, err := s.walletTx(ctx, requestID)
+	t, err := s.walletTx(ctx, requestID, true)
 	if err != nil {
 		return nil, err
 	}
+	tx, v, p, r := t.tx, t.venue, t.policy, t.req
 	var resp *oid4vp.Response
 	if tx.ResponseMode == oid4vp.DirectPostJWT && form.Has("response") {
 		if len(form["response"]) != 1 || len(form) != 1 {
 			return nil, oid4vp.InvalidRequest("a direct_post.jwt body carries one response parameter and nothing else")
 		}
-		key, err := s.encKey(tx)
-		if err != nil {
-			return nil, err
-		}
-		if resp, err = oid4vp.DecryptResponse(form.Get("response"), key, r.EncKID, r.Metadata.EncValues); err != nil {
+		if resp, err = oid4vp.DecryptResponse(form.Get("response"), t.key, r.EncKID, r.Metadata.EncValues); err != nil {
 			return nil, err
 		}
 	} else {
@@ -157,7 +117,7 @@ func (s *Service) Respond(ctx context.Context, requestID string, form url.Values
 	}
 	res := store.PresentationResult{Status: store.PresentationRejected, Verdict: "red", Reasons: o.reasons,
 		ClaimNames: o.names, Issuer: o.issuer, VCT: o.vct, DoneAt: now,
-		Events: append(tx.Events, store.PresentationEvent{Type: "response_received", At: now})}
+		Events: []store.PresentationEvent{{Type: "response_received", At: now}}} // appended to the stored ones
 	if o.green {
 		res.Status, res.Verdict = store.PresentationVerified, "green"
 	}
@@ -178,11 +138,13 @@ func (s *Service) Respond(ctx context.Context, requestID string, form url.Values
 			return nil, err
 		}
 	}
-	if err := s.cfg.Store.FinishPresentation(ctx, tx.ID, res, now); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return nil, ErrNonceUsed
-		}
+	recorded, err := s.verdicts.Do(store.Verdict{ID: tx.ID, PresentationResult: res})
+	s.txs.drop(tx.RequestID) // answered, or answered before: either way done here
+	if err != nil {
 		return nil, err
+	}
+	if !recorded {
+		return nil, ErrNonceUsed
 	}
 	s.notify(tx.ID)
 	s.log.InfoContext(ctx, "presentation checked", "tenant", tx.TenantID, "policy", tx.Policy, "verdict", res.Verdict, "reasons", o.reasons)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/dcql"
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/groupcommit"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vp"
 	"github.com/ssi-project/ssi/internal/qr"
@@ -38,6 +39,7 @@ type Store interface {
 	GetPresentationByRequest(ctx context.Context, requestID string) (store.Presentation, error)
 	SetPresentationEvents(ctx context.Context, id string, events []store.PresentationEvent) error
 	FinishPresentation(ctx context.Context, id string, r store.PresentationResult, now time.Time) error
+	FinishPresentations(ctx context.Context, vs []store.Verdict, now time.Time) ([]bool, error)
 	PutSingleUse(ctx context.Context, u store.SingleUse) error
 	ConsumeSingleUse(ctx context.Context, kind, value string, now time.Time) (store.SingleUse, error)
 	PurgeSingleUse(ctx context.Context, before time.Time) (int64, error)
@@ -66,6 +68,9 @@ type Service struct {
 	venues map[string]*Venue
 	now    func() time.Time
 	log    *slog.Logger
+
+	txs      liveTxs                                // pending transactions kept in memory (live.go)
+	verdicts *groupcommit.Group[store.Verdict, bool] // the verdicts' group commit
 
 	ready   atomic.Bool
 	mu      sync.Mutex
@@ -106,7 +111,15 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Keep <= 0 {
 		cfg.Keep = 30 * 24 * time.Hour
 	}
+	if cfg.CommitGroup == 0 {
+		cfg.CommitGroup = 64
+	}
+	if cfg.CommitWorkers <= 0 {
+		cfg.CommitWorkers = 2
+	}
 	s := &Service{cfg: cfg, venues: map[string]*Venue{}, now: cfg.Now, log: cfg.Logger, waiters: map[string][]chan struct{}{}}
+	s.verdicts = &groupcommit.Group[store.Verdict, bool]{Size: cfg.CommitGroup, Workers: cfg.CommitWorkers,
+		Ctx: context.WithoutCancel(ctx), Run: s.finishGroup}
 	for i := range cfg.Venues {
 		v := &cfg.Venues[i]
 		if v.TenantID == "" || v.Signer == nil || !strings.HasPrefix(v.KeyID, v.DID+"#") {
@@ -358,6 +371,7 @@ func (s *Service) Create(ctx context.Context, tenantID string, req CreateRequest
 		Events:      []store.PresentationEvent{{Type: "created", At: now}},
 		CreatedAt:   now, ExpiresAt: now.Add(s.cfg.TransactionTTL),
 	}
+	live := &liveTx{tx: tx, venue: v, policy: p}
 	r := txRequest{DCQL: p.DCQL, Method: method, Metadata: oid4vp.ClientMetadata{
 		VPFormatsSupported: map[string]oid4vp.FormatParams{oid4vp.FormatSDJWTVC: {
 			SDJWTAlgs: []string{keys.ES256, keys.EdDSA}, KBJWTAlgs: []string{keys.ES256, keys.EdDSA}}},
@@ -383,6 +397,7 @@ func (s *Service) Create(ctx context.Context, tenantID string, req CreateRequest
 		r.EncKID = jwk.Kid
 		r.Metadata.JWKS = &oid4vp.JWKS{Keys: []keys.JWK{jwk}}
 		r.Metadata.EncValues = oid4vp.SupportedEncs
+		live.key = priv
 	}
 	if tx.Request, err = json.Marshal(r); err != nil {
 		return nil, errs.Wrap(errs.Internal, "internal", "", err)
@@ -390,6 +405,8 @@ func (s *Service) Create(ctx context.Context, tenantID string, req CreateRequest
 	if err := s.cfg.Store.CreatePresentation(ctx, tx); err != nil {
 		return nil, fmt.Errorf("storing the transaction: %w", err)
 	}
+	live.tx, live.req = tx, r
+	s.txs.put(live)
 	requestURI := s.cfg.PublicURL + "/verifier/v1/requests/" + tx.RequestID
 	auth := oid4vp.AuthorizationURI(scheme, v.ClientID(), requestURI, method)
 	sym, err := qr.EncodeURI(auth)
@@ -645,6 +662,7 @@ func (s *Service) Run(ctx context.Context) error {
 		if _, err := s.cfg.Store.PurgeSingleUse(ctx, now); err != nil {
 			s.log.WarnContext(ctx, "purging single-use values", "err", err)
 		}
+		s.txs.sweep(now)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
