@@ -100,6 +100,7 @@ type world struct {
 	issKID string
 	holder *josetest.Signer
 	venue  Venue
+	cfg    Config // svc's
 }
 
 func keyDID(t testing.TB, s keys.Signer) (string, string, *did.Document) {
@@ -113,8 +114,14 @@ func keyDID(t testing.TB, s keys.Signer) (string, string, *did.Document) {
 
 func newWorld(t testing.TB, edit ...func(*Config)) *world {
 	t.Helper()
+	return newWorldOn(t, storetest.OpenSQLite(t), edit...)
+}
+
+// newWorldOn is newWorld on the store st (migrated, empty).
+func newWorldOn(t testing.TB, st *store.Store, edit ...func(*Config)) *world {
+	t.Helper()
 	w := &world{t: t, now: time.Unix(1_800_000_000, 0).UTC()}
-	w.st = storetest.OpenSQLite(t)
+	w.st = st
 	require.NoError(t, w.st.CreateTenant(context.Background(), store.Tenant{ID: "venue", Name: "Stadium", Kind: "venue-operator"}))
 	w.issuer = josetest.New(t, keys.ES256)
 	w.holder = josetest.New(t, keys.ES256)
@@ -139,7 +146,7 @@ func newWorld(t testing.TB, edit ...func(*Config)) *world {
 	}
 	svc, err := New(context.Background(), cfg)
 	require.NoError(t, err)
-	w.svc = svc
+	w.svc, w.cfg = svc, cfg
 	return w
 }
 

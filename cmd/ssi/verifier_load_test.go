@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdh"
 	"crypto/rand"
@@ -13,7 +15,8 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"runtime/pprof"
+	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +28,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vp"
@@ -34,22 +38,24 @@ import (
 )
 
 // TestVerifierLoad is the verifier's load command (issue 15, acceptance
-// 6): `ssi dev` on PostgreSQL (a fresh schema, dropped after), one
-// vaccination pass from its issuer, N transactions of the demo venue
-// created and their responses prepared (request object fetched and
-// verified, presentation with its KB-JWT signed, for direct_post.jwt
-// encrypted) before the timed phase, which is 64 concurrent wallets
-// posting their responses. It reports verified presentations per second,
-// latency, and the process's CPU per presentation against the raw cost
-// (2 ES256 verifies, + 1 ECDH for direct_post.jwt) measured in the same
-// run. The process is the whole of `ssi dev` (ledger node, issuer's
-// publisher, registry) and the wallets' HTTP clients: the ratio is an
-// upper bound of the verifier's.
+// 6): `ssi dev` on PostgreSQL (a fresh schema, dropped after) for the
+// issuer, registry and ledger, one vaccination pass from its issuer, and
+// `ssi verifier` in its own process on the same schema (the demo venue,
+// trusting dev's ledger, reaching dev's registry and status lists). N
+// transactions of the venue are created on the verifier and their
+// responses prepared (request object fetched and verified, presentation
+// with its KB-JWT signed, for direct_post.jwt encrypted) before the timed
+// phase, which is 64 concurrent wallets, in a third process, posting the
+// responses. It reports verified presentations per second, latency, and
+// the verifier process's CPU per presentation (/proc/PID/stat) against the
+// raw cost (2 ES256 verifies, + 1 ECDH for direct_post.jwt) measured in
+// this process in the same run.
 //
-//	SSI_VERIFIER_LOAD=10000 SSI_TEST_POSTGRES=… go test -run TestVerifierLoad -v ./cmd/ssi
-//	SSI_VERIFIER_LOAD=10000 SSI_VERIFIER_LOAD_MODE=direct_post.jwt SSI_TEST_POSTGRES=… go test -run TestVerifierLoad -v ./cmd/ssi
+//	SSI_VERIFIER_LOAD=8000 SSI_TEST_POSTGRES=… go test -run 'TestVerifierLoad$' -v -count=1 ./cmd/ssi
+//	SSI_VERIFIER_LOAD=8000 SSI_VERIFIER_LOAD_MODE=direct_post.jwt SSI_TEST_POSTGRES=… go test -run 'TestVerifierLoad$' -v -count=1 ./cmd/ssi
 //
-// SSI_VERIFIER_LOAD_PROFILE=FILE writes a CPU profile of the timed phase.
+// SSI_VERIFIER_LOAD_PROFILE=FILE writes the verifier's CPU profile of the
+// first SSI_VERIFIER_LOAD_PROFILE_SECONDS (3) of the timed phase.
 func TestVerifierLoad(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("SSI_VERIFIER_LOAD"))
 	dsn := os.Getenv("SSI_TEST_POSTGRES")
@@ -98,7 +104,15 @@ func TestVerifierLoad(t *testing.T) {
 	require.Len(t, recs, 1)
 	// A venue cannot read an unanchored list.
 	d.waitListAnchored(t, recs[0])
-	venue.create(t, mode) // waits for the registration check
+	venue.create(t, mode) // waits for the registration check of dev's verifier
+
+	// The verifier alone, in its own process (`ssi verifier` on the same
+	// PostgreSQL schema, trusting the ledger's validators and reaching the
+	// registry and status lists of `ssi dev`): the CPU counted is its own.
+	vbase, vadmin, vpid, vstop := startLoadVerifier(t, dir, base, seed.DIDs["health"], dsn+sep+"search_path="+schema+"&pool_max_conns=16")
+	defer vstop()
+	venue = venueClient{base: vbase, key: seed.APIKeys["venue"]}
+	venue.create(t, mode)
 
 	type job struct {
 		id, path string
@@ -140,19 +154,30 @@ func TestVerifierLoad(t *testing.T) {
 		require.NoError(t, enc.Encode(loadJob{Path: j.path, Body: string(j.body)}))
 	}
 	require.NoError(t, f.Close())
+	var profiled sync.WaitGroup
 	if path := os.Getenv("SSI_VERIFIER_LOAD_PROFILE"); path != "" {
-		pf, err := os.Create(path)
-		require.NoError(t, err)
-		defer pf.Close()
-		require.NoError(t, pprof.StartCPUProfile(pf))
-		defer pprof.StopCPUProfile()
+		// The verifier's own CPU profile, from its admin listener, over
+		// the first seconds of the timed phase.
+		profiled.Go(func() {
+			resp, err := http.Get(vadmin + "/debug/pprof/profile?seconds=" + cmp.Or(os.Getenv("SSI_VERIFIER_LOAD_PROFILE_SECONDS"), "3"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestVerifierLoadWallets$", "-test.v")
-	cmd.Env = append(os.Environ(), "SSI_VERIFIER_LOAD_JOBS="+f.Name(), "SSI_VERIFIER_LOAD_BASE="+base, "SSI_VERIFIER_LOAD=")
-	cpu0 := processCPU()
+	cmd.Env = append(os.Environ(), "SSI_VERIFIER_LOAD_JOBS="+f.Name(), "SSI_VERIFIER_LOAD_BASE="+vbase, "SSI_VERIFIER_LOAD=")
+	cpu0 := pidCPU(t, vpid)
 	out, err := cmd.CombinedOutput()
-	cpu := processCPU() - cpu0
+	cpu := pidCPU(t, vpid) - cpu0
 	require.NoError(t, err, "%s", out)
+	profiled.Wait()
 	var res walletResult
 	for _, line := range strings.Split(string(out), "\n") {
 		if rest, ok := strings.CutPrefix(line, "WALLETS "); ok {
@@ -171,7 +196,7 @@ func TestVerifierLoad(t *testing.T) {
 	fmt.Printf("store postgres, %s, %d concurrent wallets (another process), %d presentations in %v\n", mode, clients, res.OK, wall.Round(time.Millisecond))
 	fmt.Printf("throughput  %.0f verified presentations/s\n", float64(res.OK)/wall.Seconds())
 	fmt.Printf("latency     p50 %v  p99 %v  max %v\n", time.Duration(res.P50NS).Round(10*time.Microsecond), time.Duration(res.P99NS).Round(10*time.Microsecond), time.Duration(res.MaxNS).Round(10*time.Microsecond))
-	fmt.Printf("cpu         %v per presentation (the ssi dev process: verifier, and the idle ledger, issuer and registry); raw %v; ratio %.2f\n",
+	fmt.Printf("cpu         %v per presentation (the ssi verifier process alone); raw %v; ratio %.2f\n",
 		per.Round(time.Microsecond), raw.Round(time.Microsecond), float64(per)/float64(raw))
 }
 
@@ -330,4 +355,114 @@ func TestVerifierLoadWallets(t *testing.T) {
 	}
 	out, _ := json.Marshal(r)
 	fmt.Println("WALLETS " + string(out))
+}
+
+// startLoadVerifier runs `ssi verifier` in a child process (this test
+// binary, in TestVerifierLoadServer) for the demo venue of the `ssi dev`
+// in dir (its tenant, its sealed key under dev's KEK, the entry policy
+// taking the passes of issuer), on the store dsn, trusting dev's ledger
+// and reaching its registry at registry. It returns the verifier's public
+// and admin URLs, its process ID, and a function that stops it (SIGTERM)
+// and waits for a clean exit.
+func startLoadVerifier(t *testing.T, dir, registry, issuer, dsn string) (base, admin string, pid int, stop func()) {
+	t.Helper()
+	kek, err := devKEK("", dir)
+	require.NoError(t, err)
+	keyFile := filepath.Join(dir, "keys", "venue-verifier.key")
+	signer, err := openSealedKey(keyFile, kek, "the venue's key")
+	require.NoError(t, err)
+	vd, err := did.KeyDID(signer.Public())
+	require.NoError(t, err)
+	pol := entryPolicy()
+	pol.Issuers = []string{issuer}
+	vdir := t.TempDir()
+	b, err := json.Marshal([]verifierVenueFile{{ID: "venue", DID: vd, KeyID: vd + "#" + strings.TrimPrefix(vd, "did:key:"),
+		KeyFile: keyFile, Policies: []verifierPolicyFile{pol}}})
+	require.NoError(t, err)
+	venues := filepath.Join(vdir, "venues.json")
+	require.NoError(t, os.WriteFile(venues, b, 0o600))
+	args, err := json.Marshal([]string{"verifier", "--data", vdir, "--store", dsn, "--addr", "127.0.0.1:0",
+		"--kek-file", filepath.Join(dir, "kek"), "--venues", venues, "--registry-url", registry,
+		"--trust-file", filepath.Join(dir, "ledger", "node0", "config", "genesis.json"), "--log-level", "warn", "--shutdown-timeout", "5s"})
+	require.NoError(t, err)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestVerifierLoadServer$")
+	cmd.Env = append(os.Environ(), "SSI_VERIFIER_LOAD_SERVER="+string(args), "SSI_VERIFIER_LOAD=")
+	var stderr safeBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default: // nobody reads after the banner
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			require.NoError(t, err, "ssi verifier exit: %s", stderr.String())
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("ssi verifier did not stop")
+		}
+	}
+	deadline := time.After(60 * time.Second)
+	for base == "" || admin == "" {
+		select {
+		case l := <-lines:
+			if rest, ok := strings.CutPrefix(l, "ssi verifier listening on "); ok {
+				base, _, _ = strings.Cut(rest, " ")
+			} else if rest, ok := strings.CutPrefix(l, "  admin    "); ok {
+				admin, _, _ = strings.Cut(rest, " ")
+			}
+		case err := <-exited:
+			t.Fatalf("ssi verifier exited: %v: %s", err, stderr.String())
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			t.Fatalf("ssi verifier did not start: %s", stderr.String())
+		}
+	}
+	return base, admin, cmd.Process.Pid, stop
+}
+
+// TestVerifierLoadServer is `ssi verifier` for TestVerifierLoad, run by
+// it in a child process with the arguments of SSI_VERIFIER_LOAD_SERVER
+// (JSON); SIGTERM stops it.
+func TestVerifierLoadServer(t *testing.T) {
+	env := os.Getenv("SSI_VERIFIER_LOAD_SERVER")
+	if env == "" {
+		t.Skip("run by TestVerifierLoad")
+	}
+	var args []string
+	require.NoError(t, json.Unmarshal([]byte(env), &args))
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer cancel()
+	require.Equal(t, 0, run(ctx, args, os.Stdout, os.Stderr))
+}
+
+// pidCPU is the user + system CPU time of process pid (/proc/PID/stat).
+func pidCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	require.NoError(t, err)
+	// The fields after the command name, which is in parentheses: state
+	// is the first, utime and stime the 12th and 13th.
+	i := bytes.LastIndexByte(b, ')')
+	require.Positive(t, i)
+	f := strings.Fields(string(b[i+1:]))
+	require.Greater(t, len(f), 13)
+	ut, err := strconv.ParseInt(f[11], 10, 64)
+	require.NoError(t, err)
+	st, err := strconv.ParseInt(f[12], 10, 64)
+	require.NoError(t, err)
+	const clockTicks = 100 // USER_HZ, the unit of /proc's times on Linux
+	return time.Duration(ut+st) * time.Second / clockTicks
 }
