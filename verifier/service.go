@@ -69,7 +69,7 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 
-	txs      liveTxs                                // pending transactions kept in memory (live.go)
+	txs      liveTxs                                 // pending transactions kept in memory (live.go)
 	verdicts *groupcommit.Group[store.Verdict, bool] // the verdicts' group commit
 
 	ready   atomic.Bool
