@@ -231,6 +231,22 @@ func venueOffline(t *testing.T, b *webtest.Browser, d *devHolder, venueDID, cam 
 	assert.Contains(t, b.Text("#verdict-box"), "without a network")
 	b.Screenshot("venue-offline-green")
 
+	// The replay memory outlives a reload: the accepted nonce is kept in
+	// IndexedDB (its hash, until its window ends), and the same code
+	// after a reload (still offline, from the service worker) is red.
+	kept := keptNonces(t, b)
+	require.Len(t, kept, 1, "the accepted nonce, kept")
+	assert.Len(t, kept[0].Nonce, 43, "a SHA-256, base64url")
+	pageNow := int64(webtest.Eval[float64](b, `Date.now()`))
+	assert.Greater(t, kept[0].Until, pageNow, "kept until its window ends")
+	b.Open(d.url + "/venue/")
+	b.WaitFor(`!document.getElementById("verdict").hidden && document.querySelector("#verdict-box [data-verdict]")`, "the verdict of the same code after a reload")
+	assert.Equal(t, "invalid", webtest.Eval[string](b, `document.querySelector("#verdict-box [data-verdict]").dataset.verdict`), b.Text("#verdict-box"))
+	assert.Equal(t, "nonce_replayed", webtest.Eval[string](b, `document.querySelector("#verdict-box [data-verdict]").dataset.code || ""`))
+	assert.Equal(t, "offline", webtest.Eval[string](b, `document.getElementById("verdict-box").dataset.where`))
+	assert.NotContains(t, b.Text("#verdict-box"), "Lovelace", "no name on a red verdict")
+	b.Screenshot("venue-offline-replayed-after-reload")
+
 	b.ShiftClock(25 * time.Hour)
 	showAtDoor(t, d, bob, c.ID, venueDID, cam)
 	verdict, vcode = scan(t, b, "the verdict past the bundle's age")
@@ -239,9 +255,41 @@ func venueOffline(t *testing.T, b *webtest.Browser, d *devHolder, venueDID, cam 
 	assert.Contains(t, b.Text("#verdict-box"), "too old")
 	b.WaitFor(`document.getElementById("bundle-age").dataset.tooOld === "true"`, "the bundle's age shown too old")
 	b.Screenshot("venue-offline-bundle-too-old")
+	// Pruned: past their window, the kept nonces leave the store when
+	// the page opens the bundle again.
+	b.Open(d.url + "/venue/")
+	b.WaitFor(`!document.getElementById("scanner").hidden && document.getElementById("bundle-age").dataset.tooOld === "true"`, "the scanner reloaded, 25 h later")
+	deadline := time.Now().Add(30 * time.Second)
+	for len(keptNonces(t, b)) > 0 {
+		require.True(t, time.Now().Before(deadline), "the expired nonces are still kept: %v", keptNonces(t, b))
+		time.Sleep(100 * time.Millisecond) // polling with a deadline
+	}
 	b.ShiftClock(0)
 	b.Offline(false)
 	b.Check()
+}
+
+// keptNonce is an entry of the venue page's replay memory in IndexedDB.
+type keptNonce struct {
+	Nonce string `json:"nonce"`
+	Until int64  `json:"until"`
+}
+
+// keptNonces reads the venue page's replay memory from its IndexedDB.
+func keptNonces(t *testing.T, b *webtest.Browser) []keptNonce {
+	t.Helper()
+	raw := webtest.Eval[string](b, `new Promise((resolve, reject) => {
+  const r = indexedDB.open("ssi-venue", 1);
+  r.onerror = () => reject(r.error);
+  r.onsuccess = () => {
+    const g = r.result.transaction("kv").objectStore("kv").get("nonces");
+    g.onsuccess = () => { resolve(JSON.stringify(g.result || [])); r.result.close(); };
+    g.onerror = () => reject(g.error);
+  };
+})`)
+	var out []keptNonce
+	require.NoError(t, json.Unmarshal([]byte(raw), &out))
+	return out
 }
 
 // TestVenueScannerPassesInChromium is issue 18's acceptance 4 in the

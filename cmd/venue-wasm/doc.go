@@ -9,6 +9,9 @@
 //
 // It must never open a connection, read the wall clock (the page passes
 // the time), or put a presentation or a claim value anywhere but the
-// verdict it returns. The accepted nonces are kept in memory only: a
-// reload of the page forgets them (docs/pages.md says so).
+// verdict it returns. The accepted nonces are held in memory by their
+// SHA-256; check's answer names the one it accepted (used_nonce), which
+// the page keeps in IndexedDB before it shows the verdict, and
+// ssiVenue.remember(keptJSON, nowMillis) puts the kept ones back after a
+// reload, so that a reload does not reopen a replay (docs/pages.md).
 package main

@@ -26,6 +26,7 @@ const reasons = {
   bundle_missing: "There is no trust data on this device for checking without a network. Connect once to download it.",
   offline_unavailable: "This scanner cannot check passes without a network (its offline verifier is not installed).",
   nonce_replayed: "This code was already shown here. Ask the person to show a fresh code.",
+  replay_memory_unavailable: "This device could not note the code as used, so it cannot let it in. Try again, or check online.",
   stale_key_binding: "This code is too old. Ask the person to show a fresh code.",
   policy_not_met: "This pass does not meet the entry rules.",
   untrusted_issuer: "The issuer of this pass is not accredited for it.",
@@ -75,7 +76,33 @@ async function kv(mode, fn) {
 
 const getKV = (k) => kv("readonly", (s) => s.get(k));
 const putKV = (k, v) => kv("readwrite", (s) => s.put(v, k));
-const clearKV = () => kv("readwrite", (s) => s.clear());
+const delKV = (k) => kv("readwrite", (s) => s.delete(k));
+
+// ---- the offline replay memory, kept in IndexedDB ----
+// The offline verifier remembers the nonces it accepted (by hash) in its
+// memory; each one is kept here too ("nonces": [{nonce, until}], pruned
+// of those past their until), so that a reload of the page puts them
+// back and a code already let in is still nonce_replayed.
+
+async function keptNonces() {
+  const now = Date.now();
+  return ((await getKV("nonces").catch(() => null)) || []).filter((n) => n && n.until > now);
+}
+
+async function keepNonce(used) {
+  const live = await keptNonces();
+  live.push(used);
+  await putKV("nonces", live);
+}
+
+// rememberNonces puts the kept nonces back into the verifier, and drops
+// the expired ones from the store.
+async function rememberNonces() {
+  const all = (await getKV("nonces").catch(() => null)) || [];
+  const live = await keptNonces();
+  if (live.length !== all.length) await putKV("nonces", live).catch(() => {});
+  globalThis.ssiVenue.remember(JSON.stringify(live), Date.now());
+}
 
 // payload decodes a compact JWS's payload (the bundle's content, read
 // only for its venue, time and age: the wasm verifier checks it).
@@ -117,6 +144,7 @@ async function openBundle() {
   const kept = await getKV("bundle");
   if (!kept) return { ok: false, code: "bundle_missing" };
   if ((await loadWasm()) !== "ready") return { ok: false, code: "offline_unavailable" };
+  await rememberNonces();
   return JSON.parse(globalThis.ssiVenue.open(kept.jws, kept.verifier));
 }
 
@@ -170,7 +198,16 @@ function showMode() {
 async function checkOffline(text) {
   if (!opened || !opened.ok) opened = await openBundle();
   if (!opened.ok) return { verdict: "red", reasons: [opened.code] };
-  return JSON.parse(globalThis.ssiVenue.check(text, Date.now()));
+  const v = JSON.parse(globalThis.ssiVenue.check(text, Date.now()));
+  if (v.used_nonce) {
+    try {
+      await keepNonce(v.used_nonce);
+    } catch {
+      // Not kept: a reload would forget this code, so it is not let in.
+      return { verdict: "red", reasons: ["replay_memory_unavailable"] };
+    }
+  }
+  return v;
 }
 
 async function check(text, source) {
@@ -386,7 +423,11 @@ async function signout() {
   stopRequest();
   setApiKey("");
   localStorage.removeItem(KEY);
-  await clearKV().catch(() => {});
+  // The bundle and the pinned venue go; the replay memory stays (its
+  // entries expire on their own), so that signing in again does not
+  // reopen a replay.
+  await delKV("bundle").catch(() => {});
+  await delKV("venue").catch(() => {});
   $("scanner").hidden = true;
   $("signout").hidden = true;
   $("who").textContent = "";
