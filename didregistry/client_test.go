@@ -77,8 +77,9 @@ func TestClientVerifiesAnchorsAndCaches(t *testing.T) {
 }
 
 // TestClientRefusesALyingRegistry: a registry (or a proxy in front of it)
-// that alters the document, or serves a receipt for other content, is
-// caught by a client that pins the validators.
+// that alters the document (hash_not_anchored), or serves a receipt for
+// another version or none (anchor_required), is caught by a client that
+// pins the validators.
 func TestClientRefusesALyingRegistry(t *testing.T) {
 	e := newEnv(t, storetestSQLite(t))
 	d, _ := e.createRotated()
@@ -97,16 +98,20 @@ func TestClientRefusesALyingRegistry(t *testing.T) {
 		t.Cleanup(s.Close)
 		return s
 	}
-	for name, srv := range map[string]*httptest.Server{
-		"altered service endpoint": rewrite("health.example", "attack.example"),
-		"altered version":          rewrite(`"versionId":"2"`, `"versionId":"1"`),
-		"anchor stripped":          rewrite(`"status":"anchored"`, `"status":"pending"`),
+	for name, c := range map[string]struct {
+		srv  *httptest.Server
+		code string
+	}{
+		// The receipt verifies and anchors other bytes for this version.
+		"altered service endpoint": {rewrite("health.example", "attack.example"), "hash_not_anchored"},
+		"altered version":          {rewrite(`"versionId":"2"`, `"versionId":"1"`), "anchor_required"},
+		"anchor stripped":          {rewrite(`"status":"anchored"`, `"status":"pending"`), "anchor_required"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := trust.NewClient(srv.URL, trust.Options{Trust: pinned})
-			_, err := c.Resolve(context.Background(), d, did.ResolveOptions{})
+			cl := trust.NewClient(c.srv.URL, trust.Options{Trust: pinned})
+			_, err := cl.Resolve(context.Background(), d, did.ResolveOptions{})
 			require.Error(t, err)
-			assert.Equal(t, "anchor_required", errs.CodeOf(err))
+			assert.Equal(t, c.code, errs.CodeOf(err))
 		})
 	}
 	// Another ledger's validators do not vouch for this one.

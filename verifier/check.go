@@ -14,6 +14,7 @@ import (
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/oid4vp"
 	"github.com/ssi-project/ssi/internal/sdjwt"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Reason codes of the trust check (shared with the offline check, in
@@ -217,6 +218,11 @@ func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sd
 	}
 	s.noteList(iss, res.Status.URI)
 	st, err := s.cfg.Trust.Status(ctx, iss, res.Status.URI, int(res.Status.Index))
+	if errors.Is(err, trust.ErrHashNotAnchored) {
+		// Someone serves the issuer's list other than as anchored: an
+		// alert for the operator (SECURITY-CASES E55), not only a red.
+		s.log.WarnContext(ctx, "alert: a status list was served other than its anchored version", "issuer", iss, "list", res.Status.URI)
+	}
 	if err != nil {
 		return nil, trustErr(err)
 	}

@@ -1,6 +1,9 @@
 package bundle
 
-import "github.com/ssi-project/ssi/internal/errs"
+import (
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/trust"
+)
 
 // Reason codes of a red verdict that no lower package defines, shared by
 // the online verifier and the offline check. The others are the codes of
@@ -25,7 +28,7 @@ var (
 	ErrBundleFormat      = errs.E(errs.Invalid, "bundle_format_unsupported", "the trust bundle is of a newer format than this scanner reads")
 	ErrPassTrustMissing  = errs.E(errs.Unauthorized, "pass_trust_not_in_bundle", "the trust bundle carries no trust for this kind of pass")
 	ErrStatusListMissing = errs.E(errs.Unauthorized, "status_list_not_in_bundle", "the credential's status list is not in the trust bundle")
-	ErrStatusListExpired = errs.E(errs.Unauthorized, "status_list_expired", "the status list in the trust bundle has expired")
+	ErrStatusListExpired = trust.ErrStatusListExpired.With("the status list in the trust bundle has expired", nil)
 )
 
 // Code is the reason code of err: its *errs.Error code, or internal.

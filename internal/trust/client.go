@@ -93,6 +93,11 @@ var (
 	ErrAnchorRequired  = errs.E(errs.Forbidden, "anchor_required", "the answer is not backed by a verifying ledger anchor")
 	ErrRegistry        = errs.E(errs.Unavailable, "registry_unavailable", "the registry could not be reached")
 	ErrRegistryRefused = errs.E(errs.Invalid, "registry_refused", "the registry refused the request")
+	// ErrHashNotAnchored: the served content is not what is anchored for
+	// its version (its SHA-256 differs from the verified receipt's): a
+	// registry or issuer serving something else than it anchored
+	// (SECURITY-CASES E55).
+	ErrHashNotAnchored = errs.E(errs.Forbidden, "hash_not_anchored", "the served content is not the version anchored for it")
 )
 
 // NewClient returns a client of the registry at registryBase (e.g.
@@ -141,7 +146,8 @@ var _ did.Resolver = (*Client)(nil)
 // anchored without a controller's signature is did_chain_unverified.
 // Refusals: invalid_did;
 // did_not_found; registry_unavailable, registry_refused; anchor_required
-// (no receipt or proof, or one for other content); receipt_unverified,
+// (no receipt or proof, or one for another entry); hash_not_anchored (the
+// verified receipt anchors other bytes for this version); receipt_unverified,
 // invalid_receipt, proof_unverified, invalid_latest_proof, invalid_trust;
 // proof_too_old (the proof is older than MaxAge, or predates the served
 // version); stale_version (a newer version is anchored: the registry
@@ -307,11 +313,16 @@ func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, su
 		return ErrAnchorRequired.With("the version is not anchored yet", nil)
 	}
 	e := a.Receipt.Entry
-	if e.Kind != kind || e.Subject != subject || e.Version != version || e.SHA256 != sum {
-		return ErrAnchorRequired.With("the anchor receipt is for other content", nil)
+	if e.Kind != kind || e.Subject != subject || e.Version != version {
+		return ErrAnchorRequired.With("the anchor receipt is for another entry", nil)
 	}
 	if err := VerifyReceipt(a.Receipt, c.trust); err != nil {
 		return err
+	}
+	// The receipt is the ledger's word on this version: other bytes are a
+	// lie, not a missing anchor.
+	if e.SHA256 != sum {
+		return ErrHashNotAnchored
 	}
 	if a.Latest == nil {
 		return ErrAnchorRequired.With("no latest-version proof was served", nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/jsonx"
 	"github.com/ssi-project/ssi/internal/statuslist"
 )
@@ -27,6 +29,12 @@ type StatusResult struct {
 
 // ErrStatusUnavailable: the status list could not be fetched or read.
 var ErrStatusUnavailable = errs.E(errs.Unavailable, "status_unavailable", "the status list could not be fetched")
+
+// ErrStatusListExpired: the status list's exp has passed (served so, or
+// cached until then): a stale list says nothing of a credential now. The
+// offline check (internal/bundle) reports a bundle's expired list with it
+// too.
+var ErrStatusListExpired = errs.E(errs.Unauthorized, "status_list_expired", "the status list has expired")
 
 type verifiedList struct {
 	list       *statuslist.List
@@ -54,7 +62,9 @@ type verifiedList struct {
 // A verified list is cached until its ttl (the token's, clamped by
 // statuslist) or TTL runs out, whichever is first, and never past its exp.
 // Errors: status_unverifiable (the token; the cause says why),
-// status_unavailable, anchor_required, stale_version, proof_too_old,
+// status_list_expired (a token signed by the issuer whose exp has passed),
+// status_unavailable, hash_not_anchored (the served token is not the
+// version its receipt anchors), anchor_required, stale_version, proof_too_old,
 // receipt_unverified, proof_unverified, invalid_receipt,
 // invalid_latest_proof, invalid_trust, status_index_out_of_range
 // for an idx the list does not hold, or registry_refused (the issuer
@@ -77,7 +87,7 @@ func (c *Client) Status(ctx context.Context, issuer, uri string, idx int) (Statu
 		}
 	}
 	if !c.now().Before(vl.expires) {
-		return StatusResult{}, statuslist.ErrUnverifiable.With("the status list has expired", nil)
+		return StatusResult{}, ErrStatusListExpired
 	}
 	v, err := vl.list.Get(idx)
 	if err != nil {
@@ -115,6 +125,11 @@ func (c *Client) verifyStatusList(ctx context.Context, issuer, uri string, b []b
 	tok, err := statuslist.Verify(w.Token, statuslist.VerifyOptions{
 		URI: uri, Key: did.JOSEKeyLookup(ctx, resolverFunc(c.resolveAny), issuer), Now: c.now, RequireExp: true,
 	})
+	if errors.Is(err, jose.ErrExpired) {
+		// Signed by the issuer, but past its exp: its own code, not a
+		// forgery's.
+		return verifiedList{}, ErrStatusListExpired.With("", err)
+	}
 	if err != nil {
 		return verifiedList{}, err
 	}
