@@ -2,8 +2,6 @@ package verifier
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vp"
 	"github.com/ssi-project/ssi/internal/sdjwt"
+	"github.com/ssi-project/ssi/internal/sdjwt/sdjwttest"
 	"github.com/ssi-project/ssi/internal/statuslist"
 	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/trust"
@@ -53,7 +52,10 @@ func TestGreen(t *testing.T) {
 
 // TestTrustCheckReasons: every failure of the trust check is red with its
 // own reason code (issue 15, acceptance 2; SECURITY-CASES C34–C39, C43,
-// C44, E57).
+// C44, E57), with the trust layer stood in by a double. The acceptance
+// rests on cmd/ssi's TestVerifierTrustFailuresEndToEnd and
+// TestVerifierKeyRotationEndToEnd, which provoke the same failures with
+// the real trust client against real services.
 func TestTrustCheckReasons(t *testing.T) {
 	other := josetest.New(t, keys.ES256)
 	cases := []struct {
@@ -79,7 +81,7 @@ func TestTrustCheckReasons(t *testing.T) {
 		{name: "kid of another DID (C44)", cred: func(c *credential) { c.kid = "did:key:zOther#k" }, code: "issuer_key_not_valid_at_iat"},
 		{name: "deactivated", setup: func(w *world) { w.trust.docs = nil }, code: "issuer_unknown"},
 		{name: "bad signature", cred: func(c *credential) { c.signer = other }, code: "invalid_signature"},
-		{name: "tampered disclosure", mangle: func(_ *world, p string) string { return tamperDisclosure(t, p) }, code: "unreferenced_disclosure"},
+		{name: "tampered disclosure", mangle: func(_ *world, p string) string { return sdjwttest.TamperFirstDisclosure(t, p) }, code: "unreferenced_disclosure"},
 		{name: "duplicated disclosure", mangle: func(_ *world, p string) string {
 			parts := strings.Split(p, "~")
 			return strings.Join(append(parts[:2], parts[1:]...), "~")
@@ -109,7 +111,9 @@ func TestTrustCheckReasons(t *testing.T) {
 		{name: "suspended", setup: func(w *world) { w.trust.status[7] = StatusResult{Value: 2} }, code: "suspended"},
 		{name: "status value 3", setup: func(w *world) { w.trust.status[7] = StatusResult{Value: 3} }, code: "status_invalid"},
 		{name: "list signature bad (trust layer's code kept)", setup: func(w *world) { w.trust.statusErr = statuslist.ErrUnverifiable }, code: "status_unverifiable"},
-		{name: "list not the anchored one (trust layer's code kept)", setup: func(w *world) { w.trust.statusErr = trust.ErrReceiptUnverified }, code: "receipt_unverified"},
+		{name: "list not the anchored one (trust layer's code kept)", setup: func(w *world) { w.trust.statusErr = trust.ErrHashNotAnchored }, code: "hash_not_anchored"},
+		{name: "list past its exp (trust layer's code kept)", setup: func(w *world) { w.trust.statusErr = trust.ErrStatusListExpired }, code: "status_list_expired"},
+		{name: "list receipt forged (trust layer's code kept)", setup: func(w *world) { w.trust.statusErr = trust.ErrReceiptUnverified }, code: "receipt_unverified"},
 		{name: "policy not met", cred: func(c *credential) { c.subject["vaccinated_within_policy"] = false }, code: "policy_not_met"},
 		{name: "required claim missing (C43)", code: "dcql_claims_unsatisfied"},
 	}
@@ -143,21 +147,6 @@ func (w *world) presentOnly(sd string, tx txn, ptrs ...string) string {
 	p, err := sdjwt.Present(sd, ptrs, &sdjwt.KeyBinding{Signer: w.holder, Nonce: tx.request.Nonce, Audience: tx.request.ClientID, IssuedAt: w.now})
 	require.NoError(w.t, err)
 	return p
-}
-
-// tamperDisclosure changes the value of the first disclosure, keeping it
-// a well-formed disclosure: its digest is then in no _sd array.
-func tamperDisclosure(t *testing.T, p string) string {
-	parts := strings.Split(p, "~")
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	require.NoError(t, err)
-	var d []any
-	require.NoError(t, json.Unmarshal(raw, &d))
-	d[2] = "tampered"
-	raw, err = json.Marshal(d)
-	require.NoError(t, err)
-	parts[1] = base64.RawURLEncoding.EncodeToString(raw)
-	return strings.Join(parts, "~")
 }
 
 // TestTrustCheckOrder: the checks run in DESIGN §4's order: an unknown

@@ -219,19 +219,26 @@ func (d *devWallet) redeemFor(tb testing.TB, offerURI, txCode string, holder key
 // deadlines only bound a failure; they are not the targets.
 func (d *devWallet) revoke(tb testing.TB, rec issuertest.Record) (toServed, toAnchored time.Duration) {
 	tb.Helper()
+	return d.setStatus(tb, rec, "revoke", 1)
+}
+
+// setStatus is revoke for any status action of the issuer's API (revoke,
+// suspend, reinstate), waiting for the list entry to read want.
+func (d *devWallet) setStatus(tb testing.TB, rec issuertest.Record, action string, want uint8) (toServed, toAnchored time.Duration) {
+	tb.Helper()
 	ctx := context.Background()
 	start := time.Now()
-	require.NoError(tb, d.c.SetStatus(ctx, d.key, rec.ID, "revoke", "lost phone"))
+	require.NoError(tb, d.c.SetStatus(ctx, d.key, rec.ID, action, "lost phone"))
 	var served string
 	var version uint64
 	deadline := start.Add(10 * time.Second)
 	for {
 		tok, v, err := d.c.StatusList(ctx, rec.StatusList)
-		if err == nil && listEntry(tb, tok, rec.Index) == 1 {
+		if err == nil && listEntry(tb, tok, rec.Index) == want {
 			served, version = tok, v
 			break
 		}
-		require.True(tb, time.Now().Before(deadline), "the revocation was not served")
+		require.True(tb, time.Now().Before(deadline), "the %s was not served", action)
 		time.Sleep(2 * time.Millisecond) // polling with a deadline
 	}
 	toServed = time.Since(start)

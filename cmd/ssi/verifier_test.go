@@ -20,13 +20,18 @@ import (
 // venueClient is the demo venue's side of `ssi dev`.
 type venueClient struct {
 	base, key string
+	policy    string // the policy create asks for; "" is entry
 }
 
-// create starts a transaction of the entry policy; it retries while the
+// create starts a transaction of v's policy; it retries while the
 // verifier has not checked its (just anchored) registration yet.
 func (v venueClient) create(t *testing.T, mode string) (id, authURI string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"policy": "entry", "response_mode": mode})
+	policy := v.policy
+	if policy == "" {
+		policy = "entry"
+	}
+	body, _ := json.Marshal(map[string]string{"policy": policy, "response_mode": mode})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		req, _ := http.NewRequest("POST", v.base+"/verifier/v1/presentations", bytes.NewReader(body))

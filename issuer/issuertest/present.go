@@ -35,6 +35,41 @@ type Presentation struct {
 // It does no consent and no over-asking check: a holder's job, not a test
 // wallet's.
 func (c *Client) Present(ctx context.Context, authURI, sd string, holder keys.Signer, now time.Time) (*Presentation, error) {
+	req, err := c.FetchRequest(ctx, authURI, now)
+	if err != nil {
+		return nil, err
+	}
+	cq := req.DCQL.Credentials[0]
+	var reveal []string
+	for _, cl := range cq.Claims {
+		reveal = append(reveal, pointer(cl.Path))
+	}
+	pres, err := sdjwt.Present(sd, reveal, &sdjwt.KeyBinding{Signer: holder, Nonce: req.Nonce, Audience: req.ClientID, IssuedAt: now})
+	if err != nil {
+		return nil, fmt.Errorf("presenting: %w", err)
+	}
+	status, ans, err := c.Respond(ctx, req, map[string][]string{cq.ID: {pres}})
+	if err != nil {
+		return nil, err
+	}
+	if status != 200 {
+		return nil, fmt.Errorf("posting the response: %d %s", status, ans)
+	}
+	out := &Presentation{Request: req}
+	var a2 struct {
+		RedirectURI string `json:"redirect_uri"`
+	}
+	if err := json.Unmarshal(ans, &a2); err == nil {
+		out.RedirectURI = a2.RedirectURI
+	}
+	return out, nil
+}
+
+// FetchRequest fetches the request object of the authorization request
+// authURI by its request_uri (GET, or POST with a wallet_nonce) and
+// verifies it with the key of the verifier's did:key DID at now (with 5 s
+// of skew).
+func (c *Client) FetchRequest(ctx context.Context, authURI string, now time.Time) (*oid4vp.Request, error) {
 	a, err := oid4vp.ParseAuthorizationURI(authURI)
 	if err != nil {
 		return nil, err
@@ -52,67 +87,59 @@ func (c *Client) Present(ctx context.Context, authURI, sd string, holder keys.Si
 	if status != 200 {
 		return nil, fmt.Errorf("fetching the request object: %d %s", status, tok)
 	}
-	req, err := oid4vp.VerifyRequest(string(tok), DIDKeyLookup(ctx), oid4vp.VerifyOptions{ClientID: a.ClientID, WalletNonce: walletNonce, Now: now})
+	// The verifier signs after the caller read now, maybe in the next
+	// second (iat counts whole seconds): a few seconds of skew, as a
+	// wallet allows.
+	req, err := oid4vp.VerifyRequest(string(tok), DIDKeyLookup(ctx), oid4vp.VerifyOptions{ClientID: a.ClientID, WalletNonce: walletNonce, Now: now,
+		Skew: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("verifying the request object: %w", err)
 	}
-	cq := req.DCQL.Credentials[0]
-	var reveal []string
-	for _, cl := range cq.Claims {
-		reveal = append(reveal, pointer(cl.Path))
-	}
-	pres, err := sdjwt.Present(sd, reveal, &sdjwt.KeyBinding{Signer: holder, Nonce: req.Nonce, Audience: req.ClientID, IssuedAt: now})
-	if err != nil {
-		return nil, fmt.Errorf("presenting: %w", err)
-	}
-	resp := &oid4vp.Response{VPToken: map[string][]string{cq.ID: {pres}}, State: req.State}
+	return req, nil
+}
+
+// Respond posts vpToken (query id → presentations) with req's state to
+// req's response_uri as its response_mode asks (direct_post, or
+// direct_post.jwt encrypted to the request's key), again while the
+// verifier answers 503 (for up to 5 s), and returns the verifier's last
+// answer: its status code and body.
+func (c *Client) Respond(ctx context.Context, req *oid4vp.Request, vpToken map[string][]string) (int, []byte, error) {
+	resp := &oid4vp.Response{VPToken: vpToken, State: req.State}
 	var form url.Values
 	if req.ResponseMode == oid4vp.DirectPostJWT {
 		k, err := req.Metadata.EncryptionKey()
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 		enc, err := req.Metadata.Enc()
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 		jwe, err := oid4vp.EncryptResponse(resp, k, enc)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 		form = url.Values{"response": {jwe}}
-	} else if form, err = oid4vp.ResponseForm(resp); err != nil {
-		return nil, err
+	} else {
+		var err error
+		if form, err = oid4vp.ResponseForm(resp); err != nil {
+			return 0, nil, err
+		}
 	}
 	// A verifier that cannot complete its check (a status list not
 	// published yet, the registry unreachable) answers 503 and records
 	// nothing: the same response may be posted again.
-	var ans []byte
 	for try := 0; ; try++ {
-		status, ans, err = c.do(ctx, "POST", req.ResponseURI, "", "application/x-www-form-urlencoded", []byte(form.Encode()))
-		if err != nil {
-			return nil, err
-		}
-		if status != 503 || try == 50 {
-			break
+		status, ans, err := c.do(ctx, "POST", req.ResponseURI, "", "application/x-www-form-urlencoded", []byte(form.Encode()))
+		if err != nil || status != 503 || try == 50 {
+			return status, ans, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return 0, nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	if status != 200 {
-		return nil, fmt.Errorf("posting the response: %d %s", status, ans)
-	}
-	out := &Presentation{Request: req}
-	var a2 struct {
-		RedirectURI string `json:"redirect_uri"`
-	}
-	if err := json.Unmarshal(ans, &a2); err == nil {
-		out.RedirectURI = a2.RedirectURI
-	}
-	return out, nil
 }
 
 // pointer is the JSON Pointer of a claims path made of member names.
