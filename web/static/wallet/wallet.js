@@ -147,6 +147,7 @@ async function showDoor(ev) {
     const q = await w("POST", "/wallet/v1/credentials/" + encodeURIComponent(id) + "/offline-qr", { venue: $("door-venue").value.trim(), claims });
     $("door-qr").src = "data:image/png;base64," + q.png;
     $("door-qr").dataset.text = q.text;
+    $("door-text").value = q.text;
     $("door").hidden = false;
     const exp = new Date(q.expires_at);
     $("door-expires").textContent = "Valid until " + exp.toLocaleTimeString() + "; a new code replaces it before then.";
@@ -167,6 +168,7 @@ function stopDoor() {
   clearTimeout(doorTimer);
   $("door").hidden = true;
   $("door-qr").removeAttribute("src");
+  $("door-text").value = "";
 }
 
 // ---- presenting ----
