@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -135,4 +137,42 @@ func mustURL(t *testing.T, s string) *url.URL {
 	u, err := url.Parse(s)
 	require.NoError(t, err)
 	return u
+}
+
+// TestClientSharesConcurrentMisses: concurrent resolutions of one DID
+// that miss the trust client's cache make one request to the registry
+// (and one verification), whose answer all of them get: a verifier under
+// load does not fetch the same answer once per request in flight.
+func TestClientSharesConcurrentMisses(t *testing.T) {
+	e := newEnv(t, storetestSQLite(t))
+	d, _ := e.createRotated()
+	var resolutions atomic.Int64
+	arrived, release := make(chan struct{}, 64), make(chan struct{})
+	proxy := httputil.NewSingleHostReverseProxy(mustURL(t, e.srv.URL))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/1.0/identifiers/") {
+			resolutions.Add(1)
+			arrived <- struct{}{}
+			<-release
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c := trust.NewClient(srv.URL, trust.Options{Trust: e.ledger.Trust, TTL: time.Minute})
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { _, errs[i] = c.Resolve(context.Background(), d, did.ResolveOptions{}) })
+	}
+	<-arrived
+	// Time for the others to reach the registry, were they not sharing
+	// the first one's fetch; passing does not depend on it.
+	time.Sleep(200 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, int64(1), resolutions.Load())
 }

@@ -55,7 +55,8 @@ import (
 //	SSI_VERIFIER_LOAD=8000 SSI_VERIFIER_LOAD_MODE=direct_post.jwt SSI_TEST_POSTGRES=… go test -run 'TestVerifierLoad$' -v -count=1 ./cmd/ssi
 //
 // SSI_VERIFIER_LOAD_PROFILE=FILE writes the verifier's CPU profile of the
-// first SSI_VERIFIER_LOAD_PROFILE_SECONDS (3) of the timed phase.
+// first SSI_VERIFIER_LOAD_PROFILE_SECONDS (3) of the timed phase, and to
+// FILE.allocs what it allocated meanwhile (go tool pprof -sample_index=alloc_space).
 func TestVerifierLoad(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("SSI_VERIFIER_LOAD"))
 	dsn := os.Getenv("SSI_TEST_POSTGRES")
@@ -156,20 +157,23 @@ func TestVerifierLoad(t *testing.T) {
 	require.NoError(t, f.Close())
 	var profiled sync.WaitGroup
 	if path := os.Getenv("SSI_VERIFIER_LOAD_PROFILE"); path != "" {
-		// The verifier's own CPU profile, from its admin listener, over
-		// the first seconds of the timed phase.
-		profiled.Go(func() {
-			resp, err := http.Get(vadmin + "/debug/pprof/profile?seconds=" + cmp.Or(os.Getenv("SSI_VERIFIER_LOAD_PROFILE_SECONDS"), "3"))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if err := os.WriteFile(path, b, 0o600); err != nil {
-				t.Error(err)
-			}
-		})
+		// The verifier's own CPU profile, and what it allocated (FILE.allocs),
+		// from its admin listener, over the first seconds of the timed phase.
+		secs := cmp.Or(os.Getenv("SSI_VERIFIER_LOAD_PROFILE_SECONDS"), "3")
+		for kind, file := range map[string]string{"profile": path, "allocs": path + ".allocs"} {
+			profiled.Go(func() {
+				resp, err := http.Get(vadmin + "/debug/pprof/" + kind + "?seconds=" + secs)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				if err := os.WriteFile(file, b, 0o600); err != nil {
+					t.Error(err)
+				}
+			})
+		}
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestVerifierLoadWallets$", "-test.v")
 	cmd.Env = append(os.Environ(), "SSI_VERIFIER_LOAD_JOBS="+f.Name(), "SSI_VERIFIER_LOAD_BASE="+vbase, "SSI_VERIFIER_LOAD=")

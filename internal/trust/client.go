@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/sync/singleflight"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -71,6 +73,7 @@ type Client struct {
 	resolver did.Resolver
 
 	mu     sync.Mutex
+	flight singleflight.Group // cache misses being fetched, by cache key
 	cache  map[string]cachedAnswer
 	chains map[string][]string // did:psr DID → the digests of its versions, verified by replay
 }
@@ -168,6 +171,20 @@ func (c *Client) ResolveAt(ctx context.Context, d string, at time.Time) (*did.Re
 		return nil, ErrRegistryRefused.With("no instant to resolve at", nil)
 	}
 	return c.resolve(ctx, d, at.UTC())
+}
+
+// shared runs fetch for key once among the concurrent callers that
+// missed the cache (a verifier under load asks for the same answers in
+// every request): one fetch and one verification, whose outcome all of
+// them get. The fetch runs under ctx without its cancellation (its HTTP
+// client's timeout bounds it), as callers other than the first wait on
+// it.
+func shared[T any](c *Client, ctx context.Context, key string, fetch func(context.Context) (T, error)) (T, error) {
+	v, err, _ := c.flight.Do(key, func() (any, error) {
+		return fetch(context.WithoutCancel(ctx))
+	})
+	t, _ := v.(T)
+	return t, err
 }
 
 func (c *Client) lookup(key string) (cachedAnswer, bool) {
@@ -280,6 +297,24 @@ func (c *Client) resolve(ctx context.Context, d string, at time.Time) (*did.Reso
 		res, _ := e.val.(resolved)
 		return res.res, e.err
 	}
+	r, err := shared(c, ctx, key, func(ctx context.Context) (resolvedOrErr, error) {
+		res, err := c.fetchResolution(ctx, d, at, path, key)
+		return resolvedOrErr{res, err}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.res, r.err
+}
+
+// resolvedOrErr is a resolution with its error: a deactivated DID has both.
+type resolvedOrErr struct {
+	res *did.Resolution
+	err error
+}
+
+// fetchResolution is resolve's cache miss: fetch, verify, cache.
+func (c *Client) fetchResolution(ctx context.Context, d string, at time.Time, path, key string) (*did.Resolution, error) {
 	status, _, b, err := c.get(ctx, path, MediaResolution)
 	if err != nil {
 		return nil, err // not cached: a network failure is retried

@@ -54,16 +54,18 @@ func (c *Client) IsAccredited(ctx context.Context, issuer, vct string, at time.T
 		d, _ := e.val.(AccreditationDecision)
 		return d, e.err
 	}
-	evidence, err := c.evidence(ctx, path)
-	if err != nil {
-		return AccreditationDecision{}, err
-	}
-	d, err := c.decideAccreditation(evidence, issuer, vct, at)
-	if err != nil {
-		return AccreditationDecision{}, err
-	}
-	c.store("acc "+path, d, nil)
-	return d, nil
+	return shared(c, ctx, "acc "+path, func(ctx context.Context) (AccreditationDecision, error) {
+		evidence, err := c.evidence(ctx, path)
+		if err != nil {
+			return AccreditationDecision{}, err
+		}
+		d, err := c.decideAccreditation(evidence, issuer, vct, at)
+		if err != nil {
+			return AccreditationDecision{}, err
+		}
+		c.store("acc "+path, d, nil)
+		return d, nil
+	})
 }
 
 // CheckRP decides whether verifier may request claims of vct. The

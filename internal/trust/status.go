@@ -82,7 +82,8 @@ func (c *Client) Status(ctx context.Context, issuer, uri string, idx int) (Statu
 	if e, ok := c.lookup(key); ok {
 		vl, _ = e.val.(verifiedList)
 	} else {
-		if vl, err = c.fetchList(ctx, issuer, uri); err != nil {
+		vl, err = shared(c, ctx, key, func(ctx context.Context) (verifiedList, error) { return c.fetchList(ctx, issuer, uri) })
+		if err != nil {
 			return StatusResult{}, err
 		}
 	}
