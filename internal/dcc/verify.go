@@ -3,8 +3,6 @@ package dcc
 import (
 	"math"
 	"time"
-
-	"github.com/fxamacker/cbor/v2"
 )
 
 // Certificate is what a verified DCC says. Dates are kept as the strings
@@ -185,9 +183,11 @@ func (p *Parsed) Verify(trust *Trust, at time.Time) (*Certificate, error) {
 // cwtClaims are the CWT claims HCERT uses (RFC 8392 keys), read in one
 // pass; other claims are ignored.
 type cwtClaims struct {
-	Iss   *string         `cbor:"1,keyasint"`
-	Exp   cbor.RawMessage `cbor:"4,keyasint"`
-	Iat   cbor.RawMessage `cbor:"6,keyasint"`
+	Iss *string `cbor:"1,keyasint"`
+	// Exp and Iat are decoded as any value, which numericDate checks
+	// (nil when absent).
+	Exp   any `cbor:"4,keyasint"`
+	Iat   any `cbor:"6,keyasint"`
 	Hcert *struct {
 		V1 *hcertV1 `cbor:"1,keyasint"`
 	} `cbor:"-260,keyasint"`
@@ -233,17 +233,10 @@ func parseClaims(payload []byte) (*Certificate, error) {
 }
 
 // numericDate reads a CWT NumericDate: an integer or a finite float of
-// seconds since the epoch.
-func numericDate(raw cbor.RawMessage) (time.Time, error) {
-	if raw == nil {
-		return time.Time{}, ErrClaims
-	}
-	var v any
-	if err := decMode.Unmarshal(raw, &v); err != nil {
-		return time.Time{}, err
-	}
+// seconds since the epoch (decMode gives every integer as an int64).
+func numericDate(v any) (time.Time, error) {
 	switch n := v.(type) {
-	case int64: // IntDecConvertSignedOrFail: every integer is an int64
+	case int64:
 		return time.Unix(n, 0).UTC(), nil
 	case float64:
 		if math.IsNaN(n) || math.IsInf(n, 0) || math.Abs(n) > 1<<40 {

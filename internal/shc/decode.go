@@ -37,9 +37,8 @@ func DecodeNumeric(text string) (string, error) {
 	if len(body) == 0 || len(body)%2 != 0 {
 		return "", ErrNumeric.With("the numeric text has an odd or zero number of digits", nil)
 	}
-	var out strings.Builder
-	out.Grow(len(body) / 2)
-	for i := range len(body) / 2 {
+	out := make([]byte, len(body)/2)
+	for i := range out {
 		hi, lo := body[2*i]-'0', body[2*i+1]-'0'
 		if hi > 9 || lo > 9 {
 			return "", ErrNumeric.With("the numeric text has a character that is not a digit", nil)
@@ -48,9 +47,9 @@ func DecodeNumeric(text string) (string, error) {
 		if v > 'z'-45 {
 			return "", ErrNumeric.With("a digit pair is over 77", nil)
 		}
-		out.WriteByte(v + 45)
+		out[i] = v + 45
 	}
-	return out.String(), nil
+	return string(out), nil
 }
 
 // EncodeNumeric returns the shc:/ text of a compact JWS (for tests and
