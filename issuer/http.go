@@ -67,6 +67,7 @@ func Routes(r chi.Router, s *Service, st AdminStore, maxBody int64) {
 		r.Post("/nonce", httpx.OAuth(h.nonce))
 		r.Post("/credential", httpx.OAuth(h.credential))
 	})
+	r.Get("/status", httpx.H(h.statusListIndex))
 	r.Get("/status/{list}", httpx.H(h.statusList))
 	r.Get("/status/{list}/versions/{version}/receipt", httpx.H(h.receipt))
 	r.Get("/status/{list}/latest", httpx.H(h.provenStatusList))
@@ -257,6 +258,17 @@ func (h handlers) credential(w http.ResponseWriter, r *http.Request) error {
 }
 
 // ---- status lists ----
+
+// statusListIndex serves {"issuer", "status_lists": [uri…]}: the
+// published status lists of the issuer DID named by ?issuer=.
+func (h handlers) statusListIndex(w http.ResponseWriter, r *http.Request) error {
+	iss := r.URL.Query().Get("issuer")
+	lists, err := h.s.StatusListIndex(r.Context(), iss)
+	if err != nil {
+		return err
+	}
+	return httpx.JSON(w, http.StatusOK, map[string]any{"issuer": iss, "status_lists": lists})
+}
 
 func (h handlers) statusList(w http.ResponseWriter, r *http.Request) error {
 	v, err := h.s.StatusListToken(r.Context(), chi.URLParam(r, "list"))

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ssi-project/ssi/internal/errs"
@@ -242,6 +243,37 @@ func (s *Service) publishList(ctx context.Context, listID string, refreshBefore 
 		return false, fmt.Errorf("storing status list version: %w", err)
 	}
 	return true, nil
+}
+
+// ErrIssuerParam: GET /status without its issuer parameter.
+var ErrIssuerParam = errs.E(errs.Invalid, "invalid_issuer_parameter", "the issuer parameter must be a DID")
+
+// StatusListIndex returns the URIs of the status lists signed by the
+// issuer DID iss that have a published version (at most 1,000 a tenant,
+// newest first): what a verifier needs to put every current list of an
+// issuer in an offline venue's trust bundle, before any presentation
+// named one. A DID of no tenant here has none. The index is not a trust
+// statement: each list is checked by its anchor and its issuer's key.
+func (s *Service) StatusListIndex(ctx context.Context, iss string) ([]string, error) {
+	if !strings.HasPrefix(iss, "did:") || len(iss) > 512 {
+		return nil, ErrIssuerParam
+	}
+	out := []string{}
+	for _, t := range s.tenants {
+		if t.DID != iss {
+			continue
+		}
+		lists, err := s.cfg.Store.ListStatusLists(ctx, t.ID, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range lists {
+			if l.Version > 0 {
+				out = append(out, l.URI)
+			}
+		}
+	}
+	return out, nil
 }
 
 // StatusListToken returns the latest published token of list.

@@ -2,8 +2,10 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -30,13 +32,30 @@ type BundleConfig struct {
 	HTTP *http.Client
 	// MaxAge is the bundle's maximum age; 0 means 24 hours.
 	MaxAge time.Duration
+	// StatusIndexes are issuers' status-list indexes (GET /status of an
+	// issuer service, e.g. https://issuer.example/status): the bundle
+	// asks each for the lists of every issuer its policy names, so that it
+	// carries all their current lists, not only those a presentation named.
+	StatusIndexes []string
 }
 
 // ErrBundleUnavailable: the bundle could not be built.
 var ErrBundleUnavailable = errs.E(errs.Unavailable, "bundle_unavailable", "the trust bundle could not be built")
 
-// maxFetch caps one answer the builder reads.
-const maxFetch = 16 << 20
+// maxFetch caps one answer the builder reads; maxBundleLists the status
+// lists one bundle carries.
+const (
+	maxFetch       = 16 << 20
+	maxBundleLists = 4096
+)
+
+// httpStatusError is an answer other than 200 to the bundle builder.
+type httpStatusError struct {
+	url  string
+	code int
+}
+
+func (e *httpStatusError) Error() string { return fmt.Sprintf("%s answered %d", e.url, e.code) }
 
 // noteList remembers a status list a presentation named, for the bundle.
 func (s *Service) noteList(issuer, uri string) {
@@ -54,10 +73,14 @@ func (s *Service) noteList(issuer, uri string) {
 // the venue of tenantID for its first policy: the pinned validators; for
 // each issuer the policy names (Policy.Issuers) its current DID document
 // with anchor receipt and latest-version proof, and its accreditation
-// records in force now, as the registry serves them; the latest version
-// of every status list of those issuers that a presentation at this
-// verifier has named since it started, as each issuer serves it; the
-// policy. The bundle is opened (bundle.Open: every piece verified down to
+// records in force now, as the registry serves them; the latest anchored
+// version of every status list of those issuers (bundleLists: those the
+// configured status-list indexes name, and those a presentation at this
+// verifier named since it started; a list with nothing anchored yet is
+// left out), as each issuer serves it; the policy with its vaccination
+// rule; and the venue's pass trust (Venue.Passes, as the files it was
+// loaded from: a TrustSet not made by TrustSources.Load carries none).
+// The bundle is opened (bundle.Open: every piece verified down to
 // the pinned validators) before it is returned, so a verifier never signs
 // what an offline venue must refuse. A policy that names no issuer gives a
 // bundle no QR code passes.
@@ -110,7 +133,7 @@ func (s *Service) TrustBundle(ctx context.Context, tenantID string) (string, err
 			return err
 		}
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s answered %d", u, resp.StatusCode)
+			return &httpStatusError{url: u, code: resp.StatusCode}
 		}
 		return jsonx.Unmarshal(body, into, false)
 	}
@@ -145,18 +168,20 @@ func (s *Service) TrustBundle(ctx context.Context, tenantID string) (string, err
 			}
 		}
 	}
-	s.mu.Lock()
-	lists := make(map[string]string, len(s.lists))
-	for u, iss := range s.lists {
-		lists[u] = iss
+	lists, err := s.bundleLists(p.Issuers, bc.StatusIndexes, get)
+	if err != nil {
+		return "", ErrBundleUnavailable.With("", err)
 	}
-	s.mu.Unlock()
-	for uri, iss := range lists {
-		if !slices.Contains(p.Issuers, iss) {
-			continue
-		}
+	uris := slices.Sorted(maps.Keys(lists))
+	for _, uri := range uris {
+		iss := lists[uri]
 		var sl trust.StatusListVersion
-		if err := get(strings.TrimRight(uri, "/")+"/latest", "application/json", &sl); err != nil {
+		err := get(strings.TrimRight(uri, "/")+"/latest", "application/json", &sl)
+		var se *httpStatusError
+		if errors.As(err, &se) && se.code == http.StatusNotFound {
+			continue // nothing anchored yet: no venue could check it
+		}
+		if err != nil {
 			return "", ErrBundleUnavailable.With("", err)
 		}
 		b.StatusLists = append(b.StatusLists, bundle.StatusList{Issuer: iss, URI: uri, Version: sl.Version, Token: sl.Token, Anchor: sl.Anchor})
@@ -169,4 +194,46 @@ func (s *Service) TrustBundle(ctx context.Context, tenantID string) (string, err
 		return "", ErrBundleUnavailable.With("what the registry and the issuers served does not verify", err)
 	}
 	return signed, nil
+}
+
+// bundleLists returns the status lists (URI → issuer) of the issuers a
+// bundle is for: every list each status index names for each of them, and
+// every list of theirs a presentation at this verifier named since it
+// started, at most maxBundleLists. An index may name only lists under its
+// own origin (it speaks for its service, not for others); an index that
+// does not answer fails the bundle, so that a venue is not handed a
+// bundle that silently lacks an issuer's revocations.
+func (s *Service) bundleLists(issuers, indexes []string, get func(u, accept string, into any) error) (map[string]string, error) {
+	lists := map[string]string{}
+	for _, ix := range indexes {
+		base, err := url.Parse(ix)
+		if err != nil || base.Host == "" {
+			return nil, fmt.Errorf("status index %q is not an absolute URL", ix)
+		}
+		for _, iss := range issuers {
+			var r struct {
+				Lists []string `json:"status_lists"`
+			}
+			if err := get(ix+"?"+url.Values{"issuer": {iss}}.Encode(), "application/json", &r); err != nil {
+				return nil, err
+			}
+			for _, uri := range r.Lists {
+				u, err := url.Parse(uri)
+				if err != nil || u.Scheme != base.Scheme || u.Host != base.Host {
+					return nil, fmt.Errorf("status index %s names a list of another origin", ix)
+				}
+				if len(lists) < maxBundleLists {
+					lists[uri] = iss
+				}
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for uri, iss := range s.lists {
+		if _, ok := lists[uri]; !ok && slices.Contains(issuers, iss) && len(lists) < maxBundleLists {
+			lists[uri] = iss
+		}
+	}
+	return lists, nil
 }

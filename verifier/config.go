@@ -65,7 +65,8 @@ type Venue struct {
 	// Passes is the venue's trust for the passes of other systems, EU
 	// DCCs (HC1:) and SMART Health Cards (shc:/), which POST
 	// /verifier/v1/offline checks with internal/passcheck (load it with
-	// passcheck.TrustSources.Load); nil refuses them
+	// passcheck.TrustSources.Load, whose files the offline trust bundle
+	// carries to the venue page); nil refuses them
 	// (unsupported_pass_format).
 	Passes *passcheck.TrustSet
 }

@@ -15,13 +15,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi/internal/bundle"
+	"github.com/ssi-project/ssi/internal/dcc/dcctest"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vp"
+	"github.com/ssi-project/ssi/internal/passcheck"
 	"github.com/ssi-project/ssi/internal/qr"
 	"github.com/ssi-project/ssi/internal/sdjwt"
+	"github.com/ssi-project/ssi/internal/shc/shctest"
 )
 
 // noNetwork is an HTTP transport that refuses every request: installed as
@@ -71,11 +74,19 @@ func TestTrustBundleOffline(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	d.waitListAnchored(t, recs[0]) // a venue cannot read an unanchored list
-	// One online presentation: the verifier learns the pass's status list.
-	id, auth := venue.create(t, oid4vp.DirectPost)
-	_, err = d.c.Present(ctx, auth, cred, holder, time.Now())
-	require.NoError(t, err)
-	require.Equal(t, "green", venue.result(t, id)["verdict"])
+	// No presentation reached the verifier: the bundle finds the pass's
+	// list through the issuer's status-list index (a venue offline from
+	// its first day still sees revocations).
+	code, body := get(t, d.c.Base+"/status?issuer="+d.did, "")
+	require.Equal(t, http.StatusOK, code, string(body))
+	var index struct {
+		Lists []string `json:"status_lists"`
+	}
+	require.NoError(t, json.Unmarshal(body, &index))
+	assert.NotEmpty(t, index.Lists, "the issuer's index names its published lists")
+	code, body = get(t, d.c.Base+"/status", "")
+	assert.Equal(t, http.StatusBadRequest, code, string(body))
+	assert.Contains(t, string(body), "invalid_issuer_parameter")
 
 	fetch := func() string {
 		t.Helper()
@@ -100,6 +111,8 @@ func TestTrustBundleOffline(t *testing.T) {
 		require.NoError(t, err)
 		var bb bundle.Bundle
 		require.NoError(t, json.Unmarshal(payload, &bb))
+		require.NotEmpty(t, bb.StatusLists, "the bundle carries the issuer's lists before any presentation")
+		assert.Equal(t, bundle.FormatVersion, bb.Format)
 		anchor, _ := json.Marshal(bb.StatusLists[0].Anchor)
 		t.Logf("bundle %d bytes: %d issuers, %d accreditations, %d status lists; one anchor (receipt + latest-version proof) %d bytes; the status list token %d bytes",
 			len(signed), len(bb.Issuers), len(bb.Accreditations), len(bb.StatusLists), len(anchor), len(bb.StatusLists[0].Token))
@@ -163,4 +176,92 @@ func TestTrustBundleOffline(t *testing.T) {
 		_, err = bundle.Open(resigned, venueKey)
 		assert.Equal(t, "bundle_invalid", errs.CodeOf(err), name)
 	}
+}
+
+// TestTrustBundlePassesOffline is issue 18's "trust carried in the offline
+// trust bundle" on `ssi dev --venue-passes`: the demo venue's bundle from
+// GET /verifier/v1/trust-bundle carries its EU DCC and SMART Health Card
+// trust and vaccination rule, and, with ssi dev stopped and every HTTP
+// request through the default transport failing the test, internal/bundle
+// answers: an EU DCC (PS256) and a card green with name and birth date; a
+// card whose rid the issuer's CRL in the bundle lists red shc_revoked; an
+// EU DCC of a DSC not in the bundle red dcc_unknown_kid and a card of a key
+// not in it red shc_unknown_key; a bundle whose pass trust was changed
+// under its signature refused (bundle_invalid).
+func TestTrustBundlePassesOffline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ssi dev")
+	}
+	now := time.Now().UTC()
+	dsc, is, passes := venuePassesFile(t, now)
+	dir := t.TempDir()
+	base, stopDev := startDev(t, dir, "--venue-passes", passes)
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			stopDev()
+		}
+	}
+	defer stop()
+	seed := readDevSeed(t, dir)
+	waitAnchoredDID(t, base, seed.DIDs["health"]) // the bundle carries only what is anchored
+	code, body := get(t, base+"/verifier/v1/trust-bundle", seed.APIKeys["venue"])
+	require.Equal(t, http.StatusOK, code, string(body))
+	var m map[string]string
+	require.NoError(t, json.Unmarshal(body, &m))
+	signed := m["bundle"]
+	_, venueDID, _ := venueKey(t, dir)
+	stop()
+
+	saved := http.DefaultTransport
+	http.DefaultTransport = noNetwork{t}
+	defer func() { http.DefaultTransport = saved }()
+	res, err := did.KeyResolver{}.Resolve(context.Background(), venueDID, did.ResolveOptions{})
+	require.NoError(t, err)
+	vpub, valg, err := res.Document.PublicKey(venueDID+"#"+strings.TrimPrefix(venueDID, "did:key:"), did.AnyRelationship)
+	require.NoError(t, err)
+	venuePub := jose.PublicKey{Key: vpub, Alg: valg}
+	vb, err := bundle.Open(signed, venuePub)
+	require.NoError(t, err)
+
+	issued, dose := now.Add(-time.Hour), now.AddDate(0, 0, -30).Format(time.DateOnly)
+	cvx := "http://hl7.org/fhir/sid/cvx"
+	card := func(is *shctest.Issuer, rid string) string {
+		return is.Make(t, shctest.Card{NBF: issued, RID: rid, Immunizations: []map[string]any{shctest.Immunization(cvx, "208", dose)}})
+	}
+	stranger := dcctest.NewDSC(t, dcctest.DSCOptions{NotBefore: now.AddDate(0, -1, 0)})
+	for _, c := range []struct {
+		name, text, verdict, format, reason string
+		holder                              *passcheck.Holder
+	}{
+		{"an EU DCC", dsc.Make(t, dcctest.Pass{IssuedAt: issued, Date: dose}), "green", "eu-dcc", "", &passcheck.Holder{Name: "Erika Mustermann", BirthDate: "1964-08-12"}},
+		{"a SMART Health Card", card(is, "fine-card"), "green", "shc", "", &passcheck.Holder{Name: "Jane Q. Public", BirthDate: "1970-05-06"}},
+		{"a card revoked by rid", card(is, "stolen-card"), "red", "shc", "shc_revoked", nil},
+		{"an EU DCC of an unknown DSC", stranger.Make(t, dcctest.Pass{IssuedAt: issued, Date: dose}), "red", "eu-dcc", "dcc_unknown_kid", nil},
+		{"a card of an unknown key", card(shctest.NewIssuer(t, is.ISS), ""), "red", "shc", "shc_unknown_key", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := vb.Check(c.text, now, &bundle.MemoryNonces{})
+			assert.Equal(t, c.verdict, v.Verdict, v.Reasons)
+			assert.Equal(t, c.format, v.Format)
+			if c.reason != "" {
+				assert.Equal(t, []string{c.reason}, v.Reasons)
+			}
+			assert.Equal(t, c.holder, v.Holder)
+		})
+	}
+
+	// The stranger's DSC slipped into the bundle: its signature fails.
+	parts := strings.Split(signed, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var bb bundle.Bundle
+	require.NoError(t, json.Unmarshal(payload, &bb))
+	require.NotNil(t, bb.Passes)
+	bb.Passes.DCC = append(bb.Passes.DCC, stranger.DER)
+	tampered, err := json.Marshal(&bb)
+	require.NoError(t, err)
+	_, err = bundle.Open(parts[0]+"."+base64.RawURLEncoding.EncodeToString(tampered)+"."+parts[2], venuePub)
+	assert.Equal(t, "bundle_invalid", errs.CodeOf(err))
 }

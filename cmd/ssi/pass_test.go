@@ -209,6 +209,24 @@ func TestVenuePasses(t *testing.T) {
 	assert.ErrorContains(t, err, "pass_bad_policy")
 }
 
+// venuePassesFile writes an `ssi dev --venue-passes` file: a PS256 DSC
+// valid from a month before now, a SMART Health Card issuer (its key with
+// crlVersion 1) in a VCI directory whose CRL revokes rid "stolen-card",
+// and the vaccination rule (14 days, EU/1/20/1528 and CVX 208).
+func venuePassesFile(t *testing.T, now time.Time) (*dcctest.Signer, *shctest.Issuer, string) {
+	t.Helper()
+	dsc := dcctest.NewDSC(t, dcctest.DSCOptions{RSA: true, NotBefore: now.AddDate(0, -1, 0)})
+	is := shctest.NewIssuer(t, "https://issuer.example/shc")
+	is.CRLVersion = 1
+	file, err := json.Marshal(map[string]any{
+		"dcc_trust":       []string{writeFile(t, "dsc.der", dsc.DER)},
+		"shc_directories": []string{writeFile(t, "directory.json", shctest.Directory(t, []*shctest.Issuer{is}, [][]byte{is.CRL(t, 1, "stolen-card")}))},
+		"vaccination":     map[string]any{"min_days_since_dose": 14, "accepted_products": []string{"EU/1/20/1528", "http://hl7.org/fhir/sid/cvx|208"}},
+	})
+	require.NoError(t, err)
+	return dsc, is, writeFile(t, "passes.json", file)
+}
+
 // TestDevVenuePasses: `ssi dev --venue-passes FILE` gives the demo venue a
 // trust for EU DCCs and SMART Health Cards and a vaccination rule, and
 // POST /verifier/v1/offline answers their verdict over real HTTP.
@@ -217,16 +235,9 @@ func TestDevVenuePasses(t *testing.T) {
 		t.Skip("starts ssi dev")
 	}
 	now := time.Now().UTC()
-	dsc := dcctest.NewDSC(t, dcctest.DSCOptions{RSA: true, NotBefore: now.AddDate(0, -1, 0)})
-	is := shctest.NewIssuer(t, "https://issuer.example/shc")
-	file, err := json.Marshal(map[string]any{
-		"dcc_trust":       []string{writeFile(t, "dsc.der", dsc.DER)},
-		"shc_directories": []string{writeFile(t, "directory.json", shctest.Directory(t, []*shctest.Issuer{is}, nil))},
-		"vaccination":     map[string]any{"min_days_since_dose": 14, "accepted_products": []string{"EU/1/20/1528", "http://hl7.org/fhir/sid/cvx|208"}},
-	})
-	require.NoError(t, err)
+	dsc, is, passes := venuePassesFile(t, now)
 	dir := t.TempDir()
-	base, stop := startDev(t, dir, "--venue-passes", writeFile(t, "passes.json", file))
+	base, stop := startDev(t, dir, "--venue-passes", passes)
 	defer stop()
 	seed := readDevSeed(t, dir)
 

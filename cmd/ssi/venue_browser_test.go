@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -306,16 +305,8 @@ func TestVenueScannerPassesInChromium(t *testing.T) {
 		t.Skip("starts ssi dev and Chromium")
 	}
 	now := time.Now().UTC()
-	dsc := dcctest.NewDSC(t, dcctest.DSCOptions{RSA: true, NotBefore: now.AddDate(0, -1, 0)})
-	is := shctest.NewIssuer(t, "https://issuer.example/shc")
-	is.CRLVersion = 1
-	file, err := json.Marshal(map[string]any{
-		"dcc_trust":       []string{writeFile(t, "dsc.der", dsc.DER)},
-		"shc_directories": []string{writeFile(t, "directory.json", shctest.Directory(t, []*shctest.Issuer{is}, [][]byte{is.CRL(t, 1, "stolen-card")}))},
-		"vaccination":     map[string]any{"min_days_since_dose": 14, "accepted_products": []string{"EU/1/20/1528", "http://hl7.org/fhir/sid/cvx|208"}},
-	})
-	require.NoError(t, err)
-	d := newDevHolder(t, "--venue-passes", writeFile(t, "passes.json", file))
+	dsc, is, passes := venuePassesFile(t, now)
+	d := newDevHolder(t, "--venue-passes", passes)
 	issued, dose := now.Add(-time.Hour), now.AddDate(0, 0, -30).Format(time.DateOnly)
 	cvx := "http://hl7.org/fhir/sid/cvx"
 	cam := filepath.Join(t.TempDir(), "door.y4m")

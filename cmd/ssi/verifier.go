@@ -148,9 +148,10 @@ func loadVenues(files []verifierVenueFile, kek keys.KEK) ([]verifier.Venue, erro
 // verifierConfig configures `ssi verifier`.
 type verifierConfig struct {
 	config.Server `yaml:",inline"`
-	VenuesFile    string `yaml:"venues_file" flag:"venues" usage:"JSON file listing the venues (id, did, key_id, key_file, policies)"`
-	RegistryURL   string `yaml:"registry_url" flag:"registry-url" usage:"public URL of the DID and trust registries"`
-	TrustFile     string `yaml:"trust_file" flag:"trust-file" usage:"the pinned validator set of the ledger (JSON, trust.MarshalTrust), or its CometBFT genesis.json"`
+	VenuesFile    string   `yaml:"venues_file" flag:"venues" usage:"JSON file listing the venues (id, did, key_id, key_file, policies)"`
+	RegistryURL   string   `yaml:"registry_url" flag:"registry-url" usage:"public URL of the DID and trust registries"`
+	TrustFile     string   `yaml:"trust_file" flag:"trust-file" usage:"the pinned validator set of the ledger (JSON, trust.MarshalTrust), or its CometBFT genesis.json"`
+	StatusIndexes []string `yaml:"status_indexes" flag:"status-indexes" usage:"comma-separated status-list index URLs of the issuer services (https://issuer.example/status): the offline trust bundle carries every current list of the policies' issuers they name"`
 }
 
 func (c *verifierConfig) validate() error {
@@ -223,7 +224,7 @@ func runVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			tc := trust.NewClient(cfg.RegistryURL, trust.Options{Trust: pinned, Now: clock})
 			svc, err := verifier.New(ctx, verifier.Config{Store: s.store, Trust: verifier.TrustClient(tc), KEK: kek,
 				PublicURL: cfg.PublicURL, Venues: venues, Now: clock, Logger: s.log,
-				Bundle: &verifier.BundleConfig{RegistryURL: cfg.RegistryURL, Pinned: pinned}})
+				Bundle: &verifier.BundleConfig{RegistryURL: cfg.RegistryURL, Pinned: pinned, StatusIndexes: cfg.StatusIndexes}})
 			if err != nil {
 				return built{}, err
 			}
@@ -282,7 +283,7 @@ func startDevVerifier(ctx context.Context, s *server, dataDir string, kek keys.K
 	tc := trust.NewClient(s.cfg.PublicURL, trust.Options{Trust: pinned, Now: clock, TTL: time.Second, HTTP: hc})
 	svc, err := verifier.New(ctx, verifier.Config{Store: s.store, Trust: verifier.TrustClient(tc), KEK: kek,
 		PublicURL: s.cfg.PublicURL, Venues: []verifier.Venue{venue}, Now: clock, Logger: s.log, DeferRegistrationCheck: true,
-		Bundle: &verifier.BundleConfig{RegistryURL: s.cfg.PublicURL, Pinned: pinned, HTTP: hc}})
+		Bundle: &verifier.BundleConfig{RegistryURL: s.cfg.PublicURL, Pinned: pinned, HTTP: hc, StatusIndexes: []string{s.cfg.PublicURL + "/status"}}})
 	if err != nil {
 		return nil, nil, err
 	}
