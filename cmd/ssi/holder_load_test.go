@@ -37,8 +37,8 @@ import (
 // binary, TestHolderLoadDev) on one fresh schema; the holder runs in this
 // process, wired as `ssi holder` wires it (newHolder, newApp) on another,
 // reaching the dev process over loopback HTTP; the citizens' apps run in a
-// second child (TestVerifierLoadWallets). Outside the timed phase: 16
-// accounts, their vaccination passes (10 copies each: once-only needs one
+// second child (TestVerifierLoadWallets). Outside the timed phase: 64
+// accounts (one per client), their vaccination passes (10 copies each: once-only needs one
 // fresh copy per presentation), the venue's transactions and the
 // consents. Timed: each accept takes a fresh copy, opens it and its key,
 // builds the presentation, signs the KB-JWT, posts it by direct_post to
@@ -60,7 +60,10 @@ func TestHolderLoad(t *testing.T) {
 		t.Skip("set SSI_HOLDER_LOAD=N and SSI_TEST_POSTGRES to run the holder load")
 	}
 	local := os.Getenv("SSI_HOLDER_LOAD_VERIFIER") == "local"
-	const clients, accounts = 64, 16
+	// One account per client, so that at 3,200 presentations each holds
+	// 5 passes (a consent lists every matching credential: 20 per account
+	// would make its state four times what a citizen's is).
+	const clients, accounts = 64, 64
 	ctx := context.Background()
 
 	var rb [6]byte
@@ -105,7 +108,9 @@ func TestHolderLoad(t *testing.T) {
 		setup.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := d.benchClient(fmt.Sprintf("load-%d", a), per, lv, &byAccount[a]); err != nil {
+			da := *d
+			da.forwardedFor = fmt.Sprintf("10.0.%d.1", a) // the holder allows 30 logins a minute per client
+			if err := da.benchClient(fmt.Sprintf("load-%d", a), per, lv, &byAccount[a]); err != nil {
 				errc <- err
 			}
 		})
@@ -269,6 +274,7 @@ func startLoadHolder(t *testing.T, dir, dsn, registry string) string {
 	cfg := config.DefaultServer()
 	cfg.Addr, cfg.Store, cfg.LogLevel = "127.0.0.1:0", dsn, "warn"
 	cfg.PublicURL = "http://" + cfg.Addr
+	cfg.TrustedProxies = []string{"127.0.0.1/32"} // the setup's clients say who they are
 	st, err := openStore(ctx, cfg, true)
 	require.NoError(t, err)
 	ln, err := listen(&cfg)

@@ -46,6 +46,10 @@ type devHolder struct {
 	// verifier is the verifier's base URL when it is not url's process
 	// (TestHolderLoad); empty: url.
 	verifier string
+	// forwardedFor, when set, is sent as X-Forwarded-For (a holder that
+	// trusts loopback as its proxy sees the client there: its login limit
+	// is per client).
+	forwardedFor string
 }
 
 func newDevHolder(t testing.TB, extra ...string) *devHolder {
@@ -83,6 +87,9 @@ func (d *devHolder) call(method, path, tok string, body, out any) (int, []byte) 
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if d.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", d.forwardedFor)
 	}
 	resp, err := d.client.Do(req)
 	require.NoError(d.t, err)

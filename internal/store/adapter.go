@@ -57,7 +57,10 @@ type backend interface {
 	// reader runs read-only statements outside a transaction. SQLite
 	// serves it from a separate pool so reads do not wait for the writer.
 	reader() querier
-	begin(ctx context.Context) (txn, error)
+	// begin starts a transaction and runs first in it (PostgreSQL: in
+	// the round trip of its BEGIN), returning the rows each affected. On
+	// error nothing stays begun.
+	begin(ctx context.Context, first []stmt) (txn, []int64, error)
 	// lockMigrations serialises Migrate across processes, inside tx.
 	lockMigrations(ctx context.Context, tx querier) error
 	ping(ctx context.Context) error

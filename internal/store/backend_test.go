@@ -322,3 +322,52 @@ func TestPostgresByteaOutput(t *testing.T) {
 	require.NoError(t, Raw(s).QueryRow(ctx, "SELECT $1::bytea", []any{planPerCall, []byte{0, 1, 0xfe}}, &got), "a bytea read as text")
 	assert.Equal(t, []byte{0, 1, 0xfe}, got)
 }
+
+// TestPostgresPipelinedBegin: a transaction begun with its first
+// statements (inTxWith, BEGIN in their round trip) commits them, rolls
+// them back when fn fails, reports a commit that PostgreSQL turned into a
+// rollback (a statement failed inside), and returns its connection to the
+// pool idle every time.
+func TestPostgresPipelinedBegin(t *testing.T) {
+	dsn := os.Getenv("SSI_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("SSI_TEST_POSTGRES is empty")
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, dsn, Options{MaxConns: 1}) // one connection: a leaked transaction would show
+	require.NoError(t, err)
+	defer s.Close()
+	tbl := fmt.Sprintf("pipelined_%d", time.Now().UnixNano())
+	_, err = s.w().exec(ctx, "CREATE TABLE "+tbl+" (v BIGINT PRIMARY KEY)")
+	require.NoError(t, err)
+	defer func() { _, _ = s.w().exec(ctx, "DROP TABLE "+tbl) }()
+	ins := func(v int) stmt { return stmt{"INSERT INTO " + tbl + " (v) VALUES ($1) ON CONFLICT DO NOTHING", []any{v}} }
+	count := func() int {
+		var n int
+		require.NoError(t, s.r().queryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n))
+		return n
+	}
+
+	require.NoError(t, s.inTxWith(ctx, []stmt{ins(1), ins(1), ins(2)}, func(tx *Store, n []int64) error {
+		assert.Equal(t, []int64{1, 0, 1}, n, "the rows each statement affected")
+		return nil
+	}))
+	assert.Equal(t, 2, count())
+	refused := errors.New("refused")
+	err = s.inTxWith(ctx, []stmt{ins(3)}, func(tx *Store, n []int64) error { return refused })
+	require.ErrorIs(t, err, refused)
+	assert.Equal(t, 2, count(), "fn's error rolls the first statements back")
+	err = s.inTxWith(ctx, []stmt{ins(4)}, func(tx *Store, n []int64) error {
+		_, err := tx.w().exec(ctx, "SELECT 1/0")
+		require.Error(t, err)
+		return nil // ignored: the commit must not pass for a success
+	})
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.Equal(t, 2, count(), "a commit turned rollback")
+	err = s.inTxWith(ctx, []stmt{ins(5), {"SELECT 1/0", nil}}, func(*Store, []int64) error {
+		t.Fatal("fn runs only when the first statements ran")
+		return nil
+	})
+	require.Error(t, err)
+	assert.Equal(t, 2, count(), "a failed first statement leaves nothing")
+}

@@ -447,7 +447,8 @@ type HolderCopyUse struct {
 // ErrConflict when the flow is no longer in from or a copy went to
 // another verifier meanwhile, ErrNotFound for an unknown flow or copy.
 func (s *Store) TakeHolderPresentation(ctx context.Context, accountID, id, from, to string, state []byte, uses []HolderCopyUse, history []HolderHistoryEntry, at time.Time) error {
-	// One round trip for the statements (execAll), checked after.
+	// One round trip for BEGIN and the statements, their row counts
+	// checked after; a second for COMMIT or ROLLBACK.
 	q, args := finishHolderTransaction(accountID, id, from, to, state)
 	stmts := []stmt{{q, args}}
 	for _, u := range uses {
@@ -461,11 +462,7 @@ func (s *Store) TakeHolderPresentation(ctx context.Context, accountID, id, from,
 		}
 		stmts = append(stmts, stmt{q, args})
 	}
-	return s.InTx(ctx, func(tx *Store) error {
-		n, err := tx.w().execAll(ctx, stmts)
-		if err != nil {
-			return fmt.Errorf("recording a presentation: %w", err)
-		}
+	err := s.inTxWith(ctx, stmts, func(tx *Store, n []int64) error {
 		if n[0] == 0 {
 			return tx.transactionMoved(ctx, accountID, id, from)
 		}
@@ -476,6 +473,10 @@ func (s *Store) TakeHolderPresentation(ctx context.Context, accountID, id, from,
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("recording a presentation: %w", err)
+	}
+	return nil
 }
 
 // SetHolderHistoryOutcome changes the outcome of history entry id (a

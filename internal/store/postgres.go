@@ -65,12 +65,25 @@ func (b *pgBackend) name() string    { return "postgres" }
 func (b *pgBackend) writer() querier { return b.q }
 func (b *pgBackend) reader() querier { return b.q }
 
-func (b *pgBackend) begin(ctx context.Context) (txn, error) {
-	tx, err := b.pool.Begin(ctx)
-	if err != nil {
-		return nil, pgErr(err)
+func (b *pgBackend) begin(ctx context.Context, first []stmt) (txn, []int64, error) {
+	if len(first) == 0 {
+		tx, err := b.pool.Begin(ctx)
+		if err != nil {
+			return nil, nil, pgErr(err)
+		}
+		return pgTx{pgQuerier{tx}, tx}, nil, nil
 	}
-	return pgTx{pgQuerier{tx}, tx}, nil
+	c, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, pgErr(err)
+	}
+	t := pgConnTx{pgQuerier{c}, c}
+	n, err := t.execAll(ctx, append([]stmt{{sql: "begin"}}, first...))
+	if err != nil {
+		_ = t.rollback(context.WithoutCancel(ctx))
+		return nil, nil, err
+	}
+	return t, n[1:], nil
 }
 
 func (b *pgBackend) lockMigrations(ctx context.Context, tx querier) error {
@@ -230,6 +243,32 @@ type pgTx struct {
 
 func (t pgTx) commit(ctx context.Context) error   { return pgErr(t.tx.Commit(ctx)) }
 func (t pgTx) rollback(ctx context.Context) error { return pgErr(t.tx.Rollback(ctx)) }
+
+// pgConnTx is a transaction begun by hand on a pooled connection, so
+// that its BEGIN goes in one pipeline with its first statements. Commit
+// and rollback release the connection; the pool closes one that is still
+// in a transaction (a failed commit or rollback).
+type pgConnTx struct {
+	pgQuerier
+	c *pgxpool.Conn
+}
+
+func (t pgConnTx) commit(ctx context.Context) error {
+	defer t.c.Release()
+	tag, err := t.c.Exec(ctx, "commit")
+	if err == nil && tag.String() == "ROLLBACK" {
+		// A statement failed in the transaction: PostgreSQL rolled it
+		// back instead (pgx.ErrTxCommitRollback for pgx's own).
+		return ErrUnavailable.With("the transaction was rolled back", pgx.ErrTxCommitRollback)
+	}
+	return pgErr(err)
+}
+
+func (t pgConnTx) rollback(ctx context.Context) error {
+	defer t.c.Release()
+	_, err := t.c.Exec(ctx, "rollback")
+	return pgErr(err)
+}
 
 // IsSerializationFailure reports whether err comes from a PostgreSQL
 // transaction that lost a serialization race or a deadlock (40001,

@@ -97,12 +97,18 @@ func (b *sqliteBackend) name() string    { return "sqlite" }
 func (b *sqliteBackend) writer() querier { return b.w }
 func (b *sqliteBackend) reader() querier { return b.r }
 
-func (b *sqliteBackend) begin(ctx context.Context) (txn, error) {
+func (b *sqliteBackend) begin(ctx context.Context, first []stmt) (txn, []int64, error) {
 	tx, err := b.wdb.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, sqliteErr(err)
+		return nil, nil, sqliteErr(err)
 	}
-	return sqlTx{sqlQuerier{tx}, tx}, nil
+	t := sqlTx{sqlQuerier{tx}, tx}
+	n, err := t.execAll(ctx, first)
+	if err != nil {
+		_ = t.rollback(context.WithoutCancel(ctx))
+		return nil, nil, err
+	}
+	return t, n, nil
 }
 
 // lockMigrations needs nothing: the transaction is BEGIN IMMEDIATE, which

@@ -127,10 +127,23 @@ func (s *Store) r() querier {
 // single writer connection: inside fn, use only fn's Store, or the call
 // waits for the transaction to end.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) {
+	return s.inTxWith(ctx, nil, func(tx *Store, _ []int64) error { return fn(tx) })
+}
+
+// inTxWith is InTx whose transaction starts with the statements first
+// (PostgreSQL sends them with its BEGIN, in one round trip); fn gets the
+// rows each affected and decides: its error rolls all of it back.
+func (s *Store) inTxWith(ctx context.Context, first []stmt, fn func(tx *Store, n []int64) error) (err error) {
 	if s.tx != nil {
-		return fn(s)
+		var n []int64
+		if len(first) > 0 {
+			if n, err = s.tx.execAll(ctx, first); err != nil {
+				return err
+			}
+		}
+		return fn(s, n)
 	}
-	t, err := s.b.begin(ctx)
+	t, n, err := s.b.begin(ctx, first)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
@@ -141,7 +154,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 			_ = t.rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	ferr := fn(&Store{b: s.b, tx: t, now: s.now})
+	ferr := fn(&Store{b: s.b, tx: t, now: s.now}, n)
 	done = true
 	if ferr != nil {
 		if rerr := t.rollback(context.WithoutCancel(ctx)); rerr != nil {
