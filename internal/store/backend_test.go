@@ -341,7 +341,9 @@ func TestPostgresPipelinedBegin(t *testing.T) {
 	_, err = s.w().exec(ctx, "CREATE TABLE "+tbl+" (v BIGINT PRIMARY KEY)")
 	require.NoError(t, err)
 	defer func() { _, _ = s.w().exec(ctx, "DROP TABLE "+tbl) }()
-	ins := func(v int) stmt { return stmt{"INSERT INTO " + tbl + " (v) VALUES ($1) ON CONFLICT DO NOTHING", []any{v}} }
+	ins := func(v int) stmt {
+		return stmt{"INSERT INTO " + tbl + " (v) VALUES ($1) ON CONFLICT DO NOTHING", []any{v}}
+	}
 	count := func() int {
 		var n int
 		require.NoError(t, s.r().queryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n))
