@@ -71,6 +71,7 @@ type Service struct {
 
 	txs      liveTxs                                 // pending transactions kept in memory (live.go)
 	verdicts *groupcommit.Group[store.Verdict, bool] // the verdicts' group commit
+	kekAEAD  func() (cipher.AEAD, error)
 
 	ready   atomic.Bool
 	mu      sync.Mutex
@@ -118,6 +119,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.CommitWorkers = 2
 	}
 	s := &Service{cfg: cfg, venues: map[string]*Venue{}, now: cfg.Now, log: cfg.Logger, waiters: map[string][]chan struct{}{}}
+	s.kekAEAD = sync.OnceValues(func() (cipher.AEAD, error) { return newKEKAEAD(cfg.KEK) })
 	s.verdicts = &groupcommit.Group[store.Verdict, bool]{Size: cfg.CommitGroup, Workers: cfg.CommitWorkers,
 		Ctx: context.WithoutCancel(ctx), Run: s.finishGroup}
 	for i := range cfg.Venues {
@@ -568,8 +570,12 @@ func (s *Service) open(blob []byte, purpose, id string) ([]byte, error) {
 	return plain, nil
 }
 
-func (s *Service) aead() (cipher.AEAD, error) {
-	block, err := aes.NewCipher(s.cfg.KEK[:])
+// aead is the KEK's AES-256-GCM, made once (its Seal and Open keep no
+// state, and are safe for concurrent use).
+func (s *Service) aead() (cipher.AEAD, error) { return s.kekAEAD() }
+
+func newKEKAEAD(kek keys.KEK) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(kek[:])
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, "internal", "", err)
 	}

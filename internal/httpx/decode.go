@@ -32,7 +32,7 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	if r.ContentLength > max {
 		return nil, ErrBodyTooLarge
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	b, err := readAll(io.LimitReader(r.Body, max+1), r.ContentLength)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
@@ -43,6 +43,29 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 		return nil, ErrBodyTooLarge
 	}
 	return b, nil
+}
+
+// readAll is io.ReadAll into a buffer of the announced length (plus the
+// byte that meets the end), read without growing when the length is
+// true; a body without one, or longer, grows as io.ReadAll's.
+func readAll(r io.Reader, length int64) ([]byte, error) {
+	if length <= 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, length+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // RequireMediaType checks that r's Content-Type is the media type want,

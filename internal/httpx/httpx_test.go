@@ -261,3 +261,25 @@ func TestBodyOverLimitIs413BeforeParsing(t *testing.T) {
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 	})
 }
+
+// TestReadBodyLengths: ReadBody returns the whole body whether its
+// announced length is true, shorter than what comes, or unknown, and
+// refuses one over the limit either way.
+func TestReadBodyLengths(t *testing.T) {
+	body := strings.Repeat("abcdefgh", 300)
+	for _, c := range []struct {
+		name   string
+		length int64
+	}{{"true", int64(len(body))}, {"short", 100}, {"unknown", -1}, {"zero", 0}} {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.ContentLength = c.length
+		b, err := httpx.ReadBody(r, 1<<20)
+		require.NoError(t, err, c.name)
+		assert.Equal(t, body, string(b), c.name)
+
+		r = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.ContentLength = c.length
+		_, err = httpx.ReadBody(r, int64(len(body))-1)
+		assert.ErrorIs(t, err, httpx.ErrBodyTooLarge, c.name)
+	}
+}
