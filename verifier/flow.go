@@ -89,7 +89,7 @@ func (s *Service) Respond(ctx context.Context, requestID string, form url.Values
 		if len(form["response"]) != 1 || len(form) != 1 {
 			return nil, oid4vp.InvalidRequest("a direct_post.jwt body carries one response parameter and nothing else")
 		}
-		if resp, err = oid4vp.DecryptResponse(form.Get("response"), t.key, r.EncKID, r.Metadata.EncValues); err != nil {
+		if resp, err = oid4vp.DecryptResponseECDH(form.Get("response"), t.key, r.EncKID, r.Metadata.EncValues); err != nil {
 			return nil, err
 		}
 	} else {

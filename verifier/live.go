@@ -2,7 +2,7 @@ package verifier
 
 import (
 	"context"
-	"crypto/ecdsa"
+	"crypto/ecdh"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -38,7 +38,7 @@ type liveTx struct {
 	venue  *Venue
 	policy *Policy
 	req    txRequest
-	key    *ecdsa.PrivateKey // direct_post.jwt's ephemeral key, opened
+	key    *ecdh.PrivateKey // direct_post.jwt's ephemeral key, opened
 }
 
 // liveTxs is the in-memory transactions, by request ID.
@@ -101,8 +101,12 @@ func (s *Service) live(tx store.Presentation) (*liveTx, error) {
 		return nil, errs.Wrap(errs.Internal, "internal", "", err)
 	}
 	if tx.ResponseMode == oid4vp.DirectPostJWT {
-		if t.key, err = s.encKey(tx); err != nil {
+		k, err := s.encKey(tx)
+		if err != nil {
 			return nil, err
+		}
+		if t.key, err = k.ECDH(); err != nil {
+			return nil, errs.Wrap(errs.Internal, "internal", "", err)
 		}
 	}
 	return t, nil

@@ -399,7 +399,9 @@ func (s *Service) Create(ctx context.Context, tenantID string, req CreateRequest
 		r.EncKID = jwk.Kid
 		r.Metadata.JWKS = &oid4vp.JWKS{Keys: []keys.JWK{jwk}}
 		r.Metadata.EncValues = oid4vp.SupportedEncs
-		live.key = priv
+		if live.key, err = priv.ECDH(); err != nil {
+			return nil, errs.Wrap(errs.Internal, "internal", "", err)
+		}
 	}
 	if tx.Request, err = json.Marshal(r); err != nil {
 		return nil, errs.Wrap(errs.Internal, "internal", "", err)

@@ -1,6 +1,7 @@
 package oid4vp
 
 import (
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"encoding/base64"
 	"encoding/json"
@@ -85,6 +86,17 @@ var b64 = base64.RawURLEncoding.Strict()
 // must be a JSON object with a vp_token object (ParseVPToken's rules) or
 // an error, and a state string.
 func DecryptResponse(s string, priv *ecdsa.PrivateKey, kid string, encs []string) (*Response, error) {
+	k, err := priv.ECDH()
+	if err != nil {
+		return nil, ErrEncryptedResponse.With("the transaction's key is not an ECDH key", err)
+	}
+	return DecryptResponseECDH(s, k, kid, encs)
+}
+
+// DecryptResponseECDH is DecryptResponse with the key in crypto/ecdh's
+// form, for a verifier that converts each transaction's key once (the
+// conversion computes the public key, a scalar multiplication).
+func DecryptResponseECDH(s string, priv *ecdh.PrivateKey, kid string, encs []string) (*Response, error) {
 	if len(s) > MaxResponseSize {
 		return nil, ErrVPTokenTooLarge
 	}
