@@ -166,7 +166,7 @@ func (s *Service) planPresentation(ctx context.Context, a *Account, st *presentS
 			if err := json.Unmarshal([]byte(k.JWK), &jwk); err != nil {
 				return nil, fmt.Errorf("reading the device key: %w", err)
 			}
-			in, err := kbSigningInput(body, jwk, st.Nonce, st.Verifier.ClientID, s.now())
+			in, err := kbSigningInput(body, jwk, st.Nonce, st.Verifier.ClientID, s.now(), hashesFor(st.TransactionData, choices, qid))
 			if err != nil {
 				return nil, err
 			}
@@ -178,7 +178,9 @@ func (s *Service) planPresentation(ctx context.Context, a *Account, st *presentS
 		if err != nil {
 			return nil, err
 		}
-		pres, err := sdjwt.Present(b.SDJWT, ptrs, &sdjwt.KeyBinding{Signer: sg, Nonce: st.Nonce, Audience: st.Verifier.ClientID, IssuedAt: s.now()})
+		td := hashesFor(st.TransactionData, choices, qid)
+		pres, err := sdjwt.Present(b.SDJWT, ptrs, &sdjwt.KeyBinding{Signer: sg, Nonce: st.Nonce, Audience: st.Verifier.ClientID, IssuedAt: s.now(),
+			TransactionDataHashes: td.Hashes, TransactionDataHashesAlg: td.Alg})
 		if err != nil {
 			return nil, err
 		}
@@ -253,8 +255,9 @@ func (s *Service) SubmitPresentation(ctx context.Context, a *Account, id string,
 }
 
 // kbSigningInput is the signing input of the KB-JWT of body (an SD-JWT
-// with its disclosures, ending in ~) for a device key.
-func kbSigningInput(body string, jwk keys.JWK, nonce, aud string, iat time.Time) (string, error) {
+// with its disclosures, ending in ~) for a device key, with the hashes of
+// the transactions it authorizes.
+func kbSigningInput(body string, jwk keys.JWK, nonce, aud string, iat time.Time, td txHashes) (string, error) {
 	pub, err := jwk.PublicKey()
 	if err != nil {
 		return "", err
@@ -269,11 +272,13 @@ func kbSigningInput(body string, jwk keys.JWK, nonce, aud string, iat time.Time)
 		return "", err
 	}
 	payload, err := json.Marshal(struct {
-		Nonce  string `json:"nonce"`
-		Aud    string `json:"aud"`
-		Iat    int64  `json:"iat"`
-		SDHash string `json:"sd_hash"`
-	}{nonce, aud, iat.Unix(), base64.RawURLEncoding.EncodeToString(h[:])})
+		Nonce    string   `json:"nonce"`
+		Aud      string   `json:"aud"`
+		Iat      int64    `json:"iat"`
+		SDHash   string   `json:"sd_hash"`
+		TDHashes []string `json:"transaction_data_hashes,omitempty"`
+		TDAlg    string   `json:"transaction_data_hashes_alg,omitempty"`
+	}{nonce, aud, iat.Unix(), base64.RawURLEncoding.EncodeToString(h[:]), td.Hashes, td.Alg})
 	if err != nil {
 		return "", err
 	}
@@ -295,6 +300,11 @@ func checkChoices(st *presentState, choices map[string]string) error {
 	for _, q := range st.Required {
 		if _, ok := choices[q]; !ok {
 			return ErrInvalidChoice.With("a required query was left out", nil)
+		}
+	}
+	for _, td := range st.TransactionData {
+		if td.authorizer(choices) == "" {
+			return ErrInvalidChoice.With("a transaction of the request needs one of its credentials chosen", nil)
 		}
 	}
 	for _, set := range st.Sets {

@@ -1,10 +1,14 @@
 package holder
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"slices"
 	"testing"
 
 	"github.com/ssi-project/ssi/internal/dcql"
+	"github.com/ssi-project/ssi/internal/errs"
+	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/oid4vp"
 )
 
@@ -47,5 +51,47 @@ func FuzzConsent(f *testing.F) {
 			}
 		}
 		_ = q.Candidates([]dcql.Credential{cred})
+	})
+}
+
+// FuzzTransactionData: whatever transaction_data a verifier signs (the
+// request object's claim, as JSON), the wallet's check never panics, and
+// what it accepts is only of a known type, names only queries of the
+// request, and hashes into one transaction_data_hashes entry per object
+// when its query is chosen.
+func FuzzTransactionData(f *testing.F) {
+	q, err := dcql.Parse([]byte(`{"credentials":[{"id":"pass","format":"dc+sd-jwt","meta":{"vct_values":["urn:v"]}}]}`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	ok := `{"type":"urn:ssi:transaction-data:confirmation:1","credential_ids":["pass"],"reference":"r","summary":"s"}`
+	for _, seed := range []string{
+		`["` + base64.RawURLEncoding.EncodeToString([]byte(ok)) + `"]`,
+		`["` + base64.RawURLEncoding.EncodeToString([]byte(`{"type":"payment","credential_ids":["pass"]}`)) + `"]`,
+		`["` + base64.RawURLEncoding.EncodeToString([]byte(`{"type":"urn:ssi:transaction-data:confirmation:1","credential_ids":["pass"],"transaction_data_hashes_alg":["sha-256"],"reference":"r","summary":"s","amount":"1"}`)) + `"]`,
+		`[]`, `"x"`, `[1]`, `["!!"]`, `["e30"]`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v any
+		if json.Unmarshal(b, &v) != nil {
+			return
+		}
+		tds, err := parseTransactionData(jose.Claims{"transaction_data": v}, q, DefaultTransactionDataTypes)
+		if err != nil {
+			if errs.CodeOf(err) != "invalid_transaction_data" {
+				t.Fatalf("refused with %q", errs.CodeOf(err))
+			}
+			return
+		}
+		for _, td := range tds {
+			if td.view.Type != ConfirmationType.Type || slices.ContainsFunc(td.CredentialIDs, func(id string) bool { return id != "pass" }) {
+				t.Fatalf("accepted %+v", td)
+			}
+		}
+		if got := hashesFor(tds, map[string]string{"pass": "c"}, "pass"); len(got.Hashes) != len(tds) {
+			t.Fatalf("%d hashes for %d transactions", len(got.Hashes), len(tds))
+		}
 	})
 }

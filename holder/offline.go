@@ -128,7 +128,7 @@ func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req Offl
 		if err := json.Unmarshal([]byte(k.JWK), &jwk); err != nil {
 			return nil, nil, fmt.Errorf("reading the device key: %w", err)
 		}
-		in, err := kbSigningInput(body, jwk, oid4vp.NewNonce(), aud, now)
+		in, err := kbSigningInput(body, jwk, oid4vp.NewNonce(), aud, now, txHashes{})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -32,7 +32,7 @@ var (
 	ErrVerifierUnreachable = errs.E(errs.Unavailable, "verifier_unreachable", "the verifier could not be reached")
 	ErrVerifierRefused     = errs.E(errs.Unprocessable, "verifier_refused", "the verifier did not accept the response")
 	ErrResponseURIOrigin   = errs.E(errs.Invalid, "response_uri_mismatch", "the response_uri is not on the verifier's host")
-	ErrTransactionData     = errs.E(errs.Invalid, "invalid_transaction_data", "the request carries transaction_data, which this wallet does not support")
+	ErrTransactionData     = errs.E(errs.Invalid, "invalid_transaction_data", "the request's transaction_data is not of a type this wallet supports, or not as its type defines")
 	ErrInvalidChoice       = errs.E(errs.Invalid, "invalid_choice", "a choice names no query, or a credential that does not answer it, or leaves a required query out")
 	ErrNoFreshCopy         = errs.E(errs.Conflict, "no_fresh_copy", "every copy of the credential was already shown to a verifier; ask the issuer for a new batch")
 )
@@ -66,7 +66,11 @@ type Consent struct {
 	Verifier    Verifier       `json:"verifier"`
 	Queries     []ConsentQuery `json:"queries"`
 	Satisfiable bool           `json:"satisfiable"`
-	ExpiresAt   time.Time      `json:"expires_at"`
+	// TransactionData are the transactions the verifier asks the citizen
+	// to authorize (OpenID4VP transaction_data), each with the queries
+	// whose credential may authorize it.
+	TransactionData []ConsentTransaction `json:"transaction_data,omitempty"`
+	ExpiresAt       time.Time            `json:"expires_at"`
 }
 
 // ConsentQuery is one credential query of the request.
@@ -109,6 +113,8 @@ type presentState struct {
 	Pending      *pendingDevice           `json:"pending,omitempty"`
 	Claims       map[string][]string      `json:"claims"` // credential id → claim names to disclose
 	Shown        map[string]presentedCopy `json:"shown,omitempty"`
+	// TransactionData is the request's, checked (parseTransactionData).
+	TransactionData []txData `json:"transaction_data,omitempty"`
 }
 
 type presentSet struct {
@@ -179,13 +185,8 @@ func (s *Service) StartPresentation(ctx context.Context, a *Account, req Present
 		st.EncKey, st.Enc = &k, enc
 	}
 	c := &Consent{ID: newID(), Status: "pending", ExpiresAt: now.Add(PresentTTL)}
-	if hasTransactionData(tok) {
-		// §5.1: a wallet that does not support transaction_data must
-		// reject a request that carries it; it recognizes no type.
-		if err := s.sendError(ctx, &st, "invalid_transaction_data", "transaction_data is not supported"); err != nil {
-			s.log.WarnContext(ctx, "holder could not tell the verifier of a refusal", "error", errs.CodeOf(err))
-		}
-		return nil, ErrTransactionData
+	if st.TransactionData, err = parseTransactionData(requestClaims(tok), r.DCQL, s.cfg.TransactionDataTypes); err != nil {
+		return nil, s.refuseTransactionData(ctx, &st, err)
 	}
 
 	// The registration: every vct asked, with the claim names asked of it.
@@ -236,6 +237,16 @@ func (s *Service) StartPresentation(ctx context.Context, a *Account, req Present
 	for _, set := range r.DCQL.CredentialSets {
 		st.Sets = append(st.Sets, presentSet{Required: set.Required, Options: set.Options})
 	}
+	if len(st.TransactionData) > 0 {
+		offered := map[string]bool{}
+		for _, q := range c.Queries {
+			offered[q.ID] = len(q.Candidates) > 0
+		}
+		if unavailableTx(st.TransactionData, offered) {
+			return nil, s.refuseTransactionData(ctx, &st, ErrTransactionData.With("no credential in the wallet can authorize a transaction of the request", nil))
+		}
+		c.TransactionData = consentTransactions(st.TransactionData)
+	}
 	st.Queries = c.Queries
 	if err := s.putFlow(ctx, a, c.ID, "present", "pending", c.ExpiresAt, st); err != nil {
 		return nil, err
@@ -243,19 +254,27 @@ func (s *Service) StartPresentation(ctx context.Context, a *Account, req Present
 	return c, nil
 }
 
-// hasTransactionData reports whether the (verified) request object tok
-// carries a transaction_data parameter.
-func hasTransactionData(tok string) bool {
+// requestClaims are the claims of the (verified) request object tok.
+func requestClaims(tok string) jose.Claims {
 	j, err := jose.ParseUnverified(tok, oid4vp.MaxRequestObjectSize)
 	if err != nil {
-		return false
+		return nil
 	}
 	c, err := j.Claims()
 	if err != nil {
-		return false
+		return nil
 	}
-	_, ok := c["transaction_data"]
-	return ok
+	return c
+}
+
+// refuseTransactionData tells the verifier that its transaction_data
+// cannot be answered (invalid_transaction_data, §8.5) and returns err for
+// the app; nothing is disclosed.
+func (s *Service) refuseTransactionData(ctx context.Context, st *presentState, err error) error {
+	if serr := s.sendError(ctx, st, "invalid_transaction_data", "the transaction data is not of a supported type, or not as its type defines"); serr != nil {
+		s.log.WarnContext(ctx, "holder could not tell the verifier of a refusal", "error", errs.CodeOf(serr))
+	}
+	return err
 }
 
 func authorizationRequest(req PresentRequest) (*oid4vp.AuthorizationRequest, error) {

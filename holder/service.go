@@ -103,6 +103,10 @@ type Config struct {
 	// same verifier again (never to another). Off: once-only, every
 	// presentation uses a copy no verifier has seen (ARF).
 	CopyReuse bool
+	// TransactionDataTypes are the OpenID4VP transaction data types the
+	// wallet authorizes (nil: DefaultTransactionDataTypes); a request with
+	// any other is refused with invalid_transaction_data.
+	TransactionDataTypes []TransactionDataType
 }
 
 // Service is the holder.
@@ -147,6 +151,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.LoginsPerClient <= 0 {
 		cfg.LoginsPerClient = DefaultLoginsPerClient
+	}
+	if cfg.TransactionDataTypes == nil {
+		cfg.TransactionDataTypes = DefaultTransactionDataTypes
 	}
 	cfg.Wallet.Now = cfg.Now
 	if cfg.Wallet.MaxCredential <= 0 {

@@ -208,7 +208,7 @@ func TestHolderRefusesOverAsking(t *testing.T) {
 				r.ResponseURI = "http://attacker.example/response"
 			})
 		}, http.StatusBadRequest, "response_uri_mismatch"},
-		{"transaction_data, which the wallet does not support", func() string {
+		{"transaction_data of a type the wallet does not know", func() string {
 			// SignRequest signs the Request's fields only: the claim is
 			// added to a request object signed here with the venue's key.
 			v.sign(t, venue, venueKid, venueDID, passQuery("vaccinated_within_policy"), nil)

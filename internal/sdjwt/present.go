@@ -21,14 +21,21 @@ type KeyBinding struct {
 	Nonce    string
 	Audience string
 	IssuedAt time.Time // the holder's clock; required
+	// TransactionDataHashes and TransactionDataHashesAlg, when set, are
+	// the KB-JWT's transaction_data_hashes and transaction_data_hashes_alg
+	// (OpenID4VP 1.0 Appendix B.3.3).
+	TransactionDataHashes    []string
+	TransactionDataHashesAlg string
 }
 
 // kbClaims is the KB-JWT payload, in the member order of RFC 9901 §4.3.
 type kbClaims struct {
-	Nonce  string `json:"nonce"`
-	Aud    string `json:"aud"`
-	Iat    int64  `json:"iat"`
-	SDHash string `json:"sd_hash"`
+	Nonce    string   `json:"nonce"`
+	Aud      string   `json:"aud"`
+	Iat      int64    `json:"iat"`
+	SDHash   string   `json:"sd_hash"`
+	TDHashes []string `json:"transaction_data_hashes,omitempty"`
+	TDAlg    string   `json:"transaction_data_hashes_alg,omitempty"`
 }
 
 // Present builds a presentation of the SD-JWT sdjwt (as stored by the
@@ -104,7 +111,7 @@ func Present(sdjwt string, reveal []string, kb *KeyBinding) (string, error) {
 	}
 	payload, err := json.Marshal(kbClaims{
 		Nonce: kb.Nonce, Aud: kb.Audience, Iat: kb.IssuedAt.Unix(),
-		SDHash: sdHash(alg, out),
+		SDHash: sdHash(alg, out), TDHashes: kb.TransactionDataHashes, TDAlg: kb.TransactionDataHashesAlg,
 	})
 	if err != nil {
 		return "", errs.Wrap(errs.Internal, "internal", "encoding the KB-JWT", err)

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// refreshView is what the refresh tests read of a credential.
-type refreshView struct {
+// credentialView is what the status and re-issuance tests read of a credential.
+type credentialView struct {
 	ID        string
 	Status    string
 	Copies    int
@@ -19,12 +19,12 @@ type refreshView struct {
 }
 
 // listed returns a's credentials by id.
-func (d *devHolder) listed(t *testing.T, tok string) map[string]refreshView {
+func (d *devHolder) listed(t *testing.T, tok string) map[string]credentialView {
 	t.Helper()
-	var list struct{ Credentials []refreshView }
+	var list struct{ Credentials []credentialView }
 	code, b := d.call(http.MethodGet, "/wallet/v1/credentials", tok, nil, &list)
 	require.Equal(t, http.StatusOK, code, string(b))
-	out := map[string]refreshView{}
+	out := map[string]credentialView{}
 	for _, c := range list.Credentials {
 		out[c.ID] = c
 	}
