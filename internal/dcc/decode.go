@@ -23,20 +23,23 @@ const (
 
 // decMode decodes everything inside the COSE message: no duplicate map
 // keys, bounded nesting and sizes, valid UTF-8, tags ignored.
-var decMode = func() cbor.DecMode {
-	dm, err := cbor.DecOptions{
-		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-		MaxNestedLevels:  16,
-		MaxArrayElements: 4096,
-		MaxMapPairs:      4096,
-		IntDec:           cbor.IntDecConvertSignedOrFail,
-		UTF8:             cbor.UTF8RejectInvalid,
-	}.DecMode()
+var decMode = mustDecMode(cbor.DecOptions{
+	DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+	MaxNestedLevels:  16,
+	MaxArrayElements: 4096,
+	MaxMapPairs:      4096,
+	IntDec:           cbor.IntDecConvertSignedOrFail,
+	UTF8:             cbor.UTF8RejectInvalid,
+})
+
+// mustDecMode builds the decoding mode of static options.
+func mustDecMode(o cbor.DecOptions) cbor.DecMode {
+	dm, err := o.DecMode()
 	if err != nil {
 		panic(err) // static options: a bug
 	}
 	return dm
-}()
+}
 
 // Parsed is a decoded DCC whose signature is NOT yet verified.
 type Parsed struct {
@@ -97,15 +100,8 @@ var cwtTag = []byte{0xd8, 0x3d}
 
 func parseCOSE(raw []byte) (*Parsed, error) {
 	raw = bytes.TrimPrefix(raw, cwtTag)
-	var msg cose.Sign1Message
-	var err error
-	if len(raw) > 0 && raw[0] == 0xd2 { // tag 18, COSE_Sign1
-		err = msg.UnmarshalCBOR(raw)
-	} else {
-		var u cose.UntaggedSign1Message
-		err = u.UnmarshalCBOR(raw)
-		msg = cose.Sign1Message(u)
-	}
+	// As go-cose's Sign1Message or UntaggedSign1Message decodes it (cose.go).
+	msg, err := decodeSign1(raw, len(raw) > 0 && raw[0] == 0xd2) // tag 18, COSE_Sign1
 	if err != nil {
 		// go-cose refuses trailing bytes too; only a refusal is checked
 		// again, to tell broken CBOR from a wrong structure.
@@ -117,7 +113,7 @@ func parseCOSE(raw []byte) (*Parsed, error) {
 	if msg.Payload == nil {
 		return nil, ErrCOSE.With("the COSE_Sign1 message has no payload", nil)
 	}
-	p := &Parsed{Msg: &msg}
+	p := &Parsed{Msg: msg}
 	alg, err := msg.Headers.Protected.Algorithm()
 	if errors.Is(err, cose.ErrAlgorithmNotFound) {
 		if _, ok := msg.Headers.Unprotected[cose.HeaderLabelAlgorithm]; ok {

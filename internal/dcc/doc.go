@@ -4,8 +4,9 @@
 //	HC1: Base45( zlib( [tag 61] COSE_Sign1( CWT{1 iss, 6 iat, 4 exp, -260 {1 eu_dgc_v1}} ) ) )
 //
 // Verify decodes the text (Base45 from internal/qr, zlib with a size cap,
-// CBOR with github.com/fxamacker/cbor/v2, COSE_Sign1 with
-// github.com/veraison/go-cose), finds the signing certificates (DSCs) of
+// CBOR with github.com/fxamacker/cbor/v2, COSE_Sign1 as
+// github.com/veraison/go-cose decodes it, its header buckets decoded and
+// validated by go-cose once per distinct bytes (cose.go)), finds the signing certificates (DSCs) of
 // the kid in a Trust list it was given, checks the signature (ES256 or
 // PS256), the times (DSC notBefore ≤ iat ≤ at ≤ exp ≤ DSC notAfter), that
 // there is exactly one vaccination, test or recovery entry, and that the
