@@ -524,3 +524,37 @@ func TestRunDropsStaleSubjectData(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // polling with a deadline
 	}
 }
+
+// TestStatusListIndex: GET /status?issuer=DID names the issuer's status
+// lists once a version is published (a list only allocated is not), none
+// of another tenant's, none for a DID of no tenant; without a DID it is
+// invalid_issuer_parameter.
+func TestStatusListIndex(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, envOpts{})
+		index := func(iss string) []string {
+			t.Helper()
+			code, b, _ := e.do("GET", "/status?"+url.Values{"issuer": {iss}}.Encode(), "", nil, "")
+			require.Equal(t, http.StatusOK, code, string(b))
+			var out struct {
+				Issuer string   `json:"issuer"`
+				Lists  []string `json:"status_lists"`
+			}
+			require.NoError(t, json.Unmarshal(b, &out))
+			assert.Equal(t, iss, out.Issuer)
+			require.NotNil(t, out.Lists, "an empty index is [], not null")
+			return out.Lists
+		}
+		rec := e.issuedRecord("c1")
+		assert.Empty(t, index(e.dids["health"]), "allocated, not yet published")
+		e.servedStatus(rec) // publishes
+		assert.Equal(t, []string{e.srv.URL + "/status/" + rec.ListID}, index(e.dids["health"]))
+		assert.Empty(t, index(e.dids["benefits"]), "another tenant's DID")
+		assert.Empty(t, index("did:key:zUnknown"))
+		for _, q := range []string{"", "?issuer=", "?issuer=https://issuer.example"} {
+			code, b, _ := e.do("GET", "/status"+q, "", nil, "")
+			assert.Equal(t, http.StatusBadRequest, code, q)
+			assert.Equal(t, "invalid_issuer_parameter", errCode(b), q)
+		}
+	})
+}

@@ -141,6 +141,8 @@ func TestTrustBundleOffline(t *testing.T) {
 	require.Equal(t, "green", v.Verdict, v.Reasons)
 	assert.Equal(t, map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01"}, v.Claims)
 	assert.Equal(t, d.did, v.Issuer)
+	assert.Equal(t, "ssi", v.Format)
+	assert.Equal(t, &passcheck.Holder{Name: "Ada Lovelace", BirthDate: "1990-01-01"}, v.Holder, "the verdict document's holder, as online")
 	assert.Equal(t, []string{"nonce_replayed"}, vb.Check(text, now, nonces).Reasons, "a replay within the window")
 	late := now.Add(25 * time.Hour)
 	assert.Equal(t, []string{"bundle_too_old"}, vb.Check(showQR(late), late, nonces).Reasons)
