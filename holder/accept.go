@@ -271,14 +271,8 @@ func kbSigningInput(body string, jwk keys.JWK, nonce, aud string, iat time.Time,
 	if err != nil {
 		return "", err
 	}
-	payload, err := json.Marshal(struct {
-		Nonce    string   `json:"nonce"`
-		Aud      string   `json:"aud"`
-		Iat      int64    `json:"iat"`
-		SDHash   string   `json:"sd_hash"`
-		TDHashes []string `json:"transaction_data_hashes,omitempty"`
-		TDAlg    string   `json:"transaction_data_hashes_alg,omitempty"`
-	}{nonce, aud, iat.Unix(), base64.RawURLEncoding.EncodeToString(h[:]), td.Hashes, td.Alg})
+	payload, err := sdjwt.KBPayload(sdjwt.KeyBinding{Nonce: nonce, Audience: aud, IssuedAt: iat,
+		TransactionDataHashes: td.Hashes, TransactionDataHashesAlg: td.Alg}, base64.RawURLEncoding.EncodeToString(h[:]))
 	if err != nil {
 		return "", err
 	}

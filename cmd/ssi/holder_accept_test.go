@@ -169,8 +169,10 @@ func (d *devHolder) present(t *testing.T, tok, uri, credID string, ph *phone) co
 // copyOf is what tells two presented copies apart.
 type copyOf struct{ signature, cnf, statusIdx string }
 
-// presented reads the copy inside a direct_post body.
-func presented(t *testing.T, body string) copyOf {
+// passPresentation is the one presentation for query "pass" inside a
+// direct_post body, split, and the claims of its JWT at part (the issuer's
+// JWT, or the KB-JWT).
+func passPresentation(t *testing.T, body string, part func(sdjwt.Parts) string) (sdjwt.Parts, jose.Claims) {
 	t.Helper()
 	f, err := url.ParseQuery(body)
 	require.NoError(t, err)
@@ -179,10 +181,18 @@ func presented(t *testing.T, body string) copyOf {
 	require.Len(t, vp["pass"], 1)
 	p, err := sdjwt.Split(vp["pass"][0], 0)
 	require.NoError(t, err)
-	j, err := jose.ParseUnverified(p.IssuerJWT, 0)
+	require.NotEmpty(t, part(p))
+	j, err := jose.ParseUnverified(part(p), 0)
 	require.NoError(t, err)
 	c, err := j.Claims()
 	require.NoError(t, err)
+	return p, c
+}
+
+// presented reads the copy inside a direct_post body.
+func presented(t *testing.T, body string) copyOf {
+	t.Helper()
+	p, c := passPresentation(t, body, func(p sdjwt.Parts) string { return p.IssuerJWT })
 	cnf, _ := json.Marshal(c["cnf"])
 	st, _ := json.Marshal(c["status"])
 	return copyOf{signature: p.IssuerJWT[strings.LastIndex(p.IssuerJWT, ".")+1:], cnf: string(cnf), statusIdx: string(st)}

@@ -59,25 +59,6 @@ func txObject(t *testing.T, obj map[string]any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// kbClaims are the KB-JWT claims of the presentation in a direct_post
-// body.
-func kbClaims(t *testing.T, body string) jose.Claims {
-	t.Helper()
-	f, err := url.ParseQuery(body)
-	require.NoError(t, err)
-	var vp map[string][]string
-	require.NoError(t, json.Unmarshal([]byte(f.Get("vp_token")), &vp), body)
-	require.Len(t, vp["pass"], 1)
-	p, err := sdjwt.Split(vp["pass"][0], 0)
-	require.NoError(t, err)
-	require.NotEmpty(t, p.KBJWT)
-	j, err := jose.ParseUnverified(p.KBJWT, 0)
-	require.NoError(t, err)
-	c, err := j.Claims()
-	require.NoError(t, err)
-	return c
-}
-
 // TestHolderTransactionData, both key modes, over real HTTP with our
 // issuer and our verifier: a request of our verifier carrying a
 // transaction of the type the wallet understands (ssi's confirmation) is
@@ -141,7 +122,7 @@ func TestHolderTransactionData(t *testing.T) {
 			require.Equal(t, "green", v["verdict"], v)
 			bs := h.bodies("/verifier/v1/responses/")
 			require.Len(t, bs, before+1)
-			kb := kbClaims(t, bs[len(bs)-1])
+			_, kb := passPresentation(t, bs[len(bs)-1], func(p sdjwt.Parts) string { return p.KBJWT })
 			sum := sha256.Sum256([]byte(td))
 			assert.Equal(t, []any{base64.RawURLEncoding.EncodeToString(sum[:])}, kb["transaction_data_hashes"], "the hash of the string as sent")
 			assert.Equal(t, "sha-256", kb["transaction_data_hashes_alg"])

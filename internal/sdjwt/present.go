@@ -38,6 +38,20 @@ type kbClaims struct {
 	TDAlg    string   `json:"transaction_data_hashes_alg,omitempty"`
 }
 
+// KBPayload is the payload of kb's KB-JWT for a presentation whose
+// sd_hash is sdHash (its Signer is not used): what a holder whose key is
+// elsewhere (a phone's) signs.
+func KBPayload(kb KeyBinding, sdHash string) ([]byte, error) {
+	b, err := json.Marshal(kbClaims{
+		Nonce: kb.Nonce, Aud: kb.Audience, Iat: kb.IssuedAt.Unix(),
+		SDHash: sdHash, TDHashes: kb.TransactionDataHashes, TDAlg: kb.TransactionDataHashesAlg,
+	})
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, "internal", "encoding the KB-JWT", err)
+	}
+	return b, nil
+}
+
 // Present builds a presentation of the SD-JWT sdjwt (as stored by the
 // holder) that reveals the claims at the JSON Pointers in reveal (pointers
 // into the payload as processed with every disclosure). Revealing a claim
@@ -109,12 +123,9 @@ func Present(sdjwt string, reveal []string, kb *KeyBinding) (string, error) {
 	if kb.Signer == nil || kb.Nonce == "" || kb.Audience == "" || kb.IssuedAt.IsZero() {
 		return "", errs.E(errs.Internal, "internal", "key binding needs a signer, a nonce, an audience and a time")
 	}
-	payload, err := json.Marshal(kbClaims{
-		Nonce: kb.Nonce, Aud: kb.Audience, Iat: kb.IssuedAt.Unix(),
-		SDHash: sdHash(alg, out), TDHashes: kb.TransactionDataHashes, TDAlg: kb.TransactionDataHashesAlg,
-	})
+	payload, err := KBPayload(*kb, sdHash(alg, out))
 	if err != nil {
-		return "", errs.Wrap(errs.Internal, "internal", "encoding the KB-JWT", err)
+		return "", err
 	}
 	out.KBJWT, err = jose.Sign(kb.Signer, map[string]any{"typ": TypKBJWT}, payload)
 	if err != nil {
