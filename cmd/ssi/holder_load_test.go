@@ -232,13 +232,7 @@ func startDevProcess(t *testing.T, dir, dsn string) *devProcess {
 // 10 ms).
 func (p *devProcess) cpu(t *testing.T) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "stat"))
-	require.NoError(t, err)
-	// The fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return pidCPU(t, p.cmd.Process.Pid)
 }
 
 // stop ends the child as SIGTERM would and waits for a clean exit.
