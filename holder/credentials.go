@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/store"
@@ -100,7 +102,7 @@ func (s *Service) openCopy(a *Account, credID string, cp store.HolderCopy) (*cop
 		return nil, fmt.Errorf("opening a credential copy: %w", err)
 	}
 	var b copyBlob
-	if err := json.Unmarshal(pt, &b); err != nil {
+	if err := jsonv2.Unmarshal(pt, &b); err != nil { // ours, sealed: see readFlow
 		return nil, fmt.Errorf("decoding a credential copy: %w", err)
 	}
 	return &b, nil
