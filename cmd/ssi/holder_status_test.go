@@ -20,6 +20,7 @@ import (
 	"github.com/ssi-project/ssi/internal/httpx"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vci"
+	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/internal/store/storetest"
 	"github.com/ssi-project/ssi/internal/trust"
 )
@@ -63,7 +64,7 @@ type clockedWallet struct {
 // 60 s too).
 const trustTTL = time.Minute
 
-func newClockedWallet(t *testing.T, d *devHolder) *clockedWallet {
+func newClockedWallet(t *testing.T, d *devHolder, st *store.Store) *clockedWallet {
 	t.Helper()
 	pins, err := trust.TrustFromGenesis(filepath.Join(d.dir, "ledger", "node0", "config", "genesis.json"))
 	require.NoError(t, err)
@@ -74,7 +75,7 @@ func newClockedWallet(t *testing.T, d *devHolder) *clockedWallet {
 	kek, err := keys.NewDataKey()
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := holder.New(holder.Config{Store: storetest.SQLite(t), KEK: kek, Now: w.clock.Now, Logger: log, Trust: tc,
+	svc, err := holder.New(holder.Config{Store: st, KEK: kek, Now: w.clock.Now, Logger: log, Trust: tc,
 		Status: func(ctx context.Context, issuer, uri string, idx int) (uint8, error) {
 			r, err := tc.Status(ctx, issuer, uri, idx)
 			return r.Value, err
@@ -112,71 +113,76 @@ func (w *clockedWallet) statuses(t *testing.T, tok string) map[string]string {
 // status list once for every credential on it, and the next call none.
 func TestHolderListShowsStatus(t *testing.T) {
 	d := newDevHolder(t)
-	w := newClockedWallet(t, d)
-	ada := w.citizen("ada")
-	ctx := context.Background()
+	for name, open := range map[string]func(*testing.T) *store.Store{"sqlite": storetest.SQLite, "postgres": storetest.Postgres} {
+		t.Run(name, func(t *testing.T) {
+			w := newClockedWallet(t, d, open(t))
+			ref := func(s string) string { return name + "-" + s }
+			ada := w.citizen("ada")
+			ctx := context.Background()
 
-	// The one that will expire is issued first, a second before the rest.
-	expiring := w.redeemCopies(t, ada, "ada-expiring", 1)
-	var exp struct {
-		ExpiresAt time.Time `json:"expires_at"`
-	}
-	code, b := w.call(http.MethodGet, "/wallet/v1/credentials/"+expiring.ID, ada, nil, &exp)
-	require.Equal(t, http.StatusOK, code, string(b))
-	require.False(t, exp.ExpiresAt.IsZero())
-	for !time.Now().After(exp.ExpiresAt.Add(-365*24*time.Hour + time.Second)) {
-		time.Sleep(20 * time.Millisecond) // the next credentials' iat, and so exp, is a later second
-	}
-	valid := w.redeemCopies(t, ada, "ada-valid", 1)
-	revoked := w.redeemCopies(t, ada, "ada-revoked", 1)
-	suspended := w.redeemCopies(t, ada, "ada-suspended", 1)
-	replaced := w.redeemCopies(t, ada, "ada-replaced", 1)
-	o := w.offer("ada-replaced")
-	var renewed walletCredential
-	code, b = w.call(http.MethodPost, "/wallet/v1/offers", ada, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 1, "replaces": replaced.ID}, &renewed)
-	require.Equal(t, http.StatusCreated, code, string(b))
-	w.waitValid(t, ada, renewed.ID)
+			// The one that will expire is issued first, a second before the rest.
+			expiring := w.redeemCopies(t, ada, ref("ada-expiring"), 1)
+			var exp struct {
+				ExpiresAt time.Time `json:"expires_at"`
+			}
+			code, b := w.call(http.MethodGet, "/wallet/v1/credentials/"+expiring.ID, ada, nil, &exp)
+			require.Equal(t, http.StatusOK, code, string(b))
+			require.False(t, exp.ExpiresAt.IsZero())
+			for !time.Now().After(exp.ExpiresAt.Add(-365*24*time.Hour + time.Second)) {
+				time.Sleep(20 * time.Millisecond) // the next credentials' iat, and so exp, is a later second
+			}
+			valid := w.redeemCopies(t, ada, ref("ada-valid"), 1)
+			revoked := w.redeemCopies(t, ada, ref("ada-revoked"), 1)
+			suspended := w.redeemCopies(t, ada, ref("ada-suspended"), 1)
+			replaced := w.redeemCopies(t, ada, ref("ada-replaced"), 1)
+			o := w.offer(ref("ada-replaced"))
+			var renewed walletCredential
+			code, b = w.call(http.MethodPost, "/wallet/v1/offers", ada, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 1, "replaces": replaced.ID}, &renewed)
+			require.Equal(t, http.StatusCreated, code, string(b))
+			w.waitValid(t, ada, renewed.ID)
 
-	for ref, action := range map[string]string{"ada-revoked": "revoke", "ada-suspended": "suspend"} {
-		recs, err := d.admin.Records(ctx, d.key, ref)
-		require.NoError(t, err)
-		require.Len(t, recs, 1)
-		require.NoError(t, d.admin.SetStatus(ctx, d.key, recs[0].ID, action, "test"))
-	}
-	want := map[string]string{expiring.ID: "valid", valid.ID: "valid", revoked.ID: "revoked", suspended.ID: "suspended",
-		replaced.ID: "refreshed", renewed.ID: "valid"}
-	deadline := time.Now().Add(60 * time.Second)
-	got := w.statuses(t, ada)
-	for !assert.ObjectsAreEqual(want, got) && time.Now().Before(deadline) {
-		// The cached list is kept for its ttl: the trust clock runs on past
-		// it, and the agency's new list version is anchored meanwhile.
-		w.trustClock.Add(trustTTL + time.Second)
-		time.Sleep(100 * time.Millisecond) // polling with a deadline
-		got = w.statuses(t, ada)
-	}
-	require.Equal(t, want, got)
+			for ref, action := range map[string]string{ref("ada-revoked"): "revoke", ref("ada-suspended"): "suspend"} {
+				recs, err := d.admin.Records(ctx, d.key, ref)
+				require.NoError(t, err)
+				require.Len(t, recs, 1)
+				require.NoError(t, d.admin.SetStatus(ctx, d.key, recs[0].ID, action, "test"))
+			}
+			want := map[string]string{expiring.ID: "valid", valid.ID: "valid", revoked.ID: "revoked", suspended.ID: "suspended",
+				replaced.ID: "refreshed", renewed.ID: "valid"}
+			deadline := time.Now().Add(60 * time.Second)
+			got := w.statuses(t, ada)
+			for !assert.ObjectsAreEqual(want, got) && time.Now().Before(deadline) {
+				// The cached list is kept for its ttl: the trust clock runs on past
+				// it, and the agency's new list version is anchored meanwhile.
+				w.trustClock.Add(trustTTL + time.Second)
+				time.Sleep(100 * time.Millisecond) // polling with a deadline
+				got = w.statuses(t, ada)
+			}
+			require.Equal(t, want, got)
 
-	// One fetch per list call, for every credential on the list, and none
-	// while the cached list is fresh.
-	w.trustClock.Add(trustTTL + time.Second)
-	w.fetches.lists.Store(0)
-	assert.Equal(t, want, w.statuses(t, ada))
-	assert.Equal(t, int64(1), w.fetches.lists.Load(), "five credentials read on one status list, fetched once")
-	assert.Equal(t, want, w.statuses(t, ada))
-	assert.Equal(t, int64(1), w.fetches.lists.Load(), "within its ttl the list is not fetched again")
+			// One fetch per list call, for every credential on the list, and none
+			// while the cached list is fresh.
+			w.trustClock.Add(trustTTL + time.Second)
+			w.fetches.lists.Store(0)
+			assert.Equal(t, want, w.statuses(t, ada))
+			assert.Equal(t, int64(1), w.fetches.lists.Load(), "every credential read on one status list, fetched once")
+			assert.Equal(t, want, w.statuses(t, ada))
+			assert.Equal(t, int64(1), w.fetches.lists.Load(), "within its ttl the list is not fetched again")
 
-	// The wallet's clock at the first credential's exp: it is expired, the
-	// others (a second younger) are not.
-	w.clock.Stop(exp.ExpiresAt)
-	var s struct{ Token string }
-	code, b = w.call(http.MethodPost, "/wallet/v1/sessions", "", map[string]string{"username": "ada", "password": "correct horse battery"}, &s)
-	require.Equal(t, http.StatusCreated, code, string(b)) // the session of a year ago has ended
-	ada = s.Token
-	w.leaks.Secret(ada)
-	want[expiring.ID] = "expired"
-	assert.Equal(t, want, w.statuses(t, ada))
-	var detail walletCredential
-	code, _ = w.call(http.MethodGet, "/wallet/v1/credentials/"+expiring.ID, ada, nil, &detail)
-	require.Equal(t, http.StatusOK, code)
-	assert.Equal(t, "expired", detail.Status)
+			// The wallet's clock at the first credential's exp: it is expired, the
+			// others (a second younger) are not.
+			w.clock.Stop(exp.ExpiresAt)
+			var s struct{ Token string }
+			code, b = w.call(http.MethodPost, "/wallet/v1/sessions", "", map[string]string{"username": "ada", "password": "correct horse battery"}, &s)
+			require.Equal(t, http.StatusCreated, code, string(b)) // the session of a year ago has ended
+			ada = s.Token
+			w.leaks.Secret(ada)
+			want[expiring.ID] = "expired"
+			assert.Equal(t, want, w.statuses(t, ada))
+			var detail walletCredential
+			code, _ = w.call(http.MethodGet, "/wallet/v1/credentials/"+expiring.ID, ada, nil, &detail)
+			require.Equal(t, http.StatusOK, code)
+			assert.Equal(t, "expired", detail.Status)
+		})
+	}
 }
