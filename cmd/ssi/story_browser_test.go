@@ -183,6 +183,17 @@ func TestStoryInChromium(t *testing.T) {
 	uri := rogue.sign(t, venue, venueKid, venueDID, passQuery("vaccinated_within_policy", "vaccinations"), nil)
 	b.Open(base + "/wallet/")
 	b.WaitFor(`!document.getElementById("wallet").hidden`, "the wallet")
+	// The card says revoked too (the wallet's list reads the status).
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		b.WaitFor(`document.querySelector("#cards [data-status]")`, "the card")
+		if webtest.Eval[string](b, `document.querySelector("#cards [data-status]").dataset.status`) == "revoked" {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the card still says %s", b.Text("#cards"))
+		time.Sleep(time.Second) // polling with a deadline: the wallet's cache of the status list
+		b.Open(base + "/wallet/")
+	}
+	assert.Contains(t, b.Text("#cards"), "revoked")
 	webtest.Eval[string](b, `document.getElementById("request").value = `+webtest.JS(uri))
 	b.Do(clickJS("present-submit"))
 	b.WaitFor(`!document.getElementById("consent").hidden && document.querySelector("#consent [data-reason]")`, "the refusal")

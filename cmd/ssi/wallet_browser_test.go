@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +13,9 @@ import (
 	"github.com/ssi-project/ssi/internal/webtest"
 )
 
-// TestWalletDoorCodeRenewedInChromium: the wallet page's "show at the
-// door" code is replaced by a new one before it expires, while it is
+// TestWalletDoorCodeRenewedInChromium: the wallet page's cards say a
+// credential the agency re-issued is replaced, and the door does not
+// offer it; the page's "show at the door" code is replaced by a new one before it expires, while it is
 // shown. The page's clock runs 45 s ahead (ShiftClock), so a code of ssi
 // dev's 60 s has 15 s left by it when it arrives: the page renews it 10 s
 // before its expiry by that clock, and the test sees a new code (decoded
@@ -29,10 +31,22 @@ func TestWalletDoorCodeRenewedInChromium(t *testing.T) {
 	d := newDevHolder(t)
 	_, venueDID, _ := venueKey(t, d.dir)
 	tok := d.citizen("grace")
-	d.redeemCopies(t, tok, "case-grace", 4)
+	first := d.redeemCopies(t, tok, "case-grace", 4)
+	// The agency re-issues it (a new offer redeemed with replaces): the
+	// first becomes refreshed.
+	o := d.offer("case-grace")
+	var second walletCredential
+	code, body := d.call(http.MethodPost, "/wallet/v1/offers", tok, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 4, "replaces": first.ID}, &second)
+	require.Equal(t, http.StatusCreated, code, string(body))
+	d.waitValid(t, tok, second.ID)
 	b := webtest.Start(t, webtest.Options{})
 	b.Open(d.url + "/wallet/")
 	webtest.Eval[bool](b, `(() => { sessionStorage.setItem("ssi.walletToken", `+webtest.JS(tok)+`); return true; })()`)
+	b.Open(d.url + "/wallet/")
+	b.WaitFor(`document.querySelectorAll("#cards [data-credential]").length === 2`, "the two cards")
+	assert.Contains(t, b.Text(`#cards [data-credential="`+first.ID+`"]`), "replaced by a newer batch")
+	assert.Equal(t, "refreshed", webtest.Eval[string](b, `document.querySelector('#cards [data-credential="`+first.ID+`"]').dataset.status`))
+	assert.Equal(t, []string{second.ID}, webtest.Eval[[]string](b, `[...document.getElementById("door-credential").options].map((o) => o.value)`), "a replaced credential is not offered at the door")
 	b.ShiftClock(45 * time.Second)
 
 	old := walletDoorQR(t, b, d.url, "", venueDID)

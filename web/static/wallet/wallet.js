@@ -80,14 +80,19 @@ function issuerName(c) {
   return first(c.display && c.display.issuer).name || c.issuer;
 }
 
-// statusTag: valid ✔, revoked or expired ✖, anything else (suspended,
-// unknown: not checked yet, the list not anchored yet) ⏸.
-const statusTag = (s) => tag(s === "valid" ? "ok" : s === "revoked" || s === "expired" ? "bad" : "warn", s === "unknown" ? "status not known yet" : s);
+// statusWords are the card's words for a status; the code itself is
+// kept in data-status.
+const statusWords = { unknown: "status not known yet", refreshed: "replaced by a newer batch" };
+
+// statusTag: valid ✔, revoked or expired ✖, anything else (suspended;
+// refreshed: replaced; unknown: the issuer's list not read or proven
+// yet) ⏸.
+const statusTag = (s) => tag(s === "valid" ? "ok" : s === "revoked" || s === "expired" ? "bad" : "warn", statusWords[s] || s);
 
 async function loadCards() {
+  // The list reads each credential's status now (docs/wallet.md).
   const r = await w("GET", "/wallet/v1/credentials");
-  // Each card shows the status read again now (the detail checks it).
-  credentials = await Promise.all((r.credentials || []).map((c) => w("GET", "/wallet/v1/credentials/" + encodeURIComponent(c.id)).catch(() => c)));
+  credentials = r.credentials || [];
   const box = $("cards");
   if (!credentials.length) {
     box.replaceChildren(el("p", { class: "hint" }, "No credential yet: add one below with the offer an agency gave you."));
@@ -100,7 +105,8 @@ async function loadCards() {
   }
   const sel = $("door-credential");
   const keep = sel.value;
-  sel.replaceChildren(...credentials.map((c) => el("option", { value: c.id }, displayName(c) + " (" + c.status + ")")));
+  // A replaced credential is no longer shown to verifiers.
+  sel.replaceChildren(...credentials.filter((c) => c.status !== "refreshed").map((c) => el("option", { value: c.id }, displayName(c) + " (" + (statusWords[c.status] || c.status) + ")")));
   if (keep && credentials.some((c) => c.id === keep)) sel.value = keep;
   await doorClaims();
 }
