@@ -184,6 +184,9 @@ func (s *Service) TrustBundle(ctx context.Context, tenantID string) (string, err
 		if err != nil {
 			return "", ErrBundleUnavailable.With("", err)
 		}
+		if sl.Anchor.Receipt == nil || sl.Anchor.Latest == nil {
+			continue // served with its anchor pending: as not anchored yet
+		}
 		b.StatusLists = append(b.StatusLists, bundle.StatusList{Issuer: iss, URI: uri, Version: sl.Version, Token: sl.Token, Anchor: sl.Anchor})
 	}
 	signed, err := bundle.Sign(v.Signer, v.KeyID, b)
