@@ -151,9 +151,9 @@ func TestHolderLoad(t *testing.T) {
 	idle0, idleT := dev.cpu(t), time.Now()
 	time.Sleep(3 * time.Second)
 	idleRate := float64(dev.cpu(t)-idle0) / float64(time.Since(idleT))
-	hcpu0, dcpu0 := processCPU(), dev.cpu(t)
+	hcpu0, dcpu0, pg0 := processCPU(), dev.cpu(t), postgresCPU()
 	out, err := cmd.CombinedOutput()
-	hcpu, dcpu := processCPU()-hcpu0, dev.cpu(t)-dcpu0
+	hcpu, dcpu, pgcpu := processCPU()-hcpu0, dev.cpu(t)-dcpu0, cpuSince(pg0, postgresCPU())
 	require.NoError(t, err, "%s", out)
 	var res walletResult
 	for _, line := range strings.Split(string(out), "\n") {
@@ -181,6 +181,7 @@ func TestHolderLoad(t *testing.T) {
 	if !local {
 		fmt.Printf("cpu dev     %v per presentation (verifier, and the ledger, issuer and registry: %.0f ms/s idle); without the idle share %v\n",
 			dper.Round(time.Microsecond), idleRate*1000, vper.Round(time.Microsecond))
+		fmt.Printf("cpu pg      %v per presentation (every postgres process of this machine: both services' and any other user's)\n", (pgcpu / time.Duration(res.OK)).Round(time.Microsecond))
 		fmt.Printf("cpu both    %v per presentation = %.1f × (1 sign + 2 verifies); %v = %.1f × without dev's idle share\n", (hper + dper).Round(time.Microsecond),
 			float64(hper+dper)/float64(sign+2*verify), (hper + vper).Round(time.Microsecond), float64(hper+vper)/float64(sign+2*verify))
 	}
@@ -228,11 +229,40 @@ func startDevProcess(t *testing.T, dir, dsn string) *devProcess {
 	return p
 }
 
-// cpu is the child's user + system CPU time so far (/proc, clock ticks of
-// 10 ms).
+// cpu is the child's user + system CPU time so far.
 func (p *devProcess) cpu(t *testing.T) time.Duration {
 	t.Helper()
 	return pidCPU(t, p.cmd.Process.Pid)
+}
+
+// postgresCPU is the CPU time so far of each process of this machine
+// named postgres (the server of SSI_TEST_POSTGRES when it is local).
+func postgresCPU() map[int]time.Duration {
+	out := map[int]time.Duration{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm")); strings.TrimSpace(string(comm)) != "postgres" {
+			continue
+		}
+		if c, err := readPidCPU(pid); err == nil { // not if it ended meanwhile
+			out[pid] = c
+		}
+	}
+	return out
+}
+
+// cpuSince is what the processes of now spent since before (a process
+// new since then: all of its time).
+func cpuSince(before, now map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, c := range now {
+		d += c - before[pid]
+	}
+	return d
 }
 
 // stop ends the child as SIGTERM would and waits for a clean exit.

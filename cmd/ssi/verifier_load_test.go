@@ -522,18 +522,35 @@ func TestVerifierLoadServer(t *testing.T) {
 // pidCPU is the user + system CPU time of process pid (/proc/PID/stat).
 func pidCPU(t *testing.T, pid int) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	d, err := readPidCPU(pid)
 	require.NoError(t, err)
+	return d
+}
+
+// readPidCPU is pidCPU's reading, an error when the process has gone.
+func readPidCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
 	// The fields after the command name, which is in parentheses: state
 	// is the first, utime and stime the 12th and 13th.
 	i := bytes.LastIndexByte(b, ')')
-	require.Positive(t, i)
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat has no command name", pid)
+	}
 	f := strings.Fields(string(b[i+1:]))
-	require.Greater(t, len(f), 13)
+	if len(f) <= 13 {
+		return 0, fmt.Errorf("/proc/%d/stat is short", pid)
+	}
 	ut, err := strconv.ParseInt(f[11], 10, 64)
-	require.NoError(t, err)
+	if err != nil {
+		return 0, err
+	}
 	st, err := strconv.ParseInt(f[12], 10, 64)
-	require.NoError(t, err)
+	if err != nil {
+		return 0, err
+	}
 	const clockTicks = 100 // USER_HZ, the unit of /proc's times on Linux
-	return time.Duration(ut+st) * time.Second / clockTicks
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
