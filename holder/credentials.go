@@ -109,7 +109,7 @@ func (s *Service) openCopy(a *Account, credID string, cp store.HolderCopy) (*cop
 }
 
 // Credentials lists a's credentials, newest first, without claims, each
-// with its current status (currentStatus): the status lists are read
+// with its current status (refreshStatus): the status lists are read
 // through the trust layer, whose cache holds each list for its ttl, so a
 // list call fetches each status list at most once, and none while the
 // cached one is fresh.
@@ -122,10 +122,14 @@ func (s *Service) Credentials(ctx context.Context, a *Account) ([]*Credential, e
 	for _, r := range recs {
 		if s.readsStatus(r) {
 			// The copies' sealed blobs name their status list entries.
-			if r, err = s.cfg.Store.GetHolderCredential(ctx, a.ID, r.ID); err != nil {
+			if r, err = s.cfg.Store.GetHolderCredential(ctx, a.ID, r.ID); errors.Is(err, store.ErrNotFound) {
+				continue // deleted meanwhile
+			} else if err != nil {
 				return nil, fmt.Errorf("reading credential: %w", err)
 			}
-			if err := s.refreshStatus(ctx, a, &r); err != nil {
+			if err := s.refreshStatus(ctx, a, &r); errors.Is(err, ErrNotFound) {
+				continue
+			} else if err != nil {
 				return nil, err
 			}
 		} else if r.Copies, err = s.cfg.Store.GetHolderCopies(ctx, a.ID, r.ID); err != nil {
@@ -219,7 +223,20 @@ func (s *Service) refreshStatus(ctx context.Context, a *Account, rec *store.Hold
 		return nil
 	}
 	if worst != rec.Status {
-		if err := s.cfg.Store.SetHolderCredentialStatus(ctx, a.ID, rec.ID, worst); err != nil {
+		err := s.cfg.Store.SetHolderCredentialStatus(ctx, a.ID, rec.ID, rec.Status, worst)
+		switch {
+		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+			// Re-issued (refreshed) or deleted meanwhile: that stands.
+			cur, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, rec.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return fmt.Errorf("reading credential: %w", err)
+			}
+			rec.Status = cur.Status
+			return nil
+		case err != nil:
 			return fmt.Errorf("storing credential status: %w", err)
 		}
 		rec.Status = worst

@@ -175,7 +175,7 @@ func (s *Service) received(ctx context.Context, a *Account, replaces string) {
 	if replaces == "" {
 		return
 	}
-	if err := s.cfg.Store.SetHolderCredentialStatus(ctx, a.ID, replaces, StatusRefreshed); err != nil {
+	if err := s.cfg.Store.SetHolderCredentialStatus(ctx, a.ID, replaces, "", StatusRefreshed); err != nil {
 		s.log.WarnContext(ctx, "holder could not mark a re-issued credential refreshed", "account", a.ID, "credential", replaces, "error", errs.CodeOf(err))
 	}
 }

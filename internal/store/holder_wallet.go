@@ -216,15 +216,18 @@ func (s *Store) PickHolderCopy(ctx context.Context, accountID, id, usedBy string
 	return p, nil
 }
 
-// SetHolderCredentialStatus records the status last seen of a credential.
-// Errors: ErrNotFound.
-func (s *Store) SetHolderCredentialStatus(ctx context.Context, accountID, id, status string) error {
-	n, err := s.w().exec(ctx, `UPDATE holder_credentials SET status = $3 WHERE account_id = $1 AND id = $2`, accountID, id, status)
+// SetHolderCredentialStatus records the status last seen of a credential:
+// to, when its status is still from ("" for any), so that a status read
+// from a status list never overwrites one set meanwhile (a re-issuance's
+// refreshed). Errors: ErrNotFound, ErrConflict (it is no longer from).
+func (s *Store) SetHolderCredentialStatus(ctx context.Context, accountID, id, from, to string) error {
+	n, err := s.w().exec(ctx, `UPDATE holder_credentials SET status = $3 WHERE account_id = $1 AND id = $2 AND ($4 = '' OR status = $4)`, accountID, id, to, from)
 	if err != nil {
 		return fmt.Errorf("setting holder credential status: %w", err)
 	}
 	if n == 0 {
-		return ErrNotFound
+		return notFoundOr(ctx, s.w(), ErrConflict.With("the credential's status changed meanwhile", nil),
+			`SELECT 1 FROM holder_credentials WHERE account_id = $1 AND id = $2`, accountID, id)
 	}
 	return nil
 }
