@@ -20,11 +20,12 @@ import (
 // warm.
 
 // sign1DecMode is go-cose's decoding mode for a COSE_Sign1 message
-// (decModeWithTagsForbidden in its cbor.go).
+// (decModeWithTagsForbidden in its cbor.go) but for its IntDec option,
+// which only applies to an integer decoded into an interface and so never
+// to the array's members, raw or byte strings.
 var sign1DecMode = mustDecMode(cbor.DecOptions{
 	DupMapKey:   cbor.DupMapKeyEnforcedAPF,
 	IndefLength: cbor.IndefLengthForbidden,
-	IntDec:      cbor.IntDecConvertSigned,
 	TagsMd:      cbor.TagsForbidden,
 })
 
