@@ -79,7 +79,7 @@ func TestTrustCheckReasons(t *testing.T) {
 			w.trust.docs[w.issDID] = doc
 		}, code: "issuer_key_not_valid_at_iat"},
 		{name: "kid of another DID (C44)", cred: func(c *credential) { c.kid = "did:key:zOther#k" }, code: "issuer_key_not_valid_at_iat"},
-		{name: "deactivated", setup: func(w *world) { w.trust.docs = nil }, code: "issuer_unknown"},
+		{name: "deactivated before iat (E57)", setup: func(w *world) { w.trust.resolveErr = did.ErrDeactivated }, code: "issuer_key_not_valid_at_iat"},
 		{name: "bad signature", cred: func(c *credential) { c.signer = other }, code: "invalid_signature"},
 		{name: "tampered disclosure", mangle: func(_ *world, p string) string { return sdjwttest.TamperFirstDisclosure(t, p) }, code: "unreferenced_disclosure"},
 		{name: "duplicated disclosure", mangle: func(_ *world, p string) string {

@@ -41,6 +41,7 @@ type trustDouble struct {
 	docs       map[string]*did.Document // DID → document in force at any iat
 	accredited map[string]Accreditation // iss|vct
 	status     map[int]StatusResult     // idx → status
+	resolveErr error                    // ResolveAt's answer for a known DID (did.ErrDeactivated)
 	statusErr  error
 	rp         RPDecision
 	calls      []string
@@ -60,6 +61,9 @@ func (d *trustDouble) ResolveAt(_ context.Context, id string, _ time.Time) (*did
 	doc, ok := d.docs[id]
 	if !ok {
 		return nil, did.ErrNotFound
+	}
+	if d.resolveErr != nil {
+		return &did.Resolution{Document: doc}, d.resolveErr
 	}
 	return &did.Resolution{Document: doc}, nil
 }
