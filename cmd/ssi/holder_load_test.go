@@ -16,7 +16,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -64,31 +63,13 @@ func TestHolderLoad(t *testing.T) {
 	// 5 passes (a consent lists every matching credential: 20 per account
 	// would make its state four times what a citizen's is).
 	const clients, accounts = 64, 64
-	ctx := context.Background()
-
-	var rb [6]byte
-	_, _ = rand.Read(rb[:])
-	devSchema, holderSchema := "ssihload_dev_"+hex.EncodeToString(rb[:]), "ssihload_holder_"+hex.EncodeToString(rb[:])
-	adm, err := store.Open(ctx, dsn, store.Options{MaxConns: 2})
-	require.NoError(t, err)
-	defer adm.Close()
-	for _, s := range []string{devSchema, holderSchema} {
-		_, err = store.Raw(adm).Exec(ctx, "CREATE SCHEMA "+s)
-		require.NoError(t, err)
-		defer func() { _, _ = store.Raw(adm).Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+s+" CASCADE") }()
-	}
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	// The pool of a production deployment, not dev's default of 4.
-	inSchema := func(s string) string { return dsn + sep + "search_path=" + s + "&pool_max_conns=16" }
+	devDSN, holderDSN := loadSchema(t, dsn, "ssihload_dev_"), loadSchema(t, dsn, "ssihload_holder_")
 
 	dir := t.TempDir()
-	dev := startDevProcess(t, dir, inSchema(devSchema))
+	dev := startDevProcess(t, dir, devDSN)
 	seed := readDevSeed(t, dir)
 	waitAnchoredDID(t, dev.url, seed.DIDs["health"])
-	holderURL := startLoadHolder(t, dir, inSchema(holderSchema), dev.url)
+	holderURL := startLoadHolder(t, dir, holderDSN, dev.url)
 
 	c, lc := httpxtest.NewClient(t)
 	d := &devHolder{t: t, url: holderURL, dir: dir, admin: &issuertest.Client{HTTP: http.DefaultClient, Base: dev.url},
@@ -100,26 +81,8 @@ func TestHolderLoad(t *testing.T) {
 	fmt.Printf("preparing %d accepts …\n", n)
 	prep := time.Now()
 	per := (n + accounts - 1) / accounts
-	byAccount := make([][]benchJob, accounts)
-	var setup sync.WaitGroup
-	errc := make(chan error, accounts)
-	sem := make(chan struct{}, 8)
-	for a := range accounts {
-		setup.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			da := *d
-			da.forwardedFor = fmt.Sprintf("10.0.%d.1", a) // the holder allows 30 logins a minute per client
-			if err := da.benchClient(fmt.Sprintf("load-%d", a), per, lv, &byAccount[a]); err != nil {
-				errc <- err
-			}
-		})
-	}
-	setup.Wait()
-	close(errc)
-	for err := range errc {
-		require.NoError(t, err)
-	}
+	byAccount, err := d.benchAccounts("load-", accounts, per, lv, true)
+	require.NoError(t, err)
 	fmt.Printf("prepared in %v\n", time.Since(prep).Round(time.Millisecond))
 	// Interleaved, so that the 64 clients spread over the 16 accounts.
 	f, err := os.CreateTemp(t.TempDir(), "jobs")
@@ -186,6 +149,30 @@ func TestHolderLoad(t *testing.T) {
 			float64(hper+dper)/float64(sign+2*verify), (hper + vper).Round(time.Microsecond), float64(hper+vper)/float64(sign+2*verify))
 	}
 	dev.stop(t)
+}
+
+// loadSchema creates a fresh schema named prefix and random hex on the
+// PostgreSQL of dsn, dropped when the test ends, and returns dsn in it with
+// the pool of a production deployment (16, not dev's default of 4).
+func loadSchema(t *testing.T, dsn, prefix string) string {
+	t.Helper()
+	ctx := context.Background()
+	var rb [6]byte
+	_, _ = rand.Read(rb[:])
+	schema := prefix + hex.EncodeToString(rb[:])
+	adm, err := store.Open(ctx, dsn, store.Options{MaxConns: 2})
+	require.NoError(t, err)
+	_, err = store.Raw(adm).Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = store.Raw(adm).Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+		adm.Close()
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema + "&pool_max_conns=16"
 }
 
 // devProcess is `ssi dev` running in a child process.

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,7 +33,6 @@ import (
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vp"
 	"github.com/ssi-project/ssi/internal/sdjwt"
-	"github.com/ssi-project/ssi/internal/store"
 	"github.com/ssi-project/ssi/issuer/issuertest"
 )
 
@@ -72,23 +70,11 @@ func TestVerifierLoad(t *testing.T) {
 	const clients = 64
 	ctx := context.Background()
 
-	var rb [6]byte
-	_, _ = rand.Read(rb[:])
-	schema := "ssivload_" + hex.EncodeToString(rb[:])
-	adm, err := store.Open(ctx, dsn, store.Options{MaxConns: 2})
-	require.NoError(t, err)
-	defer adm.Close()
-	_, err = store.Raw(adm).Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	defer func() { _, _ = store.Raw(adm).Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
+	inSchema := loadSchema(t, dsn, "ssivload_")
 	dir := t.TempDir()
-	// The pool of a production deployment, not dev's default of 4; and no
-	// log line per request (the issuer's load command discards them too).
-	base, stop := startDev(t, dir, "--store", dsn+sep+"search_path="+schema+"&pool_max_conns=16", "--log-level", "warn")
+	// No log line per request (the issuer's load command discards them
+	// too).
+	base, stop := startDev(t, dir, "--store", inSchema, "--log-level", "warn")
 	defer stop()
 	seed := readDevSeed(t, dir)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2, MaxConnsPerHost: clients * 2}}
@@ -112,7 +98,7 @@ func TestVerifierLoad(t *testing.T) {
 	// The verifier alone, in its own process (`ssi verifier` on the same
 	// PostgreSQL schema, trusting the ledger's validators and reaching the
 	// registry and status lists of `ssi dev`): the CPU counted is its own.
-	vbase, vadmin, vpid, vstop := startLoadVerifier(t, dir, base, seed.DIDs["health"], dsn+sep+"search_path="+schema+"&pool_max_conns=16")
+	vbase, vadmin, vpid, vstop := startLoadVerifier(t, dir, base, seed.DIDs["health"], inSchema)
 	defer vstop()
 	venue = venueClient{base: vbase, key: seed.APIKeys["venue"]}
 	venue.create(t, mode)
