@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/mempool"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	"github.com/cometbft/cometbft/types"
 
@@ -157,7 +158,7 @@ func (l *Ledger) receipt(ctx context.Context, loc Located, cache signedHeaders) 
 			}
 			return nil, ErrUnavailable.With("", err)
 		}
-		enc, err := trust.EncodeSignedHeader(res.SignedHeader.ToProto())
+		enc, err := encodeSignedHeader(res.SignedHeader.ToProto())
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +227,7 @@ func (l *Ledger) LatestProof(ctx context.Context, kind, subject string) (*trust.
 		}
 		return nil, ErrUnavailable.With("", err)
 	}
-	if p.SignedHeader, err = trust.EncodeSignedHeader(res.SignedHeader.ToProto()); err != nil {
+	if p.SignedHeader, err = encodeSignedHeader(res.SignedHeader.ToProto()); err != nil {
 		return nil, err
 	}
 	p.ValidatorsHash = res.SignedHeader.ValidatorsHash
@@ -258,4 +259,15 @@ func (l *Ledger) header(ctx context.Context, h int64) (*types.SignedHeader, erro
 		return nil, ErrUnavailable.With("", err)
 	}
 	return &res.SignedHeader, nil
+}
+
+// encodeSignedHeader is the protobuf encoding of a CometBFT signed header
+// (header and commit) that receipts and latest-state proofs carry, and
+// internal/trust decodes at the wire level.
+func encodeSignedHeader(sh *cmtproto.SignedHeader) ([]byte, error) {
+	b, err := sh.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encoding the signed header: %w", err)
+	}
+	return b, nil
 }

@@ -81,7 +81,7 @@ func (oc *offlineChain) signedHeader(t testing.TB, h int64, appHash []byte, sign
 		commit.Signatures = append(commit.Signatures, types.CommitSig{BlockIDFlag: types.BlockIDFlagCommit,
 			ValidatorAddress: v.Address, Timestamp: header.Time, Signature: pb.Signature})
 	}
-	enc, err := trust.EncodeSignedHeader((&types.SignedHeader{Header: &header, Commit: commit}).ToProto())
+	enc, err := encodeSignedHeader((&types.SignedHeader{Header: &header, Commit: commit}).ToProto())
 	require.NoError(t, err)
 	return enc
 }

@@ -7,24 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-
-	"github.com/cometbft/cometbft/crypto/merkle"
-	"github.com/cometbft/cometbft/libs/protoio"
-	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
-	"github.com/cometbft/cometbft/version"
-	gogotypes "github.com/cosmos/gogoproto/types"
 )
 
-// This file checks CometBFT signed headers from their protobuf types
-// alone. CometBFT's own checks live in its types package, which cannot be
-// imported here: a non-test file of it (test_util.go) imports testify and
-// so net/http/httptest, and its ed25519 (curve25519-voi) does not build
-// for js/wasm without a build tag. So the header hash, the validator-set
-// hash, the vote sign bytes and the commit check are written again here,
-// exactly as CometBFT v0.38 computes them (the functions named in each
-// doc comment), and header_diff_test.go holds them equal to the library
-// over random validator sets, headers and commits.
+// This file checks CometBFT signed headers, decoded at the wire level
+// (wire.go). CometBFT's own checks live in its types package, which cannot
+// be imported here: a non-test file of it (test_util.go) imports testify
+// and so net/http/httptest, its ed25519 (curve25519-voi) does not build for
+// js/wasm without a build tag, and its generated protobuf types pull
+// gogoproto and the protobuf registry into the browser. So the header
+// hash, the validator-set hash, the vote sign bytes and the commit check
+// are written again here, exactly as CometBFT v0.38 computes them (the
+// functions named in each doc comment), and header_diff_test.go holds them
+// equal to the library over random validator sets, headers and commits,
+// and over fuzzed encodings.
 //
 // One deliberate difference: signatures are checked with the standard
 // library's crypto/ed25519 (RFC 8032, canonical encodings), where CometBFT
@@ -44,13 +39,15 @@ const (
 	// and ML-DSA-65's signature sizes): the bound ValidateBasic puts on a
 	// commit signature.
 	maxSignatureSize = 3309
+	// blockProtocol is version.BlockProtocol.
+	blockProtocol = 11
 )
 
 // Block ID flags of a commit signature (types.BlockIDFlag).
 const (
-	flagAbsent = cmtproto.BlockIDFlagAbsent
-	flagCommit = cmtproto.BlockIDFlagCommit
-	flagNil    = cmtproto.BlockIDFlagNil
+	flagAbsent = 1
+	flagCommit = 2
+	flagNil    = 3
 )
 
 // pinnedValidator is one validator of the pinned set, with its address.
@@ -100,13 +97,9 @@ func (t Trust) validatorSet() (*validatorSet, error) {
 	})
 	leaves := make([][]byte, len(vs.vals))
 	for i, v := range vs.vals {
-		b, err := validatorBytes(v)
-		if err != nil {
-			return nil, ErrInvalidTrust.With("the trust configuration has a bad validator", err)
-		}
-		leaves[i] = b
+		leaves[i] = encodeSimpleValidator(v.pub, v.power)
 	}
-	vs.hash = merkle.HashFromByteSlices(leaves)
+	vs.hash = merkleRoot(leaves)
 	return vs, nil
 }
 
@@ -117,82 +110,46 @@ func validatorAddress(pub []byte) []byte {
 	return d[:addressSize]
 }
 
-// validatorBytes is types.(*Validator).Bytes: the SimpleValidator proto.
-func validatorBytes(v pinnedValidator) ([]byte, error) {
-	pk := cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: v.pub}}
-	sv := cmtproto.SimpleValidator{PubKey: &pk, VotingPower: v.power}
-	return sv.Marshal()
+// merkleRoot is merkle.HashFromByteSlices, the RFC 6962 root of the
+// leaves (split at the largest power of two below their number).
+func merkleRoot(leaves [][]byte) []byte {
+	switch len(leaves) {
+	case 0:
+		return logHasher.EmptyRoot()
+	case 1:
+		return logHasher.HashLeaf(leaves[0])
+	}
+	k := 1
+	for k*2 < len(leaves) {
+		k *= 2
+	}
+	return logHasher.HashChildren(merkleRoot(leaves[:k]), merkleRoot(leaves[k:]))
 }
 
 // headerHash is types.(*Header).Hash: the Merkle root of the header's 14
 // fields, each encoded as cdcEncode does (nil for an empty value, else the
 // gogoproto wrapper message), the time as StdTimeMarshal and the last block
-// ID as its proto. Like the library it is nil without a validators hash,
-// and nil if a field does not encode.
-func headerHash(h *cmtproto.Header) []byte {
-	if h == nil || len(h.ValidatorsHash) == 0 {
+// ID as its proto. Like the library it is nil without a validators hash.
+func headerHash(h *header) []byte {
+	if h == nil || len(h.validatorsHash) == 0 {
 		return nil
 	}
-	hbz, err := h.Version.Marshal()
-	if err != nil {
-		return nil
-	}
-	pbt, err := gogotypes.StdTimeMarshal(h.Time)
-	if err != nil {
-		return nil
-	}
-	bzbi, err := h.LastBlockId.Marshal()
-	if err != nil {
-		return nil
-	}
-	return merkle.HashFromByteSlices([][]byte{
-		hbz,
-		cdcString(h.ChainID),
-		cdcInt64(h.Height),
-		pbt,
-		bzbi,
-		cdcBytes(h.LastCommitHash),
-		cdcBytes(h.DataHash),
-		cdcBytes(h.ValidatorsHash),
-		cdcBytes(h.NextValidatorsHash),
-		cdcBytes(h.ConsensusHash),
-		cdcBytes(h.AppHash),
-		cdcBytes(h.LastResultsHash),
-		cdcBytes(h.EvidenceHash),
-		cdcBytes(h.ProposerAddress),
+	return merkleRoot([][]byte{
+		encodeConsensus(h),
+		cdcString(h.chainID),
+		cdcInt64(h.height),
+		encodeTimestamp(h.time),
+		encodeBlockID(h.lastBlockID),
+		cdcBytes(h.lastCommitHash),
+		cdcBytes(h.dataHash),
+		cdcBytes(h.validatorsHash),
+		cdcBytes(h.nextValidatorsHash),
+		cdcBytes(h.consensusHash),
+		cdcBytes(h.appHash),
+		cdcBytes(h.lastResultsHash),
+		cdcBytes(h.evidenceHash),
+		cdcBytes(h.proposerAddress),
 	})
-}
-
-// cdcString, cdcInt64 and cdcBytes are types.cdcEncode for each type it
-// handles: an empty string or byte slice is nil; an int64 is never empty.
-func cdcString(s string) []byte {
-	if s == "" {
-		return nil
-	}
-	b, err := (&gogotypes.StringValue{Value: s}).Marshal()
-	if err != nil {
-		return nil
-	}
-	return b
-}
-
-func cdcInt64(i int64) []byte {
-	b, err := (&gogotypes.Int64Value{Value: i}).Marshal()
-	if err != nil {
-		return nil
-	}
-	return b
-}
-
-func cdcBytes(v []byte) []byte {
-	if len(v) == 0 {
-		return nil
-	}
-	b, err := (&gogotypes.BytesValue{Value: v}).Marshal()
-	if err != nil {
-		return nil
-	}
-	return b
 }
 
 // voteSignBytes is types.VoteSignBytes of the vote that commit signature
@@ -201,68 +158,59 @@ func cdcBytes(v []byte) []byte {
 // commit's block ID if the signature's flag is Commit and for no block
 // (nil) otherwise, at the signature's timestamp, on chainID. idx must be
 // in range.
-func voteSignBytes(chainID string, c *cmtproto.Commit, idx int) ([]byte, error) {
-	cs := c.Signatures[idx]
-	var blockID *cmtproto.CanonicalBlockID
-	if cs.BlockIdFlag == flagCommit && !blockIDIsZero(c.BlockID) {
-		blockID = &cmtproto.CanonicalBlockID{Hash: c.BlockID.Hash,
-			PartSetHeader: cmtproto.CanonicalPartSetHeader{Total: c.BlockID.PartSetHeader.Total, Hash: c.BlockID.PartSetHeader.Hash}}
+func voteSignBytes(chainID string, c *commit, idx int) []byte {
+	cs := &c.signatures[idx]
+	var id *blockID
+	if cs.flag == flagCommit && !blockIDIsZero(c.blockID) {
+		id = &c.blockID
 	}
-	cv := cmtproto.CanonicalVote{
-		Type:      cmtproto.PrecommitType,
-		Height:    c.Height,
-		Round:     int64(c.Round),
-		BlockID:   blockID,
-		Timestamp: cs.Timestamp,
-		ChainID:   chainID,
-	}
-	return protoio.MarshalDelimited(&cv)
+	return encodeCanonicalVote(chainID, c.height, int64(c.round), id, cs.timestamp)
 }
 
 // blockIDIsZero is types.BlockID.IsZero: the ID of no block.
-func blockIDIsZero(id cmtproto.BlockID) bool {
-	return len(id.Hash) == 0 && id.PartSetHeader.Total == 0 && len(id.PartSetHeader.Hash) == 0
+func blockIDIsZero(id blockID) bool {
+	return len(id.hash) == 0 && id.parts.total == 0 && len(id.parts.hash) == 0
 }
 
 // validHash is types.ValidateHash: empty or 32 bytes.
 func validHash(h []byte) bool { return len(h) == 0 || len(h) == hashSize }
 
 // validBlockID is types.BlockID.ValidateBasic.
-func validBlockID(id cmtproto.BlockID) bool {
-	return validHash(id.Hash) && validHash(id.PartSetHeader.Hash)
+func validBlockID(id blockID) bool {
+	return validHash(id.hash) && validHash(id.parts.hash)
 }
 
 // checkHeaderShape is what types.HeaderFromProto checks: the last block
 // ID's shape and types.Header.ValidateBasic.
-func checkHeaderShape(h *cmtproto.Header) error {
+func checkHeaderShape(h *header) error {
 	switch {
-	case !validBlockID(h.LastBlockId):
+	case !validBlockID(h.lastBlockID):
 		return errors.New("the last block ID is malformed")
-	case h.Version.Block != version.BlockProtocol:
+	case h.versionBlock != blockProtocol:
 		return errors.New("the block protocol is not the expected one")
-	case len(h.ChainID) > maxChainIDLen:
+	case len(h.chainID) > maxChainIDLen:
 		return errors.New("the chain ID is too long")
-	case h.Height <= 0:
+	case h.height <= 0:
 		return errors.New("the height is not positive")
-	case !validHash(h.LastCommitHash), !validHash(h.DataHash), !validHash(h.EvidenceHash),
-		!validHash(h.ValidatorsHash), !validHash(h.NextValidatorsHash), !validHash(h.ConsensusHash),
-		!validHash(h.LastResultsHash):
+	case !validHash(h.lastCommitHash), !validHash(h.dataHash), !validHash(h.evidenceHash),
+		!validHash(h.validatorsHash), !validHash(h.nextValidatorsHash), !validHash(h.consensusHash),
+		!validHash(h.lastResultsHash):
 		return errors.New("a header hash is not 32 bytes")
-	case len(h.ProposerAddress) != addressSize:
+	case len(h.proposerAddress) != addressSize:
 		return errors.New("the proposer address is not 20 bytes")
 	}
 	return nil
 }
 
 // checkCommitSig is types.CommitSig.ValidateBasic.
-func checkCommitSig(cs *cmtproto.CommitSig) error {
-	switch cs.BlockIdFlag {
+func checkCommitSig(cs *commitSig) error {
+	switch cs.flag {
 	case flagAbsent:
-		if len(cs.ValidatorAddress) != 0 || !cs.Timestamp.IsZero() || len(cs.Signature) != 0 {
+		if len(cs.address) != 0 || !cs.timestamp.isZero() || len(cs.signature) != 0 {
 			return errors.New("an absent signature carries data")
 		}
 	case flagCommit, flagNil:
-		if len(cs.ValidatorAddress) != addressSize || len(cs.Signature) == 0 || len(cs.Signature) > maxSignatureSize {
+		if len(cs.address) != addressSize || len(cs.signature) == 0 || len(cs.signature) > maxSignatureSize {
 			return errors.New("a signature is malformed")
 		}
 	default:
@@ -273,70 +221,60 @@ func checkCommitSig(cs *cmtproto.CommitSig) error {
 
 // checkCommitShape is what types.CommitFromProto checks: the block ID's
 // shape, each signature's and types.(*Commit).ValidateBasic.
-func checkCommitShape(c *cmtproto.Commit) error {
-	if !validBlockID(c.BlockID) {
+func checkCommitShape(c *commit) error {
+	if !validBlockID(c.blockID) {
 		return errors.New("the commit's block ID is malformed")
 	}
-	for i := range c.Signatures {
-		if err := checkCommitSig(&c.Signatures[i]); err != nil {
+	for i := range c.signatures {
+		if err := checkCommitSig(&c.signatures[i]); err != nil {
 			return fmt.Errorf("commit signature %d: %w", i, err)
 		}
 	}
 	switch {
-	case c.Height < 0 || c.Round < 0:
+	case c.height < 0 || c.round < 0:
 		return errors.New("the commit's height or round is negative")
-	case c.Height >= 1 && blockIDIsZero(c.BlockID):
+	case c.height >= 1 && blockIDIsZero(c.blockID):
 		return errors.New("the commit is for no block")
-	case c.Height >= 1 && len(c.Signatures) == 0:
+	case c.height >= 1 && len(c.signatures) == 0:
 		return errors.New("the commit has no signatures")
 	}
 	return nil
 }
 
-// DecodeSignedHeader decodes the protobuf encoding of a CometBFT signed
-// header (as receipts and proofs carry it) and checks its shape as
+// decodeCheckedSignedHeader decodes the protobuf encoding of a CometBFT
+// signed header (as receipts and proofs carry it) and checks its shape as
 // types.SignedHeaderFromProto does (the header's and the commit's basic
 // validation). It checks no hash and no signature: verifiedHeader does.
-func DecodeSignedHeader(b []byte) (*cmtproto.SignedHeader, error) {
+func decodeCheckedSignedHeader(b []byte) (*signedHeader, error) {
 	if len(b) > maxSignedHeaderLen {
 		return nil, errors.New("the signed header is too large")
 	}
-	var sh cmtproto.SignedHeader
-	if err := sh.Unmarshal(b); err != nil {
+	sh, err := decodeSignedHeader(b)
+	if err != nil {
 		return nil, fmt.Errorf("the signed header does not decode: %w", err)
 	}
-	if sh.Header == nil || sh.Commit == nil {
+	if sh.header == nil || sh.commit == nil {
 		return nil, errors.New("the signed header is incomplete")
 	}
-	if err := checkHeaderShape(sh.Header); err != nil {
+	if err := checkHeaderShape(sh.header); err != nil {
 		return nil, fmt.Errorf("the header is malformed: %w", err)
 	}
-	if err := checkCommitShape(sh.Commit); err != nil {
+	if err := checkCommitShape(sh.commit); err != nil {
 		return nil, fmt.Errorf("the commit is malformed: %w", err)
 	}
-	return &sh, nil
-}
-
-// EncodeSignedHeader is the encoding DecodeSignedHeader reads (a CometBFT
-// types.SignedHeader gives it with ToProto).
-func EncodeSignedHeader(sh *cmtproto.SignedHeader) ([]byte, error) {
-	b, err := sh.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("encoding the signed header: %w", err)
-	}
-	return b, nil
+	return sh, nil
 }
 
 // checkSignedHeader is the rest of types.SignedHeader.ValidateBasic for a
 // decoded header: it is for chainID, its commit is at its height and
 // commits to its hash.
-func checkSignedHeader(sh *cmtproto.SignedHeader, chainID string) error {
+func checkSignedHeader(sh *signedHeader, chainID string) error {
 	switch {
-	case sh.Header.ChainID != chainID:
+	case sh.header.chainID != chainID:
 		return errors.New("the header belongs to another chain")
-	case sh.Commit.Height != sh.Header.Height:
+	case sh.commit.height != sh.header.height:
 		return errors.New("the commit is not at the header's height")
-	case !bytes.Equal(headerHash(sh.Header), sh.Commit.BlockID.Hash):
+	case !bytes.Equal(headerHash(sh.header), sh.commit.blockID.hash):
 		return errors.New("the commit signs another block")
 	}
 	return nil
@@ -348,26 +286,22 @@ func checkSignedHeader(sh *cmtproto.SignedHeader, chainID string) error {
 // block (flag Commit) is by the validator at its index and valid; and those
 // signers hold more than 2/3 of the total power. As in the library,
 // absent and nil-vote signatures are neither checked nor counted.
-func verifyCommit(chainID string, vals *validatorSet, c *cmtproto.Commit) error {
-	if len(c.Signatures) != len(vals.vals) {
+func verifyCommit(chainID string, vals *validatorSet, c *commit) error {
+	if len(c.signatures) != len(vals.vals) {
 		return errors.New("the commit does not have one signature per validator")
 	}
 	needed := vals.total * 2 / 3
 	var tallied int64
-	for i := range c.Signatures {
-		cs := &c.Signatures[i]
-		if cs.BlockIdFlag != flagCommit {
+	for i := range c.signatures {
+		cs := &c.signatures[i]
+		if cs.flag != flagCommit {
 			continue
 		}
 		v := vals.vals[i]
-		if !bytes.Equal(v.address, cs.ValidatorAddress) {
+		if !bytes.Equal(v.address, cs.address) {
 			return fmt.Errorf("signature %d is not by the validator at its index", i)
 		}
-		msg, err := voteSignBytes(chainID, c, i)
-		if err != nil {
-			return fmt.Errorf("encoding the vote of signature %d: %w", i, err)
-		}
-		if len(cs.Signature) != ed25519.SignatureSize || !ed25519.Verify(v.pub, msg, cs.Signature) {
+		if len(cs.signature) != ed25519.SignatureSize || !ed25519.Verify(v.pub, voteSignBytes(chainID, c, i), cs.signature) {
 			return fmt.Errorf("signature %d is not valid", i)
 		}
 		tallied += v.power

@@ -132,7 +132,7 @@ func VerifyLatest(p *LatestProof, trust Trust) (*Latest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(AppHash(p.LogRoot, p.MapRoot), sh.AppHash) {
+	if !bytes.Equal(AppHash(p.LogRoot, p.MapRoot), sh.appHash) {
 		return nil, ErrProofUnverified.With("the roots do not make the signed app hash", nil)
 	}
 	var value []byte // absent: a proof of exclusion
@@ -148,7 +148,7 @@ func VerifyLatest(p *LatestProof, trust Trust) (*Latest, error) {
 	if err != nil || !ok {
 		return nil, ErrProofUnverified.With("the map proof does not lead to the signed map root", err)
 	}
-	l := &Latest{Kind: p.Kind, Subject: p.Subject, Height: p.Height, Time: sh.Time}
+	l := &Latest{Kind: p.Kind, Subject: p.Subject, Height: p.Height, Time: sh.time.asTime()}
 	if p.State != nil {
 		s := *p.State
 		s.LeafHash = bytes.Clone(s.LeafHash)

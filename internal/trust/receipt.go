@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
@@ -89,7 +88,7 @@ func VerifyReceipt(r *Receipt, trust Trust) error {
 		return err
 	}
 	logRoot, err := proof.RootFromInclusionProof(logHasher, r.LeafIndex, r.TreeSize, r.Entry.LeafHash(), r.InclusionProof)
-	if err != nil || !bytes.Equal(AppHash(logRoot, r.MapRoot), sh.AppHash) {
+	if err != nil || !bytes.Equal(AppHash(logRoot, r.MapRoot), sh.appHash) {
 		return ErrReceiptUnverified.With("the inclusion proof does not lead to the signed app hash", err)
 	}
 	return nil
@@ -102,7 +101,7 @@ func VerifyReceipt(r *Receipt, trust Trust) error {
 // the pinned voting power signed that commit, with every signature for the
 // block valid. Failures are unverified, invalid (enc does not decode or is
 // malformed) or ErrInvalidTrust. It returns the checked header.
-func verifiedHeader(enc []byte, height int64, validatorsHash []byte, trust Trust, unverified, invalid *errs.Error) (*cmtproto.Header, error) {
+func verifiedHeader(enc []byte, height int64, validatorsHash []byte, trust Trust, unverified, invalid *errs.Error) (*header, error) {
 	vals, err := trust.validatorSet()
 	if err != nil {
 		return nil, err
@@ -110,21 +109,21 @@ func verifiedHeader(enc []byte, height int64, validatorsHash []byte, trust Trust
 	if len(enc) > maxSignedHeaderLen {
 		return nil, invalid.With("the signed header is too large", nil)
 	}
-	sh, err := DecodeSignedHeader(enc)
+	sh, err := decodeCheckedSignedHeader(enc)
 	if err != nil {
 		return nil, invalid.With("the signed header is malformed", err)
 	}
 	if err := checkSignedHeader(sh, trust.ChainID); err != nil {
 		return nil, unverified.With("the header is not for the pinned chain", err)
 	}
-	if height < 1 || sh.Header.Height != height+1 {
+	if height < 1 || sh.header.height != height+1 {
 		return nil, unverified.With("the header is not the one after the proven block", nil)
 	}
-	if !bytes.Equal(sh.Header.ValidatorsHash, vals.hash) || !bytes.Equal(validatorsHash, vals.hash) {
+	if !bytes.Equal(sh.header.validatorsHash, vals.hash) || !bytes.Equal(validatorsHash, vals.hash) {
 		return nil, unverified.With("the header names another validator set", nil)
 	}
-	if err := verifyCommit(trust.ChainID, vals, sh.Commit); err != nil {
+	if err := verifyCommit(trust.ChainID, vals, sh.commit); err != nil {
 		return nil, unverified.With("the header is not signed by more than 2/3 of the pinned validators", err)
 	}
-	return sh.Header, nil
+	return sh.header, nil
 }
