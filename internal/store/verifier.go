@@ -331,14 +331,16 @@ func (s *Store) FinishPresentations(ctx context.Context, vs []Verdict, now time.
 		}
 		return out, nil
 	}
+	n := len(vs)
 	var (
-		ids, statuses, verdicts, reasons, names, events []string
-		issuers, vcts                                   []*string
-		codeHashes                                      [][]byte
-		done                                            []int64
-		suIDs, suKinds                                  []string
-		suHashes, suData                                [][]byte
-		suExpires                                       []int64
+		ids, statuses, verdicts = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		reasons, names, events  = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		issuers, vcts           = make([]*string, 0, n), make([]*string, 0, n)
+		codeHashes              = make([][]byte, 0, n)
+		done                    = make([]int64, 0, n)
+		suIDs, suKinds          = make([]string, 0, n), make([]string, 0, n)
+		suHashes, suData        = make([][]byte, 0, n), make([][]byte, 0, n)
+		suExpires               = make([]int64, 0, n)
 	)
 	str := func(s string) *string {
 		if s == "" {
