@@ -263,16 +263,20 @@ type verifierOpts struct {
 	ahead time.Duration
 	// policies are the venue's policies besides entry.
 	policies []verifier.Policy
+	// store opens the verifier's store (default storetest.SQLite).
+	store func(*testing.T) *store.Store
 }
 
 // verifier builds and serves a verifier of the dev venue (its seeded,
-// registered did:key and key) with the entry policy, on a fresh SQLite
-// store, with a fresh trust client.
-func (w *trustWorld) verifier(o verifierOpts) *venueSide {
-	t := w.t
+// registered did:key and key) with the entry policy, on a fresh store,
+// with a fresh trust client.
+func (w *trustWorld) verifier(t *testing.T, o verifierOpts) *venueSide {
 	t.Helper()
 	ctx := context.Background()
-	st := storetest.SQLite(t)
+	if o.store == nil {
+		o.store = storetest.SQLite
+	}
+	st := o.store(t)
 	adm := &admin.Service{Store: st, Now: time.Now}
 	_, err := adm.CreateTenant(ctx, admin.Actor{ID: "test"}, store.Tenant{ID: "venue", Name: "City Stadium", Kind: "venue-operator"})
 	require.NoError(t, err)
@@ -311,8 +315,7 @@ type pass struct {
 	claims sdjwt.VCClaims
 }
 
-func (w *trustWorld) pass(iss issuerID, rec issuertest.Record, edit func(p *pass)) string {
-	t := w.t
+func (w *trustWorld) pass(t *testing.T, iss issuerID, rec issuertest.Record, edit func(p *pass)) string {
 	t.Helper()
 	hk, err := keys.JWKFromPublic(w.holder.Public())
 	require.NoError(t, err)
@@ -333,9 +336,9 @@ func (w *trustWorld) pass(iss issuerID, rec issuertest.Record, edit func(p *pass
 
 // presentation is how the test wallet answers one transaction.
 type presentation struct {
-	reveal []string                   // default: the entry policy's four claims
-	kb     func(kb *sdjwt.KeyBinding) // edits the KB-JWT
-	mangle func(pres string) string   // edits the SD-JWT+KB after binding
+	reveal []string                               // default: the entry policy's four claims
+	kb     func(kb *sdjwt.KeyBinding)             // edits the KB-JWT
+	mangle func(t *testing.T, pres string) string // edits the SD-JWT+KB after binding
 }
 
 var entryClaims = []string{"/vaccinated_within_policy", "/given_name", "/family_name", "/birth_date"}
@@ -360,7 +363,7 @@ func (v *venueSide) answer(t *testing.T, policy, mode, sd string, p presentation
 	pres, err := sdjwt.Present(sd, reveal, kb)
 	require.NoError(t, err)
 	if p.mangle != nil {
-		pres = p.mangle(pres)
+		pres = p.mangle(t, pres)
 	}
 	status, body, err := v.wallet.Respond(ctx, req, map[string][]string{"pass": {pres}})
 	require.NoError(t, err)
@@ -391,8 +394,9 @@ func assertRed(t *testing.T, v map[string]any, code string) {
 // lists (or a real HTTP server lying in front of them), through the real
 // verifier's HTTP routes, and the verdict document the venue reads over
 // HTTP is red with the failure's own code (SECURITY-CASES C34–C44, E55,
-// E57). A green presentation of the same harness comes first: each case
-// differs from it in the one fault it provokes.
+// E57), with the verifier on SQLite and on PostgreSQL. A green
+// presentation of the same harness comes first: each case differs from it
+// in the one fault it provokes.
 func TestVerifierTrustFailuresEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts ssi dev")
@@ -421,11 +425,6 @@ func TestVerifierTrustFailuresEndToEnd(t *testing.T) {
 			`{"id":"id","format":"dc+sd-jwt","meta":{"vct_values":["` + VaccinationVCT + `"]},"claims":[{"path":["given_name"]}]}],` +
 			`"credential_sets":[{"options":[["pass"]]},{"options":[["id"]],"required":true}]}`)}
 
-	v := w.verifier(verifierOpts{policies: []verifier.Policy{sets}})
-	green := v.verdict(t, "entry", w.pass(w.health, w.valid, nil), presentation{})
-	require.Equal(t, "green", green["verdict"], green)
-	require.Equal(t, map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01"}, green["claims"])
-
 	cases := []struct {
 		name   string
 		iss    func() issuerID
@@ -442,19 +441,19 @@ func TestVerifierTrustFailuresEndToEnd(t *testing.T) {
 		{name: "accreditation expired", iss: func() issuerID { return w.benefits }, code: "accreditation_expired"},
 		{name: "kid of another DID (C44)", edit: func(p *pass) { p.iss.kid = w.benefits.kid }, code: "issuer_key_not_valid_at_iat"},
 		{name: "bad signature", edit: func(p *pass) { p.signer = other }, code: "invalid_signature"},
-		{name: "tampered disclosure", p: presentation{mangle: func(s string) string { return sdjwttest.TamperFirstDisclosure(t, s) }}, code: "unreferenced_disclosure"},
-		{name: "duplicated disclosure", p: presentation{mangle: func(s string) string {
+		{name: "tampered disclosure", p: presentation{mangle: func(t *testing.T, s string) string { return sdjwttest.TamperFirstDisclosure(t, s) }}, code: "unreferenced_disclosure"},
+		{name: "duplicated disclosure", p: presentation{mangle: func(t *testing.T, s string) string {
 			parts := strings.Split(s, "~")
 			return strings.Join(append(parts[:2:2], parts[1:]...), "~")
 		}}, code: "duplicate_disclosure"},
-		{name: "unreferenced disclosure", p: presentation{mangle: func(s string) string {
-			foreign := strings.Split(w.pass(w.health, w.valid, nil), "~")[1] // a disclosure of another credential
+		{name: "unreferenced disclosure", p: presentation{mangle: func(t *testing.T, s string) string {
+			foreign := strings.Split(w.pass(t, w.health, w.valid, nil), "~")[1] // a disclosure of another credential
 			parts := strings.Split(s, "~")
 			return strings.Join(append([]string{parts[0], foreign}, parts[1:]...), "~")
 		}}, code: "unreferenced_disclosure"},
 		{name: "expired", ahead: 25 * time.Hour, code: "expired"},
 		{name: "not yet valid", edit: func(p *pass) { p.claims.NotBefore = p.claims.IssuedAt.Add(2 * time.Hour) }, code: "not_yet_valid"},
-		{name: "missing KB (C34)", p: presentation{mangle: func(s string) string { return s[:strings.LastIndex(s, "~")+1] }}, code: "kb_required"},
+		{name: "missing KB (C34)", p: presentation{mangle: func(t *testing.T, s string) string { return s[:strings.LastIndex(s, "~")+1] }}, code: "kb_required"},
 		{name: "wrong nonce (C35)", p: presentation{kb: func(kb *sdjwt.KeyBinding) { kb.Nonce = oid4vp.NewNonce() }}, code: "invalid_nonce"},
 		{name: "aud without the client_id prefix (C36)", p: presentation{kb: func(kb *sdjwt.KeyBinding) {
 			kb.Audience = strings.TrimPrefix(kb.Audience, oid4vp.ClientIDPrefixDID)
@@ -463,8 +462,10 @@ func TestVerifierTrustFailuresEndToEnd(t *testing.T) {
 			kb.Audience = oid4vp.ClientIDPrefixDID + w.health.did
 		}}, code: "invalid_audience"},
 		{name: "stale iat (C37)", p: presentation{kb: func(kb *sdjwt.KeyBinding) { kb.IssuedAt = kb.IssuedAt.Add(-301 * time.Second) }}, code: "stale_key_binding"},
-		{name: "iat from the future (C37)", p: presentation{kb: func(kb *sdjwt.KeyBinding) { kb.IssuedAt = kb.IssuedAt.Add(61 * time.Second) }}, code: "stale_key_binding"},
-		{name: "bad sd_hash (C38)", p: presentation{mangle: func(s string) string {
+		// iat is written in whole seconds and read a moment later: 65 s ahead
+		// is still over 60 s ahead when checked.
+		{name: "iat from the future (C37)", p: presentation{kb: func(kb *sdjwt.KeyBinding) { kb.IssuedAt = kb.IssuedAt.Add(65 * time.Second) }}, code: "stale_key_binding"},
+		{name: "bad sd_hash (C38)", p: presentation{mangle: func(t *testing.T, s string) string {
 			parts := strings.Split(s, "~")
 			return strings.Join(append(parts[:1:1], parts[2:]...), "~") // a disclosure dropped after binding
 		}}, code: "invalid_sd_hash"},
@@ -478,25 +479,37 @@ func TestVerifierTrustFailuresEndToEnd(t *testing.T) {
 		{name: "required claim missing (C43)", p: presentation{reveal: entryClaims[:3]}, code: "dcql_claims_unsatisfied"},
 		{name: "required credential set missing", policy: "sets", p: presentation{reveal: entryClaims[:1]}, code: "dcql_credential_set_unsatisfied"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			w.proxy.mode.Store(c.lie)
-			defer w.proxy.mode.Store(lieNone)
-			iss, rec, policy := w.health, w.valid, "entry"
-			if c.iss != nil {
-				iss = c.iss()
+	for _, backend := range []struct {
+		name string
+		open func(*testing.T) *store.Store
+	}{{"sqlite", storetest.SQLite}, {"postgres", storetest.Postgres}} {
+		t.Run(backend.name, func(t *testing.T) {
+			v := w.verifier(t, verifierOpts{policies: []verifier.Policy{sets}, store: backend.open})
+			green := v.verdict(t, "entry", w.pass(t, w.health, w.valid, nil), presentation{})
+			require.Equal(t, "green", green["verdict"], green)
+			require.Equal(t, map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01"}, green["claims"])
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					w.proxy.mode.Store(c.lie)
+					defer w.proxy.mode.Store(lieNone)
+					iss, rec, policy := w.health, w.valid, "entry"
+					if c.iss != nil {
+						iss = c.iss()
+					}
+					if c.rec != nil {
+						rec = c.rec()
+					}
+					if c.policy != "" {
+						policy = c.policy
+					}
+					v := v
+					if c.lie != lieNone || c.ahead != 0 {
+						// nothing cached from an honest answer
+						v = w.verifier(t, verifierOpts{ahead: c.ahead, store: backend.open})
+					}
+					assertRed(t, v.verdict(t, policy, w.pass(t, iss, rec, c.edit), c.p), c.code)
+				})
 			}
-			if c.rec != nil {
-				rec = c.rec()
-			}
-			if c.policy != "" {
-				policy = c.policy
-			}
-			v := v
-			if c.lie != lieNone || c.ahead != 0 {
-				v = w.verifier(verifierOpts{ahead: c.ahead}) // nothing cached from an honest answer
-			}
-			assertRed(t, v.verdict(t, policy, w.pass(iss, rec, c.edit), c.p), c.code)
 		})
 	}
 }
@@ -583,7 +596,7 @@ func TestVerifierKeyRotationEndToEnd(t *testing.T) {
 	issued := func(iat time.Time) func(p *pass) {
 		return func(p *pass) { p.claims.IssuedAt, p.claims.Status = iat, nil }
 	}
-	v := w.verifier(verifierOpts{})
+	v := w.verifier(t, verifierOpts{})
 	for _, c := range []struct {
 		name string
 		iss  issuerID
@@ -596,7 +609,7 @@ func TestVerifierKeyRotationEndToEnd(t *testing.T) {
 		{"new key, iat before the rotation", renewed, beforeRotation, "issuer_key_not_valid_at_iat"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			assertRed(t, v.verdict(t, "entry", w.pass(c.iss, w.valid, issued(c.iat)), presentation{}), c.code)
+			assertRed(t, v.verdict(t, "entry", w.pass(t, c.iss, w.valid, issued(c.iat)), presentation{}), c.code)
 		})
 	}
 
@@ -614,12 +627,12 @@ func TestVerifierKeyRotationEndToEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling with a deadline
 	}
 	nextSecond(t, time.Now())
-	v = w.verifier(verifierOpts{})
+	v = w.verifier(t, verifierOpts{})
 	t.Run("deactivated before iat (E57)", func(t *testing.T) {
-		assertRed(t, v.verdict(t, "entry", w.pass(renewed, w.valid, issued(time.Now().UTC())), presentation{}), "issuer_key_not_valid_at_iat")
+		assertRed(t, v.verdict(t, "entry", w.pass(t, renewed, w.valid, issued(time.Now().UTC())), presentation{}), "issuer_key_not_valid_at_iat")
 	})
 	t.Run("issued before the deactivation", func(t *testing.T) {
-		assertRed(t, v.verdict(t, "entry", w.pass(renewed, w.valid, issued(afterRotation)), presentation{}), "status_missing")
+		assertRed(t, v.verdict(t, "entry", w.pass(t, renewed, w.valid, issued(afterRotation)), presentation{}), "status_missing")
 	})
 }
 
@@ -634,7 +647,7 @@ func TestVerifierReplayEndToEnd(t *testing.T) {
 		t.Skip("starts ssi dev")
 	}
 	w := newTrustWorld(t)
-	v := w.verifier(verifierOpts{})
+	v := w.verifier(t, verifierOpts{})
 	ctx := context.Background()
 	errorCode := func(body []byte) string {
 		var m map[string]any
@@ -650,7 +663,7 @@ func TestVerifierReplayEndToEnd(t *testing.T) {
 	}
 
 	id1, req1 := start()
-	pres, err := sdjwt.Present(w.pass(w.health, w.valid, nil), entryClaims,
+	pres, err := sdjwt.Present(w.pass(t, w.health, w.valid, nil), entryClaims,
 		&sdjwt.KeyBinding{Signer: w.holder, Nonce: req1.Nonce, Audience: req1.ClientID, IssuedAt: time.Now()})
 	require.NoError(t, err)
 	status, body, err := v.wallet.Respond(ctx, req1, map[string][]string{"pass": {pres}})
@@ -675,7 +688,7 @@ func TestVerifierReplayEndToEnd(t *testing.T) {
 	t.Run("the state of another transaction (C42)", func(t *testing.T) {
 		id3, req3 := start()
 		_, req4 := start()
-		p, err := sdjwt.Present(w.pass(w.health, w.valid, nil), entryClaims,
+		p, err := sdjwt.Present(w.pass(t, w.health, w.valid, nil), entryClaims,
 			&sdjwt.KeyBinding{Signer: w.holder, Nonce: req3.Nonce, Audience: req3.ClientID, IssuedAt: time.Now()})
 		require.NoError(t, err)
 		forged := *req3
