@@ -17,14 +17,16 @@
 // is given) and caches (bounded, for TTL).
 //
 // It builds for a browser with GOOS=js GOARCH=wasm, with no build tag. It
-// checks CometBFT headers and commits from CometBFT's protobuf types and the
-// standard library's Ed25519 (header.go), not through CometBFT's types
-// package, which would bring testify and net/http/httptest with it.
+// checks CometBFT headers and commits read at the wire level with protowire
+// (wire.go) and the standard library's Ed25519 (header.go), not through
+// CometBFT's types package, which would bring testify and
+// net/http/httptest with it, nor its generated gogoproto types, which
+// would bring the protobuf registry into the browser.
 //
 // What it must never do: import a service package (issuer, didregistry,
 // verifier, holder), the anchor package, the store (internal/store),
-// database/sql, net/http/httptest, testify, CometBFT's types package or
-// the CometBFT node; panic on untrusted bytes; accept a proof it has not
+// database/sql, net/http/httptest, testify, any CometBFT or gogoproto
+// package, or google.golang.org/protobuf beyond protowire; panic on untrusted bytes; accept a proof it has not
 // checked down to the pinned keys; or take a server's decision on its
 // word.
 package trust
