@@ -169,7 +169,7 @@ func TestVerifierLoad(t *testing.T) {
 	// of its own (a few per cent of one core).
 	jwt := mode == oid4vp.DirectPostJWT
 	stopRaw, rawDone := make(chan struct{}), make(chan rawSample, 1)
-	go func() { rawDone <- sampleRawCost(stopRaw, jwt) }()
+	go func() { rawDone <- sampleRawCost(stopRaw, rawOp(jwt)) }()
 	cpu0 := pidCPU(t, vpid)
 	out, err := cmd.CombinedOutput()
 	cpu := pidCPU(t, vpid) - cpu0
@@ -259,13 +259,12 @@ func (r rawSample) per() time.Duration {
 	return r.cpu / time.Duration(r.n)
 }
 
-// sampleRawCost measures rawVerifyCost's operation in batches of 10,
-// 50 ms apart, on a locked OS thread whose own CPU time it counts
-// (RUSAGE_THREAD), until stop is closed.
-func sampleRawCost(stop <-chan struct{}, withECDH bool) rawSample {
+// sampleRawCost measures op (rawOp: rawVerifyCost's operation) in
+// batches of 10, 50 ms apart, on a locked OS thread whose own CPU time it
+// counts (RUSAGE_THREAD), until stop is closed.
+func sampleRawCost(stop <-chan struct{}, op func()) rawSample {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	op := rawOp(withECDH)
 	var r rawSample
 	for {
 		select {
