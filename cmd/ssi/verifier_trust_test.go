@@ -255,6 +255,7 @@ type venueSide struct {
 	wallet *issuertest.Client
 	holder keys.Signer
 	now    func() time.Time
+	log    *safeBuffer // the verifier's log
 }
 
 // verifierOpts change what (*trustWorld).verifier builds.
@@ -289,7 +290,8 @@ func (w *trustWorld) verifier(t *testing.T, o verifierOpts) *venueSide {
 
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &safeBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	svc, err := verifier.New(ctx, verifier.Config{Store: st, Trust: verifier.TrustClient(w.trustClient()), KEK: kek,
 		PublicURL: public, Now: now, Logger: log, DeferRegistrationCheck: true,
 		Venues: []verifier.Venue{{TenantID: "venue", DID: vdid, KeyID: vkid, Signer: vs,
@@ -304,7 +306,7 @@ func (w *trustWorld) verifier(t *testing.T, o verifierOpts) *venueSide {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &venueSide{venueClient: venueClient{base: public, key: apiKey}, wallet: &issuertest.Client{HTTP: http.DefaultClient, Base: public},
-		holder: w.holder, now: now}
+		holder: w.holder, now: now, log: logs}
 }
 
 // pass is what the test issuer signs: a vaccination pass of the holder on
@@ -508,6 +510,9 @@ func TestVerifierTrustFailuresEndToEnd(t *testing.T) {
 						v = w.verifier(t, verifierOpts{ahead: c.ahead, store: backend.open})
 					}
 					assertRed(t, v.verdict(t, policy, w.pass(t, iss, rec, c.edit), c.p), c.code)
+					if c.lie == lieUnanchored {
+						assert.Contains(t, v.log.String(), "alert: a status list was served other than its anchored version", "E55: with an alert")
+					}
 				})
 			}
 		})
