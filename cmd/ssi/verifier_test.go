@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -160,4 +161,17 @@ func TestVerifierCommandConfig(t *testing.T) {
 	code = run(context.Background(), args, &stdout, &stderr)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr.String(), "opening the signing key of venue venue")
+}
+
+// TestVerifierTunesGC: `ssi verifier` sets its GC target when the
+// environment has no GOGC, and leaves an operator's GOGC alone.
+func TestVerifierTunesGC(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	t.Setenv("GOGC", "50")
+	assert.False(t, tuneGC(verifierGCPercent))
+	assert.Equal(t, 100, debug.SetGCPercent(100), "unchanged")
+	t.Setenv("GOGC", "")
+	assert.True(t, tuneGC(verifierGCPercent))
+	assert.Equal(t, verifierGCPercent, debug.SetGCPercent(100))
 }
