@@ -60,8 +60,25 @@ type pendingDevice struct {
 // ErrVerifierRefused.
 func (s *Service) AcceptPresentation(ctx context.Context, a *Account, id string, choices map[string]string) (*Sent, error) {
 	var st presentState
-	if err := s.readFlow(ctx, a, "present", id, "pending", &st); err != nil {
-		return nil, notPending(err)
+	// Once-only: the consent and a fresh copy of each chosen credential
+	// (a few: the choices are not checked yet) are read together, in one
+	// round trip with PostgreSQL; with reuse the copy depends on the
+	// verifier, which the consent names.
+	var pre map[string]store.HolderCopyPick
+	credIDs := distinctValues(choices)
+	if s.cfg.CopyReuse || len(credIDs) > 4 {
+		if err := s.readFlow(ctx, a, "present", id, "pending", &st); err != nil {
+			return nil, notPending(err)
+		}
+	} else {
+		t, picks, err := s.cfg.Store.GetHolderTransactionPicking(ctx, a.ID, "present", id, credIDs)
+		if err := s.openFlow(a, t, err, id, "pending", &st); err != nil {
+			return nil, notPending(err)
+		}
+		pre = map[string]store.HolderCopyPick{}
+		for i, c := range credIDs {
+			pre[c] = picks[i]
+		}
 	}
 	if err := checkChoices(&st, choices); err != nil {
 		return nil, err
@@ -69,9 +86,10 @@ func (s *Service) AcceptPresentation(ctx context.Context, a *Account, id string,
 	var p *plan
 	for attempt := 0; ; attempt++ {
 		var err error
-		if p, err = s.planPresentation(ctx, a, &st, choices); err != nil {
+		if p, err = s.planPresentation(ctx, a, &st, choices, pre); err != nil {
 			return nil, err
 		}
+		pre = nil // a retry picks again
 		next, history := "accepted", p.history
 		var sealed []byte
 		if p.pending != nil {
@@ -130,14 +148,25 @@ type plan struct {
 // planPresentation picks a fresh copy of each chosen credential (another
 // for each choice) and builds its presentation: signed with a cloud key,
 // or, for a device key, up to the KB-JWT's signing input.
-func (s *Service) planPresentation(ctx context.Context, a *Account, st *presentState, choices map[string]string) (*plan, error) {
+func (s *Service) planPresentation(ctx context.Context, a *Account, st *presentState, choices map[string]string, pre map[string]store.HolderCopyPick) (*plan, error) {
 	me := usedBy(st.Verifier.ClientID)
 	p := &plan{vp: map[string][]string{}}
 	var pending pendingDevice
 	picked := map[string][]int{} // credential id → copies this presentation took
 	for _, qid := range sortedKeys(choices) {
 		credID := choices[qid]
-		cp, k, left, err := s.pickCopy(ctx, a, credID, me, s.cfg.CopyReuse, picked[credID])
+		var (
+			cp   store.HolderCopy
+			k    store.HolderKey
+			left int
+			err  error
+		)
+		if pk, ok := pre[credID]; ok && pk.Fresh > 0 && len(picked[credID]) == 0 {
+			// Read with the consent (once-only).
+			cp, k, left = pk.Copy, pk.Key, pk.Fresh-1
+		} else {
+			cp, k, left, err = s.pickCopy(ctx, a, credID, me, s.cfg.CopyReuse, picked[credID])
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrInvalidChoice
 		}
@@ -320,6 +349,19 @@ func checkChoices(st *presentState, choices map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// distinctValues are the distinct values of m, sorted.
+func distinctValues(m map[string]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range sortedKeys(m) {
+		if v := m[k]; !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // pickCopy chooses a fresh copy of credential credID for the verifier me

@@ -325,6 +325,11 @@ func flowContext(accountID, id string) []byte { return []byte("holder-flow:" + a
 // (unknown, or another account's).
 func (s *Service) readFlow(ctx context.Context, a *Account, kind, id, from string, state any) error {
 	t, err := s.cfg.Store.GetHolderTransaction(ctx, a.ID, kind, id)
+	return s.openFlow(a, t, err, id, from, state)
+}
+
+// openFlow is readFlow's end on what reading flow id returned (t, err).
+func (s *Service) openFlow(a *Account, t store.HolderTransaction, err error, id, from string, state any) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound
 	}

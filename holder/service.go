@@ -37,6 +37,7 @@ type Store interface {
 	GetHolderCopies(ctx context.Context, accountID, id string) ([]store.HolderCopy, error)
 	GetHolderCopySealed(ctx context.Context, accountID, id string, n int) ([]byte, error)
 	PickHolderCopy(ctx context.Context, accountID, id, usedBy string, reuse bool, except []int) (store.HolderCopyPick, error)
+	GetHolderTransactionPicking(ctx context.Context, accountID, kind, id string, credIDs []string) (store.HolderTransaction, []store.HolderCopyPick, error)
 	SetHolderCredentialStatus(ctx context.Context, accountID, id, from, to string) error
 	DeleteHolderCredential(ctx context.Context, accountID, id string) error
 	UseHolderCopy(ctx context.Context, accountID, credentialID string, n int, usedBy string, reuse bool, at time.Time) error

@@ -20,6 +20,10 @@ type querier interface {
 	// round trip (a pipeline: outside a transaction they are one implicit
 	// transaction), SQLite one after another.
 	execAll(ctx context.Context, stmts []stmt) (rowsAffected []int64, err error)
+	// queryRowAll runs queries of one row each in order, like execAll,
+	// and calls scan with each one's row (its Scan returns ErrNotFound
+	// when there is none); it stops at the first error.
+	queryRowAll(ctx context.Context, stmts []stmt, scan func(i int, r row) error) error
 }
 
 // stmt is one statement of execAll.

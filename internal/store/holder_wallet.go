@@ -182,6 +182,21 @@ type HolderCopyPick struct {
 // takes the copy (and only it guarantees that one presentation gets it).
 // Errors: ErrNotFound (no such credential of account).
 func (s *Store) PickHolderCopy(ctx context.Context, accountID, id, usedBy string, reuse bool, except []int) (HolderCopyPick, error) {
+	q, args := pickHolderCopy(accountID, id, usedBy, reuse, except)
+	p, err := scanHolderCopyPick(s.r().queryRow(ctx, q, args...))
+	if errors.Is(err, ErrNotFound) {
+		// None fresh: is there such a credential at all?
+		return HolderCopyPick{}, notFoundOr(ctx, s.r(), nil,
+			`SELECT 1 FROM holder_credentials WHERE account_id = $1 AND id = $2`, accountID, id)
+	}
+	if err != nil {
+		return HolderCopyPick{}, fmt.Errorf("picking a holder copy: %w", err)
+	}
+	return p, nil
+}
+
+// pickHolderCopy is PickHolderCopy's query.
+func pickHolderCopy(accountID, id, usedBy string, reuse bool, except []int) (string, []any) {
 	args := []any{accountID, id}
 	fresh := "c.used_by IS NULL"
 	if reuse {
@@ -193,27 +208,57 @@ func (s *Store) PickHolderCopy(ctx context.Context, accountID, id, usedBy string
 		args = append(args, n)
 		not += fmt.Sprintf(" AND c.n <> $%d", len(args))
 	}
+	// count(*) OVER () counts the fresh copies before LIMIT; with reuse,
+	// the verifier's own copy sorts first (false before true).
+	return `SELECT c.n, c.key_id, c.sealed, COALESCE(c.used_by, ''), c.used_at,
+		k.account_id, k.id, k.mode, k.jwk, k.sealed, k.created_at, count(*) OVER ()
+		FROM holder_copies c JOIN holder_keys k ON k.account_id = c.account_id AND k.id = c.key_id
+		WHERE c.account_id = $1 AND c.credential_id = $2 AND ` + fresh + not + `
+		ORDER BY (c.used_by IS NULL), random() LIMIT 1`, args
+}
+
+func scanHolderCopyPick(r row) (HolderCopyPick, error) {
 	var p HolderCopyPick
 	var usedAt, keyAt int64
 	k := &p.Key
-	// count(*) OVER () counts the fresh copies before LIMIT; with reuse,
-	// the verifier's own copy sorts first (false before true).
-	err := s.r().queryRow(ctx, `SELECT c.n, c.key_id, c.sealed, COALESCE(c.used_by, ''), c.used_at,
-		k.account_id, k.id, k.mode, k.jwk, k.sealed, k.created_at, count(*) OVER ()
-		FROM holder_copies c JOIN holder_keys k ON k.account_id = c.account_id AND k.id = c.key_id
-		WHERE c.account_id = $1 AND c.credential_id = $2 AND `+fresh+not+`
-		ORDER BY (c.used_by IS NULL), random() LIMIT 1`, args...).
-		Scan(&p.Copy.N, &p.Copy.KeyID, &p.Copy.Sealed, &p.Copy.UsedBy, &usedAt, &k.AccountID, &k.ID, &k.Mode, &k.JWK, &k.Sealed, &keyAt, &p.Fresh)
-	if errors.Is(err, ErrNotFound) {
-		// None fresh: is there such a credential at all?
-		return HolderCopyPick{}, notFoundOr(ctx, s.r(), nil,
-			`SELECT 1 FROM holder_credentials WHERE account_id = $1 AND id = $2`, accountID, id)
-	}
-	if err != nil {
-		return HolderCopyPick{}, fmt.Errorf("picking a holder copy: %w", err)
+	if err := r.Scan(&p.Copy.N, &p.Copy.KeyID, &p.Copy.Sealed, &p.Copy.UsedBy, &usedAt, &k.AccountID, &k.ID, &k.Mode, &k.JWK, &k.Sealed, &keyAt, &p.Fresh); err != nil {
+		return HolderCopyPick{}, err
 	}
 	p.Copy.UsedAt, k.CreatedAt = fromMicros(usedAt), fromMicros(keyAt)
 	return p, nil
+}
+
+// GetHolderTransactionPicking is GetHolderTransaction and, in the same
+// round trip on PostgreSQL, PickHolderCopy for once-only (an unused copy,
+// none excluded) of each of credIDs: picks[i] is credIDs[i]'s, Fresh 0
+// when it has none fresh or there is no such credential (PickHolderCopy
+// tells which). Errors: GetHolderTransaction's.
+func (s *Store) GetHolderTransactionPicking(ctx context.Context, accountID, kind, id string, credIDs []string) (HolderTransaction, []HolderCopyPick, error) {
+	q, args := getHolderTransaction(accountID, kind, id)
+	stmts := []stmt{{q, args}}
+	for _, c := range credIDs {
+		q, args := pickHolderCopy(accountID, c, "", false, nil)
+		stmts = append(stmts, stmt{q, args})
+	}
+	var t HolderTransaction
+	picks := make([]HolderCopyPick, len(credIDs))
+	err := s.r().queryRowAll(ctx, stmts, func(i int, r row) error {
+		if i == 0 {
+			var err error
+			t, err = scanHolderTransaction(r)
+			return err
+		}
+		p, err := scanHolderCopyPick(r)
+		if errors.Is(err, ErrNotFound) {
+			return nil // Fresh 0
+		}
+		picks[i-1] = p
+		return err
+	})
+	if err != nil {
+		return HolderTransaction{}, nil, fmt.Errorf("getting holder transaction: %w", err)
+	}
+	return t, picks, nil
 }
 
 // SetHolderCredentialStatus records the status last seen of a credential:
@@ -305,12 +350,24 @@ func (s *Store) PutHolderTransaction(ctx context.Context, t HolderTransaction) e
 // GetHolderTransaction returns flow id of account, of kind. Errors:
 // ErrNotFound (none, another account's, or of another kind).
 func (s *Store) GetHolderTransaction(ctx context.Context, accountID, kind, id string) (HolderTransaction, error) {
-	var t HolderTransaction
-	var at, exp int64
-	err := s.r().queryRow(ctx, `SELECT account_id, id, kind, status, state, created_at, expires_at FROM holder_transactions WHERE account_id = $1 AND id = $2 AND kind = $3`,
-		accountID, id, kind).Scan(&t.AccountID, &t.ID, &t.Kind, &t.Status, &t.State, &at, &exp)
+	q, args := getHolderTransaction(accountID, kind, id)
+	t, err := scanHolderTransaction(s.r().queryRow(ctx, q, args...))
 	if err != nil {
 		return HolderTransaction{}, fmt.Errorf("getting holder transaction: %w", err)
+	}
+	return t, nil
+}
+
+func getHolderTransaction(accountID, kind, id string) (string, []any) {
+	return `SELECT account_id, id, kind, status, state, created_at, expires_at FROM holder_transactions WHERE account_id = $1 AND id = $2 AND kind = $3`,
+		[]any{accountID, id, kind}
+}
+
+func scanHolderTransaction(r row) (HolderTransaction, error) {
+	var t HolderTransaction
+	var at, exp int64
+	if err := r.Scan(&t.AccountID, &t.ID, &t.Kind, &t.Status, &t.State, &at, &exp); err != nil {
+		return HolderTransaction{}, err
 	}
 	t.CreatedAt, t.ExpiresAt = fromMicros(at), fromMicros(exp)
 	return t, nil

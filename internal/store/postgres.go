@@ -191,6 +191,24 @@ func (q pgQuerier) execAll(ctx context.Context, stmts []stmt) ([]int64, error) {
 	return out, pgErr(br.Close())
 }
 
+func (q pgQuerier) queryRowAll(ctx context.Context, stmts []stmt, scan func(int, row) error) error {
+	b := &pgx.Batch{}
+	for _, st := range stmts {
+		if err := checkArgs(st.args); err != nil {
+			return err
+		}
+		b.Queue(st.sql, pgPlanMode(st.args)...)
+	}
+	br := q.c.SendBatch(ctx, b)
+	for i := range stmts {
+		if err := scan(i, pgRow{br.QueryRow()}); err != nil {
+			_ = br.Close()
+			return err
+		}
+	}
+	return pgErr(br.Close())
+}
+
 func (q pgQuerier) query(ctx context.Context, sql string, args ...any) (rows, error) {
 	if err := checkArgs(args); err != nil {
 		return nil, err

@@ -210,6 +210,15 @@ func (q sqlQuerier) execAll(ctx context.Context, stmts []stmt) ([]int64, error) 
 	return out, nil
 }
 
+func (q sqlQuerier) queryRowAll(ctx context.Context, stmts []stmt, scan func(int, row) error) error {
+	for i, st := range stmts {
+		if err := scan(i, q.queryRow(ctx, st.sql, st.args...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (q sqlQuerier) query(ctx context.Context, query string, args ...any) (rows, error) {
 	if err := checkArgs(args); err != nil {
 		return nil, err

@@ -235,6 +235,23 @@ func testHolderPickCopy(t *testing.T, s *store.Store) {
 	assertCode(t, store.ErrNotFound, err, "another account's credential")
 	_, err = s.PickHolderCopy(ctx, "a1", "nope", "v1", false, nil)
 	assertCode(t, store.ErrNotFound, err)
+
+	// With the consent, in one round trip.
+	require.NoError(t, s.PutHolderTransaction(ctx, store.HolderTransaction{AccountID: "a1", ID: "t1", Kind: "present", Status: "pending", State: []byte("s"), ExpiresAt: t0.Add(time.Minute)}))
+	tx, picks, err := s.GetHolderTransactionPicking(ctx, "a1", "present", "t1", []string{"c1", "nope"})
+	require.NoError(t, err)
+	assert.Equal(t, "pending", tx.Status)
+	assert.Equal(t, []byte("s"), tx.State)
+	require.Len(t, picks, 2)
+	assert.Contains(t, []int{0, 2}, picks[0].Copy.N, "an unused copy")
+	assert.Equal(t, 2, picks[0].Fresh)
+	assert.Equal(t, c.Copies[picks[0].Copy.N].KeyID, picks[0].Key.ID)
+	assert.Equal(t, []byte{byte(picks[0].Copy.N + 1)}, picks[0].Copy.Sealed)
+	assert.Zero(t, picks[1].Fresh, "no such credential: nothing fresh")
+	_, _, err = s.GetHolderTransactionPicking(ctx, "a1", "present", "t9", []string{"c1"})
+	assertCode(t, store.ErrNotFound, err)
+	_, _, err = s.GetHolderTransactionPicking(ctx, "a2", "present", "t1", []string{"c1"})
+	assertCode(t, store.ErrNotFound, err, "another account's consent")
 }
 
 func testHolderTransactions(t *testing.T, s *store.Store) {
