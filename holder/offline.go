@@ -32,7 +32,6 @@ const OfflineWindow = 60 * time.Second
 var (
 	ErrInvalidOffline  = errs.E(errs.Invalid, "invalid_offline_request", "venue must be a DID and claims the names of claims of the credential")
 	ErrUnknownClaimRef = errs.E(errs.Invalid, "unknown_claim", "the credential has no such claim")
-	ErrNotShowable     = errs.E(errs.Conflict, "credential_not_usable", "the credential is revoked, suspended, expired or replaced by a newer one: it cannot be shown")
 )
 
 // OfflineRequest is POST /wallet/v1/credentials/{id}/offline-qr.
@@ -60,8 +59,7 @@ type OfflineQR struct {
 // records it. For a device-key credential the KB-JWT is signed on the
 // phone: the answer is the signing input (Prepared), and
 // SubmitOfflineQR makes the code. Errors: ErrNotFound, ErrInvalidOffline,
-// ErrUnknownClaimRef, ErrNotShowable (the code would be red at the door),
-// dcql.ErrOverAsking, ErrNoFreshCopy, and qr's size
+// ErrUnknownClaimRef, dcql.ErrOverAsking, ErrNoFreshCopy, and qr's size
 // errors.
 func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req OfflineRequest) (*OfflineQR, *Prepared, error) {
 	rec, err := s.cfg.Store.GetHolderCredential(ctx, a.ID, id)
@@ -73,9 +71,6 @@ func (s *Service) OfflineQR(ctx context.Context, a *Account, id string, req Offl
 	}
 	if !strings.HasPrefix(req.Venue, "did:") || len(req.Venue) > 512 || len(req.Claims) == 0 || len(req.Claims) > 64 {
 		return nil, nil, ErrInvalidOffline
-	}
-	if !s.showable(rec) {
-		return nil, nil, ErrNotShowable
 	}
 	b, err := s.openCopy(a, id, rec.Copies[0])
 	if err != nil {

@@ -438,17 +438,6 @@ func pointerNames(ptrs []string) []string {
 	return out
 }
 
-// showable: rec may be shown to a verifier, online or at the door: it is
-// neither revoked, suspended, expired nor refreshed (a newer batch answers
-// for a refreshed one), as far as the wallet last saw its status.
-func (s *Service) showable(rec store.HolderCredential) bool {
-	switch rec.Status {
-	case StatusRevoked, StatusSuspended, StatusRefreshed:
-		return false
-	}
-	return !s.expired(rec)
-}
-
 // candidates are a's credentials that have a copy this verifier may be
 // shown (neither revoked, suspended, expired nor refreshed: a newer batch
 // answers for a refreshed one) (unused, or with CopyReuse already its own), as dcql sees them,
@@ -463,7 +452,7 @@ func (s *Service) candidates(ctx context.Context, a *Account, clientID string) (
 	fresh := map[string]int{}
 	me := usedBy(clientID)
 	for _, r := range recs {
-		if !s.showable(r) {
+		if r.Status == StatusRevoked || r.Status == StatusSuspended || r.Status == StatusRefreshed || s.expired(r) {
 			continue
 		}
 		copies, err := s.cfg.Store.GetHolderCopies(ctx, a.ID, r.ID)
