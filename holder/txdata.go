@@ -10,6 +10,7 @@ import (
 
 	"github.com/ssi-project/ssi/internal/dcql"
 	"github.com/ssi-project/ssi/internal/jose"
+	"github.com/ssi-project/ssi/internal/jsonx"
 )
 
 // Transaction data (OpenID4VP 1.0 §5.1 transaction_data, §8.4 and the
@@ -110,10 +111,15 @@ func parseTxObject(s string, queries map[string]dcql.CredentialQuery, types []Tr
 	if err != nil {
 		return txData{}, fmt.Errorf("is not base64url")
 	}
+	// One reading only: encoding/json takes the last of duplicate members
+	// and text after the value, which a verifier may read otherwise.
+	if err := jsonx.Check(b, jsonx.MaxDepth); err != nil {
+		return txData{}, fmt.Errorf("is not one JSON object without duplicate members")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() {
+	if err := dec.Decode(&obj); err != nil || obj == nil {
 		return txData{}, fmt.Errorf("is not a JSON object")
 	}
 	typ, _ := obj["type"].(string)
