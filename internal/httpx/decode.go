@@ -45,14 +45,20 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	return b, nil
 }
 
+// maxPrealloc caps the buffer readAll makes from an announced length
+// before any of the body arrives: a client announcing the largest body
+// and sending nothing must not hold that much memory per connection.
+const maxPrealloc = 64 << 10
+
 // readAll is io.ReadAll into a buffer of the announced length (plus the
-// byte that meets the end), read without growing when the length is
-// true; a body without one, or longer, grows as io.ReadAll's.
+// byte that meets the end; at most maxPrealloc), read without growing
+// when the length is true and small; a body without one, or longer,
+// grows as io.ReadAll's.
 func readAll(r io.Reader, length int64) ([]byte, error) {
 	if length <= 0 {
 		return io.ReadAll(r)
 	}
-	b := make([]byte, 0, length+1)
+	b := make([]byte, 0, min(length, maxPrealloc)+1)
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]

@@ -282,4 +282,19 @@ func TestReadBodyLengths(t *testing.T) {
 		_, err = httpx.ReadBody(r, int64(len(body))-1)
 		assert.ErrorIs(t, err, httpx.ErrBodyTooLarge, c.name)
 	}
+	// A body longer than the buffer made up front grows past it.
+	long := strings.Repeat("abcdefgh", 20<<10)
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(long))
+	b, err := httpx.ReadBody(r, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, long, string(b))
+	// An announced length is not memory held before the body comes: a
+	// client that announces the largest body and sends a few bytes gets
+	// a buffer of at most 64 KiB.
+	r = httptest.NewRequest(http.MethodPost, "/", strings.NewReader("abc"))
+	r.ContentLength = 1 << 20
+	b, err = httpx.ReadBody(r, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, "abc", string(b))
+	assert.LessOrEqual(t, cap(b), 64<<10+1, "the buffer made from the announced length")
 }
