@@ -259,8 +259,6 @@ func TestHostileInputs(t *testing.T) {
 	})
 }
 
-// TestSameDevice: the wallet gets a redirect with a fresh response_code,
-// and the result is shown only with it (SECURITY-CASES C42).
 // TestPoliciesRoute: GET /verifier/v1/policies lists the calling venue's
 // policies (name, description, the claims asked and shown) to a key with
 // presentations:read, and nothing to a key without it, to no key, or to
@@ -299,6 +297,8 @@ func TestPoliciesRoute(t *testing.T) {
 	}
 }
 
+// TestSameDevice: the wallet gets a redirect with a fresh response_code,
+// and the result is shown only with it (SECURITY-CASES C42).
 func TestSameDevice(t *testing.T) {
 	s := newServer(t)
 	body, _ := json.Marshal(CreateRequest{Policy: "entry", ResponseMode: oid4vp.DirectPost, SameDeviceRedirectURI: "https://venue.example/done"})
