@@ -174,6 +174,10 @@ const (
 	StatusExpired   = "expired"
 	StatusRefreshed = "refreshed"
 	StatusUnknown   = "unknown"
+	// StatusInvalid: a copy's status list entry holds another value than
+	// valid (0), revoked (1) or suspended (2): 3 is the issuer's own
+	// meaning in the Token Status List. It is not offered to verifiers.
+	StatusInvalid = "status_invalid"
 )
 
 // readsStatus: rec's status comes from its status lists, read again when
@@ -197,7 +201,7 @@ func (s *Service) refreshStatus(ctx context.Context, a *Account, rec *store.Hold
 	if len(rec.Copies) == 0 {
 		return nil
 	}
-	rank := map[string]int{StatusValid: 0, StatusUnknown: 1, StatusSuspended: 2, "status_invalid": 3, StatusRevoked: 4}
+	rank := map[string]int{StatusValid: 0, StatusUnknown: 1, StatusSuspended: 2, StatusInvalid: 3, StatusRevoked: 4}
 	worst := StatusValid
 	for _, cp := range rec.Copies {
 		b, err := s.openCopy(a, rec.ID, cp)

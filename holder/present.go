@@ -439,8 +439,8 @@ func pointerNames(ptrs []string) []string {
 }
 
 // candidates are a's credentials that have a copy this verifier may be
-// shown (neither revoked, suspended, expired nor refreshed: a newer batch
-// answers for a refreshed one) (unused, or with CopyReuse already its own), as dcql sees them,
+// shown (neither revoked, suspended, status_invalid, expired nor refreshed:
+// a newer batch answers for a refreshed one) (unused, or with CopyReuse already its own), as dcql sees them,
 // with their IDs and fresh-copy counts.
 func (s *Service) candidates(ctx context.Context, a *Account, clientID string) ([]dcql.Credential, []string, map[string]int, error) {
 	recs, err := s.cfg.Store.ListHolderCredentials(ctx, a.ID)
@@ -452,7 +452,7 @@ func (s *Service) candidates(ctx context.Context, a *Account, clientID string) (
 	fresh := map[string]int{}
 	me := usedBy(clientID)
 	for _, r := range recs {
-		if r.Status == StatusRevoked || r.Status == StatusSuspended || r.Status == StatusRefreshed || s.expired(r) {
+		if r.Status == StatusRevoked || r.Status == StatusSuspended || r.Status == StatusRefreshed || r.Status == StatusInvalid || s.expired(r) {
 			continue
 		}
 		copies, err := s.cfg.Store.GetHolderCopies(ctx, a.ID, r.ID)

@@ -162,7 +162,7 @@ func (s *Service) statusOf(ctx context.Context, iss, uri string, idx uint64) (st
 	case 2:
 		return "suspended", nil
 	}
-	return "status_invalid", nil
+	return StatusInvalid, nil
 }
 
 // trustErr keeps a trust-layer fault's own code when it has one (an

@@ -58,6 +58,9 @@ type clockedWallet struct {
 	*devHolder
 	clock, trustClock *offsetClock
 	fetches           *countingTransport
+	// forced, when not 0, is 1 + the value every status list entry reads
+	// (a value our issuer never sets: 3, the issuer's own meaning).
+	forced atomic.Int32
 }
 
 // trustTTL is the test wallet's trust cache ttl (the issuer's lists say
@@ -77,6 +80,9 @@ func newClockedWallet(t *testing.T, d *devHolder, st *store.Store) *clockedWalle
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := holder.New(holder.Config{Store: st, KEK: kek, Now: w.clock.Now, Logger: log, Trust: tc,
 		Status: func(ctx context.Context, issuer, uri string, idx int) (uint8, error) {
+			if v := w.forced.Load(); v != 0 {
+				return uint8(v - 1), nil
+			}
 			r, err := tc.Status(ctx, issuer, uri, idx)
 			return r.Value, err
 		},
@@ -185,4 +191,38 @@ func TestHolderListShowsStatus(t *testing.T) {
 			assert.Equal(t, "expired", detail.Status)
 		})
 	}
+}
+
+// TestHolderStatusInvalidNotOffered: a credential whose status list entry
+// holds a value the wallet does not know (3: the issuer's own meaning) is
+// listed status_invalid and not offered to the venue; read as valid again,
+// it is.
+func TestHolderStatusInvalidNotOffered(t *testing.T) {
+	d := newDevHolder(t)
+	w := newClockedWallet(t, d, storetest.SQLite(t))
+	ada := w.citizen("ada")
+	c := w.redeemCopies(t, ada, "status-3", 1)
+	w.waitValid(t, ada, c.ID)
+	offered := func() string {
+		var tx struct {
+			URI string `json:"authorization_request_uri"`
+		}
+		code, b := d.call(http.MethodPost, "/verifier/v1/presentations", d.venue, map[string]string{"policy": "entry", "response_mode": "direct_post"}, &tx)
+		for deadline := time.Now().Add(60 * time.Second); code == http.StatusServiceUnavailable && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond) // polling with a deadline: the verifier checks its registration once it is anchored
+			code, b = d.call(http.MethodPost, "/verifier/v1/presentations", d.venue, map[string]string{"policy": "entry", "response_mode": "direct_post"}, &tx)
+		}
+		require.Equal(t, http.StatusCreated, code, string(b))
+		_, b = w.call(http.MethodPost, "/wallet/v1/presentations", ada, map[string]any{"authorization_request_uri": tx.URI}, nil)
+		return string(b)
+	}
+	require.Contains(t, offered(), c.ID, "a valid credential is offered")
+
+	w.forced.Store(3 + 1)
+	assert.Equal(t, map[string]string{c.ID: "status_invalid"}, w.statuses(t, ada))
+	assert.NotContains(t, offered(), c.ID, "a status_invalid credential is not offered")
+
+	w.forced.Store(0 + 1)
+	assert.Equal(t, map[string]string{c.ID: "valid"}, w.statuses(t, ada))
+	assert.Contains(t, offered(), c.ID)
 }
