@@ -35,6 +35,33 @@ func showAtDoor(t testing.TB, d *devHolder, tok, id, venueDID, cam string) strin
 	return q.Text
 }
 
+// atTheDoor starts ssi dev with the citizen ada holding a vaccination pass
+// of two copies, and writes her door code for the demo venue into the fake
+// camera file cam.
+func atTheDoor(t testing.TB) (d *devHolder, ada string, c walletCredential, venueDID, cam string) {
+	t.Helper()
+	d = newDevHolder(t)
+	ada = d.citizen("ada")
+	o := d.offer("citizen-ada")
+	code, body := d.call(http.MethodPost, "/wallet/v1/offers", ada, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 2}, &c)
+	require.Equal(t, http.StatusCreated, code, string(body))
+	_, venueDID, _ = venueKey(t, d.dir)
+	cam = filepath.Join(t.TempDir(), "door.y4m")
+	showAtDoor(t, d, ada, c.ID, venueDID, cam)
+	return d, ada, c, venueDID, cam
+}
+
+// refreshBundle has the venue page fetch a new trust bundle and waits
+// until its offline verifier has opened it and the service worker
+// controls the page.
+func refreshBundle(b *webtest.Browser) {
+	b.Do(chromedp.Click(chromedp.ID("verdict-next")))
+	before := webtest.Eval[string](b, `document.getElementById("bundle-age").dataset.issued || ""`)
+	time.Sleep(1100 * time.Millisecond) // the bundle's issued_at has whole seconds
+	b.Do(chromedp.Click(chromedp.ID("bundle-refresh")))
+	b.WaitFor(`navigator.serviceWorker.controller && document.getElementById("bundle-age").dataset.issued !== `+webtest.JS(before)+` && document.getElementById("bundle-age").dataset.tooOld === "false" && !document.getElementById("bundle-age").innerText.includes("unavailable")`, "the kept bundle, opened by the offline verifier, and the service worker in control")
+}
+
 // writeCamera renders text as an offline QR symbol into the Y4M file cam.
 func writeCamera(t testing.TB, text, cam string) {
 	t.Helper()
@@ -79,15 +106,7 @@ func TestVenueScannerInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts ssi dev and Chromium")
 	}
-	d := newDevHolder(t)
-	ada := d.citizen("ada")
-	o := d.offer("citizen-ada")
-	var c walletCredential
-	code, body := d.call(http.MethodPost, "/wallet/v1/offers", ada, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 2}, &c)
-	require.Equal(t, http.StatusCreated, code, string(body))
-	_, venueDID, _ := venueKey(t, d.dir)
-	cam := filepath.Join(t.TempDir(), "door.y4m")
-	showAtDoor(t, d, ada, c.ID, venueDID, cam)
+	d, ada, c, venueDID, cam := atTheDoor(t)
 
 	b := webtest.Start(t, webtest.Options{Camera: cam})
 	b.Open(d.url + "/venue/")
@@ -122,7 +141,7 @@ func TestVenueScannerInChromium(t *testing.T) {
 	require.True(t, strings.HasPrefix(uri, "openid4vp://"), uri)
 	b.Screenshot("venue-request-qr")
 	var cons consentDoc
-	code, body = d.call(http.MethodPost, "/wallet/v1/presentations", ada, map[string]any{"authorization_request_uri": uri}, &cons)
+	code, body := d.call(http.MethodPost, "/wallet/v1/presentations", ada, map[string]any{"authorization_request_uri": uri}, &cons)
 	require.Equal(t, http.StatusCreated, code, string(body))
 	require.Equal(t, "pending", cons.Status)
 	require.NotEmpty(t, cons.Queries)
@@ -183,15 +202,7 @@ func TestVenueScannerInChromium(t *testing.T) {
 // the offline part).
 func BenchmarkVenueCameraToVerdict(b *testing.B) {
 	webtest.Require(b)
-	d := newDevHolder(b)
-	ada := d.citizen("ada")
-	o := d.offer("citizen-ada")
-	var c walletCredential
-	code, body := d.call(http.MethodPost, "/wallet/v1/offers", ada, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 2}, &c)
-	require.Equal(b, http.StatusCreated, code, string(body))
-	_, venueDID, _ := venueKey(b, d.dir)
-	cam := filepath.Join(b.TempDir(), "door.y4m")
-	showAtDoor(b, d, ada, c.ID, venueDID, cam)
+	d, ada, c, venueDID, cam := atTheDoor(b)
 	br := webtest.Start(b, webtest.Options{Camera: cam})
 	br.Open(d.url + "/venue/")
 	br.WaitFor(`document.activeElement && document.activeElement.id === "apikey"`, "the key field to have the focus")
@@ -230,11 +241,7 @@ func BenchmarkVenueCameraToVerdict(b *testing.B) {
 		if !venueWasmServed(sb, d.url) {
 			sb.Skip("the offline verifier is not built (make venue-wasm)")
 		}
-		br.Do(chromedp.Click(chromedp.ID("verdict-next")))
-		before := webtest.Eval[string](br, `document.getElementById("bundle-age").dataset.issued || ""`)
-		time.Sleep(1100 * time.Millisecond) // the bundle's issued_at has whole seconds
-		br.Do(chromedp.Click(chromedp.ID("bundle-refresh")))
-		br.WaitFor(`navigator.serviceWorker.controller && document.getElementById("bundle-age").dataset.issued !== `+webtest.JS(before)+` && document.getElementById("bundle-age").dataset.tooOld === "false"`, "the kept bundle and the service worker in control")
+		refreshBundle(br)
 		br.Offline(true)
 		defer br.Offline(false)
 		br.Open(d.url + "/venue/")
@@ -281,11 +288,7 @@ func venueOffline(t *testing.T, b *webtest.Browser, d *devHolder, venueDID, cam 
 	code, body := d.call(http.MethodPost, "/wallet/v1/offers", bob, map[string]any{"offer_uri": o.OfferURI, "tx_code": o.TxCode, "copies": 1}, &c)
 	require.Equal(t, http.StatusCreated, code, string(body))
 
-	b.Do(chromedp.Click(chromedp.ID("verdict-next")))
-	before := webtest.Eval[string](b, `document.getElementById("bundle-age").dataset.issued || ""`)
-	time.Sleep(1100 * time.Millisecond) // the bundle's issued_at has whole seconds
-	b.Do(chromedp.Click(chromedp.ID("bundle-refresh")))
-	b.WaitFor(`navigator.serviceWorker.controller && document.getElementById("bundle-age").dataset.issued !== `+webtest.JS(before)+` && document.getElementById("bundle-age").dataset.tooOld === "false" && !document.getElementById("bundle-age").innerText.includes("unavailable")`, "the kept bundle, opened by the offline verifier, and the service worker in control")
+	refreshBundle(b)
 	assert.Contains(t, b.Text("#bundle-age"), "min old")
 
 	// The camera shows Bob's code from the reload on (the file it plays
