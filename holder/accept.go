@@ -100,7 +100,7 @@ func (s *Service) AcceptPresentation(ctx context.Context, a *Account, id string,
 				return nil, err
 			}
 		}
-		err = s.cfg.Store.TakeHolderPresentation(ctx, a.ID, id, "pending", next, sealed, p.uses, history, s.now())
+		err = s.take(store.HolderTake{AccountID: a.ID, ID: id, From: "pending", To: next, State: sealed, Uses: p.uses, History: history, At: s.now()})
 		if err == nil {
 			break
 		}
@@ -268,7 +268,7 @@ func (s *Service) SubmitPresentation(ctx context.Context, a *Account, id string,
 	if k != len(sigs) {
 		return nil, ErrBadSignatures
 	}
-	err := s.cfg.Store.TakeHolderPresentation(ctx, a.ID, id, "signing", "submitted", nil, nil, p.History, s.now())
+	err := s.take(store.HolderTake{AccountID: a.ID, ID: id, From: "signing", To: "submitted", History: p.History, At: s.now()})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, ErrFlowFinished
 	}
@@ -445,7 +445,7 @@ func (s *Service) DeclinePresentation(ctx context.Context, a *Account, id string
 		names = append(names, q.Claims...)
 	}
 	h := s.historyEntry(a, "online", st.Verifier, "", names, "declined")
-	err := s.cfg.Store.TakeHolderPresentation(ctx, a.ID, id, "pending", "declined", nil, nil, []store.HolderHistoryEntry{h}, s.now())
+	err := s.take(store.HolderTake{AccountID: a.ID, ID: id, From: "pending", To: "declined", History: []store.HolderHistoryEntry{h}, At: s.now()})
 	if errors.Is(err, store.ErrConflict) {
 		return ErrFlowFinished
 	}
@@ -453,6 +453,14 @@ func (s *Service) DeclinePresentation(ctx context.Context, a *Account, id string
 		return fmt.Errorf("declining: %w", err)
 	}
 	return s.sendError(ctx, &st, "access_denied", "the holder declined")
+}
+
+// take records a presentation as store.TakeHolderPresentation does, in a
+// transaction it may share with concurrent presentations (each is whole
+// or absent, with its own outcome).
+func (s *Service) take(t store.HolderTake) error {
+	_, err := s.takes.Do(t)
+	return err
 }
 
 // sealFlow seals a flow's state under a's data key.

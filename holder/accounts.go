@@ -53,7 +53,8 @@ func checkPasswordPolicy(p string) error {
 }
 
 // Account is an authenticated citizen, with the account's data key open
-// for the duration of one request.
+// for the duration of one request (and in the session cache, for at most
+// Config.SessionCacheTTL).
 type Account struct {
 	ID        string
 	Username  string
@@ -200,7 +201,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Account, err
 		return nil, ErrNoSession
 	}
 	h := sha256.Sum256([]byte(token))
-	sess, err := s.cfg.Store.GetHolderSession(ctx, h[:], s.now())
+	now := s.now()
+	if a, ok := s.sessions.get(h, now); ok {
+		return a, nil
+	}
+	gen := s.sessions.begin()
+	sess, err := s.cfg.Store.GetHolderSession(ctx, h[:], now)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNoSession
 	}
@@ -215,6 +221,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Account, err
 	acct := &Account{ID: a.ID, Username: a.Username, CreatedAt: a.CreatedAt, tokenHash: h[:]}
 	copy(acct.dataKey[:], pt)
 	clear(pt)
+	s.sessions.put(gen, h, acct, now, sess.ExpiresAt)
 	return acct, nil
 }
 
@@ -223,6 +230,7 @@ func (s *Service) Logout(ctx context.Context, a *Account) error {
 	if _, err := s.cfg.Store.DeleteHolderSessions(ctx, a.ID, a.tokenHash); err != nil {
 		return fmt.Errorf("logging out: %w", err)
 	}
+	s.sessions.drop(a.ID)
 	return nil
 }
 
@@ -233,6 +241,7 @@ func (s *Service) LogoutEverywhere(ctx context.Context, a *Account) (int64, erro
 	if err != nil {
 		return 0, fmt.Errorf("logging out everywhere: %w", err)
 	}
+	s.sessions.drop(a.ID)
 	s.log.InfoContext(ctx, "holder logout everywhere", "account", a.ID, "sessions", n)
 	return n, nil
 }

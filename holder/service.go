@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssi-project/ssi/internal/groupcommit"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/oid4vci"
 	"github.com/ssi-project/ssi/internal/store"
@@ -24,6 +25,7 @@ type Store interface {
 	PutHolderSession(ctx context.Context, h store.HolderSession) error
 	GetHolderSession(ctx context.Context, tokenHash []byte, now time.Time) (store.HolderSession, error)
 	DeleteHolderSessions(ctx context.Context, accountID string, tokenHash []byte) (int64, error)
+	WatchHolderSessions(ctx context.Context, ready func(), drop func(accountID string)) error
 
 	HitRateLimit(ctx context.Context, key string, limit int64, window time.Duration, now time.Time) (store.RateLimit, error)
 	PeekRateLimit(ctx context.Context, key string, now time.Time) (store.RateLimit, error)
@@ -45,7 +47,7 @@ type Store interface {
 	PutHolderTransaction(ctx context.Context, t store.HolderTransaction) error
 	GetHolderTransaction(ctx context.Context, accountID, kind, id string) (store.HolderTransaction, error)
 	FinishHolderTransaction(ctx context.Context, accountID, id, from, to string, state []byte) error
-	TakeHolderPresentation(ctx context.Context, accountID, id, from, to string, state []byte, uses []store.HolderCopyUse, history []store.HolderHistoryEntry, at time.Time) error
+	TakeHolderPresentations(ctx context.Context, takes []store.HolderTake) []error
 	SetHolderHistoryOutcome(ctx context.Context, accountID, id, outcome string) error
 	PurgeHolderSessions(ctx context.Context, before time.Time) (int64, error)
 	PurgeHolderTransactions(ctx context.Context, before time.Time) (int64, error)
@@ -108,6 +110,16 @@ type Config struct {
 	// wallet authorizes (nil: DefaultTransactionDataTypes); a request with
 	// any other is refused with invalid_transaction_data.
 	TransactionDataTypes []TransactionDataType
+	// SessionCacheTTL is the longest a session read from the store serves
+	// later requests without reading it again (default 1 s; negative: no
+	// cache). The cache works only while Run runs and the store notifies
+	// ended sessions (PostgreSQL): a logout on any instance drops the
+	// account's entries at once, and the TTL bounds a lost notification.
+	SessionCacheTTL time.Duration
+	// CommitGroup is the most presentations whose records share one
+	// transaction (default 64; 1 turns grouping off), and CommitWorkers
+	// how many such transactions run at once (default 2).
+	CommitGroup, CommitWorkers int
 }
 
 // Service is the holder.
@@ -119,6 +131,9 @@ type Service struct {
 	// dummyHash is checked against for unknown usernames, so that a
 	// login takes as long whether or not the account exists.
 	dummyHash func() string
+	sessions *sessionCache
+	// takes records presentations, several to a transaction under load.
+	takes *groupcommit.Group[store.HolderTake, struct{}]
 }
 
 // New checks cfg and returns the service.
@@ -169,7 +184,29 @@ func New(cfg Config) (*Service, error) {
 		h, _ := hashPassword("dummy-password-never-valid", kdf)
 		return h
 	})
-	return &Service{cfg: cfg, now: cfg.Now, log: cfg.Logger, wallet: w, dummyHash: dummy}, nil
+	if cfg.CommitGroup <= 0 {
+		cfg.CommitGroup = 64
+	}
+	if cfg.CommitWorkers <= 0 {
+		cfg.CommitWorkers = 2
+	}
+	if cfg.SessionCacheTTL == 0 {
+		cfg.SessionCacheTTL = DefaultSessionCacheTTL
+	}
+	s := &Service{cfg: cfg, now: cfg.Now, log: cfg.Logger, wallet: w, dummyHash: dummy, sessions: &sessionCache{ttl: cfg.SessionCacheTTL}}
+	// A group's work is bounded by groupcommit's timeout, not by the
+	// requests' contexts: once queued, a record must be known to be
+	// written or not. The workers end when the queue is empty, so the
+	// service needs no Close.
+	s.takes = &groupcommit.Group[store.HolderTake, struct{}]{Size: cfg.CommitGroup, Workers: cfg.CommitWorkers, Ctx: context.Background(),
+		Run: func(ctx context.Context, takes []store.HolderTake) []groupcommit.Outcome[struct{}] {
+			out := make([]groupcommit.Outcome[struct{}], len(takes))
+			for i, err := range s.cfg.Store.TakeHolderPresentations(ctx, takes) {
+				out[i].Err = err
+			}
+			return out
+		}}
+	return s, nil
 }
 
 // newID returns a random 128-bit identifier in hex.
@@ -194,8 +231,13 @@ func (s *Service) Purge(ctx context.Context) error {
 	return errors.Join(err1, err2, err3)
 }
 
-// Run purges every PurgeEvery until ctx ends, and returns ctx's error.
+// Run purges every PurgeEvery, and keeps the session cache in step with
+// the store's notifications of ended sessions, until ctx ends; it returns
+// ctx's error.
 func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { s.watchSessions(ctx) })
 	tick := time.NewTicker(PurgeEvery)
 	defer tick.Stop()
 	for {

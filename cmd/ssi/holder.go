@@ -28,7 +28,8 @@ import (
 // its OpenID4VCI client reach issuers on loopback, over plain HTTP when
 // the server itself is (all of `ssi dev` runs there); production refuses
 // both. Status comes from the trust client's anchored status lists.
-func newHolder(cfg config.Server, st *store.Store, kek keys.KEK, pins trust.Trust, registryURL string, dev bool, log *slog.Logger) (*holder.Service, error) {
+// Tests may change the configuration with opts.
+func newHolder(cfg config.Server, st *store.Store, kek keys.KEK, pins trust.Trust, registryURL string, dev bool, log *slog.Logger, opts ...func(*holder.Config)) (*holder.Service, error) {
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return nil, err
@@ -43,11 +44,15 @@ func newHolder(cfg config.Server, st *store.Store, kek keys.KEK, pins trust.Trus
 		r, err := tc.Status(ctx, issuer, uri, idx)
 		return r.Value, err
 	}
-	return holder.New(holder.Config{
+	hc := holder.Config{
 		Store: st, KEK: kek, Now: clock, Logger: log, TrustedProxies: proxies,
 		Trust: tc, Status: status,
 		Wallet: oid4vci.Options{AllowLoopback: dev, AllowHTTP: dev && !strings.HasPrefix(cfg.PublicURL, "https://")},
-	})
+	}
+	for _, o := range opts {
+		o(&hc)
+	}
+	return holder.New(hc)
 }
 
 // holderConfig is `ssi holder`'s configuration.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssi-project/ssi/holder"
 	"github.com/ssi-project/ssi/internal/config"
 	"github.com/ssi-project/ssi/internal/httpx/httpxtest"
 	"github.com/ssi-project/ssi/internal/jose"
@@ -132,11 +133,13 @@ func TestHolderLoad(t *testing.T) {
 	go func() {
 		verifyDone <- sampleRawCost(stopRaw, func() { _, _ = jose.Verify(kb, jose.VerifyOptions{Typ: []string{"kb+jwt"}, Key: kbKey}) })
 	}()
+	hpg0, dpg0 := backendCPU(t, dsn, "ssihload_holder"), backendCPU(t, dsn, "ssihload_dev")
 	hcpu0, dcpu0, pg0 := processCPU(), dev.cpu(t), postgresCPU()
 	out, err := cmd.CombinedOutput()
 	close(stopRaw)
 	signDuring, verifyDuring := <-signDone, <-verifyDone
 	hcpu, dcpu, pgcpu := processCPU()-hcpu0-signDuring.cpu-verifyDuring.cpu, dev.cpu(t)-dcpu0, cpuSince(pg0, postgresCPU())
+	hpg, dpg := cpuSince(hpg0, backendCPU(t, dsn, "ssihload_holder")), cpuSince(dpg0, backendCPU(t, dsn, "ssihload_dev"))
 	require.NoError(t, err, "%s", out)
 	var res walletResult
 	for _, line := range strings.Split(string(out), "\n") {
@@ -167,6 +170,8 @@ func TestHolderLoad(t *testing.T) {
 		fmt.Printf("cpu dev     %v per presentation (verifier, and the ledger, issuer and registry: %.0f ms/s idle); without the idle share %v\n",
 			dper.Round(time.Microsecond), idleRate*1000, vper.Round(time.Microsecond))
 		fmt.Printf("cpu pg      %v per presentation (every postgres process of this machine: both services' and any other user's)\n", (pgcpu / time.Duration(res.OK)).Round(time.Microsecond))
+		fmt.Printf("cpu pg by   holder's connections %v, ssi dev's %v per presentation (their backends' CPU; a backend that ended meanwhile is not counted)\n",
+			(hpg / time.Duration(res.OK)).Round(time.Microsecond), (dpg / time.Duration(res.OK)).Round(time.Microsecond))
 		fmt.Printf("cpu both    %v per presentation = %.1f × (1 sign + 2 verifies); %v = %.1f × without dev's idle share (%.1f × the raw sampled during)\n", (hper + dper).Round(time.Microsecond),
 			float64(hper+dper)/float64(sign+2*verify), (hper + vper).Round(time.Microsecond), float64(hper+vper)/float64(sign+2*verify), float64(hper+vper)/float64(sd+2*vd))
 	}
@@ -194,7 +199,29 @@ func loadSchema(t *testing.T, dsn, prefix string) string {
 	if strings.Contains(dsn, "?") {
 		sep = "&"
 	}
-	return dsn + sep + "search_path=" + schema + "&pool_max_conns=16"
+	return dsn + sep + "search_path=" + schema + "&pool_max_conns=16&application_name=" + strings.TrimSuffix(prefix, "_")
+}
+
+// backendCPU is the CPU time so far of each PostgreSQL backend (a local
+// server's process) whose connection named itself app (loadSchema names
+// each service's connections by its schema's prefix).
+func backendCPU(t *testing.T, dsn, app string) map[int]time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	adm, err := store.Open(ctx, dsn, store.Options{MaxConns: 1})
+	require.NoError(t, err)
+	defer adm.Close()
+	var pids string
+	require.NoError(t, store.Raw(adm).QueryRow(ctx, `SELECT COALESCE(string_agg(pid::text, ','), '') FROM pg_stat_activity WHERE application_name = $1`, []any{app}, &pids))
+	out := map[int]time.Duration{}
+	for _, f := range strings.Split(pids, ",") {
+		if pid, err := strconv.Atoi(f); err == nil {
+			if c, err := readPidCPU(pid); err == nil {
+				out[pid] = c
+			}
+		}
+	}
+	return out
 }
 
 // devProcess is `ssi dev` running in a child process.
@@ -317,13 +344,18 @@ func startLoadHolder(t *testing.T, dir, dsn, registry string) string {
 	pins, err := readPinned(filepath.Join(dir, "ledger", "node0", "config", "genesis.json"))
 	require.NoError(t, err)
 	log := newLogger(cfg, io.Discard)
-	svc, err := newHolder(cfg, st, kek, pins, registry, true, log)
+	// SSI_HOLDER_LOAD_GROUP=1 records every presentation in its own
+	// transaction (the code before grouping), for a comparison.
+	group, _ := strconv.Atoi(os.Getenv("SSI_HOLDER_LOAD_GROUP"))
+	svc, err := newHolder(cfg, st, kek, pins, registry, true, log, func(c *holder.Config) { c.CommitGroup = group })
 	require.NoError(t, err)
 	a := newApp(cfg, st, log, services{holder: svc})
+	stopPurge := startPurge(ctx, svc) // and the session cache's notifications, as `ssi holder` runs them
 	done := make(chan error, 1)
 	go func() { done <- a.serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
+		stopPurge()
 		require.NoError(t, <-done)
 		st.Close()
 	})

@@ -185,21 +185,24 @@ func (s *Store) GetHolderSession(ctx context.Context, tokenHash []byte, now time
 
 // DeleteHolderSessions deletes the session tokenHash of account, or, with
 // a nil tokenHash, every session of account (logout everywhere), and
-// returns how many it deleted.
+// returns how many it deleted. On PostgreSQL it announces account to
+// every WatchHolderSessions of the database, in the deletion's
+// transaction (delivered when it commits).
 func (s *Store) DeleteHolderSessions(ctx context.Context, accountID string, tokenHash []byte) (int64, error) {
-	var (
-		n   int64
-		err error
-	)
-	if tokenHash == nil {
-		n, err = s.w().exec(ctx, `DELETE FROM holder_sessions WHERE account_id = $1`, accountID)
-	} else {
-		n, err = s.w().exec(ctx, `DELETE FROM holder_sessions WHERE account_id = $1 AND token_hash = $2`, accountID, tokenHash)
+	del := stmt{`DELETE FROM holder_sessions WHERE account_id = $1`, []any{accountID}}
+	if tokenHash != nil {
+		del = stmt{`DELETE FROM holder_sessions WHERE account_id = $1 AND token_hash = $2`, []any{accountID, tokenHash}}
 	}
+	stmts := []stmt{del}
+	if s.postgres() {
+		stmts = append(stmts, stmt{`SELECT pg_notify($1, $2)`, []any{holderSessionsChannel, accountID}})
+	}
+	// One pipeline: outside a transaction, one implicit transaction.
+	n, err := s.w().execAll(ctx, stmts)
 	if err != nil {
 		return 0, fmt.Errorf("deleting holder sessions: %w", err)
 	}
-	return n, nil
+	return n[0], nil
 }
 
 // PurgeHolderSessions deletes the sessions expired at before.

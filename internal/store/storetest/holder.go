@@ -23,6 +23,7 @@ func holderCases() []testCase {
 		{"HolderTransactions", testHolderTransactions},
 		{"HolderHistory", testHolderHistory},
 		{"HolderTakePresentation", testHolderTakePresentation},
+		{"HolderTakePresentations", testHolderTakePresentations},
 		{"HolderRateLimitPeek", testHolderRateLimitPeek},
 	}
 }
