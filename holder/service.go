@@ -131,7 +131,7 @@ type Service struct {
 	// dummyHash is checked against for unknown usernames, so that a
 	// login takes as long whether or not the account exists.
 	dummyHash func() string
-	sessions *sessionCache
+	sessions  *sessionCache
 	// takes records presentations, several to a transaction under load.
 	takes *groupcommit.Group[store.HolderTake, struct{}]
 }
