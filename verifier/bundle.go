@@ -1,7 +1,9 @@
 package verifier
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,16 +39,24 @@ type BundleConfig struct {
 	// asks each for the lists of every issuer its policy names, so that it
 	// carries all their current lists, not only those a presentation named.
 	StatusIndexes []string
+	// MaxLists caps the status lists one bundle carries; 0 means 4,096.
+	// Lists over it (or over the bundle's size budget) are left out and
+	// recorded in the bundle (bundle.MissingOverLimit), never silently.
+	MaxLists int
 }
 
 // ErrBundleUnavailable: the bundle could not be built.
 var ErrBundleUnavailable = errs.E(errs.Unavailable, "bundle_unavailable", "the trust bundle could not be built")
 
 // maxFetch caps one answer the builder reads; maxBundleLists the status
-// lists one bundle carries.
+// lists one bundle carries by default, and those noteList remembers;
+// maxBundlePayload the JSON content of a bundle, so that the signed bundle
+// (base64url, with its header and signature) stays under bundle.MaxSize,
+// which a venue opens.
 const (
-	maxFetch       = 16 << 20
-	maxBundleLists = 4096
+	maxFetch         = 16 << 20
+	maxBundleLists   = 4096
+	maxBundlePayload = bundle.MaxSize/4*3 - 64<<10
 )
 
 // httpStatusError is an answer other than 200 to the bundle builder.
@@ -58,14 +68,22 @@ type httpStatusError struct {
 func (e *httpStatusError) Error() string { return fmt.Sprintf("%s answered %d", e.url, e.code) }
 
 // noteList remembers a status list a presentation named, for the bundle.
+// Past maxBundleLists lists it keeps no more, and remembers instead that
+// the issuer has lists it did not keep, which the bundle then records
+// (bundle.MissingOverLimit).
 func (s *Service) noteList(issuer, uri string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lists == nil {
-		s.lists = map[string]string{}
+		s.lists, s.listsFull = map[string]string{}, map[string]bool{}
 	}
-	if len(s.lists) < 4096 {
+	if _, ok := s.lists[uri]; ok {
+		return
+	}
+	if len(s.lists) < maxBundleLists {
 		s.lists[uri] = issuer
+	} else if len(s.listsFull) < maxBundleLists {
+		s.listsFull[issuer] = true
 	}
 }
 
@@ -77,7 +95,8 @@ func (s *Service) noteList(issuer, uri string) {
 // version of every status list of those issuers (bundleLists: those the
 // configured status-list indexes name, and those a presentation at this
 // verifier named since it started; a list with nothing anchored yet is
-// left out), as each issuer serves it; the policy with its vaccination
+// left out), as each issuer serves it, and a Missing record for each gap
+// in them (see bundleStatusLists); the policy with its vaccination
 // rule; and the venue's pass trust (Venue.Passes, as the files it was
 // loaded from: a TrustSet not made by TrustSources.Load carries none).
 // The bundle is opened (bundle.Open: every piece verified down to
@@ -168,26 +187,8 @@ func (s *Service) TrustBundle(ctx context.Context, tenantID string) (string, err
 			}
 		}
 	}
-	lists, err := s.bundleLists(p.Issuers, bc.StatusIndexes, get)
-	if err != nil {
-		return "", ErrBundleUnavailable.With("", err)
-	}
-	uris := slices.Sorted(maps.Keys(lists))
-	for _, uri := range uris {
-		iss := lists[uri]
-		var sl trust.StatusListVersion
-		err := get(strings.TrimRight(uri, "/")+"/latest", "application/json", &sl)
-		var se *httpStatusError
-		if errors.As(err, &se) && se.code == http.StatusNotFound {
-			continue // nothing anchored yet: no venue could check it
-		}
-		if err != nil {
-			return "", ErrBundleUnavailable.With("", err)
-		}
-		if sl.Anchor.Receipt == nil || sl.Anchor.Latest == nil {
-			continue // served with its anchor pending: as not anchored yet
-		}
-		b.StatusLists = append(b.StatusLists, bundle.StatusList{Issuer: iss, URI: uri, Version: sl.Version, Token: sl.Token, Anchor: sl.Anchor})
+	if err := s.bundleStatusLists(ctx, b, p.Issuers, get); err != nil {
+		return "", err
 	}
 	signed, err := bundle.Sign(v.Signer, v.KeyID, b)
 	if err != nil {
@@ -199,44 +200,165 @@ func (s *Service) TrustBundle(ctx context.Context, tenantID string) (string, err
 	return signed, nil
 }
 
+// bundleStatusLists puts into b the latest anchored version of each
+// status list of issuers (bundleLists), within the bundle's limits, and a
+// Missing record for each gap, so that one issuer's index or list that
+// misbehaves costs the venue that issuer's lists, not the whole bundle:
+// a list whose latest version answers 404 (nothing anchored yet) is left
+// out, as no venue could check it; one that cannot be fetched
+// (MissingList), is served with its anchor pending (MissingPending) or
+// does not verify (MissingUnverified) is recorded; lists over MaxLists or
+// over the size budget are left out and their issuer recorded
+// (MissingOverLimit). Each gap is logged (issuer, list, reason: nothing
+// personal). Errors: a status index that is not an absolute URL (the
+// configuration), or ctx ending.
+func (s *Service) bundleStatusLists(ctx context.Context, b *bundle.Bundle, issuers []string, get func(u, accept string, into any) error) error {
+	bc := s.cfg.Bundle
+	maxLists := bc.MaxLists
+	if maxLists <= 0 {
+		maxLists = maxBundleLists
+	}
+	lists, missing, err := s.bundleLists(issuers, bc.StatusIndexes, maxLists, get)
+	if err != nil {
+		return ErrBundleUnavailable.With("", err)
+	}
+	gap := func(iss, uri, reason string, err error) {
+		missing = append(missing, bundle.Missing{Issuer: iss, URI: uri, Reason: reason})
+		s.log.WarnContext(ctx, "trust bundle: a status list left out", "issuer", iss, "list", uri, "reason", reason, "error", err)
+	}
+	for _, uri := range slices.Sorted(maps.Keys(lists)) {
+		iss := lists[uri]
+		var sl trust.StatusListVersion
+		err := get(strings.TrimRight(uri, "/")+"/latest", "application/json", &sl)
+		var se *httpStatusError
+		switch {
+		case errors.As(err, &se) && se.code == http.StatusNotFound:
+			continue // nothing anchored yet: no venue could check it
+		case err != nil:
+			gap(iss, uri, bundle.MissingList, err)
+		case sl.Anchor.Receipt == nil || sl.Anchor.Latest == nil:
+			gap(iss, uri, bundle.MissingPending, nil)
+		default:
+			b.StatusLists = append(b.StatusLists, bundle.StatusList{Issuer: iss, URI: uri, Version: sl.Version, Token: sl.Token, Anchor: sl.Anchor})
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return ErrBundleUnavailable.With("", err)
+	}
+	kept := b.StatusLists[:0]
+	for i, err := range bundle.VerifyStatusLists(b) {
+		if sl := b.StatusLists[i]; err != nil {
+			gap(sl.Issuer, sl.URI, bundle.MissingUnverified, err)
+		} else {
+			kept = append(kept, sl)
+		}
+	}
+	b.StatusLists = kept
+	over := fitLists(b, maxBundlePayload)
+	for _, iss := range over {
+		missing = append(missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingOverLimit})
+	}
+	b.Missing = slices.CompactFunc(sortMissing(missing), func(a, b bundle.Missing) bool { return a == b })
+	for _, m := range b.Missing {
+		if m.Reason == bundle.MissingOverLimit {
+			s.log.WarnContext(ctx, "trust bundle: an issuer's status lists over the bundle's limit left out", "issuer", m.Issuer, "max_lists", maxLists)
+		}
+	}
+	return nil
+}
+
+// sortMissing sorts records by issuer, URI and reason.
+func sortMissing(m []bundle.Missing) []bundle.Missing {
+	slices.SortFunc(m, func(a, b bundle.Missing) int {
+		return cmp.Or(strings.Compare(a.Issuer, b.Issuer), strings.Compare(a.URI, b.URI), strings.Compare(a.Reason, b.Reason))
+	})
+	return m
+}
+
+// fitLists keeps, in order, the status lists of b whose JSON fits in
+// budget bytes of content with the rest of b, and returns the issuers of
+// those it left out.
+func fitLists(b *bundle.Bundle, budget int) []string {
+	all := b.StatusLists
+	b.StatusLists = nil
+	base, err := json.Marshal(b)
+	size := len(base)
+	if err != nil {
+		size = budget // cannot happen (Sign would fail too): keep none
+	}
+	var over []string
+	for _, sl := range all {
+		j, err := json.Marshal(&sl)
+		if err != nil || size+len(j)+1 > budget {
+			if !slices.Contains(over, sl.Issuer) {
+				over = append(over, sl.Issuer)
+			}
+			continue
+		}
+		size += len(j) + 1
+		b.StatusLists = append(b.StatusLists, sl)
+	}
+	return over
+}
+
 // bundleLists returns the status lists (URI → issuer) of the issuers a
 // bundle is for: every list each status index names for each of them, and
 // every list of theirs a presentation at this verifier named since it
-// started, at most maxBundleLists. An index may name only lists under its
-// own origin (it speaks for its service, not for others); an index that
-// does not answer fails the bundle, so that a venue is not handed a
-// bundle that silently lacks an issuer's revocations.
-func (s *Service) bundleLists(issuers, indexes []string, get func(u, accept string, into any) error) (map[string]string, error) {
+// started, at most maxLists; and a Missing record for each issuer whose
+// lists it cannot know whole: an index that does not answer for it, or
+// names a list of another origin (an index speaks for its service, not for
+// others: that list is not taken) is MissingIndex; an issuer with lists
+// over maxLists, or with lists noteList did not keep, MissingOverLimit.
+// Error: an index that is not an absolute URL.
+func (s *Service) bundleLists(issuers, indexes []string, maxLists int, get func(u, accept string, into any) error) (map[string]string, []bundle.Missing, error) {
 	lists := map[string]string{}
+	var missing []bundle.Missing
+	add := func(uri, iss string) {
+		if _, ok := lists[uri]; ok {
+			return
+		}
+		if len(lists) >= maxLists {
+			missing = append(missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingOverLimit})
+			return
+		}
+		lists[uri] = iss
+	}
 	for _, ix := range indexes {
 		base, err := url.Parse(ix)
 		if err != nil || base.Host == "" {
-			return nil, fmt.Errorf("status index %q is not an absolute URL", ix)
+			return nil, nil, fmt.Errorf("status index %q is not an absolute URL", ix)
 		}
 		for _, iss := range issuers {
 			var r struct {
 				Lists []string `json:"status_lists"`
 			}
 			if err := get(ix+"?"+url.Values{"issuer": {iss}}.Encode(), "application/json", &r); err != nil {
-				return nil, err
+				s.log.Warn("trust bundle: a status index did not answer", "index", ix, "issuer", iss, "reason", bundle.MissingIndex, "error", err)
+				missing = append(missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingIndex})
+				continue
 			}
 			for _, uri := range r.Lists {
 				u, err := url.Parse(uri)
 				if err != nil || u.Scheme != base.Scheme || u.Host != base.Host {
-					return nil, fmt.Errorf("status index %s names a list of another origin", ix)
+					s.log.Warn("trust bundle: a status index named a list of another origin", "index", ix, "issuer", iss, "reason", bundle.MissingIndex)
+					missing = append(missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingIndex})
+					continue
 				}
-				if len(lists) < maxBundleLists {
-					lists[uri] = iss
-				}
+				add(uri, iss)
 			}
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for uri, iss := range s.lists {
-		if _, ok := lists[uri]; !ok && slices.Contains(issuers, iss) && len(lists) < maxBundleLists {
-			lists[uri] = iss
+	for _, uri := range slices.Sorted(maps.Keys(s.lists)) {
+		if iss := s.lists[uri]; slices.Contains(issuers, iss) {
+			add(uri, iss)
 		}
 	}
-	return lists, nil
+	for _, iss := range issuers {
+		if s.listsFull[iss] {
+			missing = append(missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingOverLimit})
+		}
+	}
+	return lists, missing, nil
 }

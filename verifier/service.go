@@ -77,6 +77,8 @@ type Service struct {
 	mu      sync.Mutex
 	waiters map[string][]chan struct{}
 	lists   map[string]string // status list URI → issuer, for the trust bundle
+	// listsFull: issuers with lists noteList did not keep (bundle.go).
+	listsFull map[string]bool
 }
 
 // New checks the configuration and returns the service. Each venue's

@@ -5,9 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi/internal/bundle"
+	"github.com/ssi-project/ssi/internal/config"
 	"github.com/ssi-project/ssi/internal/dcc/dcctest"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
@@ -25,6 +30,8 @@ import (
 	"github.com/ssi-project/ssi/internal/qr"
 	"github.com/ssi-project/ssi/internal/sdjwt"
 	"github.com/ssi-project/ssi/internal/shc/shctest"
+	"github.com/ssi-project/ssi/internal/trust"
+	"github.com/ssi-project/ssi/verifier"
 )
 
 // noNetwork is an HTTP transport that refuses every request: installed as
@@ -266,4 +273,156 @@ func TestTrustBundlePassesOffline(t *testing.T) {
 	require.NoError(t, err)
 	_, err = bundle.Open(parts[0]+"."+base64.RawURLEncoding.EncodeToString(tampered)+"."+parts[2], venuePub)
 	assert.Equal(t, "bundle_invalid", errs.CodeOf(err))
+}
+
+// misbehavingIndex is an issuer service's status-list index gone wrong,
+// a real HTTP server: while down, /status answers 500 for every issuer;
+// otherwise it names, for issuer, lists under its own origin whose
+// /latest each misbehave (their names say how), and answers 500 for any
+// other issuer. real is the latest version of a list of the real issuer,
+// as it serves it (its /latest JSON).
+type misbehavingIndex struct {
+	srv    *httptest.Server
+	issuer string
+	real   []byte
+	down   atomic.Bool
+}
+
+func newMisbehavingIndex(t *testing.T, issuer string, real []byte) *misbehavingIndex {
+	m := &misbehavingIndex{issuer: issuer, real: real}
+	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		base := "http://" + r.Host + "/status/"
+		switch r.URL.Path {
+		case "/status":
+			if m.down.Load() || r.URL.Query().Get("issuer") != m.issuer {
+				http.Error(w, "down", http.StatusInternalServerError)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"status_lists": []string{
+				base + "garbled", base + "failing", base + "pending", base + "forged", base + "unanchored"}})
+		case "/status/garbled/latest":
+			_, _ = io.WriteString(w, `{"version": "one"`)
+		case "/status/failing/latest":
+			http.Error(w, "failing", http.StatusBadGateway)
+		case "/status/pending/latest": // the real list, its anchor pending
+			var v map[string]any
+			_ = json.Unmarshal(m.real, &v)
+			v["anchor"] = map[string]any{"status": "pending"}
+			_ = json.NewEncoder(w).Encode(v)
+		case "/status/forged/latest": // the real list and its anchor, at another URI
+			_, _ = w.Write(m.real)
+		default: // unanchored: 404, as an issuer answers for a list with nothing anchored
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(m.srv.Close)
+	return m
+}
+
+// TestTrustBundleMisbehavingIndex is the trust bundle of a verifier whose
+// policy names the health agency and the benefits agency of `ssi dev`
+// (its real registry, ledger and issuer) and which reads dev's status
+// index and one that misbehaves (a real HTTP server). One bad index or
+// list costs only what it concerns: the bundle is made, carries the health
+// agency's real list (a pass of it is green offline), and records each
+// gap (missing: the index that did not answer for the benefits agency;
+// the lists that could not be fetched, were pending or do not verify; not
+// the list with nothing anchored, which no venue could check); each gap is
+// logged, without personal data. With only the bad index, down, the
+// health agency's lists are unknown: its pass is red status_unavailable
+// offline, not status_list_not_in_bundle.
+func TestTrustBundleMisbehavingIndex(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ssi dev")
+	}
+	d := newDevWallet(t)
+	ctx := context.Background()
+	seed := readDevSeed(t, d.dir)
+	subject := map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01",
+		"vaccinations": []any{map[string]any{"date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "vaccine": "XYZ-1"}}}
+	o, err := d.c.CreateOffer(ctx, d.key, "vaccination-pass", "citizen-misbehaving", subject)
+	require.NoError(t, err)
+	holder, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	cred := d.redeemFor(t, o.OfferURI, o.TxCode, holder)[0]
+	waitAnchoredDID(t, d.c.Base, d.did)
+	recs, err := d.c.Records(ctx, d.key, "citizen-misbehaving")
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	d.waitListAnchored(t, recs[0])
+	code, real := get(t, recs[0].StatusList+"/latest", "")
+	require.Equal(t, http.StatusOK, code, string(real))
+	bad := newMisbehavingIndex(t, d.did, real)
+
+	signer, venueDID, kid := venueKey(t, d.dir)
+	pinned, err := trust.TrustFromGenesis(filepath.Join(d.dir, "ledger", "node0", "config", "genesis.json"))
+	require.NoError(t, err)
+	st, err := openStore(ctx, config.Server{Store: "sqlite:" + filepath.Join(t.TempDir(), "verifier.db")}, true)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	var logs safeBuffer
+	policy := entryPolicy().policy()
+	policy.Issuers = []string{d.did, seed.DIDs["benefits"]}
+	bundleOf := func(indexes ...string) (string, *bundle.Bundle) {
+		t.Helper()
+		tc := trust.NewClient(d.c.Base, trust.Options{Trust: pinned})
+		svc, err := verifier.New(ctx, verifier.Config{Store: st, Trust: verifier.TrustClient(tc), PublicURL: "http://venue.test",
+			Venues:                 []verifier.Venue{{TenantID: "venue", DID: venueDID, KeyID: kid, Signer: signer, Policies: []verifier.Policy{policy}}},
+			DeferRegistrationCheck: true, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+			Bundle: &verifier.BundleConfig{RegistryURL: d.c.Base, Pinned: pinned, StatusIndexes: indexes}})
+		require.NoError(t, err)
+		signed, err := svc.TrustBundle(ctx, "venue")
+		require.NoError(t, err, "a misbehaving index does not fail the bundle")
+		payload, err := base64.RawURLEncoding.DecodeString(strings.Split(signed, ".")[1])
+		require.NoError(t, err)
+		var bb bundle.Bundle
+		require.NoError(t, json.Unmarshal(payload, &bb))
+		return signed, &bb
+	}
+	venuePub := jose.PublicKey{Key: signer.Public(), Alg: signer.Algorithm()}
+	check := func(signed string) *bundle.Verdict {
+		t.Helper()
+		vb, err := bundle.Open(signed, venuePub)
+		require.NoError(t, err)
+		now := time.Now()
+		pres, err := sdjwt.Present(cred, []string{"/vaccinated_within_policy", "/given_name", "/family_name", "/birth_date"},
+			&sdjwt.KeyBinding{Signer: holder, Nonce: oid4vp.NewNonce()[:32], Audience: bundle.OfflineAudiencePrefix + venueDID, IssuedAt: now})
+		require.NoError(t, err)
+		text, err := qr.EncodeEnvelope(pres)
+		require.NoError(t, err)
+		return vb.Check(text, now, &bundle.MemoryNonces{})
+	}
+
+	signed, bb := bundleOf(d.c.Base+"/status", bad.srv.URL+"/status")
+	var uris []string
+	for _, sl := range bb.StatusLists {
+		uris = append(uris, sl.URI)
+		assert.True(t, strings.HasPrefix(sl.URI, d.c.Base+"/"), "only the real issuer's lists: %s", sl.URI)
+	}
+	assert.Contains(t, uris, recs[0].StatusList)
+	u := bad.srv.URL + "/status/"
+	assert.ElementsMatch(t, []bundle.Missing{
+		{Issuer: seed.DIDs["benefits"], Reason: bundle.MissingIndex},
+		{Issuer: d.did, URI: u + "garbled", Reason: bundle.MissingList},
+		{Issuer: d.did, URI: u + "failing", Reason: bundle.MissingList},
+		{Issuer: d.did, URI: u + "pending", Reason: bundle.MissingPending},
+		{Issuer: d.did, URI: u + "forged", Reason: bundle.MissingUnverified},
+	}, bb.Missing)
+	v := check(signed)
+	assert.Equal(t, "green", v.Verdict, v.Reasons)
+	out := logs.String()
+	for _, reason := range []string{bundle.MissingIndex, bundle.MissingList, bundle.MissingPending, bundle.MissingUnverified} {
+		assert.Contains(t, out, "reason="+reason)
+	}
+	for _, secret := range []string{"Lovelace", "1990-01-01", cred[:40]} {
+		assert.NotContains(t, out, secret, "no personal data in the log")
+	}
+
+	bad.down.Store(true)
+	signed, bb = bundleOf(bad.srv.URL + "/status")
+	assert.Empty(t, bb.StatusLists)
+	assert.ElementsMatch(t, []bundle.Missing{
+		{Issuer: d.did, Reason: bundle.MissingIndex}, {Issuer: seed.DIDs["benefits"], Reason: bundle.MissingIndex},
+	}, bb.Missing)
+	assert.Equal(t, []string{"status_unavailable"}, check(signed).Reasons, "the bundle knows it lacks the issuer's lists")
 }

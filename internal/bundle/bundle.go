@@ -107,7 +107,44 @@ type Bundle struct {
 	// anchored: the verifier's signature over the bundle is their
 	// authority, as the venue's configuration is online.
 	Passes *passcheck.TrustSources `json:"passes,omitempty"`
+	// Missing records what the verifier could not put into the bundle
+	// (optional; a scanner that predates it ignores it and answers
+	// status_list_not_in_bundle instead): the offline check of a pass
+	// whose status list it covers is red status_unavailable, not as if
+	// the issuer had no such list.
+	Missing []Missing `json:"missing,omitempty"`
 }
+
+// Missing is a gap in a bundle's status lists, as the verifier recorded
+// it when it made the bundle.
+type Missing struct {
+	// Issuer is the issuer whose status lists the bundle may lack.
+	Issuer string `json:"issuer"`
+	// URI is the one list left out; empty, any list of Issuer that is not
+	// in the bundle.
+	URI string `json:"uri,omitempty"`
+	// Reason is why, one of the Missing* codes.
+	Reason string `json:"reason"`
+}
+
+// Reasons of a Missing record.
+const (
+	// MissingIndex: a status-list index did not answer for the issuer
+	// (an error, not 200, not its JSON, or a list of another origin), so
+	// the bundle does not know all the issuer's lists.
+	MissingIndex = "status_index_unavailable"
+	// MissingList: the list's latest anchored version could not be
+	// fetched (an error, an answer other than 200 or 404, not its JSON).
+	MissingList = "status_list_unavailable"
+	// MissingUnverified: the list was served but does not verify as Open
+	// verifies it (its anchor, or its token's signature).
+	MissingUnverified = "status_list_unverifiable"
+	// MissingPending: the list was served with its anchor pending.
+	MissingPending = "anchor_pending"
+	// MissingOverLimit: the issuer has more lists than one bundle carries
+	// (by number or by size); those left out are not named.
+	MissingOverLimit = "too_many_status_lists"
+)
 
 // Sign returns b signed by s (the verifier's key), kid its DID URL, in
 // format FormatVersion.
@@ -127,7 +164,10 @@ type Verified struct {
 	docs   map[string]*did.Document
 	accs   []trust.Accreditation
 	lists  map[string]verifiedList
-	passes *passcheck.TrustSet // nil: the bundle carries no pass trust
+	// missing holds the Missing records by issuer and URI ("" for all
+	// the issuer's lists not in the bundle).
+	missing map[[2]string]bool
+	passes  *passcheck.TrustSet // nil: the bundle carries no pass trust
 }
 
 type verifiedList struct {
@@ -178,22 +218,8 @@ func Open(signed string, key jose.PublicKey) (*Verified, error) {
 		return nil, invalid("the header fields", nil)
 	}
 	v := &Verified{Bundle: &b, docs: map[string]*did.Document{}, lists: map[string]verifiedList{}}
-	current := func(a trust.Anchor, kind, subject string, version uint64, content []byte) error {
-		if a.Receipt == nil || a.Latest == nil {
-			return invalid("a piece without its anchor", nil)
-		}
-		sum := sha256.Sum256(content)
-		e := a.Receipt.Entry
-		if e.Kind != kind || e.Subject != subject || e.Version != version || e.SHA256 != hex.EncodeToString(sum[:]) {
-			return invalid("a receipt for other content", nil)
-		}
-		if _, err := trust.VerifyCurrent(a.Receipt, a.Latest, b.Trust, b.IssuedAt, ProofMaxAge); err != nil {
-			return invalid("an anchor", err)
-		}
-		return nil
-	}
 	for _, is := range b.Issuers {
-		if err := current(is.Anchor, trust.KindDIDDocument, is.DID, is.Version, is.Document); err != nil {
+		if err := verifyCurrent(&b, is.Anchor, trust.KindDIDDocument, is.DID, is.Version, is.Document); err != nil {
 			return nil, err
 		}
 		doc, err := did.ParseDocument(is.Document)
@@ -210,33 +236,24 @@ func Open(signed string, key jose.PublicKey) (*Verified, error) {
 		if err := jsonx.Unmarshal(ev.Record, &a, false); err != nil {
 			return nil, invalid("an accreditation record", err)
 		}
-		if err := current(ev.Anchor, trust.KindAccreditation, strings.TrimSuffix(b.Registry, "/")+"/registry/v1/accreditations/"+a.ID, a.Version, ev.Record); err != nil {
+		if err := verifyCurrent(&b, ev.Anchor, trust.KindAccreditation, strings.TrimSuffix(b.Registry, "/")+"/registry/v1/accreditations/"+a.ID, a.Version, ev.Record); err != nil {
 			return nil, err
 		}
 		v.accs = append(v.accs, a)
 	}
 	for _, sl := range b.StatusLists {
-		if err := current(sl.Anchor, trust.KindStatusList, sl.URI, sl.Version, []byte(sl.Token)); err != nil {
+		l, err := verifyList(&b, v.docs, sl)
+		if err != nil {
 			return nil, err
 		}
-		doc, ok := v.docs[sl.Issuer]
-		if !ok {
-			return nil, invalid("a status list of an issuer not in the bundle", nil)
+		v.lists[sl.URI] = l
+	}
+	v.missing = map[[2]string]bool{}
+	for _, m := range b.Missing {
+		if !strings.HasPrefix(m.Issuer, "did:") || m.Reason == "" {
+			return nil, invalid("a missing-list record", nil)
 		}
-		tok, err := statuslist.Verify(sl.Token, statuslist.VerifyOptions{
-			URI: sl.URI, Now: func() time.Time { return b.IssuedAt }, RequireExp: true,
-			Key: func(h *jose.Header, _ []byte) (jose.PublicKey, error) {
-				pub, alg, err := doc.PublicKey(h.Kid, did.AssertionMethod)
-				if err != nil {
-					return jose.PublicKey{}, err
-				}
-				return jose.PublicKey{Key: pub, Alg: alg}, nil
-			},
-		})
-		if err != nil {
-			return nil, invalid("a status list token", err)
-		}
-		v.lists[sl.URI] = verifiedList{issuer: sl.Issuer, list: tok.List, exp: tok.ExpiresAt}
+		v.missing[[2]string{m.Issuer, m.URI}] = true
 	}
 	if b.Passes != nil {
 		t, err := b.Passes.Load()
@@ -246,4 +263,68 @@ func Open(signed string, key jose.PublicKey) (*Verified, error) {
 		v.passes = &t
 	}
 	return v, nil
+}
+
+// verifyCurrent checks that a is the anchor of content, the latest version
+// of subject when b was made.
+func verifyCurrent(b *Bundle, a trust.Anchor, kind, subject string, version uint64, content []byte) error {
+	if a.Receipt == nil || a.Latest == nil {
+		return invalid("a piece without its anchor", nil)
+	}
+	sum := sha256.Sum256(content)
+	e := a.Receipt.Entry
+	if e.Kind != kind || e.Subject != subject || e.Version != version || e.SHA256 != hex.EncodeToString(sum[:]) {
+		return invalid("a receipt for other content", nil)
+	}
+	if _, err := trust.VerifyCurrent(a.Receipt, a.Latest, b.Trust, b.IssuedAt, ProofMaxAge); err != nil {
+		return invalid("an anchor", err)
+	}
+	return nil
+}
+
+// verifyList checks sl as Open does: its anchor, and its token signed by
+// an assertion key of its issuer's document (in docs).
+func verifyList(b *Bundle, docs map[string]*did.Document, sl StatusList) (verifiedList, error) {
+	if err := verifyCurrent(b, sl.Anchor, trust.KindStatusList, sl.URI, sl.Version, []byte(sl.Token)); err != nil {
+		return verifiedList{}, err
+	}
+	doc, ok := docs[sl.Issuer]
+	if !ok {
+		return verifiedList{}, invalid("a status list of an issuer not in the bundle", nil)
+	}
+	tok, err := statuslist.Verify(sl.Token, statuslist.VerifyOptions{
+		URI: sl.URI, Now: func() time.Time { return b.IssuedAt }, RequireExp: true,
+		Key: func(h *jose.Header, _ []byte) (jose.PublicKey, error) {
+			pub, alg, err := doc.PublicKey(h.Kid, did.AssertionMethod)
+			if err != nil {
+				return jose.PublicKey{}, err
+			}
+			return jose.PublicKey{Key: pub, Alg: alg}, nil
+		},
+	})
+	if err != nil {
+		return verifiedList{}, invalid("a status list token", err)
+	}
+	return verifiedList{issuer: sl.Issuer, list: tok.List, exp: tok.ExpiresAt}, nil
+}
+
+// VerifyStatusLists checks each of b.StatusLists as Open would (its
+// anchor against b.Trust at b.IssuedAt, its token by its issuer's document
+// among b.Issuers, whose own anchors it does not check: Open does) and
+// returns, in the same order, nil for a list that verifies and the reason
+// for one that does not: the builder's check, so that one list that does
+// not verify is left out and recorded (MissingUnverified) instead of
+// making the whole bundle one no venue opens.
+func VerifyStatusLists(b *Bundle) []error {
+	docs := map[string]*did.Document{}
+	for _, is := range b.Issuers {
+		if doc, err := did.ParseDocument(is.Document); err == nil && doc.ID == is.DID && len(doc.CapabilityInvocation) > 0 {
+			docs[is.DID] = doc
+		}
+	}
+	out := make([]error, len(b.StatusLists))
+	for i, sl := range b.StatusLists {
+		_, out[i] = verifyList(b, docs, sl)
+	}
+	return out
 }

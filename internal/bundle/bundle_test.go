@@ -86,3 +86,40 @@ func FuzzOpen(f *testing.F) {
 		_, _ = Open(signed, pub)
 	})
 }
+
+// TestMissingLists: a status list the bundle records as missing (one
+// list, or every list of an issuer not in the bundle) is
+// status_unavailable offline; one it does not record stays
+// status_list_not_in_bundle; a record without an issuer DID or a reason
+// makes the bundle bundle_invalid.
+func TestMissingLists(t *testing.T) {
+	s, pub := signer(t)
+	b := &Bundle{Verifier: "did:key:zVenue", IssuedAt: time.Unix(1_800_000_000, 0), MaxAge: 3600, Missing: []Missing{
+		{Issuer: "did:psr:a", Reason: MissingIndex},
+		{Issuer: "did:psr:b", URI: "https://b.example/status/1", Reason: MissingUnverified},
+	}}
+	signed, err := Sign(s, "did:key:zVenue#k", b)
+	require.NoError(t, err)
+	v, err := Open(signed, pub)
+	require.NoError(t, err)
+	for _, c := range []struct{ iss, uri, code string }{
+		{"did:psr:a", "https://a.example/status/7", "status_unavailable"},
+		{"did:psr:b", "https://b.example/status/1", "status_unavailable"},
+		{"did:psr:b", "https://b.example/status/2", "status_list_not_in_bundle"},
+		{"did:psr:c", "https://b.example/status/1", "status_list_not_in_bundle"},
+	} {
+		_, err := v.statusList(c.iss, c.uri)
+		assert.Equal(t, c.code, Code(err), "%s %s", c.iss, c.uri)
+	}
+	for name, m := range map[string]Missing{
+		"no issuer": {URI: "https://b.example/status/1", Reason: MissingList},
+		"no reason": {Issuer: "did:psr:a"},
+	} {
+		bad := *b
+		bad.Missing = []Missing{m}
+		signed, err := Sign(s, "did:key:zVenue#k", &bad)
+		require.NoError(t, err)
+		_, err = Open(signed, pub)
+		assert.Equal(t, "bundle_invalid", errs.CodeOf(err), name)
+	}
+}

@@ -79,7 +79,8 @@ func (m *MemoryNonces) Use(nonce string, until, now time.Time) bool {
 // vct at iat from the bundle's records (untrusted_issuer); the SD-JWT
 // (sdjwt's codes) with a KB-JWT by the offline rules (aud "offline:" +
 // the venue's DID, a wallet nonce, a fresh iat, the nonce used once);
-// the status from the bundle's list (status_list_not_in_bundle,
+// the status from the bundle's list (status_list_not_in_bundle, or
+// status_unavailable when the bundle records the list as missing,
 // status_list_expired past the token's exp, revoked, suspended); then the
 // policy (the vct, the disclosed claims, the rule: policy_not_met).
 //
@@ -197,9 +198,9 @@ func (v *Verified) checkSSI(text string, now time.Time, nonces Nonces) *Verdict 
 	if res.Status == nil {
 		return redVerdict(ErrStatusMissing)
 	}
-	l, ok := v.lists[res.Status.URI]
-	if !ok || l.issuer != iss {
-		return redVerdict(ErrStatusListMissing)
+	l, err := v.statusList(iss, res.Status.URI)
+	if err != nil {
+		return redVerdict(err)
 	}
 	if !now.Before(l.exp) {
 		return redVerdict(ErrStatusListExpired)
@@ -241,4 +242,17 @@ func (v *Verified) checkSSI(text string, now time.Time, nonces Nonces) *Verdict 
 		}
 	}
 	return out
+}
+
+// statusList is the list at uri of issuer iss in the bundle; when it is
+// not there, ErrStatusIncomplete if a Missing record covers it (the
+// verifier could not put it in) and ErrStatusListMissing otherwise.
+func (v *Verified) statusList(iss, uri string) (verifiedList, error) {
+	if l, ok := v.lists[uri]; ok && l.issuer == iss {
+		return l, nil
+	}
+	if v.missing[[2]string{iss, uri}] || v.missing[[2]string{iss, ""}] {
+		return verifiedList{}, ErrStatusIncomplete
+	}
+	return verifiedList{}, ErrStatusListMissing
 }
