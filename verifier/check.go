@@ -171,15 +171,24 @@ func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sd
 			return jose.PublicKey{}, jose.ErrInvalidClaim.With("the credential has no iat", nil)
 		}
 		vct, _, _ := c.String("vct")
-		// iat counts whole seconds: the credential was signed in [iat,
-		// iat+1 s), so the issuer is judged at the last instant of that
-		// second (never past now), which a DID created earlier in the same
-		// second passes.
+		// iat counts whole seconds: the credential was signed at some
+		// instant of [iat, iat+1 s), and its key must be valid at one of
+		// them (docs/did-method.md §4). The issuer is judged at the last
+		// instant (never past now), which a DID created earlier in the same
+		// second passes; a key not in that version, at the first, which a
+		// key rotated out later in that second passes.
 		at := iat.Add(time.Second - time.Nanosecond)
 		if now := s.now(); at.After(now) {
 			at = now
 		}
 		key, err := s.issuerKey(ctx, is, h.Kid, at)
+		if errors.Is(err, ErrIssuerKeyNotValid) && !errors.Is(err, did.ErrDeactivated) && at.After(iat) {
+			// A DID created later in the second is unknown at its start:
+			// the answer at the end stands.
+			if k, serr := s.issuerKey(ctx, is, h.Kid, iat); !errors.Is(serr, ErrIssuerUnknown) {
+				at, key, err = iat, k, serr
+			}
+		}
 		if err != nil {
 			return jose.PublicKey{}, err
 		}

@@ -338,12 +338,21 @@ func (c *Client) fetchResolution(ctx context.Context, d string, at time.Time, pa
 	return res, rerr
 }
 
+// LedgerClockSkew is how far the registry's clock, which dates its
+// changes, may run ahead of the validators', which date the blocks: the
+// allowance on the ledger's upper bound of when a change was made.
+const LedgerClockSkew = 2 * time.Second
+
 // checkServed checks the anchor a server sent with a version it served:
 // version version of (kind, subject), whose content has the SHA-256
 // digest sum (hex). With at zero the version must be the latest anchored;
 // otherwise the one in force at at: not superseded before it, as
-// supersededAt tells from the next version's verified receipt.
-func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, sum string, at time.Time, supersededAt func(next *Receipt) (time.Time, error)) error {
+// supersededAt tells from the next version's verified receipt and bound,
+// the latest instant the ledger allows for that change. The bound is the
+// time of the header that proves the next version's receipt (the ledger
+// had the change by then; the entry's own block time can precede the
+// change by a block interval, so it is not a bound) plus LedgerClockSkew.
+func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, sum string, at time.Time, supersededAt func(next *Receipt, bound time.Time) (time.Time, error)) error {
 	if a == nil || a.Status != AnchorAnchored || a.Receipt == nil {
 		return ErrAnchorRequired.With("the version is not anchored yet", nil)
 	}
@@ -394,10 +403,11 @@ func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, su
 	if n.Entry.Kind != kind || n.Entry.Subject != subject || n.Entry.Version != version+1 {
 		return ErrAnchorRequired.With("the next version's receipt is for another entry", nil)
 	}
-	if err := VerifyReceipt(n, c.trust); err != nil {
+	recorded, err := verifyReceipt(n, c.trust)
+	if err != nil {
 		return err
 	}
-	until, err := supersededAt(n)
+	until, err := supersededAt(n, recorded.Add(LedgerClockSkew))
 	if err != nil {
 		return err
 	}
@@ -423,7 +433,10 @@ func (c *Client) verifyResolution(d string, at time.Time, gone bool, b []byte) (
 	}
 	digest := sha256.Sum256(w.Document)
 	sum := hex.EncodeToString(digest[:])
-	supersededAt := func(next *Receipt) (time.Time, error) { return next.Entry.Time, nil }
+	// A did:psr document carries no date: the registry dates a version when
+	// it stores it (and resolves versionTime by that), and only the
+	// ledger's bound can be checked.
+	supersededAt := func(_ *Receipt, bound time.Time) (time.Time, error) { return bound, nil }
 	if err := c.checkServed(w.DocumentMetadata.Anchor, KindDIDDocument, d, version, sum, at, supersededAt); err != nil {
 		return nil, "", err
 	}

@@ -201,7 +201,7 @@ func (c *Client) checkRecord(ev Evidence, kind, path string, version uint64, at 
 	}
 	sum := sha256.Sum256(ev.Record)
 	err := c.checkServed(&ev.Anchor, kind, c.records+path, version, hex.EncodeToString(sum[:]), at,
-		func(next *Receipt) (time.Time, error) {
+		func(next *Receipt, bound time.Time) (time.Time, error) {
 			nsum := sha256.Sum256(ev.NextRecord)
 			if len(ev.NextRecord) == 0 || hex.EncodeToString(nsum[:]) != next.Entry.SHA256 {
 				return time.Time{}, ErrAnchorRequired.With("the next version's record is not the one anchored", nil)
@@ -212,9 +212,9 @@ func (c *Client) checkRecord(ev Evidence, kind, path string, version uint64, at 
 			if err := jsonx.Unmarshal(ev.NextRecord, &n, false); err != nil {
 				return time.Time{}, ErrAnchorRequired.With("the next version's record does not parse", err)
 			}
-			// The registry dates a change when it makes it; the ledger's block
-			// time bounds that from above.
-			return minTime(n.EffectiveAt, next.Entry.Time), nil
+			// The registry dates a change when it makes it; the ledger bounds
+			// that from above.
+			return minTime(n.EffectiveAt, bound), nil
 		})
 	return err == nil, err
 }

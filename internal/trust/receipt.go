@@ -3,6 +3,7 @@ package trust
 import (
 	"bytes"
 	"crypto/sha256"
+	"time"
 
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -68,30 +69,41 @@ func ParseReceipt(b []byte) (*Receipt, error) {
 // It proves that the entry was anchored, not that it is the latest version
 // of its subject: that is VerifyLatest's.
 func VerifyReceipt(r *Receipt, trust Trust) error {
+	_, err := verifyReceipt(r, trust)
+	return err
+}
+
+// verifyReceipt is VerifyReceipt, returning the time of the verified
+// header at r.Height+1: the median of the validators' precommit times for
+// the block that appended the entry, so a moment by which the ledger had
+// the entry. The entry's own Time (its block's time, the median of the
+// precommits of the block before) is not such a bound: it can precede the
+// writer's request by up to a block interval.
+func verifyReceipt(r *Receipt, trust Trust) (time.Time, error) {
 	if r == nil {
-		return ErrInvalidReceipt.With("no receipt", nil)
+		return time.Time{}, ErrInvalidReceipt.With("no receipt", nil)
 	}
 	if err := r.Entry.Validate(); err != nil {
-		return ErrReceiptUnverified.With("the entry is not valid", err)
+		return time.Time{}, ErrReceiptUnverified.With("the entry is not valid", err)
 	}
 	if r.Entry.Writer != r.Entry.Owner {
-		return ErrReceiptUnverified.With("the entry's writer is not the subject's owner", nil)
+		return time.Time{}, ErrReceiptUnverified.With("the entry's writer is not the subject's owner", nil)
 	}
 	if len(r.InclusionProof) > maxProofLen || len(r.SignedHeader) > maxSignedHeaderLen {
-		return ErrInvalidReceipt.With("the receipt is too large", nil)
+		return time.Time{}, ErrInvalidReceipt.With("the receipt is too large", nil)
 	}
 	if len(r.MapRoot) != sha256.Size {
-		return ErrInvalidReceipt.With("the map root is missing", nil)
+		return time.Time{}, ErrInvalidReceipt.With("the map root is missing", nil)
 	}
 	sh, err := verifiedHeader(r.SignedHeader, r.Height, r.ValidatorsHash, trust, ErrReceiptUnverified, ErrInvalidReceipt)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	logRoot, err := proof.RootFromInclusionProof(logHasher, r.LeafIndex, r.TreeSize, r.Entry.LeafHash(), r.InclusionProof)
 	if err != nil || !bytes.Equal(AppHash(logRoot, r.MapRoot), sh.appHash) {
-		return ErrReceiptUnverified.With("the inclusion proof does not lead to the signed app hash", err)
+		return time.Time{}, ErrReceiptUnverified.With("the inclusion proof does not lead to the signed app hash", err)
 	}
-	return nil
+	return sh.time.asTime(), nil
 }
 
 // verifiedHeader decodes the signed header enc and checks it offline, as
