@@ -41,14 +41,18 @@ func (s *Store) TakeHolderPresentations(ctx context.Context, takes []HolderTake)
 	}
 	var (
 		locks []stmt
-		in    []int // takes[in[j]] is locked by locks[j]
+		by    []int // locks[j] is takes[by[j]]'s
+		in    []int // the takes locked
 	)
 	for i, t := range takes {
 		if err := checkHolderTake(t); err != nil {
 			errs[i] = err
 			continue
 		}
-		locks = append(locks, lockHolderTake(t))
+		for _, l := range lockHolderTake(t) {
+			locks = append(locks, l)
+			by = append(by, i)
+		}
 		in = append(in, i)
 	}
 	if len(in) == 0 {
@@ -64,13 +68,20 @@ func (s *Store) TakeHolderPresentations(ctx context.Context, takes []HolderTake)
 		// A row this transaction locked for one take is locked for the
 		// next too: the first take of a flow or a copy has it.
 		claimed := map[string]bool{}
-		for j, i := range in {
+		locked := map[int]bool{} // a take each of whose locks got its row
+		for _, i := range in {
+			locked[i] = true
+		}
+		for j, i := range by {
+			locked[i] = locked[i] && n[j] == 1
+		}
+		for _, i := range in {
 			t := takes[i]
 			keys := []string{"t\x00" + t.AccountID + "\x00" + t.ID}
 			for _, u := range t.Uses {
 				keys = append(keys, fmt.Sprintf("c\x00%s\x00%s\x00%d", t.AccountID, u.CredentialID, u.N))
 			}
-			free := n[j] == int64(max(len(t.Uses), 1))
+			free := locked[i]
 			for _, k := range keys {
 				free = free && !claimed[k]
 			}
@@ -130,22 +141,26 @@ func checkHolderTake(t HolderTake) error {
 	return nil
 }
 
-// lockHolderTake locks t's flow, if still in t.From, with each of its
-// copies that is still free for it; it selects as many rows as t has
-// copies (one without copies) when all are there.
-func lockHolderTake(t HolderTake) stmt {
+// lockHolderTake are the statements that lock t's flow, if still in
+// t.From, and each of its copies that is still free for it: each selects
+// one row when its rows are there. Plain equalities, without arrays, so
+// that PostgreSQL plans each once per connection.
+func lockHolderTake(t HolderTake) []stmt {
 	if len(t.Uses) == 0 {
-		return stmt{`SELECT 1 FROM holder_transactions WHERE account_id = $1 AND id = $2 AND status = $3 FOR UPDATE`,
-			[]any{t.AccountID, t.ID, t.From}}
+		return []stmt{{`SELECT 1 FROM holder_transactions WHERE account_id = $1 AND id = $2 AND status = $3 FOR UPDATE`,
+			[]any{t.AccountID, t.ID, t.From}}}
 	}
-	creds, ns, by, reuse := make([]string, len(t.Uses)), make([]int64, len(t.Uses)), make([]string, len(t.Uses)), make([]bool, len(t.Uses))
-	for k, u := range t.Uses {
-		creds[k], ns[k], by[k], reuse[k] = u.CredentialID, int64(u.N), u.UsedBy, u.Reuse
-	}
-	return stmt{`SELECT 1 FROM holder_transactions t, holder_copies c, unnest($4::text[], $5::bigint[], $6::text[], $7::bool[]) AS u(credential_id, n, used_by, reuse)
+	u := t.Uses[0]
+	out := []stmt{{`SELECT 1 FROM holder_transactions t, holder_copies c
 		WHERE t.account_id = $1 AND t.id = $2 AND t.status = $3
-		AND c.account_id = $1 AND c.credential_id = u.credential_id AND c.n = u.n AND (c.used_by IS NULL OR (u.reuse AND c.used_by = u.used_by))
-		FOR UPDATE OF t, c`, []any{t.AccountID, t.ID, t.From, creds, ns, by, reuse}}
+		AND c.account_id = $1 AND c.credential_id = $4 AND c.n = $5 AND (c.used_by IS NULL OR ($6 AND c.used_by = $7))
+		FOR UPDATE OF t, c`, []any{t.AccountID, t.ID, t.From, u.CredentialID, int64(u.N), u.Reuse, u.UsedBy}}}
+	for _, u := range t.Uses[1:] {
+		out = append(out, stmt{`SELECT 1 FROM holder_copies
+			WHERE account_id = $1 AND credential_id = $2 AND n = $3 AND (used_by IS NULL OR ($4 AND used_by = $5))
+			FOR UPDATE`, []any{t.AccountID, u.CredentialID, int64(u.N), u.Reuse, u.UsedBy}})
+	}
+	return out
 }
 
 // writeHolderTakes are the statements that record takes, whose rows are
@@ -173,7 +188,11 @@ func (s *Store) writeHolderTakes(takes []HolderTake) ([]stmt, []int64) {
 			hClaims, hAt = append(hClaims, claimsJSON(h.Claims)), append(hAt, toMicros(s.stamp(h.At)))
 		}
 	}
+	// The statements' arrays make PostgreSQL plan them anew at every
+	// call (its estimate of a generic plan is higher): the generic plan,
+	// a nested loop over the array with the primary key, is the one.
 	return []stmt{
+			{`SET LOCAL plan_cache_mode = force_generic_plan`, nil},
 			{`UPDATE holder_transactions t SET status = u.to_status, state = COALESCE(u.state, t.state)
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(account_id, id, from_status, to_status, state)
 			WHERE t.account_id = u.account_id AND t.id = u.id AND t.status = u.from_status`,
@@ -186,7 +205,7 @@ func (s *Store) writeHolderTakes(takes []HolderTake) ([]stmt, []int64) {
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`,
 				[]any{hAcct, hID, hAt, hChan, hVer, hName, hCred, hClaims, hO}},
 		}, []int64{
-			int64(len(tAcct)), int64(len(cAcct)), int64(len(hAcct)),
+			0, int64(len(tAcct)), int64(len(cAcct)), int64(len(hAcct)),
 		}
 }
 

@@ -30,7 +30,7 @@ func testHolderTakePresentations(t *testing.T, s *store.Store) {
 		return store.HolderTake{AccountID: "a1", ID: id, From: "pending", To: "accepted",
 			Uses: []store.HolderCopyUse{{CredentialID: cred, N: n, UsedBy: by}}, History: []store.HolderHistoryEntry{h}, At: t0}
 	}
-	for _, id := range []string{"ok", "spent", "taken", "twin1", "twin2", "bad", "decline"} {
+	for _, id := range []string{"ok", "spent", "taken", "twin1", "twin2", "bad", "decline", "pair"} {
 		consent(id)
 	}
 	require.NoError(t, s.FinishHolderTransaction(ctx, "a1", "spent", "pending", "accepted", nil))
@@ -39,6 +39,8 @@ func testHolderTakePresentations(t *testing.T, s *store.Store) {
 	bad.History[0].ID = ""
 	decline := store.HolderTake{AccountID: "a1", ID: "decline", From: "pending", To: "declined", State: []byte("new"), At: t0,
 		History: []store.HolderHistoryEntry{{AccountID: "a1", ID: "h-decline", At: t0, Channel: "online", Verifier: "did:x:v1", Outcome: "declined"}}}
+	pair := take("pair", "c1", 2, "v1")
+	pair.Uses = append(pair.Uses, store.HolderCopyUse{CredentialID: "c1", N: 1, UsedBy: "v1"})
 	takes := []store.HolderTake{
 		take("ok", "c1", 0, "v1"),
 		take("spent", "c1", 2, "v1"), // its consent was accepted already
@@ -48,6 +50,7 @@ func testHolderTakePresentations(t *testing.T, s *store.Store) {
 		bad,                         // refused before anything runs
 		take("gone", "c1", 2, "v1"), // no such consent
 		decline,                     // no copy, a new state
+		pair,                        // its second copy went to another verifier
 	}
 	errs := s.TakeHolderPresentations(ctx, takes)
 	require.Len(t, errs, len(takes))
@@ -57,6 +60,7 @@ func testHolderTakePresentations(t *testing.T, s *store.Store) {
 	assertCode(t, store.ErrInvalid, errs[5])
 	assertCode(t, store.ErrNotFound, errs[6])
 	assert.NoError(t, errs[7])
+	assertCode(t, store.ErrConflict, errs[8], "a copy of two another verifier has")
 	assert.True(t, (errs[3] == nil) != (errs[4] == nil), "one of the twins gets the copy: %v, %v", errs[3], errs[4])
 
 	status := func(id string) string {
@@ -67,6 +71,7 @@ func testHolderTakePresentations(t *testing.T, s *store.Store) {
 	assert.Equal(t, "accepted", status("ok"))
 	assert.Equal(t, "pending", status("taken"), "a failed take leaves its consent")
 	assert.Equal(t, "pending", status("bad"))
+	assert.Equal(t, "pending", status("pair"))
 	assert.Equal(t, "declined", status("decline"))
 	d, err := s.GetHolderTransaction(ctx, "a1", "present", "decline")
 	require.NoError(t, err)
