@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssi-project/ssi/didregistry"
@@ -94,4 +97,62 @@ func TestVerifierRotationTimes(t *testing.T) {
 			assertRed(t, v.verdict(t, "entry", c.pass, presentation{}), c.code)
 		})
 	}
+}
+
+// TestVerifierStatusListAcrossRotation: a status list signed with the
+// issuer's key before the issuer rotated it out still verifies, against
+// the key in force at the list's iat (docs/did-method.md §4), on `ssi
+// dev`'s real issuer, registry and ledger and the real verifier over HTTP:
+// the health agency's passes signed before the rotation are green (and the
+// revoked one red, revoked: the list is read), until the issuer re-signs
+// the list with the retired key after the rotation, which no longer
+// verifies (status_unverifiable). A pass signed with the retired key after
+// the rotation is red, issuer_key_not_valid_at_iat. Without the rule, the
+// lists of a rotated issuer stop verifying (status_unverifiable) until it
+// re-signs them with its new key.
+func TestVerifierStatusListAcrossRotation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ssi dev")
+	}
+	w := newTrustWorld(t)
+	ctx := context.Background()
+	valid := w.pass(t, w.health, w.valid, nil)
+	revoked := w.pass(t, w.health, w.revoked, nil)
+	assert.Equal(t, "green", w.verifier(t, verifierOpts{}).verdict(t, "entry", valid, presentation{})["verdict"], "before the rotation")
+
+	res, err := w.trustClient().Resolve(ctx, w.health.did, didResolveOptions())
+	require.NoError(t, err)
+	version, err := strconv.ParseUint(res.DocumentMetadata.VersionID, 10, 64)
+	require.NoError(t, err)
+	k2, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	vm2, err := didregistry.VMFor("issuing-2", k2, didregistry.PurposeAssertionMethod)
+	require.NoError(t, err)
+	op, err := didregistry.SignOp(sealedKey(t, w.dev.dir, "health-controller"), "controller-1", didregistry.Operation{Op: "update",
+		DID: w.health.did, Version: version + 1, AddVerificationMethod: []didregistry.VMInput{vm2}, RetireVerificationMethod: []string{"issuing-1"}})
+	require.NoError(t, err)
+	nextSecond(t, time.Now())
+	w.registry("health", "/registry/v1/dids/"+w.health.did+"/operations", map[string]string{"operation": op})
+	waitAnchoredDID(t, w.dev.c.Base, w.health.did)
+	nextSecond(t, time.Now())
+
+	v := w.verifier(t, verifierOpts{})
+	t.Run("signed before the rotation, list signed before it", func(t *testing.T) {
+		assert.Equal(t, "green", v.verdict(t, "entry", valid, presentation{})["verdict"])
+	})
+	t.Run("revoked before the rotation", func(t *testing.T) {
+		assertRed(t, v.verdict(t, "entry", revoked, presentation{}), "revoked")
+	})
+	t.Run("the retired key after the rotation", func(t *testing.T) {
+		assertRed(t, v.verdict(t, "entry", w.pass(t, w.health, w.valid, nil), presentation{}), "issuer_key_not_valid_at_iat")
+	})
+
+	// The dev issuer still signs with the retired key: its next list is
+	// signed after the rotation.
+	late := w.dev.issue(t, "citizen-late")
+	require.Equal(t, w.valid.StatusList, late.StatusList, "one list")
+	w.dev.revoke(t, late)
+	t.Run("list re-signed with the retired key after the rotation", func(t *testing.T) {
+		assertRed(t, w.verifier(t, verifierOpts{}).verdict(t, "entry", valid, presentation{}), "status_unverifiable")
+	})
 }

@@ -49,8 +49,9 @@ type verifiedList struct {
 //
 //  1. its token verifies as a Status List Token (statuslist.Verify): the
 //     signature by an assertionMethod key of issuer's DID (did:psr
-//     resolved through c, with its own proofs; other methods through
-//     Options.Resolver), typ, sub == uri, iat, an exp that has not passed
+//     resolved through c, with its own proofs, its latest version or, for
+//     a key rotated out since, the version in force at the token's iat:
+//     listKey; other methods through Options.Resolver), typ, sub == uri, iat, an exp that has not passed
 //     (one is required), and iss, when present, == issuer;
 //  2. its SHA-256 is the entry of its anchor receipt for version Version
 //     of the status-list subject uri, verified against the pinned
@@ -124,7 +125,7 @@ func (c *Client) verifyStatusList(ctx context.Context, issuer, uri string, b []b
 		return verifiedList{}, ErrStatusUnavailable.With("the issuer's answer does not parse", err)
 	}
 	tok, err := statuslist.Verify(w.Token, statuslist.VerifyOptions{
-		URI: uri, Key: did.JOSEKeyLookup(ctx, resolverFunc(c.resolveAny), issuer), Now: c.now, RequireExp: true,
+		URI: uri, Key: c.listKey(ctx, issuer), Now: c.now, RequireExp: true,
 	})
 	if errors.Is(err, jose.ErrExpired) {
 		// Signed by the issuer, but past its exp: its own code, not a
@@ -144,6 +145,52 @@ func (c *Client) verifyStatusList(ctx context.Context, issuer, uri string, b []b
 	now := c.now()
 	return verifiedList{list: tok.List, version: w.Version, expires: tok.ExpiresAt,
 		cacheUntil: minTime(tok.CacheUntil(now), now.Add(c.ttl))}, nil
+}
+
+// listKey finds the key of issuer that signed a status list token. A key
+// of the issuer's latest version is it. Otherwise, for a did:psr issuer
+// that is not deactivated, a key the issuer has since rotated out is
+// still valid for a list signed while it was in force: the version in
+// force at some instant of the token's (unverified) iat second, as for a
+// credential (docs/did-method.md §4), found by ResolveAt with its proofs.
+// A rotated key is not a compromised one, and the list must still be the
+// latest version the issuer's ledger writer anchored (checkServed), which
+// a holder of a retired key cannot make; a compromised key is dealt with
+// by deactivating the DID, whose lists then verify under no key. An iat
+// that lies only finds a key whose signature then fails, and
+// statuslist.Verify refuses an iat in the future.
+func (c *Client) listKey(ctx context.Context, issuer string) jose.KeyLookup {
+	latest := did.JOSEKeyLookup(ctx, resolverFunc(c.resolveAny), issuer)
+	return func(h *jose.Header, payload []byte) (jose.PublicKey, error) {
+		k, err := latest(h, payload)
+		if !strings.HasPrefix(issuer, psrPrefix) || !errors.Is(err, did.ErrUnknownKey) || !strings.HasPrefix(h.Kid, issuer+"#") {
+			return k, err
+		}
+		claims, cerr := jose.ParseClaims(payload)
+		if cerr != nil {
+			return k, err
+		}
+		iat, ok, cerr := claims.NumericDate("iat")
+		if cerr != nil || !ok || iat.After(c.now()) {
+			return k, err
+		}
+		for _, at := range []time.Time{iat.Add(time.Second - time.Nanosecond), iat} {
+			if at.After(c.now()) {
+				continue
+			}
+			res, rerr := c.ResolveAt(ctx, issuer, at)
+			if rerr != nil {
+				if errors.Is(rerr, did.ErrNotFound) {
+					continue
+				}
+				return jose.PublicKey{}, rerr
+			}
+			if pub, alg, kerr := res.Document.PublicKey(h.Kid, did.AssertionMethod); kerr == nil {
+				return jose.PublicKey{Key: pub, Alg: alg}, nil
+			}
+		}
+		return k, err
+	}
 }
 
 // resolveAny resolves did:psr through c and other methods through the
