@@ -7,10 +7,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/bundle"
 	"github.com/ssi-project/ssi/internal/config"
 	"github.com/ssi-project/ssi/internal/dcc/dcctest"
@@ -31,6 +35,7 @@ import (
 	"github.com/ssi-project/ssi/internal/sdjwt"
 	"github.com/ssi-project/ssi/internal/shc/shctest"
 	"github.com/ssi-project/ssi/internal/trust"
+	"github.com/ssi-project/ssi/issuer/issuertest"
 	"github.com/ssi-project/ssi/verifier"
 )
 
@@ -103,15 +108,7 @@ func TestTrustBundleOffline(t *testing.T) {
 		require.NoError(t, json.Unmarshal(body, &m))
 		return m["bundle"]
 	}
-	showQR := func(now time.Time) string {
-		t.Helper()
-		pres, err := sdjwt.Present(cred, []string{"/vaccinated_within_policy", "/given_name", "/family_name", "/birth_date"},
-			&sdjwt.KeyBinding{Signer: holder, Nonce: oid4vp.NewNonce()[:32], Audience: bundle.OfflineAudiencePrefix + venueDID, IssuedAt: now})
-		require.NoError(t, err)
-		text, err := qr.EncodeEnvelope(pres)
-		require.NoError(t, err)
-		return text
-	}
+	showQR := func(now time.Time) string { return offlineQR(t, cred, holder, venueDID, now) }
 	signed := fetch()
 	{
 		payload, err := base64.RawURLEncoding.DecodeString(strings.Split(signed, ".")[1])
@@ -338,18 +335,9 @@ func TestTrustBundleMisbehavingIndex(t *testing.T) {
 	d := newDevWallet(t)
 	ctx := context.Background()
 	seed := readDevSeed(t, d.dir)
-	subject := map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01",
-		"vaccinations": []any{map[string]any{"date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "vaccine": "XYZ-1"}}}
-	o, err := d.c.CreateOffer(ctx, d.key, "vaccination-pass", "citizen-misbehaving", subject)
-	require.NoError(t, err)
-	holder, err := keys.Generate(keys.ES256)
-	require.NoError(t, err)
-	cred := d.redeemFor(t, o.OfferURI, o.TxCode, holder)[0]
 	waitAnchoredDID(t, d.c.Base, d.did)
-	recs, err := d.c.Records(ctx, d.key, "citizen-misbehaving")
-	require.NoError(t, err)
-	require.Len(t, recs, 1)
-	d.waitListAnchored(t, recs[0])
+	cred, holder, rec := offlinePass(t, d, "citizen-misbehaving")
+	recs := []issuertest.Record{rec}
 	code, real := get(t, recs[0].StatusList+"/latest", "")
 	require.Equal(t, http.StatusOK, code, string(real))
 	bad := newMisbehavingIndex(t, d.did, real)
@@ -380,18 +368,7 @@ func TestTrustBundleMisbehavingIndex(t *testing.T) {
 		return signed, &bb
 	}
 	venuePub := jose.PublicKey{Key: signer.Public(), Alg: signer.Algorithm()}
-	check := func(signed string) *bundle.Verdict {
-		t.Helper()
-		vb, err := bundle.Open(signed, venuePub)
-		require.NoError(t, err)
-		now := time.Now()
-		pres, err := sdjwt.Present(cred, []string{"/vaccinated_within_policy", "/given_name", "/family_name", "/birth_date"},
-			&sdjwt.KeyBinding{Signer: holder, Nonce: oid4vp.NewNonce()[:32], Audience: bundle.OfflineAudiencePrefix + venueDID, IssuedAt: now})
-		require.NoError(t, err)
-		text, err := qr.EncodeEnvelope(pres)
-		require.NoError(t, err)
-		return vb.Check(text, now, &bundle.MemoryNonces{})
-	}
+	check := func(signed string) *bundle.Verdict { return checkOffline(t, signed, venuePub, cred, holder, venueDID) }
 
 	signed, bb := bundleOf(d.c.Base+"/status", bad.srv.URL+"/status")
 	var uris []string
@@ -425,4 +402,178 @@ func TestTrustBundleMisbehavingIndex(t *testing.T) {
 		{Issuer: d.did, Reason: bundle.MissingIndex}, {Issuer: seed.DIDs["benefits"], Reason: bundle.MissingIndex},
 	}, bb.Missing)
 	assert.Equal(t, []string{"status_unavailable"}, check(signed).Reasons, "the bundle knows it lacks the issuer's lists")
+}
+
+// offlinePass issues a vaccination pass for subjectRef to a new holder
+// key and waits until its status list is anchored (a venue cannot read an
+// unanchored list): the credential, the holder key and its record.
+func offlinePass(t *testing.T, d *devWallet, subjectRef string) (string, keys.Signer, issuertest.Record) {
+	t.Helper()
+	ctx := context.Background()
+	subject := map[string]any{"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-01-01",
+		"vaccinations": []any{map[string]any{"date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "vaccine": "XYZ-1"}}}
+	o, err := d.c.CreateOffer(ctx, d.key, "vaccination-pass", subjectRef, subject)
+	require.NoError(t, err)
+	holder, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	cred := d.redeemFor(t, o.OfferURI, o.TxCode, holder)[0]
+	recs, err := d.c.Records(ctx, d.key, subjectRef)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	d.waitListAnchored(t, recs[0])
+	return cred, holder, recs[0]
+}
+
+// checkOffline opens signed with the venue's key venuePub and checks, at
+// the current time, the QR code of cred shown by holder to venueDID.
+func checkOffline(t *testing.T, signed string, venuePub jose.PublicKey, cred string, holder keys.Signer, venueDID string) *bundle.Verdict {
+	t.Helper()
+	vb, err := bundle.Open(signed, venuePub)
+	require.NoError(t, err)
+	now := time.Now()
+	return vb.Check(offlineQR(t, cred, holder, venueDID, now), now, &bundle.MemoryNonces{})
+}
+
+// fetchBundle is GET /verifier/v1/trust-bundle of the server at base with
+// the venue's API key: the signed bundle and its content.
+func fetchBundle(t *testing.T, base, key string) (string, *bundle.Bundle) {
+	t.Helper()
+	code, body := get(t, base+"/verifier/v1/trust-bundle", key)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var m map[string]string
+	require.NoError(t, json.Unmarshal(body, &m))
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(m["bundle"], ".")[1])
+	require.NoError(t, err)
+	var bb bundle.Bundle
+	require.NoError(t, json.Unmarshal(payload, &bb))
+	return m["bundle"], &bb
+}
+
+// offlineQR is the QR code text a wallet shows the venue venueDID offline
+// at now: cred with the entry policy's claims and a KB-JWT by holder.
+func offlineQR(t *testing.T, cred string, holder keys.Signer, venueDID string, now time.Time) string {
+	t.Helper()
+	pres, err := sdjwt.Present(cred, []string{"/vaccinated_within_policy", "/given_name", "/family_name", "/birth_date"},
+		&sdjwt.KeyBinding{Signer: holder, Nonce: oid4vp.NewNonce()[:32], Audience: bundle.OfflineAudiencePrefix + venueDID, IssuedAt: now})
+	require.NoError(t, err)
+	text, err := qr.EncodeEnvelope(pres)
+	require.NoError(t, err)
+	return text
+}
+
+// TestTrustBundlePendingList is the pending-anchor case on `ssi dev` with
+// its real ledger slowed to a block every 3 s (its node settings), so that
+// a status list version stays pending long enough to fetch a bundle: a
+// list whose newest version (a suspension) is pending enters the bundle at
+// its previous anchored version, with that version's receipt (the pass is
+// still green offline), never unanchored, and is no gap (nothing missing);
+// once the suspension is anchored the next bundle carries it (red
+// suspended). "Pending" is checked after the bundle was fetched (the
+// version still has no receipt); when the ledger was faster than the
+// fetch, the round is tried again. (A list with nothing anchored at all is
+// left out: TestTrustBundleMisbehavingIndex's "unanchored".)
+func TestTrustBundlePendingList(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ssi dev")
+	}
+	dir := t.TempDir()
+	// The first run seeds the data directory, and anchors the seeded DID
+	// and accreditation on a fast ledger. Both runs listen on one address:
+	// the registry's records are anchored under its public URL.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	base, stopDev := startDev(t, dir, "--addr", addr)
+	health := readDevSeed(t, dir).DIDs["health"]
+	waitAnchoredDID(t, base, health)
+	waitAccreditationAnchored(t, base, health, VaccinationVCT)
+	stopDev()
+	home := filepath.Join(dir, "ledger", "node0")
+	s, err := anchor.ReadSettings(home)
+	require.NoError(t, err)
+	s.TimeoutCommitMS, s.EmptyBlockIntervalMS = 3000, 3000
+	require.NoError(t, anchor.WriteSettings(home, s))
+	base, stopDev = startDev(t, dir, "--addr", addr)
+	var once sync.Once
+	t.Cleanup(func() { once.Do(stopDev) })
+	seed := readDevSeed(t, dir)
+	d := &devWallet{dir: dir, c: &issuertest.Client{HTTP: http.DefaultClient, Base: base}, key: seed.APIKeys["health"], did: seed.DIDs["health"]}
+	apiKey := seed.APIKeys["venue"]
+	signer, venueDID, _ := venueKey(t, dir)
+	venuePub := jose.PublicKey{Key: signer.Public(), Alg: signer.Algorithm()}
+	ctx := context.Background()
+	waitAnchoredDID(t, base, d.did)
+	cred, holder, rec := offlinePass(t, d, "citizen-pending")
+	check := func(signed string) *bundle.Verdict { return checkOffline(t, signed, venuePub, cred, holder, venueDID) }
+	listIn := func(bb *bundle.Bundle) *bundle.StatusList {
+		for i := range bb.StatusLists {
+			if bb.StatusLists[i].URI == rec.StatusList {
+				return &bb.StatusLists[i]
+			}
+		}
+		return nil
+	}
+	for round := 0; ; round++ {
+		require.Less(t, round, 3, "the ledger anchored every suspension before the bundle was fetched")
+		_, before, err := d.c.StatusList(ctx, rec.StatusList)
+		require.NoError(t, err)
+		require.NoError(t, d.c.SetStatus(ctx, d.key, rec.ID, "suspend", "lost phone"))
+		var (
+			served  string
+			version uint64
+		)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			tok, v, err := d.c.StatusList(ctx, rec.StatusList)
+			if err == nil && listEntry(t, tok, rec.Index) == 2 {
+				served, version = tok, v
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "the suspension was not served")
+			time.Sleep(2 * time.Millisecond) // polling with a deadline
+		}
+		signed, bb := fetchBundle(t, base, apiKey)
+		if h, err := d.c.ReceiptHash(ctx, rec.StatusList, version); err != nil || h != "" {
+			require.NoError(t, err)
+			d.setStatus(t, rec, "reinstate", 0) // anchored before the fetch ended: again
+			continue
+		}
+		sl := listIn(bb)
+		require.NotNil(t, sl, "the list is in the bundle")
+		assert.Equal(t, before, sl.Version, "at its previous anchored version")
+		assert.Less(t, sl.Version, version)
+		assert.Equal(t, sl.Version, sl.Anchor.Receipt.Entry.Version, "with that version's receipt")
+		assert.Empty(t, bb.Missing, "a pending newest version is no gap")
+		v := check(signed)
+		assert.Equal(t, "green", v.Verdict, "the suspension is not anchored yet: %v", v.Reasons)
+
+		d.waitAnchored(t, rec.StatusList, served, version, time.Now().Add(20*time.Second))
+		signed, bb = fetchBundle(t, base, apiKey)
+		sl = listIn(bb)
+		require.NotNil(t, sl)
+		assert.Equal(t, version, sl.Version, "once anchored, the suspension")
+		assert.Equal(t, []string{"suspended"}, check(signed).Reasons)
+		return
+	}
+}
+
+// waitAccreditationAnchored polls the registry until the accreditation of
+// iss for vct it serves is anchored.
+func waitAccreditationAnchored(t *testing.T, base, iss, vct string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := get(t, base+"/registry/v1/trust/issuers?"+url.Values{"issuer": {iss}, "vct": {vct}}.Encode(), "")
+		require.Equal(t, http.StatusOK, code, string(body))
+		var r struct {
+			Evidence []trust.Evidence `json:"evidence"`
+		}
+		require.NoError(t, json.Unmarshal(body, &r))
+		if len(r.Evidence) > 0 && r.Evidence[0].Anchor.Receipt != nil {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the accreditation was not anchored: %s", body)
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
 }
