@@ -57,6 +57,9 @@ const (
 	maxFetch         = 16 << 20
 	maxBundleLists   = 4096
 	maxBundlePayload = bundle.MaxSize/4*3 - 64<<10
+	// maxListURI caps a list URI an index may name (one the bundle
+	// carries or records as missing).
+	maxListURI = 2048
 )
 
 // httpStatusError is an answer other than 200 to the bundle builder.
@@ -68,8 +71,8 @@ type httpStatusError struct {
 func (e *httpStatusError) Error() string { return fmt.Sprintf("%s answered %d", e.url, e.code) }
 
 // noteList remembers a status list a presentation named, for the bundle.
-// Past maxBundleLists lists it keeps no more, and remembers instead that
-// the issuer has lists it did not keep, which the bundle then records
+// Past maxBundleLists lists it keeps no more (nor a URI over maxListURI
+// bytes), and remembers instead that the issuer has lists it did not keep, which the bundle then records
 // (bundle.MissingOverLimit).
 func (s *Service) noteList(issuer, uri string) {
 	s.mu.Lock()
@@ -80,7 +83,7 @@ func (s *Service) noteList(issuer, uri string) {
 	if _, ok := s.lists[uri]; ok {
 		return
 	}
-	if len(s.lists) < maxBundleLists {
+	if len(s.lists) < maxBundleLists && len(uri) <= maxListURI {
 		s.lists[uri] = issuer
 	} else if len(s.listsFull) < maxBundleLists {
 		s.listsFull[issuer] = true
@@ -254,11 +257,11 @@ func (s *Service) bundleStatusLists(ctx context.Context, b *bundle.Bundle, issue
 		}
 	}
 	b.StatusLists = kept
-	over := fitLists(b, maxBundlePayload)
-	for _, iss := range over {
-		missing = append(missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingOverLimit})
+	b.Missing = missing // counted in the budget: at most maxLists records of a list, and one an issuer
+	for _, iss := range fitLists(b, maxBundlePayload) {
+		b.Missing = append(b.Missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingOverLimit})
 	}
-	b.Missing = slices.CompactFunc(sortMissing(missing), func(a, b bundle.Missing) bool { return a == b })
+	b.Missing = slices.CompactFunc(sortMissing(b.Missing), func(a, b bundle.Missing) bool { return a == b })
 	for _, m := range b.Missing {
 		if m.Reason == bundle.MissingOverLimit {
 			s.log.WarnContext(ctx, "trust bundle: an issuer's status lists over the bundle's limit left out", "issuer", m.Issuer, "max_lists", maxLists)
@@ -307,7 +310,8 @@ func fitLists(b *bundle.Bundle, budget int) []string {
 // started, at most maxLists; and a Missing record for each issuer whose
 // lists it cannot know whole: an index that does not answer for it, or
 // names a list of another origin (an index speaks for its service, not for
-// others: that list is not taken) is MissingIndex; an issuer with lists
+// others: that list is not taken) or a URI over maxListURI bytes, is
+// MissingIndex; an issuer with lists
 // over maxLists, or with lists noteList did not keep, MissingOverLimit.
 // Error: an index that is not an absolute URL.
 func (s *Service) bundleLists(issuers, indexes []string, maxLists int, get func(u, accept string, into any) error) (map[string]string, []bundle.Missing, error) {
@@ -339,8 +343,8 @@ func (s *Service) bundleLists(issuers, indexes []string, maxLists int, get func(
 			}
 			for _, uri := range r.Lists {
 				u, err := url.Parse(uri)
-				if err != nil || u.Scheme != base.Scheme || u.Host != base.Host {
-					s.log.Warn("trust bundle: a status index named a list of another origin", "index", ix, "issuer", iss, "reason", bundle.MissingIndex)
+				if err != nil || len(uri) > maxListURI || u.Scheme != base.Scheme || u.Host != base.Host {
+					s.log.Warn("trust bundle: a status index named a list of another origin, or an over-long URI", "index", ix, "issuer", iss, "reason", bundle.MissingIndex)
 					missing = append(missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingIndex})
 					continue
 				}

@@ -20,7 +20,7 @@ import (
 // index (a real HTTP server here) names for each issuer of the policy,
 // and the lists of those issuers that presentations named. An index that
 // does not answer for an issuer (500, 404, not its JSON), or names a list
-// of another origin, costs that issuer a Missing record
+// of another origin or an over-long URI, costs that issuer a Missing record
 // (status_index_unavailable), not the bundle; an index that is not an
 // absolute URL (the configuration) fails it.
 func TestBundleLists(t *testing.T) {
@@ -74,7 +74,8 @@ func TestBundleLists(t *testing.T) {
 	assert.Empty(t, missing)
 
 	answer["did:psr:foreign"] = []string{"https://elsewhere.example/status/1", srv.URL + "/status/f"}
-	got, missing, err = s.bundleLists([]string{"did:psr:a", "did:psr:500", "did:psr:404", "did:psr:garbled", "did:psr:foreign"}, index, maxBundleLists, get)
+	answer["did:psr:long"] = []string{srv.URL + "/status/" + strings.Repeat("x", maxListURI)}
+	got, missing, err = s.bundleLists([]string{"did:psr:a", "did:psr:500", "did:psr:404", "did:psr:garbled", "did:psr:foreign", "did:psr:long"}, index, maxBundleLists, get)
 	require.NoError(t, err, "an index that misbehaves for some issuers does not fail the bundle")
 	assert.Equal(t, map[string]string{
 		srv.URL + "/status/1": "did:psr:a", srv.URL + "/status/2": "did:psr:a",
@@ -83,6 +84,7 @@ func TestBundleLists(t *testing.T) {
 	assert.ElementsMatch(t, []bundle.Missing{
 		{Issuer: "did:psr:500", Reason: bundle.MissingIndex}, {Issuer: "did:psr:404", Reason: bundle.MissingIndex},
 		{Issuer: "did:psr:garbled", Reason: bundle.MissingIndex}, {Issuer: "did:psr:foreign", Reason: bundle.MissingIndex},
+		{Issuer: "did:psr:long", Reason: bundle.MissingIndex},
 	}, missing)
 
 	_, _, err = s.bundleLists([]string{"did:psr:a"}, []string{"/status"}, maxBundleLists, get)
@@ -131,6 +133,13 @@ func TestBundleListsOverLimit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, got, "noteList kept no more lists")
 	assert.Equal(t, []bundle.Missing{{Issuer: "did:psr:e", Reason: bundle.MissingOverLimit}}, missing, "but remembers whose it did not keep")
+
+	s = &Service{log: slog.New(slog.DiscardHandler)}
+	s.noteList("did:psr:f", srv.URL+"/status/"+strings.Repeat("f", maxListURI))
+	got, missing, err = s.bundleLists([]string{"did:psr:f"}, nil, maxBundleLists, get)
+	require.NoError(t, err)
+	assert.Empty(t, got, "a URI over maxListURI is not kept")
+	assert.Equal(t, []bundle.Missing{{Issuer: "did:psr:f", Reason: bundle.MissingOverLimit}}, missing, "and its issuer is recorded")
 }
 
 // TestFitLists: the status lists that do not fit the bundle's size budget
@@ -148,4 +157,9 @@ func TestFitLists(t *testing.T) {
 	require.Len(t, b.StatusLists, 2)
 	assert.Equal(t, "did:psr:a", b.StatusLists[0].Issuer)
 	assert.Equal(t, "did:psr:c", b.StatusLists[1].Issuer)
+
+	// The missing records count in the budget too.
+	b.Missing = []bundle.Missing{{Issuer: "did:psr:x", URI: "https://x.example/" + strings.Repeat("x", 1500), Reason: bundle.MissingList}}
+	assert.Equal(t, []string{"did:psr:c"}, fitLists(b, len(base)+3000))
+	require.Len(t, b.StatusLists, 1)
 }
