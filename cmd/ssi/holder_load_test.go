@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -351,6 +352,16 @@ func startLoadHolder(t *testing.T, dir, dsn, registry string) string {
 	require.NoError(t, err)
 	a := newApp(cfg, st, log, services{holder: svc})
 	stopPurge := startPurge(ctx, svc) // and the session cache's notifications, as `ssi holder` runs them
+	// The garbage collector's target of `ssi holder` (SSI_HOLDER_LOAD_GOGC
+	// for another, 100 for Go's default), for this process while it runs.
+	gc := holderGCPercent
+	if v, err := strconv.Atoi(os.Getenv("SSI_HOLDER_LOAD_GOGC")); err == nil {
+		gc = v
+	}
+	if os.Getenv("GOGC") == "" { // as tuneGC: the environment's choice stands
+		old := debug.SetGCPercent(gc)
+		t.Cleanup(func() { debug.SetGCPercent(old) })
+	}
 	done := make(chan error, 1)
 	go func() { done <- a.serve(ctx, ln) }()
 	t.Cleanup(func() {
