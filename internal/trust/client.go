@@ -35,7 +35,10 @@ type Options struct {
 	// Now is the clock proofs' ages are measured with; nil: time.Now.
 	Now func() time.Time
 	// TTL is how long verified answers are cached, clamped to [1 s, 10 min];
-	// 0 means 60 s.
+	// 0 means 60 s. Past it, an answer resting on latest-version proofs is
+	// still served while one refresh runs in the background (callers do not
+	// wait on the registry), until its oldest proof's time + MaxAge + TTL,
+	// the bound below; a failed refresh leaves that bound as it was.
 	TTL time.Duration
 	// MaxAge is the oldest a latest-version proof's signed header may be
 	// when the client checks it; 0 means 30 s. It bounds how long after a
@@ -61,7 +64,8 @@ type Options struct {
 // proof (no older than MaxAge) shows that version as the latest, or, for a
 // version in force at an earlier instant (ResolveAt), a newer one whose
 // successor's receipt shows it superseded only after that instant.
-// Answers are cached for TTL.
+// Answers are cached for TTL, then served stale while they are refreshed,
+// within the bound Options.MaxAge sets (Options.TTL).
 type Client struct {
 	base     string
 	http     *http.Client
@@ -78,10 +82,27 @@ type Client struct {
 	chains map[string][]string // did:psr DID → the digests of its versions, verified by replay
 }
 
+// cachedAnswer is a cached answer: fresh until expires; after that,
+// until usable, stale: still served, while one refresh runs in the
+// background (started no more than once a second), so that no caller
+// waits on it. usable is never later than the proofs the answer rests on
+// allow (storeProven); a failed refresh leaves it as it was.
 type cachedAnswer struct {
 	val     any
 	err     error
 	expires time.Time
+	usable  time.Time
+	retry   time.Time // no refresh is started before then
+}
+
+// proven collects the oldest latest-version proof an answer rests on: the
+// ledger state it shows is no older than that proof's header.
+type proven struct{ oldest time.Time }
+
+func (p *proven) note(t time.Time) {
+	if p != nil && (p.oldest.IsZero() || t.Before(p.oldest)) {
+		p.oldest = t
+	}
 }
 
 const (
@@ -187,28 +208,63 @@ func shared[T any](c *Client, ctx context.Context, key string, fetch func(contex
 	return t, err
 }
 
-func (c *Client) lookup(key string) (cachedAnswer, bool) {
+// lookup returns key's cached answer while it may be used: fresh, or
+// stale (past its expiry, not past usable). refresh is true for the one
+// caller that should start the answer's refresh (revalidate): the first
+// to find it stale, then one a second while the refreshes fail.
+func (c *Client) lookup(key string) (e cachedAnswer, ok, refresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.cache[key]
-	if !ok || c.now().After(e.expires) {
-		return cachedAnswer{}, false
+	e, ok = c.cache[key]
+	now := c.now()
+	if !ok || now.After(e.usable) {
+		return cachedAnswer{}, false, false
 	}
-	return e, true
+	if now.After(e.expires) && !now.Before(e.retry) {
+		refresh = true
+		e.retry = now.Add(time.Second)
+		c.cache[key] = e
+	}
+	return e, true, refresh
+}
+
+// revalidate runs fetch for key in the background, as one shared fetch
+// (shared): a caller that misses the cache meanwhile waits on this one.
+// fetch caches what it gets; a failure leaves the stale answer as it is.
+func revalidate[T any](c *Client, ctx context.Context, key string, fetch func(context.Context) (T, error)) {
+	c.flight.DoChan(key, func() (any, error) {
+		return fetch(context.WithoutCancel(ctx))
+	})
 }
 
 func (c *Client) store(key string, val any, err error) {
 	c.storeUntil(key, val, err, c.now().Add(c.ttl))
 }
 
-// storeUntil caches an answer until expires.
+// storeUntil caches an answer until expires, with no stale use after.
 func (c *Client) storeUntil(key string, val any, err error, expires time.Time) {
+	c.storeProven(key, val, err, expires, time.Time{}, time.Time{})
+}
+
+// storeProven caches an answer that rests on proofs, the oldest of which
+// is p, until expires; then it is served stale while it is refreshed, up
+// to the bound the client promises for a cached answer (Options.MaxAge):
+// the state it shows is never more than MaxAge + TTL old, and never past
+// limit (when not zero, e.g. a status list's exp).
+func (c *Client) storeProven(key string, val any, err error, expires time.Time, p time.Time, limit time.Time) {
+	usable := expires
+	if bound := p.Add(c.maxAge + c.ttl); !p.IsZero() && bound.After(usable) {
+		usable = bound
+	}
+	if !limit.IsZero() && usable.After(limit) {
+		usable = limit
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
 	if len(c.cache) >= maxCacheEntries {
 		for k, v := range c.cache {
-			if now.After(v.expires) {
+			if now.After(v.usable) {
 				delete(c.cache, k)
 			}
 		}
@@ -216,7 +272,7 @@ func (c *Client) storeUntil(key string, val any, err error, expires time.Time) {
 			clear(c.cache)
 		}
 	}
-	c.cache[key] = cachedAnswer{val: val, err: err, expires: expires}
+	c.cache[key] = cachedAnswer{val: val, err: err, expires: expires, usable: usable}
 }
 
 // get fetches path on the registry and returns the status and body (at
@@ -293,14 +349,22 @@ func (c *Client) resolve(ctx context.Context, d string, at time.Time) (*did.Reso
 		path += "?versionTime=" + url.QueryEscape(at.Format(time.RFC3339Nano))
 	}
 	key := "did " + path
-	if e, ok := c.lookup(key); ok {
+	// fetch is made only on a miss or a refresh: a cache hit allocates
+	// nothing.
+	fetch := func() func(context.Context) (resolvedOrErr, error) {
+		return func(ctx context.Context) (resolvedOrErr, error) {
+			res, err := c.fetchResolution(ctx, d, at, path, key)
+			return resolvedOrErr{res, err}, nil
+		}
+	}
+	if e, ok, refresh := c.lookup(key); ok {
+		if refresh {
+			revalidate(c, ctx, key, fetch())
+		}
 		res, _ := e.val.(resolved)
 		return res.res, e.err
 	}
-	r, err := shared(c, ctx, key, func(ctx context.Context) (resolvedOrErr, error) {
-		res, err := c.fetchResolution(ctx, d, at, path, key)
-		return resolvedOrErr{res, err}, nil
-	})
+	r, err := shared(c, ctx, key, fetch())
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +390,8 @@ func (c *Client) fetchResolution(ctx context.Context, d string, at time.Time, pa
 		}
 		return nil, perr
 	}
-	res, sum, rerr := c.verifyResolution(d, at, status == http.StatusGone, b)
+	var p proven
+	res, sum, rerr := c.verifyResolution(d, at, status == http.StatusGone, b, &p)
 	if res == nil {
 		return nil, rerr // a refusal is not cached: the registry may serve a provable answer soon
 	}
@@ -334,7 +399,7 @@ func (c *Client) fetchResolution(ctx context.Context, d string, at time.Time, pa
 	if err := c.verifyChain(ctx, d, version, sum); err != nil {
 		return nil, err
 	}
-	c.store(key, resolved{res}, rerr)
+	c.storeProven(key, resolved{res}, rerr, c.now().Add(c.ttl), p.oldest, time.Time{})
 	return res, rerr
 }
 
@@ -352,7 +417,9 @@ const LedgerClockSkew = 2 * time.Second
 // time of the header that proves the next version's receipt (the ledger
 // had the change by then; the entry's own block time can precede the
 // change by a block interval, so it is not a bound) plus LedgerClockSkew.
-func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, sum string, at time.Time, supersededAt func(next *Receipt, bound time.Time) (time.Time, error)) error {
+//
+// The latest-version proof's time is noted in p.
+func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, sum string, at time.Time, supersededAt func(next *Receipt, bound time.Time) (time.Time, error), p *proven) error {
 	if a == nil || a.Status != AnchorAnchored || a.Receipt == nil {
 		return ErrAnchorRequired.With("the version is not anchored yet", nil)
 	}
@@ -378,6 +445,7 @@ func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, su
 	if err := l.FreshAt(c.now(), c.maxAge); err != nil {
 		return err
 	}
+	p.note(l.Time)
 	if l.Kind != kind || l.Subject != subject {
 		return ErrProofUnverified.With("the latest-version proof is for another subject", nil)
 	}
@@ -422,7 +490,7 @@ func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, su
 // says the registry answered 410. It returns the resolution, with
 // did.ErrDeactivated for a deactivated DID, and the SHA-256 (hex) of its
 // document, or nil and the refusal. It never panics on any input.
-func (c *Client) verifyResolution(d string, at time.Time, gone bool, b []byte) (*did.Resolution, string, error) {
+func (c *Client) verifyResolution(d string, at time.Time, gone bool, b []byte, p *proven) (*did.Resolution, string, error) {
 	var w wireResolution
 	if err := jsonx.Unmarshal(b, &w, false); err != nil {
 		return nil, "", ErrRegistry.With("the resolution does not parse", err)
@@ -437,7 +505,7 @@ func (c *Client) verifyResolution(d string, at time.Time, gone bool, b []byte) (
 	// it stores it (and resolves versionTime by that), and only the
 	// ledger's bound can be checked.
 	supersededAt := func(_ *Receipt, bound time.Time) (time.Time, error) { return bound, nil }
-	if err := c.checkServed(w.DocumentMetadata.Anchor, KindDIDDocument, d, version, sum, at, supersededAt); err != nil {
+	if err := c.checkServed(w.DocumentMetadata.Anchor, KindDIDDocument, d, version, sum, at, supersededAt, p); err != nil {
 		return nil, "", err
 	}
 	doc, err := did.ParseDocument(w.Document)

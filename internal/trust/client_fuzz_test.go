@@ -52,7 +52,7 @@ func FuzzVerifyResolution(f *testing.F) {
 		if at != 0 {
 			when = time.Unix(at%(1<<40), 0).UTC()
 		}
-		res, _, err := c.verifyResolution(fuzzDID, when, gone, body)
+		res, _, err := c.verifyResolution(fuzzDID, when, gone, body, nil)
 		if err == nil || errs.CodeOf(err) == "" {
 			t.Fatalf("accepted or refused without a code: %v %v", res, err)
 		}
@@ -84,14 +84,14 @@ func FuzzDecisionEvidence(f *testing.F) {
 			}
 			return
 		}
-		d, err := c.decideAccreditation(ev, fuzzDID, "https://vct.example", at)
+		d, err := c.decideAccreditation(ev, fuzzDID, "https://vct.example", at, nil)
 		if err == nil && d.Accredited {
 			t.Fatalf("accredited from unverifiable records: %+v", d)
 		}
 		if err != nil && errs.CodeOf(err) == "" {
 			t.Fatalf("refused without a code: %v", err)
 		}
-		rp, err := c.decideRP(context.Background(), ev, fuzzDID, "https://vct.example", []string{"a"})
+		rp, err := c.decideRP(context.Background(), ev, fuzzDID, "https://vct.example", []string{"a"}, nil)
 		if err == nil && rp.Within {
 			t.Fatalf("allowed from unverifiable records: %+v", rp)
 		}

@@ -50,22 +50,29 @@ func (c *Client) IsAccredited(ctx context.Context, issuer, vct string, at time.T
 	at = at.UTC()
 	q := url.Values{"issuer": {issuer}, "vct": {vct}, "at": {at.Format(time.RFC3339Nano)}}
 	path := "/registry/v1/trust/issuers?" + q.Encode()
-	if e, ok := c.lookup("acc " + path); ok {
+	fetch := func() func(context.Context) (AccreditationDecision, error) {
+		return func(ctx context.Context) (AccreditationDecision, error) {
+			evidence, err := c.evidence(ctx, path)
+			if err != nil {
+				return AccreditationDecision{}, err
+			}
+			var p proven
+			d, err := c.decideAccreditation(evidence, issuer, vct, at, &p)
+			if err != nil {
+				return AccreditationDecision{}, err
+			}
+			c.storeProven("acc "+path, d, nil, c.now().Add(c.ttl), p.oldest, time.Time{})
+			return d, nil
+		}
+	}
+	if e, ok, refresh := c.lookup("acc " + path); ok {
+		if refresh {
+			revalidate(c, ctx, "acc "+path, fetch())
+		}
 		d, _ := e.val.(AccreditationDecision)
 		return d, e.err
 	}
-	return shared(c, ctx, "acc "+path, func(ctx context.Context) (AccreditationDecision, error) {
-		evidence, err := c.evidence(ctx, path)
-		if err != nil {
-			return AccreditationDecision{}, err
-		}
-		d, err := c.decideAccreditation(evidence, issuer, vct, at)
-		if err != nil {
-			return AccreditationDecision{}, err
-		}
-		c.store("acc "+path, d, nil)
-		return d, nil
-	})
+	return shared(c, ctx, "acc "+path, fetch())
 }
 
 // CheckRP decides whether verifier may request claims of vct. The
@@ -85,20 +92,29 @@ func (c *Client) IsAccredited(ctx context.Context, issuer, vct string, at time.T
 func (c *Client) CheckRP(ctx context.Context, verifier, vct string, claims []string) (RPDecision, error) {
 	q := url.Values{"verifier": {verifier}, "vct": {vct}, "claims": {strings.Join(claims, ",")}}
 	path := "/registry/v1/trust/relying-parties?" + q.Encode()
-	if e, ok := c.lookup("rp " + path); ok {
+	fetch := func() func(context.Context) (RPDecision, error) {
+		return func(ctx context.Context) (RPDecision, error) {
+			evidence, err := c.evidence(ctx, path)
+			if err != nil {
+				return RPDecision{}, err
+			}
+			var p proven
+			d, err := c.decideRP(ctx, evidence, verifier, vct, claims, &p)
+			if err != nil {
+				return RPDecision{}, err
+			}
+			c.storeProven("rp "+path, d, nil, c.now().Add(c.ttl), p.oldest, time.Time{})
+			return d, nil
+		}
+	}
+	if e, ok, refresh := c.lookup("rp " + path); ok {
+		if refresh {
+			revalidate(c, ctx, "rp "+path, fetch())
+		}
 		d, _ := e.val.(RPDecision)
 		return d, e.err
 	}
-	evidence, err := c.evidence(ctx, path)
-	if err != nil {
-		return RPDecision{}, err
-	}
-	d, err := c.decideRP(ctx, evidence, verifier, vct, claims)
-	if err != nil {
-		return RPDecision{}, err
-	}
-	c.store("rp "+path, d, nil)
-	return d, nil
+	return shared(c, ctx, "rp "+path, fetch())
 }
 
 // documentAt returns verifier's document at t: for did:psr the version in
@@ -123,14 +139,14 @@ func (c *Client) documentAt(ctx context.Context, verifier string, t time.Time) (
 // decideAccreditation verifies each record version of evidence and
 // decides from the verified ones (see IsAccredited). It never panics on
 // any input.
-func (c *Client) decideAccreditation(evidence []Evidence, issuer, vct string, at time.Time) (AccreditationDecision, error) {
+func (c *Client) decideAccreditation(evidence []Evidence, issuer, vct string, at time.Time, p *proven) (AccreditationDecision, error) {
 	var versions []Accreditation
 	for _, ev := range evidence {
 		var a Accreditation
 		if err := jsonx.Unmarshal(ev.Record, &a, false); err != nil {
 			return AccreditationDecision{}, ErrAnchorRequired.With("a record does not parse", err)
 		}
-		ok, err := c.checkRecord(ev, KindAccreditation, accreditationsPath+a.ID, a.Version, at)
+		ok, err := c.checkRecord(ev, KindAccreditation, accreditationsPath+a.ID, a.Version, at, p)
 		if err != nil {
 			return AccreditationDecision{}, err
 		}
@@ -144,14 +160,14 @@ func (c *Client) decideAccreditation(evidence []Evidence, issuer, vct string, at
 // decideRP verifies each registration of evidence and decides from the
 // verified ones, checking control proofs again (see CheckRP). It never
 // panics on any input.
-func (c *Client) decideRP(ctx context.Context, evidence []Evidence, verifier, vct string, claims []string) (RPDecision, error) {
+func (c *Client) decideRP(ctx context.Context, evidence []Evidence, verifier, vct string, claims []string, p *proven) (RPDecision, error) {
 	var latest []RPRegistration
 	for _, ev := range evidence {
 		var r RPRegistration
 		if err := jsonx.Unmarshal(ev.Record, &r, false); err != nil {
 			return RPDecision{}, ErrAnchorRequired.With("a record does not parse", err)
 		}
-		ok, err := c.checkRecord(ev, KindRPRegistration, relyingPartiesPath+r.ID, r.Version, time.Time{})
+		ok, err := c.checkRecord(ev, KindRPRegistration, relyingPartiesPath+r.ID, r.Version, time.Time{}, p)
 		if err != nil {
 			return RPDecision{}, err
 		}
@@ -195,7 +211,7 @@ func parseEvidence(b []byte) ([]Evidence, error) {
 // registry's public URL), and it is the latest version (at zero) or the
 // one in force at at. It reports false, with no error, for a version the
 // registry serves as pending.
-func (c *Client) checkRecord(ev Evidence, kind, path string, version uint64, at time.Time) (bool, error) {
+func (c *Client) checkRecord(ev Evidence, kind, path string, version uint64, at time.Time, p *proven) (bool, error) {
 	if ev.Anchor.Status == AnchorPending && ev.Anchor.Receipt == nil {
 		return false, nil
 	}
@@ -215,7 +231,7 @@ func (c *Client) checkRecord(ev Evidence, kind, path string, version uint64, at 
 			// The registry dates a change when it makes it; the ledger bounds
 			// that from above.
 			return minTime(n.EffectiveAt, bound), nil
-		})
+		}, p)
 	return err == nil, err
 }
 

@@ -41,6 +41,7 @@ type verifiedList struct {
 	version    uint64
 	expires    time.Time
 	cacheUntil time.Time
+	proven     time.Time // its latest-version proof's time
 }
 
 // Status fetches (or takes from cache) the status list at uri, checks it
@@ -80,10 +81,16 @@ func (c *Client) Status(ctx context.Context, issuer, uri string, idx int) (Statu
 	}
 	key := "status " + issuer + " " + uri
 	var vl verifiedList
-	if e, ok := c.lookup(key); ok {
+	fetch := func() func(context.Context) (verifiedList, error) {
+		return func(ctx context.Context) (verifiedList, error) { return c.fetchList(ctx, issuer, uri) }
+	}
+	if e, ok, refresh := c.lookup(key); ok {
+		if refresh {
+			revalidate(c, ctx, key, fetch())
+		}
 		vl, _ = e.val.(verifiedList)
 	} else {
-		vl, err = shared(c, ctx, key, func(ctx context.Context) (verifiedList, error) { return c.fetchList(ctx, issuer, uri) })
+		vl, err = shared(c, ctx, key, fetch())
 		if err != nil {
 			return StatusResult{}, err
 		}
@@ -113,7 +120,7 @@ func (c *Client) fetchList(ctx context.Context, issuer, uri string) (verifiedLis
 	if err != nil {
 		return verifiedList{}, err
 	}
-	c.storeUntil("status "+issuer+" "+uri, vl, nil, vl.cacheUntil)
+	c.storeProven("status "+issuer+" "+uri, vl, nil, vl.cacheUntil, vl.proven, vl.expires)
 	return vl, nil
 }
 
@@ -139,12 +146,13 @@ func (c *Client) verifyStatusList(ctx context.Context, issuer, uri string, b []b
 		return verifiedList{}, statuslist.ErrUnverifiable.With("the status list's iss is not the credential's issuer", nil)
 	}
 	sum := sha256.Sum256([]byte(w.Token))
-	if err := c.checkServed(&w.Anchor, KindStatusList, uri, w.Version, hex.EncodeToString(sum[:]), time.Time{}, nil); err != nil {
+	var p proven
+	if err := c.checkServed(&w.Anchor, KindStatusList, uri, w.Version, hex.EncodeToString(sum[:]), time.Time{}, nil, &p); err != nil {
 		return verifiedList{}, err
 	}
 	now := c.now()
 	return verifiedList{list: tok.List, version: w.Version, expires: tok.ExpiresAt,
-		cacheUntil: minTime(tok.CacheUntil(now), now.Add(c.ttl))}, nil
+		cacheUntil: minTime(tok.CacheUntil(now), now.Add(c.ttl)), proven: p.oldest}, nil
 }
 
 // listKey finds the key of issuer that signed a status list token. A key
