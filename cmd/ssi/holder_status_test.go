@@ -167,10 +167,14 @@ func TestHolderListShowsStatus(t *testing.T) {
 			require.Equal(t, want, got)
 
 			// One fetch per list call, for every credential on the list, and none
-			// while the cached list is fresh.
+			// while the cached list is fresh. Past its ttl the cached list is
+			// still read while the one fetch refreshes it in the background.
 			w.trustClock.Add(trustTTL + time.Second)
 			w.fetches.lists.Store(0)
 			assert.Equal(t, want, w.statuses(t, ada))
+			for deadline := time.Now().Add(10 * time.Second); w.fetches.lists.Load() == 0 && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond) // polling with a deadline
+			}
 			assert.Equal(t, int64(1), w.fetches.lists.Load(), "every credential read on one status list, fetched once")
 			assert.Equal(t, want, w.statuses(t, ada))
 			assert.Equal(t, int64(1), w.fetches.lists.Load(), "within its ttl the list is not fetched again")
