@@ -94,7 +94,10 @@ func (s *Service) noteList(issuer, uri string) {
 // the venue of tenantID for its first policy: the pinned validators; for
 // each issuer the policy names (Policy.Issuers) its current DID document
 // with anchor receipt and latest-version proof, and its accreditation
-// records in force now, as the registry serves them; the latest anchored
+// records in force now, as the registry serves them (bundleIssuer: an
+// issuer the registry does not answer for with what verifies is left out,
+// with its lists, and recorded as bundle.MissingIssuer; when that is every
+// issuer, ErrBundleUnavailable, so that the venue keeps its last bundle); the latest anchored
 // version of every status list of those issuers (bundleLists: those the
 // configured status-list indexes name, and those a presentation at this
 // verifier named since it started; a list with nothing anchored yet is
@@ -159,38 +162,24 @@ func (s *Service) TrustBundle(ctx context.Context, tenantID string) (string, err
 		}
 		return jsonx.Unmarshal(body, into, false)
 	}
+	var issuers []string // those in the bundle
 	for _, iss := range p.Issuers {
-		var r struct {
-			Document jsontext.Value `json:"didDocument"`
-			Meta     struct {
-				VersionID string        `json:"versionId"`
-				Anchor    *trust.Anchor `json:"anchor"`
-			} `json:"didDocumentMetadata"`
+		if err := s.bundleIssuer(b, iss, p.VCTs, get); err != nil {
+			s.log.WarnContext(ctx, "trust bundle: an issuer left out", "issuer", iss, "reason", bundle.MissingIssuer, "error", err)
+			b.Missing = append(b.Missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingIssuer})
+			continue
 		}
-		if err := get(b.Registry+"/1.0/identifiers/"+iss, trust.MediaResolution, &r); err != nil {
-			return "", ErrBundleUnavailable.With("", err)
-		}
-		var version uint64
-		if _, err := fmt.Sscan(r.Meta.VersionID, &version); err != nil || r.Meta.Anchor == nil {
-			return "", ErrBundleUnavailable.With("an issuer's DID is not anchored", err)
-		}
-		b.Issuers = append(b.Issuers, bundle.Issuer{DID: iss, Document: []byte(r.Document), Version: version, Anchor: *r.Meta.Anchor})
-		for _, vct := range p.VCTs {
-			var ev struct {
-				Evidence []trust.Evidence `json:"evidence"`
-			}
-			q := url.Values{"issuer": {iss}, "vct": {vct}, "at": {now.Format(time.RFC3339Nano)}}
-			if err := get(b.Registry+"/registry/v1/trust/issuers?"+q.Encode(), "application/json", &ev); err != nil {
-				return "", ErrBundleUnavailable.With("", err)
-			}
-			for _, e := range ev.Evidence {
-				if e.Anchor.Receipt != nil && e.Anchor.Next == nil {
-					b.Accreditations = append(b.Accreditations, trust.Evidence{Record: e.Record, Anchor: e.Anchor})
-				}
-			}
-		}
+		issuers = append(issuers, iss)
 	}
-	if err := s.bundleStatusLists(ctx, b, p.Issuers, get); err != nil {
+	if err := ctx.Err(); err != nil {
+		return "", ErrBundleUnavailable.With("", err)
+	}
+	if len(issuers) == 0 && len(p.Issuers) > 0 {
+		// The registry answered for none: a bundle of no issuer would
+		// only replace the venue's last good one.
+		return "", ErrBundleUnavailable.With("the registry did not answer for any of the policy's issuers", nil)
+	}
+	if err := s.bundleStatusLists(ctx, b, issuers, get); err != nil {
 		return "", err
 	}
 	signed, err := bundle.Sign(v.Signer, v.KeyID, b)
@@ -201,6 +190,50 @@ func (s *Service) TrustBundle(ctx context.Context, tenantID string) (string, err
 		return "", ErrBundleUnavailable.With("what the registry and the issuers served does not verify", err)
 	}
 	return signed, nil
+}
+
+// bundleIssuer puts into b the issuer iss as the registry serves it: its
+// current DID document with its anchor, and its accreditation records in
+// force now for each of vcts, with theirs; or nothing, and the reason,
+// when the registry does not answer with what verifies (bundle.VerifyIssuer:
+// a document or record whose anchor is pending or does not verify).
+func (s *Service) bundleIssuer(b *bundle.Bundle, iss string, vcts []string, get func(u, accept string, into any) error) error {
+	var r struct {
+		Document jsontext.Value `json:"didDocument"`
+		Meta     struct {
+			VersionID string        `json:"versionId"`
+			Anchor    *trust.Anchor `json:"anchor"`
+		} `json:"didDocumentMetadata"`
+	}
+	if err := get(b.Registry+"/1.0/identifiers/"+iss, trust.MediaResolution, &r); err != nil {
+		return err
+	}
+	var version uint64
+	if _, err := fmt.Sscan(r.Meta.VersionID, &version); err != nil || r.Meta.Anchor == nil {
+		return fmt.Errorf("the issuer's DID is not anchored: %w", err)
+	}
+	is := bundle.Issuer{DID: iss, Document: []byte(r.Document), Version: version, Anchor: *r.Meta.Anchor}
+	var accs []trust.Evidence
+	for _, vct := range vcts {
+		var ev struct {
+			Evidence []trust.Evidence `json:"evidence"`
+		}
+		q := url.Values{"issuer": {iss}, "vct": {vct}, "at": {b.IssuedAt.Format(time.RFC3339Nano)}}
+		if err := get(b.Registry+"/registry/v1/trust/issuers?"+q.Encode(), "application/json", &ev); err != nil {
+			return err
+		}
+		for _, e := range ev.Evidence {
+			if e.Anchor.Receipt != nil && e.Anchor.Next == nil {
+				accs = append(accs, trust.Evidence{Record: e.Record, Anchor: e.Anchor})
+			}
+		}
+	}
+	if err := bundle.VerifyIssuer(b, is, accs); err != nil {
+		return err
+	}
+	b.Issuers = append(b.Issuers, is)
+	b.Accreditations = append(b.Accreditations, accs...)
+	return nil
 }
 
 // bundleStatusLists puts into b the latest anchored version of each
@@ -257,7 +290,7 @@ func (s *Service) bundleStatusLists(ctx context.Context, b *bundle.Bundle, issue
 		}
 	}
 	b.StatusLists = kept
-	b.Missing = missing // counted in the budget: at most maxLists records of a list, and one an issuer
+	b.Missing = append(b.Missing, missing...) // counted in the budget: at most maxLists records of a list, and a few an issuer
 	for _, iss := range fitLists(b, maxBundlePayload) {
 		b.Missing = append(b.Missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingOverLimit})
 	}

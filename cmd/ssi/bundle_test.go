@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -351,26 +352,30 @@ func TestTrustBundleMisbehavingIndex(t *testing.T) {
 	var logs safeBuffer
 	policy := entryPolicy().policy()
 	policy.Issuers = []string{d.did, seed.DIDs["benefits"]}
-	bundleOf := func(indexes ...string) (string, *bundle.Bundle) {
+	var hc *http.Client // the bundle's, nil: the default
+	bundleOf := func(indexes ...string) (string, *bundle.Bundle, error) {
 		t.Helper()
 		tc := trust.NewClient(d.c.Base, trust.Options{Trust: pinned})
 		svc, err := verifier.New(ctx, verifier.Config{Store: st, Trust: verifier.TrustClient(tc), PublicURL: "http://venue.test",
 			Venues:                 []verifier.Venue{{TenantID: "venue", DID: venueDID, KeyID: kid, Signer: signer, Policies: []verifier.Policy{policy}}},
 			DeferRegistrationCheck: true, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-			Bundle: &verifier.BundleConfig{RegistryURL: d.c.Base, Pinned: pinned, StatusIndexes: indexes}})
+			Bundle: &verifier.BundleConfig{RegistryURL: d.c.Base, Pinned: pinned, StatusIndexes: indexes, HTTP: hc}})
 		require.NoError(t, err)
 		signed, err := svc.TrustBundle(ctx, "venue")
-		require.NoError(t, err, "a misbehaving index does not fail the bundle")
+		if err != nil {
+			return "", nil, err
+		}
 		payload, err := base64.RawURLEncoding.DecodeString(strings.Split(signed, ".")[1])
 		require.NoError(t, err)
 		var bb bundle.Bundle
 		require.NoError(t, json.Unmarshal(payload, &bb))
-		return signed, &bb
+		return signed, &bb, nil
 	}
 	venuePub := jose.PublicKey{Key: signer.Public(), Alg: signer.Algorithm()}
 	check := func(signed string) *bundle.Verdict { return checkOffline(t, signed, venuePub, cred, holder, venueDID) }
 
-	signed, bb := bundleOf(d.c.Base+"/status", bad.srv.URL+"/status")
+	signed, bb, err := bundleOf(d.c.Base+"/status", bad.srv.URL+"/status")
+	require.NoError(t, err, "a misbehaving index does not fail the bundle")
 	var uris []string
 	for _, sl := range bb.StatusLists {
 		uris = append(uris, sl.URI)
@@ -396,12 +401,51 @@ func TestTrustBundleMisbehavingIndex(t *testing.T) {
 	}
 
 	bad.down.Store(true)
-	signed, bb = bundleOf(bad.srv.URL + "/status")
+	signed, bb, err = bundleOf(bad.srv.URL + "/status")
+	require.NoError(t, err)
 	assert.Empty(t, bb.StatusLists)
 	assert.ElementsMatch(t, []bundle.Missing{
 		{Issuer: d.did, Reason: bundle.MissingIndex}, {Issuer: seed.DIDs["benefits"], Reason: bundle.MissingIndex},
 	}, bb.Missing)
 	assert.Equal(t, []string{"status_unavailable"}, check(signed).Reasons, "the bundle knows it lacks the issuer's lists")
+
+	// A registry (a proxy in the network path of dev's: the records are
+	// anchored under its URL) that does not answer for the health agency: the bundle carries the benefits agency alone,
+	// records the health agency, and its pass is red
+	// registry_unavailable offline. Answering for neither, the bundle
+	// is unavailable (the venue keeps its last one).
+	target, err := url.Parse(d.c.Base)
+	require.NoError(t, err)
+	var failing sync.Map
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := failing.Load(strings.TrimPrefix(r.URL.Path, "/1.0/identifiers/")); ok {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	addr := front.Listener.Addr().String()
+	hc = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+	failing.Store(d.did, true)
+	signed, bb, err = bundleOf(d.c.Base + "/status")
+	require.NoError(t, err, "one issuer the registry does not answer for does not fail the bundle")
+	require.Len(t, bb.Issuers, 1)
+	assert.Equal(t, seed.DIDs["benefits"], bb.Issuers[0].DID)
+	for _, sl := range bb.StatusLists {
+		assert.Equal(t, seed.DIDs["benefits"], sl.Issuer, "no list of an issuer left out")
+	}
+	assert.Equal(t, []bundle.Missing{{Issuer: d.did, Reason: bundle.MissingIssuer}}, bb.Missing)
+	assert.Equal(t, []string{"registry_unavailable"}, check(signed).Reasons, "the bundle knows it lacks the issuer")
+	assert.Contains(t, logs.String(), "reason="+bundle.MissingIssuer)
+	failing.Store(seed.DIDs["benefits"], true)
+	_, _, err = bundleOf(d.c.Base + "/status")
+	assert.Equal(t, "bundle_unavailable", errs.CodeOf(err))
 }
 
 // offlinePass issues a vaccination pass for subjectRef to a new holder

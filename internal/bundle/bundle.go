@@ -141,6 +141,10 @@ const (
 	MissingUnverified = "status_list_unverifiable"
 	// MissingPending: the list was served with its anchor pending.
 	MissingPending = "anchor_pending"
+	// MissingIssuer: the registry did not answer with the issuer's
+	// anchored DID document and accreditations that verify, so neither
+	// it nor its lists are in the bundle.
+	MissingIssuer = "issuer_unavailable"
 	// MissingOverLimit: the issuer has more lists than one bundle carries
 	// (by number or by size); those left out are not named.
 	MissingOverLimit = "too_many_status_lists"
@@ -164,9 +168,9 @@ type Verified struct {
 	docs   map[string]*did.Document
 	accs   []trust.Accreditation
 	lists  map[string]verifiedList
-	// missing holds the Missing records by issuer and URI ("" for all
-	// the issuer's lists not in the bundle).
-	missing map[[2]string]bool
+	// missing holds the Missing records' reasons by issuer and URI (""
+	// for all the issuer's lists not in the bundle).
+	missing map[[2]string]string
 	passes  *passcheck.TrustSet // nil: the bundle carries no pass trust
 }
 
@@ -219,12 +223,9 @@ func Open(signed string, key jose.PublicKey) (*Verified, error) {
 	}
 	v := &Verified{Bundle: &b, docs: map[string]*did.Document{}, lists: map[string]verifiedList{}}
 	for _, is := range b.Issuers {
-		if err := verifyCurrent(&b, is.Anchor, trust.KindDIDDocument, is.DID, is.Version, is.Document); err != nil {
+		doc, err := verifyIssuer(&b, is)
+		if err != nil {
 			return nil, err
-		}
-		doc, err := did.ParseDocument(is.Document)
-		if err != nil || doc.ID != is.DID {
-			return nil, invalid("an issuer's document", err)
 		}
 		if len(doc.CapabilityInvocation) == 0 { // a deactivated did:psr version
 			continue
@@ -232,11 +233,8 @@ func Open(signed string, key jose.PublicKey) (*Verified, error) {
 		v.docs[is.DID] = doc
 	}
 	for _, ev := range b.Accreditations {
-		var a trust.Accreditation
-		if err := jsonx.Unmarshal(ev.Record, &a, false); err != nil {
-			return nil, invalid("an accreditation record", err)
-		}
-		if err := verifyCurrent(&b, ev.Anchor, trust.KindAccreditation, strings.TrimSuffix(b.Registry, "/")+"/registry/v1/accreditations/"+a.ID, a.Version, ev.Record); err != nil {
+		a, err := verifyAccreditation(&b, ev)
+		if err != nil {
 			return nil, err
 		}
 		v.accs = append(v.accs, a)
@@ -248,12 +246,12 @@ func Open(signed string, key jose.PublicKey) (*Verified, error) {
 		}
 		v.lists[sl.URI] = l
 	}
-	v.missing = map[[2]string]bool{}
+	v.missing = map[[2]string]string{}
 	for _, m := range b.Missing {
 		if !strings.HasPrefix(m.Issuer, "did:") || m.Reason == "" {
 			return nil, invalid("a missing-list record", nil)
 		}
-		v.missing[[2]string{m.Issuer, m.URI}] = true
+		v.missing[[2]string{m.Issuer, m.URI}] = m.Reason
 	}
 	if b.Passes != nil {
 		t, err := b.Passes.Load()
@@ -278,6 +276,49 @@ func verifyCurrent(b *Bundle, a trust.Anchor, kind, subject string, version uint
 	}
 	if _, err := trust.VerifyCurrent(a.Receipt, a.Latest, b.Trust, b.IssuedAt, ProofMaxAge); err != nil {
 		return invalid("an anchor", err)
+	}
+	return nil
+}
+
+// verifyIssuer checks is as Open does: its anchor, and its document.
+func verifyIssuer(b *Bundle, is Issuer) (*did.Document, error) {
+	if err := verifyCurrent(b, is.Anchor, trust.KindDIDDocument, is.DID, is.Version, is.Document); err != nil {
+		return nil, err
+	}
+	doc, err := did.ParseDocument(is.Document)
+	if err != nil || doc.ID != is.DID {
+		return nil, invalid("an issuer's document", err)
+	}
+	return doc, nil
+}
+
+// verifyAccreditation checks ev as Open does: its record, and its anchor
+// under its record URL.
+func verifyAccreditation(b *Bundle, ev trust.Evidence) (trust.Accreditation, error) {
+	var a trust.Accreditation
+	if err := jsonx.Unmarshal(ev.Record, &a, false); err != nil {
+		return a, invalid("an accreditation record", err)
+	}
+	if err := verifyCurrent(b, ev.Anchor, trust.KindAccreditation, strings.TrimSuffix(b.Registry, "/")+"/registry/v1/accreditations/"+a.ID, a.Version, ev.Record); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// VerifyIssuer checks, as Open would in b (against b.Trust at
+// b.IssuedAt), an issuer's document and its accreditation records: the
+// builder's check of each issuer before it enters the bundle, so that one
+// the registry served with a pending or broken anchor is left out and
+// recorded (MissingIssuer) instead of making the whole bundle one no venue
+// opens.
+func VerifyIssuer(b *Bundle, is Issuer, accreditations []trust.Evidence) error {
+	if _, err := verifyIssuer(b, is); err != nil {
+		return err
+	}
+	for _, ev := range accreditations {
+		if _, err := verifyAccreditation(b, ev); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -74,7 +74,8 @@ func (m *MemoryNonces) Use(nonce string, until, now time.Time) bool {
 // bundle's pass trust and the policy's vaccination rule, exactly as the
 // online verifier does (checkPass). Anything else is taken for an SSI1
 // envelope and judged in the order of the online check: the envelope (its qr_* codes);
-// the issuer in the bundle (issuer_unknown) and the key named by kid in
+// the issuer in the bundle (issuer_unknown, or registry_unavailable when
+// the bundle records it as missing) and the key named by kid in
 // its document (issuer_key_not_valid_at_iat); its accreditation for the
 // vct at iat from the bundle's records (untrusted_issuer); the SD-JWT
 // (sdjwt's codes) with a KB-JWT by the offline rules (aud "offline:" +
@@ -163,6 +164,9 @@ func (v *Verified) checkSSI(text string, now time.Time, nonces Nonces) *Verdict 
 		return redVerdict(jose.ErrInvalidClaim.With("the credential has no iat", nil))
 	}
 	doc, ok := v.docs[iss]
+	if !ok && v.missing[[2]string{iss, ""}] == MissingIssuer {
+		return redVerdict(ErrIssuerIncomplete)
+	}
 	if !ok {
 		return redVerdict(ErrIssuerUnknown)
 	}
@@ -251,7 +255,7 @@ func (v *Verified) statusList(iss, uri string) (verifiedList, error) {
 	if l, ok := v.lists[uri]; ok && l.issuer == iss {
 		return l, nil
 	}
-	if v.missing[[2]string{iss, uri}] || v.missing[[2]string{iss, ""}] {
+	if v.missing[[2]string{iss, uri}] != "" || v.missing[[2]string{iss, ""}] != "" {
 		return verifiedList{}, ErrStatusIncomplete
 	}
 	return verifiedList{}, ErrStatusListMissing

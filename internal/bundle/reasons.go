@@ -29,6 +29,10 @@ var (
 	ErrPassTrustMissing  = errs.E(errs.Unauthorized, "pass_trust_not_in_bundle", "the trust bundle carries no trust for this kind of pass")
 	ErrStatusListMissing = errs.E(errs.Unauthorized, "status_list_not_in_bundle", "the credential's status list is not in the trust bundle")
 	ErrStatusListExpired = trust.ErrStatusListExpired.With("the status list in the trust bundle has expired", nil)
+	// ErrIssuerIncomplete: the bundle records that it lacks the issuer
+	// (MissingIssuer): the registry did not answer for it, as online
+	// when the registry cannot be reached.
+	ErrIssuerIncomplete = trust.ErrRegistry.With("the trust bundle lacks the issuer: the registry did not answer with it when the bundle was made", nil)
 	// ErrStatusIncomplete: the bundle records that it lacks the list (a
 	// Missing record), so the status is unavailable offline, as online
 	// when the list cannot be fetched.
