@@ -174,13 +174,11 @@ func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sd
 		// iat counts whole seconds: the credential was signed at some
 		// instant of [iat, iat+1 s), and its key must be valid at one of
 		// them (docs/did-method.md §4). The issuer is judged at the last
-		// instant (never past now), which a DID created earlier in the same
-		// second passes; a key not in that version, at the first, which a
-		// key rotated out later in that second passes.
+		// instant, which a DID created earlier in the same second passes,
+		// even when this verifier's clock is behind the registry's (iat is
+		// bounded by the allowed skew); a key not in that version, at the
+		// first, which a key rotated out later in that second passes.
 		at := iat.Add(time.Second - time.Nanosecond)
-		if now := s.now(); at.After(now) {
-			at = now
-		}
 		key, err := s.issuerKey(ctx, is, h.Kid, at)
 		if errors.Is(err, ErrIssuerKeyNotValid) && !errors.Is(err, did.ErrDeactivated) && at.After(iat) {
 			// A DID created later in the second is unknown at its start:

@@ -97,6 +97,14 @@ func TestVerifierRotationTimes(t *testing.T) {
 			assertRed(t, v.verdict(t, "entry", c.pass, presentation{}), c.code)
 		})
 	}
+	// A verifier whose clock is behind the registry's (within its allowed
+	// skew) judges a version created in the iat's own second by that
+	// second's end, not by its own now (then before the rotation, or even
+	// the DID's creation).
+	t.Run("new key, iat the rotation's second, the verifier's clock behind", func(t *testing.T) {
+		slow := w.verifier(t, verifierOpts{ahead: -10 * time.Second, skew: 30 * time.Second})
+		assertRed(t, slow.verdict(t, "entry", w.pass(t, renewed, w.valid, issued(second)), presentation{}), "status_missing")
+	})
 }
 
 // TestVerifierStatusListAcrossRotation: a status list signed with the

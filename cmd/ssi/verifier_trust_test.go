@@ -262,6 +262,8 @@ type venueSide struct {
 type verifierOpts struct {
 	// ahead moves the verifier's clock (not the trust client's) forward.
 	ahead time.Duration
+	// skew is the verifier's allowed clock skew (verifier.Config.Skew).
+	skew time.Duration
 	// policies are the venue's policies besides entry.
 	policies []verifier.Policy
 	// store opens the verifier's store (default storetest.SQLite).
@@ -293,7 +295,7 @@ func (w *trustWorld) verifier(t *testing.T, o verifierOpts) *venueSide {
 	logs := &safeBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	svc, err := verifier.New(ctx, verifier.Config{Store: st, Trust: verifier.TrustClient(w.trustClient()), KEK: kek,
-		PublicURL: public, Now: now, Logger: log, DeferRegistrationCheck: true,
+		PublicURL: public, Now: now, Logger: log, DeferRegistrationCheck: true, Skew: o.skew,
 		Venues: []verifier.Venue{{TenantID: "venue", DID: vdid, KeyID: vkid, Signer: vs,
 			Policies: append([]verifier.Policy{entryPolicy().policy()}, o.policies...)}}})
 	require.NoError(t, err)
