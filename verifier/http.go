@@ -118,7 +118,7 @@ func (h handlers) form(r *http.Request) (url.Values, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := url.ParseQuery(string(body))
+	v, err := parseForm(body) // url.ParseQuery's pairs, over body
 	if err != nil {
 		return nil, oid4vp.InvalidRequest("the body is not a form")
 	}

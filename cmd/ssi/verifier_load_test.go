@@ -170,9 +170,15 @@ func TestVerifierLoad(t *testing.T) {
 	jwt := mode == oid4vp.DirectPostJWT
 	stopRaw, rawDone := make(chan struct{}), make(chan rawSample, 1)
 	go func() { rawDone <- sampleRawCost(stopRaw, rawOp(jwt)) }()
-	cpu0 := pidCPU(t, vpid)
+	mb0, mo0, gc0 := goMemStats(t, vadmin+"/metrics")
+	u0, err := readProcUsage(vpid)
+	require.NoError(t, err)
 	out, err := cmd.CombinedOutput()
-	cpu := pidCPU(t, vpid) - cpu0
+	u1, uerr := readProcUsage(vpid)
+	require.NoError(t, uerr)
+	use := u1.sub(u0)
+	cpu := use.user + use.sys
+	mb1, mo1, gc1 := goMemStats(t, vadmin+"/metrics")
 	close(stopRaw)
 	during := <-rawDone
 	require.NoError(t, err, "%s", out)
@@ -198,6 +204,12 @@ func TestVerifierLoad(t *testing.T) {
 	fmt.Printf("latency     p50 %v  p99 %v  max %v\n", time.Duration(res.P50NS).Round(10*time.Microsecond), time.Duration(res.P99NS).Round(10*time.Microsecond), time.Duration(res.MaxNS).Round(10*time.Microsecond))
 	fmt.Printf("cpu         %v per presentation (the ssi verifier process alone); raw %v (%d samples during the run; %v after it); ratio %.2f\n",
 		per.Round(time.Microsecond), raw.Round(time.Microsecond), during.n, after.Round(time.Microsecond), float64(per)/float64(raw))
+	k := float64(res.OK)
+	fmt.Printf("  split     user %v, system %v per presentation; read syscalls %.1f, write syscalls %.1f, context switches %.1f (%.1f preempted)\n",
+		(use.user / time.Duration(res.OK)).Round(time.Microsecond), (use.sys / time.Duration(res.OK)).Round(time.Microsecond),
+		float64(use.syscr)/k, float64(use.syscw)/k, float64(use.voluntary+use.preempt)/k, float64(use.preempt)/k)
+	fmt.Printf("  heap      %.1f KB and %.0f objects allocated per presentation, %.0f collections (the verifier's metrics; the profile's fetch included when profiled)\n",
+		(mb1-mb0)/k/1000, (mo1-mo0)/k, gc1-gc0)
 }
 
 // prepareResponse fetches and verifies the request of authURI and builds
@@ -514,28 +526,121 @@ func pidCPU(t *testing.T, pid int) time.Duration {
 
 // readPidCPU is pidCPU's reading, an error when the process has gone.
 func readPidCPU(pid int) (time.Duration, error) {
+	u, err := readProcCPU(pid)
+	return u.user + u.sys, err
+}
+
+// procUsage is what /proc tells of a process: its user and system CPU
+// time (/proc/PID/stat), its read and write system calls (syscr and
+// syscw of /proc/PID/io: every read, recvfrom, write, sendto …) and the
+// context switches of all its threads (/proc/PID/task/*/status).
+type procUsage struct {
+	user, sys          time.Duration
+	syscr, syscw       int64
+	voluntary, preempt int64
+}
+
+func (u procUsage) sub(v procUsage) procUsage {
+	return procUsage{user: u.user - v.user, sys: u.sys - v.sys, syscr: u.syscr - v.syscr, syscw: u.syscw - v.syscw,
+		voluntary: u.voluntary - v.voluntary, preempt: u.preempt - v.preempt}
+}
+
+// readProcUsage reads procUsage of pid; what it cannot read stays 0.
+func readProcUsage(pid int) (procUsage, error) {
+	u, err := readProcCPU(pid)
+	if err != nil {
+		return u, err
+	}
+	dir := "/proc/" + strconv.Itoa(pid)
+	if b, err := os.ReadFile(dir + "/io"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(l, ": ")
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			switch k {
+			case "syscr":
+				u.syscr = n
+			case "syscw":
+				u.syscw = n
+			}
+		}
+	}
+	tasks, _ := os.ReadDir(dir + "/task")
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/task/" + t.Name() + "/status")
+		if err != nil {
+			continue // the thread ended
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(l, ":")
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			switch k {
+			case "voluntary_ctxt_switches":
+				u.voluntary += n
+			case "nonvoluntary_ctxt_switches":
+				u.preempt += n
+			}
+		}
+	}
+	return u, nil
+}
+
+// readProcCPU reads the user and system CPU time of pid
+// (/proc/PID/stat), an error when the process has gone.
+func readProcCPU(pid int) (procUsage, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return procUsage{}, err
 	}
 	// The fields after the command name, which is in parentheses: state
 	// is the first, utime and stime the 12th and 13th.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat has no command name", pid)
+		return procUsage{}, fmt.Errorf("/proc/%d/stat has no command name", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) <= 13 {
-		return 0, fmt.Errorf("/proc/%d/stat is short", pid)
+		return procUsage{}, fmt.Errorf("/proc/%d/stat is short", pid)
 	}
 	ut, err := strconv.ParseInt(f[11], 10, 64)
 	if err != nil {
-		return 0, err
+		return procUsage{}, err
 	}
 	st, err := strconv.ParseInt(f[12], 10, 64)
 	if err != nil {
-		return 0, err
+		return procUsage{}, err
 	}
 	const clockTicks = 100 // USER_HZ, the unit of /proc's times on Linux
-	return time.Duration(ut+st) * time.Second / clockTicks, nil
+	return procUsage{user: time.Duration(ut) * time.Second / clockTicks, sys: time.Duration(st) * time.Second / clockTicks}, nil
+}
+
+// goMemStats reads, from the Prometheus metrics at url (an ssi admin
+// listener's /metrics), the bytes and objects the process has allocated
+// and its garbage collections so far.
+func goMemStats(t *testing.T, url string) (bytes, objects, gcs float64) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "go_memstats_alloc_bytes_total":
+			bytes = n
+		case "go_memstats_mallocs_total":
+			objects = n
+		case "go_gc_duration_seconds_count":
+			gcs = n
+		}
+	}
+	require.NoError(t, sc.Err())
+	return bytes, objects, gcs
 }

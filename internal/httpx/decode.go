@@ -74,22 +74,25 @@ func readAll(r io.Reader, length int64) ([]byte, error) {
 	}
 }
 
-// RequireMediaType checks that r's Content-Type is the media type want,
-// compared exactly (case-insensitively, as media types are) after
-// mime.ParseMediaType: a missing header, one that does not parse, another
+// RequireMediaType checks that r's Content-Type is the media type want (a
+// lower-case literal), compared exactly (case-insensitively, as media
+// types are) after mime.ParseMediaType: a missing header, one that does not parse, another
 // type or a longer one (application/jsonfoo), and any parameter but
 // charset=utf-8 are ErrUnsupportedMedia (415), whose detail names want.
 // Bodies are read as UTF-8, and a parameter we do not read must not
 // change how the bytes are taken.
 func RequireMediaType(r *http.Request, want string) error {
-	refused := ErrUnsupportedMedia.With("the request body must be "+want, nil)
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if ct == want {
+		return nil // what mime.ParseMediaType would accept, without its map
+	}
+	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != want {
-		return refused
+		return ErrUnsupportedMedia.With("the request body must be "+want, nil)
 	}
 	for k, v := range params {
 		if k != "charset" || !strings.EqualFold(v, "utf-8") {
-			return refused
+			return ErrUnsupportedMedia.With("the request body must be "+want, nil)
 		}
 	}
 	return nil
