@@ -247,7 +247,8 @@ func (s *Service) bundleIssuer(b *bundle.Bundle, iss string, vcts []string, get 
 // over the size budget are left out and their issuer recorded
 // (MissingOverLimit). Each gap is logged (issuer, list, reason: nothing
 // personal). Errors: a status index that is not an absolute URL (the
-// configuration), or ctx ending.
+// configuration), no status index answering at all (bundleLists), or ctx
+// ending.
 func (s *Service) bundleStatusLists(ctx context.Context, b *bundle.Bundle, issuers []string, get func(u, accept string, into any) error) error {
 	bc := s.cfg.Bundle
 	maxLists := bc.MaxLists
@@ -346,7 +347,8 @@ func fitLists(b *bundle.Bundle, budget int) []string {
 // others: that list is not taken) or a URI over maxListURI bytes, is
 // MissingIndex; an issuer with lists
 // over maxLists, or with lists noteList did not keep, MissingOverLimit.
-// Error: an index that is not an absolute URL.
+// Errors: an index that is not an absolute URL; indexes configured of
+// which none answered for any issuer.
 func (s *Service) bundleLists(issuers, indexes []string, maxLists int, get func(u, accept string, into any) error) (map[string]string, []bundle.Missing, error) {
 	lists := map[string]string{}
 	var missing []bundle.Missing
@@ -360,6 +362,7 @@ func (s *Service) bundleLists(issuers, indexes []string, maxLists int, get func(
 		}
 		lists[uri] = iss
 	}
+	answered := false
 	for _, ix := range indexes {
 		base, err := url.Parse(ix)
 		if err != nil || base.Host == "" {
@@ -374,6 +377,7 @@ func (s *Service) bundleLists(issuers, indexes []string, maxLists int, get func(
 				missing = append(missing, bundle.Missing{Issuer: iss, Reason: bundle.MissingIndex})
 				continue
 			}
+			answered = true
 			for _, uri := range r.Lists {
 				u, err := url.Parse(uri)
 				if err != nil || len(uri) > maxListURI || u.Scheme != base.Scheme || u.Host != base.Host {
@@ -384,6 +388,12 @@ func (s *Service) bundleLists(issuers, indexes []string, maxLists int, get func(
 				add(uri, iss)
 			}
 		}
+	}
+	if len(indexes) > 0 && len(issuers) > 0 && !answered {
+		// The issuer services are down, not one of them misbehaving: a
+		// bundle of no index's lists would only replace the venue's last
+		// good one.
+		return nil, nil, errors.New("no status index answered for any issuer")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

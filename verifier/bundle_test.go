@@ -21,8 +21,9 @@ import (
 // and the lists of those issuers that presentations named. An index that
 // does not answer for an issuer (500, 404, not its JSON), or names a list
 // of another origin or an over-long URI, costs that issuer a Missing record
-// (status_index_unavailable), not the bundle; an index that is not an
-// absolute URL (the configuration) fails it.
+// (status_index_unavailable), not the bundle; indexes none of which answer
+// for anyone (the issuer services down), or one that is not an absolute
+// URL (the configuration), fail it.
 func TestBundleLists(t *testing.T) {
 	var srv *httptest.Server
 	answer := map[string][]string{}
@@ -86,6 +87,9 @@ func TestBundleLists(t *testing.T) {
 		{Issuer: "did:psr:garbled", Reason: bundle.MissingIndex}, {Issuer: "did:psr:foreign", Reason: bundle.MissingIndex},
 		{Issuer: "did:psr:long", Reason: bundle.MissingIndex},
 	}, missing)
+
+	_, _, err = s.bundleLists([]string{"did:psr:500", "did:psr:garbled"}, index, maxBundleLists, get)
+	assert.ErrorContains(t, err, "no status index answered", "when no index answers for anyone, the bundle fails (the venue keeps its last one)")
 
 	_, _, err = s.bundleLists([]string{"did:psr:a"}, []string{"/status"}, maxBundleLists, get)
 	assert.ErrorContains(t, err, "not an absolute URL")

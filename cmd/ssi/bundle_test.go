@@ -274,10 +274,10 @@ func TestTrustBundlePassesOffline(t *testing.T) {
 }
 
 // misbehavingIndex is an issuer service's status-list index gone wrong,
-// a real HTTP server: while down, /status answers 500 for every issuer;
-// otherwise it names, for issuer, lists under its own origin whose
-// /latest each misbehave (their names say how), and answers 500 for any
-// other issuer. real is the latest version of a list of the real issuer,
+// a real HTTP server: while down, /status answers 500 for issuer and that
+// any other issuer has no list; otherwise it names, for issuer, lists
+// under its own origin whose /latest each misbehave (their names say how),
+// and answers 500 for any other issuer. real is the latest version of a list of the real issuer,
 // as it serves it (its /latest JSON).
 type misbehavingIndex struct {
 	srv    *httptest.Server
@@ -292,7 +292,12 @@ func newMisbehavingIndex(t *testing.T, issuer string, real []byte) *misbehavingI
 		base := "http://" + r.Host + "/status/"
 		switch r.URL.Path {
 		case "/status":
-			if m.down.Load() || r.URL.Query().Get("issuer") != m.issuer {
+			ours := r.URL.Query().Get("issuer") == m.issuer
+			switch {
+			case m.down.Load() && !ours: // down for issuer alone: the others have no list here
+				_ = json.NewEncoder(w).Encode(map[string]any{"status_lists": []string{}})
+				return
+			case m.down.Load(), !ours:
 				http.Error(w, "down", http.StatusInternalServerError)
 				return
 			}
@@ -326,9 +331,12 @@ func newMisbehavingIndex(t *testing.T, issuer string, real []byte) *misbehavingI
 // gap (missing: the index that did not answer for the benefits agency;
 // the lists that could not be fetched, were pending or do not verify; not
 // the list with nothing anchored, which no venue could check); each gap is
-// logged, without personal data. With only the bad index, down, the
-// health agency's lists are unknown: its pass is red status_unavailable
-// offline, not status_list_not_in_bundle.
+// logged, without personal data. With only the bad index, down for the
+// health agency, that agency's lists are unknown: its pass is red
+// status_unavailable offline, not status_list_not_in_bundle. With no
+// index answering at all, the bundle is unavailable (the venue keeps its
+// last one). A registry that does not answer for one issuer costs that
+// issuer (registry_unavailable offline); for all, the bundle.
 func TestTrustBundleMisbehavingIndex(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts ssi dev")
@@ -404,10 +412,14 @@ func TestTrustBundleMisbehavingIndex(t *testing.T) {
 	signed, bb, err = bundleOf(bad.srv.URL + "/status")
 	require.NoError(t, err)
 	assert.Empty(t, bb.StatusLists)
-	assert.ElementsMatch(t, []bundle.Missing{
-		{Issuer: d.did, Reason: bundle.MissingIndex}, {Issuer: seed.DIDs["benefits"], Reason: bundle.MissingIndex},
-	}, bb.Missing)
+	assert.Equal(t, []bundle.Missing{{Issuer: d.did, Reason: bundle.MissingIndex}}, bb.Missing)
 	assert.Equal(t, []string{"status_unavailable"}, check(signed).Reasons, "the bundle knows it lacks the issuer's lists")
+	_, _, err = bundleOf(bad.srv.URL+"/status", bad.srv.URL+"/status/down-too")
+	require.NoError(t, err, "one index answering for one issuer is enough")
+	dead := httptest.NewServer(http.NotFoundHandler())
+	defer dead.Close()
+	_, _, err = bundleOf(dead.URL + "/status")
+	assert.Equal(t, "bundle_unavailable", errs.CodeOf(err), "no index answers")
 
 	// A registry (a proxy in the network path of dev's: the records are
 	// anchored under its URL) that does not answer for the health agency: the bundle carries the benefits agency alone,
