@@ -14,6 +14,27 @@ import (
 	"github.com/ssi-project/ssi/internal/trust"
 )
 
+// rotatingIssuer registers a did:psr issuer with the assertion key
+// issuing-1 (old) and accredits it, and returns it with the key issuing-2
+// (renewed), the DID's controller key, and the controller-signed update
+// (version 2) that adds issuing-2 and retires issuing-1.
+func (w *trustWorld) rotatingIssuer() (old, renewed issuerID, ctl keys.Signer, rotation string) {
+	t := w.t
+	t.Helper()
+	k1, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	k2, err := keys.Generate(keys.ES256)
+	require.NoError(t, err)
+	d, ctl := w.newDID(k1)
+	w.accredit(d, time.Now().Add(-time.Minute), time.Now().AddDate(1, 0, 0), trust.StatusActive)
+	vm2, err := didregistry.VMFor("issuing-2", k2, didregistry.PurposeAssertionMethod)
+	require.NoError(t, err)
+	rotation, err = didregistry.SignOp(ctl, "controller-1", didregistry.Operation{Op: "update", DID: d, Version: 2,
+		AddVerificationMethod: []didregistry.VMInput{vm2}, RetireVerificationMethod: []string{"issuing-1"}})
+	require.NoError(t, err)
+	return issuerID{k1, d, d + "#issuing-1"}, issuerID{k2, d, d + "#issuing-2"}, ctl, rotation
+}
+
 // rotateAfterBlock has the ledger commit a block, and returns at the start
 // of the next whole second, early enough that the ledger's next block (an
 // empty one comes a second after the last) is not committed yet: an
@@ -53,23 +74,11 @@ func TestVerifierRotationTimes(t *testing.T) {
 		t.Skip("starts ssi dev")
 	}
 	w := newTrustWorld(t)
-	k1, err := keys.Generate(keys.ES256)
-	require.NoError(t, err)
-	k2, err := keys.Generate(keys.ES256)
-	require.NoError(t, err)
-	d, ctl := w.newDID(k1)
-	w.accredit(d, time.Now().Add(-time.Minute), time.Now().AddDate(1, 0, 0), trust.StatusActive)
-	old := issuerID{k1, d, d + "#issuing-1"}
-	renewed := issuerID{k2, d, d + "#issuing-2"}
+	old, renewed, _, op := w.rotatingIssuer()
+	d := old.did
 	issued := func(iat time.Time) func(p *pass) {
 		return func(p *pass) { p.claims.IssuedAt, p.claims.Status = iat, nil }
 	}
-
-	vm2, err := didregistry.VMFor("issuing-2", k2, didregistry.PurposeAssertionMethod)
-	require.NoError(t, err)
-	op, err := didregistry.SignOp(ctl, "controller-1", didregistry.Operation{Op: "update", DID: d, Version: 2,
-		AddVerificationMethod: []didregistry.VMInput{vm2}, RetireVerificationMethod: []string{"issuing-1"}})
-	require.NoError(t, err)
 	second := w.rotateAfterBlock()
 	// Signed before the rotation: in the second before it, and in its own.
 	lastSecond := w.pass(t, old, w.valid, issued(second.Add(-time.Second)))

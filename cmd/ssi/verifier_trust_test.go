@@ -578,23 +578,12 @@ func TestVerifierKeyRotationEndToEnd(t *testing.T) {
 	}
 	w := newTrustWorld(t)
 	ctx := context.Background()
-	k1, err := keys.Generate(keys.ES256)
-	require.NoError(t, err)
-	k2, err := keys.Generate(keys.ES256)
-	require.NoError(t, err)
-	d, ctl := w.newDID(k1)
-	w.accredit(d, time.Now().Add(-time.Minute), time.Now().AddDate(1, 0, 0), trust.StatusActive)
-	old := issuerID{k1, d, d + "#issuing-1"}
-	renewed := issuerID{k2, d, d + "#issuing-2"}
+	old, renewed, ctl, op := w.rotatingIssuer()
+	d := old.did
 
 	beforeRotation := time.Now().UTC().Truncate(time.Second)
 	nextSecond(t, beforeRotation)
 	w.block()
-	vm2, err := didregistry.VMFor("issuing-2", k2, didregistry.PurposeAssertionMethod)
-	require.NoError(t, err)
-	op, err := didregistry.SignOp(ctl, "controller-1", didregistry.Operation{Op: "update", DID: d, Version: 2,
-		AddVerificationMethod: []didregistry.VMInput{vm2}, RetireVerificationMethod: []string{"issuing-1"}})
-	require.NoError(t, err)
 	w.registry("health", "/registry/v1/dids/"+d+"/operations", map[string]string{"operation": op})
 	waitAnchoredDID(t, w.dev.c.Base, d)
 	afterRotation := time.Now().UTC().Truncate(time.Second)
@@ -621,7 +610,7 @@ func TestVerifierKeyRotationEndToEnd(t *testing.T) {
 	}
 
 	w.block()
-	op, err = didregistry.SignOp(ctl, "controller-1", didregistry.Operation{Op: "deactivate", DID: d, Version: 3})
+	op, err := didregistry.SignOp(ctl, "controller-1", didregistry.Operation{Op: "deactivate", DID: d, Version: 3})
 	require.NoError(t, err)
 	w.registry("health", "/registry/v1/dids/"+d+"/operations", map[string]string{"operation": op})
 	deadline := time.Now().Add(30 * time.Second)
