@@ -237,6 +237,21 @@ func revalidate[T any](c *Client, ctx context.Context, key string, fetch func(co
 	})
 }
 
+// cachedOr returns key's cached answer (fresh, or stale while one refresh
+// runs: lookup, revalidate) or, on a miss, what the one shared fetch
+// gets. fetch makes the fetch, only when it is needed, so a cache hit
+// allocates nothing.
+func cachedOr[T any](c *Client, ctx context.Context, key string, fetch func() func(context.Context) (T, error)) (T, error) {
+	if e, ok, refresh := c.lookup(key); ok {
+		if refresh {
+			revalidate(c, ctx, key, fetch())
+		}
+		v, _ := e.val.(T)
+		return v, e.err
+	}
+	return shared(c, ctx, key, fetch())
+}
+
 func (c *Client) store(key string, val any, err error) {
 	c.storeUntil(key, val, err, c.now().Add(c.ttl))
 }

@@ -65,14 +65,7 @@ func (c *Client) IsAccredited(ctx context.Context, issuer, vct string, at time.T
 			return d, nil
 		}
 	}
-	if e, ok, refresh := c.lookup("acc " + path); ok {
-		if refresh {
-			revalidate(c, ctx, "acc "+path, fetch())
-		}
-		d, _ := e.val.(AccreditationDecision)
-		return d, e.err
-	}
-	return shared(c, ctx, "acc "+path, fetch())
+	return cachedOr(c, ctx, "acc "+path, fetch)
 }
 
 // CheckRP decides whether verifier may request claims of vct. The
@@ -107,14 +100,7 @@ func (c *Client) CheckRP(ctx context.Context, verifier, vct string, claims []str
 			return d, nil
 		}
 	}
-	if e, ok, refresh := c.lookup("rp " + path); ok {
-		if refresh {
-			revalidate(c, ctx, "rp "+path, fetch())
-		}
-		d, _ := e.val.(RPDecision)
-		return d, e.err
-	}
-	return shared(c, ctx, "rp "+path, fetch())
+	return cachedOr(c, ctx, "rp "+path, fetch)
 }
 
 // documentAt returns verifier's document at t: for did:psr the version in

@@ -80,20 +80,11 @@ func (c *Client) Status(ctx context.Context, issuer, uri string, idx int) (Statu
 		return StatusResult{}, statuslist.ErrUnverifiable.With("the status list uri cannot be anchored", err)
 	}
 	key := "status " + issuer + " " + uri
-	var vl verifiedList
-	fetch := func() func(context.Context) (verifiedList, error) {
+	vl, err := cachedOr(c, ctx, key, func() func(context.Context) (verifiedList, error) {
 		return func(ctx context.Context) (verifiedList, error) { return c.fetchList(ctx, issuer, uri) }
-	}
-	if e, ok, refresh := c.lookup(key); ok {
-		if refresh {
-			revalidate(c, ctx, key, fetch())
-		}
-		vl, _ = e.val.(verifiedList)
-	} else {
-		vl, err = shared(c, ctx, key, fetch())
-		if err != nil {
-			return StatusResult{}, err
-		}
+	})
+	if err != nil {
+		return StatusResult{}, err
 	}
 	if !c.now().Before(vl.expires) {
 		return StatusResult{}, ErrStatusListExpired
