@@ -37,6 +37,8 @@ const reasons = {
   unsupported_pass_format: "This venue does not accept this kind of pass.",
   pass_trust_not_in_bundle: "This kind of pass cannot be checked without a network here (the trust data on this device does not cover it).",
   bundle_format_unsupported: "The trust data is newer than this scanner: reload the page while online.",
+  status_unavailable: "This pass's revocation status could not be checked (offline: the trust data on this device lacks its issuer's list). Check it online, or try again later.",
+  registry_unavailable: "The issuer of this pass could not be checked (offline: the trust data on this device lacks it). Check it online, or try again later.",
   shc_revoked: "This pass was revoked by its issuer.",
   presentation_expired: "The wallet did not answer in time.",
 };
