@@ -36,3 +36,23 @@ func BenchmarkRawECDSASign(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOpenES256 is the cost of opening one sealed ES256 key, which the
+// holder pays for every presentation (each copy has its own key).
+func BenchmarkOpenES256(b *testing.B) {
+	var kek KEK
+	s, err := Generate(ES256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	blob, err := Seal(s, kek)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Open(blob, kek); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

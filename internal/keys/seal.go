@@ -23,17 +23,24 @@ var (
 	ErrNotExportable = errs.E(errs.Internal, "key_not_exportable", "only software keys can be sealed")
 )
 
-// envelope layout, version 1:
+// envelope layout, version 2:
 //
-//	"SSIK" | 0x01 | len(alg) | alg | len(kid) | kid | nonce(12) | AES-256-GCM(private) || tag
+//	"SSIK" | 0x02 | len(alg) | alg | len(kid) | kid | nonce(12) | AES-256-GCM(private | public) || tag
+//
+// private is the P-256 scalar (32 bytes) or the Ed25519 seed (32 bytes);
+// public is the uncompressed P-256 point (65 bytes) or the Ed25519 public
+// key (32 bytes). Keeping the public key under the same authentication saves
+// Open a scalar multiplication per key (the holder opens one key per
+// presentation). Version 1, still opened, held the private part alone and
+// Open derived the public key from it.
 //
 // Everything before the nonce is the GCM additional data, so changing the
 // version, alg or kid of a blob, or pasting one key's ciphertext under
-// another's header, fails authentication; Open also re-derives the kid from
-// the decrypted key and compares.
+// another's header, fails authentication; Open also recomputes the kid from
+// the key's public part and compares.
 const (
 	sealMagic   = "SSIK"
-	sealVersion = 1
+	sealVersion = 2
 )
 
 // ParseKEK decodes a KEK given as standard or URL-safe base64 (padded or
@@ -70,6 +77,13 @@ func Seal(s Signer, kek KEK) ([]byte, error) {
 	if err != nil {
 		return nil, ErrNotExportable.With("", err)
 	}
+	defer clear(priv)
+	pub, err := sw.publicBytes()
+	if err != nil {
+		return nil, ErrNotExportable.With("", err)
+	}
+	plain := append(priv, pub...)
+	defer clear(plain)
 	header := make([]byte, 0, 8+len(sw.alg)+len(sw.kid))
 	header = append(header, sealMagic...)
 	header = append(header, sealVersion, byte(len(sw.alg)))
@@ -85,7 +99,7 @@ func Seal(s Signer, kek KEK) ([]byte, error) {
 		return nil, errs.Wrap(errs.Internal, "sealing_failed", "the key could not be sealed", err)
 	}
 	out := append(append([]byte(nil), header...), nonce...)
-	return aead.Seal(out, nonce, priv, header), nil
+	return aead.Seal(out, nonce, plain, header), nil
 }
 
 // Open decrypts a blob made by Seal and returns its Signer. A wrong KEK, a
@@ -94,7 +108,7 @@ func Seal(s Signer, kek KEK) ([]byte, error) {
 // under a kid should still compare it with KeyID().
 func Open(blob []byte, kek KEK) (Signer, error) {
 	rest, ok := strings.CutPrefix(string(blob), sealMagic)
-	if !ok || len(rest) < 2 || rest[0] != sealVersion {
+	if !ok || len(rest) < 2 || (rest[0] != 1 && rest[0] != sealVersion) {
 		return nil, ErrSealedKey.With("the sealed key has an unknown format", nil)
 	}
 	alg, rest, ok := cutLen(rest[1:])
@@ -118,7 +132,12 @@ func Open(blob []byte, kek KEK) (Signer, error) {
 	if err != nil {
 		return nil, ErrSealedKey.With("", err)
 	}
-	s, err := privateFromBytes(alg, priv)
+	var s *software
+	if blob[len(sealMagic)] == 1 {
+		s, err = privateFromBytes(alg, priv)
+	} else {
+		s, err = keyPairFromBytes(alg, priv)
+	}
 	clear(priv)
 	if err != nil {
 		return nil, ErrSealedKey.With("", err)

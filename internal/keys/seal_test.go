@@ -2,6 +2,8 @@ package keys
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -43,8 +45,13 @@ func TestSealOpenRoundTrip(t *testing.T) {
 			if alg == EdDSA {
 				in, opts = []byte("m"), crypto.Hash(0)
 			}
-			_, err = got.Sign(rand.Reader, in, opts)
+			sig, err := got.Sign(rand.Reader, in, opts)
 			require.NoError(t, err)
+			if alg == EdDSA {
+				assert.True(t, ed25519.Verify(s.Public().(ed25519.PublicKey), in, sig))
+			} else {
+				assert.True(t, ecdsa.VerifyASN1(s.Public().(*ecdsa.PublicKey), in, sig))
+			}
 
 			// The private key never appears in clear in the blob.
 			priv, err := s.(*software).privateBytes()
@@ -55,6 +62,48 @@ func TestSealOpenRoundTrip(t *testing.T) {
 			blob2, err := Seal(s, kek)
 			require.NoError(t, err)
 			assert.NotEqual(t, blob, blob2)
+		})
+	}
+}
+
+// sealV1 seals s in the version 1 envelope (the private part alone), as
+// keys sealed before version 2 are stored.
+func sealV1(t *testing.T, s Signer, kek KEK) []byte {
+	t.Helper()
+	sw := s.(*software)
+	priv, err := sw.privateBytes()
+	require.NoError(t, err)
+	header := append([]byte(sealMagic), 1, byte(len(sw.alg)))
+	header = append(append(header, sw.alg...), byte(len(sw.kid)))
+	header = append(header, sw.kid...)
+	aead, err := newAEAD(kek)
+	require.NoError(t, err)
+	nonce := make([]byte, aead.NonceSize())
+	_, err = rand.Read(nonce)
+	require.NoError(t, err)
+	return aead.Seal(append(append([]byte(nil), header...), nonce...), nonce, priv, header)
+}
+
+// TestOpenVersion1 holds Open to the keys sealed before version 2: they
+// open to the same key, which signs for the original public key, and a
+// version 1 blob is never read as version 2 (or the reverse).
+func TestOpenVersion1(t *testing.T) {
+	kek := newKEK(t)
+	for _, alg := range []string{ES256, EdDSA} {
+		t.Run(alg, func(t *testing.T) {
+			s, err := Generate(alg)
+			require.NoError(t, err)
+			v1 := sealV1(t, s, kek)
+			got, err := Open(v1, kek)
+			require.NoError(t, err)
+			assert.Equal(t, s.KeyID(), got.KeyID())
+			assert.True(t, got.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(s.Public()))
+
+			v2, err := Seal(s, kek)
+			require.NoError(t, err)
+			assert.Equal(t, byte(2), v2[len(sealMagic)])
+			_, err = Open(append([]byte("SSIK\x02"), v1[5:]...), kek)
+			assert.Equal(t, "sealed_key_invalid", errs.CodeOf(err))
 		})
 	}
 }
@@ -87,7 +136,8 @@ func TestOpenRejects(t *testing.T) {
 		"wrong kek":          {esBlob, newKEK(t)},
 		"swapped ciphertext": {swapped, kek},
 		"relabelled kid":     {relabelled, kek},
-		"unknown version":    {append([]byte("SSIK\x02"), esBlob[5:]...), kek},
+		"unknown version":    {append([]byte("SSIK\x03"), esBlob[5:]...), kek},
+		"relabelled version": {append([]byte("SSIK\x01"), esBlob[5:]...), kek},
 		"no magic":           {esBlob[4:], kek},
 		"truncated header":   {esBlob[:9], kek},
 		"truncated tag":      {esBlob[:len(esBlob)-1], kek},

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"math/big"
 
 	"github.com/ssi-project/ssi/internal/errs"
 )
@@ -120,7 +121,47 @@ func (s *software) privateBytes() ([]byte, error) {
 	return nil, errors.New("keys: unreachable key type")
 }
 
-// privateFromBytes is the inverse of privateBytes.
+// publicBytes is the public half that Seal keeps beside privateBytes: the
+// uncompressed P-256 point or the Ed25519 public key.
+func (s *software) publicBytes() ([]byte, error) {
+	switch k := s.priv.(type) {
+	case *ecdsa.PrivateKey:
+		return k.PublicKey.Bytes()
+	case ed25519.PrivateKey:
+		return append([]byte(nil), k.Public().(ed25519.PublicKey)...), nil
+	}
+	return nil, errors.New("keys: unreachable key type")
+}
+
+// keyPairFromBytes is the inverse of privateBytes followed by publicBytes.
+// The pair comes out of an authenticated envelope, so the public half is
+// taken as it is (checked to be a point of the curve) rather than derived
+// again from the private one.
+func keyPairFromBytes(alg string, b []byte) (*software, error) {
+	switch alg {
+	case ES256:
+		if len(b) != 32+65 {
+			return nil, ErrInvalidKey.With("the P-256 key pair has the wrong length", nil)
+		}
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), b[32:])
+		if err != nil {
+			return nil, ErrInvalidKey.With("the P-256 public key is invalid", err)
+		}
+		d := new(big.Int).SetBytes(b[:32])
+		if d.Sign() == 0 || d.Cmp(elliptic.P256().Params().N) >= 0 {
+			return nil, ErrInvalidKey.With("the P-256 private key is invalid", nil)
+		}
+		return newSoftware(&ecdsa.PrivateKey{PublicKey: *pub, D: d})
+	case EdDSA:
+		if len(b) != ed25519.SeedSize+ed25519.PublicKeySize {
+			return nil, ErrInvalidKey.With("the Ed25519 key pair has the wrong length", nil)
+		}
+		return newSoftware(ed25519.PrivateKey(append([]byte(nil), b...)))
+	}
+	return nil, ErrUnsupportedAlg
+}
+
+// privateFromBytes is the inverse of privateBytes (version 1 envelopes).
 func privateFromBytes(alg string, b []byte) (*software, error) {
 	switch alg {
 	case ES256:
