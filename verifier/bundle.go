@@ -12,9 +12,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssi-project/ssi/internal/bundle"
 	"github.com/ssi-project/ssi/internal/errs"
@@ -61,6 +63,29 @@ const (
 	// carries or records as missing).
 	maxListURI = 2048
 )
+
+// bundleGaps counts the gaps recorded in the trust bundles this verifier
+// made, by reason (bundle.Missing*): a metric for the operator, with no
+// issuer or list in it. The zero value is ready.
+type bundleGaps struct {
+	once sync.Once
+	vec  *prometheus.CounterVec
+}
+
+func (g *bundleGaps) counter() *prometheus.CounterVec {
+	g.once.Do(func() {
+		g.vec = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssi_trust_bundle_gaps_total",
+			Help: "Gaps (issuers or status lists left out) recorded in the trust bundles made, by reason.",
+		}, []string{"reason"})
+	})
+	return g.vec
+}
+
+// Collectors are the verifier's metrics, for the server's registry.
+func (s *Service) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.gaps.counter()}
+}
 
 // httpStatusError is an answer other than 200 to the bundle builder.
 type httpStatusError struct {
@@ -181,6 +206,9 @@ func (s *Service) TrustBundle(ctx context.Context, tenantID string) (string, err
 	}
 	if err := s.bundleStatusLists(ctx, b, issuers, get); err != nil {
 		return "", err
+	}
+	for _, m := range b.Missing {
+		s.gaps.counter().WithLabelValues(m.Reason).Inc()
 	}
 	signed, err := bundle.Sign(v.Signer, v.KeyID, b)
 	if err != nil {

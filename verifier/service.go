@@ -79,6 +79,7 @@ type Service struct {
 	lists   map[string]string // status list URI → issuer, for the trust bundle
 	// listsFull: issuers with lists noteList did not keep (bundle.go).
 	listsFull map[string]bool
+	gaps      bundleGaps // the trust bundles' gaps, a metric (bundle.go)
 }
 
 // New checks the configuration and returns the service. Each venue's

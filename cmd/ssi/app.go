@@ -156,6 +156,7 @@ func newApp(cfg config.Server, st *store.Store, log *slog.Logger, svc services) 
 		holder.Routes(r, svc.holder)
 	}
 	if svc.verifier != nil {
+		a.registry.MustRegister(svc.verifier.Collectors()...)
 		verifier.Routes(r, svc.verifier, st, cfg.MaxBody)
 	}
 	web.Routes(r) // the pages: /admin/ and their assets

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -360,7 +361,8 @@ func TestTrustBundleMisbehavingIndex(t *testing.T) {
 	var logs safeBuffer
 	policy := entryPolicy().policy()
 	policy.Issuers = []string{d.did, seed.DIDs["benefits"]}
-	var hc *http.Client // the bundle's, nil: the default
+	var hc *http.Client         // the bundle's, nil: the default
+	var gaps map[string]float64 // the last bundle's gaps metric, by reason
 	bundleOf := func(indexes ...string) (string, *bundle.Bundle, error) {
 		t.Helper()
 		tc := trust.NewClient(d.c.Base, trust.Options{Trust: pinned})
@@ -370,6 +372,16 @@ func TestTrustBundleMisbehavingIndex(t *testing.T) {
 			Bundle: &verifier.BundleConfig{RegistryURL: d.c.Base, Pinned: pinned, StatusIndexes: indexes, HTTP: hc}})
 		require.NoError(t, err)
 		signed, err := svc.TrustBundle(ctx, "venue")
+		gaps = map[string]float64{}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(svc.Collectors()...)
+		mfs, gerr := reg.Gather()
+		require.NoError(t, gerr)
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				gaps[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
 		if err != nil {
 			return "", nil, err
 		}
@@ -404,6 +416,8 @@ func TestTrustBundleMisbehavingIndex(t *testing.T) {
 	for _, reason := range []string{bundle.MissingIndex, bundle.MissingList, bundle.MissingPending, bundle.MissingUnverified} {
 		assert.Contains(t, out, "reason="+reason)
 	}
+	assert.Equal(t, map[string]float64{bundle.MissingIndex: 1, bundle.MissingList: 2, bundle.MissingPending: 1, bundle.MissingUnverified: 1}, gaps,
+		"the gaps metric, by reason")
 	for _, secret := range []string{"Lovelace", "1990-01-01", cred[:40]} {
 		assert.NotContains(t, out, secret, "no personal data in the log")
 	}
