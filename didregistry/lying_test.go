@@ -9,12 +9,14 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssi-project/ssi/anchor"
 	"github.com/ssi-project/ssi/internal/did"
 	"github.com/ssi-project/ssi/internal/errs"
 	"github.com/ssi-project/ssi/internal/jose"
@@ -257,6 +259,65 @@ func TestLyingRegistry(t *testing.T) {
 		// yet.
 		_, err = client(srv).ResolveAt(ctx, w.rotated, time.Now().Add(trust.LedgerClockSkew))
 		assert.Equal(t, "stale_version", errs.CodeOf(err))
+	})
+
+	t.Run("the successor's receipt against a later header", func(t *testing.T) {
+		// The log only grows and the ledger proves a leaf at any height, so
+		// a receipt of the rotation can be built against any later header.
+		// A registry serving version 1 with such a receipt of version 2
+		// must not move the ledger's bound on the rotation (and so the
+		// retired key's validity) past the rotation's entry time +
+		// MaxBlockInterval + LedgerClockSkew.
+		l := anchor.NewLedger(e.ledger.Node.Client(), e.ledger.Node.ChainID())
+		v2, err := l.Get(ctx, trust.KindDIDDocument, w.rotated, 2)
+		require.NoError(t, err)
+		at := v2.Entry.Time.Add(trust.MaxBlockInterval + trust.LedgerClockSkew + time.Second)
+		var h int64
+		deadline := time.Now().Add(time.Minute)
+		for {
+			var bt time.Time
+			h, bt, err = l.Status(ctx)
+			require.NoError(t, err)
+			if bt.After(at.Add(time.Second)) {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "the ledger's blocks did not get past %v", at)
+			time.Sleep(100 * time.Millisecond)
+		}
+		later, err := l.Receipt(ctx, anchor.Located{Found: true, Entry: v2.Entry, LeafIndex: v2.LeafIndex, Height: h - 1})
+		require.NoError(t, err)
+		require.NoError(t, trust.VerifyReceipt(later, e.ledger.Trust), "a genuine receipt, of a later header")
+		resolution := func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/1.0/identifiers/") }
+		srv := e.liar(func(r *http.Request) {
+			if resolution(r) {
+				r.URL.RawQuery = "versionId=1"
+			}
+		}, func(r *http.Request, status int, b []byte) (int, []byte) {
+			if !resolution(r) {
+				return status, b
+			}
+			var res, meta, anc map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(b, &res))
+			require.NoError(t, json.Unmarshal(res["didDocumentMetadata"], &meta))
+			require.NoError(t, json.Unmarshal(meta["anchor"], &anc))
+			require.NotNil(t, anc["next"])
+			anc["next"] = mustJSON(t, later)
+			enc := func(v any) []byte {
+				var buf bytes.Buffer
+				je := json.NewEncoder(&buf)
+				je.SetEscapeHTML(false)
+				require.NoError(t, je.Encode(v))
+				return bytes.TrimSpace(buf.Bytes())
+			}
+			meta["anchor"] = enc(anc)
+			res["didDocumentMetadata"] = enc(meta)
+			return status, enc(res)
+		})
+		res, err := client(srv).ResolveAt(ctx, w.rotated, v2.Entry.Time)
+		require.NoError(t, err, "in force at the rotation's entry time, as the honest receipt also shows")
+		assert.Equal(t, "1", res.DocumentMetadata.VersionID)
+		_, err = client(srv).ResolveAt(ctx, w.rotated, at)
+		assert.Equal(t, "stale_version", errs.CodeOf(err), "the later header does not keep the retired version in force")
 	})
 
 	t.Run("a DID version no controller signed", func(t *testing.T) {

@@ -423,6 +423,14 @@ func (c *Client) fetchResolution(ctx context.Context, d string, at time.Time, pa
 // allowance on the ledger's upper bound of when a change was made.
 const LedgerClockSkew = 2 * time.Second
 
+// MaxBlockInterval is the most the header that proves a receipt is taken
+// to follow the entry's own time (its block's BFT time) as the ledger's
+// bound on when it had the entry. The header's time alone is not a bound
+// a registry cannot move: the log only grows, so a receipt of the same
+// entry verifies against any later header too; capped so, a registry
+// that serves one gains at most this much over the entry's time.
+const MaxBlockInterval = 10 * time.Second
+
 // checkServed checks the anchor a server sent with a version it served:
 // version version of (kind, subject), whose content has the SHA-256
 // digest sum (hex). With at zero the version must be the latest anchored;
@@ -431,7 +439,9 @@ const LedgerClockSkew = 2 * time.Second
 // the latest instant the ledger allows for that change. The bound is the
 // time of the header that proves the next version's receipt (the ledger
 // had the change by then; the entry's own block time can precede the
-// change by a block interval, so it is not a bound) plus LedgerClockSkew.
+// change by a block interval, so it is not a bound), capped at the entry's
+// time + MaxBlockInterval (the receipt may have been built against a later
+// header), plus LedgerClockSkew.
 //
 // The latest-version proof's time is noted in p.
 func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, sum string, at time.Time, supersededAt func(next *Receipt, bound time.Time) (time.Time, error), p *proven) error {
@@ -490,7 +500,9 @@ func (c *Client) checkServed(a *Anchor, kind, subject string, version uint64, su
 	if err != nil {
 		return err
 	}
-	until, err := supersededAt(n, recorded.Add(LedgerClockSkew))
+	// The header may be any later one (MaxBlockInterval): the bound is
+	// also at most the entry's own time + MaxBlockInterval.
+	until, err := supersededAt(n, minTime(recorded, n.Entry.Time.Add(MaxBlockInterval)).Add(LedgerClockSkew))
 	if err != nil {
 		return err
 	}

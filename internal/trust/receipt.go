@@ -76,7 +76,9 @@ func VerifyReceipt(r *Receipt, trust Trust) error {
 // verifyReceipt is VerifyReceipt, returning the time of the verified
 // header at r.Height+1: the median of the validators' precommit times for
 // the block that appended the entry, so a moment by which the ledger had
-// the entry. The entry's own Time (its block's time, the median of the
+// the entry, when r was built at that block (Ledger.Receipt does; nothing
+// in r proves it, as the entry is in every later tree too:
+// MaxBlockInterval). The entry's own Time (its block's time, the median of the
 // precommits of the block before) is not such a bound: it can precede the
 // writer's request by up to a block interval.
 func verifyReceipt(r *Receipt, trust Trust) (time.Time, error) {
