@@ -224,7 +224,7 @@ func runVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		build: func(ctx context.Context, s *server) (built, error) {
 			tc := trust.NewClient(cfg.RegistryURL, trust.Options{Trust: pinned, Now: clock})
 			svc, err := verifier.New(ctx, verifier.Config{Store: s.store, Trust: verifier.TrustClient(tc), KEK: kek,
-				PublicURL: cfg.PublicURL, Venues: venues, Now: clock, Logger: s.log,
+				PublicURL: cfg.PublicURL, Venues: venues, Now: clock, Logger: s.log, Skew: verifierSkew,
 				Bundle: &verifier.BundleConfig{RegistryURL: cfg.RegistryURL, Pinned: pinned, StatusIndexes: cfg.StatusIndexes}})
 			if err != nil {
 				return built{}, err
@@ -250,6 +250,13 @@ func runVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // verifier's CPU per presentation fell by about a quarter under load
 // (BENCHMARKS.md).
 const verifierGCPercent = 400
+
+// verifierSkew is the clock difference the verifier allows on a
+// credential's exp, nbf and iat (verifier.Config.Skew; at most 60 s): an
+// issuer whose clock runs a few seconds ahead of the venue's must not make
+// its fresh passes not_yet_valid. The KB-JWT's freshness window is its own
+// (KBMaxAge, and 60 s into the future).
+const verifierSkew = 30 * time.Second
 
 // tuneGC sets the garbage collector's target to percent unless GOGC is
 // set in the environment (the operator's choice stands), and reports
@@ -307,7 +314,7 @@ func startDevVerifier(ctx context.Context, s *server, dataDir string, kek keys.K
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	tc := trust.NewClient(s.cfg.PublicURL, trust.Options{Trust: pinned, Now: clock, TTL: time.Second, HTTP: hc})
 	svc, err := verifier.New(ctx, verifier.Config{Store: s.store, Trust: verifier.TrustClient(tc), KEK: kek,
-		PublicURL: s.cfg.PublicURL, Venues: []verifier.Venue{venue}, Now: clock, Logger: s.log, DeferRegistrationCheck: true,
+		PublicURL: s.cfg.PublicURL, Venues: []verifier.Venue{venue}, Now: clock, Logger: s.log, DeferRegistrationCheck: true, Skew: verifierSkew,
 		Bundle: &verifier.BundleConfig{RegistryURL: s.cfg.PublicURL, Pinned: pinned, HTTP: hc, StatusIndexes: []string{s.cfg.PublicURL + "/status"}}})
 	if err != nil {
 		return nil, nil, err

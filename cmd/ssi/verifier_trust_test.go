@@ -262,7 +262,9 @@ type venueSide struct {
 type verifierOpts struct {
 	// ahead moves the verifier's clock (not the trust client's) forward.
 	ahead time.Duration
-	// skew is the verifier's allowed clock skew (verifier.Config.Skew).
+	// skew is the verifier's allowed clock skew (verifier.Config.Skew);
+	// 0 means what ssi verifier and ssi dev allow (verifierSkew), negative
+	// none at all.
 	skew time.Duration
 	// policies are the venue's policies besides entry.
 	policies []verifier.Policy
@@ -289,6 +291,12 @@ func (w *trustWorld) verifier(t *testing.T, o verifierOpts) *venueSide {
 	kek, err := keys.ParseKEK(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
 	require.NoError(t, err)
 	now := func() time.Time { return time.Now().Add(o.ahead) }
+	switch {
+	case o.skew == 0:
+		o.skew = verifierSkew
+	case o.skew < 0:
+		o.skew = 0
+	}
 
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
@@ -697,4 +705,22 @@ func TestVerifierReplayEndToEnd(t *testing.T) {
 		require.Equal(t, http.StatusOK, code)
 		assert.Contains(t, string(got), `"status":"pending"`, "nothing recorded")
 	})
+}
+
+// TestVerifierAllowsIssuerClockAhead: the venue's clock 10 s behind the
+// issuer's. With the skew ssi verifier and ssi dev allow (verifierSkew),
+// a fresh pass is green; with none, its iat is in the future
+// (not_yet_valid), which is what every venue whose clock ran a little
+// slow answered before verifierSkew was wired.
+func TestVerifierAllowsIssuerClockAhead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ssi dev")
+	}
+	w := newTrustWorld(t)
+	slow := w.verifier(t, verifierOpts{ahead: -10 * time.Second})
+	got := slow.verdict(t, "entry", w.pass(t, w.health, w.valid, nil), presentation{})
+	require.Equal(t, "green", got["verdict"], got)
+
+	strict := w.verifier(t, verifierOpts{ahead: -10 * time.Second, skew: -1})
+	assertRed(t, strict.verdict(t, "entry", w.pass(t, w.health, w.valid, nil), presentation{}), "not_yet_valid")
 }
