@@ -78,9 +78,11 @@ func (s *Service) checkCredential(ctx context.Context, sd, wantVCT string) (*che
 	if !strings.HasPrefix(kid, iss+"#") {
 		return nil, refused("issuer_key_invalid", nil)
 	}
-	// iat has whole seconds: the credential was signed within
-	// [iat, iat+1s). A DID created (or a key rotated in) during that very
-	// second is in force at its end, not at its start.
+	// iat has whole seconds: the credential was signed at some instant of
+	// [iat, iat+1s), and its key must be valid at one of them
+	// (docs/did-method.md §4, as the verifier judges). A DID created (or a
+	// key rotated in) during that very second is in force at its end; a
+	// key rotated out later in that second, at its start.
 	at := iat.Add(time.Second - time.Microsecond)
 	res, err := s.cfg.Trust.ResolveAt(ctx, iss, at)
 	switch {
@@ -93,7 +95,18 @@ func (s *Service) checkCredential(ctx context.Context, sd, wantVCT string) (*che
 	}
 	pub, alg, err := res.Document.PublicKey(kid, did.AssertionMethod)
 	if err != nil {
-		return nil, refused("issuer_key_invalid", err)
+		// Not in the version at the second's end: the one at its start
+		// may have it. A DID unknown there (created later in the second)
+		// leaves the first answer.
+		start, serr := s.cfg.Trust.ResolveAt(ctx, iss, iat)
+		if serr != nil || start == nil || start.Document == nil {
+			return nil, refused("issuer_key_invalid", err)
+		}
+		spub, salg, kerr := start.Document.PublicKey(kid, did.AssertionMethod)
+		if kerr != nil {
+			return nil, refused("issuer_key_invalid", err)
+		}
+		at, pub, alg = iat, spub, salg
 	}
 	acc, err := s.cfg.Trust.IsAccredited(ctx, iss, vct, at)
 	if err != nil {
