@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/url"
 	"strings"
 
@@ -147,7 +148,9 @@ func (s *Service) Respond(ctx context.Context, requestID string, form url.Values
 		return nil, ErrNonceUsed
 	}
 	s.notify(tx.ID)
-	s.log.InfoContext(ctx, "presentation checked", "tenant", tx.TenantID, "policy", tx.Policy, "verdict", res.Verdict, "reasons", o.reasons)
+	if s.log.Enabled(ctx, slog.LevelInfo) { // its arguments cost allocations even when it is off
+		s.log.InfoContext(ctx, "presentation checked", "tenant", tx.TenantID, "policy", tx.Policy, "verdict", res.Verdict, "reasons", o.reasons)
+	}
 	return ans, nil
 }
 

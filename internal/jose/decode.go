@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -218,6 +219,7 @@ func (d *decoder) str() (string, error) {
 	d.pos++
 	start := d.pos
 	ascii := true
+	d.skipPlain()
 	for d.pos < len(d.data) {
 		switch c := d.data[d.pos]; {
 		case c == '"':
@@ -237,6 +239,25 @@ func (d *decoder) str() (string, error) {
 		}
 	}
 	return "", errSyntax
+}
+
+// skipPlain moves d.pos over the 8-byte words of a string that hold no
+// byte str must look at: no '"', no '\\', no control character (< 0x20)
+// and no byte of a multi-byte UTF-8 sequence (>= 0x80). It stops at the
+// first word that may hold one (the word test may flag a word that holds
+// none, never misses one), which str then reads byte by byte. A
+// presentation's strings are long runs of base64url: a vp_token's SD-JWT,
+// the _sd digests, a key's coordinates.
+func (d *decoder) skipPlain() {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	for d.pos+8 <= len(d.data) {
+		x := binary.LittleEndian.Uint64(d.data[d.pos:])
+		q, b := x^(lsb*'"'), x^(lsb*'\\')
+		if (x|(x-lsb*0x20)|((q-lsb)&^q)|((b-lsb)&^b))&msb != 0 {
+			return
+		}
+		d.pos += 8
+	}
 }
 
 func (d *decoder) strEscaped(start int) (string, error) {
