@@ -57,6 +57,9 @@ import (
 // first SSI_VERIFIER_LOAD_PROFILE_SECONDS (3) of the timed phase, and to
 // FILE.allocs what it allocated meanwhile (go tool pprof -sample_index=alloc_space).
 // SSI_VERIFIER_LOAD_GOGC sets the verifier process's GOGC.
+// SSI_VERIFIER_LOAD_CALLGRIND=FILE runs the verifier under valgrind's
+// callgrind and writes the instructions of the timed phase to FILE.1
+// (its CPU figures are then valgrind's, not the verifier's).
 func TestVerifierLoad(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("SSI_VERIFIER_LOAD"))
 	dsn := os.Getenv("SSI_TEST_POSTGRES")
@@ -170,6 +173,7 @@ func TestVerifierLoad(t *testing.T) {
 	jwt := mode == oid4vp.DirectPostJWT
 	stopRaw, rawDone := make(chan struct{}), make(chan rawSample, 1)
 	go func() { rawDone <- sampleRawCost(stopRaw, rawOp(jwt)) }()
+	callgrindControl(t, vpid, "--instr=on")
 	mb0, mo0, gc0 := goMemStats(t, vadmin+"/metrics")
 	u0, err := readProcUsage(vpid)
 	require.NoError(t, err)
@@ -179,6 +183,8 @@ func TestVerifierLoad(t *testing.T) {
 	use := u1.sub(u0)
 	cpu := use.user + use.sys
 	mb1, mo1, gc1 := goMemStats(t, vadmin+"/metrics")
+	callgrindControl(t, vpid, "--dump=responses")
+	callgrindControl(t, vpid, "--instr=off")
 	close(stopRaw)
 	during := <-rawDone
 	require.NoError(t, err, "%s", out)
@@ -210,6 +216,20 @@ func TestVerifierLoad(t *testing.T) {
 		float64(use.syscr)/k, float64(use.syscw)/k, float64(use.voluntary+use.preempt)/k, float64(use.preempt)/k)
 	fmt.Printf("  heap      %.1f KB and %.0f objects allocated per presentation, %.0f collections (the verifier's metrics; the profile's fetch included when profiled)\n",
 		(mb1-mb0)/k/1000, (mo1-mo0)/k, gc1-gc0)
+}
+
+// callgrindControl runs callgrind_control arg on the verifier pid when
+// SSI_VERIFIER_LOAD_CALLGRIND runs it under callgrind: its instructions
+// are counted from --instr=on before the timed phase to the dump after
+// it, with the metrics' two reads (a few thousand instructions); read
+// the dump with callgrind_annotate or by instruction address.
+func callgrindControl(t *testing.T, pid int, arg string) {
+	t.Helper()
+	if os.Getenv("SSI_VERIFIER_LOAD_CALLGRIND") == "" {
+		return
+	}
+	out, err := exec.Command("callgrind_control", arg, strconv.Itoa(pid)).CombinedOutput()
+	require.NoError(t, err, "callgrind_control %s: %s", arg, out)
 }
 
 // prepareResponse fetches and verifies the request of authURI and builds
@@ -452,6 +472,17 @@ func startLoadVerifier(t *testing.T, dir, registry, issuer, dsn string) (base, a
 	require.NoError(t, err)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestVerifierLoadServer$")
 	cmd.Env = append(os.Environ(), "SSI_VERIFIER_LOAD_SERVER="+string(args), "SSI_VERIFIER_LOAD=")
+	wait := time.Minute
+	if out := os.Getenv("SSI_VERIFIER_LOAD_CALLGRIND"); out != "" {
+		// Instructions, not time: the verifier under callgrind (which does
+		// not survive Go's preemption signals), counting only while
+		// TestVerifierLoad turns it on (callgrindControl).
+		env := append(cmd.Env, "GODEBUG=asyncpreemptoff=1")
+		cmd = exec.Command("valgrind", "--tool=callgrind", "--dump-instr=yes", "--instr-atstart=no",
+			"--callgrind-out-file="+out, os.Args[0], "-test.run=^TestVerifierLoadServer$")
+		cmd.Env = env
+		wait = 15 * time.Minute
+	}
 	if g := os.Getenv("SSI_VERIFIER_LOAD_GOGC"); g != "" {
 		cmd.Env = append(cmd.Env, "GOGC="+g) // the verifier's alone
 	}
@@ -477,12 +508,12 @@ func startLoadVerifier(t *testing.T, dir, registry, issuer, dsn string) (base, a
 		select {
 		case err := <-exited:
 			require.NoError(t, err, "ssi verifier exit: %s", stderr.String())
-		case <-time.After(30 * time.Second):
+		case <-time.After(wait / 2):
 			_ = cmd.Process.Kill()
 			t.Fatalf("ssi verifier did not stop")
 		}
 	}
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(wait)
 	for base == "" || admin == "" {
 		select {
 		case l := <-lines:

@@ -43,6 +43,20 @@ func ParseValue(data []byte) (any, error) {
 	return parseValue(data, string(data))
 }
 
+// ParseValueString is ParseValue for JSON held as a string: the decoded
+// strings are substrings of s instead of copies (a vp_token's
+// presentations are most of its bytes).
+func ParseValueString(s string) (any, error) {
+	return parseValue(readOnly(s), s)
+}
+
+// ParseValueOwned is ParseValue for bytes the caller made (decoded) and
+// never modifies afterwards: the decoded strings share their memory
+// instead of a copy.
+func ParseValueOwned(data []byte) (any, error) {
+	return parseOwned(data)
+}
+
 // parseOwned is ParseValue for bytes that jose decoded itself and never
 // modifies afterwards: the decoded strings share their memory instead of a
 // copy (a verified presentation decodes four of them).

@@ -105,7 +105,7 @@ func ParseResponseForm(form url.Values) (*Response, error) {
 		return nil, invalidRequest("vp_token is required")
 	}
 	var err error
-	if r.VPToken, err = ParseVPToken([]byte(tok)); err != nil {
+	if r.VPToken, err = parseVPTokenString(tok); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -119,7 +119,19 @@ func ParseVPToken(b []byte) (map[string][]string, error) {
 	if len(b) > MaxResponseSize {
 		return nil, ErrVPTokenTooLarge
 	}
-	v, err := jose.ParseValue(b)
+	return vpTokenOf(jose.ParseValue(b))
+}
+
+// parseVPTokenString is ParseVPToken for a form's vp_token: its
+// presentations are substrings of s, not copies.
+func parseVPTokenString(s string) (map[string][]string, error) {
+	if len(s) > MaxResponseSize {
+		return nil, ErrVPTokenTooLarge
+	}
+	return vpTokenOf(jose.ParseValueString(s))
+}
+
+func vpTokenOf(v any, err error) (map[string][]string, error) {
 	if err != nil {
 		return nil, invalidRequest("vp_token is not JSON").With("", err)
 	}
