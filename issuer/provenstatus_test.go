@@ -137,6 +137,40 @@ func TestStatusThroughTrustClient(t *testing.T) {
 	}
 	assert.EqualValues(t, 1, hits.Load(), "one fetch for three reads")
 
+	// Past three quarters of the issuer's ttl (60 s here) the cached list
+	// is still served while one refresh runs; past the ttl itself it is not
+	// used at all, even while every refresh fails (the issuer asked to be
+	// asked again by then), whatever the client's own TTL and MaxAge allow.
+	var down atomic.Bool
+	var tries atomic.Int64
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tries.Add(1)
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(mustParse(t, e.srv.URL)).ServeHTTP(w, r)
+	}))
+	t.Cleanup(flaky.Close)
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	swr := trust.NewClient("http://registry.invalid", trust.Options{Trust: e.ledger.Trust, HTTP: hijacked(flaky), TTL: 10 * time.Minute, Now: clock})
+	_, err = swr.Status(ctx, issuerDID, uri, int(rec.Index))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, tries.Load())
+	down.Store(true)
+	offset.Store(int64(50 * time.Second))
+	res, err = swr.Status(ctx, issuerDID, uri, int(rec.Index))
+	require.NoError(t, err, "within the ttl, while the refresh fails")
+	assert.Equal(t, uint8(StatusRevoked), res.Value)
+	for deadline := time.Now().Add(5 * time.Second); tries.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // the background refresh, polled with a deadline
+	}
+	assert.EqualValues(t, 2, tries.Load(), "one refresh started before the ttl ran out")
+	offset.Store(int64(61 * time.Second))
+	_, err = swr.Status(ctx, issuerDID, uri, int(rec.Index))
+	assert.Equal(t, "status_unavailable", errs.CodeOf(err), "not used past the issuer's ttl")
+
 	target := mustParse(t, e.srv.URL)
 	liar := func(rewrite func(r *http.Request), body func(b []byte) []byte) *trust.Client {
 		proxy := httputil.NewSingleHostReverseProxy(target)

@@ -40,7 +40,8 @@ type verifiedList struct {
 	list       *statuslist.List
 	version    uint64
 	expires    time.Time
-	cacheUntil time.Time
+	cacheUntil time.Time // fresh until then: three quarters of the issuer's ttl, or TTL if sooner
+	horizon    time.Time // never used past then: the issuer's ttl (and exp)
 	proven     time.Time // its latest-version proof's time
 }
 
@@ -61,8 +62,9 @@ type verifiedList struct {
 //     version as the latest: an issuer that serves the list from before a
 //     revocation is refused (stale_version).
 //
-// A verified list is cached until its ttl (the token's, clamped by
-// statuslist) or TTL runs out, whichever is first, and never past its exp.
+// A verified list is cached fresh for three quarters of its ttl (the
+// token's, clamped by statuslist) or TTL, whichever is first; then it is
+// still served while one refresh runs, but never past its ttl nor its exp.
 // Errors: status_unverifiable (the token; the cause says why),
 // status_list_expired (a token signed by the issuer whose exp has passed),
 // status_unavailable, hash_not_anchored (the served token is not the
@@ -111,7 +113,11 @@ func (c *Client) fetchList(ctx context.Context, issuer, uri string) (verifiedLis
 	if err != nil {
 		return verifiedList{}, err
 	}
-	c.storeProven("status "+issuer+" "+uri, vl, nil, vl.cacheUntil, vl.proven, vl.expires)
+	// Fresh for three quarters of the issuer's ttl, so that its refresh
+	// (revalidate) starts while the list may still be used; never used past
+	// the ttl itself, even while a refresh fails: the issuer asked consumers
+	// to fetch it again by then (the Token Status List's ttl).
+	c.storeProven("status "+issuer+" "+uri, vl, nil, vl.cacheUntil, vl.proven, vl.horizon)
 	return vl, nil
 }
 
@@ -142,8 +148,9 @@ func (c *Client) verifyStatusList(ctx context.Context, issuer, uri string, b []b
 		return verifiedList{}, err
 	}
 	now := c.now()
+	horizon := tok.CacheUntil(now)
 	return verifiedList{list: tok.List, version: w.Version, expires: tok.ExpiresAt,
-		cacheUntil: minTime(tok.CacheUntil(now), now.Add(c.ttl)), proven: p.oldest}, nil
+		cacheUntil: minTime(now.Add(horizon.Sub(now)*3/4), now.Add(c.ttl)), horizon: horizon, proven: p.oldest}, nil
 }
 
 // listKey finds the key of issuer that signed a status list token. A key
