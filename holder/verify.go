@@ -39,6 +39,13 @@ type checked struct {
 	expires     time.Time
 }
 
+// receiveSkew is the clock difference allowed on a received credential's
+// exp, nbf and iat, as the verifier allows (ssi verifier's verifierSkew):
+// the wallet checks a credential a moment after its issuer signed it, so
+// an issuer's clock a second ahead of the wallet's must not make it
+// not_yet_valid.
+const receiveSkew = 30 * time.Second
+
 // checkCredential verifies a freshly issued SD-JWT VC as a verifier
 // would, in this order: the issuer is a DID and the credential has an iat;
 // the issuer's DID document as it was at iat (through the trust layer,
@@ -119,6 +126,7 @@ func (s *Service) checkCredential(ctx context.Context, sd, wantVCT string) (*che
 		IssuerKey: func(string, *jose.Header) (jose.PublicKey, error) { return jose.PublicKey{Key: pub, Alg: alg}, nil },
 		Profile:   sdjwt.ProfileSDJWTVC,
 		Now:       s.now,
+		Skew:      receiveSkew,
 		MaxSize:   s.cfg.Wallet.MaxCredential,
 	}
 	vr, err := v.Verify(sd, sdjwt.Options{FromIssuer: true})
