@@ -11,6 +11,7 @@ import (
 	"github.com/ssi-project/ssi/internal/jose"
 	"github.com/ssi-project/ssi/internal/keys"
 	"github.com/ssi-project/ssi/internal/sdjwt"
+	"github.com/ssi-project/ssi/internal/trust"
 )
 
 // Errors of the check of a received credential. The reason (a stable
@@ -85,35 +86,16 @@ func (s *Service) checkCredential(ctx context.Context, sd, wantVCT string) (*che
 	if !strings.HasPrefix(kid, iss+"#") {
 		return nil, refused("issuer_key_invalid", nil)
 	}
-	// iat has whole seconds: the credential was signed at some instant of
-	// [iat, iat+1s), and its key must be valid at one of them
-	// (docs/did-method.md §4, as the verifier judges). A DID created (or a
-	// key rotated in) during that very second is in force at its end; a
-	// key rotated out later in that second, at its start.
-	at := iat.Add(time.Second - time.Microsecond)
-	res, err := s.cfg.Trust.ResolveAt(ctx, iss, at)
+	// The key in force at some instant of iat's whole second
+	// (docs/did-method.md §4), as the verifier judges it.
+	key, at, err := trust.KeyInSecond(ctx, s.cfg.Trust.ResolveAt, iss, kid, iat)
 	switch {
+	case trust.IsKeyError(err):
+		return nil, refused("issuer_key_invalid", err)
 	case errors.Is(err, did.ErrNotFound), errors.Is(err, did.ErrInvalidDID), errors.Is(err, did.ErrMethodNotSupported), errors.Is(err, did.ErrDeactivated):
 		return nil, refused("issuer_unknown", err)
 	case err != nil:
 		return nil, trustErr(err)
-	case res == nil || res.Document == nil:
-		return nil, refused("issuer_unknown", nil)
-	}
-	pub, alg, err := res.Document.PublicKey(kid, did.AssertionMethod)
-	if err != nil {
-		// Not in the version at the second's end: the one at its start
-		// may have it. A DID unknown there (created later in the second)
-		// leaves the first answer.
-		start, serr := s.cfg.Trust.ResolveAt(ctx, iss, iat)
-		if serr != nil || start == nil || start.Document == nil {
-			return nil, refused("issuer_key_invalid", err)
-		}
-		spub, salg, kerr := start.Document.PublicKey(kid, did.AssertionMethod)
-		if kerr != nil {
-			return nil, refused("issuer_key_invalid", err)
-		}
-		at, pub, alg = iat, spub, salg
 	}
 	acc, err := s.cfg.Trust.IsAccredited(ctx, iss, vct, at)
 	if err != nil {
@@ -123,7 +105,7 @@ func (s *Service) checkCredential(ctx context.Context, sd, wantVCT string) (*che
 		return nil, refused("issuer_not_accredited", nil)
 	}
 	v := sdjwt.Verifier{
-		IssuerKey: func(string, *jose.Header) (jose.PublicKey, error) { return jose.PublicKey{Key: pub, Alg: alg}, nil },
+		IssuerKey: func(string, *jose.Header) (jose.PublicKey, error) { return key, nil },
 		Profile:   sdjwt.ProfileSDJWTVC,
 		Now:       s.now,
 		Skew:      receiveSkew,

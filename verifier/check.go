@@ -171,22 +171,10 @@ func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sd
 			return jose.PublicKey{}, jose.ErrInvalidClaim.With("the credential has no iat", nil)
 		}
 		vct, _, _ := c.String("vct")
-		// iat counts whole seconds: the credential was signed at some
-		// instant of [iat, iat+1 s), and its key must be valid at one of
-		// them (docs/did-method.md §4). The issuer is judged at the last
-		// instant, which a DID created earlier in the same second passes,
-		// even when this verifier's clock is behind the registry's (iat is
-		// bounded by the allowed skew); a key not in that version, at the
-		// first, which a key rotated out later in that second passes.
-		at := iat.Add(time.Second - time.Nanosecond)
-		key, err := s.issuerKey(ctx, is, h.Kid, at)
-		if errors.Is(err, ErrIssuerKeyNotValid) && !errors.Is(err, did.ErrDeactivated) && at.After(iat) {
-			// A DID created later in the second is unknown at its start:
-			// the answer at the end stands.
-			if k, serr := s.issuerKey(ctx, is, h.Kid, iat); !errors.Is(serr, ErrIssuerUnknown) {
-				at, key, err = iat, k, serr
-			}
-		}
+		// The key in force at some instant of iat's whole second, judged
+		// by the registry's history even when this verifier's clock is
+		// behind the registry's (iat is bounded by the allowed skew).
+		key, at, err := s.issuerKey(ctx, is, h.Kid, iat)
 		if err != nil {
 			return jose.PublicKey{}, err
 		}
@@ -245,28 +233,29 @@ func (s *Service) checkOne(ctx context.Context, in checkInput, pres string) (*sd
 	return res, nil
 }
 
-// issuerKey resolves iss as it was at `at` (the credential's iat) and
-// returns the assertion key named by kid, which must be a DID URL of iss.
-func (s *Service) issuerKey(ctx context.Context, iss, kid string, at time.Time) (jose.PublicKey, error) {
-	r, err := s.cfg.Trust.ResolveAt(ctx, iss, at)
-	switch {
-	case errors.Is(err, did.ErrNotFound), errors.Is(err, did.ErrInvalidDID), errors.Is(err, did.ErrMethodNotSupported):
-		return jose.PublicKey{}, ErrIssuerUnknown.With("", err)
-	case errors.Is(err, did.ErrDeactivated):
-		return jose.PublicKey{}, ErrIssuerKeyNotValid.With("the issuer's DID was deactivated", err)
-	case err != nil:
-		return jose.PublicKey{}, trustErr(err)
-	case r == nil || r.Document == nil:
-		return jose.PublicKey{}, ErrIssuerUnknown
-	}
+// issuerKey finds iss's assertion key kid in force at some instant of
+// iat's whole second (trust.KeyInSecond, docs/did-method.md §4) and
+// returns it with that instant. Errors: ErrIssuerUnknown (the DID does not
+// resolve), ErrIssuerKeyNotValid (kid is not the issuer's, the DID was
+// deactivated, or no version of that second has the key), or the trust
+// layer's own codes (trustErr).
+func (s *Service) issuerKey(ctx context.Context, iss, kid string, iat time.Time) (jose.PublicKey, time.Time, error) {
 	if !strings.HasPrefix(kid, iss+"#") {
-		return jose.PublicKey{}, ErrIssuerKeyNotValid.With("the kid is not a key of the issuer's DID", nil)
+		return jose.PublicKey{}, time.Time{}, ErrIssuerKeyNotValid.With("the kid is not a key of the issuer's DID", nil)
 	}
-	pub, alg, err := r.Document.PublicKey(kid, did.AssertionMethod)
-	if err != nil {
-		return jose.PublicKey{}, ErrIssuerKeyNotValid.With("", err)
+	key, at, err := trust.KeyInSecond(ctx, s.cfg.Trust.ResolveAt, iss, kid, iat)
+	switch {
+	case err == nil:
+		return key, at, nil
+	case trust.IsKeyError(err):
+		return jose.PublicKey{}, at, ErrIssuerKeyNotValid.With("", err)
+	case errors.Is(err, did.ErrNotFound), errors.Is(err, did.ErrInvalidDID), errors.Is(err, did.ErrMethodNotSupported):
+		return jose.PublicKey{}, at, ErrIssuerUnknown.With("", err)
+	case errors.Is(err, did.ErrDeactivated):
+		return jose.PublicKey{}, at, ErrIssuerKeyNotValid.With("the issuer's DID was deactivated", err)
+	default:
+		return jose.PublicKey{}, at, trustErr(err)
 	}
-	return jose.PublicKey{Key: pub, Alg: alg}, nil
 }
 
 // trustErr keeps the trust layer's own code (an anchor or status-list

@@ -180,22 +180,15 @@ func (c *Client) listKey(ctx context.Context, issuer string) jose.KeyLookup {
 		if cerr != nil || !ok || iat.After(c.now()) {
 			return k, err
 		}
-		for _, at := range []time.Time{iat.Add(time.Second - time.Nanosecond), iat} {
-			if at.After(c.now()) {
-				continue
-			}
-			res, rerr := c.ResolveAt(ctx, issuer, at)
-			if rerr != nil {
-				if errors.Is(rerr, did.ErrNotFound) {
-					continue
-				}
-				return jose.PublicKey{}, rerr
-			}
-			if pub, alg, kerr := res.Document.PublicKey(h.Kid, did.AssertionMethod); kerr == nil {
-				return jose.PublicKey{Key: pub, Alg: alg}, nil
-			}
+		key, _, kerr := KeyInSecond(ctx, c.ResolveAt, issuer, h.Kid, iat)
+		switch {
+		case kerr == nil:
+			return key, nil
+		case IsKeyError(kerr), errors.Is(kerr, did.ErrNotFound):
+			return k, err
+		default:
+			return jose.PublicKey{}, kerr
 		}
-		return k, err
 	}
 }
 
